@@ -1,0 +1,44 @@
+//! vip-l1: raw L1A to orthorectified L1C TOA reflectance.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use vip::cli::{CommonArgs, Tool};
+
+/// Turn raw VENµS L1A products into orthorectified L1C TOA reflectance.
+///
+/// Radiometry (dark current, equalisation, defective detectors, absolute gain, TOA reflectance)
+/// in sensor geometry, then each band located with its own viewing geometry over the DEM and
+/// resampled into the site's UTM grid.
+#[derive(Parser)]
+#[command(
+    name = "vip-l1",
+    version,
+    after_help = "EXAMPLES:\n  vip-l1 S/L1A/VE_TEST_VSC_1AVALD_SIMULSIT_20240315.HDR --gipp S/GIPP --dem S/DEM.tif -o OUT\n  vip-sim scene -o S | vip-l1 - --gipp S/GIPP --dem S/DEM.tif -o OUT"
+)]
+struct Args {
+    /// Raw L1A products (their .HDR), or - to read one path per line from stdin
+    #[arg(required = true, value_name = "L1A")]
+    inputs: Vec<PathBuf>,
+    /// Folder of GIPP parameter files (DARKCU, RELSEN, OUTORD, PHGAIN, geometry)
+    #[arg(long, value_name = "DIR")]
+    gipp: Option<PathBuf>,
+    /// Site DEM (GeoTIFF, metres) covering the footprint
+    #[arg(long, value_name = "DEM")]
+    dem: Option<PathBuf>,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+impl Tool for Args {
+    fn common(&self) -> &CommonArgs {
+        &self.common
+    }
+}
+
+fn main() {
+    vip::cli::run("vip-l1", |args: Args| {
+        vip::cli::input_paths(&args.inputs)?;
+        Err(vip::VipError::not_yet("vip-l1", "L1A to L1C processing"))
+    })
+}

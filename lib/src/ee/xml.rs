@@ -1,0 +1,234 @@
+//! A small XML element tree over quick-xml: enough to build Earth Explorer files in schema order
+//! and to read back the values we need from files written elsewhere.
+
+use std::path::Path;
+
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+
+use crate::error::{Result, VipError};
+
+/// One XML element: name (as written, prefixes kept), attributes, text and children.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Node {
+    pub name: String,
+    pub attrs: Vec<(String, String)>,
+    pub text: String,
+    pub children: Vec<Node>,
+}
+
+impl Node {
+    /// An empty element.
+    pub fn new(name: impl Into<String>) -> Self {
+        Node {
+            name: name.into(),
+            ..Default::default()
+        }
+    }
+
+    /// An element holding `text`.
+    pub fn text(name: impl Into<String>, text: impl std::fmt::Display) -> Self {
+        Node {
+            name: name.into(),
+            text: text.to_string(),
+            ..Default::default()
+        }
+    }
+
+    /// Adds an attribute (builder style).
+    pub fn attr(mut self, key: impl Into<String>, value: impl std::fmt::Display) -> Self {
+        self.attrs.push((key.into(), value.to_string()));
+        self
+    }
+
+    /// Adds a child (builder style).
+    pub fn child(mut self, c: Node) -> Self {
+        self.children.push(c);
+        self
+    }
+
+    /// Adds children (builder style).
+    pub fn children(mut self, cs: impl IntoIterator<Item = Node>) -> Self {
+        self.children.extend(cs);
+        self
+    }
+
+    /// A `List_of_X count="n"` element around `items`, keeping `count` true.
+    pub fn list(name: impl Into<String>, items: Vec<Node>) -> Self {
+        let n = items.len();
+        Node::new(name).attr("count", n).children(items)
+    }
+
+    /// The value of attribute `key`.
+    pub fn get_attr(&self, key: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == key || local(k) == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// First child whose local name is `name`.
+    pub fn get(&self, name: &str) -> Option<&Node> {
+        self.children.iter().find(|c| local(&c.name) == name)
+    }
+
+    /// All children whose local name is `name`.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Node> + 'a {
+        self.children.iter().filter(move |c| local(&c.name) == name)
+    }
+
+    /// Descends a `/`-separated path of local names, e.g. `Fixed_Header/File_Type`.
+    pub fn find(&self, path: &str) -> Option<&Node> {
+        path.split('/')
+            .filter(|s| !s.is_empty())
+            .try_fold(self, |n, part| n.get(part))
+    }
+
+    /// Text at `path` (trimmed), if the element exists.
+    pub fn find_text(&self, path: &str) -> Option<&str> {
+        self.find(path).map(|n| n.text.trim())
+    }
+
+    /// Serialises the tree as an XML document with a declaration, indented by two spaces.
+    pub fn to_xml(&self) -> String {
+        let mut w = quick_xml::Writer::new_with_indent(Vec::new(), b' ', 2);
+        w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))
+            .expect("writing to memory");
+        self.write(&mut w);
+        let mut s = String::from_utf8(w.into_inner()).expect("tree holds UTF-8");
+        s.push('\n');
+        s
+    }
+
+    fn write(&self, w: &mut quick_xml::Writer<Vec<u8>>) {
+        let mut start = BytesStart::new(self.name.as_str());
+        for (k, v) in &self.attrs {
+            start.push_attribute((k.as_str(), v.as_str()));
+        }
+        const MEM: &str = "writing XML to memory cannot fail";
+        if self.children.is_empty() && self.text.is_empty() {
+            w.write_event(Event::Empty(start)).expect(MEM);
+            return;
+        }
+        w.write_event(Event::Start(start)).expect(MEM);
+        if !self.text.is_empty() {
+            w.write_event(Event::Text(BytesText::new(&self.text)))
+                .expect(MEM);
+        }
+        for c in &self.children {
+            c.write(w);
+        }
+        w.write_event(Event::End(BytesEnd::new(self.name.as_str())))
+            .expect(MEM);
+    }
+
+    /// Parses an XML document; `origin` names the source in error messages.
+    pub fn parse(xml: &str, origin: &Path) -> Result<Node> {
+        let bad = |msg: String| VipError::bad_input(origin, format!("not well-formed XML: {msg}"));
+        let mut r = quick_xml::Reader::from_str(xml);
+        let mut stack: Vec<Node> = Vec::new();
+        let mut root: Option<Node> = None;
+        loop {
+            let ev = r
+                .read_event()
+                .map_err(|e| bad(format!("{e} at byte {}", r.buffer_position())))?;
+            match ev {
+                Event::Start(s) => stack.push(start_node(&s).map_err(&bad)?),
+                Event::Empty(s) => {
+                    let n = start_node(&s).map_err(&bad)?;
+                    attach(&mut stack, &mut root, n).map_err(&bad)?;
+                }
+                Event::End(_) => {
+                    let n = stack
+                        .pop()
+                        .ok_or_else(|| bad("unbalanced end tag".into()))?;
+                    attach(&mut stack, &mut root, n).map_err(&bad)?;
+                }
+                Event::Text(t) => {
+                    if let Some(top) = stack.last_mut() {
+                        let t = t.unescape().map_err(|e| bad(e.to_string()))?;
+                        top.text.push_str(&t);
+                    }
+                }
+                Event::CData(t) => {
+                    if let Some(top) = stack.last_mut() {
+                        top.text.push_str(&String::from_utf8_lossy(&t));
+                    }
+                }
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+        if !stack.is_empty() {
+            return Err(bad(format!("element <{}> is not closed", stack[0].name)));
+        }
+        root.ok_or_else(|| bad("no root element".into()))
+    }
+
+    /// Reads and parses an XML file.
+    pub fn read(path: &Path) -> Result<Node> {
+        let bytes = std::fs::read(path).map_err(|e| VipError::input_io(path, &e))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| VipError::bad_input(path, "not UTF-8 text, so not an XML header"))?;
+        Node::parse(&text, path)
+    }
+}
+
+fn start_node(s: &BytesStart) -> std::result::Result<Node, String> {
+    let mut n = Node::new(String::from_utf8_lossy(s.name().as_ref()).into_owned());
+    for a in s.attributes() {
+        let a = a.map_err(|e| e.to_string())?;
+        let v = a.unescape_value().map_err(|e| e.to_string())?;
+        n.attrs.push((
+            String::from_utf8_lossy(a.key.as_ref()).into_owned(),
+            v.into_owned(),
+        ));
+    }
+    Ok(n)
+}
+
+fn attach(stack: &mut [Node], root: &mut Option<Node>, n: Node) -> std::result::Result<(), String> {
+    match stack.last_mut() {
+        Some(parent) => parent.children.push(n),
+        None if root.is_none() => *root = Some(n),
+        None => return Err("more than one root element".into()),
+    }
+    Ok(())
+}
+
+/// The local part of a possibly prefixed name.
+pub fn local(name: &str) -> &str {
+    name.rsplit_once(':').map_or(name, |(_, l)| l)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_keeps_structure_and_escapes() {
+        let n = Node::new("ee:Root")
+            .attr("xmlns:ee", "http://eop-cfi.esa.int/CFI")
+            .child(Node::text("A", "x < y & z"))
+            .child(Node::list(
+                "List_of_B",
+                vec![Node::text("B", 1), Node::text("B", 2)],
+            ));
+        let xml = n.to_xml();
+        let back = Node::parse(&xml, Path::new("mem")).unwrap();
+        assert_eq!(back.find_text("A"), Some("x < y & z"));
+        assert_eq!(back.find("List_of_B").unwrap().get_attr("count"), Some("2"));
+        assert_eq!(back.find("List_of_B").unwrap().all("B").count(), 2);
+    }
+
+    #[test]
+    fn broken_xml_names_the_file() {
+        let e = Node::parse("<a><b></a>", Path::new("bad.HDR")).unwrap_err();
+        assert!(
+            e.to_string().starts_with("bad.HDR: not well-formed XML"),
+            "{e}"
+        );
+        assert_eq!(e.exit_code(), 3);
+        let e = Node::parse("<a>", Path::new("cut.HDR")).unwrap_err();
+        assert!(e.to_string().contains("not closed"), "{e}");
+    }
+}

@@ -1,0 +1,1 @@
+//! Time, sun position, viewing geometry, sensor model, DEM.

@@ -1,0 +1,23 @@
+//! `vip`: the library behind the VENµS image processing tools (`vip-l1`, `vip-straylight`,
+//! `vip-maccs`, `vip-pack`, `vip-qc`, `vip-sim`). All the logic lives here; the binaries only
+//! parse flags. See DESIGN.md for the plan each module follows.
+
+pub mod cli;
+pub mod ee;
+pub mod error;
+pub mod geometry;
+pub mod mission;
+pub mod product;
+pub mod raster;
+pub mod sim;
+
+pub use error::{Result, VipError};
+
+/// The shared reference folder (`$VIP_SHARED`, default `../shared` beside the project root),
+/// where tests find the VENµS schemas, validator and reference values.
+pub fn shared_reference() -> std::path::PathBuf {
+    match std::env::var_os("VIP_SHARED") {
+        Some(p) => p.into(),
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
+    }
+}

@@ -1,0 +1,1 @@
+//! Product models: raw L1A and L1C (layout, open, create, band list).
