@@ -133,22 +133,18 @@ pub fn long_version() -> String {
     )
 }
 
-/// The man page of a clap command, as roff.
-pub fn man_page(cmd: clap::Command) -> Vec<u8> {
-    let mut out = Vec::new();
-    clap_mangen::Man::new(cmd)
-        .render(&mut out)
-        .expect("rendering into memory cannot fail");
-    out
-}
-
 /// Runs a tool: parses its flags, sets up logs, threads, GDAL and progress, calls `body`, prints
 /// each written path on stdout and exits with the status of DESIGN.md §4.
 ///
-/// `vip-x --generate-man` prints the tool's man page (used to build `man/`).
+/// `vip-x --generate-man DIR` writes the tool's man pages (one per subcommand too) into DIR.
 pub fn run<T: Tool>(name: &'static str, body: impl FnOnce(T) -> Result<Vec<PathBuf>>) -> ! {
-    if std::env::args().nth(1).as_deref() == Some("--generate-man") {
-        let _ = std::io::stdout().write_all(&man_page(T::command()));
+    let argv: Vec<_> = std::env::args_os().collect();
+    if argv.len() == 3 && argv[1] == "--generate-man" {
+        let dir = Path::new(&argv[2]);
+        if let Err(e) = clap_mangen::generate_to(T::command(), dir) {
+            eprintln!("{name}: {}: {e}", dir.display());
+            std::process::exit(5);
+        }
         std::process::exit(0);
     }
     let version: &'static str = Box::leak(long_version().into_boxed_str());

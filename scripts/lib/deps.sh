@@ -1,0 +1,24 @@
+# Sourced by scripts/test and scripts/demo (POSIX sh, so ksh runs it too).
+# Installs the system packages VIP needs when they are missing; does nothing when all are there.
+vip_deps="pkg-config build-essential libgdal-dev libproj-dev gdal-bin ksh libxml2-utils python3-venv libgfortran5 time"
+
+vip_install_deps() {
+  missing=""
+  for p in $vip_deps; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+  done
+  if [ -n "$missing" ]; then
+    echo "installing:$missing" >&2
+    if [ "$(id -u)" -ne 0 ]; then
+      echo "missing system packages:$missing (run as root, or install them with apt-get)" >&2
+      return 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq $missing >/dev/null
+  fi
+  command -v cargo >/dev/null 2>&1 || { echo "cargo not found: install a Rust toolchain (rustup)" >&2; return 1; }
+  cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+  cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
+}

@@ -1,0 +1,153 @@
+//! What the vip-* integration tests share: run the real binary, check its exit status, the
+//! paths it prints on stdout and the one-line message on stderr; the checks every tool must pass.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The shared reference folder (schemas, validator, reference values).
+pub fn shared() -> PathBuf {
+    vip::shared_reference()
+}
+
+/// The project root (for `man/`, `testdata/`, `scripts/`).
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// One finished run of a tool.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Asserts the exit status, showing the output when it differs.
+    pub fn code(&self, expected: i32) -> &Self {
+        assert_eq!(
+            self.code, expected,
+            "exit status\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Asserts that stderr holds `needle`.
+    pub fn stderr_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    /// Asserts that stdout holds `needle`.
+    pub fn stdout_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}:\n{}",
+            self.stdout
+        );
+        self
+    }
+
+    /// Asserts a failure told in exactly one ERROR line that contains `needle`.
+    pub fn one_error_line(&self, needle: &str) -> &Self {
+        let errors: Vec<_> = self
+            .stderr
+            .lines()
+            .filter(|l| l.contains(" ERROR "))
+            .collect();
+        assert_eq!(errors.len(), 1, "expected one ERROR line:\n{}", self.stderr);
+        assert!(
+            errors[0].contains(needle),
+            "ERROR line lacks {needle:?}: {}",
+            errors[0]
+        );
+        self
+    }
+
+    /// The paths printed on stdout, one per line.
+    pub fn paths(&self) -> Vec<PathBuf> {
+        self.stdout
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(PathBuf::from)
+            .collect()
+    }
+}
+
+/// Runs `bin` with `args` and no stdin.
+pub fn run(bin: &str, args: &[&str]) -> Run {
+    run_with_stdin(bin, args, "")
+}
+
+/// Runs `bin` with `args`, feeding `stdin`.
+pub fn run_with_stdin(bin: &str, args: &[&str], stdin: &str) -> Run {
+    use std::io::Write;
+    let mut child = Command::new(bin)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out: Output = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The checks every tool passes (DESIGN.md §4): `--help` with EXAMPLES and the common flags,
+/// `--version` naming GDAL and PROJ, usage errors exit 2, and a committed man page that is
+/// exactly what the clap definition generates.
+pub fn check_common_cli(bin: &str, name: &str) {
+    let help = run(bin, &["--help"]);
+    help.code(0).stdout_has("EXAMPLES:").stdout_has(name);
+    for flag in [
+        "--output",
+        "--overwrite",
+        "--threads",
+        "--ram",
+        "--quiet",
+        "--verbose",
+        "--progress",
+        "--no-progress",
+        "--config",
+        "--co",
+    ] {
+        help.stdout_has(flag);
+    }
+    let version = run(bin, &["--version"]);
+    version.code(0).stdout_has("GDAL ").stdout_has("PROJ ");
+    run(bin, &["--no-such-flag"]).code(2);
+    let fresh = tempfile::tempdir().unwrap();
+    run(bin, &["--generate-man", fresh.path().to_str().unwrap()]).code(0);
+    let mut pages: Vec<_> = std::fs::read_dir(fresh.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    pages.sort();
+    assert!(
+        pages.iter().any(|p| p.ends_with(format!("{name}.1"))),
+        "no {name}.1 generated"
+    );
+    for page in pages {
+        let committed = project_root().join("man").join(page.file_name().unwrap());
+        assert!(
+            std::fs::read(&committed).ok() == std::fs::read(&page).ok(),
+            "{} is stale or missing: run scripts/man and commit the result",
+            committed.display()
+        );
+    }
+}
