@@ -37,16 +37,16 @@ impl SunEphemeris {
     pub fn at(t: NaiveDateTime) -> Self {
         let jd = julian_day(t);
         let tc = (jd - 2_451_545.0) / 36_525.0; // Julian centuries since J2000.0
-        let l0 = (280.46646 + tc * (36_000.76983 + tc * 0.000_3032)).rem_euclid(360.0);
-        let m = 357.52911 + tc * (35_999.05029 - 0.000_1537 * tc);
-        let e = 0.016_708_634 - tc * (0.000_042_037 + 0.000_000_126_7 * tc);
+        let l0 = (280.46646 + tc * (36000.76983 + tc * 0.0003032)).rem_euclid(360.0);
+        let m = 357.52911 + tc * (35999.05029 - 0.0001537 * tc);
+        let e = 0.016708634 - tc * (0.000042037 + 0.0000001267 * tc);
         let mr = m.to_radians();
         let c = mr.sin() * (1.914602 - tc * (0.004817 + 0.000014 * tc))
             + (2.0 * mr).sin() * (0.019993 - 0.000101 * tc)
             + (3.0 * mr).sin() * 0.000289;
         let true_long = l0 + c;
         let true_anom = (m + c).to_radians();
-        let distance_au = 1.000_001_018 * (1.0 - e * e) / (1.0 + e * true_anom.cos());
+        let distance_au = 1.000001018 * (1.0 - e * e) / (1.0 + e * true_anom.cos());
         let omega = (125.04 - 1934.136 * tc).to_radians();
         let app_long = (true_long - 0.00569 - 0.00478 * omega.sin()).to_radians();
         let eps0 =
