@@ -1,5 +1,9 @@
 //! Forward models used by vip-sim: a truth scene, a DEM, the instrument, the GIPPs.
 
+pub mod instrument;
+pub mod landscape;
+pub mod noise;
+
 use std::path::PathBuf;
 
 use crate::cli::Options;

@@ -1,0 +1,143 @@
+//! The simulated world: terrain altitude and a TOA-reflectance truth, both continuous functions
+//! of map position, so the site-grid truth and what each detector sees come from one source.
+//!
+//! Land cover: bare soil everywhere, overlaid with soft-edged patches of vegetation (red edge),
+//! urban fabric, water in the valleys and snow above a snow line, with a mild texture. Edges are
+//! tens of metres wide: sharp enough to look like a landscape, smooth enough that resampling
+//! errors measure the processing, not aliasing.
+
+use super::noise::{smoothstep, Field};
+
+/// Number of spectral bands of the truth (the VENµS bands B01..B12).
+pub const NB: usize = 12;
+
+/// Typical TOA reflectance spectra (sun at ~45°, mid-latitude atmosphere), B01..B12 at
+/// 420 443 490 555 620 620 667 702 742 782 865 910 nm. The 910 nm band sits in a water-vapour
+/// absorption band, hence its dip at TOA.
+pub mod spectra {
+    use super::NB;
+    pub const SOIL: [f64; NB] = [
+        0.14, 0.15, 0.17, 0.21, 0.25, 0.25, 0.27, 0.29, 0.30, 0.31, 0.32, 0.22,
+    ];
+    pub const VEGETATION: [f64; NB] = [
+        0.09, 0.08, 0.06, 0.09, 0.06, 0.06, 0.04, 0.12, 0.28, 0.33, 0.35, 0.22,
+    ];
+    pub const WATER: [f64; NB] = [
+        0.12, 0.10, 0.08, 0.06, 0.04, 0.04, 0.035, 0.03, 0.025, 0.022, 0.02, 0.015,
+    ];
+    pub const URBAN: [f64; NB] = [
+        0.16, 0.16, 0.17, 0.18, 0.19, 0.19, 0.20, 0.21, 0.21, 0.22, 0.23, 0.17,
+    ];
+    pub const SNOW: [f64; NB] = [
+        0.85, 0.86, 0.86, 0.85, 0.83, 0.83, 0.81, 0.80, 0.78, 0.76, 0.70, 0.50,
+    ];
+}
+
+/// Terrain and land cover of one simulated site.
+#[derive(Debug, Clone)]
+pub struct Landscape {
+    /// Map point the fields are anchored to (keeps field arguments small).
+    origin: (f64, f64),
+    base_altitude: f64,
+    relief: f64,
+    snow_line: f64,
+    terrain: Field,
+    detail: Field,
+    vegetation: Field,
+    urban: Field,
+    water: Field,
+    texture: Field,
+}
+
+impl Landscape {
+    /// A landscape for a site of `extent_m` metres around `origin`, with `relief_m` of relief.
+    pub fn new(seed: u64, origin: (f64, f64), extent_m: f64, relief_m: f64) -> Self {
+        let field = |k: u64, scale: f64, octaves: u32| Field {
+            seed: super::noise::mix(seed ^ k.wrapping_mul(0x1234_5678_9abc)),
+            scale,
+            octaves,
+        };
+        let mountains = (extent_m / 3.0).clamp(800.0, 8000.0);
+        let base_altitude = 150.0;
+        Landscape {
+            origin,
+            base_altitude,
+            relief: relief_m,
+            snow_line: base_altitude + 0.85 * relief_m,
+            terrain: field(1, mountains, 4),
+            detail: field(2, 300.0, 2),
+            vegetation: field(3, 1500.0, 3),
+            urban: field(4, 600.0, 2),
+            water: field(5, 2000.0, 2),
+            texture: field(6, 150.0, 2),
+        }
+    }
+
+    /// Terrain altitude at map point (E, N), metres.
+    pub fn altitude(&self, e: f64, n: f64) -> f64 {
+        let (x, y) = (e - self.origin.0, n - self.origin.1);
+        let shape = smoothstep(0.25, 0.75, self.terrain.at(x, y));
+        self.base_altitude + self.relief * (0.95 * shape + 0.05 * self.detail.at(x, y))
+    }
+
+    /// TOA reflectance of the 12 bands at map point (E, N) whose altitude is `h`.
+    pub fn toa(&self, e: f64, n: f64, h: f64) -> [f64; NB] {
+        let (x, y) = (e - self.origin.0, n - self.origin.1);
+        let low = 1.0 - smoothstep(0.15, 0.35, (h - self.base_altitude) / self.relief.max(1.0));
+        let w_veg = smoothstep(0.45, 0.52, self.vegetation.at(x, y));
+        let w_urb = smoothstep(0.66, 0.70, self.urban.at(x, y));
+        let w_wat = smoothstep(0.60, 0.64, self.water.at(x, y)) * low;
+        let w_snow = smoothstep(self.snow_line - 40.0, self.snow_line + 40.0, h);
+        let bright = 1.0 + 0.08 * (self.texture.at(x, y) - 0.5);
+        let mut out = [0.0; NB];
+        for (b, o) in out.iter_mut().enumerate() {
+            let mut r = spectra::SOIL[b];
+            r += w_veg * (spectra::VEGETATION[b] - r);
+            r += w_urb * (spectra::URBAN[b] - r);
+            r *= bright;
+            r += w_snow * (spectra::SNOW[b] - r);
+            r += w_wat * (spectra::WATER[b] - r);
+            *o = r;
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relief_spans_most_of_the_requested_range_on_a_small_site() {
+        let o = (650_000.0, 4_900_000.0);
+        let l = Landscape::new(1, o, 2560.0, 800.0);
+        let (mut lo, mut hi) = (f64::MAX, f64::MIN);
+        for i in 0..128 {
+            for j in 0..128 {
+                let h = l.altitude(o.0 + 20.0 * i as f64, o.1 - 20.0 * j as f64);
+                lo = lo.min(h);
+                hi = hi.max(h);
+            }
+        }
+        assert!(hi - lo >= 500.0, "relief {lo}..{hi}");
+    }
+
+    #[test]
+    fn reflectances_are_physical_and_cover_several_classes() {
+        let o = (650_000.0, 4_900_000.0);
+        let l = Landscape::new(1, o, 20_000.0, 800.0);
+        let mut red_edge = 0;
+        let mut dark = 0;
+        for i in 0..200 {
+            for j in 0..200 {
+                let (e, n) = (o.0 + 100.0 * i as f64, o.1 - 100.0 * j as f64);
+                let r = l.toa(e, n, l.altitude(e, n));
+                assert!(r.iter().all(|v| (0.0..=1.0).contains(v)));
+                red_edge += usize::from(r[10] > 2.0 * r[6]);
+                dark += usize::from(r[10] < 0.05);
+            }
+        }
+        assert!(red_edge > 1000, "vegetation {red_edge}");
+        assert!(dark > 10, "water {dark}");
+    }
+}
