@@ -1,5 +1,6 @@
 //! Forward models used by vip-sim: a truth scene, a DEM, the instrument, the GIPPs.
 
+pub mod acquisition;
 pub mod instrument;
 pub mod landscape;
 pub mod noise;
