@@ -63,6 +63,11 @@ fn main() {
             let spec = vip::sim::SceneSpec::new(
                 &s.site, &s.date, &s.time, s.lines, s.cols, s.seed, s.relief,
             )?;
+            if args.common.output.is_none() {
+                return Err(vip::VipError::Usage(
+                    "vip-sim scene: -o DIR is required (the scene folder to create)".into(),
+                ));
+            }
             vip::sim::write_scene(&spec, &args.common.options())
         }
     })

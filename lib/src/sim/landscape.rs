@@ -80,26 +80,47 @@ impl Landscape {
         self.base_altitude + self.relief * (0.95 * shape + 0.05 * self.detail.at(x, y))
     }
 
-    /// TOA reflectance of the 12 bands at map point (E, N) whose altitude is `h`.
-    pub fn toa(&self, e: f64, n: f64, h: f64) -> [f64; NB] {
+    /// Land-cover weights at map point (E, N) whose altitude is `h`.
+    pub fn cover(&self, e: f64, n: f64, h: f64) -> Cover {
         let (x, y) = (e - self.origin.0, n - self.origin.1);
         let low = 1.0 - smoothstep(0.15, 0.35, (h - self.base_altitude) / self.relief.max(1.0));
-        let w_veg = smoothstep(0.45, 0.52, self.vegetation.at(x, y));
-        let w_urb = smoothstep(0.66, 0.70, self.urban.at(x, y));
-        let w_wat = smoothstep(0.60, 0.64, self.water.at(x, y)) * low;
-        let w_snow = smoothstep(self.snow_line - 40.0, self.snow_line + 40.0, h);
-        let bright = 1.0 + 0.08 * (self.texture.at(x, y) - 0.5);
-        let mut out = [0.0; NB];
-        for (b, o) in out.iter_mut().enumerate() {
-            let mut r = spectra::SOIL[b];
-            r += w_veg * (spectra::VEGETATION[b] - r);
-            r += w_urb * (spectra::URBAN[b] - r);
-            r *= bright;
-            r += w_snow * (spectra::SNOW[b] - r);
-            r += w_wat * (spectra::WATER[b] - r);
-            *o = r;
+        Cover {
+            vegetation: smoothstep(0.45, 0.52, self.vegetation.at(x, y)),
+            urban: smoothstep(0.66, 0.70, self.urban.at(x, y)),
+            water: smoothstep(0.60, 0.64, self.water.at(x, y)) * low,
+            snow: smoothstep(self.snow_line - 40.0, self.snow_line + 40.0, h),
+            brightness: 1.0 + 0.08 * (self.texture.at(x, y) - 0.5),
         }
-        out
+    }
+
+    /// TOA reflectance of the 12 bands at map point (E, N) whose altitude is `h`.
+    pub fn toa(&self, e: f64, n: f64, h: f64) -> [f64; NB] {
+        let c = self.cover(e, n, h);
+        std::array::from_fn(|b| c.reflectance(b))
+    }
+}
+
+/// Soft land-cover weights of one ground point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cover {
+    pub vegetation: f64,
+    pub urban: f64,
+    pub water: f64,
+    pub snow: f64,
+    pub brightness: f64,
+}
+
+impl Cover {
+    /// TOA reflectance in band `b` (0-based): soil, then vegetation and urban patches, a mild
+    /// texture, snow above the snow line and water in the valleys.
+    pub fn reflectance(&self, b: usize) -> f64 {
+        let mut r = spectra::SOIL[b];
+        r += self.vegetation * (spectra::VEGETATION[b] - r);
+        r += self.urban * (spectra::URBAN[b] - r);
+        r *= self.brightness;
+        r += self.snow * (spectra::SNOW[b] - r);
+        r += self.water * (spectra::WATER[b] - r);
+        r
     }
 }
 

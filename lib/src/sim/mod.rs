@@ -1,13 +1,12 @@
 //! Forward models used by vip-sim: a truth scene, a DEM, the instrument, the GIPPs.
 
 pub mod acquisition;
+mod gipps;
 pub mod instrument;
 pub mod landscape;
 pub mod noise;
+mod scene;
 
-use std::path::PathBuf;
-
-use crate::cli::Options;
 use crate::error::{Result, VipError};
 
 /// What one simulated acquisition is made of.
@@ -49,7 +48,4 @@ impl SceneSpec {
     }
 }
 
-/// Writes a whole simulated scene (DESIGN.md §7) and returns the raw L1A product path.
-pub fn write_scene(_spec: &SceneSpec, _opts: &Options) -> Result<Vec<PathBuf>> {
-    Err(VipError::not_yet("vip-sim", "scene simulation"))
-}
+pub use scene::write_scene;

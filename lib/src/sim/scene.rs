@@ -1,0 +1,250 @@
+//! `vip-sim scene`: one acquisition over one site, written in the layout of DESIGN.md §7.
+//!
+//! Order of the work: site grid → landscape → DEM (20 m, in memory, with a margin) → truth
+//! TOA rasters in the site grid → calibration and acquisition plan → GIPPs → raw L1A images,
+//! each band streamed in strips of raw lines sized by `--ram`, lines computed in parallel.
+//! Every random draw is keyed by the seed and the sample's coordinates, so the bytes do not
+//! depend on `--threads`; header creation dates are the acquisition time for the same reason.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use super::acquisition::{self, Acquisition, Site};
+use super::instrument::{self, BandCalibration};
+use super::landscape::{Landscape, NB};
+use super::SceneSpec;
+use crate::cli::{progress, Options};
+use crate::ee::naming;
+use crate::error::{Result, VipError};
+use crate::geometry::dem::Dem;
+use crate::geometry::lonlat::{utm_epsg, LocalLonLat, MapToLonLat};
+use crate::geometry::sensor::BandModel;
+use crate::geometry::sun::SunEphemeris;
+use crate::geometry::time::add_seconds;
+use crate::mission::venus::{self, DETECTORS};
+use crate::product::l1a::{LineDatation, RawBand, RawGeometry, L1a};
+use crate::raster::{self, RasterSpec, SampleType, Staged, Strips};
+
+/// Where simulated sites lie by default: the southern French Alps foothills (44.2° N, 5.9° E,
+/// UTM 31 N), a place with relief, valleys and snow in winter.
+pub const DEFAULT_CENTRE_LONLAT: (f64, f64) = (5.9, 44.2);
+/// Pixel of the simulated DEM, metres (REFDE2-like).
+pub const DEM_PIXEL_M: f64 = 20.0;
+/// File class of everything the simulator writes.
+pub const CLASS: &str = "TEST";
+
+/// Writes the scene under `opts.output` (which must not exist unless `--overwrite`) and returns
+/// the path of the raw L1A header.
+pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
+    let nick = naming::nick_name(&spec.site)?;
+    let staged = Staged::dir(&opts.output, opts.overwrite)?;
+    let root = staged.path().to_path_buf();
+    let t_centre = spec.date.and_time(spec.time);
+
+    let (lon, lat) = DEFAULT_CENTRE_LONLAT;
+    let epsg = utm_epsg(lon, lat);
+    let to_lonlat = MapToLonLat::new(epsg)?;
+    let (cx, cy) = to_lonlat.map(lon, lat)?;
+    let px = venus::PRODUCT_SAMPLING_M;
+    let snap = |v: f64| (v / DEM_PIXEL_M).round() * DEM_PIXEL_M;
+    let site = Site {
+        name: spec.site.clone(),
+        nick: nick.clone(),
+        epsg,
+        ulx: snap(cx - spec.cols as f64 * px / 2.0),
+        uly: snap(cy + spec.lines as f64 * px / 2.0),
+        pixel_m: px,
+        lines: spec.lines,
+        cols: spec.cols,
+        acquisition: t_centre.format("%Y-%m-%dT%H:%M:%S").to_string(),
+    };
+    let extent = (spec.lines.max(spec.cols)) as f64 * px;
+    let land = Landscape::new(spec.seed, (site.ulx, site.uly), extent, spec.relief_m);
+    let local = to_lonlat.local(site.centre(), extent)?;
+
+    let dem = make_dem(&site, &land);
+    write_dem(&root.join("DEM.tif"), &dem, epsg, opts)?;
+    write_truth(&root.join("truth"), &site, &land, &dem, opts)?;
+
+    let (h_lo, h_hi, _, _) = dem.statistics();
+    let full = instrument::draw(spec.seed, 0..DETECTORS);
+    let dirs: Vec<_> = full.iter().map(|c| c.view_dirs.clone()).collect();
+    let acq = acquisition::plan(&site, lat, t_centre, (h_lo, h_hi), &dirs);
+    let cal = instrument::draw(spec.seed, acq.first_detector..acq.first_detector + acq.cols);
+
+    super::gipps::write(&root.join("GIPP"), &nick, spec.date, t_centre, &cal, opts)?;
+    let l1a = l1a_model(&nick, spec, &acq, &to_lonlat)?;
+    let l1a_dir = root.join("L1A");
+    raster::ensure_dir(&l1a_dir)?;
+    let hdr = l1a.write_headers(&l1a_dir)?;
+    write_raw(&l1a, &l1a_dir, &acq, &cal, &land, &dem, &local, spec.seed, opts)?;
+
+    let json = serde_json::to_string_pretty(&site)
+        .map_err(|e| VipError::Internal(format!("site.json: {e}")))?;
+    let site_json = root.join("site.json");
+    std::fs::write(&site_json, json + "\n").map_err(|e| VipError::output_io(&site_json, &e))?;
+
+    let dest = staged.commit()?;
+    let rel = hdr.strip_prefix(&root).map_err(|_| VipError::Internal("L1A outside the scene".into()))?;
+    Ok(vec![dest.join(rel)])
+}
+
+/// The DEM grid: the site plus a margin wide enough for the raw swath around it.
+fn make_dem(site: &Site, land: &Landscape) -> Dem {
+    let margin = 1000.0 + 0.25 * (site.lines.max(site.cols)) as f64 * site.pixel_m;
+    let ulx = site.ulx - margin;
+    let uly = site.uly + margin;
+    let width = ((site.cols as f64 * site.pixel_m + 2.0 * margin) / DEM_PIXEL_M).ceil() as usize;
+    let height = ((site.lines as f64 * site.pixel_m + 2.0 * margin) / DEM_PIXEL_M).ceil() as usize;
+    let data = (0..height)
+        .into_par_iter()
+        .flat_map_iter(|r| {
+            (0..width).map(move |c| {
+                let e = ulx + (c as f64 + 0.5) * DEM_PIXEL_M;
+                let n = uly - (r as f64 + 0.5) * DEM_PIXEL_M;
+                land.altitude(e, n) as f32
+            })
+        })
+        .collect();
+    Dem { ulx, uly, pixel: DEM_PIXEL_M, width, height, data }
+}
+
+fn write_dem(path: &Path, dem: &Dem, epsg: u32, opts: &Options) -> Result<()> {
+    let mut spec = RasterSpec::new(dem.width, dem.height, 1, SampleType::F32);
+    spec.geo_transform = dem.geo_transform();
+    spec.srs_wkt = raster::srs_wkt_from_epsg(epsg)?;
+    spec.band_descriptions = vec!["altitude (m)".into()];
+    let mut ds = raster::create_geotiff(path, &spec, &opts.creation_options)?;
+    raster::write_window(&mut ds, 1, (0, 0), (dem.width, dem.height), &dem.data)?;
+    raster::finish(ds, path)
+}
+
+/// TOA_B01.tif … TOA_B12.tif: float32 truth in the site grid, at pixel centres.
+fn write_truth(dir: &Path, site: &Site, land: &Landscape, dem: &Dem, opts: &Options) -> Result<()> {
+    raster::ensure_dir(dir)?;
+    let mut spec = RasterSpec::new(site.cols, site.lines, 1, SampleType::F32);
+    spec.geo_transform = site.geo_transform();
+    spec.srs_wkt = raster::srs_wkt_from_epsg(site.epsg)?;
+    let mut outs = Vec::new();
+    for b in venus::BANDS.iter() {
+        let path = dir.join(format!("TOA_{}.tif", b.code));
+        spec.band_descriptions = vec![format!("{} TOA reflectance", b.code)];
+        outs.push((raster::create_geotiff(&path, &spec, &opts.creation_options)?, path));
+    }
+    let bar = progress(site.lines as u64, "truth");
+    for win in Strips::for_budget(site.lines, site.cols, opts.ram_bytes, NB * 4 * 2) {
+        let cols = site.cols;
+        let values: Vec<[f32; NB]> = (win.row..win.end())
+            .into_par_iter()
+            .flat_map_iter(|r| {
+                (0..cols).map(move |c| {
+                    let (e, n) = site.pixel_centre(r as f64, c as f64);
+                    let cover = land.cover(e, n, dem.height(e, n));
+                    std::array::from_fn(|b| cover.reflectance(b) as f32)
+                })
+            })
+            .collect();
+        for (b, (ds, _)) in outs.iter_mut().enumerate() {
+            let band: Vec<f32> = values.iter().map(|v| v[b]).collect();
+            raster::write_window(ds, 1, (0, win.row), (cols, win.rows), &band)?;
+        }
+        bar.inc(win.rows as u64);
+    }
+    bar.finish_and_clear();
+    for (ds, path) in outs {
+        raster::finish(ds, &path)?;
+    }
+    Ok(())
+}
+
+fn l1a_model(nick: &str, spec: &SceneSpec, acq: &Acquisition, to_lonlat: &MapToLonLat) -> Result<L1a> {
+    let (nadir_lon, nadir_lat) = to_lonlat.lonlat(acq.platform.centre.0, acq.platform.centre.1)?;
+    let t_centre = acq.platform.t_centre;
+    Ok(L1a {
+        class: CLASS.into(),
+        nick: nick.into(),
+        date: spec.date,
+        acquisition: t_centre,
+        bands: venus::BANDS
+            .iter()
+            .zip(&acq.bands)
+            .zip(&acq.lines)
+            .map(|((b, g), &lines)| RawBand {
+                code: b.code.into(),
+                lines,
+                cols: acq.cols,
+                tdi: 8,
+                datation: LineDatation {
+                    line_ref: g.datation.line_ref,
+                    time_ref: g.datation.time_ref,
+                    te: g.datation.te,
+                },
+            })
+            .collect(),
+        geometry: RawGeometry {
+            heading_deg: acq.platform.heading_deg,
+            roll_deg: acq.platform.roll_deg,
+            pitch_deg: acq.platform.pitch_deg,
+            yaw_deg: acq.platform.yaw_deg,
+            nadir_lat,
+            nadir_lon,
+            altitude_m: acq.platform.altitude,
+            ground_speed_m_s: acq.platform.ground_speed,
+            first_detector: acq.first_detector,
+            along_track_resolution_m: venus::GROUND_SAMPLING_M,
+            along_detector_resolution_m: venus::GROUND_SAMPLING_M,
+        },
+        creation: t_centre,
+        creator: "vip-sim".into(),
+    })
+}
+
+/// The raw band images: every pixel located on the DEM with its band's own viewing direction,
+/// the truth read there, and turned into counts by the instrument model.
+#[allow(clippy::too_many_arguments)]
+fn write_raw(
+    l1a: &L1a,
+    dir: &Path,
+    acq: &Acquisition,
+    cal: &[BandCalibration],
+    land: &Landscape,
+    dem: &Dem,
+    local: &LocalLonLat,
+    seed: u64,
+    opts: &Options,
+) -> Result<()> {
+    let total: usize = acq.lines.iter().sum();
+    let bar = progress(total as u64, "raw L1A");
+    for (b, band) in l1a.bands.iter().enumerate() {
+        let path = l1a.band_image_path(dir, &band.code);
+        let mut spec = RasterSpec::new(band.cols, band.lines, 1, SampleType::U16);
+        spec.band_descriptions = vec![format!("{} raw counts", band.code)];
+        let mut ds = raster::create_geotiff(&path, &spec, &opts.creation_options)?;
+        let model = BandModel::new(&acq.platform, &acq.bands[b]);
+        let first = acq.first_detector;
+        let t_centre = acq.platform.t_centre;
+        for win in Strips::for_budget(band.lines, band.cols, opts.ram_bytes, 2 * 2) {
+            let counts: Vec<u16> = (win.row..win.end())
+                .into_par_iter()
+                .flat_map_iter(|l| {
+                    let eph = SunEphemeris::at(add_seconds(t_centre, model.line_time(l as f64)));
+                    let d2 = eph.distance_au * eph.distance_au;
+                    let model = &model;
+                    (0..band.cols).map(move |c| {
+                        let (e, n, h) = model.locate(l as f64, c as f64, |e, n| dem.height(e, n));
+                        let rho = land.cover(e, n, h).reflectance(b);
+                        let (lon, lat) = local.lonlat(e, n);
+                        let sun = eph.cos_zenith(lat, lon).max(0.0) / d2;
+                        cal[b].count(b, first + c, rho, sun, (seed, l as i64, c as i64))
+                    })
+                })
+                .collect();
+            raster::write_window(&mut ds, 1, (0, win.row), (band.cols, win.rows), &counts)?;
+            bar.inc(win.rows as u64);
+        }
+        raster::finish(ds, &path)?;
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
