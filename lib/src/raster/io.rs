@@ -62,10 +62,10 @@ pub fn read_window_into<T: GdalType + Copy>(
             &path,
             with_detail(
                 &format!(
-                    "band {band}, rows {row0}..{}: cannot read pixels (truncated or corrupt file)",
+                    "band {band}, rows {row0}..{}: cannot read pixels, truncated or corrupt file",
                     row0 + rows
                 ),
-                &gdal_message(&e, &path),
+                &block_cause(&gdal_message(&e, &path)),
             ),
         )
     };
@@ -213,6 +213,16 @@ fn strip_path(msg: &str, path: &Path) -> String {
     }
     msg.trim_matches(|c: char| c.is_whitespace() || c == ':' || c == ',')
         .to_string()
+}
+
+/// The cause at the end of GDAL's "band N: IReadBlock failed at X offset ..: cause" chain.
+fn block_cause(msg: &str) -> String {
+    match msg.rsplit_once(": ") {
+        Some((chain, cause)) if chain.contains("IReadBlock failed") => {
+            cause.trim_end_matches('.').to_string()
+        }
+        _ => msg.to_string(),
+    }
 }
 
 /// `what`, followed by GDAL's detail when it says more than `what` does.

@@ -47,7 +47,7 @@ impl Sample for f32 {
 }
 
 fn value<T: Sample>(band: usize, row: usize, col: usize) -> T {
-    T::pattern((band as u64) << 40 | (row as u64) << 20 | col as u64)
+    T::pattern((band as u64 * 1_000_003 + row as u64) * 100_003 + col as u64)
 }
 
 fn spec(width: usize, height: usize, bands: usize, t: SampleType) -> RasterSpec {
