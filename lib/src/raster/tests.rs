@@ -371,3 +371,27 @@ fn vsimem_rasters_round_trip() {
     drop(ds);
     gdal::vsi::unlink_mem_file(path).unwrap();
 }
+
+#[test]
+fn same_bytes_with_one_or_many_compression_threads() {
+    let d = tempfile::tempdir().unwrap();
+    let s = spec(1300, 1100, 2, SampleType::U16);
+    let mut files = Vec::new();
+    for threads in ["1", "4"] {
+        let path = d.path().join(format!("t{threads}.tif"));
+        let co = [("NUM_THREADS".to_string(), threads.to_string())];
+        write_pattern::<u16>(&path, &s, 512, &co);
+        files.push(std::fs::read(&path).unwrap());
+    }
+    assert!(files[0] == files[1], "outputs differ between thread counts");
+    let d2 = tempfile::tempdir().unwrap();
+    let src = open(&d.path().join("t1.tif")).unwrap();
+    let mut cogs = Vec::new();
+    for threads in ["1", "4"] {
+        let path = d2.path().join(format!("c{threads}.tif"));
+        let co = [("NUM_THREADS".to_string(), threads.to_string())];
+        write_cog(&src, &path, false, &co).unwrap();
+        cogs.push(std::fs::read(&path).unwrap());
+    }
+    assert!(cogs[0] == cogs[1], "COGs differ between thread counts");
+}
