@@ -1,2 +1,40 @@
 //! GDAL raster I/O: strips sized by --ram, typed reads and writes, GeoTIFF/COG creation,
 //! atomic output.
+//!
+//! Only this module talks to GDAL rasters (DESIGN.md §3). A typical writer:
+//!
+//! ```no_run
+//! # fn main() -> vip::Result<()> {
+//! use std::path::Path;
+//! use vip::raster::{self, RasterSpec, SampleType, Staged, Strips};
+//!
+//! let src = raster::open(Path::new("in.tif"))?;
+//! let spec = RasterSpec { data_type: SampleType::F32, ..raster::spec_like(&src)? };
+//! let staged = Staged::file(Path::new("out.tif"), false)?;
+//! let mut dst = raster::create_geotiff(staged.path(), &spec, &[])?;
+//! for win in Strips::for_budget(spec.height, spec.width, 1 << 30, 2 + 4) {
+//!     let counts: Vec<u16> = raster::read_rows(&src, 1, win)?;
+//!     let out: Vec<f32> = counts.iter().map(|&c| c as f32 * 1e-3).collect();
+//!     raster::write_window(&mut dst, 1, (0, win.row), (spec.width, win.rows), &out)?;
+//! }
+//! raster::finish(dst, staged.dest())?;
+//! staged.commit()?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod create;
+mod io;
+mod staged;
+mod strips;
+
+#[cfg(test)]
+mod tests;
+
+pub use create::{
+    cog_defaults, create_geotiff, geo_transform, geotiff_defaults, merge_options, spec_like,
+    srs_wkt, srs_wkt_from_epsg, write_cog, RasterSpec, SampleType,
+};
+pub use io::{dataset_path, finish, open, read_rows, read_window, read_window_into, write_window};
+pub use staged::{ensure_dir, Staged, EXISTS_MSG};
+pub use strips::{strip_rows, Strips, Window, STRIP_SHARE, TILE_ROWS};
