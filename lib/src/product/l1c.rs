@@ -895,6 +895,14 @@ mod tests {
         let dir2 = tempfile::tempdir().unwrap();
         let hdr2 = q.write_headers(dir2.path()).unwrap();
         crate::ee::validate_against_icd(&[&hdr2]).unwrap();
+        // The check has teeth: a second decimal on the cloud percentage is refused.
+        let text = std::fs::read_to_string(&hdr).unwrap();
+        std::fs::write(
+            &hdr,
+            text.replace("<Cloud_Percentage>12.5<", "<Cloud_Percentage>12.55<"),
+        )
+        .unwrap();
+        assert!(crate::ee::validate_against_icd(&[&hdr]).is_err());
     }
 
     #[test]
