@@ -6,6 +6,7 @@ pub use xml::Node;
 pub mod header;
 
 pub use header::{EeDoc, FixedHeader, Layout};
+pub mod naming;
 
 /// Validates files against the VENµS XSDs with the shared `validate` script (xmllint), for
 /// tests: `Err` carries what the validator printed.
