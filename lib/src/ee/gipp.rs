@@ -510,3 +510,323 @@ fn start_node(s: &BytesStart) -> std::result::Result<Node, String> {
     }
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ee::gipps::tests::{common, dark};
+    use crate::ee::gipps::{darkcu, phgain, write_gipp, DarkCurrents, PhysicalGains};
+
+    fn t(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S").unwrap()
+    }
+
+    fn camargue() -> Applicability {
+        Applicability::site("TEST", 'S', "CAMARGUE").unwrap()
+    }
+
+    /// Writes a DARKCU and returns its file name.
+    fn put_dark(
+        dir: &Path,
+        app: Applicability,
+        band: &str,
+        start: &str,
+        version: u16,
+        key: u32,
+        tdi: TdiSet,
+    ) -> String {
+        let mut c = common(app);
+        c.validity_start = t(start);
+        c.version = version;
+        c.serial_key = key;
+        let dc = DarkCurrents { tdi, ..dark(band) };
+        let p = write_gipp(&darkcu(&c, &dc).unwrap(), dir).unwrap();
+        p.file_name().unwrap().to_string_lossy().into_owned()
+    }
+
+    fn name(e: &GippEntry) -> String {
+        e.path.file_name().unwrap().to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn picks_the_most_specific_then_latest_version_then_latest_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let all = TdiSet::ALL;
+        let late = put_dark(
+            d,
+            Applicability::AllSites,
+            "B03",
+            "2019-01-01T00:00:00",
+            1,
+            1,
+            all,
+        );
+        let site = put_dark(d, camargue(), "B03", "2017-08-01T00:00:00", 1, 1, all);
+        let v2 = put_dark(
+            d,
+            Applicability::AllSites,
+            "B03",
+            "2017-08-01T00:00:00",
+            2,
+            2,
+            all,
+        );
+        let v1 = put_dark(
+            d,
+            Applicability::AllSites,
+            "B03",
+            "2017-08-01T00:00:00",
+            1,
+            3,
+            all,
+        );
+        let b01 = put_dark(
+            d,
+            Applicability::AllSites,
+            "B01",
+            "2017-08-01T00:00:00",
+            1,
+            1,
+            all,
+        );
+        let tdi8 = TdiSet::new(&[8]).unwrap();
+        let b04 = put_dark(
+            d,
+            Applicability::AllSites,
+            "B04",
+            "2017-08-01T00:00:00",
+            1,
+            1,
+            tdi8,
+        );
+        let listed = Applicability::List {
+            nick: "NOTNAMED".into(),
+            site_ids: vec![
+                "VE_TEST_MPL_SITDEF_S_SIMULSIT".into(),
+                "VE_TEST_MPL_SITDEF_C_LACROSSE".into(),
+            ],
+        };
+        let b05 = put_dark(d, listed, "B05", "2017-08-01T00:00:00", 1, 1, all);
+        let b05_all = put_dark(
+            d,
+            Applicability::AllSites,
+            "B05",
+            "2017-08-01T00:00:00",
+            3,
+            1,
+            all,
+        );
+        for (start, key) in [("2017-08-01T00:00:00", 1), ("2018-01-01T00:00:00", 2)] {
+            let mut c = common(Applicability::AllSites);
+            c.validity_start = t(start);
+            c.serial_key = key;
+            write_gipp(
+                &phgain(&c, &PhysicalGains::per_band(&[1.0; 12])).unwrap(),
+                d,
+            )
+            .unwrap();
+        }
+        // files the catalogue must not trip on
+        let ex = crate::shared_reference().join("reference/venus/examples");
+        for f in [
+            "VE_TEST_VSC_L1VALD_CAMARGUE_20180101.HDR",
+            "VE_TEST_GIP_L2TOCR_L_CONTINEN_00001_00000000_99999999.HDR",
+        ] {
+            std::fs::copy(ex.join(f), d.join(f)).unwrap();
+        }
+        std::fs::write(d.join("junk.EEF"), "<kml><a/></kml>").unwrap();
+        std::fs::write(d.join("broken.HDR"), "<Earth_Explorer_Header>").unwrap();
+        std::fs::write(d.join("notes.txt"), "not a GIPP").unwrap();
+        std::fs::create_dir(d.join("sub.EEF")).unwrap();
+
+        let cat = GippCatalogue::scan(d).unwrap();
+        assert_eq!(cat.entries().len(), 11);
+        assert_eq!(cat.dir(), d);
+        let when = t("2018-03-01T10:00:00");
+        let find = |ty: &str, site: &str, when, band| name(cat.find(ty, site, when, band).unwrap());
+        assert_eq!(find("GIP_DARKCU", "CAMARGUE", when, Some("B03")), site);
+        assert_eq!(find("GIP_DARKCU", "SIMULSIT", when, Some("B03")), v2);
+        assert_eq!(
+            find(
+                "GIP_DARKCU",
+                "SIMULSIT",
+                t("2019-06-01T00:00:00"),
+                Some("B03")
+            ),
+            v2
+        );
+        assert_ne!(v1, v2);
+        assert_ne!(late, v2);
+        assert_eq!(find("GIP_DARKCU", "CAMARGUE", when, Some("B01")), b01);
+        // a list naming the site wins over ALLSITES, even of a higher version
+        assert_eq!(find("GIP_DARKCU", "SIMULSIT", when, Some("B05")), b05);
+        assert_eq!(find("GIP_DARKCU", "CAMARGUE", when, Some("B05")), b05_all);
+        // latest validity start among equals
+        assert!(
+            find("GIP_PHGAIN", "CAMARGUE", t("2017-12-31T23:59:59"), None)
+                .contains("_00001_20170801_")
+        );
+        assert!(
+            find("GIP_PHGAIN", "CAMARGUE", t("2018-01-01T00:00:00"), None)
+                .contains("_00002_20180101_")
+        );
+        // a list that does not name its sites applies everywhere
+        assert!(find("GIP_L2TOCR", "CAMARGUE", when, None).contains("CONTINEN"));
+        // TDI
+        let q = |tdi| GippQuery {
+            file_type: "GIP_DARKCU",
+            site: "CAMARGUE",
+            when,
+            band: Some("B04"),
+            tdi: Some(tdi),
+        };
+        assert_eq!(name(cat.select(&q(8)).unwrap()), b04);
+        let e = cat.select(&q(16)).unwrap_err().to_string();
+        assert!(e.contains("no GIP_DARKCU for band B04 with TDI 16"), "{e}");
+        assert!(
+            e.contains(
+                "found GIP_DARKCU valid 2017-08-01..9999-12-31 for ALLSITES, band B04, TDI 08"
+            ),
+            "{e}"
+        );
+
+        let entry = cat
+            .find("GIP_DARKCU", "CAMARGUE", when, Some("B03"))
+            .unwrap();
+        assert_eq!(entry.applicability, camargue());
+        assert_eq!(entry.band.as_deref(), Some("B03"));
+        assert_eq!(entry.tdi, Some(TdiSet::ALL));
+        assert_eq!(entry.serial_key, "00001");
+        assert_eq!(entry.version, 1);
+        assert_eq!(entry.validity_start, t("2017-08-01T00:00:00"));
+        assert_eq!(entry.validity_stop, t("9999-12-31T23:59:59"));
+    }
+
+    #[test]
+    fn says_what_is_missing_and_what_came_close() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        put_dark(
+            d,
+            Applicability::AllSites,
+            "B03",
+            "2019-01-01T00:00:00",
+            1,
+            1,
+            TdiSet::ALL,
+        );
+        let cat = GippCatalogue::scan(d).unwrap();
+        let e = cat
+            .find(
+                "GIP_DARKCU",
+                "CAMARGUE",
+                t("2018-01-01T10:00:00"),
+                Some("B03"),
+            )
+            .unwrap_err();
+        assert_eq!(e.exit_code(), 3);
+        let msg = e.to_string();
+        assert_eq!(
+            msg,
+            format!(
+                "{}: GIPP: no GIP_DARKCU for band B03 applicable to site CAMARGUE on \
+                 2018-01-01T10:00:00 (found GIP_DARKCU valid 2019-01-01..9999-12-31 for \
+                 ALLSITES, band B03, TDI 01 04 08 16 32)",
+                d.display()
+            )
+        );
+        let e = cat
+            .find(
+                "GIP_RELSEN",
+                "CAMARGUE",
+                t("2020-01-01T00:00:00"),
+                Some("B03"),
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no GIP_RELSEN for band B03")
+                && e.contains("(no GIP_RELSEN file in the folder)"),
+            "{e}"
+        );
+
+        // near misses for another site are listed with that site
+        let dir2 = tempfile::tempdir().unwrap();
+        put_dark(
+            dir2.path(),
+            camargue(),
+            "B03",
+            "2017-08-01T00:00:00",
+            1,
+            1,
+            TdiSet::ALL,
+        );
+        let cat = GippCatalogue::scan(dir2.path()).unwrap();
+        let e = cat
+            .find(
+                "GIP_DARKCU",
+                "SIMULSIT",
+                t("2018-01-01T00:00:00"),
+                Some("B03"),
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("for site CAMARGUE, band B03"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_folder_is_bad_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("GIPP");
+        let e = GippCatalogue::scan(&missing).unwrap_err();
+        assert_eq!(e.exit_code(), 3);
+        assert!(e.to_string().contains("GIPP folder does not exist"), "{e}");
+        let file = dir.path().join("f");
+        std::fs::write(&file, "x").unwrap();
+        assert_eq!(GippCatalogue::scan(&file).unwrap_err().exit_code(), 3);
+    }
+
+    #[test]
+    fn read_gipp_checks_the_file_type() {
+        let ex = crate::shared_reference().join("reference/venus/examples");
+        let p = ex.join("VE_TEST_VSC_L1VALD_CAMARGUE_20180101.HDR");
+        let e = read_gipp(&p, "GIP_PHGAIN").unwrap_err();
+        assert_eq!(e.exit_code(), 3);
+        assert!(
+            e.to_string()
+                .contains("VE_TEST_VSC_L1VALD_CAMARGUE_20180101.HDR"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("expected GIP_PHGAIN"), "{e}");
+        let p = ex.join("VE_TEST_GIP_PHGAIN_L_ALLSITES_00001_20170801_99991231.EEF");
+        assert_eq!(read_gipp(&p, "GIP_PHGAIN").unwrap().fixed.version, 1);
+    }
+
+    #[test]
+    fn header_reading_stops_before_the_data_block() {
+        let ex = crate::shared_reference().join("reference/venus/examples");
+        let p = ex.join("VE_TEST_GIP_DARKCU_L_ALLSITES_00001_20170801_99991231_B01_111101.EEF");
+        let n = read_header(&p).unwrap();
+        assert!(n.get("Data_Block").is_none());
+        let doc = EeDoc::from_node(&n, &p).unwrap();
+        let e = GippEntry::from_doc(&doc, &p).unwrap();
+        assert_eq!(e.file_type, "GIP_DARKCU");
+        assert_eq!(e.band.as_deref(), Some("B01"));
+        assert_eq!(e.applicability, Applicability::AllSites);
+    }
+
+    #[test]
+    fn applicability_matching() {
+        let l = Applicability::List {
+            nick: "EUROPE__".into(),
+            site_ids: vec!["VE_TEST_MPL_SITDEF_S_CAMARGUE".into()],
+        };
+        assert!(l.applies_to("CAMARGUE") && !l.applies_to("SIMULSIT"));
+        assert!(l.is_specific());
+        assert_eq!(l.to_string(), "list EUROPE__ (CAMARGUE)");
+        assert!(Applicability::AllSites.applies_to("ANYSITE_"));
+        assert!(!Applicability::AllSites.is_specific());
+        assert!(camargue().applies_to("CAMARGUE") && !camargue().applies_to("CAMARGU_"));
+    }
+}
