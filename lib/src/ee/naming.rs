@@ -188,13 +188,21 @@ pub fn band_code(band: &str) -> Result<String> {
 
 /// Splits `VE_<class>_<rest>` and checks the prefix and class.
 fn split_class(id: &str) -> std::result::Result<(&str, &str), IdError> {
+    if !id.is_ascii() {
+        return Err(IdError::new(id, "holds characters other than [0-9A-Z_]"));
+    }
     let rest = id
         .strip_prefix("VE_")
         .ok_or_else(|| IdError::new(id, "does not start with VE_"))?;
-    let (class, rest) = rest
-        .split_once('_')
-        .ok_or_else(|| IdError::new(id, "no file class"))?;
+    // Every file class has 4 characters, some of which may be '_' (`TD_1`).
+    if rest.len() < 5 {
+        return Err(IdError::new(id, "no file class"));
+    }
+    let (class, rest) = rest.split_at(4);
     check_class(id, class)?;
+    let rest = rest
+        .strip_prefix('_')
+        .ok_or_else(|| IdError::new(id, format!("file class '{class}_' is not 4 characters")))?;
     Ok((class, rest))
 }
 
@@ -1030,5 +1038,65 @@ mod tests {
         assert_eq!(site_definition_nick(&id), Some("CAMARGUE"));
         assert_eq!(site_definition_nick("VE_TEST_MPL_SITDEF_S_CAMARG"), None);
         assert!(site_definition_id("TEST", 'X', "CAMARGUE").is_err());
+    }
+
+    #[test]
+    fn parsers_round_trip_and_never_panic_on_mangled_names() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let alphabet: Vec<char> = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcé."
+            .chars()
+            .collect();
+        for _ in 0..2000 {
+            let nick: String = (0..NICK_LEN)
+                .map(|_| alphabet[rng.gen_range(0..37)])
+                .collect();
+            let start =
+                NaiveDate::from_num_days_from_ce_opt(rng.gen_range(730_000..740_000)).unwrap();
+            let band = rng
+                .gen_bool(0.5)
+                .then(|| format!("B{:02}", rng.gen_range(1..=12)));
+            let g = GippId {
+                class: ["OPER", "TEST", "VM02", "TD_1"][rng.gen_range(0..4)].into(),
+                gipp_type: ["DARKCU", "PHGAIN", "OUTORD", "XYZ_42"][rng.gen_range(0..4)].into(),
+                nick_type: if rng.gen_bool(0.5) { 'S' } else { 'L' },
+                nick,
+                serial_key: rng.gen_range(0..100_000),
+                start,
+                stop: start + chrono::Days::new(rng.gen_range(0..5000)),
+                band: band.clone(),
+                tdi: band.and_then(|_| {
+                    TdiSet::parse_code(&format!("{:06b}", rng.gen_range(1u8..64) & 0b111101))
+                }),
+            };
+            let text = g.to_string();
+            match GippId::parse(&text) {
+                Ok(back) => assert_eq!(back, g, "{text}"),
+                Err(e) => assert!(g.check().is_err(), "{text}: {e}"),
+            }
+            // mangle one character, insert or delete one: parse must not panic, and what it
+            // accepts must print back as given
+            let mut chars: Vec<char> = text.chars().collect();
+            let i = rng.gen_range(0..chars.len());
+            match rng.gen_range(0..3) {
+                0 => chars[i] = alphabet[rng.gen_range(0..alphabet.len())],
+                1 => chars.insert(i, alphabet[rng.gen_range(0..alphabet.len())]),
+                _ => {
+                    chars.remove(i);
+                }
+            }
+            let m: String = chars.into_iter().collect();
+            if let Ok(back) = GippId::parse(&m) {
+                assert_eq!(back.to_string(), m);
+            }
+            if let Ok(back) = ProductId::parse(&m) {
+                assert_eq!(back.to_string(), m);
+            }
+            if let Ok(back) = SubFileId::parse(&m) {
+                assert_eq!(back.to_string(), m);
+            }
+            let p = format!("VE_TEST_VSC_PDTANX_L2VALD_{}_20180102_ATB", &g.nick);
+            let _ = SubFileId::parse(&p[..rng.gen_range(0..p.len())]);
+        }
     }
 }
