@@ -6,6 +6,12 @@ pub use xml::Node;
 pub mod header;
 
 pub use header::{EeDoc, FixedHeader, Layout};
+pub mod gipp;
+pub mod gipps;
+pub mod naming;
+
+pub use gipp::{Applicability, GippCatalogue, GippEntry, GippQuery};
+pub use naming::{GippId, ProductId, SubFileId, TdiSet};
 
 /// Validates files against the VENµS XSDs with the shared `validate` script (xmllint), for
 /// tests: `Err` carries what the validator printed.
