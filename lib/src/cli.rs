@@ -191,6 +191,8 @@ fn setup(common: &CommonArgs) -> Result<()> {
     let cache_mb = (common.ram / 4).clamp(16, 512);
     set_gdal_config("GDAL_CACHEMAX", &cache_mb.to_string())?;
     set_gdal_config("GDAL_NUM_THREADS", &opts.threads.to_string())?;
+    // Products keep everything inside their files (descriptions, nodata): no .aux.xml beside.
+    set_gdal_config("GDAL_PAM_ENABLED", "NO")?;
     for (k, v) in &common.config {
         set_gdal_config(k, v)?;
     }

@@ -45,7 +45,12 @@ pub fn write(
         let docs = [
             gipps::darkcu(
                 &common,
-                &DarkCurrents { band: band.clone(), tdi, values: c.dark.clone(), spikes: vec![] },
+                &DarkCurrents {
+                    band: band.clone(),
+                    tdi,
+                    values: c.dark.clone(),
+                    spikes: vec![],
+                },
             )?,
             gipps::relsen(
                 &common,
@@ -90,7 +95,10 @@ pub fn write(
         }
     }
     let gains: [f64; 12] = std::array::from_fn(|b| cal[b].gain);
-    gipps::write_gipp(&gipps::phgain(&common, &PhysicalGains::per_band(&gains))?, dir)?;
+    gipps::write_gipp(
+        &gipps::phgain(&common, &PhysicalGains::per_band(&gains))?,
+        dir,
+    )?;
     // Earth–Sun distance model of the REFLEC GIPP: d = 1 − e·cos(n·(t − t0)), perihelion t0
     // (2000-01-03, JD 2451547), anomalistic year.
     let reflec = ReflectanceParameters {

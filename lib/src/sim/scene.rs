@@ -23,7 +23,7 @@ use crate::geometry::sensor::BandModel;
 use crate::geometry::sun::SunEphemeris;
 use crate::geometry::time::add_seconds;
 use crate::mission::venus::{self, DETECTORS};
-use crate::product::l1a::{LineDatation, RawBand, RawGeometry, L1a};
+use crate::product::l1a::{L1a, LineDatation, RawBand, RawGeometry};
 use crate::raster::{self, RasterSpec, SampleType, Staged, Strips};
 
 /// Where simulated sites lie by default: the southern French Alps foothills (44.2° N, 5.9° E,
@@ -78,7 +78,9 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
     let l1a_dir = root.join("L1A");
     raster::ensure_dir(&l1a_dir)?;
     let hdr = l1a.write_headers(&l1a_dir)?;
-    write_raw(&l1a, &l1a_dir, &acq, &cal, &land, &dem, &local, spec.seed, opts)?;
+    write_raw(
+        &l1a, &l1a_dir, &acq, &cal, &land, &dem, &local, spec.seed, opts,
+    )?;
 
     let json = serde_json::to_string_pretty(&site)
         .map_err(|e| VipError::Internal(format!("site.json: {e}")))?;
@@ -86,7 +88,9 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
     std::fs::write(&site_json, json + "\n").map_err(|e| VipError::output_io(&site_json, &e))?;
 
     let dest = staged.commit()?;
-    let rel = hdr.strip_prefix(&root).map_err(|_| VipError::Internal("L1A outside the scene".into()))?;
+    let rel = hdr
+        .strip_prefix(&root)
+        .map_err(|_| VipError::Internal("L1A outside the scene".into()))?;
     Ok(vec![dest.join(rel)])
 }
 
@@ -107,7 +111,14 @@ fn make_dem(site: &Site, land: &Landscape) -> Dem {
             })
         })
         .collect();
-    Dem { ulx, uly, pixel: DEM_PIXEL_M, width, height, data }
+    Dem {
+        ulx,
+        uly,
+        pixel: DEM_PIXEL_M,
+        width,
+        height,
+        data,
+    }
 }
 
 fn write_dem(path: &Path, dem: &Dem, epsg: u32, opts: &Options) -> Result<()> {
@@ -130,7 +141,10 @@ fn write_truth(dir: &Path, site: &Site, land: &Landscape, dem: &Dem, opts: &Opti
     for b in venus::BANDS.iter() {
         let path = dir.join(format!("TOA_{}.tif", b.code));
         spec.band_descriptions = vec![format!("{} TOA reflectance", b.code)];
-        outs.push((raster::create_geotiff(&path, &spec, &opts.creation_options)?, path));
+        outs.push((
+            raster::create_geotiff(&path, &spec, &opts.creation_options)?,
+            path,
+        ));
     }
     let bar = progress(site.lines as u64, "truth");
     for win in Strips::for_budget(site.lines, site.cols, opts.ram_bytes, NB * 4 * 2) {
@@ -158,7 +172,12 @@ fn write_truth(dir: &Path, site: &Site, land: &Landscape, dem: &Dem, opts: &Opti
     Ok(())
 }
 
-fn l1a_model(nick: &str, spec: &SceneSpec, acq: &Acquisition, to_lonlat: &MapToLonLat) -> Result<L1a> {
+fn l1a_model(
+    nick: &str,
+    spec: &SceneSpec,
+    acq: &Acquisition,
+    to_lonlat: &MapToLonLat,
+) -> Result<L1a> {
     let (nadir_lon, nadir_lat) = to_lonlat.lonlat(acq.platform.centre.0, acq.platform.centre.1)?;
     let t_centre = acq.platform.t_centre;
     Ok(L1a {
