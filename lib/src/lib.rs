@@ -6,6 +6,7 @@ pub mod cli;
 pub mod ee;
 pub mod error;
 pub mod geometry;
+pub mod level1;
 pub mod mission;
 pub mod product;
 pub mod raster;

@@ -20,12 +20,12 @@ struct Args {
     /// Raw L1A products (their .HDR), or - to read one path per line from stdin
     #[arg(required = true, value_name = "L1A")]
     inputs: Vec<PathBuf>,
-    /// Folder of GIPP parameter files (DARKCU, RELSEN, OUTORD, PHGAIN, geometry)
+    /// Folder of GIPP parameter files (DARKCU, RELSEN, OUTORD, VIEDIR, PHGAIN, REFLEC)
     #[arg(long, value_name = "DIR")]
-    gipp: Option<PathBuf>,
+    gipp: PathBuf,
     /// Site DEM (GeoTIFF, metres) covering the footprint
     #[arg(long, value_name = "DEM")]
-    dem: Option<PathBuf>,
+    dem: PathBuf,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -38,7 +38,7 @@ impl Tool for Args {
 
 fn main() {
     vip::cli::run("vip-l1", |args: Args| {
-        vip::cli::input_paths(&args.inputs)?;
-        Err(vip::VipError::not_yet("vip-l1", "L1A to L1C processing"))
+        let inputs = vip::cli::input_paths(&args.inputs)?;
+        vip::level1::run(&inputs, &args.gipp, &args.dem, &args.common.options())
     })
 }
