@@ -2,4 +2,3 @@
 fn common_cli_conventions() {
     vip_testkit::check_common_cli(env!("CARGO_BIN_EXE_vip-l1"), "vip-l1");
 }
-

@@ -240,3 +240,44 @@ fn bad_requests_get_their_exit_codes() {
     .one_error_line("plain");
     assert!(!out.exists());
 }
+
+/// A full disk, as the process sees it: a file-size limit with SIGXFSZ ignored makes every
+/// write past it fail (EFBIG), as ENOSPC would. Exit 5, nothing left behind.
+#[test]
+fn full_disk_fails_cleanly() {
+    use std::os::unix::process::CommandExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("S");
+    let mut cmd = Command::new(SIM);
+    cmd.args([
+        "scene",
+        "--lines",
+        "256",
+        "--cols",
+        "256",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 64 * 1024,
+                rlim_max: 64 * 1024,
+            };
+            libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let r = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(5), "{stderr}");
+    assert_eq!(
+        stderr.lines().filter(|l| l.contains(" ERROR ")).count(),
+        1,
+        "{stderr}"
+    );
+    assert!(r.stdout.is_empty());
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "partial output left: {left:?}");
+}
