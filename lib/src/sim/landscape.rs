@@ -63,7 +63,7 @@ impl Landscape {
             origin,
             base_altitude,
             relief: relief_m,
-            snow_line: base_altitude + 0.85 * relief_m,
+            snow_line: base_altitude + 0.9 * relief_m,
             terrain: field(1, mountains, 4),
             detail: field(2, 300.0, 2),
             vegetation: field(3, 1500.0, 3),
@@ -76,7 +76,7 @@ impl Landscape {
     /// Terrain altitude at map point (E, N), metres.
     pub fn altitude(&self, e: f64, n: f64) -> f64 {
         let (x, y) = (e - self.origin.0, n - self.origin.1);
-        let shape = smoothstep(0.25, 0.75, self.terrain.at(x, y));
+        let shape = smoothstep(0.2, 0.8, self.terrain.at(x, y));
         self.base_altitude + self.relief * (0.95 * shape + 0.05 * self.detail.at(x, y))
     }
 
