@@ -8,11 +8,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDateTime;
-use quick_xml::events::{BytesStart, Event};
 
 use super::header::EeDoc;
 use super::naming::{self, GippId, TdiSet, ALL_SITES};
-use super::xml::{local, Node};
+use super::xml::Node;
 use crate::error::{Result, VipError};
 
 /// To which sites a GIPP applies (Instance_Id `Applicability_NickName[_Type]` and
@@ -442,73 +441,7 @@ pub fn read_gipp(path: &Path, file_type: &str) -> Result<EeDoc> {
 /// Parses an EE file up to (not including) its Data_Block: enough for the headers, and fast
 /// on files that carry thousands of values.
 pub fn read_header(path: &Path) -> Result<Node> {
-    let bytes = std::fs::read(path).map_err(|e| VipError::input_io(path, &e))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| VipError::bad_input(path, "not UTF-8 text, so not an XML header"))?;
-    let bad = |msg: String| VipError::bad_input(path, format!("not well-formed XML: {msg}"));
-    let mut r = quick_xml::Reader::from_str(&text);
-    let mut stack: Vec<Node> = Vec::new();
-    loop {
-        let ev = r
-            .read_event()
-            .map_err(|e| bad(format!("{e} at byte {}", r.buffer_position())))?;
-        match ev {
-            Event::Start(s) if stack.len() == 1 && local(&name_of(&s)) == "Data_Block" => break,
-            Event::Start(s) => stack.push(start_node(&s).map_err(&bad)?),
-            Event::Empty(s) => {
-                let n = start_node(&s).map_err(&bad)?;
-                match stack.last_mut() {
-                    Some(top) => top.children.push(n),
-                    None => return Ok(n),
-                }
-            }
-            Event::End(_) => {
-                let n = stack
-                    .pop()
-                    .ok_or_else(|| bad("unbalanced end tag".into()))?;
-                match stack.last_mut() {
-                    Some(top) => top.children.push(n),
-                    None => return Ok(n),
-                }
-            }
-            Event::Text(t) => {
-                if let Some(top) = stack.last_mut() {
-                    top.text
-                        .push_str(&t.unescape().map_err(|e| bad(e.to_string()))?);
-                }
-            }
-            Event::Eof => {
-                return Err(bad(match stack.first() {
-                    Some(n) => format!("element <{}> is not closed", n.name),
-                    None => "no root element".into(),
-                }))
-            }
-            _ => {}
-        }
-    }
-    // Stopped at the Data_Block: close what is open.
-    let mut root = stack.remove(0);
-    for n in stack {
-        root.children.push(n);
-    }
-    Ok(root)
-}
-
-fn name_of(s: &BytesStart) -> String {
-    String::from_utf8_lossy(s.name().as_ref()).into_owned()
-}
-
-fn start_node(s: &BytesStart) -> std::result::Result<Node, String> {
-    let mut n = Node::new(name_of(s));
-    for a in s.attributes() {
-        let a = a.map_err(|e| e.to_string())?;
-        let v = a.unescape_value().map_err(|e| e.to_string())?;
-        n.attrs.push((
-            String::from_utf8_lossy(a.key.as_ref()).into_owned(),
-            v.into_owned(),
-        ));
-    }
-    Ok(n)
+    Node::read_until(path, Some("Data_Block"))
 }
 
 #[cfg(test)]

@@ -539,93 +539,89 @@ pub fn read_darkcu(path: &Path) -> Result<DarkCurrents> {
 }
 
 // ------------------------------------------------------------------------------------------------
-// RELSEN
+// RELSEN and VIEDIR: one N-tuple per detector of a band
 // ------------------------------------------------------------------------------------------------
 
-/// GIP_RELSEN: the equalisation model of each detector of one band, triplets (a1, a2, Zs).
+/// A table of `N` numbers per detector of one band, for a set of TDI configurations: GIP_RELSEN
+/// (triplets `a1 a2 Zs` of the equalisation model) and GIP_VIEDIR (pairs `tan ψX tan ψY`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct RelativeSensitivities {
+pub struct DetectorTable<const N: usize> {
     pub band: String,
     pub tdi: TdiSet,
-    /// 5200 triplets `[a1, a2, Zs]`, detector 1 first.
-    pub coefficients: Vec<[f64; 3]>,
+    /// 5200 tuples, detector 1 first.
+    pub values: Vec<[f64; N]>,
+}
+
+/// GIP_RELSEN: `[a1, a2, Zs]` per detector.
+pub type RelativeSensitivities = DetectorTable<3>;
+/// GIP_VIEDIR: `[tan ψX, tan ψY]` per detector.
+pub type ViewingDirections = DetectorTable<2>;
+
+/// Where a [`DetectorTable`] kind keeps its values.
+struct TableLayout {
+    kind: &'static Kind,
+    list: &'static str,
+    item: &'static str,
+}
+
+const RELSEN_TABLE: TableLayout = TableLayout {
+    kind: &RELSEN,
+    list: "List_of_Relative_Sensitivities",
+    item: "Relative_Sensitivity",
+};
+const VIEDIR_TABLE: TableLayout = TableLayout {
+    kind: &VIEDIR,
+    list: "List_of_View_Dirs",
+    item: "View_Dir",
+};
+
+impl<const N: usize> DetectorTable<N> {
+    fn doc(&self, common: &GippCommon, layout: &TableLayout) -> Result<EeDoc> {
+        check_band(&self.band)?;
+        let what = format!("GIP_{} {}", layout.kind.gipp_type, self.band);
+        check_len(&what, self.values.len(), DETECTORS)?;
+        check_finite(&what, self.values.iter().flatten().copied())?;
+        let data = Node::new("Data_Block").child(sn_list(
+            layout.list,
+            layout.item,
+            self.values.iter().map(|c| nums(c)),
+        ));
+        common.doc(layout.kind, Some(&self.band), Some(self.tdi), data)
+    }
+
+    fn read(path: &Path, layout: &TableLayout) -> Result<Self> {
+        let doc = read_gipp(path, &format!("GIP_{}", layout.kind.gipp_type))?;
+        let data = data_block(&doc, path)?;
+        let values = items(data, layout.list, layout.item, Some(DETECTORS), path)?
+            .into_iter()
+            .map(|n| parse_nums::<N>(&n.text, layout.item, path))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(DetectorTable {
+            band: inst_band(&doc, path)?,
+            tdi: inst_tdi(&doc, path)?,
+            values,
+        })
+    }
 }
 
 /// The RELSEN document of `rs`.
 pub fn relsen(common: &GippCommon, rs: &RelativeSensitivities) -> Result<EeDoc> {
-    check_band(&rs.band)?;
-    let what = format!("GIP_RELSEN {}", rs.band);
-    check_len(&what, rs.coefficients.len(), DETECTORS)?;
-    check_finite(&what, rs.coefficients.iter().flatten().copied())?;
-    let data = Node::new("Data_Block").child(sn_list(
-        "List_of_Relative_Sensitivities",
-        "Relative_Sensitivity",
-        rs.coefficients.iter().map(|c| nums(c)),
-    ));
-    common.doc(&RELSEN, Some(&rs.band), Some(rs.tdi), data)
+    rs.doc(common, &RELSEN_TABLE)
 }
 
 /// Reads a GIP_RELSEN file.
 pub fn read_relsen(path: &Path) -> Result<RelativeSensitivities> {
-    let doc = read_gipp(path, "GIP_RELSEN")?;
-    let data = data_block(&doc, path)?;
-    let coefficients = items(
-        data,
-        "List_of_Relative_Sensitivities",
-        "Relative_Sensitivity",
-        Some(DETECTORS),
-        path,
-    )?
-    .into_iter()
-    .map(|n| parse_nums::<3>(&n.text, "Relative_Sensitivity", path))
-    .collect::<Result<Vec<_>>>()?;
-    Ok(RelativeSensitivities {
-        band: inst_band(&doc, path)?,
-        tdi: inst_tdi(&doc, path)?,
-        coefficients,
-    })
-}
-
-// ------------------------------------------------------------------------------------------------
-// VIEDIR
-// ------------------------------------------------------------------------------------------------
-
-/// GIP_VIEDIR: the viewing direction of each detector of one band, `[tan ψX, tan ψY]`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ViewingDirections {
-    pub band: String,
-    pub tdi: TdiSet,
-    /// 5200 pairs `[tan ψX, tan ψY]`, detector 1 first.
-    pub directions: Vec<[f64; 2]>,
+    DetectorTable::read(path, &RELSEN_TABLE)
 }
 
 /// The VIEDIR document of `vd`.
 pub fn viedir(common: &GippCommon, vd: &ViewingDirections) -> Result<EeDoc> {
-    check_band(&vd.band)?;
-    let what = format!("GIP_VIEDIR {}", vd.band);
-    check_len(&what, vd.directions.len(), DETECTORS)?;
-    check_finite(&what, vd.directions.iter().flatten().copied())?;
-    let data = Node::new("Data_Block").child(sn_list(
-        "List_of_View_Dirs",
-        "View_Dir",
-        vd.directions.iter().map(|c| nums(c)),
-    ));
-    common.doc(&VIEDIR, Some(&vd.band), Some(vd.tdi), data)
+    vd.doc(common, &VIEDIR_TABLE)
 }
 
 /// Reads a GIP_VIEDIR file.
 pub fn read_viedir(path: &Path) -> Result<ViewingDirections> {
-    let doc = read_gipp(path, "GIP_VIEDIR")?;
-    let data = data_block(&doc, path)?;
-    let directions = items(data, "List_of_View_Dirs", "View_Dir", Some(DETECTORS), path)?
-        .into_iter()
-        .map(|n| parse_nums::<2>(&n.text, "View_Dir", path))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(ViewingDirections {
-        band: inst_band(&doc, path)?,
-        tdi: inst_tdi(&doc, path)?,
-        directions,
-    })
+    DetectorTable::read(path, &VIEDIR_TABLE)
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -1311,7 +1307,7 @@ pub(crate) mod tests {
         let rs = RelativeSensitivities {
             band: "B12".into(),
             tdi: TdiSet::new(&[4, 8]).unwrap(),
-            coefficients: (0..DETECTORS)
+            values: (0..DETECTORS)
                 .map(|i| [1.0 + i as f64 / 1e5, -3.3e-4, 1023.0 / 3.0])
                 .collect(),
         };
@@ -1320,7 +1316,7 @@ pub(crate) mod tests {
         let vd = ViewingDirections {
             band: "B07".into(),
             tdi: TdiSet::ALL,
-            directions: (0..DETECTORS)
+            values: (0..DETECTORS)
                 .map(|i| [(i as f64 - 2600.0) * 5.3 / 720e3, 0.0123])
                 .collect(),
         };

@@ -123,6 +123,12 @@ impl Node {
 
     /// Parses an XML document; `origin` names the source in error messages.
     pub fn parse(xml: &str, origin: &Path) -> Result<Node> {
+        Node::parse_until(xml, origin, None)
+    }
+
+    /// Parses an XML document, stopping before the first child of the root whose local name
+    /// is `stop` (when given): reading a header without its bulky data block.
+    pub fn parse_until(xml: &str, origin: &Path, stop: Option<&str>) -> Result<Node> {
         let bad = |msg: String| VipError::bad_input(origin, format!("not well-formed XML: {msg}"));
         let mut r = quick_xml::Reader::from_str(xml);
         let mut stack: Vec<Node> = Vec::new();
@@ -132,7 +138,14 @@ impl Node {
                 .read_event()
                 .map_err(|e| bad(format!("{e} at byte {}", r.buffer_position())))?;
             match ev {
-                Event::Start(s) => stack.push(start_node(&s).map_err(&bad)?),
+                Event::Start(s) => {
+                    let n = start_node(&s).map_err(&bad)?;
+                    if stack.len() == 1 && stop.is_some_and(|name| local(&n.name) == name) {
+                        // Only the root is open: it holds everything before `stop`.
+                        return Ok(stack.pop().expect("the root is open"));
+                    }
+                    stack.push(n);
+                }
                 Event::Empty(s) => {
                     let n = start_node(&s).map_err(&bad)?;
                     attach(&mut stack, &mut root, n).map_err(&bad)?;
@@ -166,10 +179,15 @@ impl Node {
 
     /// Reads and parses an XML file.
     pub fn read(path: &Path) -> Result<Node> {
+        Node::read_until(path, None)
+    }
+
+    /// Reads an XML file, stopping as [`Node::parse_until`] does.
+    pub fn read_until(path: &Path, stop: Option<&str>) -> Result<Node> {
         let bytes = std::fs::read(path).map_err(|e| VipError::input_io(path, &e))?;
         let text = String::from_utf8(bytes)
             .map_err(|_| VipError::bad_input(path, "not UTF-8 text, so not an XML header"))?;
-        Node::parse(&text, path)
+        Node::parse_until(&text, path, stop)
     }
 }
 
@@ -218,6 +236,15 @@ mod tests {
         assert_eq!(back.find_text("A"), Some("x < y & z"));
         assert_eq!(back.find("List_of_B").unwrap().get_attr("count"), Some("2"));
         assert_eq!(back.find("List_of_B").unwrap().all("B").count(), 2);
+    }
+
+    #[test]
+    fn parse_until_stops_before_the_data_block() {
+        let xml = "<R><H><A>1</A></H><Data_Block><V>2</V><unclosed></Data_Block></R>";
+        let n = Node::parse_until(xml, Path::new("g.EEF"), Some("Data_Block")).unwrap();
+        assert_eq!(n.find_text("H/A"), Some("1"));
+        assert!(n.get("Data_Block").is_none());
+        assert!(Node::parse(xml, Path::new("g.EEF")).is_err());
     }
 
     #[test]

@@ -57,7 +57,7 @@ pub fn write(
                 &RelativeSensitivities {
                     band: band.clone(),
                     tdi,
-                    coefficients: c.relsen.iter().map(|&(a1, a2, zs)| [a1, a2, zs]).collect(),
+                    values: c.relsen.iter().map(|&(a1, a2, zs)| [a1, a2, zs]).collect(),
                 },
             )?,
             gipps::viedir(
@@ -65,7 +65,7 @@ pub fn write(
                 &ViewingDirections {
                     band: band.clone(),
                     tdi,
-                    directions: c.view_dirs.iter().map(|&(x, y)| [x, y]).collect(),
+                    values: c.view_dirs.iter().map(|&(x, y)| [x, y]).collect(),
                 },
             )?,
             gipps::outord(
