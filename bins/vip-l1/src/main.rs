@@ -14,7 +14,7 @@ use vip::cli::{CommonArgs, Tool};
 #[command(
     name = "vip-l1",
     version,
-    after_help = "EXAMPLES:\n  vip-l1 S/L1A/VE_TEST_VSC_1AVALD_SIMULSIT_20240315.HDR --gipp S/GIPP --dem S/DEM.tif -o OUT\n  vip-sim scene -o S | vip-l1 - --gipp S/GIPP --dem S/DEM.tif -o OUT"
+    after_help = "EXAMPLES:\n  vip-l1 S/L1A/VE_TEST_VSC_1AVALD_SIMULSIT_20240315.HDR --gipp S/GIPP --dem S/DEM.tif -o OUT\n  vip-sim scene -o S | vip-l1 - --gipp S/GIPP --dem S/DEM.tif -o OUT\n  vip-l1 L1A.HDR --gipp S/GIPP --dem S/DEM.tif --site S/site.json -r bilinear -o OUT"
 )]
 struct Args {
     /// Raw L1A products (their .HDR), or - to read one path per line from stdin
@@ -23,9 +23,16 @@ struct Args {
     /// Folder of GIPP parameter files (DARKCU, RELSEN, OUTORD, VIEDIR, PHGAIN, REFLEC)
     #[arg(long, value_name = "DIR")]
     gipp: PathBuf,
-    /// Site DEM (GeoTIFF, metres) covering the footprint
+    /// Site DEM (GeoTIFF, metres); its projection is the output grid's
     #[arg(long, value_name = "DEM")]
     dem: PathBuf,
+    /// Resampling kernel: nearest, bilinear or cubic
+    #[arg(long, short = 'r', value_name = "KERNEL", default_value = "cubic")]
+    resampling: vip::geometry::resample::Resampling,
+    /// Output grid (site.json as vip-sim writes it) [default: the product's footprint on the
+    /// 5 m lattice of the DEM's projection]
+    #[arg(long, value_name = "FILE")]
+    site: Option<PathBuf>,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -39,6 +46,10 @@ impl Tool for Args {
 fn main() {
     vip::cli::run("vip-l1", |args: Args| {
         let inputs = vip::cli::input_paths(&args.inputs)?;
-        vip::level1::run(&inputs, &args.gipp, &args.dem, &args.common.options())
+        let l1 = vip::level1::L1Options {
+            resampling: args.resampling,
+            site: args.site,
+        };
+        vip::level1::run(&inputs, &args.gipp, &args.dem, &l1, &args.common.options())
     })
 }

@@ -67,26 +67,32 @@ impl Scene {
 }
 
 #[test]
-fn good_inputs_pass_the_checks_then_processing_is_refused() {
+fn good_inputs_make_a_product_also_through_stdin() {
     let s = Scene::new();
-    s.l1(&s.l1a).code(2).one_error_line("not implemented");
-    // The same through stdin.
+    let r = s.l1(&s.l1a);
+    r.code(0);
+    assert_eq!(r.paths().len(), 1);
+    assert!(r.paths()[0].is_file());
+    // Again through stdin: the product exists, so without --overwrite it is refused.
     let gipp = s.dir.join("GIPP");
     let dem = s.dir.join("DEM.tif");
-    run_with_stdin(
-        L1,
-        &[
-            "-",
-            "--gipp",
-            gipp.to_str().unwrap(),
-            "--dem",
-            dem.to_str().unwrap(),
-        ],
-        &format!("{}\n", s.l1a.display()),
-    )
-    .code(2)
-    .one_error_line("not implemented");
-    assert!(!s.dir.join("OUT").exists());
+    let out = s.dir.join("OUT");
+    let args = [
+        "-",
+        "--gipp",
+        gipp.to_str().unwrap(),
+        "--dem",
+        dem.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    let stdin = format!("{}\n", s.l1a.display());
+    run_with_stdin(L1, &args, &stdin)
+        .code(5)
+        .one_error_line("--overwrite");
+    let mut again = args.to_vec();
+    again.push("--overwrite");
+    run_with_stdin(L1, &again, &stdin).code(0);
 }
 
 #[test]

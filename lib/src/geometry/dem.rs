@@ -14,6 +14,31 @@ pub struct Dem {
 }
 
 impl Dem {
+    /// Reads a DEM GeoTIFF (north-up, square pixels, metres) whole: a site DEM is small.
+    /// Returns the DEM and the EPSG code of its CRS.
+    pub fn read(path: &std::path::Path) -> crate::Result<(Dem, Option<u32>)> {
+        use crate::raster;
+        let ds = raster::open(path)?;
+        let gt = raster::geo_transform(&ds)?;
+        if gt[2] != 0.0 || gt[4] != 0.0 || (gt[1] + gt[5]).abs() > 1e-9 * gt[1].abs() {
+            return Err(crate::VipError::bad_input(
+                path,
+                "DEM grid must be north-up with square pixels",
+            ));
+        }
+        let (width, height) = ds.raster_size();
+        let data = raster::read_window::<f32>(&ds, 1, (0, 0), (width, height))?;
+        let dem = Dem {
+            ulx: gt[0],
+            uly: gt[3],
+            pixel: gt[1],
+            width,
+            height,
+            data,
+        };
+        Ok((dem, raster::epsg(&ds)))
+    }
+
     /// Height at map point (E, N), bilinear between pixel centres, clamped at the borders.
     pub fn height(&self, e: f64, n: f64) -> f64 {
         let x = ((e - self.ulx) / self.pixel - 0.5).clamp(0.0, (self.width - 1) as f64);

@@ -1,7 +1,10 @@
 //! Time, sun position, viewing geometry, sensor model, DEM.
 
 pub mod dem;
+pub mod grid;
 pub mod lonlat;
+pub mod ortho;
+pub mod resample;
 pub mod sensor;
 pub mod sun;
 pub mod time;

@@ -158,6 +158,43 @@ impl BandModel {
         (p.0, p.1, h)
     }
 
+    /// Image position (line, col) that sees map point (E, N) at height `h`: the inverse of
+    /// [`BandModel::ground`], by Newton steps on its (nearly affine) mapping. Valid also
+    /// outside the image (extrapolated), so callers test the bounds.
+    pub fn image_position(&self, e: f64, n: f64, h: f64) -> (f64, f64) {
+        // First guess from the track coordinates: along-track by time, across-track by the
+        // mean detector spacing.
+        let (s, r) = self.track_coordinates(e, n);
+        let (x0, y0) = self.view(0.0);
+        let (x1, _) = self.view((self.view_dirs.len() - 1 - self.first_detector) as f64);
+        let dx_dcol = (x1 - x0) / (self.view_dirs.len() - 1 - self.first_detector) as f64;
+        let depth = self.altitude - h;
+        let mut col = (r / depth - x0) / dx_dcol;
+        let mut line = (s - depth * y0 - self.speed * self.t0) / (self.speed * self.te);
+        for _ in 0..6 {
+            let g = self.ground(line, col, h);
+            let (re, rn) = (e - g.0, n - g.1);
+            if re.abs() < 1e-7 && rn.abs() < 1e-7 {
+                break;
+            }
+            let gl = self.ground(line + 1.0, col, h);
+            let gc = self.ground(line, col + 1.0, h);
+            let (a, b, c, d) = (gl.0 - g.0, gc.0 - g.0, gl.1 - g.1, gc.1 - g.1);
+            let det = a * d - b * c;
+            line += (d * re - b * rn) / det;
+            col += (a * rn - c * re) / det;
+        }
+        (line, col)
+    }
+
+    /// Map displacement of the ground point of (line, col) per metre of altitude: the ICD's
+    /// (DX, DY) viewing direction, pointing from the ground towards the satellite.
+    pub fn view_direction(&self, line: f64, col: f64, h: f64) -> (f64, f64) {
+        let a = self.ground(line, col, h);
+        let b = self.ground(line, col, h + 1.0);
+        (b.0 - a.0, b.1 - a.1)
+    }
+
     /// Along-track (forward) and across-track (right) coordinates of a map point, relative to
     /// the nadir at `t_centre`.
     pub fn track_coordinates(&self, e: f64, n: f64) -> (f64, f64) {
@@ -248,6 +285,28 @@ mod tests {
         let m = model(0.0, 0.0, 1.0);
         let (e, _) = m.ground(100.0, 599.5, 0.0);
         assert!((e - 500_000.0 - 720_000.0 * 1f64.to_radians().tan()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn image_position_inverts_ground() {
+        let m = model(191.6, -0.0125, 0.3);
+        for (l, c, h) in [(0.0, 0.0, 0.0), (250.3, 17.8, 900.0), (-40.0, 800.5, 300.0)] {
+            let (e, n) = m.ground(l, c, h);
+            let (l2, c2) = m.image_position(e, n, h);
+            assert!(
+                (l - l2).abs() < 1e-6 && (c - c2).abs() < 1e-6,
+                "{l} {c} -> {l2} {c2}"
+            );
+        }
+    }
+
+    #[test]
+    fn view_direction_points_to_the_satellite() {
+        // Heading north, detector right of nadir: the satellite is to the west, up 720 km.
+        let m = model(0.0, 0.0, 0.0);
+        let (dx, dy) = m.view_direction(100.0, 1599.5, 0.0);
+        let tan_x = 1000.0 * 5.3 / 720_000.0;
+        assert!((dx + tan_x).abs() < 1e-9 && dy.abs() < 1e-9, "{dx} {dy}");
     }
 
     #[test]

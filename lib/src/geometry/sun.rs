@@ -87,6 +87,15 @@ impl SunEphemeris {
         }
     }
 
+    /// The ephemeris `seconds` later, for instants close to this one: only the Earth's rotation
+    /// moves (declination and equation of time change by < 1e-5° over a scene).
+    pub fn after(&self, seconds: f64) -> SunEphemeris {
+        SunEphemeris {
+            minutes_utc: self.minutes_utc + seconds / 60.0,
+            ..*self
+        }
+    }
+
     /// cos of the sun zenith at a place (the factor of the TOA reflectance formula).
     pub fn cos_zenith(&self, lat_deg: f64, lon_deg: f64) -> f64 {
         let hour_angle = ((self.minutes_utc + self.equation_of_time_min + 4.0 * lon_deg) / 4.0

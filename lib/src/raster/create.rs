@@ -129,6 +129,13 @@ pub fn srs_wkt(ds: &Dataset) -> String {
     ds.projection()
 }
 
+/// The EPSG code of a dataset's coordinate reference system, when it has one.
+pub fn epsg(ds: &Dataset) -> Option<u32> {
+    let wkt = ds.projection();
+    let srs = gdal::spatial_ref::SpatialRef::from_wkt(&wkt).ok()?;
+    srs.auth_code().ok().and_then(|c| u32::try_from(c).ok())
+}
+
 /// The spec of an existing raster (band 1 gives the type, nodata, scale and offset), to create
 /// another one like it.
 pub fn spec_like(ds: &Dataset) -> Result<RasterSpec> {

@@ -32,9 +32,9 @@ mod strips;
 mod tests;
 
 pub use create::{
-    cog_defaults, create_geotiff, geo_transform, geotiff_defaults, merge_options, spec_like,
+    cog_defaults, create_geotiff, epsg, geo_transform, geotiff_defaults, merge_options, spec_like,
     srs_wkt, srs_wkt_from_epsg, write_cog, RasterSpec, SampleType,
 };
 pub use io::{dataset_path, finish, open, read_rows, read_window, read_window_into, write_window};
-pub use staged::{ensure_dir, Staged, EXISTS_MSG};
+pub use staged::{ensure_dir, Staged, StagedProduct, EXISTS_MSG};
 pub use strips::{strip_rows, Strips, Window, STRIP_SHARE, TILE_ROWS};

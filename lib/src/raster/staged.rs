@@ -130,6 +130,65 @@ impl Drop for Staged {
     }
 }
 
+/// An EE product being built: its header `<id>.HDR` and folder `<id>.DBL.DIR` are written
+/// under a temporary folder in the output directory, then moved into place folder first and
+/// header last, so a product whose header exists is whole. Dropped without commit, nothing
+/// stays.
+#[derive(Debug)]
+pub struct StagedProduct {
+    stage: Staged,
+    out: PathBuf,
+    id: String,
+    overwrite: bool,
+}
+
+impl StagedProduct {
+    /// Stages product `id` in `out` (created when missing). Fails (exit 5) when the product
+    /// exists and `overwrite` is false.
+    pub fn new(out: &Path, id: &str, overwrite: bool) -> Result<StagedProduct> {
+        ensure_dir(out)?;
+        for part in Self::parts(id) {
+            let dest = out.join(&part);
+            if !overwrite && exists(&dest) {
+                return Err(VipError::output(&dest, EXISTS_MSG));
+            }
+        }
+        Ok(StagedProduct {
+            stage: Staged::dir(&out.join(id), true)?,
+            out: out.to_path_buf(),
+            id: id.to_string(),
+            overwrite,
+        })
+    }
+
+    fn parts(id: &str) -> [String; 2] {
+        [format!("{id}.DBL.DIR"), format!("{id}.HDR")]
+    }
+
+    /// The folder to write the product into, as if it were the output directory.
+    pub fn path(&self) -> &Path {
+        self.stage.path()
+    }
+
+    /// Moves the folder, then the header, into the output directory; returns the header path.
+    pub fn commit(self) -> Result<PathBuf> {
+        let mut last = PathBuf::new();
+        for part in Self::parts(&self.id) {
+            let dest = self.out.join(&part);
+            if exists(&dest) {
+                if !self.overwrite {
+                    return Err(VipError::output(&dest, EXISTS_MSG));
+                }
+                remove_any(&dest).map_err(|e| VipError::output_io(&dest, &e))?;
+            }
+            let src = self.stage.path().join(&part);
+            fs::rename(&src, &dest).map_err(|e| VipError::output_io(&dest, &e))?;
+            last = dest;
+        }
+        Ok(last)
+    }
+}
+
 /// Creates the folder `dir` and its parents when missing. Errors are output errors (exit 5)
 /// naming the folder.
 pub fn ensure_dir(dir: &Path) -> Result<()> {

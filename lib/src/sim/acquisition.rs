@@ -2,63 +2,11 @@
 //! the datation and detector range that make its image cover the site whatever the relief.
 
 use chrono::NaiveDateTime;
-use serde::{Deserialize, Serialize};
 
+pub use crate::geometry::grid::Site;
 use crate::geometry::sensor::{BandGeometry, BandModel, Datation, Platform};
 use crate::geometry::time::add_seconds;
 use crate::mission::venus::{self, DETECTORS};
-
-/// The site grid (DESIGN.md §7 `site.json`): north-up UTM grid of 5 m pixels.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Site {
-    /// Site name as given.
-    pub name: String,
-    /// 8-character nick name used in file names.
-    pub nick: String,
-    pub epsg: u32,
-    /// Upper-left corner of the upper-left pixel, metres.
-    pub ulx: f64,
-    pub uly: f64,
-    pub pixel_m: f64,
-    pub lines: usize,
-    pub cols: usize,
-    /// Scene-centre acquisition time, `YYYY-MM-DDThh:mm:ss` UTC.
-    pub acquisition: String,
-}
-
-impl Site {
-    /// GDAL geotransform of the site grid.
-    pub fn geo_transform(&self) -> [f64; 6] {
-        [self.ulx, self.pixel_m, 0.0, self.uly, 0.0, -self.pixel_m]
-    }
-
-    /// Map coordinates of the centre of pixel (row, col).
-    pub fn pixel_centre(&self, row: f64, col: f64) -> (f64, f64) {
-        (
-            self.ulx + (col + 0.5) * self.pixel_m,
-            self.uly - (row + 0.5) * self.pixel_m,
-        )
-    }
-
-    /// Map coordinates of the grid centre.
-    pub fn centre(&self) -> (f64, f64) {
-        self.pixel_centre(self.lines as f64 / 2.0 - 0.5, self.cols as f64 / 2.0 - 0.5)
-    }
-
-    /// The four outer corners (UL, UR, LR, LL) of the grid.
-    pub fn corners(&self) -> [(f64, f64); 4] {
-        let (w, h) = (
-            self.cols as f64 * self.pixel_m,
-            self.lines as f64 * self.pixel_m,
-        );
-        [
-            (self.ulx, self.uly),
-            (self.ulx + w, self.uly),
-            (self.ulx + w, self.uly - h),
-            (self.ulx, self.uly - h),
-        ]
-    }
-}
 
 /// Inclination of the VENµS sun-synchronous orbit, degrees.
 pub const INCLINATION_DEG: f64 = 98.3;

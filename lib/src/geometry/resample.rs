@@ -1,0 +1,212 @@
+//! Interpolation of an image at fractional positions (pixel centres at integer coordinates),
+//! and the flags of the samples an interpolated value depends on.
+
+use std::str::FromStr;
+
+/// Resampling kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Resampling {
+    Nearest,
+    Bilinear,
+    /// Keys cubic convolution, a = −0.5 (GDAL's `cubic`).
+    #[default]
+    Cubic,
+}
+
+impl FromStr for Resampling {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "nearest" => Ok(Resampling::Nearest),
+            "bilinear" => Ok(Resampling::Bilinear),
+            "cubic" => Ok(Resampling::Cubic),
+            _ => Err(format!(
+                "unknown resampling '{s}' (nearest, bilinear, cubic)"
+            )),
+        }
+    }
+}
+
+impl Resampling {
+    /// Name as GDAL spells it (`-r` of gdalwarp).
+    pub fn gdal_name(self) -> &'static str {
+        match self {
+            Resampling::Nearest => "near",
+            Resampling::Bilinear => "bilinear",
+            Resampling::Cubic => "cubic",
+        }
+    }
+
+    /// Samples the kernel reaches beyond the nearest one, on each side.
+    pub fn margin(self) -> usize {
+        match self {
+            Resampling::Nearest => 0,
+            Resampling::Bilinear => 1,
+            Resampling::Cubic => 2,
+        }
+    }
+}
+
+/// A row-major image window: `rows` × `cols`, whose first row is image row `row0`.
+pub struct Window<'a, T> {
+    pub data: &'a [T],
+    pub cols: usize,
+    pub rows: usize,
+    pub row0: usize,
+}
+
+impl<T: Copy> Window<'_, T> {
+    fn at(&self, r: isize, c: isize) -> T {
+        let r = r.clamp(0, self.rows as isize - 1) as usize;
+        let c = c.clamp(0, self.cols as isize - 1) as usize;
+        self.data[r * self.cols + c]
+    }
+}
+
+fn keys(t: f64) -> [f64; 4] {
+    // Weights of samples at offsets −1, 0, 1, 2 for a position t ∈ [0, 1) past sample 0.
+    let a = -0.5;
+    let w = |x: f64| {
+        let x = x.abs();
+        if x <= 1.0 {
+            (a + 2.0) * x * x * x - (a + 3.0) * x * x + 1.0
+        } else if x < 2.0 {
+            a * x * x * x - 5.0 * a * x * x + 8.0 * a * x - 4.0 * a
+        } else {
+            0.0
+        }
+    };
+    [w(1.0 + t), w(t), w(1.0 - t), w(2.0 - t)]
+}
+
+/// Value at image position (`line`, `col`), or `None` when the nearest sample is outside the
+/// window's image rows/columns (the edge of the swath).
+pub fn sample(img: &Window<f32>, line: f64, col: f64, kind: Resampling) -> Option<f32> {
+    let lr = line - img.row0 as f64;
+    let (rn, cn) = (lr.round(), col.round());
+    if rn < 0.0 || cn < 0.0 || rn >= img.rows as f64 || cn >= img.cols as f64 {
+        return None;
+    }
+    let v = match kind {
+        Resampling::Nearest => img.at(rn as isize, cn as isize),
+        Resampling::Bilinear => {
+            let (r0, c0) = (lr.floor(), col.floor());
+            let (fr, fc) = ((lr - r0) as f32, (col - c0) as f32);
+            let (r0, c0) = (r0 as isize, c0 as isize);
+            let top = img.at(r0, c0) * (1.0 - fc) + img.at(r0, c0 + 1) * fc;
+            let bottom = img.at(r0 + 1, c0) * (1.0 - fc) + img.at(r0 + 1, c0 + 1) * fc;
+            top * (1.0 - fr) + bottom * fr
+        }
+        Resampling::Cubic => {
+            let (r0, c0) = (lr.floor(), col.floor());
+            let (wr, wc) = (keys(lr - r0), keys(col - c0));
+            let (r0, c0) = (r0 as isize, c0 as isize);
+            let mut acc = 0.0f64;
+            for (i, wri) in wr.iter().enumerate() {
+                let mut row = 0.0f64;
+                for (j, wcj) in wc.iter().enumerate() {
+                    row += wcj * f64::from(img.at(r0 - 1 + i as isize, c0 - 1 + j as isize));
+                }
+                acc += wri * row;
+            }
+            acc as f32
+        }
+    };
+    Some(v)
+}
+
+/// OR of the flags of every sample the kernel gives a non-zero weight at (`line`, `col`).
+pub fn flags(img: &Window<u8>, line: f64, col: f64, kind: Resampling) -> u8 {
+    let lr = line - img.row0 as f64;
+    let (r, c) = match kind {
+        Resampling::Nearest => return img.at(lr.round() as isize, col.round() as isize),
+        _ => (lr.floor() as isize, col.floor() as isize),
+    };
+    let (fr, fc) = (lr - lr.floor(), col - col.floor());
+    let span = |f: f64| -> (isize, isize) {
+        match kind {
+            Resampling::Bilinear => (0, if f > 0.0 { 1 } else { 0 }),
+            _ => {
+                if f > 0.0 {
+                    (-1, 2)
+                } else {
+                    (0, 0)
+                }
+            }
+        }
+    };
+    let ((r_lo, r_hi), (c_lo, c_hi)) = (span(fr), span(fc));
+    let mut out = 0;
+    for i in r_lo..=r_hi {
+        for j in c_lo..=c_hi {
+            out |= img.at(r + i, c + j);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ramp(rows: usize, cols: usize) -> Vec<f32> {
+        (0..rows * cols)
+            .map(|i| (3 * (i / cols) + 2 * (i % cols)) as f32)
+            .collect()
+    }
+
+    #[test]
+    fn every_kernel_is_exact_on_a_plane_and_at_nodes() {
+        let data = ramp(10, 12);
+        let w = Window {
+            data: &data,
+            cols: 12,
+            rows: 10,
+            row0: 100,
+        };
+        for kind in [Resampling::Bilinear, Resampling::Cubic] {
+            let v = sample(&w, 104.25, 5.5, kind).unwrap();
+            assert!((v - (3.0 * 4.25 + 2.0 * 5.5)).abs() < 1e-4, "{kind:?} {v}");
+        }
+        for kind in [Resampling::Nearest, Resampling::Bilinear, Resampling::Cubic] {
+            assert_eq!(sample(&w, 103.0, 7.0, kind).unwrap(), 3.0 * 3.0 + 14.0);
+        }
+        assert!(sample(&w, 99.4, 3.0, Resampling::Cubic).is_none());
+        assert!(sample(&w, 104.0, 11.6, Resampling::Cubic).is_none());
+    }
+
+    #[test]
+    fn cubic_reproduces_a_quadratic_better_than_bilinear() {
+        let f = |r: f64, c: f64| 0.01 * (r * r + c * c);
+        let data: Vec<f32> = (0..100)
+            .map(|i| f((i / 10) as f64, (i % 10) as f64) as f32)
+            .collect();
+        let w = Window {
+            data: &data,
+            cols: 10,
+            rows: 10,
+            row0: 0,
+        };
+        let (r, c) = (4.5, 4.5);
+        let eb = (f64::from(sample(&w, r, c, Resampling::Bilinear).unwrap()) - f(r, c)).abs();
+        let ec = (f64::from(sample(&w, r, c, Resampling::Cubic).unwrap()) - f(r, c)).abs();
+        assert!(ec < eb / 4.0, "cubic {ec} bilinear {eb}");
+    }
+
+    #[test]
+    fn flags_of_contributing_samples() {
+        let mut fl = vec![0u8; 100];
+        fl[5 * 10 + 5] = 1;
+        let w = Window {
+            data: &fl,
+            cols: 10,
+            rows: 10,
+            row0: 0,
+        };
+        assert_eq!(flags(&w, 5.0, 5.0, Resampling::Nearest), 1);
+        assert_eq!(flags(&w, 4.5, 4.5, Resampling::Bilinear), 1);
+        assert_eq!(flags(&w, 3.5, 3.5, Resampling::Bilinear), 0);
+        assert_eq!(flags(&w, 3.5, 3.5, Resampling::Cubic), 1);
+        assert_eq!(flags(&w, 5.0, 3.0, Resampling::Cubic), 0);
+    }
+}

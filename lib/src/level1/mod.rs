@@ -1,0 +1,532 @@
+//! `vip-l1`: raw L1A (sensor geometry, counts) to L1C (TOA reflectance on the site grid).
+//!
+//! For each strip of output rows and each band:
+//! 1. the inverse location grid of the band ([`InverseGrid`]) gives, for every output pixel and
+//!    its DEM height, the raw (line, col) that sees it — each band with its own viewing
+//!    direction, so bands are co-registered over relief;
+//! 2. the raw lines that strip needs are read and calibrated to radiance in sensor geometry
+//!    (dark current, equalisation, defective detectors filled and flagged, absolute gain;
+//!    saturated counts flagged), see [`crate::radiometry`];
+//! 3. radiance is resampled (nearest, bilinear or cubic) and turned into TOA reflectance with
+//!    the sun zenith of that ground point at the acquisition time of that band's line;
+//! 4. reflectance × 1000 (int16), SAT and PIX bit masks (bit n−1 = band Bn, set when any
+//!    sample the kernel used was saturated or defective) are written; pixels no band image
+//!    covers are −10000 (the edge mask of the ICD).
+//!
+//! Memory: strips sized by `--ram`; one band's raw lines for one strip at a time; the DEM
+//! (small) is held whole. Parallel over output rows; every pixel is computed the same way
+//! whatever the thread count, so outputs are byte-identical for any `--threads`.
+
+mod inputs;
+
+use std::path::{Path, PathBuf};
+
+use chrono::Timelike;
+use rayon::prelude::*;
+
+pub use inputs::Inputs;
+
+use crate::cli::{progress, Options};
+use crate::error::{Result, VipError};
+use crate::geometry::dem::Dem;
+use crate::geometry::grid::Site;
+use crate::geometry::lonlat::{LocalLonLat, MapToLonLat};
+use crate::geometry::ortho::InverseGrid;
+use crate::geometry::resample::{self, Resampling, Window};
+use crate::geometry::sensor::BandModel;
+use crate::geometry::sun::SunEphemeris;
+use crate::mission::venus;
+use crate::product::l1c::{self, angles_to_grid, grid_to_angles, L1c, ProcessingFlags};
+use crate::product::AngleSet;
+use crate::radiometry::{self, DEFECTIVE, SATURATED};
+use crate::raster::{self, RasterSpec, SampleType, StagedProduct, Strips};
+
+/// Reflectance of one count of the L1C (`Reflectance_Quantification_Value`).
+pub const QUANTIFICATION: f64 = 0.001;
+/// Value of reflectance pixels no band image covers.
+pub const NODATA: i16 = -10000;
+/// Spacing of the SOL/VIE angle grid nodes, metres.
+pub const ANGLE_GRID_STEP_M: f64 = 5000.0;
+
+/// What vip-l1 is asked beyond the shared options.
+#[derive(Debug, Clone, Default)]
+pub struct L1Options {
+    pub resampling: Resampling,
+    /// Output grid (`site.json`); by default the footprint of the product on the 5 m lattice
+    /// of the DEM's projection.
+    pub site: Option<PathBuf>,
+}
+
+/// Runs vip-l1 on each input; returns the L1C header paths.
+pub fn run(
+    inputs: &[PathBuf],
+    gipp: &Path,
+    dem: &Path,
+    l1: &L1Options,
+    opts: &Options,
+) -> Result<Vec<PathBuf>> {
+    inputs
+        .iter()
+        .map(|p| process(p, gipp, dem, l1, opts))
+        .collect()
+}
+
+/// One L1A → L1C.
+pub fn process(
+    l1a: &Path,
+    gipp: &Path,
+    dem: &Path,
+    l1: &L1Options,
+    opts: &Options,
+) -> Result<PathBuf> {
+    let inp = Inputs::load(l1a, gipp, dem)?;
+    let to_lonlat = MapToLonLat::new(inp.epsg)?;
+    let models = inp.models(&to_lonlat)?;
+    let site = match &l1.site {
+        Some(path) => {
+            let site = Site::read(path)?;
+            if site.epsg != inp.epsg {
+                return Err(VipError::bad_input(
+                    path,
+                    format!(
+                        "site grid is EPSG:{}, the DEM is EPSG:{}",
+                        site.epsg, inp.epsg
+                    ),
+                ));
+            }
+            site
+        }
+        None => footprint_grid(&inp, &models),
+    };
+    check_dem_covers(&inp.dem, &site, &inp.dem_path)?;
+    let (h_lo, h_hi) = height_range(&inp.dem, &site);
+    let grids: Vec<InverseGrid> = models
+        .par_iter()
+        .map(|m| InverseGrid::new(m, &site, (h_lo - 1.0, h_hi + 1.0)))
+        .collect();
+    let centre = site.centre();
+    let extent = (site.lines.max(site.cols)) as f64 * site.pixel_m;
+    let local = to_lonlat.local(centre, extent)?;
+    let mut l1c = header_model(&inp, &site, &models, &to_lonlat)?;
+    let stage = StagedProduct::new(&opts.output, &l1c.global_id(), opts.overwrite)?;
+    let dir = stage.path().to_path_buf();
+    raster::ensure_dir(&l1c.dbl_dir(&dir))?;
+    let ctx = Context {
+        inp: &inp,
+        models: &models,
+        grids: &grids,
+        site: &site,
+        local: &local,
+    };
+    let stats = ctx.write_image(&l1c.image_path(&dir), l1.resampling, opts)?;
+    log::info!(
+        "{}: {:.1} % of the grid seen by every band, {} saturated and {} defective samples",
+        l1c.global_id(),
+        100.0 * stats.valid as f64 / (site.lines * site.cols) as f64,
+        stats.saturated,
+        stats.defective
+    );
+    ctx.write_angle_grids(&l1c, &dir, opts)?;
+    l1c.dem_stats = Some(dem_statistics(&inp.dem, &site));
+    l1c.write_headers(&dir)?;
+    stage.commit()
+}
+
+/// The inputs and geometry one run shares between its steps.
+struct Context<'a> {
+    inp: &'a Inputs,
+    models: &'a [BandModel],
+    grids: &'a [InverseGrid],
+    site: &'a Site,
+    local: &'a LocalLonLat,
+}
+
+#[derive(Default)]
+struct ImageStats {
+    valid: usize,
+    saturated: usize,
+    defective: usize,
+}
+
+impl Context<'_> {
+    fn write_image(&self, path: &Path, kind: Resampling, opts: &Options) -> Result<ImageStats> {
+        let site = self.site;
+        let (cols, lines) = (site.cols, site.lines);
+        let mut spec = RasterSpec::new(cols, lines, l1c::IMAGE_BANDS.len(), SampleType::I16);
+        spec.geo_transform = site.geo_transform();
+        spec.srs_wkt = raster::srs_wkt_from_epsg(site.epsg)?;
+        spec.nodata = Some(f64::from(NODATA));
+        spec.band_descriptions = l1c::IMAGE_BANDS.iter().map(|b| b.to_string()).collect();
+        let mut ds = raster::create_geotiff(path, &spec, &opts.creation_options)?;
+        // Per output pixel: 15 int16 outputs, height, lon/lat; plus a raw window per band.
+        let strips = Strips::for_budget(lines, cols, opts.ram_bytes, 15 * 2 + 4 + 16 + 4 * 7);
+        let bar = progress(lines as u64, "L1C rows");
+        let mut stats = ImageStats::default();
+        for win in strips {
+            let rows = win.row..win.end();
+            let n = win.rows * cols;
+            let points: Vec<(f32, f64, f64)> = rows
+                .clone()
+                .into_par_iter()
+                .flat_map_iter(|r| {
+                    (0..cols).map(move |c| {
+                        let (e, nn) = site.pixel_centre(r as f64, c as f64);
+                        let (lon, lat) = self.local.lonlat(e, nn);
+                        (self.inp.dem.height(e, nn) as f32, lat, lon)
+                    })
+                })
+                .collect();
+            let mut sat = vec![0i16; n];
+            let mut pix = vec![0i16; n];
+            let mut seen_by_all = vec![true; n];
+            for b in 0..venus::BANDS.len() {
+                let (refl, flags) = self.band_strip(b, rows.clone(), &points, kind)?;
+                for (i, (&v, &f)) in refl.iter().zip(&flags).enumerate() {
+                    seen_by_all[i] &= v != NODATA;
+                    if f & SATURATED != 0 {
+                        sat[i] |= 1 << b;
+                        stats.saturated += 1;
+                    }
+                    if f & DEFECTIVE != 0 {
+                        pix[i] |= 1 << b;
+                        stats.defective += 1;
+                    }
+                }
+                raster::write_window(&mut ds, b + 1, (0, win.row), (cols, win.rows), &refl)?;
+            }
+            stats.valid += seen_by_all.iter().filter(|&&v| v).count();
+            let cld = vec![0i16; n];
+            for (band, data) in [
+                (l1c::SAT_BAND, &sat),
+                (l1c::PIX_BAND, &pix),
+                (l1c::CLD_BAND, &cld),
+            ] {
+                raster::write_window(&mut ds, band, (0, win.row), (cols, win.rows), data)?;
+            }
+            bar.inc(win.rows as u64);
+        }
+        bar.finish_and_clear();
+        raster::finish(ds, path)?;
+        Ok(stats)
+    }
+
+    /// Reflectance counts and flags of band `b` over output rows `rows`.
+    fn band_strip(
+        &self,
+        b: usize,
+        rows: std::ops::Range<usize>,
+        points: &[(f32, f64, f64)],
+        kind: Resampling,
+    ) -> Result<(Vec<i16>, Vec<u8>)> {
+        let cols = self.site.cols;
+        let grid = &self.grids[b];
+        let band = &self.inp.product.bands[b];
+        let margin = kind.margin() as f64 + 1.0;
+        let (lo, hi) = grid.line_range(rows.clone());
+        let r0 = (lo - margin).floor().max(0.0) as usize;
+        let r1 = ((hi + margin).ceil().max(0.0) as usize + 1).min(band.lines);
+        let n = rows.len() * cols;
+        if r0 >= r1 {
+            return Ok((vec![NODATA; n], vec![0; n]));
+        }
+        let path = self.inp.band_image(b);
+        let ds = raster::open(&path)?;
+        let counts: Vec<u16> = raster::read_window(&ds, 1, (0, r0), (band.cols, r1 - r0))?;
+        let mut radiance = vec![0f32; counts.len()];
+        let mut flags = vec![0u8; counts.len()];
+        self.inp.bands[b].calibration.calibrate(
+            &counts,
+            band.cols,
+            self.inp.product.geometry.first_detector,
+            &mut radiance,
+            &mut flags,
+        );
+        let img = Window {
+            data: &radiance,
+            cols: band.cols,
+            rows: r1 - r0,
+            row0: r0,
+        };
+        let fl = Window {
+            data: &flags,
+            cols: band.cols,
+            rows: r1 - r0,
+            row0: r0,
+        };
+        let d = &band.datation;
+        let eph = SunEphemeris::at(d.time_ref);
+        let d_au = eph.distance_au;
+        let row0 = rows.start;
+        let out: Vec<(i16, u8)> = (0..rows.len())
+            .into_par_iter()
+            .flat_map_iter(|i| {
+                let (img, fl, eph) = (&img, &fl, &eph);
+                (0..cols).map(move |c| {
+                    let (h, lat, lon) = points[i * cols + c];
+                    let (l, col) = grid.position(row0 + i, c, f64::from(h));
+                    let Some(v) = resample::sample(img, l, col, kind) else {
+                        return (NODATA, 0);
+                    };
+                    let cos_sz = eph.after(d.te * (l - d.line_ref)).cos_zenith(lat, lon);
+                    if !v.is_finite() || cos_sz <= 0.0 {
+                        return (NODATA, 0);
+                    }
+                    let rho = radiometry::toa_reflectance(f64::from(v), b, cos_sz, d_au);
+                    (encode(rho), resample::flags(fl, l, col, kind))
+                })
+            })
+            .collect();
+        Ok(out.into_iter().unzip())
+    }
+
+    /// SOL and VIE annexes: sun and viewing directions on the coarse grid, as displacement per
+    /// metre of altitude (see [`crate::product::l1c`]).
+    fn write_angle_grids(&self, l1c: &L1c, dir: &Path, opts: &Options) -> Result<()> {
+        let (gl, gc) = l1c.angle_grid_shape();
+        let step = l1c.angle_grid_step_m;
+        let node = |i: usize, j: usize| (l1c.ulx + j as f64 * step, l1c.uly - i as f64 * step);
+        let mut spec = RasterSpec::new(gc, gl, 2, SampleType::F32);
+        spec.geo_transform = [
+            l1c.ulx - step / 2.0,
+            step,
+            0.0,
+            l1c.uly + step / 2.0,
+            0.0,
+            -step,
+        ];
+        spec.srs_wkt = raster::srs_wkt_from_epsg(l1c.epsg)?;
+        spec.nodata = Some(f64::NAN);
+        spec.band_descriptions = l1c::SOL_PLANES.iter().map(|s| s.to_string()).collect();
+        let eph = SunEphemeris::at(l1c.acquisition);
+        let mut dx = Vec::with_capacity(gl * gc);
+        let mut dy = Vec::with_capacity(gl * gc);
+        for i in 0..gl {
+            for j in 0..gc {
+                let (e, n) = node(i, j);
+                let (lon, lat) = self.local.lonlat(e, n);
+                let a = eph.angles(lat, lon);
+                let (x, y) = angles_to_grid(a.zenith, a.azimuth);
+                dx.push(x as f32);
+                dy.push(y as f32);
+            }
+        }
+        let sol = l1c.annex_path(dir, l1c::ANNEX_SOL);
+        write_planes(&sol, &spec, &[dx, dy], opts)?;
+        let mut planes = Vec::new();
+        for code in l1c::VIE_BANDS {
+            let b = band_index(code);
+            let mut dx = Vec::with_capacity(gl * gc);
+            let mut dy = Vec::with_capacity(gl * gc);
+            for i in 0..gl {
+                for j in 0..gc {
+                    let (e, n) = node(i, j);
+                    let (x, y) = self.view_at(b, e, n);
+                    dx.push(x as f32);
+                    dy.push(y as f32);
+                }
+            }
+            planes.push(dx);
+            planes.push(dy);
+        }
+        spec.bands = planes.len();
+        spec.band_descriptions = L1c::vie_planes();
+        write_planes(&l1c.annex_path(dir, l1c::ANNEX_VIE), &spec, &planes, opts)
+    }
+
+    /// (DX, DY) viewing direction of band `b` at map point (E, N) on the terrain.
+    fn view_at(&self, b: usize, e: f64, n: f64) -> (f64, f64) {
+        let h = self.inp.dem.height(e, n);
+        let (l, c) = self.models[b].image_position(e, n, h);
+        self.models[b].view_direction(l, c, h)
+    }
+}
+
+fn write_planes(path: &Path, spec: &RasterSpec, planes: &[Vec<f32>], opts: &Options) -> Result<()> {
+    let mut ds = raster::create_geotiff(path, spec, &opts.creation_options)?;
+    for (k, p) in planes.iter().enumerate() {
+        raster::write_window(&mut ds, k + 1, (0, 0), (spec.width, spec.height), p)?;
+    }
+    raster::finish(ds, path)
+}
+
+/// Reflectance to its int16 code; the nodata code is never produced by a real value.
+fn encode(rho: f64) -> i16 {
+    let v = (rho / QUANTIFICATION).round().clamp(-32767.0, 32767.0) as i16;
+    if v == NODATA {
+        NODATA + 1
+    } else {
+        v
+    }
+}
+
+fn band_index(code: &str) -> usize {
+    venus::BANDS
+        .iter()
+        .position(|b| b.code == code)
+        .expect("a VENµS band code")
+}
+
+/// The output grid by default: the union of the bands' footprints (at the mean DEM height),
+/// on the lattice of the product sampling in the DEM's projection.
+fn footprint_grid(inp: &Inputs, models: &[BandModel]) -> Site {
+    let (_, _, mean, _) = inp.dem.statistics();
+    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for (m, band) in models.iter().zip(&inp.product.bands) {
+        let (l, c) = ((band.lines - 1) as f64, (band.cols - 1) as f64);
+        for (line, col) in [(0.0, 0.0), (0.0, c), (l, 0.0), (l, c)] {
+            let (e, n) = m.ground(line, col, mean);
+            x0 = x0.min(e);
+            x1 = x1.max(e);
+            y0 = y0.min(n);
+            y1 = y1.max(n);
+        }
+    }
+    let px = venus::PRODUCT_SAMPLING_M;
+    let (ulx, uly) = ((x0 / px).floor() * px, (y1 / px).ceil() * px);
+    let p = &inp.product;
+    Site {
+        name: p.nick.trim_end_matches('_').to_string(),
+        nick: p.nick.clone(),
+        epsg: inp.epsg,
+        ulx,
+        uly,
+        pixel_m: px,
+        lines: ((uly - y0) / px).ceil() as usize,
+        cols: ((x1 - ulx) / px).ceil() as usize,
+        acquisition: p.acquisition.format("%Y-%m-%dT%H:%M:%S").to_string(),
+    }
+}
+
+fn check_dem_covers(dem: &Dem, site: &Site, path: &Path) -> Result<()> {
+    let corners = site.corners();
+    if corners.iter().all(|&(e, n)| dem.covers(e, n)) {
+        Ok(())
+    } else {
+        Err(VipError::bad_input(
+            path,
+            format!(
+                "DEM does not cover the output grid ({:.0} {:.0} – {:.0} {:.0}, EPSG:{})",
+                corners[0].0, corners[2].1, corners[2].0, corners[0].1, site.epsg
+            ),
+        ))
+    }
+}
+
+/// DEM heights over the grid, sampled on its own pixels.
+fn heights_over(dem: &Dem, site: &Site) -> Vec<f64> {
+    let [ul, _, lr, _] = site.corners();
+    let mut out = Vec::new();
+    let mut n = lr.1 + dem.pixel / 2.0;
+    while n < ul.1 {
+        let mut e = ul.0 + dem.pixel / 2.0;
+        while e < lr.0 {
+            out.push(dem.height(e, n));
+            e += dem.pixel;
+        }
+        n += dem.pixel;
+    }
+    if out.is_empty() {
+        let (e, n) = site.centre();
+        out.push(dem.height(e, n));
+    }
+    out
+}
+
+fn height_range(dem: &Dem, site: &Site) -> (f64, f64) {
+    heights_over(dem, site)
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), &h| (lo.min(h), hi.max(h)))
+}
+
+fn dem_statistics(dem: &Dem, site: &Site) -> (f64, f64, f64, f64) {
+    let h = heights_over(dem, site);
+    let n = h.len() as f64;
+    let mean = h.iter().sum::<f64>() / n;
+    let var = h.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    let (lo, hi) = h
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    (lo, hi, mean, var.sqrt())
+}
+
+/// The L1C header model: grid, angles at the corners, calibration, GIPPs used.
+fn header_model(
+    inp: &Inputs,
+    site: &Site,
+    models: &[BandModel],
+    to_lonlat: &MapToLonLat,
+) -> Result<L1c> {
+    let p = &inp.product;
+    let last = |n: usize| (n - 1) as f64;
+    // UL, UR, LL, LR pixel centres and the centre (AngleSet order).
+    let points = [
+        site.pixel_centre(0.0, 0.0),
+        site.pixel_centre(0.0, last(site.cols)),
+        site.pixel_centre(last(site.lines), 0.0),
+        site.pixel_centre(last(site.lines), last(site.cols)),
+        site.centre(),
+    ];
+    let mut corners_lonlat = [(0.0, 0.0); 5];
+    for (k, &(e, n)) in points.iter().enumerate() {
+        corners_lonlat[k] = to_lonlat.lonlat(e, n)?;
+    }
+    let eph = SunEphemeris::at(p.acquisition);
+    let mut sun = AngleSet::uniform(0.0, 0.0);
+    for (k, &(lon, lat)) in corners_lonlat.iter().enumerate() {
+        let a = eph.angles(lat, lon);
+        sun.zenith[k] = a.zenith;
+        sun.azimuth[k] = a.azimuth;
+    }
+    let view = std::array::from_fn(|d| {
+        let b = band_index(l1c::VIE_BANDS[d]);
+        let mut set = AngleSet::uniform(0.0, 0.0);
+        for (k, &(e, n)) in points.iter().enumerate() {
+            let h = inp.dem.height(e, n);
+            let (l, c) = models[b].image_position(e, n, h);
+            let (dx, dy) = models[b].view_direction(l, c, h);
+            let (zen, az) = grid_to_angles(dx, dy);
+            set.zenith[k] = zen;
+            set.azimuth[k] = az;
+        }
+        set
+    });
+    let creation = crate::ee::header::creation_time();
+    Ok(L1c {
+        class: p.class.clone(),
+        nick: p.nick.clone(),
+        date: p.date,
+        acquisition: p.acquisition.with_nanosecond(0).unwrap_or(p.acquisition),
+        epsg: site.epsg,
+        ulx: site.ulx,
+        uly: site.uly,
+        pixel_m: site.pixel_m,
+        lines: site.lines,
+        cols: site.cols,
+        quantification: QUANTIFICATION,
+        nodata: NODATA,
+        gipps_used: inp.gipps_used.clone(),
+        input_product_id: p.global_id(),
+        sun,
+        view,
+        corners_lonlat,
+        cloud_percentage: None,
+        dem_reference: format!(
+            "GLOBAL={}",
+            inp.dem_path
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+        ),
+        dem_stats: None,
+        aks: inp.bands.iter().map(|b| b.calibration.gain).collect(),
+        flags: ProcessingFlags {
+            equalization: true,
+            bad_pixels_correction: true,
+            ..Default::default()
+        },
+        angle_grid_step_m: ANGLE_GRID_STEP_M,
+        creation,
+        creator: "vip-l1".into(),
+        creator_version: env!("CARGO_PKG_VERSION").into(),
+    })
+}
