@@ -14,10 +14,13 @@ struct Scene {
 
 impl Scene {
     fn new() -> Scene {
+        Scene::of("SIMULSIT", "2024-03-15")
+    }
+
+    fn of(site: &str, date: &str) -> Scene {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("S");
-        let spec = vip::sim::SceneSpec::new("SIMULSIT", "2024-03-15", "10:30:00", 48, 64, 3, 600.0)
-            .unwrap();
+        let spec = vip::sim::SceneSpec::new(site, date, "10:30:00", 48, 64, 3, 600.0).unwrap();
         let opts = vip::cli::Options {
             output: dir.clone(),
             threads: 1,
@@ -176,4 +179,121 @@ fn gipp_folder_missing_and_dem_missing() {
     std::fs::rename(s.dir.join("elsewhere"), s.dir.join("GIPP")).unwrap();
     std::fs::remove_file(s.dir.join("DEM.tif")).unwrap();
     s.l1(&s.l1a).code(3).one_error_line("DEM.tif: no such file");
+}
+
+fn write_u16(path: &Path, cols: usize, lines: usize, value: u16) {
+    let spec = vip::raster::RasterSpec::new(cols, lines, 1, vip::raster::SampleType::U16);
+    let mut ds = vip::raster::create_geotiff(path, &spec, &[]).unwrap();
+    vip::raster::write_window(
+        &mut ds,
+        1,
+        (0, 0),
+        (cols, lines),
+        &vec![value; cols * lines],
+    )
+    .unwrap();
+    vip::raster::finish(ds, path).unwrap();
+}
+
+#[test]
+fn image_size_differs_from_the_header() {
+    let s = Scene::new();
+    let b = s.band("B02");
+    write_u16(&b, 10, 10, 100);
+    s.l1(&s.l1a)
+        .code(3)
+        .one_error_line("image is 10 × 10, the header says");
+}
+
+#[test]
+fn all_zero_image() {
+    let s = Scene::new();
+    let b = s.band("B08");
+    let ds = vip::raster::open(&b).unwrap();
+    let (cols, lines) = ds.raster_size();
+    drop(ds);
+    write_u16(&b, cols, lines, 0);
+    s.l1(&s.l1a)
+        .code(3)
+        .one_error_line(&format!("{}: every count is zero", b.display()));
+    assert!(!s
+        .dir
+        .join("OUT")
+        .join(
+            s.l1a
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .replace("1AVALD", "L1VALD")
+        )
+        .exists());
+}
+
+#[test]
+fn dem_that_does_not_cover_the_footprint() {
+    let s = Scene::new();
+    let small = s.dir.join("small_dem.tif");
+    let dem = s.dir.join("DEM.tif");
+    let ok = std::process::Command::new("gdal_translate")
+        .args([
+            "-q",
+            "-srcwin",
+            "0",
+            "0",
+            "20",
+            "20",
+            dem.to_str().unwrap(),
+            small.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let gipp = s.dir.join("GIPP");
+    run(
+        L1,
+        &[
+            s.l1a.to_str().unwrap(),
+            "--gipp",
+            gipp.to_str().unwrap(),
+            "--dem",
+            small.to_str().unwrap(),
+            "-o",
+            s.dir.join("OUT").to_str().unwrap(),
+        ],
+    )
+    .code(3)
+    .one_error_line("small_dem.tif: DEM does not cover the output grid");
+}
+
+#[test]
+fn gipps_of_another_site_or_not_yet_valid() {
+    let s = Scene::new();
+    for (other, needle) in [
+        (
+            Scene::of("OTHERSIT", "2024-03-15"),
+            "found GIP_PHGAIN valid 2024-03-15..9999-12-31 for site OTHERSIT",
+        ),
+        (
+            Scene::of("SIMULSIT", "2024-06-01"),
+            "found GIP_PHGAIN valid 2024-06-01..9999-12-31 for site SIMULSIT",
+        ),
+    ] {
+        let gipp = other.dir.join("GIPP");
+        let dem = s.dir.join("DEM.tif");
+        run(
+            L1,
+            &[
+                s.l1a.to_str().unwrap(),
+                "--gipp",
+                gipp.to_str().unwrap(),
+                "--dem",
+                dem.to_str().unwrap(),
+                "-o",
+                s.dir.join("OUT").to_str().unwrap(),
+            ],
+        )
+        .code(3)
+        .one_error_line("no GIP_PHGAIN applicable to site SIMULSIT on 2024-03-15T10:30:00")
+        .one_error_line(needle);
+    }
 }

@@ -162,6 +162,9 @@ impl Context<'_> {
         let strips = Strips::for_budget(lines, cols, opts.ram_bytes, 15 * 2 + 4 + 16 + 4 * 7);
         let bar = progress(lines as u64, "L1C rows");
         let mut stats = ImageStats::default();
+        // Per band: was any raw line read, and did one hold a non-zero count?
+        let mut read_any = [false; 12];
+        let mut signal = [false; 12];
         for win in strips {
             let rows = win.row..win.end();
             let n = win.rows * cols;
@@ -180,7 +183,9 @@ impl Context<'_> {
             let mut pix = vec![0i16; n];
             let mut seen_by_all = vec![true; n];
             for b in 0..venus::BANDS.len() {
-                let (refl, flags) = self.band_strip(b, rows.clone(), &points, kind)?;
+                let (refl, flags, raw) = self.band_strip(b, rows.clone(), &points, kind)?;
+                read_any[b] |= raw.is_some();
+                signal[b] |= raw == Some(true);
                 for (i, (&v, &f)) in refl.iter().zip(&flags).enumerate() {
                     seen_by_all[i] &= v != NODATA;
                     if f & SATURATED != 0 {
@@ -207,17 +212,24 @@ impl Context<'_> {
         }
         bar.finish_and_clear();
         raster::finish(ds, path)?;
+        if let Some(b) = (0..12).find(|&b| read_any[b] && !signal[b]) {
+            return Err(VipError::bad_input(
+                self.inp.band_image(b),
+                "every count is zero: the band holds no signal",
+            ));
+        }
         Ok(stats)
     }
 
-    /// Reflectance counts and flags of band `b` over output rows `rows`.
+    /// Reflectance counts and flags of band `b` over output rows `rows`, and whether the raw
+    /// lines read (if any) held a non-zero count.
     fn band_strip(
         &self,
         b: usize,
         rows: std::ops::Range<usize>,
         points: &[(f32, f64, f64)],
         kind: Resampling,
-    ) -> Result<(Vec<i16>, Vec<u8>)> {
+    ) -> Result<(Vec<i16>, Vec<u8>, Option<bool>)> {
         let cols = self.site.cols;
         let grid = &self.grids[b];
         let band = &self.inp.product.bands[b];
@@ -227,11 +239,12 @@ impl Context<'_> {
         let r1 = ((hi + margin).ceil().max(0.0) as usize + 1).min(band.lines);
         let n = rows.len() * cols;
         if r0 >= r1 {
-            return Ok((vec![NODATA; n], vec![0; n]));
+            return Ok((vec![NODATA; n], vec![0; n], None));
         }
         let path = self.inp.band_image(b);
         let ds = raster::open(&path)?;
         let counts: Vec<u16> = raster::read_window(&ds, 1, (0, r0), (band.cols, r1 - r0))?;
+        let signal = counts.iter().any(|&x| x != 0);
         let mut radiance = vec![0f32; counts.len()];
         let mut flags = vec![0u8; counts.len()];
         self.inp.bands[b].calibration.calibrate(
@@ -276,7 +289,8 @@ impl Context<'_> {
                 })
             })
             .collect();
-        Ok(out.into_iter().unzip())
+        let (refl, flags) = out.into_iter().unzip();
+        Ok((refl, flags, Some(signal)))
     }
 
     /// SOL and VIE annexes: sun and viewing directions on the coarse grid, as displacement per

@@ -1,0 +1,111 @@
+//! The L1C as other programs see it: xmllint against the VENµS L1 schemas, GDAL opening every
+//! raster, and the same bytes whatever the thread count.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const L1: &str = env!("CARGO_BIN_EXE_vip-l1");
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+fn l1(scene: &Path, out: &Path, threads: &str) -> PathBuf {
+    let r = Command::new(L1)
+        .env("SOURCE_DATE_EPOCH", "1735689600")
+        .args([
+            "--gipp",
+            scene.join("GIPP").to_str().unwrap(),
+            "--dem",
+            scene.join("DEM.tif").to_str().unwrap(),
+        ])
+        .args([
+            "--threads",
+            threads,
+            "--ram",
+            "16",
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .arg(
+            std::fs::read_dir(scene.join("L1A"))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| p.extension().is_some_and(|e| e == "HDR"))
+                .unwrap(),
+        )
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    PathBuf::from(String::from_utf8(r.stdout).unwrap().trim())
+}
+
+#[test]
+fn validates_opens_and_is_deterministic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scene = tmp.path().join("S");
+    let spec =
+        vip::sim::SceneSpec::new("SIMULSIT", "2024-03-15", "10:30:00", 300, 200, 5, 700.0).unwrap();
+    let opts = vip::cli::Options {
+        output: scene.clone(),
+        threads: 2,
+        ..Default::default()
+    };
+    vip::sim::write_scene(&spec, &opts).unwrap();
+    let (a, b) = (tmp.path().join("A"), tmp.path().join("B"));
+    let hdr = l1(&scene, &a, "1");
+    l1(&scene, &b, "2");
+    let (fa, fb) = (files(&a), files(&b));
+    assert_eq!(fa.len(), 7, "{fa:?}");
+    for (x, y) in fa.iter().zip(&fb) {
+        assert!(
+            std::fs::read(x).unwrap() == std::fs::read(y).unwrap(),
+            "{} differs between 1 and 2 threads",
+            x.display()
+        );
+    }
+    let xml: Vec<&Path> = fa
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "HDR"))
+        .map(|p| p.as_path())
+        .collect();
+    assert_eq!(xml.len(), 4);
+    vip::ee::validate_against_icd(&xml).unwrap();
+    for tif in fa.iter().filter(|p| p.to_string_lossy().ends_with(".TIF")) {
+        let out = Command::new("gdalinfo")
+            .arg("-stats")
+            .arg(tif)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", tif.display());
+    }
+    let product = vip::product::L1c::open(&hdr).unwrap();
+    assert_eq!(product.quantification, 0.001);
+    assert_eq!(product.aks.len(), 12);
+    let info = String::from_utf8(
+        Command::new("gdalinfo")
+            .arg(product.image_path(&a))
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        info.contains("Band 15") && info.contains("Type=Int16"),
+        "{info}"
+    );
+    assert!(
+        info.contains("NoData Value=-1e+04") || info.contains("NoData Value=-10000"),
+        "{info}"
+    );
+}
