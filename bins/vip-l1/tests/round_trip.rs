@@ -109,4 +109,46 @@ fn truth_comes_back_within_0_002_over_relief() {
             b + 1
         );
     }
+
+    // Control: the same run on a flat DEM misplaces each band by its own parallax (up to
+    // 0.0125 × 900 m ≈ 2 pixels for B05/B06), which the comparison must see.
+    let flat = tmp.path().join("flat.tif");
+    {
+        let src = vip::raster::open(&scene.join("DEM.tif")).unwrap();
+        let spec = vip::raster::spec_like(&src).unwrap();
+        let mut ds = vip::raster::create_geotiff(&flat, &spec, &[]).unwrap();
+        let zeros = vec![0f32; spec.width * spec.height];
+        vip::raster::write_window(&mut ds, 1, (0, 0), (spec.width, spec.height), &zeros).unwrap();
+        vip::raster::finish(ds, &flat).unwrap();
+    }
+    let out = tmp.path().join("FLAT");
+    let r = run(
+        L1,
+        &[
+            l1a.to_str().unwrap(),
+            "--gipp",
+            scene.join("GIPP").to_str().unwrap(),
+            "--dem",
+            flat.to_str().unwrap(),
+            "--site",
+            scene.join("site.json").to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    r.code(0);
+    let flat_errors = l1c_against_truth(&scene, &r.paths()[0], 4, false);
+    for b in [4, 5] {
+        eprintln!(
+            "flat DEM B{:02}: p99 {:.5}",
+            b + 1,
+            flat_errors.per_band[b].0
+        );
+        assert!(
+            flat_errors.per_band[b].0 > 0.002,
+            "B{:02} on a flat DEM: {:.5}",
+            b + 1,
+            flat_errors.per_band[b].0
+        );
+    }
 }
