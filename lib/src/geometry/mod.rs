@@ -2,6 +2,7 @@
 
 pub mod dem;
 pub mod lonlat;
+pub mod rpc;
 pub mod sensor;
 pub mod sun;
 pub mod time;
