@@ -441,6 +441,78 @@ mod tests {
         assert!(off > 1.0, "{off}");
     }
 
+    /// `gdalwarp -rpc` orthorectifies the raw band where the sensor model says: a band whose
+    /// counts are 50 × column (band 1) and 50 × line (band 2), warped bilinearly to a UTM grid,
+    /// gives back at each output pixel centre the model's column and line of that point.
+    #[test]
+    fn gdalwarp_puts_the_raw_pixels_where_the_model_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let band = dir.path().join("B01.tif");
+        let spec = RasterSpec::new(COLS, LINES, 2, SampleType::U16);
+        let mut ds = create_geotiff(&band, &spec, &[]).unwrap();
+        let cols: Vec<u16> = (0..LINES * COLS)
+            .map(|i| (50 * (i % COLS)) as u16)
+            .collect();
+        let lines: Vec<u16> = (0..LINES * COLS)
+            .map(|i| (50 * (i / COLS)) as u16)
+            .collect();
+        write_window(&mut ds, 1, (0, 0), (COLS, LINES), &cols).unwrap();
+        write_window(&mut ds, 2, (0, 0), (COLS, LINES), &lines).unwrap();
+        finish(ds, &band).unwrap();
+        let (rpc, model, _) = fitted();
+        let vrt = write_rpc_vrt(&band, &rpc, &dir.path().join("B01.vrt"), false).unwrap();
+
+        let h = 700.0;
+        let (e, n) = model.ground(LINES as f64 / 2.0, COLS as f64 / 2.0, h);
+        let (ulx, uly) = (
+            (e / 20.0).round() * 20.0 - 1000.0,
+            (n / 20.0).round() * 20.0 + 1000.0,
+        );
+        let ortho = dir.path().join("ortho.tif");
+        let out = Command::new("gdalwarp")
+            .args(["-q", "-rpc", "-to", &format!("RPC_HEIGHT={h}")])
+            // Plain bilinear: no kernel widened for the coarser output, whose uneven weights
+            // would move the result by up to 0.01 pixel.
+            .args(["-wo", "XSCALE=1", "-wo", "YSCALE=1"])
+            .args([
+                "-t_srs",
+                "EPSG:32631",
+                "-tr",
+                "20",
+                "20",
+                "-r",
+                "bilinear",
+                "-et",
+                "0",
+            ])
+            .args(["-ot", "Float32", "-te"])
+            .args([ulx, uly - 2000.0, ulx + 2000.0, uly].map(|v| v.to_string()))
+            .arg(&vrt)
+            .arg(&ortho)
+            .output()
+            .expect("gdalwarp (gdal-bin) must be installed");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ds = open(&ortho).unwrap();
+        let got_c: Vec<f32> = crate::raster::read_window(&ds, 1, (0, 0), (100, 100)).unwrap();
+        let got_l: Vec<f32> = crate::raster::read_window(&ds, 2, (0, 0), (100, 100)).unwrap();
+        let mut worst: f64 = 0.0;
+        for r in 0..100 {
+            for c in 0..100 {
+                let (pe, pn) = (ulx + 20.0 * c as f64 + 10.0, uly - 20.0 * r as f64 - 10.0);
+                let (ml, mc) = model_pixel(&model, pe, pn, h);
+                let i = r * 100 + c;
+                let d = (f64::from(got_c[i]) / 50.0 - mc).hypot(f64::from(got_l[i]) / 50.0 - ml);
+                worst = worst.max(d);
+            }
+        }
+        eprintln!("gdalwarp -rpc: worst {worst:.2e} pixel");
+        assert!(worst < 0.05, "{worst}");
+    }
+
     #[test]
     fn relative_paths() {
         let r = |b: &str, t: &str| relative_to(Path::new(b), Path::new(t)).unwrap();
