@@ -18,9 +18,16 @@
 //! centre of the first pixel of the first line. GDAL's transformer works with the corner of the
 //! first pixel at (0, 0) and adds 0.5 to what the polynomials give, so the GDAL pixel/line of
 //! a ground point is (`samp + 0.5`, `line + 0.5`). Checked with `gdaltransform -rpc` (GDAL
-//! 3.6): a point the RPC puts at line 0, sample 0 comes out at pixel 0.5, line 0.5 (the tests
-//! of `raster::rpc` hold `gdaltransform` to the sensor model to a few hundredths of a pixel).
-//! So the fit uses the sensor model's coordinates unchanged; no half-pixel shift is written.
+//! 3.6.2): a point the RPC puts at line 0, sample 0 comes out at pixel 0.5, line 0.5, and the
+//! tests of `raster::rpc` find `gdaltransform -rpc` (both ways, at fixed heights and over a
+//! DEM) and `gdalwarp -rpc` within 1e-4 pixel of the sensor model with this convention (a
+//! half-pixel error would show as 0.7 pixel). So the fit uses the sensor model's coordinates
+//! unchanged; no half-pixel shift is written.
+//!
+//! Accuracy: over a full 5200-column band and heights 100–1000 m, the fitted RPC reproduces
+//! the sensor model within 6e-8 pixel RMS, 2e-7 pixel at most, on the check grid. A model
+//! with a kink (image columns running past the last detector, whose viewing direction is then
+//! extrapolated linearly) still fits within 0.005 pixel RMS, 0.01 at most.
 //!
 //! Heights are the sensor model's heights above the map plane's zero, which GDAL treats as
 //! the height of the RPC (and of a DEM given with `RPC_DEM`).
