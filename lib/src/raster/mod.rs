@@ -25,6 +25,7 @@
 
 mod create;
 mod io;
+mod rpc;
 mod staged;
 mod strips;
 
@@ -36,5 +37,6 @@ pub use create::{
     srs_wkt, srs_wkt_from_epsg, write_cog, RasterSpec, SampleType,
 };
 pub use io::{dataset_path, finish, open, read_rows, read_window, read_window_into, write_window};
+pub use rpc::{read_rpc, write_rpc_vrt, RPC_DOMAIN};
 pub use staged::{ensure_dir, Staged, StagedProduct, EXISTS_MSG};
 pub use strips::{strip_rows, Strips, Window, STRIP_SHARE, TILE_ROWS};
