@@ -9,6 +9,7 @@ pub mod geometry;
 pub mod level1;
 pub mod mission;
 pub mod product;
+pub mod qc;
 pub mod radiometry;
 pub mod raster;
 pub mod sim;

@@ -129,7 +129,48 @@ pub fn process(
     ctx.write_angle_grids(&l1c, &dir, opts)?;
     l1c.dem_stats = Some(dem_statistics(&inp.dem, &site));
     l1c.write_headers(&dir)?;
-    stage.commit()
+    let hdr = stage.commit()?;
+    // The RPC VRTs refer to the raw images by relative paths, so they are written where they
+    // stay; a product whose VRTs cannot be written is removed, not left half done.
+    let rpc_dir = l1c.dbl_dir(&opts.output).join(RPC_FOLDER);
+    if let Err(e) = write_rpcs(&inp, &models, &to_lonlat, (h_lo, h_hi), &rpc_dir) {
+        let _ = std::fs::remove_file(&hdr);
+        let _ = std::fs::remove_dir_all(l1c.dbl_dir(&opts.output));
+        return Err(e);
+    }
+    Ok(hdr)
+}
+
+/// Folder of the L1C that holds one RPC VRT per raw band.
+pub const RPC_FOLDER: &str = "RPC";
+
+/// Fits an RPC to each band's sensor model and writes `<raw band>_RPC.vrt`: the raw image with
+/// its RPC, which GDAL orthorectifies (`gdalwarp -rpc -to RPC_DEM=...`).
+fn write_rpcs(
+    inp: &Inputs,
+    models: &[BandModel],
+    to_lonlat: &MapToLonLat,
+    heights: (f64, f64),
+    dir: &Path,
+) -> Result<()> {
+    raster::ensure_dir(dir)?;
+    for (b, model) in models.iter().enumerate() {
+        let band = &inp.product.bands[b];
+        let (rpc, stats) =
+            crate::geometry::rpc::fit_band_rpc(model, band.lines, band.cols, to_lonlat, heights)?;
+        log::debug!(
+            "{} RPC: {} samples, check RMS {:.2e} px, max {:.2e} px",
+            band.code,
+            stats.samples,
+            stats.check_rms,
+            stats.check_max
+        );
+        let image = inp.band_image(b);
+        let stem = image.file_name().unwrap_or_default().to_string_lossy();
+        let stem = stem.trim_end_matches(".DBL.TIF");
+        raster::write_rpc_vrt(&image, &rpc, &dir.join(format!("{stem}_RPC.vrt")), true)?;
+    }
+    Ok(())
 }
 
 /// The inputs and geometry one run shares between its steps.

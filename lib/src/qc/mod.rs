@@ -1,0 +1,3 @@
+//! Quality control: statistics, checks and comparisons of products.
+
+pub mod shift;
