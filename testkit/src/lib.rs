@@ -80,12 +80,12 @@ impl Run {
 }
 
 /// Runs `bin` with `args` and no stdin.
-pub fn run(bin: &str, args: &[&str]) -> Run {
+pub fn run<S: AsRef<std::ffi::OsStr>>(bin: &str, args: &[S]) -> Run {
     run_with_stdin(bin, args, "")
 }
 
 /// Runs `bin` with `args`, feeding `stdin`.
-pub fn run_with_stdin(bin: &str, args: &[&str], stdin: &str) -> Run {
+pub fn run_with_stdin<S: AsRef<std::ffi::OsStr>>(bin: &str, args: &[S], stdin: &str) -> Run {
     use std::io::Write;
     let mut child = Command::new(bin)
         .args(args)
@@ -149,5 +149,99 @@ pub fn check_common_cli(bin: &str, name: &str) {
             "{} is stale or missing: run scripts/man and commit the result",
             committed.display()
         );
+    }
+}
+
+/// Every file below `dir`, sorted.
+pub fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Band `band` (1-based) of a raster, as f64, with its width and height.
+pub fn read_band(path: &Path, band: usize) -> (Vec<f64>, usize, usize) {
+    let ds = vip::raster::open(path).unwrap();
+    let (w, h) = ds.raster_size();
+    (
+        vip::raster::read_window::<f64>(&ds, band, (0, 0), (w, h)).unwrap(),
+        w,
+        h,
+    )
+}
+
+/// A simulated scene (vip-sim's layout) in a temporary folder that lives as long as it does.
+pub struct SimScene {
+    tmp: tempfile::TempDir,
+    /// The scene folder.
+    pub dir: PathBuf,
+    /// The raw L1A header.
+    pub l1a: PathBuf,
+}
+
+impl SimScene {
+    /// Simulates `lines` × `cols` site pixels of `site` on `date` (10:30 UTC).
+    pub fn new(
+        site: &str,
+        date: &str,
+        lines: u32,
+        cols: u32,
+        seed: u64,
+        relief_m: f64,
+    ) -> SimScene {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("S");
+        let spec =
+            vip::sim::SceneSpec::new(site, date, "10:30:00", lines, cols, seed, relief_m).unwrap();
+        let opts = vip::cli::Options {
+            output: dir.clone(),
+            threads: 2,
+            ..Default::default()
+        };
+        let l1a = vip::sim::write_scene(&spec, &opts).unwrap().remove(0);
+        SimScene { tmp, dir, l1a }
+    }
+
+    /// A path in the temporary folder, beside the scene.
+    pub fn scratch(&self, name: &str) -> PathBuf {
+        self.tmp.path().join(name)
+    }
+
+    pub fn gipp(&self) -> PathBuf {
+        self.dir.join("GIPP")
+    }
+
+    pub fn dem(&self) -> PathBuf {
+        self.dir.join("DEM.tif")
+    }
+
+    pub fn site_json(&self) -> PathBuf {
+        self.dir.join("site.json")
+    }
+
+    /// vip-l1 arguments for this scene's L1A with `gipp` and `dem`, into `out`, plus `extra`.
+    pub fn l1_args(&self, gipp: &Path, dem: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
+        let mut args: Vec<String> = [
+            &self.l1a,
+            Path::new("--gipp"),
+            gipp,
+            Path::new("--dem"),
+            dem,
+            Path::new("-o"),
+            out,
+        ]
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
     }
 }

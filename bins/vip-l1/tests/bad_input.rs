@@ -1,184 +1,63 @@
-//! Every bad input gets exit 3 and one error line naming the file, before any processing.
+//! Every bad input gets exit 3 and one error line naming the file, and leaves no product.
 
 use std::path::{Path, PathBuf};
 
-use vip_testkit::{run, run_with_stdin};
+use vip_testkit::{run, run_with_stdin, Run, SimScene};
 
 const L1: &str = env!("CARGO_BIN_EXE_vip-l1");
 
-struct Scene {
-    _tmp: tempfile::TempDir,
-    dir: PathBuf,
-    l1a: PathBuf,
+fn scene() -> SimScene {
+    SimScene::new("SIMULSIT", "2024-03-15", 48, 64, 3, 600.0)
 }
 
-impl Scene {
-    fn new() -> Scene {
-        Scene::of("SIMULSIT", "2024-03-15")
-    }
-
-    fn of(site: &str, date: &str) -> Scene {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("S");
-        let spec = vip::sim::SceneSpec::new(site, date, "10:30:00", 48, 64, 3, 600.0).unwrap();
-        let opts = vip::cli::Options {
-            output: dir.clone(),
-            threads: 1,
-            ..Default::default()
-        };
-        let l1a = vip::sim::write_scene(&spec, &opts).unwrap().remove(0);
-        Scene {
-            _tmp: tmp,
-            dir,
-            l1a,
-        }
-    }
-
-    fn band(&self, code: &str) -> PathBuf {
-        let dbl = self.l1a.with_extension("DBL.DIR");
-        std::fs::read_dir(dbl)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.to_string_lossy().ends_with(&format!("_{code}.DBL.TIF")))
-            .unwrap()
-    }
-
-    fn gipp(&self, prefix: &str) -> PathBuf {
-        std::fs::read_dir(self.dir.join("GIPP"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
-            .unwrap()
-    }
-
-    fn l1(&self, l1a: &Path) -> vip_testkit::Run {
-        let gipp = self.dir.join("GIPP");
-        let dem = self.dir.join("DEM.tif");
-        run(
-            L1,
-            &[
-                l1a.to_str().unwrap(),
-                "--gipp",
-                gipp.to_str().unwrap(),
-                "--dem",
-                dem.to_str().unwrap(),
-                "-o",
-                self.dir.join("OUT").to_str().unwrap(),
-            ],
-        )
-    }
+/// The file of `dir` whose name ends with `suffix`.
+fn file_ending(dir: &Path, suffix: &str) -> PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(suffix))
+        .unwrap_or_else(|| panic!("no *{suffix} in {}", dir.display()))
 }
 
-#[test]
-fn good_inputs_make_a_product_also_through_stdin() {
-    let s = Scene::new();
-    let r = s.l1(&s.l1a);
-    r.code(0);
-    assert_eq!(r.paths().len(), 1);
-    assert!(r.paths()[0].is_file());
-    // Again through stdin: the product exists, so without --overwrite it is refused.
-    let gipp = s.dir.join("GIPP");
-    let dem = s.dir.join("DEM.tif");
-    let out = s.dir.join("OUT");
-    let args = [
-        "-",
-        "--gipp",
-        gipp.to_str().unwrap(),
-        "--dem",
-        dem.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-    ];
-    let stdin = format!("{}\n", s.l1a.display());
-    run_with_stdin(L1, &args, &stdin)
-        .code(5)
-        .one_error_line("--overwrite");
-    let mut again = args.to_vec();
-    again.push("--overwrite");
-    run_with_stdin(L1, &again, &stdin).code(0);
+fn band(s: &SimScene, code: &str) -> PathBuf {
+    file_ending(
+        &s.l1a.with_extension("DBL.DIR"),
+        &format!("_{code}.DBL.TIF"),
+    )
 }
 
-#[test]
-fn missing_product() {
-    let s = Scene::new();
-    let missing = s.dir.join("L1A/VE_TEST_VSC_1AVALD_NOWHERE__20240315.HDR");
-    s.l1(&missing)
-        .code(3)
-        .one_error_line("NOWHERE__20240315.HDR: no such file");
+fn gipp(s: &SimScene, prefix: &str) -> PathBuf {
+    std::fs::read_dir(s.gipp())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .unwrap()
 }
 
-#[test]
-fn xml_that_is_not_earth_explorer() {
-    let s = Scene::new();
-    let bad = s.dir.join("not_ee.HDR");
-    std::fs::write(&bad, "<?xml version=\"1.0\"?><kml><Document/></kml>").unwrap();
-    s.l1(&bad)
-        .code(3)
-        .one_error_line("not_ee.HDR: not an Earth Explorer file");
-    std::fs::write(&bad, "<Earth_Explorer_Header><Fixed_Header>").unwrap();
-    s.l1(&bad)
-        .code(3)
-        .one_error_line("not_ee.HDR: not well-formed XML");
+/// vip-l1 on `l1a` with the scene's GIPPs and DEM, unless `gipp`/`dem` replace them.
+fn l1(s: &SimScene, l1a: &Path, gipp: Option<&Path>, dem: Option<&Path>) -> Run {
+    let mut args = s.l1_args(
+        &gipp.map_or(s.gipp(), Path::to_path_buf),
+        &dem.map_or(s.dem(), Path::to_path_buf),
+        &out(s),
+        &[],
+    );
+    args[0] = l1a.display().to_string();
+    run(L1, &args)
 }
 
-#[test]
-fn earth_explorer_file_of_the_wrong_type() {
-    let s = Scene::new();
-    let gipp = s.gipp("VE_TEST_GIP_PHGAIN");
-    s.l1(&gipp)
-        .code(3)
-        .one_error_line("File_Type is GIP_PHGAIN, expected VSC_1AVALD");
+fn out(s: &SimScene) -> PathBuf {
+    s.scratch("OUT")
 }
 
-#[test]
-fn missing_band_image() {
-    let s = Scene::new();
-    let b = s.band("B04");
-    std::fs::remove_file(&b).unwrap();
-    s.l1(&s.l1a)
-        .code(3)
-        .one_error_line(b.file_name().unwrap().to_str().unwrap());
-}
-
-#[test]
-fn unreadable_tiff() {
-    let s = Scene::new();
-    let b = s.band("B03");
-    std::fs::write(&b, "this is not a TIFF").unwrap();
-    s.l1(&s.l1a)
-        .code(3)
-        .one_error_line(&format!("{}: not a raster GDAL can read", b.display()));
-}
-
-#[test]
-fn truncated_tiff() {
-    let s = Scene::new();
-    let b = s.band("B05");
-    let bytes = std::fs::read(&b).unwrap();
-    std::fs::write(&b, &bytes[..bytes.len() * 2 / 3]).unwrap();
-    s.l1(&s.l1a)
-        .code(3)
-        .one_error_line(&b.display().to_string());
-}
-
-#[test]
-fn gipp_missing_for_the_site_and_date() {
-    let s = Scene::new();
-    std::fs::remove_file(s.gipp("VE_TEST_GIP_DARKCU_S_SIMULSIT_00001_20240315_99991231_B07"))
-        .unwrap();
-    s.l1(&s.l1a)
-        .code(3)
-        .one_error_line("no GIP_DARKCU for band B07 with TDI 08 applicable to site SIMULSIT");
-}
-
-#[test]
-fn gipp_folder_missing_and_dem_missing() {
-    let s = Scene::new();
-    std::fs::rename(s.dir.join("GIPP"), s.dir.join("elsewhere")).unwrap();
-    s.l1(&s.l1a).code(3).one_error_line("GIPP");
-    std::fs::rename(s.dir.join("elsewhere"), s.dir.join("GIPP")).unwrap();
-    std::fs::remove_file(s.dir.join("DEM.tif")).unwrap();
-    s.l1(&s.l1a).code(3).one_error_line("DEM.tif: no such file");
+/// Asserts that no product was left in the output folder.
+fn nothing_written(s: &SimScene) {
+    let out = out(s);
+    assert!(
+        !out.exists() || std::fs::read_dir(&out).unwrap().next().is_none(),
+        "partial output in {}",
+        out.display()
+    );
 }
 
 fn write_u16(path: &Path, cols: usize, lines: usize, value: u16) {
@@ -196,104 +75,167 @@ fn write_u16(path: &Path, cols: usize, lines: usize, value: u16) {
 }
 
 #[test]
+fn good_inputs_make_a_product_also_through_stdin() {
+    let s = scene();
+    let r = l1(&s, &s.l1a, None, None);
+    r.code(0);
+    assert_eq!(r.paths().len(), 1);
+    assert!(r.paths()[0].is_file());
+    // Again through stdin: the product exists, so without --overwrite it is refused.
+    let mut args = s.l1_args(&s.gipp(), &s.dem(), &out(&s), &[]);
+    args[0] = "-".into();
+    let stdin = format!("{}\n", s.l1a.display());
+    run_with_stdin(L1, &args, &stdin)
+        .code(5)
+        .one_error_line("--overwrite");
+    args.push("--overwrite".into());
+    run_with_stdin(L1, &args, &stdin).code(0);
+}
+
+#[test]
+fn missing_product() {
+    let s = scene();
+    let missing = s.dir.join("L1A/VE_TEST_VSC_1AVALD_NOWHERE__20240315.HDR");
+    l1(&s, &missing, None, None)
+        .code(3)
+        .one_error_line("NOWHERE__20240315.HDR: no such file");
+    nothing_written(&s);
+}
+
+#[test]
+fn xml_that_is_not_earth_explorer() {
+    let s = scene();
+    let bad = s.dir.join("not_ee.HDR");
+    std::fs::write(&bad, "<?xml version=\"1.0\"?><kml><Document/></kml>").unwrap();
+    l1(&s, &bad, None, None)
+        .code(3)
+        .one_error_line("not_ee.HDR: not an Earth Explorer file");
+    std::fs::write(&bad, "<Earth_Explorer_Header><Fixed_Header>").unwrap();
+    l1(&s, &bad, None, None)
+        .code(3)
+        .one_error_line("not_ee.HDR: not well-formed XML");
+}
+
+#[test]
+fn earth_explorer_file_of_the_wrong_type() {
+    let s = scene();
+    let phgain = gipp(&s, "VE_TEST_GIP_PHGAIN");
+    l1(&s, &phgain, None, None)
+        .code(3)
+        .one_error_line("File_Type is GIP_PHGAIN, expected VSC_1AVALD");
+}
+
+#[test]
+fn missing_band_image() {
+    let s = scene();
+    let b = band(&s, "B04");
+    std::fs::remove_file(&b).unwrap();
+    l1(&s, &s.l1a, None, None)
+        .code(3)
+        .one_error_line(b.file_name().unwrap().to_str().unwrap());
+}
+
+#[test]
+fn unreadable_tiff() {
+    let s = scene();
+    let b = band(&s, "B03");
+    std::fs::write(&b, "this is not a TIFF").unwrap();
+    l1(&s, &s.l1a, None, None)
+        .code(3)
+        .one_error_line(&format!("{}: not a raster GDAL can read", b.display()));
+}
+
+#[test]
+fn truncated_tiff() {
+    let s = scene();
+    let b = band(&s, "B05");
+    let bytes = std::fs::read(&b).unwrap();
+    std::fs::write(&b, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    l1(&s, &s.l1a, None, None)
+        .code(3)
+        .one_error_line(&b.display().to_string());
+    nothing_written(&s);
+}
+
+#[test]
 fn image_size_differs_from_the_header() {
-    let s = Scene::new();
-    let b = s.band("B02");
-    write_u16(&b, 10, 10, 100);
-    s.l1(&s.l1a)
+    let s = scene();
+    write_u16(&band(&s, "B02"), 10, 10, 100);
+    l1(&s, &s.l1a, None, None)
         .code(3)
         .one_error_line("image is 10 × 10, the header says");
 }
 
 #[test]
 fn all_zero_image() {
-    let s = Scene::new();
-    let b = s.band("B08");
-    let ds = vip::raster::open(&b).unwrap();
-    let (cols, lines) = ds.raster_size();
-    drop(ds);
+    let s = scene();
+    let b = band(&s, "B08");
+    let (cols, lines) = vip::raster::open(&b).unwrap().raster_size();
     write_u16(&b, cols, lines, 0);
-    s.l1(&s.l1a)
+    l1(&s, &s.l1a, None, None)
         .code(3)
         .one_error_line(&format!("{}: every count is zero", b.display()));
-    assert!(!s
-        .dir
-        .join("OUT")
-        .join(
-            s.l1a
-                .file_name()
-                .unwrap()
-                .to_string_lossy()
-                .replace("1AVALD", "L1VALD")
-        )
-        .exists());
+    nothing_written(&s);
 }
 
 #[test]
-fn dem_that_does_not_cover_the_footprint() {
-    let s = Scene::new();
-    let small = s.dir.join("small_dem.tif");
-    let dem = s.dir.join("DEM.tif");
-    let ok = std::process::Command::new("gdal_translate")
-        .args([
-            "-q",
-            "-srcwin",
-            "0",
-            "0",
-            "20",
-            "20",
-            dem.to_str().unwrap(),
-            small.to_str().unwrap(),
-        ])
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    let gipp = s.dir.join("GIPP");
-    run(
-        L1,
-        &[
-            s.l1a.to_str().unwrap(),
-            "--gipp",
-            gipp.to_str().unwrap(),
-            "--dem",
-            small.to_str().unwrap(),
-            "-o",
-            s.dir.join("OUT").to_str().unwrap(),
-        ],
-    )
-    .code(3)
-    .one_error_line("small_dem.tif: DEM does not cover the output grid");
+fn gipp_missing_for_the_site_and_date() {
+    let s = scene();
+    std::fs::remove_file(gipp(
+        &s,
+        "VE_TEST_GIP_DARKCU_S_SIMULSIT_00001_20240315_99991231_B07",
+    ))
+    .unwrap();
+    l1(&s, &s.l1a, None, None)
+        .code(3)
+        .one_error_line("no GIP_DARKCU for band B07 with TDI 08 applicable to site SIMULSIT");
 }
 
 #[test]
 fn gipps_of_another_site_or_not_yet_valid() {
-    let s = Scene::new();
+    let s = scene();
     for (other, needle) in [
         (
-            Scene::of("OTHERSIT", "2024-03-15"),
+            SimScene::new("OTHERSIT", "2024-03-15", 48, 64, 3, 600.0),
             "found GIP_PHGAIN valid 2024-03-15..9999-12-31 for site OTHERSIT",
         ),
         (
-            Scene::of("SIMULSIT", "2024-06-01"),
+            SimScene::new("SIMULSIT", "2024-06-01", 48, 64, 3, 600.0),
             "found GIP_PHGAIN valid 2024-06-01..9999-12-31 for site SIMULSIT",
         ),
     ] {
-        let gipp = other.dir.join("GIPP");
-        let dem = s.dir.join("DEM.tif");
-        run(
-            L1,
-            &[
-                s.l1a.to_str().unwrap(),
-                "--gipp",
-                gipp.to_str().unwrap(),
-                "--dem",
-                dem.to_str().unwrap(),
-                "-o",
-                s.dir.join("OUT").to_str().unwrap(),
-            ],
-        )
-        .code(3)
-        .one_error_line("no GIP_PHGAIN applicable to site SIMULSIT on 2024-03-15T10:30:00")
-        .one_error_line(needle);
+        l1(&s, &s.l1a, Some(&other.gipp()), None)
+            .code(3)
+            .one_error_line("no GIP_PHGAIN applicable to site SIMULSIT on 2024-03-15T10:30:00")
+            .one_error_line(needle);
     }
+}
+
+#[test]
+fn gipp_folder_missing_and_dem_missing() {
+    let s = scene();
+    l1(&s, &s.l1a, Some(&s.dir.join("elsewhere")), None)
+        .code(3)
+        .one_error_line("elsewhere");
+    std::fs::remove_file(s.dem()).unwrap();
+    l1(&s, &s.l1a, None, None)
+        .code(3)
+        .one_error_line("DEM.tif: no such file");
+}
+
+#[test]
+fn dem_that_does_not_cover_the_footprint() {
+    let s = scene();
+    let small = s.scratch("small_dem.tif");
+    let ok = std::process::Command::new("gdal_translate")
+        .args(["-q", "-srcwin", "0", "0", "20", "20"])
+        .arg(s.dem())
+        .arg(&small)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    l1(&s, &s.l1a, None, Some(&small))
+        .code(3)
+        .one_error_line("small_dem.tif: DEM does not cover the output grid");
+    nothing_written(&s);
 }

@@ -5,19 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use vip_testkit::run;
+use vip_testkit::{read_band as read, run, SimScene};
 
 const L1: &str = env!("CARGO_BIN_EXE_vip-l1");
-
-fn read(path: &Path, band: usize) -> (Vec<f64>, usize, usize) {
-    let ds = vip::raster::open(path).unwrap();
-    let (w, h) = ds.raster_size();
-    (
-        vip::raster::read_window::<f64>(&ds, band, (0, 0), (w, h)).unwrap(),
-        w,
-        h,
-    )
-}
 
 fn vrt_of(rpc_dir: &Path, code: &str) -> PathBuf {
     std::fs::read_dir(rpc_dir)
@@ -29,32 +19,18 @@ fn vrt_of(rpc_dir: &Path, code: &str) -> PathBuf {
 
 #[test]
 fn gdal_with_our_rpc_agrees_with_our_orthorectification() {
-    let tmp = tempfile::tempdir().unwrap();
-    let scene = tmp.path().join("S");
-    let spec = vip::sim::SceneSpec::new("SIMULSIT", "2024-03-15", "10:30:00", 240, 240, 21, 900.0)
-        .unwrap();
-    let opts = vip::cli::Options {
-        output: scene.clone(),
-        threads: 2,
-        ..Default::default()
-    };
-    let l1a = vip::sim::write_scene(&spec, &opts).unwrap().remove(0);
-    let site = vip::geometry::grid::Site::read(&scene.join("site.json")).unwrap();
-    let dem = scene.join("DEM.tif");
-    let out = tmp.path().join("OUT");
+    let s = SimScene::new("SIMULSIT", "2024-03-15", 240, 240, 21, 900.0);
+    let (scene, l1a, dem) = (s.dir.clone(), s.l1a.clone(), s.dem());
+    let site = vip::geometry::grid::Site::read(&s.site_json()).unwrap();
+    let out = s.scratch("OUT");
     let r = run(
         L1,
-        &[
-            l1a.to_str().unwrap(),
-            "--gipp",
-            scene.join("GIPP").to_str().unwrap(),
-            "--dem",
-            dem.to_str().unwrap(),
-            "--site",
-            scene.join("site.json").to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ],
+        &s.l1_args(
+            &s.gipp(),
+            &dem,
+            &out,
+            &["--site", s.site_json().to_str().unwrap()],
+        ),
     );
     r.code(0);
     let hdr = r.paths().remove(0);
@@ -64,7 +40,7 @@ fn gdal_with_our_rpc_agrees_with_our_orthorectification() {
     let [ul, _, lr, _] = site.corners();
     let mut shifts = Vec::new();
     for (b, code) in [(1, "B01"), (5, "B05"), (6, "B06"), (11, "B11")] {
-        let warped = tmp.path().join(format!("gdal_{code}.tif"));
+        let warped = s.scratch(&format!("gdal_{code}.tif"));
         let status = Command::new("gdalwarp")
             .args([
                 "-q",

@@ -4,21 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const L1: &str = env!("CARGO_BIN_EXE_vip-l1");
+use vip_testkit::{files, SimScene};
 
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(files(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out
-}
+const L1: &str = env!("CARGO_BIN_EXE_vip-l1");
 
 fn l1(scene: &Path, out: &Path, threads: &str) -> PathBuf {
     let r = Command::new(L1)
@@ -52,17 +40,9 @@ fn l1(scene: &Path, out: &Path, threads: &str) -> PathBuf {
 
 #[test]
 fn validates_opens_and_is_deterministic() {
-    let tmp = tempfile::tempdir().unwrap();
-    let scene = tmp.path().join("S");
-    let spec =
-        vip::sim::SceneSpec::new("SIMULSIT", "2024-03-15", "10:30:00", 300, 200, 5, 700.0).unwrap();
-    let opts = vip::cli::Options {
-        output: scene.clone(),
-        threads: 2,
-        ..Default::default()
-    };
-    vip::sim::write_scene(&spec, &opts).unwrap();
-    let (a, b) = (tmp.path().join("A"), tmp.path().join("B"));
+    let s = SimScene::new("SIMULSIT", "2024-03-15", 300, 200, 5, 700.0);
+    let scene = s.dir.clone();
+    let (a, b) = (s.scratch("A"), s.scratch("B"));
     let hdr = l1(&scene, &a, "1");
     l1(&scene, &b, "2");
     let (fa, fb) = (files(&a), files(&b));

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use vip_testkit::run;
+use vip_testkit::{files, run};
 
 const SIM: &str = env!("CARGO_BIN_EXE_vip-sim");
 
@@ -19,20 +19,6 @@ fn scene(dir: &Path, extra: &[&str]) -> PathBuf {
     let paths = r.paths();
     assert_eq!(paths.len(), 1, "{}", r.stdout);
     paths[0].clone()
-}
-
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(files(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out
 }
 
 fn gdalinfo(path: &Path, extra: &[&str]) -> String {
