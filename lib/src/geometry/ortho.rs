@@ -98,55 +98,21 @@ impl InverseGrid {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::geometry::sensor::{BandGeometry, Datation, Platform};
-    use chrono::NaiveDate;
 
     #[test]
     fn interpolated_inverse_matches_the_exact_one() {
-        let t = NaiveDate::from_ymd_opt(2024, 3, 15)
-            .unwrap()
-            .and_hms_opt(10, 30, 0)
-            .unwrap();
+        let model = crate::geometry::sensor::example_model(0.0125);
         let site = Site {
             name: "T".into(),
             nick: "T_______".into(),
             epsg: 32631,
-            ulx: 700_000.0,
-            uly: 4_900_000.0,
+            ulx: 719_000.0,
+            uly: 4_900_500.0,
             pixel_m: 5.0,
             lines: 200,
             cols: 300,
             acquisition: "2024-03-15T10:30:00".into(),
         };
-        let platform = Platform {
-            centre: site.centre(),
-            t_centre: t,
-            heading_deg: 191.6,
-            ground_speed: 6737.0,
-            altitude: 720_000.0,
-            roll_deg: 0.4,
-            pitch_deg: 0.0,
-            yaw_deg: 0.1,
-        };
-        let k = 5.3 / 720_000.0;
-        let band = BandGeometry {
-            datation: Datation {
-                line_ref: 0.0,
-                time_ref: t,
-                te: 5.3 / 6737.0,
-            },
-            first_detector: 2300,
-            view_dirs: (0..5200)
-                .map(|j| {
-                    let u = (j as f64 - 2599.5) / 2600.0;
-                    (
-                        (j as f64 - 2599.5) * k * (1.0 + 2e-3 * u * u),
-                        0.0125 + 2e-6 * u * u,
-                    )
-                })
-                .collect(),
-        };
-        let model = BandModel::new(&platform, &band);
         let grid = InverseGrid::new(&model, &site, (100.0, 1000.0));
         let mut worst: f64 = 0.0;
         for (r, c, h) in [

@@ -567,43 +567,6 @@ fn number(x: f64) -> String {
     }
 }
 
-/// A band model like VENµS's over a site in EPSG:32631, for tests here and in `raster::rpc`.
-#[cfg(test)]
-pub(crate) fn test_band_model(tan_y: f64) -> BandModel {
-    use super::sensor::{BandGeometry, Datation, Platform};
-    let t = chrono::NaiveDate::from_ymd_opt(2024, 3, 15)
-        .unwrap()
-        .and_hms_opt(10, 30, 0)
-        .unwrap();
-    let platform = Platform {
-        centre: (720_000.0, 4_900_000.0),
-        t_centre: t,
-        heading_deg: 191.6,
-        ground_speed: 6737.0,
-        altitude: 720_000.0,
-        roll_deg: 0.3,
-        pitch_deg: -0.1,
-        yaw_deg: 0.05,
-    };
-    let k = 5.3 / 720_000.0;
-    let band = BandGeometry {
-        datation: Datation {
-            line_ref: 600.0,
-            time_ref: t,
-            te: 5.3 / 6737.0,
-        },
-        first_detector: 0,
-        view_dirs: (0..5200)
-            .map(|j| {
-                let x = j as f64 - 2599.5;
-                // A small quadratic distortion: 2 pixels at the ends of the array.
-                (x * k * (1.0 + 2.0 * x / 2600.0 / 2600.0), tan_y)
-            })
-            .collect(),
-    };
-    BandModel::new(&platform, &band)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -626,7 +589,7 @@ mod tests {
     #[test]
     fn metadata_reads_back_to_the_same_bits() {
         let (rpc, _) = fit_band_rpc(
-            &test_band_model(0.0125),
+            &crate::geometry::sensor::example_model(0.0125),
             300,
             400,
             &lonlat(),
@@ -647,7 +610,7 @@ mod tests {
     fn fit_reproduces_the_sensor_model() {
         // A full-width band, forward and backward looking, relief 100–1000 m.
         for tan_y in [0.0125, -0.0125] {
-            let model = test_band_model(tan_y);
+            let model = crate::geometry::sensor::example_model(tan_y);
             let (rpc, stats) =
                 fit_band_rpc(&model, 3000, 5200, &lonlat(), (100.0, 1000.0)).unwrap();
             eprintln!("{stats:?}");
@@ -744,7 +707,7 @@ mod tests {
             .to_string()
             .contains("not finite"));
         assert!(fit_rpc(&[]).is_err());
-        let model = test_band_model(0.0);
+        let model = crate::geometry::sensor::example_model(0.0);
         assert!(fit_band_rpc(&model, 1, 100, &lonlat(), (0.0, 10.0)).is_err());
         assert!(fit_band_rpc(&model, 100, 100, &lonlat(), (10.0, 0.0)).is_err());
     }

@@ -216,6 +216,42 @@ fn matmul(a: &[[f64; 3]; 3], b: &[[f64; 3]; 3]) -> [[f64; 3]; 3] {
     m
 }
 
+/// A band model like VENµS's over a site in EPSG:32631, for tests of the geometry and of `raster::rpc`.
+#[cfg(test)]
+pub(crate) fn example_model(tan_y: f64) -> BandModel {
+    let t = chrono::NaiveDate::from_ymd_opt(2024, 3, 15)
+        .unwrap()
+        .and_hms_opt(10, 30, 0)
+        .unwrap();
+    let platform = Platform {
+        centre: (720_000.0, 4_900_000.0),
+        t_centre: t,
+        heading_deg: 191.6,
+        ground_speed: 6737.0,
+        altitude: 720_000.0,
+        roll_deg: 0.3,
+        pitch_deg: -0.1,
+        yaw_deg: 0.05,
+    };
+    let k = 5.3 / 720_000.0;
+    let band = BandGeometry {
+        datation: Datation {
+            line_ref: 600.0,
+            time_ref: t,
+            te: 5.3 / 6737.0,
+        },
+        first_detector: 0,
+        view_dirs: (0..5200)
+            .map(|j| {
+                let x = j as f64 - 2599.5;
+                // A small quadratic distortion: 2 pixels at the ends of the array.
+                (x * k * (1.0 + 2.0 * x / 2600.0 / 2600.0), tan_y)
+            })
+            .collect(),
+    };
+    BandModel::new(&platform, &band)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -115,7 +115,8 @@ mod tests {
     use super::*;
     use crate::geometry::dem::Dem;
     use crate::geometry::lonlat::MapToLonLat;
-    use crate::geometry::rpc::{fit_band_rpc, test_band_model};
+    use crate::geometry::rpc::fit_band_rpc;
+    use crate::geometry::sensor::example_model as test_band_model;
     use crate::geometry::sensor::BandModel;
     use crate::raster::{create_geotiff, srs_wkt_from_epsg, write_window, RasterSpec, SampleType};
 
