@@ -22,3 +22,13 @@ vip_install_deps() {
   cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
   cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 }
+
+# The Python oracles of the tests, in .venv at the project root (created once, then reused).
+vip_python_venv() {
+  if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import scipy, skimage, stac_validator' 2>/dev/null; then
+    echo "creating .venv with the test oracles (scripts/requirements-test.txt)" >&2
+    python3 -m venv .venv
+    .venv/bin/pip install --quiet --upgrade pip
+    .venv/bin/pip install --quiet -r scripts/requirements-test.txt
+  fi
+}

@@ -245,3 +245,33 @@ impl SimScene {
         args
     }
 }
+
+/// The Python of the test oracles (`$VIP_PYTHON`, default `.venv/bin/python` at the project
+/// root, made by `scripts/test`). Missing, it fails the test: an oracle never silently skips.
+pub fn python() -> PathBuf {
+    let p = std::env::var_os("VIP_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project_root().join(".venv/bin/python"));
+    assert!(
+        p.exists(),
+        "{} is missing: scripts/test creates the oracles' virtual environment",
+        p.display()
+    );
+    p
+}
+
+/// Runs a Python oracle script with `args` and returns its stdout (it must succeed).
+pub fn python_oracle(script: &str, args: &[&str]) -> String {
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "python oracle failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
