@@ -99,7 +99,7 @@ impl GippCommon {
     }
 
     /// A whole GIPP document around `data_block`.
-    fn doc(
+    pub(super) fn doc(
         &self,
         kind: &Kind,
         band: Option<&str>,
@@ -160,11 +160,11 @@ impl GippCommon {
 }
 
 /// Schema facts of one GIPP type.
-struct Kind {
-    gipp_type: &'static str,
-    description: &'static str,
+pub(super) struct Kind {
+    pub(super) gipp_type: &'static str,
+    pub(super) description: &'static str,
     /// At least the schema's minimum (ICD-DIGEST §8.2).
-    schema_version: &'static str,
+    pub(super) schema_version: &'static str,
 }
 
 const DARKCU: Kind = Kind {
@@ -224,7 +224,7 @@ pub fn write_gipp(doc: &EeDoc, dir: &Path) -> Result<PathBuf> {
 // ------------------------------------------------------------------------------------------------
 
 /// Shortest round-trip decimal form, never with an exponent (`1e-7` → `0.0000001`).
-fn num(x: f64) -> String {
+pub(super) fn num(x: f64) -> String {
     // Display of f64 prints all digits, no exponent; -0 becomes 0.
     if x == 0.0 {
         "0".into()
@@ -237,7 +237,7 @@ fn nums(xs: &[f64]) -> String {
     xs.iter().map(|x| num(*x)).collect::<Vec<_>>().join(" ")
 }
 
-fn check_finite(what: &str, xs: impl IntoIterator<Item = f64>) -> Result<()> {
+pub(super) fn check_finite(what: &str, xs: impl IntoIterator<Item = f64>) -> Result<()> {
     match xs.into_iter().enumerate().find(|(_, x)| !x.is_finite()) {
         Some((i, x)) => Err(VipError::Internal(format!(
             "{what}: value {} is {x}, not a finite number",
@@ -257,7 +257,7 @@ fn check_len(what: &str, n: usize, expected: usize) -> Result<()> {
     }
 }
 
-fn check_band(band: &str) -> Result<()> {
+pub(super) fn check_band(band: &str) -> Result<()> {
     match venus::band_by_code(band) {
         Some(b) if b.code == band => Ok(()),
         _ => Err(VipError::Internal(format!(
@@ -282,13 +282,13 @@ fn sn_list(list: &str, item: &str, texts: impl IntoIterator<Item = String>) -> N
 // Reading helpers
 // ------------------------------------------------------------------------------------------------
 
-fn inst<'a>(doc: &'a EeDoc, path: &Path, what: &str) -> Result<&'a str> {
+pub(super) fn inst<'a>(doc: &'a EeDoc, path: &Path, what: &str) -> Result<&'a str> {
     doc.specific
         .find_text(&format!("Instance_Id/{what}"))
         .ok_or_else(|| VipError::bad_input(path, format!("Instance_Id has no {what}")))
 }
 
-fn inst_band(doc: &EeDoc, path: &Path) -> Result<String> {
+pub(super) fn inst_band(doc: &EeDoc, path: &Path) -> Result<String> {
     let b = inst(doc, path, "Band_Code")?;
     check_band(b)
         .map_err(|_| VipError::bad_input(path, format!("Band_Code '{b}' is not B01..B12")))?;
@@ -311,14 +311,14 @@ fn data_block<'a>(doc: &'a EeDoc, path: &Path) -> Result<&'a Node> {
         .ok_or_else(|| VipError::bad_input(path, "no Data_Block"))
 }
 
-fn child<'a>(n: &'a Node, p: &str, path: &Path) -> Result<&'a Node> {
+pub(super) fn child<'a>(n: &'a Node, p: &str, path: &Path) -> Result<&'a Node> {
     n.find(p)
         .ok_or_else(|| VipError::bad_input(path, format!("no {p} in {}", n.name)))
 }
 
 /// The items of a `List_of_...` element: `count` must equal the number of items and, when
 /// given, `expected`; items with `sn` must be numbered 1..n in order.
-fn items<'a>(
+pub(super) fn items<'a>(
     parent: &'a Node,
     list: &str,
     item: &'a str,
@@ -361,7 +361,7 @@ fn items<'a>(
     Ok(v)
 }
 
-fn parse_num(text: &str, what: &str, path: &Path) -> Result<f64> {
+pub(super) fn parse_num(text: &str, what: &str, path: &Path) -> Result<f64> {
     text.trim()
         .parse::<f64>()
         .ok()
@@ -390,11 +390,11 @@ fn parse_nums<const N: usize>(text: &str, what: &str, path: &Path) -> Result<[f6
     Ok(out)
 }
 
-fn text_num(n: &Node, p: &str, path: &Path) -> Result<f64> {
+pub(super) fn text_num(n: &Node, p: &str, path: &Path) -> Result<f64> {
     parse_num(&child(n, p, path)?.text, p, path)
 }
 
-fn text_int<T: std::str::FromStr>(n: &Node, p: &str, path: &Path) -> Result<T> {
+pub(super) fn text_int<T: std::str::FromStr>(n: &Node, p: &str, path: &Path) -> Result<T> {
     let t = child(n, p, path)?.text.trim();
     t.parse()
         .map_err(|_| VipError::bad_input(path, format!("{p} '{t}' is not an integer")))

@@ -4,6 +4,7 @@ pub mod xml;
 
 pub use xml::Node;
 pub mod header;
+pub mod strlgt;
 
 pub use header::{EeDoc, FixedHeader, Layout};
 pub mod gipp;
