@@ -13,6 +13,7 @@ pub mod qc;
 pub mod radiometry;
 pub mod raster;
 pub mod sim;
+pub mod straylight;
 
 pub use error::{Result, VipError};
 

@@ -122,7 +122,10 @@ pub fn write_strlgt(common: &GippCommon, f: &StrayLightFilters, dir: &Path) -> R
         .map(|(i, (name, _))| {
             Node::new("Packaged_DBL_File")
                 .attr("sn", i + 1)
-                .child(Node::text("Relative_File_Path", format!("{dbl}/{name}.TIF")))
+                .child(Node::text(
+                    "Relative_File_Path",
+                    format!("{dbl}/{name}.TIF"),
+                ))
                 .child(Node::text("File_Format", "TIFF float32"))
                 .child(Node::text("File_Definition", name))
         })
@@ -202,10 +205,22 @@ pub fn read_strlgt(path: &Path) -> Result<StrayLightFilters> {
     let sp = &doc.specific;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut files = std::collections::HashMap::new();
-    for f in items(child(sp, "DBL_Organization", path)?, "List_of_Packaged_DBL_Files", "Packaged_DBL_File", None, path)? {
-        let rel = child(f, "Relative_File_Path", path)?.text.trim().to_string();
+    for f in items(
+        child(sp, "DBL_Organization", path)?,
+        "List_of_Packaged_DBL_Files",
+        "Packaged_DBL_File",
+        None,
+        path,
+    )? {
+        let rel = child(f, "Relative_File_Path", path)?
+            .text
+            .trim()
+            .to_string();
         if rel.split('/').any(|p| p == "..") || rel.starts_with('/') {
-            return Err(VipError::bad_input(path, format!("file path '{rel}' leaves the GIPP folder")));
+            return Err(VipError::bad_input(
+                path,
+                format!("file path '{rel}' leaves the GIPP folder"),
+            ));
         }
         let def = child(f, "File_Definition", path)?.text.trim().to_string();
         files.insert(def, base.join(rel));
@@ -214,9 +229,9 @@ pub fn read_strlgt(path: &Path) -> Result<StrayLightFilters> {
         let def = child(fa, "File_Definition", path)?.text.trim().to_string();
         let rows: usize = text_int(fa, "Nb_of_Rows", path)?;
         let cols: usize = text_int(fa, "Nb_of_Cols", path)?;
-        let file = files
-            .get(&def)
-            .ok_or_else(|| VipError::bad_input(path, format!("filter {def} is not in DBL_Organization")))?;
+        let file = files.get(&def).ok_or_else(|| {
+            VipError::bad_input(path, format!("filter {def} is not in DBL_Organization"))
+        })?;
         read_kernel(file, rows, cols)
     };
     let cp = child(sp, "Correction_Parameters", path)?;
@@ -235,18 +250,27 @@ pub fn read_strlgt(path: &Path) -> Result<StrayLightFilters> {
         Some(t2) => items(t2, "Type2_Filters", "Type2_Filter", None, path)?
             .into_iter()
             .map(|f| {
-                let strips = items(f, "Type2_Vertical_Strips", "Type2_Vertical_Strip", None, path)?
-                    .into_iter()
-                    .map(|s| {
-                        Ok(Type2Strip {
-                            cols: read_range(child(s, "Col_Range", path)?, path)?,
-                            factor: text_num(s, "Filter_Factor", path)?,
-                            shift: text_int(s, "Horizontal_Shift", path)?,
-                        })
+                let strips = items(
+                    f,
+                    "Type2_Vertical_Strips",
+                    "Type2_Vertical_Strip",
+                    None,
+                    path,
+                )?
+                .into_iter()
+                .map(|s| {
+                    Ok(Type2Strip {
+                        cols: read_range(child(s, "Col_Range", path)?, path)?,
+                        factor: text_num(s, "Filter_Factor", path)?,
+                        shift: text_int(s, "Horizontal_Shift", path)?,
                     })
-                    .collect::<Result<Vec<_>>>()?;
+                })
+                .collect::<Result<Vec<_>>>()?;
                 Ok(Type2Filter {
-                    source: child(f, "CrossTalk_Source_Band", path)?.text.trim().to_string(),
+                    source: child(f, "CrossTalk_Source_Band", path)?
+                        .text
+                        .trim()
+                        .to_string(),
                     kernel: kernel(child(f, "Filter_Array", path)?)?,
                     overlap: text_int(f, "Overlap_Margin", path)?,
                     strips,
@@ -284,11 +308,18 @@ fn read_kernel(file: &Path, rows: usize, cols: usize) -> Result<Kernel> {
     if let Some(i) = data.iter().position(|v| !v.is_finite()) {
         return Err(VipError::bad_input(
             file,
-            format!("filter value at row {}, column {} is not a number", i / cols, i % cols),
+            format!(
+                "filter value at row {}, column {} is not a number",
+                i / cols,
+                i % cols
+            ),
         ));
     }
     if rows % 2 == 0 || cols % 2 == 0 {
-        return Err(VipError::bad_input(file, format!("filter is {rows} × {cols}: sizes must be odd")));
+        return Err(VipError::bad_input(
+            file,
+            format!("filter is {rows} × {cols}: sizes must be odd"),
+        ));
     }
     Ok(Kernel { rows, cols, data })
 }
@@ -301,11 +332,19 @@ fn check(f: &StrayLightFilters, path: &Path) -> Result<()> {
         let mut prev: Option<ColRange> = None;
         for r in rs {
             if r.first > r.last || r.last >= DETECTORS {
-                return Err(bad(format!("{what} column range {}..{} is outside 0..{}", r.first, r.last, DETECTORS - 1)));
+                return Err(bad(format!(
+                    "{what} column range {}..{} is outside 0..{}",
+                    r.first,
+                    r.last,
+                    DETECTORS - 1
+                )));
             }
             if let Some(p) = prev {
                 if r.first <= p.last {
-                    return Err(bad(format!("{what} column ranges {}..{} and {}..{} overlap or are out of order", p.first, p.last, r.first, r.last)));
+                    return Err(bad(format!(
+                        "{what} column ranges {}..{} and {}..{} overlap or are out of order",
+                        p.first, p.last, r.first, r.last
+                    )));
                 }
             }
             prev = Some(r);
@@ -314,14 +353,24 @@ fn check(f: &StrayLightFilters, path: &Path) -> Result<()> {
     };
     ranges("type 1", f.type1.iter().map(|t| t.cols).collect())?;
     if f.type2.len() > 2 {
-        return Err(bad(format!("{} cross-talk sources, at most 2", f.type2.len())));
+        return Err(bad(format!(
+            "{} cross-talk sources, at most 2",
+            f.type2.len()
+        )));
     }
     for t in &f.type2 {
-        gipps::check_band(&t.source).map_err(|_| bad(format!("cross-talk source '{}' is not a band", t.source)))?;
+        gipps::check_band(&t.source)
+            .map_err(|_| bad(format!("cross-talk source '{}' is not a band", t.source)))?;
         if t.source == f.band {
-            return Err(bad(format!("band {} cannot be its own cross-talk source", f.band)));
+            return Err(bad(format!(
+                "band {} cannot be its own cross-talk source",
+                f.band
+            )));
         }
-        ranges(&format!("cross-talk from {}", t.source), t.strips.iter().map(|s| s.cols).collect())?;
+        ranges(
+            &format!("cross-talk from {}", t.source),
+            t.strips.iter().map(|s| s.cols).collect(),
+        )?;
     }
     Ok(())
 }
@@ -333,7 +382,11 @@ mod tests {
     use crate::ee::header::open_validity;
 
     fn kernel(n: usize, scale: f32) -> Kernel {
-        Kernel { rows: n, cols: n, data: (0..n * n).map(|i| scale * (1.0 + (i % 7) as f32)).collect() }
+        Kernel {
+            rows: n,
+            cols: n,
+            data: (0..n * n).map(|i| scale * (1.0 + (i % 7) as f32)).collect(),
+        }
     }
 
     fn filters() -> StrayLightFilters {
@@ -341,14 +394,33 @@ mod tests {
             band: "B05".into(),
             type1_overlap: 16,
             type1: vec![
-                Type1Filter { cols: ColRange { first: 0, last: 2599 }, kernel: kernel(9, 1e-4) },
-                Type1Filter { cols: ColRange { first: 2600, last: 5199 }, kernel: kernel(9, 2e-4) },
+                Type1Filter {
+                    cols: ColRange {
+                        first: 0,
+                        last: 2599,
+                    },
+                    kernel: kernel(9, 1e-4),
+                },
+                Type1Filter {
+                    cols: ColRange {
+                        first: 2600,
+                        last: 5199,
+                    },
+                    kernel: kernel(9, 2e-4),
+                },
             ],
             type2: vec![Type2Filter {
                 source: "B07".into(),
                 kernel: kernel(5, 0.04),
                 overlap: 8,
-                strips: vec![Type2Strip { cols: ColRange { first: 0, last: 5199 }, factor: 0.0125, shift: -3 }],
+                strips: vec![Type2Strip {
+                    cols: ColRange {
+                        first: 0,
+                        last: 5199,
+                    },
+                    factor: 0.0125,
+                    shift: -3,
+                }],
             }],
         }
     }
@@ -371,7 +443,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let hdr = write_strlgt(&common(), &filters(), dir.path()).unwrap();
         // NaN in a filter.
-        let tif = std::fs::read_dir(hdr.with_extension("DBL.DIR")).unwrap().next().unwrap().unwrap().path();
+        let tif = std::fs::read_dir(hdr.with_extension("DBL.DIR"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
         let mut k = kernel(9, 1e-4);
         k.data[40] = f32::NAN;
         let spec = RasterSpec::new(9, 9, 1, SampleType::F32);
@@ -380,7 +457,10 @@ mod tests {
         raster::finish(ds, &tif).unwrap();
         let e = read_strlgt(&hdr).unwrap_err();
         assert_eq!(e.exit_code(), 3);
-        assert!(e.to_string().contains("row 4, column 4 is not a number"), "{e}");
+        assert!(
+            e.to_string().contains("row 4, column 4 is not a number"),
+            "{e}"
+        );
         // Overlapping or out-of-bounds ranges.
         let text = std::fs::read_to_string(&hdr).unwrap();
         for (from, to, needle) in [

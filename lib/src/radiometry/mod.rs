@@ -66,14 +66,29 @@ impl BandCalibration {
 
     /// Radiance of count `x` on detector `j` (no flags, no filling).
     pub fn radiance(&self, j: usize, x: u16) -> f64 {
-        let y = f64::from(x) - self.dark[j];
+        self.signal(j, f64::from(x)) / self.gain
+    }
+
+    /// Equalised signal S (counts of an ideal detector) of count `x` on detector `j`.
+    pub fn signal(&self, j: usize, x: f64) -> f64 {
+        let y = x - self.dark[j];
         let [a1, a2, zs] = self.relsen[j];
-        let s = if y <= a1 * zs {
+        if y <= a1 * zs {
             y / a1
         } else {
             zs + (y - a1 * zs) / a2
+        }
+    }
+
+    /// The count detector `j` gives for signal `s`: the inverse of [`BandCalibration::signal`].
+    pub fn count(&self, j: usize, s: f64) -> f64 {
+        let [a1, a2, zs] = self.relsen[j];
+        let y = if s <= zs {
+            a1 * s
+        } else {
+            a1 * zs + a2 * (s - zs)
         };
-        s / self.gain
+        y + self.dark[j]
     }
 
     /// Calibrates whole image lines: `counts` holds lines of `cols` samples whose column 0 is
@@ -224,6 +239,14 @@ mod tests {
         let (a, b) = (rad[10], rad[13]);
         assert!((rad[11] - (a + (b - a) / 3.0)).abs() < 1e-4);
         assert!((rad[12] - (a + 2.0 * (b - a) / 3.0)).abs() < 1e-4);
+    }
+
+    #[test]
+    fn signal_and_count_are_inverse() {
+        let c = cal();
+        for x in [20.0, 100.5, 620.0, 1023.0] {
+            assert!((c.count(77, c.signal(77, x)) - x).abs() < 1e-9);
+        }
     }
 
     #[test]

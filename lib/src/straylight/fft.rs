@@ -1,0 +1,184 @@
+//! 2-D convolution by FFT (realfft along rows, complex FFT along columns), `same`-size output
+//! with zeros outside the image — what `scipy.signal.fftconvolve(image, kernel, mode="same")`
+//! computes. Sizes are padded to FFT-friendly lengths (2, 3, 5 factors).
+
+use std::sync::Arc;
+
+use realfft::num_complex::Complex;
+use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
+use rustfft::{Fft, FftPlanner};
+
+use crate::ee::strlgt::Kernel;
+
+/// Smallest n ≥ `min` whose prime factors are 2, 3 and 5.
+pub fn fast_len(min: usize) -> usize {
+    let mut n = min.max(1);
+    loop {
+        let mut m = n;
+        for p in [2, 3, 5] {
+            while m % p == 0 {
+                m /= p;
+            }
+        }
+        if m == 1 {
+            return n;
+        }
+        n += 1;
+    }
+}
+
+/// Forward and inverse 2-D real FFT plans of one padded size.
+pub struct Fft2 {
+    w: usize,
+    h: usize,
+    r2c: Arc<dyn RealToComplex<f64>>,
+    c2r: Arc<dyn ComplexToReal<f64>>,
+    col_fwd: Arc<dyn Fft<f64>>,
+    col_inv: Arc<dyn Fft<f64>>,
+}
+
+impl Fft2 {
+    /// Plans for `w` × `h` real arrays.
+    pub fn new(w: usize, h: usize) -> Self {
+        let mut rp = RealFftPlanner::<f64>::new();
+        let mut cp = FftPlanner::<f64>::new();
+        Fft2 {
+            w,
+            h,
+            r2c: rp.plan_fft_forward(w),
+            c2r: rp.plan_fft_inverse(w),
+            col_fwd: cp.plan_fft_forward(h),
+            col_inv: cp.plan_fft_inverse(h),
+        }
+    }
+
+    fn half(&self) -> usize {
+        self.w / 2 + 1
+    }
+
+    /// Spectrum (`h` rows × `w/2+1` columns, column-major per row block) of a zero-padded
+    /// array: `src` is `rows` × `cols` placed at the origin.
+    pub fn forward(&self, src: &[f32], cols: usize, rows: usize) -> Vec<Complex<f64>> {
+        let hw = self.half();
+        let mut spec = vec![Complex::default(); self.h * hw];
+        let mut line = vec![0.0f64; self.w];
+        let mut out = vec![Complex::default(); hw];
+        for r in 0..rows {
+            line.iter_mut().for_each(|v| *v = 0.0);
+            for (v, &s) in line.iter_mut().zip(&src[r * cols..(r + 1) * cols]) {
+                *v = f64::from(s);
+            }
+            self.r2c
+                .process(&mut line, &mut out)
+                .expect("sizes match the plan");
+            spec[r * hw..(r + 1) * hw].copy_from_slice(&out);
+        }
+        self.columns(&mut spec, &self.col_fwd);
+        spec
+    }
+
+    /// The real array (`h` × `w`) of a spectrum, scaled so that inverse(forward(x)) = x.
+    pub fn inverse(&self, mut spec: Vec<Complex<f64>>) -> Vec<f64> {
+        let hw = self.half();
+        self.columns(&mut spec, &self.col_inv);
+        let scale = 1.0 / (self.w * self.h) as f64;
+        let mut out = vec![0.0; self.w * self.h];
+        let mut line = vec![Complex::default(); hw];
+        for r in 0..self.h {
+            line.copy_from_slice(&spec[r * hw..(r + 1) * hw]);
+            // The imaginary parts of the DC and Nyquist bins of a real signal are zero.
+            line[0].im = 0.0;
+            if self.w % 2 == 0 {
+                line[hw - 1].im = 0.0;
+            }
+            self.c2r
+                .process(&mut line, &mut out[r * self.w..(r + 1) * self.w])
+                .expect("sizes match the plan");
+        }
+        out.iter_mut().for_each(|v| *v *= scale);
+        out
+    }
+
+    fn columns(&self, spec: &mut [Complex<f64>], fft: &Arc<dyn Fft<f64>>) {
+        let hw = self.half();
+        let mut col = vec![Complex::default(); self.h];
+        for c in 0..hw {
+            for r in 0..self.h {
+                col[r] = spec[r * hw + c];
+            }
+            fft.process(&mut col);
+            for r in 0..self.h {
+                spec[r * hw + c] = col[r];
+            }
+        }
+    }
+}
+
+/// `image` (`cols` × `rows`) convolved with `k`, same size, zeros outside the image.
+pub fn convolve_same(image: &[f32], cols: usize, rows: usize, k: &Kernel) -> Vec<f32> {
+    let (w, h) = (fast_len(cols + k.cols - 1), fast_len(rows + k.rows - 1));
+    let fft = Fft2::new(w, h);
+    let a = fft.forward(image, cols, rows);
+    let b = fft.forward(&k.data, k.cols, k.rows);
+    let prod: Vec<Complex<f64>> = a.iter().zip(&b).map(|(x, y)| x * y).collect();
+    let full = fft.inverse(prod);
+    // The full convolution starts at −(k − 1)/2 … : take the centred window.
+    let (oy, ox) = (k.rows / 2, k.cols / 2);
+    let mut out = Vec::with_capacity(cols * rows);
+    for r in 0..rows {
+        let row = &full[(r + oy) * w + ox..(r + oy) * w + ox + cols];
+        out.extend(row.iter().map(|&v| v as f32));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn direct(image: &[f32], cols: usize, rows: usize, k: &Kernel) -> Vec<f32> {
+        let (cy, cx) = ((k.rows / 2) as isize, (k.cols / 2) as isize);
+        let mut out = vec![0f32; cols * rows];
+        for r in 0..rows as isize {
+            for c in 0..cols as isize {
+                let mut acc = 0.0f64;
+                for i in 0..k.rows as isize {
+                    for j in 0..k.cols as isize {
+                        let (y, x) = (r - (i - cy), c - (j - cx));
+                        if y >= 0 && x >= 0 && (y as usize) < rows && (x as usize) < cols {
+                            acc += f64::from(k.data[(i as usize) * k.cols + j as usize])
+                                * f64::from(image[y as usize * cols + x as usize]);
+                        }
+                    }
+                }
+                out[r as usize * cols + c as usize] = acc as f32;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn fft_convolution_equals_the_direct_sum() {
+        let (cols, rows) = (37, 29);
+        let image: Vec<f32> = (0..cols * rows)
+            .map(|i| ((i * 7919) % 101) as f32)
+            .collect();
+        let k = Kernel {
+            rows: 7,
+            cols: 5,
+            data: (0..35).map(|i| (i as f32 - 10.0) * 0.01).collect(),
+        };
+        let a = convolve_same(&image, cols, rows, &k);
+        let b = direct(&image, cols, rows, &k);
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() < 1e-3, "{x} {y}");
+        }
+    }
+
+    #[test]
+    fn fast_lengths() {
+        assert_eq!(fast_len(7), 8);
+        assert_eq!(fast_len(1001), 1024);
+        assert_eq!(fast_len(5457), 5625);
+    }
+}
