@@ -315,7 +315,7 @@ fn read_kernel(file: &Path, rows: usize, cols: usize) -> Result<Kernel> {
             ),
         ));
     }
-    if rows % 2 == 0 || cols % 2 == 0 {
+    if rows.is_multiple_of(2) || cols.is_multiple_of(2) {
         return Err(VipError::bad_input(
             file,
             format!("filter is {rows} × {cols}: sizes must be odd"),

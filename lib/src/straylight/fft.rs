@@ -16,7 +16,7 @@ pub fn fast_len(min: usize) -> usize {
     loop {
         let mut m = n;
         for p in [2, 3, 5] {
-            while m % p == 0 {
+            while m.is_multiple_of(p) {
                 m /= p;
             }
         }
@@ -88,7 +88,7 @@ impl Fft2 {
             line.copy_from_slice(&spec[r * hw..(r + 1) * hw]);
             // The imaginary parts of the DC and Nyquist bins of a real signal are zero.
             line[0].im = 0.0;
-            if self.w % 2 == 0 {
+            if self.w.is_multiple_of(2) {
                 line[hw - 1].im = 0.0;
             }
             self.c2r
