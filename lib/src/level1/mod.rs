@@ -284,8 +284,8 @@ impl Context<'_> {
         }
         let path = self.inp.band_image(b);
         let ds = raster::open(&path)?;
-        let counts: Vec<u16> = raster::read_window(&ds, 1, (0, r0), (band.cols, r1 - r0))?;
-        let signal = counts.iter().any(|&x| x != 0);
+        let counts: Vec<f32> = raster::read_window(&ds, 1, (0, r0), (band.cols, r1 - r0))?;
+        let signal = counts.iter().any(|&x| x != 0.0);
         let mut radiance = vec![0f32; counts.len()];
         let mut flags = vec![0u8; counts.len()];
         self.inp.bands[b].calibration.calibrate(

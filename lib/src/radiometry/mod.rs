@@ -65,7 +65,7 @@ impl BandCalibration {
     }
 
     /// Radiance of count `x` on detector `j` (no flags, no filling).
-    pub fn radiance(&self, j: usize, x: u16) -> f64 {
+    pub fn radiance(&self, j: usize, x: f32) -> f64 {
         self.signal(j, f64::from(x)) / self.gain
     }
 
@@ -92,10 +92,11 @@ impl BandCalibration {
     }
 
     /// Calibrates whole image lines: `counts` holds lines of `cols` samples whose column 0 is
-    /// detector `first_detector`. Writes radiance and flags ([`SATURATED`], [`DEFECTIVE`]).
+    /// detector `first_detector` (integer counts, or the float counts of a product corrected
+    /// for stray light). Writes radiance and flags ([`SATURATED`], [`DEFECTIVE`]).
     pub fn calibrate(
         &self,
-        counts: &[u16],
+        counts: &[f32],
         cols: usize,
         first_detector: usize,
         radiance: &mut [f32],
@@ -112,7 +113,7 @@ impl BandCalibration {
             for c in 0..cols {
                 let x = line[c];
                 out[c] = self.radiance(first_detector + c, x) as f32;
-                fl[c] = if x >= venus::RAW_MAX { SATURATED } else { 0 };
+                fl[c] = if x >= f32::from(venus::RAW_MAX) { SATURATED } else { 0 };
             }
             fill_defective(out, fl, &bad);
         }
@@ -204,7 +205,7 @@ mod tests {
             };
             let x = y + 20.0;
             // Counts are integers: compare at the exact count of a chosen S.
-            let l = c.radiance(j, x.round() as u16);
+            let l = c.radiance(j, x.round() as f32);
             let expect_s = if x.round() - 20.0 <= a1 * zs {
                 (x.round() - 20.0) / a1
             } else {
@@ -218,14 +219,14 @@ mod tests {
     fn defective_detectors_are_filled_and_flagged_saturation_is_flagged() {
         let c = cal();
         // Columns 0..20 are detectors 0..20; detectors 11 and 12 (0-based) are blind.
-        let counts: Vec<u16> = (0..20)
+        let counts: Vec<f32> = (0..20)
             .map(|i| {
                 if i == 11 || i == 12 {
-                    20
+                    20.0
                 } else if i == 5 {
-                    1023
+                    1023.0
                 } else {
-                    100 + 3 * i
+                    100.0 + 3.0 * i as f32
                 }
             })
             .collect();
