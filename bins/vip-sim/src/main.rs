@@ -49,6 +49,13 @@ struct Scene {
     /// Altitude range of the simulated relief, metres
     #[arg(long, default_value_t = 800.0)]
     relief: f64,
+    /// Add stray light and cross-talk (writes the STRLGT GIPPs and truth/RAW_Bnn.tif, the
+    /// stray-light-free raw counts); holds the 12 bands in memory
+    #[arg(long)]
+    straylight: bool,
+    /// Put a dark lake in the middle of the site (a bright/dark edge)
+    #[arg(long)]
+    lake: bool,
 }
 
 impl Tool for Args {
@@ -60,9 +67,11 @@ impl Tool for Args {
 fn main() {
     vip::cli::run("vip-sim", |args: Args| match args.what {
         What::Scene(s) => {
-            let spec = vip::sim::SceneSpec::new(
+            let mut spec = vip::sim::SceneSpec::new(
                 &s.site, &s.date, &s.time, s.lines, s.cols, s.seed, s.relief,
             )?;
+            spec.straylight = s.straylight;
+            spec.lake = s.lake;
             if args.common.output.is_none() {
                 return Err(vip::VipError::Usage(
                     "vip-sim scene: -o DIR is required (the scene folder to create)".into(),

@@ -113,7 +113,11 @@ impl BandCalibration {
             for c in 0..cols {
                 let x = line[c];
                 out[c] = self.radiance(first_detector + c, x) as f32;
-                fl[c] = if x >= f32::from(venus::RAW_MAX) { SATURATED } else { 0 };
+                fl[c] = if x >= f32::from(venus::RAW_MAX) {
+                    SATURATED
+                } else {
+                    0
+                };
             }
             fill_defective(out, fl, &bad);
         }

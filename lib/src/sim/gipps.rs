@@ -6,7 +6,6 @@ use std::path::Path;
 use chrono::{NaiveDate, NaiveDateTime};
 
 use super::instrument::{BandCalibration, Defect};
-use crate::cli::Options;
 use crate::ee::gipp::Applicability;
 use crate::ee::gipps::{
     self, DarkCurrents, DefectKind, GippCommon, OutOfOrderDetectors, PhysicalGains,
@@ -14,6 +13,7 @@ use crate::ee::gipps::{
 };
 use crate::ee::header::open_validity;
 use crate::ee::naming::TdiSet;
+use crate::ee::strlgt::StrayLightFilters;
 use crate::error::Result;
 use crate::mission::venus;
 use crate::raster;
@@ -28,7 +28,7 @@ pub fn write(
     date: NaiveDate,
     creation: NaiveDateTime,
     cal: &[BandCalibration],
-    _opts: &Options,
+    strlgt: Option<&[StrayLightFilters]>,
 ) -> Result<()> {
     raster::ensure_dir(dir)?;
     let mut common = GippCommon::new(
@@ -108,5 +108,8 @@ pub fn write(
         max_reflectance: 1.2,
     };
     gipps::write_gipp(&gipps::reflec(&common, &reflec)?, dir)?;
+    for f in strlgt.unwrap_or_default() {
+        crate::ee::strlgt::write_strlgt(&common, f, dir)?;
+    }
     Ok(())
 }

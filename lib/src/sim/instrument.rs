@@ -119,13 +119,28 @@ impl BandCalibration {
     /// Raw count of detector `j` for TOA reflectance `rho`; `sun` is cos θs / d²; `key`
     /// identifies the sample for its noise draw.
     pub fn count(&self, band: usize, j: usize, rho: f64, sun: f64, key: (u64, i64, i64)) -> u16 {
+        self.count_of_signal(band, j, self.signal(band, rho, sun), key)
+    }
+
+    /// Ideal equalised signal S = A_k · L of TOA reflectance `rho` (`sun` = cos θs / d²).
+    pub fn signal(&self, band: usize, rho: f64, sun: f64) -> f64 {
         let e0 = venus::BANDS[band].solar_irradiance;
-        let radiance = rho * e0 * sun / std::f64::consts::PI;
-        let defect = self.defects.iter().find(|(d, _)| *d == j).map(|(_, k)| *k);
-        let s = if defect == Some(Defect::Blind) {
+        self.gain * rho * e0 * sun / std::f64::consts::PI
+    }
+
+    /// What detector `j` makes of the signal `s` reaching it: its response, dark current and
+    /// noise, rounded and clipped to the 10-bit range (defects applied).
+    pub fn count_of_signal(&self, band: usize, j: usize, s: f64, key: (u64, i64, i64)) -> u16 {
+        let x = self.response(j, s) + self.noise(band, j, s, key);
+        x.round().clamp(0.0, f64::from(venus::RAW_MAX)) as u16
+    }
+
+    /// Noise-free count of signal `s` on detector `j` (blind detectors see no light).
+    pub fn response(&self, j: usize, s: f64) -> f64 {
+        let s = if self.defect(j) == Some(Defect::Blind) {
             0.0
         } else {
-            self.gain * radiance
+            s
         };
         let (a1, a2, zs) = self.relsen[j];
         let y = if s <= zs {
@@ -133,12 +148,20 @@ impl BandCalibration {
         } else {
             a1 * zs + a2 * (s - zs)
         };
-        let sigma = match defect {
+        y + self.dark[j]
+    }
+
+    fn noise(&self, band: usize, j: usize, s: f64, key: (u64, i64, i64)) -> f64 {
+        let y = (self.response(j, s) - self.dark[j]).max(0.0);
+        let sigma = match self.defect(j) {
             Some(Defect::Noisy) => 25.0,
-            _ => (NOISE_A + NOISE_B * y.max(0.0)).sqrt(),
+            _ => (NOISE_A + NOISE_B * y).sqrt(),
         };
-        let x = y + self.dark[j] + sigma * gaussian(key.0, band as i64, key.1, key.2);
-        x.round().clamp(0.0, f64::from(venus::RAW_MAX)) as u16
+        sigma * gaussian(key.0, band as i64, key.1, key.2)
+    }
+
+    fn defect(&self, j: usize) -> Option<Defect> {
+        self.defects.iter().find(|(d, _)| *d == j).map(|(_, k)| *k)
     }
 }
 

@@ -47,6 +47,8 @@ pub struct Landscape {
     urban: Field,
     water: Field,
     texture: Field,
+    /// Centre and radius of a lake, metres.
+    lake: Option<((f64, f64), f64)>,
 }
 
 impl Landscape {
@@ -70,7 +72,14 @@ impl Landscape {
             urban: field(4, 600.0, 2),
             water: field(5, 2000.0, 2),
             texture: field(6, 150.0, 2),
+            lake: None,
         }
+    }
+
+    /// Adds a round lake of `radius` metres centred on map point `centre`.
+    pub fn with_lake(mut self, centre: (f64, f64), radius: f64) -> Self {
+        self.lake = Some((centre, radius));
+        self
     }
 
     /// Terrain altitude at map point (E, N), metres.
@@ -87,7 +96,11 @@ impl Landscape {
         Cover {
             vegetation: smoothstep(0.45, 0.52, self.vegetation.at(x, y)),
             urban: smoothstep(0.66, 0.70, self.urban.at(x, y)),
-            water: smoothstep(0.60, 0.64, self.water.at(x, y)) * low,
+            water: (smoothstep(0.60, 0.64, self.water.at(x, y)) * low).max(
+                self.lake.map_or(0.0, |((cx, cy), r)| {
+                    1.0 - smoothstep(r - 10.0, r + 10.0, (e - cx).hypot(n - cy))
+                }),
+            ),
             snow: smoothstep(self.snow_line - 40.0, self.snow_line + 40.0, h),
             brightness: 1.0 + 0.08 * (self.texture.at(x, y) - 0.5),
         }

@@ -6,6 +6,7 @@ pub mod instrument;
 pub mod landscape;
 pub mod noise;
 mod scene;
+pub mod straylight;
 
 use crate::error::{Result, VipError};
 
@@ -19,6 +20,11 @@ pub struct SceneSpec {
     pub cols: usize,
     pub seed: u64,
     pub relief_m: f64,
+    /// Add the camera's stray light and cross-talk (and write the STRLGT GIPPs and the
+    /// stray-light-free raw truth).
+    pub straylight: bool,
+    /// Put a dark lake in the middle of the site (a bright/dark edge for stray-light tests).
+    pub lake: bool,
 }
 
 impl SceneSpec {
@@ -44,6 +50,8 @@ impl SceneSpec {
             cols: cols as usize,
             seed,
             relief_m,
+            straylight: false,
+            lake: false,
         })
     }
 }

@@ -16,15 +16,17 @@ use super::landscape::{Landscape, NB};
 use super::SceneSpec;
 use crate::cli::{progress, Options};
 use crate::ee::naming;
+use crate::ee::strlgt::StrayLightFilters;
 use crate::error::{Result, VipError};
 use crate::geometry::dem::Dem;
 use crate::geometry::lonlat::{utm_epsg, LocalLonLat, MapToLonLat};
 use crate::geometry::sensor::BandModel;
 use crate::geometry::sun::SunEphemeris;
-use crate::geometry::time::add_seconds;
+use crate::geometry::time::{add_seconds, seconds_between};
 use crate::mission::venus::{self, DETECTORS};
 use crate::product::l1a::{L1a, LineDatation, RawBand, RawGeometry};
 use crate::raster::{self, RasterSpec, SampleType, Staged, Strips};
+use crate::straylight;
 
 /// Where simulated sites lie by default: the southern French Alps foothills (44.2° N, 5.9° E,
 /// UTM 31 N), a place with relief, valleys and snow in winter.
@@ -60,7 +62,10 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
         acquisition: t_centre.format("%Y-%m-%dT%H:%M:%S").to_string(),
     };
     let extent = (spec.lines.max(spec.cols)) as f64 * px;
-    let land = Landscape::new(spec.seed, (site.ulx, site.uly), extent, spec.relief_m);
+    let mut land = Landscape::new(spec.seed, (site.ulx, site.uly), extent, spec.relief_m);
+    if spec.lake {
+        land = land.with_lake(site.centre(), 0.2 * extent);
+    }
     let local = to_lonlat.local(site.centre(), extent)?;
 
     let dem = make_dem(&site, &land);
@@ -73,14 +78,32 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
     let acq = acquisition::plan(&site, lat, t_centre, (h_lo, h_hi), &dirs);
     let cal = instrument::draw(spec.seed, acq.first_detector..acq.first_detector + acq.cols);
 
-    super::gipps::write(&root.join("GIPP"), &nick, spec.date, t_centre, &cal, opts)?;
+    let strlgt = spec.straylight.then(super::straylight::filters);
+    super::gipps::write(
+        &root.join("GIPP"),
+        &nick,
+        spec.date,
+        t_centre,
+        &cal,
+        strlgt.as_deref(),
+    )?;
     let l1a = l1a_model(&nick, spec, &acq, &to_lonlat)?;
     let l1a_dir = root.join("L1A");
     raster::ensure_dir(&l1a_dir)?;
     let hdr = l1a.write_headers(&l1a_dir)?;
-    write_raw(
-        &l1a, &l1a_dir, &acq, &cal, &land, &dem, &local, spec.seed, opts,
-    )?;
+    let raw = RawScene {
+        l1a: &l1a,
+        acq: &acq,
+        cal: &cal,
+        land: &land,
+        dem: &dem,
+        local: &local,
+        seed: spec.seed,
+    };
+    match &strlgt {
+        None => raw.write(&l1a_dir, opts)?,
+        Some(filters) => raw.write_with_straylight(&l1a_dir, &root.join("truth"), filters, opts)?,
+    }
 
     let json = serde_json::to_string_pretty(&site)
         .map_err(|e| VipError::Internal(format!("site.json: {e}")))?;
@@ -219,51 +242,170 @@ fn l1a_model(
     })
 }
 
-/// The raw band images: every pixel located on the DEM with its band's own viewing direction,
-/// the truth read there, and turned into counts by the instrument model.
-#[allow(clippy::too_many_arguments)]
-fn write_raw(
-    l1a: &L1a,
-    dir: &Path,
-    acq: &Acquisition,
-    cal: &[BandCalibration],
-    land: &Landscape,
-    dem: &Dem,
-    local: &LocalLonLat,
+/// What the raw images are made of.
+struct RawScene<'a> {
+    l1a: &'a L1a,
+    acq: &'a Acquisition,
+    cal: &'a [BandCalibration],
+    land: &'a Landscape,
+    dem: &'a Dem,
+    local: &'a LocalLonLat,
     seed: u64,
-    opts: &Options,
-) -> Result<()> {
-    let total: usize = acq.lines.iter().sum();
-    let bar = progress(total as u64, "raw L1A");
-    for (b, band) in l1a.bands.iter().enumerate() {
-        let path = l1a.band_image_path(dir, &band.code);
+}
+
+impl RawScene<'_> {
+    /// The ideal signal S reaching band `b` over `lines`: every pixel located on the DEM with
+    /// the band's own viewing direction, the truth read there, turned into signal with the sun
+    /// of that place at that line's time.
+    fn signal(&self, b: usize, lines: std::ops::Range<usize>) -> Vec<f32> {
+        let band = &self.l1a.bands[b];
+        let model = BandModel::new(&self.acq.platform, &self.acq.bands[b]);
+        let t_centre = self.acq.platform.t_centre;
+        lines
+            .into_par_iter()
+            .flat_map_iter(|l| {
+                let eph = SunEphemeris::at(add_seconds(t_centre, model.line_time(l as f64)));
+                let d2 = eph.distance_au * eph.distance_au;
+                let model = &model;
+                (0..band.cols).map(move |c| {
+                    let (e, n, h) = model.locate(l as f64, c as f64, |e, n| self.dem.height(e, n));
+                    let rho = self.land.cover(e, n, h).reflectance(b);
+                    let (lon, lat) = self.local.lonlat(e, n);
+                    let sun = eph.cos_zenith(lat, lon).max(0.0) / d2;
+                    self.cal[b].signal(b, rho, sun) as f32
+                })
+            })
+            .collect()
+    }
+
+    /// Counts of band `b`, lines `lines`, from the signal reaching the detectors.
+    fn counts(&self, b: usize, lines: std::ops::Range<usize>, signal: &[f32]) -> Vec<u16> {
+        let cols = self.l1a.bands[b].cols;
+        let first = self.acq.first_detector;
+        let row0 = lines.start;
+        signal
+            .par_iter()
+            .enumerate()
+            .map(|(i, &s)| {
+                let (l, c) = (row0 + i / cols, i % cols);
+                self.cal[b].count_of_signal(
+                    b,
+                    first + c,
+                    f64::from(s),
+                    (self.seed, l as i64, c as i64),
+                )
+            })
+            .collect()
+    }
+
+    fn create(&self, dir: &Path, b: usize, opts: &Options) -> Result<(gdal::Dataset, PathBuf)> {
+        let band = &self.l1a.bands[b];
+        let path = self.l1a.band_image_path(dir, &band.code);
         let mut spec = RasterSpec::new(band.cols, band.lines, 1, SampleType::U16);
         spec.band_descriptions = vec![format!("{} raw counts", band.code)];
-        let mut ds = raster::create_geotiff(&path, &spec, &opts.creation_options)?;
-        let model = BandModel::new(&acq.platform, &acq.bands[b]);
-        let first = acq.first_detector;
-        let t_centre = acq.platform.t_centre;
-        for win in Strips::for_budget(band.lines, band.cols, opts.ram_bytes, 2 * 2) {
-            let counts: Vec<u16> = (win.row..win.end())
-                .into_par_iter()
-                .flat_map_iter(|l| {
-                    let eph = SunEphemeris::at(add_seconds(t_centre, model.line_time(l as f64)));
-                    let d2 = eph.distance_au * eph.distance_au;
-                    let model = &model;
-                    (0..band.cols).map(move |c| {
-                        let (e, n, h) = model.locate(l as f64, c as f64, |e, n| dem.height(e, n));
-                        let rho = land.cover(e, n, h).reflectance(b);
-                        let (lon, lat) = local.lonlat(e, n);
-                        let sun = eph.cos_zenith(lat, lon).max(0.0) / d2;
-                        cal[b].count(b, first + c, rho, sun, (seed, l as i64, c as i64))
-                    })
-                })
-                .collect();
-            raster::write_window(&mut ds, 1, (0, win.row), (band.cols, win.rows), &counts)?;
-            bar.inc(win.rows as u64);
-        }
-        raster::finish(ds, &path)?;
+        Ok((
+            raster::create_geotiff(&path, &spec, &opts.creation_options)?,
+            path,
+        ))
     }
-    bar.finish_and_clear();
-    Ok(())
+
+    /// The raw images without stray light, streamed in strips of lines.
+    fn write(&self, dir: &Path, opts: &Options) -> Result<()> {
+        let total: usize = self.acq.lines.iter().sum();
+        let bar = progress(total as u64, "raw L1A");
+        for (b, band) in self.l1a.bands.iter().enumerate() {
+            let (mut ds, path) = self.create(dir, b, opts)?;
+            for win in Strips::for_budget(band.lines, band.cols, opts.ram_bytes, 2 * 4 + 2) {
+                let signal = self.signal(b, win.row..win.end());
+                let counts = self.counts(b, win.row..win.end(), &signal);
+                raster::write_window(&mut ds, 1, (0, win.row), (band.cols, win.rows), &counts)?;
+                bar.inc(win.rows as u64);
+            }
+            raster::finish(ds, &path)?;
+        }
+        bar.finish_and_clear();
+        Ok(())
+    }
+
+    /// The raw images with stray light: the 12 bands' signals are held whole (the filters
+    /// reach across the image and between bands), the stray terms added exactly (full
+    /// resolution FFT convolution), then the detectors respond. `truth/RAW_Bnn.tif` receives
+    /// the stray-light-free, noise-free counts.
+    fn write_with_straylight(
+        &self,
+        dir: &Path,
+        truth: &Path,
+        filters: &[StrayLightFilters],
+        opts: &Options,
+    ) -> Result<()> {
+        let pixels: usize = self.l1a.bands.iter().map(|b| b.lines * b.cols).sum();
+        let largest = self
+            .l1a
+            .bands
+            .iter()
+            .map(|b| (b.lines + 256) * (b.cols + 256))
+            .max()
+            .unwrap_or(0);
+        let need = (pixels * 8 + largest * 48) as u64;
+        if need > opts.ram_bytes {
+            return Err(VipError::Usage(format!(
+                "--straylight needs about {} MB for this scene: raise --ram",
+                need >> 20
+            )));
+        }
+        let images: Vec<straylight::Image> = self
+            .l1a
+            .bands
+            .iter()
+            .enumerate()
+            .map(|(b, band)| straylight::Image {
+                cols: band.cols,
+                rows: band.lines,
+                data: self.signal(b, 0..band.lines),
+            })
+            .collect();
+        let te = self.acq.bands[0].datation.te;
+        let t0 = self.acq.bands[0].datation.time_ref;
+        let filters: Vec<Option<StrayLightFilters>> = filters.iter().cloned().map(Some).collect();
+        let op = straylight::Operator {
+            filters: &filters,
+            first_detector: self.acq.first_detector,
+            line_offsets: self
+                .acq
+                .bands
+                .iter()
+                .map(|g| seconds_between(t0, g.datation.time_ref) / te)
+                .collect(),
+            factor: 1,
+        };
+        let stray = op.apply(&images);
+        raster::ensure_dir(truth)?;
+        for (b, band) in self.l1a.bands.iter().enumerate() {
+            let observed: Vec<f32> = images[b]
+                .data
+                .iter()
+                .zip(&stray[b].data)
+                .map(|(s, d)| s + d)
+                .collect();
+            let (mut ds, path) = self.create(dir, b, opts)?;
+            let counts = self.counts(b, 0..band.lines, &observed);
+            raster::write_window(&mut ds, 1, (0, 0), (band.cols, band.lines), &counts)?;
+            raster::finish(ds, &path)?;
+            let first = self.acq.first_detector;
+            let clean: Vec<f32> = images[b]
+                .data
+                .iter()
+                .enumerate()
+                .map(|(i, &s)| self.cal[b].response(first + i % band.cols, f64::from(s)) as f32)
+                .collect();
+            let path = truth.join(format!("RAW_{}.tif", band.code));
+            let mut spec = RasterSpec::new(band.cols, band.lines, 1, SampleType::F32);
+            spec.band_descriptions =
+                vec![format!("{} counts without stray light or noise", band.code)];
+            let mut ds = raster::create_geotiff(&path, &spec, &opts.creation_options)?;
+            raster::write_window(&mut ds, 1, (0, 0), (band.cols, band.lines), &clean)?;
+            raster::finish(ds, &path)?;
+        }
+        Ok(())
+    }
 }
