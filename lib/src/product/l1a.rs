@@ -88,7 +88,28 @@ pub struct L1a {
     pub creation: NaiveDateTime,
     /// Program that wrote the product, e.g. `vip-sim`.
     pub creator: String,
+    /// Set when the product was corrected for stray light: its images are then float32 counts.
+    pub straylight: Option<StraylightCorrection>,
 }
+
+/// The record of a stray-light correction (vip-straylight) in a raw product.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StraylightCorrection {
+    /// STRLGT GIPPs used: (`GIP_STRLGT`, logical id).
+    pub gipps: Vec<(String, String)>,
+    /// Type 1 (in-band) and type 2 (cross-talk) corrections applied.
+    pub type1: bool,
+    pub type2: bool,
+    /// Fixed-point iterations run, and the last iteration's largest change relative to the
+    /// mean signal.
+    pub iterations: usize,
+    pub residual: f64,
+}
+
+/// Extension keyword: iterations of the stray-light correction.
+pub const EXT_STRAYLIGHT_ITERATIONS: &str = "STRAYLIGHT_ITERATIONS";
+/// Extension keyword: last relative update of the stray-light correction.
+pub const EXT_STRAYLIGHT_RESIDUAL: &str = "STRAYLIGHT_RESIDUAL";
 
 /// One band image of a raw product.
 #[derive(Debug, Clone, PartialEq)]
@@ -329,7 +350,10 @@ impl L1a {
                 utc_fraction(self.acquisition),
             ))
             .child(unit("Acquisition_Orbit_Number", "NIL=N/A", "abs"))
-            .child(processing_information(self.creation, &[]))
+            .child(processing_information(
+                self.creation,
+                self.straylight.as_ref().map_or(&[][..], |s| &s.gipps),
+            ))
             .child(Node::text("Web_Site_URL", WEB_SITE_URL))
             .child(Node::list("List_of_Quality_Indexes", vec![]))
             .child(coverage)
@@ -371,12 +395,21 @@ impl L1a {
                         "Interband_Geometrical_Refinement",
                     ]
                     .into_iter()
-                    .map(|f| boolean(f, false)),
+                    .map(|f| {
+                        let sl = self.straylight.as_ref();
+                        let on = match f {
+                            "Straylight_T1" => sl.is_some_and(|s| s.type1),
+                            "Straylight_T2" => sl.is_some_and(|s| s.type2),
+                            _ => false,
+                        };
+                        boolean(f, on)
+                    }),
                 ),
             )
             .child(Node::text("Used_Reference_Image", "NONE"));
         let image = image_information(
             "TIFF",
+            self.straylight.is_some(),
             &lines,
             cols,
             self.bands.iter().map(|b| b.code.as_str()),
@@ -405,11 +438,25 @@ impl L1a {
             xsi_type: "VSC_PDTSYS_Header_Type".into(),
             schema_version: GLOBAL_SCHEMA_VERSION.into(),
             fixed: self.fixed(ids.product(), "SystemProduct", FILE_TYPE),
-            extensions: vec![
+            extensions: [
                 (EXT_ALTITUDE.into(), num(g.altitude_m)),
                 (EXT_GROUND_SPEED.into(), num(g.ground_speed_m_s)),
                 (EXT_FIRST_DETECTOR.into(), g.first_detector.to_string()),
-            ],
+            ]
+            .into_iter()
+            .chain(self.straylight.iter().flat_map(|s| {
+                [
+                    (
+                        EXT_STRAYLIGHT_ITERATIONS.to_string(),
+                        s.iterations.to_string(),
+                    ),
+                    (
+                        EXT_STRAYLIGHT_RESIDUAL.to_string(),
+                        format!("{:.3e}", s.residual),
+                    ),
+                ]
+            }))
+            .collect(),
             specific: Node::new("Specific_Product_Header")
                 .child(self.instance_id())
                 .child(info)
@@ -437,6 +484,7 @@ impl L1a {
                 .child(Node::text("Reference_Product_Header_Id", ids.product()))
                 .child(image_information(
                     "TIFF",
+                    self.straylight.is_some(),
                     &b.lines.to_string(),
                     b.cols,
                     [b.code.as_str()],
@@ -697,13 +745,28 @@ impl L1a {
             },
             creation: doc.fixed.creation_date,
             creator: doc.fixed.creator.clone(),
+            straylight: match doc.extension(EXT_STRAYLIGHT_ITERATIONS) {
+                None => None,
+                Some(_) => {
+                    let flag = |f: &str| r.bool(info, &format!("Processing_Flags_And_Modes/{f}"));
+                    Some(StraylightCorrection {
+                        gipps: r.gipps(info)?,
+                        type1: flag("Straylight_T1")?,
+                        type2: flag("Straylight_T2")?,
+                        iterations: ext(EXT_STRAYLIGHT_ITERATIONS)? as usize,
+                        residual: ext(EXT_STRAYLIGHT_RESIDUAL)?,
+                    })
+                }
+            },
         })
     }
 }
 
-/// An `Image_Information` block (`VE_Generic_Image_Information_Type`) for raw uint16 images.
+/// An `Image_Information` block (`VE_Generic_Image_Information_Type`) for raw images: uint16
+/// counts, or float32 counts (NaN nodata) after a stray-light correction.
 fn image_information<'a>(
     format: &str,
+    float: bool,
     lines: &str,
     cols: usize,
     bands: impl IntoIterator<Item = &'a str>,
@@ -716,9 +779,19 @@ fn image_information<'a>(
     Node::new("Image_Information")
         .child(Node::text("Format", format))
         .child(Node::text("Binary_Encoding", "LITTLE_ENDIAN"))
-        .child(Node::text("Data_Type", "UNSIGNED_SHORT"))
-        .child(Node::text("Number_of_Significant_Bits", venus::RAW_BITS))
-        .child(Node::text("Nodata_Value", RAW_NODATA))
+        .child(Node::text(
+            "Data_Type",
+            if float { "FLOAT" } else { "UNSIGNED_SHORT" },
+        ))
+        .child(Node::text(
+            "Number_of_Significant_Bits",
+            if float { 32 } else { venus::RAW_BITS },
+        ))
+        .child(if float {
+            Node::text("Nodata_Value", "NaN")
+        } else {
+            Node::text("Nodata_Value", RAW_NODATA)
+        })
         .child(
             Node::new("Size")
                 .child(Node::text("Lines", lines))
@@ -797,6 +870,7 @@ pub(crate) mod tests {
             },
             creation: t("2024-11-24T12:00:00"),
             creator: "vip-sim".into(),
+            straylight: None,
         }
     }
 

@@ -12,5 +12,5 @@ pub mod l1a;
 pub mod l1c;
 
 pub use common::{mjd_epoch, raster_beside, AngleSet};
-pub use l1a::{L1a, LineDatation, RawBand, RawGeometry};
+pub use l1a::{L1a, LineDatation, RawBand, RawGeometry, StraylightCorrection};
 pub use l1c::{L1c, ProcessingFlags};

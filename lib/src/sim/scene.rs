@@ -239,6 +239,7 @@ fn l1a_model(
         },
         creation: t_centre,
         creator: "vip-sim".into(),
+        straylight: None,
     })
 }
 
