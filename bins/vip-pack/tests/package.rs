@@ -294,3 +294,24 @@ fn bad_input_is_refused_and_nothing_is_written() {
     assert!(!dist.exists() || files(&dist).is_empty());
     assert!(!s.scratch("X").exists());
 }
+
+#[test]
+fn cog_rasters_have_the_cog_layout() {
+    let (s, hdr) = l1c();
+    let pkg = pack(&hdr, &s.scratch("DIST"), &["--cog"]);
+    let tifs: Vec<PathBuf> = files(&pkg)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "tif"))
+        .collect();
+    assert_eq!(tifs.len(), 16);
+    for t in &tifs {
+        let out = std::process::Command::new("gdalinfo")
+            .arg(t)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("LAYOUT=COG"), "{}:\n{text}", t.display());
+        assert!(text.contains("COMPRESSION=DEFLATE"), "{}", t.display());
+    }
+    run(BIN, &["verify", pkg.to_str().unwrap()]).code(0);
+}
