@@ -8,6 +8,7 @@ pub mod error;
 pub mod geometry;
 pub mod level1;
 pub mod mission;
+pub mod pack;
 pub mod product;
 pub mod qc;
 pub mod radiometry;

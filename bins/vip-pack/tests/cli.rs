@@ -4,8 +4,7 @@ fn common_cli_conventions() {
 }
 
 #[test]
-fn processing_is_refused_until_implemented() {
-    vip_testkit::run(env!("CARGO_BIN_EXE_vip-pack"), &["some.HDR"])
-        .code(2)
-        .one_error_line("not implemented");
+fn no_product_is_a_usage_error() {
+    vip_testkit::run(env!("CARGO_BIN_EXE_vip-pack"), &["--zip"]).code(2);
+    vip_testkit::run(env!("CARGO_BIN_EXE_vip-pack"), &["verify"]).code(2);
 }

@@ -9,6 +9,7 @@ pub mod strlgt;
 pub use header::{EeDoc, FixedHeader, Layout};
 pub mod gipp;
 pub mod gipps;
+pub mod muscate;
 pub mod naming;
 
 pub use gipp::{Applicability, GippCatalogue, GippEntry, GippQuery};

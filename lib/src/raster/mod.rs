@@ -24,6 +24,7 @@
 //! ```
 
 mod create;
+mod distribution;
 mod io;
 mod rpc;
 mod staged;
@@ -35,6 +36,9 @@ mod tests;
 pub use create::{
     cog_defaults, create_geotiff, epsg, geo_transform, geotiff_defaults, merge_options, spec_like,
     srs_wkt, srs_wkt_from_epsg, write_cog, RasterSpec, SampleType,
+};
+pub use distribution::{
+    copy_band, derive_mask, distribution_defaults, quicklook_jpeg, BandCopy, Layout,
 };
 pub use io::{dataset_path, finish, open, read_rows, read_window, read_window_into, write_window};
 pub use rpc::{read_rpc, write_rpc_vrt, RPC_DOMAIN};

@@ -1,0 +1,237 @@
+//! Distribution packages (DESIGN.md §1–2, `vip-pack`): a native product turned into the
+//! Theia/MUSCATE layout, with a SHA-256 manifest, optionally Cloud Optimized GeoTIFFs and a
+//! deterministic zip, and the check of a package against its manifest.
+//!
+//! Layout written for an L1C (`<ID>` = `VENUS-XS_<yyyymmdd-hhmmss-mmm>_L1C_<SITE>_C_V1-0`):
+//! ```text
+//! <ID>/<ID>_MTD_ALL.xml          MUSCATE metadata (ee::muscate)
+//! <ID>/<ID>_QKL_ALL.jpg          quicklook, RGB = B7, B4, B3, TOA 0–0.25 stretched
+//! <ID>/<ID>_SRE_B1.tif … B12     int16 TOA reflectance ×1000 (NATURE Reflectance), nodata −10000
+//! <ID>/MASKS/<ID>_SAT_XS.tif     uint16 saturation, bit n (1-based) = band Bn
+//! <ID>/MASKS/<ID>_PIX_XS.tif     uint16 aberrant/defective pixels, bit n = band Bn
+//! <ID>/MASKS/<ID>_EDG_XS.tif     byte, 1 where a band has no data
+//! <ID>/MASKS/<ID>_CLM_XS.tif     byte L1 cloud mask, bit 1 = cloud
+//! <ID>/MANIFEST.sha256           SHA-256 of every other file (sha256sum format, sorted)
+//! ```
+//! A product level plugs in as a [`Plan`]: the files to make from the native product and the
+//! metadata that describes them ([`l1c::plan`] today; L2A/L3A add theirs).
+
+pub mod archive;
+pub mod l1c;
+pub mod manifest;
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::cli::Options;
+use crate::ee::muscate::MtdAll;
+use crate::error::{Result, VipError};
+use crate::raster::{self, BandCopy, Layout, Staged};
+
+/// Name of the manifest inside a package folder.
+pub const MANIFEST: &str = "MANIFEST.sha256";
+
+/// What `vip-pack` is asked to make besides the folder.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PackOptions {
+    /// Write the package as `<ID>.zip` (deterministic) instead of a folder.
+    pub zip: bool,
+    /// Write every raster as a Cloud Optimized GeoTIFF.
+    pub cog: bool,
+}
+
+/// One file of a package and how it is made.
+#[derive(Debug, Clone)]
+pub enum Job {
+    /// One band of a native raster, copied.
+    Band {
+        src: PathBuf,
+        copy: BandCopy,
+        rel: String,
+    },
+    /// A byte mask that is 1 where any of `bands` of `src` equals `nodata`.
+    Edge {
+        src: PathBuf,
+        bands: Vec<usize>,
+        nodata: i16,
+        rel: String,
+    },
+    /// The RGB JPEG quicklook.
+    Quicklook {
+        src: PathBuf,
+        rgb: [usize; 3],
+        stretch: (f64, f64),
+        nodata: Option<f64>,
+        rel: String,
+    },
+}
+
+impl Job {
+    /// Path of the file in the package folder, `/`-separated.
+    pub fn rel(&self) -> &str {
+        match self {
+            Job::Band { rel, .. } | Job::Edge { rel, .. } | Job::Quicklook { rel, .. } => rel,
+        }
+    }
+}
+
+/// A package to make: its id (folder name), the files and the metadata.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub id: String,
+    pub jobs: Vec<Job>,
+    pub mtd: MtdAll,
+}
+
+/// Quality figures measured while the files are made, for the metadata.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Measured {
+    /// Share of pixels flagged in the edge mask, percent.
+    pub nodata_percent: Option<f64>,
+}
+
+/// True when `rel` is a plain relative path that stays inside its folder: not empty, not
+/// absolute, no drive letter or backslash, no `.`/`..` or empty component.
+pub fn is_safe_relative(rel: &str) -> bool {
+    !rel.is_empty()
+        && !rel.starts_with('/')
+        && !rel.contains('\\')
+        && !rel.contains(':')
+        && !rel.contains('\0')
+        && rel
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..")
+}
+
+/// Packages every input product; returns the path of each package written.
+pub fn run(inputs: &[PathBuf], pack: &PackOptions, opts: &Options) -> Result<Vec<PathBuf>> {
+    inputs.iter().map(|p| package(p, pack, opts)).collect()
+}
+
+/// Packages the native product whose global header is `product` into `opts.output`.
+pub fn package(product: &Path, pack: &PackOptions, opts: &Options) -> Result<PathBuf> {
+    let started = std::time::Instant::now();
+    let plan = plan_for(product)?;
+    for rel in plan
+        .jobs
+        .iter()
+        .map(Job::rel)
+        .chain([plan.id.as_str(), MANIFEST])
+    {
+        if !is_safe_relative(rel) || (rel == plan.id && rel.contains('/')) {
+            return Err(VipError::bad_input(
+                product,
+                format!("would make the file name '{rel}', outside the output folder"),
+            ));
+        }
+    }
+    raster::ensure_dir(&opts.output)?;
+    let zip_stage = if pack.zip {
+        Some(Staged::file(
+            &opts.output.join(format!("{}.zip", plan.id)),
+            opts.overwrite,
+        )?)
+    } else {
+        None
+    };
+    // In zip mode the folder is only a workspace: it never replaces anything.
+    let dir_stage = Staged::dir(&opts.output.join(&plan.id), opts.overwrite || pack.zip)?;
+    let root = dir_stage.path().to_path_buf();
+    let measured = make_files(&plan, &root, pack, opts)?;
+    let mut mtd = plan.mtd.clone();
+    if let Some(p) = measured.nodata_percent {
+        mtd.quality_indexes
+            .push(("NodataPercent".into(), crate::ee::muscate::dec(p, 2)));
+    }
+    write_text(
+        &root.join(format!("{}_MTD_ALL.xml", plan.id)),
+        &mtd.to_xml(),
+    )?;
+    manifest::write(&root)?;
+    let out = match zip_stage {
+        Some(z) => {
+            archive::write_zip(&root, &plan.id, z.path())?;
+            drop(dir_stage);
+            z.commit()?
+        }
+        None => dir_stage.commit()?,
+    };
+    log::info!(
+        "{}: packaged in {:.1} s",
+        out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(out)
+}
+
+/// The plan for a native product, by the kind its header declares.
+pub fn plan_for(product: &Path) -> Result<Plan> {
+    crate::cli::require_exists(product)?;
+    let l1c = crate::product::l1c::L1c::open(product)?;
+    l1c::plan(&l1c, product)
+}
+
+fn write_text(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|e| VipError::output_io(path, &e))
+}
+
+fn make_files(plan: &Plan, root: &Path, pack: &PackOptions, opts: &Options) -> Result<Measured> {
+    for job in &plan.jobs {
+        if let Some(parent) = root.join(job.rel()).parent() {
+            raster::ensure_dir(parent)?;
+        }
+    }
+    let layout = if pack.cog {
+        Layout::Cog
+    } else {
+        Layout::GeoTiff
+    };
+    let co = &opts.creation_options;
+    let ram = (opts.ram_bytes / opts.threads.max(1) as u64).max(16 << 20);
+    let results: Vec<Result<Option<f64>>> = plan
+        .jobs
+        .par_iter()
+        .map(|job| {
+            let dst = root.join(job.rel());
+            match job {
+                Job::Band { src, copy, .. } => {
+                    raster::copy_band(src, copy, &dst, layout, co).map(|()| None)
+                }
+                Job::Edge {
+                    src, bands, nodata, ..
+                } => {
+                    let flagged = std::sync::atomic::AtomicU64::new(0);
+                    let total = std::sync::atomic::AtomicU64::new(0);
+                    raster::derive_mask(src, bands, &dst, (layout, co), ram, "EDG", |s, out| {
+                        let mut n = 0u64;
+                        for (i, o) in out.iter_mut().enumerate() {
+                            *o = u8::from(s.iter().any(|b| b[i] == *nodata));
+                            n += u64::from(*o);
+                        }
+                        flagged.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                        total.fetch_add(out.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                    })?;
+                    let t = total.into_inner().max(1);
+                    Ok(Some(100.0 * flagged.into_inner() as f64 / t as f64))
+                }
+                Job::Quicklook {
+                    src,
+                    rgb,
+                    stretch,
+                    nodata,
+                    ..
+                } => {
+                    raster::quicklook_jpeg(src, *rgb, &dst, 1000, *stretch, *nodata).map(|()| None)
+                }
+            }
+        })
+        .collect();
+    let mut measured = Measured::default();
+    for r in results {
+        if let Some(p) = r? {
+            measured.nodata_percent = Some(p);
+        }
+    }
+    Ok(measured)
+}
