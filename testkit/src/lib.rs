@@ -197,11 +197,17 @@ impl SimScene {
         seed: u64,
         relief_m: f64,
     ) -> SimScene {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("S");
         let spec =
             vip::sim::SceneSpec::new(site, date, "10:30:00", lines, cols, seed, relief_m).unwrap();
+        SimScene::of(spec)
+    }
+
+    /// Simulates the scene `spec` describes.
+    pub fn of(spec: vip::sim::SceneSpec) -> SimScene {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("S");
         let opts = vip::cli::Options {
+            ram_bytes: 4 << 30,
             output: dir.clone(),
             threads: 2,
             ..Default::default()

@@ -331,7 +331,8 @@ impl RawScene<'_> {
     /// The raw images with stray light: the 12 bands' signals are held whole (the filters
     /// reach across the image and between bands), the stray terms added exactly (full
     /// resolution FFT convolution), then the detectors respond. `truth/RAW_Bnn.tif` receives
-    /// the stray-light-free, noise-free counts.
+    /// the stray-light-free, noise-free counts and `truth/STRAY_Bnn.tif` the stray light
+    /// itself, in counts.
     fn write_with_straylight(
         &self,
         dir: &Path,
@@ -393,19 +394,31 @@ impl RawScene<'_> {
             raster::write_window(&mut ds, 1, (0, 0), (band.cols, band.lines), &counts)?;
             raster::finish(ds, &path)?;
             let first = self.acq.first_detector;
+            let response =
+                |i: usize, s: f32| self.cal[b].response(first + i % band.cols, f64::from(s));
             let clean: Vec<f32> = images[b]
                 .data
                 .iter()
                 .enumerate()
-                .map(|(i, &s)| self.cal[b].response(first + i % band.cols, f64::from(s)) as f32)
+                .map(|(i, &s)| response(i, s) as f32)
                 .collect();
-            let path = truth.join(format!("RAW_{}.tif", band.code));
-            let mut spec = RasterSpec::new(band.cols, band.lines, 1, SampleType::F32);
-            spec.band_descriptions =
-                vec![format!("{} counts without stray light or noise", band.code)];
-            let mut ds = raster::create_geotiff(&path, &spec, &opts.creation_options)?;
-            raster::write_window(&mut ds, 1, (0, 0), (band.cols, band.lines), &clean)?;
-            raster::finish(ds, &path)?;
+            let stray_counts: Vec<f32> = observed
+                .iter()
+                .zip(&clean)
+                .enumerate()
+                .map(|(i, (&o, &c))| (response(i, o) - f64::from(c)) as f32)
+                .collect();
+            for (what, data, name) in [
+                ("counts without stray light or noise", &clean, "RAW"),
+                ("stray light in counts (noise-free)", &stray_counts, "STRAY"),
+            ] {
+                let path = truth.join(format!("{name}_{}.tif", band.code));
+                let mut spec = RasterSpec::new(band.cols, band.lines, 1, SampleType::F32);
+                spec.band_descriptions = vec![format!("{} {what}", band.code)];
+                let mut ds = raster::create_geotiff(&path, &spec, &opts.creation_options)?;
+                raster::write_window(&mut ds, 1, (0, 0), (band.cols, band.lines), data)?;
+                raster::finish(ds, &path)?;
+            }
         }
         Ok(())
     }

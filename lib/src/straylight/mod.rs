@@ -7,15 +7,15 @@
 //!                      + Σ_sources [c ∈ strip] factor · (K_src ⊛ true_src)(line + Δ, c − shift)`
 //!
 //! [`Operator`] applies the stray terms at a resolution factor `f`: `f = 1` is exact (the
-//! simulator's forward model); the correction works at `f = 4`, where images are 4 × 4 block
-//! means and kernels 4 × 4 block sums. A 257 × 257 far-field kernel thus costs a 65 × 65 FFT
-//! convolution of a 16-times smaller image: the far field is smooth, so what is lost is the
-//! detail of the first few pixels around a bright edge, not the bias on dark areas that stray
-//! light is about. The correction solves `true = observed − A(true)` by fixed-point iteration
-//! at low resolution (the number of iterations follows from the operator norm bound, so the
-//! error is below `TOLERANCE` of the signal), then subtracts the up-sampled stray term from the
-//! full-resolution signal.
+//! simulator's forward model). The correction solves `true = observed − A(true)` by
+//! fixed-point iteration at `f = 4` (images are 4 × 4 block means, kernels linearly binned), so
+//! a 257 × 257 far-field kernel costs a ~67 × 67 FFT convolution of a 16-times smaller image;
+//! the number of iterations follows from the operator norm bound, so the iteration error is
+//! below `TOLERANCE` of the signal. The final in-band term is up-sampled from that resolution
+//! (the far field is smooth); the final cross-talk term, a sharp ghost of another band, is
+//! computed at full resolution from the corrected source band.
 
+pub mod correct;
 pub mod fft;
 
 use crate::ee::strlgt::{Kernel, StrayLightFilters};
@@ -59,6 +59,19 @@ impl Image {
         }
     }
 
+    /// Bilinear value at fractional pixel (y, x); `None` outside the image.
+    pub fn at(&self, y: f64, x: f64) -> Option<f32> {
+        if y < 0.0 || x < 0.0 || y > (self.rows - 1) as f64 || x > (self.cols - 1) as f64 {
+            return None;
+        }
+        let (y0, x0) = (y.floor() as usize, x.floor() as usize);
+        let (y1, x1) = ((y0 + 1).min(self.rows - 1), (x0 + 1).min(self.cols - 1));
+        let (fy, fx) = ((y - y0 as f64) as f32, (x - x0 as f64) as f32);
+        let v = |r: usize, c: usize| self.data[r * self.cols + c];
+        let top = v(y0, x0) * (1.0 - fx) + v(y0, x1) * fx;
+        Some(top * (1.0 - fy) + (v(y1, x0) * (1.0 - fx) + v(y1, x1) * fx) * fy)
+    }
+
     /// Bilinear value at full-resolution pixel (row, col) of an image at factor `f`.
     pub fn upsampled_at(&self, f: usize, row: usize, col: usize) -> f32 {
         let to_low = |v: usize| (v as f64 + 0.5) / f as f64 - 0.5;
@@ -75,25 +88,41 @@ impl Image {
     }
 }
 
-/// A kernel at resolution factor `f`: block sums centred on the kernel's centre.
+/// A kernel at resolution factor `f`: each weight shared between the two nearest low-resolution
+/// offsets along each axis in proportion to its distance (linear binning), so the energy and
+/// the centroid of the kernel are kept exactly.
 pub fn downsample_kernel(k: &Kernel, f: usize) -> Kernel {
     if f == 1 {
         return k.clone();
     }
-    let half = |n: usize| (n / 2).div_ceil(f);
+    let half = |n: usize| (n / 2).div_ceil(f) + 1;
     let (hr, hc) = (half(k.rows), half(k.cols));
     let (rows, cols) = (2 * hr + 1, 2 * hc + 1);
-    let mut data = vec![0f32; rows * cols];
-    let (cr, cc) = ((k.rows / 2) as isize, (k.cols / 2) as isize);
-    let f = f as isize;
-    let block = |d: isize| (d + f / 2).div_euclid(f);
-    for r in 0..k.rows as isize {
-        for c in 0..k.cols as isize {
-            let (br, bc) = (block(r - cr) + hr as isize, block(c - cc) + hc as isize);
-            data[br as usize * cols + bc as usize] += k.data[(r * k.cols as isize + c) as usize];
+    let mut data = vec![0f64; rows * cols];
+    let (cr, cc) = ((k.rows / 2) as f64, (k.cols / 2) as f64);
+    let split = |d: f64| {
+        let t = d / f as f64;
+        let lo = t.floor();
+        (lo as isize, 1.0 - (t - lo))
+    };
+    for r in 0..k.rows {
+        let (br, wr) = split(r as f64 - cr);
+        for c in 0..k.cols {
+            let (bc, wc) = split(c as f64 - cc);
+            let v = f64::from(k.data[r * k.cols + c]);
+            for (dr, fr) in [(0, wr), (1, 1.0 - wr)] {
+                for (dc, fc) in [(0, wc), (1, 1.0 - wc)] {
+                    let (y, x) = (br + dr + hr as isize, bc + dc + hc as isize);
+                    data[y as usize * cols + x as usize] += v * fr * fc;
+                }
+            }
         }
     }
-    Kernel { rows, cols, data }
+    Kernel {
+        rows,
+        cols,
+        data: data.into_iter().map(|v| v as f32).collect(),
+    }
 }
 
 /// The stray-light operator of a product's bands at one resolution factor.
@@ -106,6 +135,14 @@ pub struct Operator<'a> {
     /// band `b` and line `l + offsets[b] − offsets[s]` of band `s` are acquired together.
     pub line_offsets: Vec<f64>,
     pub factor: usize,
+}
+
+/// Which stray terms an [`Operator`] application computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Terms {
+    All,
+    InBand,
+    CrossTalk,
 }
 
 impl Operator<'_> {
@@ -134,25 +171,34 @@ impl Operator<'_> {
             .fold(0.0, f64::max)
     }
 
-    /// Image column range (at this factor) of detector columns `first..=last`.
+    /// Image column range (at this factor) of detector columns `first..=last`: the columns
+    /// whose centre falls in the range, so that adjacent strips share none.
     fn columns(&self, first: usize, last: usize, cols: usize) -> std::ops::Range<usize> {
-        let lo = first.saturating_sub(self.first_detector) / self.factor;
-        let hi = (last + 1)
-            .saturating_sub(self.first_detector)
-            .div_ceil(self.factor);
+        let f = self.factor as f64;
+        let centre = (f - 1.0) / 2.0;
+        let rel = |d: usize| d as f64 - self.first_detector as f64 - centre;
+        let lo = (rel(first) / f).ceil().max(0.0) as usize;
+        let hi = ((rel(last) / f).floor() + 1.0).max(0.0) as usize;
         lo.min(cols)..hi.min(cols)
     }
 
     /// The stray terms of every band given the true images (all at this operator's factor).
     pub fn apply(&self, truth: &[Image]) -> Vec<Image> {
+        self.apply_terms(truth, Terms::All)
+    }
+
+    /// [`Operator::apply`] restricted to some of the terms.
+    pub fn apply_terms(&self, truth: &[Image], terms: Terms) -> Vec<Image> {
         use rayon::prelude::*;
         (0..truth.len())
             .into_par_iter()
-            .map(|b| self.band(b, truth))
+            .map(|b| self.band(b, truth, terms))
             .collect()
     }
 
-    fn band(&self, b: usize, truth: &[Image]) -> Image {
+    /// The stray terms of band `b` alone. Only the images the terms read need data: `truth[b]`
+    /// (its size always; its pixels for the in-band terms) and the cross-talk sources'.
+    pub fn band(&self, b: usize, truth: &[Image], terms: Terms) -> Image {
         let img = &truth[b];
         let (cols, rows) = (img.cols, img.rows);
         let mut out = Image {
@@ -164,7 +210,17 @@ impl Operator<'_> {
             return out;
         };
         let margin = f.type1_overlap.div_ceil(self.factor);
-        for t in &f.type1 {
+        let type1 = if terms == Terms::CrossTalk {
+            &[][..]
+        } else {
+            &f.type1[..]
+        };
+        let type2 = if terms == Terms::InBand {
+            &[][..]
+        } else {
+            &f.type2[..]
+        };
+        for t in type1 {
             let strip = self.columns(t.cols.first, t.cols.last, cols);
             if strip.is_empty() {
                 continue;
@@ -184,7 +240,7 @@ impl Operator<'_> {
                 }
             }
         }
-        for t in &f.type2 {
+        for t in type2 {
             let Some(s) = band_index(&t.source) else {
                 continue;
             };
@@ -233,9 +289,16 @@ mod tests {
             data: (0..81).map(|i| if i == 40 { 1.0 } else { 0.01 }).collect(),
         };
         let d = downsample_kernel(&k, 4);
-        assert_eq!((d.rows, d.cols), (3, 3));
+        assert_eq!((d.rows, d.cols), (5, 5));
         assert!((d.energy() - k.energy()).abs() < 1e-5);
-        assert!(d.data[4] > 1.0);
+        assert!(d.data[12] > 1.0);
+        // The centroid stays at the centre.
+        let (mut my, mut mx) = (0.0, 0.0);
+        for (i, &v) in d.data.iter().enumerate() {
+            my += (i / 5) as f64 * f64::from(v);
+            mx += (i % 5) as f64 * f64::from(v);
+        }
+        assert!((my / d.energy() - 2.0).abs() < 1e-6 && (mx / d.energy() - 2.0).abs() < 1e-6);
     }
 
     #[test]

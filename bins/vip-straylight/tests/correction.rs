@@ -1,0 +1,309 @@
+//! vip-straylight against independent references: scipy's FFT convolution for the forward
+//! operator, and the simulator's stray-light-free truth for the correction.
+
+use std::path::{Path, PathBuf};
+
+use vip::ee::strlgt::Kernel;
+use vip_testkit::{files, python_oracle, read_band, run, SimScene};
+
+const SL: &str = env!("CARGO_BIN_EXE_vip-straylight");
+
+#[test]
+fn fft_convolution_agrees_with_scipy() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cols, rows) = (300usize, 250usize);
+    let image: Vec<f32> = (0..cols * rows)
+        .map(|i| {
+            ((i as f64 * 0.37).sin() * 50.0 + 100.0 + ((i / cols) as f64 * 0.05).cos() * 30.0)
+                as f32
+        })
+        .collect();
+    let kernel = vip::sim::straylight::type1_kernel(1.0);
+    let k = Kernel {
+        rows: 65,
+        cols: 65,
+        data: crop(&kernel, 65),
+    };
+    let write = |name: &str, data: &[f32]| {
+        let p = dir.path().join(name);
+        std::fs::write(
+            &p,
+            data.iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect::<Vec<u8>>(),
+        )
+        .unwrap();
+        p
+    };
+    let (ip, kp) = (write("image.f32", &image), write("kernel.f32", &k.data));
+    let out = dir.path().join("scipy.f32");
+    python_oracle(
+        "import sys, numpy as np; from scipy.signal import fftconvolve\n\
+         a = np.fromfile(sys.argv[1], '<f4').astype(np.float64).reshape(int(sys.argv[4]), int(sys.argv[3]))\n\
+         k = np.fromfile(sys.argv[2], '<f4').astype(np.float64).reshape(65, 65)\n\
+         fftconvolve(a, k, mode='same').astype('<f8').tofile(sys.argv[5])",
+        &[ip.to_str().unwrap(), kp.to_str().unwrap(), &cols.to_string(), &rows.to_string(), out.to_str().unwrap()],
+    );
+    let reference: Vec<f64> = std::fs::read(&out)
+        .unwrap()
+        .chunks(8)
+        .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    let ours = vip::straylight::fft::convolve_same(&image, cols, rows, &k);
+    let scale = reference.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let worst = ours
+        .iter()
+        .zip(&reference)
+        .map(|(a, b)| (f64::from(*a) - b).abs())
+        .fold(0.0, f64::max);
+    assert!(
+        worst / scale < 1e-5,
+        "max relative difference {:.2e}",
+        worst / scale
+    );
+}
+
+fn crop(k: &Kernel, n: usize) -> Vec<f32> {
+    let o = (k.rows - n) / 2;
+    (0..n * n)
+        .map(|i| k.data[(o + i / n) * k.cols + o + i % n])
+        .collect()
+}
+
+fn straylight_scene(lines: u32, cols: u32) -> SimScene {
+    let mut spec =
+        vip::sim::SceneSpec::new("SIMULSIT", "2024-07-01", "10:30:00", lines, cols, 4, 300.0)
+            .unwrap();
+    spec.straylight = true;
+    spec.lake = true;
+    SimScene::of(spec)
+}
+
+fn band_file(dir: &Path, code: &str) -> PathBuf {
+    files(dir)
+        .into_iter()
+        .find(|p| p.to_string_lossy().ends_with(&format!("_{code}.DBL.TIF")))
+        .unwrap()
+}
+
+/// Pixels whose whole (2·r+1)² neighbourhood is dark in `dark`.
+fn eroded(dark: &[bool], cols: usize, rows: usize, r: usize) -> Vec<bool> {
+    let pass = |m: &[bool], horizontal: bool| -> Vec<bool> {
+        (0..rows * cols)
+            .map(|i| {
+                let (y, x) = (i / cols, i % cols);
+                let (lo, hi, pos) = if horizontal {
+                    (x.saturating_sub(r), (x + r).min(cols - 1), x)
+                } else {
+                    (y.saturating_sub(r), (y + r).min(rows - 1), y)
+                };
+                let full = pos >= r && pos + r < if horizontal { cols } else { rows };
+                full && (lo..=hi).all(|k| {
+                    if horizontal {
+                        m[y * cols + k]
+                    } else {
+                        m[k * cols + x]
+                    }
+                })
+            })
+            .collect()
+    };
+    pass(&pass(dark, true), false)
+}
+
+#[test]
+fn dark_lake_next_to_bright_land_comes_back_within_0_1_percent() {
+    let s = straylight_scene(320, 320);
+    let out = s.scratch("C");
+    let r = run(
+        SL,
+        &[
+            s.l1a.to_str().unwrap(),
+            "--gipp",
+            s.gipp().to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    r.code(0);
+    let corrected_hdr = r.paths().remove(0);
+    // The corrected product records the correction and validates.
+    let product = vip::product::L1a::open(&corrected_hdr).unwrap();
+    let record = product.straylight.clone().unwrap();
+    assert!(
+        record.type1 && record.type2 && record.iterations >= 3 && record.residual < 1e-5,
+        "{record:?}"
+    );
+    assert_eq!(record.gipps.len(), 12);
+    let headers: Vec<PathBuf> = files(&out)
+        .into_iter()
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("HDR" | "EEF")))
+        .collect();
+    vip::ee::validate_against_icd(&headers.iter().map(|p| p.as_path()).collect::<Vec<_>>())
+        .unwrap();
+
+    let gipps = files(&s.gipp());
+    let first = product.geometry.first_detector;
+    for code in ["B05", "B07", "B11"] {
+        let darkcu = gipps
+            .iter()
+            .find(|p| {
+                p.to_string_lossy().contains(&format!(
+                    "GIP_DARKCU_S_SIMULSIT_00001_20240701_99991231_{code}"
+                ))
+            })
+            .unwrap();
+        let dark = vip::ee::gipps::read_darkcu(darkcu).unwrap().values;
+        let (clean, cols, rows) = read_band(&s.dir.join(format!("truth/RAW_{code}.tif")), 1);
+        let (raw, _, _) = read_band(&band_file(&s.l1a.with_extension("DBL.DIR"), code), 1);
+        let (corr, _, _) = read_band(
+            &band_file(&corrected_hdr.with_extension("DBL.DIR"), code),
+            1,
+        );
+        let (stray, _, _) = read_band(&s.dir.join(format!("truth/STRAY_{code}.tif")), 1);
+        let signal = |i: usize, v: f64| v - dark[first + i % cols];
+        let is_dark: Vec<bool> = (0..rows * cols)
+            .map(|i| signal(i, clean[i]) < 80.0)
+            .collect();
+        let far = eroded(&is_dark, cols, rows, 20);
+        let idx: Vec<usize> = (0..rows * cols).filter(|&i| far[i]).collect();
+        assert!(
+            idx.len() > 500,
+            "{code}: only {} dark pixels 20 px from bright ones",
+            idx.len()
+        );
+        let mean =
+            |f: &dyn Fn(usize) -> f64| idx.iter().map(|&i| f(i)).sum::<f64>() / idx.len() as f64;
+        let level = mean(&|i| signal(i, clean[i]));
+        // Raw counts are 10-bit integers: their rounding (a few hundredths of a count on
+        // average over these pixels) is in the raw image before and after any correction, so
+        // the correction is judged on what it removes against the stray light really added.
+        let before = mean(&|i| raw[i] - clean[i]) / level;
+        let quantisation = mean(&|i| raw[i] - clean[i] - stray[i]) / level;
+        let error = mean(&|i| (raw[i] - corr[i]) - stray[i]) / level;
+        let after = mean(&|i| corr[i] - clean[i]) / level;
+        eprintln!(
+            "{code}: {} dark pixels at {level:.1} counts: stray light {:.3} %, after correction {:.4} % (correction error {:.4} %, raw quantisation {:.4} %)",
+            idx.len(),
+            100.0 * before,
+            100.0 * after,
+            100.0 * error,
+            100.0 * quantisation
+        );
+        assert!(
+            before > 0.01,
+            "{code}: stray light only {:.3} % of the dark signal",
+            100.0 * before
+        );
+        assert!(
+            error.abs() < 0.001,
+            "{code}: correction off by {:.4} % of the signal",
+            100.0 * error
+        );
+        assert!(
+            after.abs() < 0.001,
+            "{code}: {:.4} % from the truth after correction",
+            100.0 * after
+        );
+    }
+}
+
+fn strlgt(s: &SimScene, code: &str) -> PathBuf {
+    files(&s.gipp())
+        .into_iter()
+        .find(|p| {
+            p.to_string_lossy().ends_with(&format!(
+                "GIP_STRLGT_S_SIMULSIT_00001_20240701_99991231_{code}.HDR"
+            ))
+        })
+        .unwrap()
+}
+
+fn correct(s: &SimScene) -> vip_testkit::Run {
+    run(
+        SL,
+        &[
+            s.l1a.to_str().unwrap(),
+            "--gipp",
+            s.gipp().to_str().unwrap(),
+            "-o",
+            s.scratch("C").to_str().unwrap(),
+        ],
+    )
+}
+
+fn nothing_written(s: &SimScene) {
+    let out = s.scratch("C");
+    assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none());
+}
+
+#[test]
+fn filter_larger_than_the_image() {
+    // 257 × 257 filters on a raw image of ~90 columns.
+    let s = straylight_scene(64, 64);
+    correct(&s)
+        .code(3)
+        .one_error_line("filter of 257 × 257 is larger than the B01 image");
+    nothing_written(&s);
+}
+
+#[test]
+fn nan_in_a_filter_and_bad_column_ranges() {
+    let s = straylight_scene(320, 320);
+    let hdr = strlgt(&s, "B03");
+    let filter = files(&hdr.with_extension("DBL.DIR")).remove(0);
+    let original = std::fs::read(&filter).unwrap();
+    let mut spec = vip::raster::RasterSpec::new(257, 257, 1, vip::raster::SampleType::F32);
+    spec.nodata = None;
+    let mut data = vec![1e-6f32; 257 * 257];
+    data[1000] = f32::NAN;
+    let mut ds = vip::raster::create_geotiff(&filter, &spec, &[]).unwrap();
+    vip::raster::write_window(&mut ds, 1, (0, 0), (257, 257), &data).unwrap();
+    vip::raster::finish(ds, &filter).unwrap();
+    correct(&s).code(3).one_error_line(&format!(
+        "{}: filter value at row 3, column 229 is not a number",
+        filter.display()
+    ));
+    nothing_written(&s);
+    std::fs::write(&filter, original).unwrap();
+
+    let hdr = strlgt(&s, "B08");
+    let text = std::fs::read_to_string(&hdr).unwrap();
+    std::fs::write(
+        &hdr,
+        text.replacen("<Last>5199</Last>", "<Last>5300</Last>", 1),
+    )
+    .unwrap();
+    correct(&s)
+        .code(3)
+        .one_error_line("column range 2600..5300 is outside 0..5199");
+    std::fs::write(
+        &hdr,
+        text.replacen("<First>2600</First>", "<First>2000</First>", 1),
+    )
+    .unwrap();
+    correct(&s)
+        .code(3)
+        .one_error_line("overlap or are out of order");
+    nothing_written(&s);
+}
+
+#[test]
+fn crosstalk_source_absent_from_the_product() {
+    let s = straylight_scene(320, 320);
+    // Drop B02 from the product: B01 takes its cross-talk from B02.
+    let text = std::fs::read_to_string(&s.l1a).unwrap();
+    let start = text.find("<Image_File sk=\"B02\"").unwrap();
+    let end = start + text[start..].find("</Image_File>").unwrap() + "</Image_File>".len();
+    let edited = text[..start].to_string() + &text[end..];
+    let edited = edited.replacen(
+        "<List_of_Image_Files count=\"12\">",
+        "<List_of_Image_Files count=\"11\">",
+        1,
+    );
+    std::fs::write(&s.l1a, edited).unwrap();
+    correct(&s)
+        .code(3)
+        .one_error_line("cross-talk source B02 of B01 is not a band of the product");
+    nothing_written(&s);
+}
