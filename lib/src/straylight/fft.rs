@@ -114,8 +114,22 @@ impl Fft2 {
     }
 }
 
-/// `image` (`cols` × `rows`) convolved with `k`, same size, zeros outside the image.
+/// Tile size of the overlap-save convolution of large images.
+const TILE: usize = 512;
+
+/// `image` (`cols` × `rows`) convolved with `k`, same size, zeros outside the image. Large
+/// images are done by overlap-save over 512 × 512 tiles (in parallel, each tile independent, so
+/// the result does not depend on the thread count); small ones in one transform.
 pub fn convolve_same(image: &[f32], cols: usize, rows: usize, k: &Kernel) -> Vec<f32> {
+    let tiled = k.rows * 4 <= TILE && k.cols * 4 <= TILE && cols * rows > TILE * TILE;
+    if tiled {
+        convolve_tiled(image, cols, rows, k)
+    } else {
+        convolve_whole(image, cols, rows, k)
+    }
+}
+
+fn convolve_whole(image: &[f32], cols: usize, rows: usize, k: &Kernel) -> Vec<f32> {
     let (w, h) = (fast_len(cols + k.cols - 1), fast_len(rows + k.rows - 1));
     let fft = Fft2::new(w, h);
     let a = fft.forward(image, cols, rows);
@@ -128,6 +142,51 @@ pub fn convolve_same(image: &[f32], cols: usize, rows: usize, k: &Kernel) -> Vec
     for r in 0..rows {
         let row = &full[(r + oy) * w + ox..(r + oy) * w + ox + cols];
         out.extend(row.iter().map(|&v| v as f32));
+    }
+    out
+}
+
+fn convolve_tiled(image: &[f32], cols: usize, rows: usize, k: &Kernel) -> Vec<f32> {
+    use rayon::prelude::*;
+    let fft = Fft2::new(TILE, TILE);
+    let kernel = fft.forward(&k.data, k.cols, k.rows);
+    let (vy, vx) = (TILE - k.rows + 1, TILE - k.cols + 1);
+    let (hy, hx) = ((k.rows / 2) as isize, (k.cols / 2) as isize);
+    let tiles: Vec<(usize, usize)> = (0..rows.div_ceil(vy))
+        .flat_map(|ty| (0..cols.div_ceil(vx)).map(move |tx| (ty * vy, tx * vx)))
+        .collect();
+    let blocks: Vec<((usize, usize), Vec<f64>)> = tiles
+        .par_iter()
+        .map(|&(y0, x0)| {
+            // Input window starting half a kernel before the output block, zeros outside.
+            let mut tile = vec![0f32; TILE * TILE];
+            for r in 0..TILE {
+                let y = y0 as isize + r as isize - hy;
+                if y < 0 || y >= rows as isize {
+                    continue;
+                }
+                for c in 0..TILE {
+                    let x = x0 as isize + c as isize - hx;
+                    if x >= 0 && x < cols as isize {
+                        tile[r * TILE + c] = image[y as usize * cols + x as usize];
+                    }
+                }
+            }
+            let spec = fft.forward(&tile, TILE, TILE);
+            let prod: Vec<Complex<f64>> = spec.iter().zip(&kernel).map(|(x, y)| x * y).collect();
+            ((y0, x0), fft.inverse(prod))
+        })
+        .collect();
+    let mut out = vec![0f32; cols * rows];
+    for ((y0, x0), full) in blocks {
+        // Circular convolution: outputs from index k − 1 on are free of wrap-around; output
+        // pixel (y0 + r, x0 + c) sits at (r + k.rows − 1, c + k.cols − 1) of the tile.
+        for r in 0..vy.min(rows - y0) {
+            for c in 0..vx.min(cols - x0) {
+                out[(y0 + r) * cols + x0 + c] =
+                    full[(r + k.rows - 1) * TILE + c + k.cols - 1] as f32;
+            }
+        }
     }
     out
 }
@@ -173,6 +232,29 @@ mod tests {
         for (x, y) in a.iter().zip(&b) {
             assert!((x - y).abs() < 1e-3, "{x} {y}");
         }
+    }
+
+    #[test]
+    fn tiled_and_whole_convolutions_agree() {
+        let (cols, rows) = (700, 600);
+        let image: Vec<f32> = (0..cols * rows)
+            .map(|i| ((i * 7919) % 101) as f32)
+            .collect();
+        let k = Kernel {
+            rows: 33,
+            cols: 31,
+            data: (0..33 * 31)
+                .map(|i| ((i % 13) as f32 - 4.0) * 1e-3)
+                .collect(),
+        };
+        let a = convolve_tiled(&image, cols, rows, &k);
+        let b = convolve_whole(&image, cols, rows, &k);
+        let worst = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-3, "{worst}");
     }
 
     #[test]
