@@ -44,6 +44,34 @@ enum Command {
         #[arg(required = true, value_name = "PRODUCT")]
         inputs: Vec<PathBuf>,
     },
+    /// Compare B with the reference A band by band: max |diff|, bias, RMSE, fraction over the
+    /// tolerance, and per mask bit the confusion matrix (precision, recall); exit 1 when a band
+    /// is over the tolerance
+    ///
+    /// Bands are matched by name and compared in physical units (raw × scale + offset, i.e.
+    /// reflectance for an L1C). Pixels valid in only one product count as over the tolerance;
+    /// mask bands are compared exactly. With --band, B may be a single-band raster such as
+    /// vip-sim's truth/TOA_Bnn.tif. Different grids are a bad input (exit 3).
+    #[command(
+        after_help = "EXAMPLES:\n  vip-qc compare GOLDEN/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR OUT/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR\n  vip-qc compare L1C.HDR S/truth/TOA_B04.tif --band B04 --tolerance 0.005 --max-fraction 0.01 --json\n  vip-qc compare a.tif b.tif --tolerance 1e-6"
+    )]
+    Compare {
+        /// Reference product (.HDR) or raster
+        #[arg(value_name = "A")]
+        a: PathBuf,
+        /// Product or raster compared with A
+        #[arg(value_name = "B")]
+        b: PathBuf,
+        /// Largest |B − A| accepted, in physical units (reflectance for an L1C)
+        #[arg(long, value_name = "X", default_value_t = 0.0)]
+        tolerance: f64,
+        /// Fraction of a band's pixels allowed over the tolerance
+        #[arg(long, value_name = "F", default_value_t = 0.0)]
+        max_fraction: f64,
+        /// Compare only this band of A (e.g. B04)
+        #[arg(long, value_name = "BAND")]
+        band: Option<String>,
+    },
 }
 
 impl Tool for Args {
@@ -59,6 +87,21 @@ fn main() {
         match args.command {
             Command::Stats { inputs } => {
                 vip::qc::run::run_stats(&vip::cli::input_paths(&inputs)?, &out, &opts)
+            }
+            Command::Compare {
+                a,
+                b,
+                tolerance,
+                max_fraction,
+                band,
+            } => {
+                let cmp = vip::qc::compare::CompareOptions {
+                    tolerance,
+                    max_fraction,
+                    band,
+                    ..Default::default()
+                };
+                vip::qc::run::run_compare(&a, &b, &cmp, &out, &opts)
             }
         }
     })

@@ -4,9 +4,8 @@ fn common_cli_conventions() {
 }
 
 #[test]
-#[allow(clippy::single_element_loop)]
 fn every_subcommand_has_examples() {
-    for sub in ["stats"] {
+    for sub in ["stats", "compare"] {
         vip_testkit::run(env!("CARGO_BIN_EXE_vip-qc"), &[sub, "--help"])
             .code(0)
             .stdout_has("EXAMPLES:")

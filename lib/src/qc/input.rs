@@ -273,3 +273,28 @@ fn spec_of(path: &Path) -> Result<(raster::RasterSpec, PathBuf)> {
     let ds = raster::open(path)?;
     Ok((raster::spec_like(&ds)?, path.to_path_buf()))
 }
+
+/// Datasets opened by one worker, one per distinct file (a GDAL handle is not `Sync`).
+#[derive(Default)]
+pub(crate) struct Handles(Vec<(PathBuf, gdal::Dataset)>);
+
+impl Handles {
+    /// Index of the handle of `path`, opening it on first use.
+    pub(crate) fn index(&mut self, path: &Path) -> Result<usize> {
+        if let Some(i) = self.0.iter().position(|(p, _)| p == path) {
+            return Ok(i);
+        }
+        self.0.push((path.to_path_buf(), raster::open(path)?));
+        Ok(self.0.len() - 1)
+    }
+
+    pub(crate) fn ds(&self, i: usize) -> &gdal::Dataset {
+        &self.0[i].1
+    }
+
+    /// The handle of `path`, opening it on first use.
+    pub(crate) fn get(&mut self, path: &Path) -> Result<&gdal::Dataset> {
+        let i = self.index(path)?;
+        Ok(self.ds(i))
+    }
+}

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use super::compare::{self, CompareOptions};
 use super::input::Input;
 use super::stats::{self, StatsOptions};
 use crate::cli::Options;
@@ -50,4 +51,43 @@ pub fn run_stats(inputs: &[PathBuf], out: &Output, opts: &Options) -> Result<Vec
         })?;
     }
     Ok(Vec::new())
+}
+
+/// `vip-qc compare`: `b` against the reference `a`; a band over the tolerance is a negative
+/// verdict naming the band and the values.
+pub fn run_compare(
+    a: &std::path::Path,
+    b: &std::path::Path,
+    cmp: &CompareOptions,
+    out: &Output,
+    opts: &Options,
+) -> Result<Vec<PathBuf>> {
+    let ia = Input::open(a)?;
+    let ib = Input::open(b)?;
+    let cmp = CompareOptions {
+        ram_bytes: opts.ram_bytes,
+        threads: opts.threads.max(1),
+        ..cmp.clone()
+    };
+    let c = compare::compare(&ia, &ib, &cmp)?;
+    print(&if out.json {
+        json_text(&c)?
+    } else {
+        compare::text_table(&c)
+    })?;
+    verdict(&c.failures)?;
+    Ok(Vec::new())
+}
+
+/// A negative verdict listing each failure, or Ok.
+fn verdict(failures: &[String]) -> Result<()> {
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(VipError::Verdict(format!(
+            "{} failure(s): {}",
+            failures.len(),
+            failures.join("; ")
+        )))
+    }
 }

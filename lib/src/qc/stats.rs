@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::input::{BandRef, Group, Input, Kind, Layer, Role};
+use super::input::{BandRef, Group, Handles, Input, Kind, Layer, Role};
 use crate::error::{Result, VipError};
 use crate::raster::{self, SampleType, Strips, Window};
 
@@ -310,22 +310,6 @@ fn read_i32(ds: &gdal::Dataset, band: usize, width: usize, win: Window) -> Resul
     raster::read_window(ds, band, (0, win.row), (width, win.rows))
 }
 
-/// Open datasets of a group, one per distinct file.
-struct Handles(Vec<(std::path::PathBuf, gdal::Dataset)>);
-
-impl Handles {
-    fn get(&mut self, path: &std::path::Path) -> Result<&gdal::Dataset> {
-        let i = match self.0.iter().position(|(p, _)| p == path) {
-            Some(i) => i,
-            None => {
-                self.0.push((path.to_path_buf(), raster::open(path)?));
-                self.0.len() - 1
-            }
-        };
-        Ok(&self.0[i].1)
-    }
-}
-
 fn read_mask(
     h: &mut Handles,
     m: &Option<BandRef>,
@@ -363,7 +347,7 @@ type Bounds = Vec<Option<(f64, f64)>>;
 
 /// One strip of a group: pass 1 (`bounds` None) or the float layers' pass 2.
 fn strip_pass(g: &Group, win: Window, bounds: Option<&Bounds>) -> Result<Vec<LayerAcc>> {
-    let mut h = Handles(Vec::new());
+    let mut h = Handles::default();
     let masks = strip_masks(g, &mut h, win)?;
     let mut out = Vec::with_capacity(g.layers.len());
     for (li, l) in g.layers.iter().enumerate() {

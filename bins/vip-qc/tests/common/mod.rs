@@ -92,3 +92,25 @@ pub fn gdalinfo(path: &Path) -> serde_json::Value {
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// Rewrites the 15-band image of the L1C `hdr` after `edit(band, values)` on each band
+/// (1-based), keeping its georeferencing, type and nodata.
+pub fn edit_image(hdr: &Path, edit: impl Fn(usize, &mut Vec<f64>)) {
+    let l = vip::product::L1c::open(hdr).unwrap();
+    let image = l.image_path(hdr.parent().unwrap());
+    let spec = vip::raster::spec_like(&vip::raster::open(&image).unwrap()).unwrap();
+    let bands: Vec<Vec<i16>> = (1..=spec.bands)
+        .map(|b| {
+            let (mut v, _, _) = vip_testkit::read_band(&image, b);
+            edit(b, &mut v);
+            v.iter().map(|&x| x as i16).collect()
+        })
+        .collect();
+    let tmp = image.with_extension("new.tif");
+    let mut ds = vip::raster::create_geotiff(&tmp, &spec, &[]).unwrap();
+    for (b, v) in bands.iter().enumerate() {
+        vip::raster::write_window(&mut ds, b + 1, (0, 0), (spec.width, spec.height), v).unwrap();
+    }
+    vip::raster::finish(ds, &tmp).unwrap();
+    std::fs::rename(&tmp, &image).unwrap();
+}
