@@ -72,6 +72,40 @@ enum Command {
         #[arg(long, value_name = "BAND")]
         band: Option<String>,
     },
+    /// Geometric accuracy: sub-pixel shifts of a band against a reference image of the same
+    /// grid, on a grid of windows, with outlier rejection: mean, RMS, max and the vector field
+    ///
+    /// Each window's shift is the peak of the normalised cross-correlation refined by
+    /// Lucas–Kanade; windows with nodata, no contrast or a weak peak are skipped; outliers are
+    /// farther than 3 robust sigmas from the median. dx, dy (pixels) is how far the product is
+    /// displaced relative to the reference (columns, lines). Exit 1 when the RMS is over
+    /// --max-rms; different grids are a bad input (exit 3).
+    #[command(
+        after_help = "EXAMPLES:\n  vip-qc geom OUT/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR --reference REF/VE_TEST_VSC_L1VALD_SIMULSIT_20240110.HDR --band B07\n  vip-qc geom shifted.tif --reference L1C.HDR --band B04 --window 48 --json\n  vip-qc geom L1C.HDR --reference ortho_ref.tif --max-rms 0.3"
+    )]
+    Geom {
+        /// Product (.HDR) or raster to measure
+        #[arg(value_name = "PRODUCT")]
+        product: PathBuf,
+        /// Reference product or raster on the same grid
+        #[arg(long, value_name = "REF")]
+        reference: PathBuf,
+        /// Band measured (a single-band raster is used as it is) [default: B04, else band 1]
+        #[arg(long, value_name = "BAND")]
+        band: Option<String>,
+        /// Window side, pixels
+        #[arg(long, value_name = "N", default_value_t = 64)]
+        window: usize,
+        /// Window spacing, pixels [default: the window side]
+        #[arg(long, value_name = "N")]
+        step: Option<usize>,
+        /// Largest shift searched, pixels
+        #[arg(long, value_name = "N", default_value_t = 4)]
+        max_shift: usize,
+        /// Fail (exit 1) when the RMS shift is over this, pixels
+        #[arg(long, value_name = "PX")]
+        max_rms: Option<f64>,
+    },
 }
 
 impl Tool for Args {
@@ -102,6 +136,25 @@ fn main() {
                     ..Default::default()
                 };
                 vip::qc::run::run_compare(&a, &b, &cmp, &out, &opts)
+            }
+            Command::Geom {
+                product,
+                reference,
+                band,
+                window,
+                step,
+                max_shift,
+                max_rms,
+            } => {
+                let g = vip::qc::geom::GeomOptions {
+                    band,
+                    window,
+                    step: step.unwrap_or(window),
+                    max_shift,
+                    max_rms,
+                    ..Default::default()
+                };
+                vip::qc::run::run_geom(&product, &reference, &g, &out)
             }
         }
     })

@@ -5,7 +5,7 @@ fn common_cli_conventions() {
 
 #[test]
 fn every_subcommand_has_examples() {
-    for sub in ["stats", "compare"] {
+    for sub in ["stats", "compare", "geom"] {
         vip_testkit::run(env!("CARGO_BIN_EXE_vip-qc"), &[sub, "--help"])
             .code(0)
             .stdout_has("EXAMPLES:")

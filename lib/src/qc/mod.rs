@@ -4,6 +4,7 @@
 //! [`stats`] computes exact per-band statistics; [`shift`] measures sub-pixel shifts.
 
 pub mod compare;
+pub mod geom;
 pub mod input;
 pub mod shift;
 pub mod stats;

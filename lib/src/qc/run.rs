@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::compare::{self, CompareOptions};
+use super::geom;
 use super::input::Input;
 use super::stats::{self, StatsOptions};
 use crate::cli::Options;
@@ -90,4 +91,24 @@ fn verdict(failures: &[String]) -> Result<()> {
             failures.join("; ")
         )))
     }
+}
+
+/// `vip-qc geom`: shifts of `product` against `reference`; over `--max-rms` is a negative
+/// verdict.
+pub fn run_geom(
+    product: &std::path::Path,
+    reference: &std::path::Path,
+    g: &geom::GeomOptions,
+    out: &Output,
+) -> Result<Vec<PathBuf>> {
+    let p = Input::open(product)?;
+    let r = Input::open(reference)?;
+    let m = geom::geom(&p, &r, g)?;
+    print(&if out.json {
+        json_text(&m)?
+    } else {
+        geom::text_table(&m)
+    })?;
+    verdict(&m.failures)?;
+    Ok(Vec::new())
 }
