@@ -163,3 +163,21 @@ fn one_thread_and_many_give_the_same_json() {
     );
     assert_eq!(a.code(0).stdout, b.code(0).stdout);
 }
+
+/// A raw L1A: one band per file, counts, compared with gdalinfo on each file.
+#[test]
+fn raw_l1a_bands_agree_with_gdalinfo() {
+    let sim = vip_testkit::SimScene::new("SIMULSIT", "2024-03-15", 40, 40, 4, 300.0);
+    let ours = json(&["stats", sim.l1a.to_str().unwrap(), "--json"]);
+    assert_eq!(ours["kind"], "L1A");
+    let bands = ours["bands"].as_array().unwrap();
+    assert_eq!(bands.len(), 12);
+    for b in bands {
+        let g = &gdalinfo(std::path::Path::new(b["file"].as_str().unwrap()))["bands"][0];
+        assert_eq!(b["min"].as_f64().unwrap(), gdal_stat(g, "MINIMUM"));
+        assert_eq!(b["max"].as_f64().unwrap(), gdal_stat(g, "MAXIMUM"));
+        let (om, gm) = (b["mean"].as_f64().unwrap(), gdal_stat(g, "MEAN"));
+        assert!((om - gm).abs() <= 1e-12 * gm.abs(), "{om} vs {gm}");
+        assert_eq!(b["histogram"]["buckets"], g["histogram"]["buckets"]);
+    }
+}

@@ -369,6 +369,39 @@ fn strip_pass(g: &Group, win: Window, bounds: Option<&Bounds>) -> Result<Vec<Lay
             }
         };
         match (span, bounds) {
+            (Some((off, size)), _)
+                if g.sat.is_none()
+                    && g.pix.is_none()
+                    && g.cld.is_none()
+                    && l.role != Role::Mask =>
+            {
+                // No mask: read the native samples and count them in one tight loop.
+                let nd = int_nodata(l);
+                acc.hist[0].resize(size, 0);
+                let at = (0, win.row);
+                let size = (g.width, win.rows);
+                acc.nodata = match l.sample {
+                    SampleType::U8 => count::<u8>(
+                        &raster::read_window(ds, l.band, at, size)?,
+                        nd,
+                        off,
+                        &mut acc.hist[0],
+                    ),
+                    SampleType::U16 => count::<u16>(
+                        &raster::read_window(ds, l.band, at, size)?,
+                        nd,
+                        off,
+                        &mut acc.hist[0],
+                    ),
+                    SampleType::I16 => count::<i16>(
+                        &raster::read_window(ds, l.band, at, size)?,
+                        nd,
+                        off,
+                        &mut acc.hist[0],
+                    ),
+                    SampleType::F32 => unreachable!("float samples have no integer span"),
+                };
+            }
             (Some((off, size)), _) => {
                 let data = read_i32(ds, l.band, g.width, win)?;
                 let nd = int_nodata(l);
@@ -450,6 +483,21 @@ fn strip_pass(g: &Group, win: Window, bounds: Option<&Bounds>) -> Result<Vec<Lay
         out.push(acc);
     }
     Ok(out)
+}
+
+/// Adds each sample but `nodata` to `hist` (index = value − `off`); returns the nodata count.
+fn count<T: Copy + Into<i32>>(data: &[T], nodata: Option<i32>, off: i32, hist: &mut [u64]) -> u64 {
+    let nd = nodata.unwrap_or(i32::MIN);
+    for &v in data {
+        hist[(v.into() - off) as usize] += 1;
+    }
+    match nodata {
+        Some(_) if (nd - off) >= 0 && ((nd - off) as usize) < hist.len() => {
+            let k = (nd - off) as usize;
+            std::mem::take(&mut hist[k])
+        }
+        _ => 0,
+    }
 }
 
 fn fine_bin(v: f64, lo: f64, hi: f64) -> usize {
