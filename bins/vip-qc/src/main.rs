@@ -2,25 +2,110 @@
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use vip::cli::{CommonArgs, Tool};
 
-/// Check VENµS products and report; the exit status is the verdict (0 pass, 1 fail).
+/// Check VENµS products and report; the exit status is the verdict (0 pass, 1 fail, 3 bad
+/// input).
+///
+/// PRODUCT is an L1C or raw L1A global header (.HDR) or any raster GDAL reads. Reports go to
+/// stdout: a table, or JSON with --json (one object per product).
 #[derive(Parser)]
 #[command(
     name = "vip-qc",
     version,
-    after_help = "EXAMPLES:\n  vip-qc OUT/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR --json\n  vip-l1 - --gipp G --dem D -o OUT < l1a.txt | vip-qc -"
+    subcommand_required = true,
+    arg_required_else_help = true,
+    after_help = "EXAMPLES:\n  vip-qc stats OUT/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR --json\n  vip-l1 - --gipp G --dem D -o OUT < l1a.txt | vip-qc stats -"
 )]
 struct Args {
-    /// Products (their .HDR), or - to read one path per line from stdin
-    #[arg(required = true, value_name = "PRODUCT")]
-    inputs: Vec<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
     /// Print the report as JSON on stdout
-    #[arg(long)]
+    #[arg(long, global = true)]
     json: bool,
     #[command(flatten)]
     common: CommonArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Per-band statistics: valid, nodata, saturated and cloudy fractions, min, max, mean,
+    /// std, percentiles and histogram, per mask class; exact, streamed over strips
+    ///
+    /// Integer bands are exact (the histogram of every value); the histogram has GDAL's
+    /// default 256 buckets, so the figures are those of `gdalinfo -stats -hist`. Percentile p
+    /// is the smallest value with at least p % of the valid pixels at or below it.
+    #[command(
+        after_help = "EXAMPLES:\n  vip-qc stats OUT/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR\n  vip-qc stats image.tif --json | jq '.bands[] | {name, mean, std}'\n  vip-l1 L1A.HDR --gipp G --dem D -o OUT | vip-qc stats - --json"
+    )]
+    Stats {
+        /// Products (.HDR) or rasters, or - to read one path per line from stdin
+        #[arg(required = true, value_name = "PRODUCT")]
+        inputs: Vec<PathBuf>,
+    },
+    /// Compare B with the reference A band by band: max |diff|, bias, RMSE, fraction over the
+    /// tolerance, and per mask bit the confusion matrix (precision, recall); exit 1 when a band
+    /// is over the tolerance
+    ///
+    /// Bands are matched by name and compared in physical units (raw × scale + offset, i.e.
+    /// reflectance for an L1C). Pixels valid in only one product count as over the tolerance;
+    /// mask bands are compared exactly. With --band, B may be a single-band raster such as
+    /// vip-sim's truth/TOA_Bnn.tif. Different grids are a bad input (exit 3).
+    #[command(
+        after_help = "EXAMPLES:\n  vip-qc compare GOLDEN/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR OUT/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR\n  vip-qc compare L1C.HDR S/truth/TOA_B04.tif --band B04 --tolerance 0.005 --max-fraction 0.01 --json\n  vip-qc compare a.tif b.tif --tolerance 1e-6"
+    )]
+    Compare {
+        /// Reference product (.HDR) or raster
+        #[arg(value_name = "A")]
+        a: PathBuf,
+        /// Product or raster compared with A
+        #[arg(value_name = "B")]
+        b: PathBuf,
+        /// Largest |B − A| accepted, in physical units (reflectance for an L1C)
+        #[arg(long, value_name = "X", default_value_t = 0.0)]
+        tolerance: f64,
+        /// Fraction of a band's pixels allowed over the tolerance
+        #[arg(long, value_name = "F", default_value_t = 0.0)]
+        max_fraction: f64,
+        /// Compare only this band of A (e.g. B04)
+        #[arg(long, value_name = "BAND")]
+        band: Option<String>,
+    },
+    /// Geometric accuracy: sub-pixel shifts of a band against a reference image of the same
+    /// grid, on a grid of windows, with outlier rejection: mean, RMS, max and the vector field
+    ///
+    /// Each window's shift is the peak of the normalised cross-correlation refined by
+    /// Lucas–Kanade; windows with nodata, no contrast or a weak peak are skipped; outliers are
+    /// farther than 3 robust sigmas from the median. dx, dy (pixels) is how far the product is
+    /// displaced relative to the reference (columns, lines). Exit 1 when the RMS is over
+    /// --max-rms; different grids are a bad input (exit 3).
+    #[command(
+        after_help = "EXAMPLES:\n  vip-qc geom OUT/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR --reference REF/VE_TEST_VSC_L1VALD_SIMULSIT_20240110.HDR --band B07\n  vip-qc geom shifted.tif --reference L1C.HDR --band B04 --window 48 --json\n  vip-qc geom L1C.HDR --reference ortho_ref.tif --max-rms 0.3"
+    )]
+    Geom {
+        /// Product (.HDR) or raster to measure
+        #[arg(value_name = "PRODUCT")]
+        product: PathBuf,
+        /// Reference product or raster on the same grid
+        #[arg(long, value_name = "REF")]
+        reference: PathBuf,
+        /// Band measured (a single-band raster is used as it is) [default: B04, else band 1]
+        #[arg(long, value_name = "BAND")]
+        band: Option<String>,
+        /// Window side, pixels
+        #[arg(long, value_name = "N", default_value_t = 64)]
+        window: usize,
+        /// Window spacing, pixels [default: the window side]
+        #[arg(long, value_name = "N")]
+        step: Option<usize>,
+        /// Largest shift searched, pixels
+        #[arg(long, value_name = "N", default_value_t = 4)]
+        max_shift: usize,
+        /// Fail (exit 1) when the RMS shift is over this, pixels
+        #[arg(long, value_name = "PX")]
+        max_rms: Option<f64>,
+    },
 }
 
 impl Tool for Args {
@@ -31,7 +116,46 @@ impl Tool for Args {
 
 fn main() {
     vip::cli::run("vip-qc", |args: Args| {
-        vip::cli::input_paths(&args.inputs)?;
-        Err(vip::VipError::not_yet("vip-qc", "quality control"))
+        let opts = args.common.options();
+        let out = vip::qc::run::Output { json: args.json };
+        match args.command {
+            Command::Stats { inputs } => {
+                vip::qc::run::run_stats(&vip::cli::input_paths(&inputs)?, &out, &opts)
+            }
+            Command::Compare {
+                a,
+                b,
+                tolerance,
+                max_fraction,
+                band,
+            } => {
+                let cmp = vip::qc::compare::CompareOptions {
+                    tolerance,
+                    max_fraction,
+                    band,
+                    ..Default::default()
+                };
+                vip::qc::run::run_compare(&a, &b, &cmp, &out, &opts)
+            }
+            Command::Geom {
+                product,
+                reference,
+                band,
+                window,
+                step,
+                max_shift,
+                max_rms,
+            } => {
+                let g = vip::qc::geom::GeomOptions {
+                    band,
+                    window,
+                    step: step.unwrap_or(window),
+                    max_shift,
+                    max_rms,
+                    ..Default::default()
+                };
+                vip::qc::run::run_geom(&product, &reference, &g, &out)
+            }
+        }
     })
 }

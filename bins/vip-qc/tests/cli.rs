@@ -4,8 +4,16 @@ fn common_cli_conventions() {
 }
 
 #[test]
-fn processing_is_refused_until_implemented() {
-    vip_testkit::run(env!("CARGO_BIN_EXE_vip-qc"), &["some.HDR"])
-        .code(2)
-        .one_error_line("not implemented");
+fn every_subcommand_has_examples() {
+    for sub in ["stats", "compare", "geom"] {
+        vip_testkit::run(env!("CARGO_BIN_EXE_vip-qc"), &[sub, "--help"])
+            .code(0)
+            .stdout_has("EXAMPLES:")
+            .stdout_has("--json");
+    }
+}
+
+#[test]
+fn no_subcommand_is_a_usage_error() {
+    vip_testkit::run(env!("CARGO_BIN_EXE_vip-qc"), &["some.HDR"]).code(2);
 }

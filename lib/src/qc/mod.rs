@@ -1,3 +1,14 @@
 //! Quality control: statistics, checks and comparisons of products.
+//!
+//! [`input::Input`] opens what vip-qc is given (an L1C or L1A global header, or any raster);
+//! [`stats`] computes exact per-band statistics; [`shift`] measures sub-pixel shifts.
 
+pub mod compare;
+pub mod geom;
+pub mod input;
 pub mod shift;
+pub mod stats;
+
+pub use input::{Input, Kind, Layer, Role};
+pub use stats::{stats, ProductStats, StatsOptions};
+pub mod run;

@@ -1,0 +1,300 @@
+//! What vip-qc reads: a product given by its global header (L1C, raw L1A) or any raster GDAL
+//! opens, turned into the list of raster layers to examine and the masks that qualify them.
+
+use std::path::{Path, PathBuf};
+
+use crate::ee::EeDoc;
+use crate::error::{Result, VipError};
+use crate::product::{l1a, l1c, L1a, L1c};
+use crate::raster::{self, SampleType};
+
+/// What kind of input a path is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Kind {
+    /// An L1C product (global `.HDR`).
+    L1c,
+    /// A raw L1A product (global `.HDR`).
+    L1a,
+    /// Any single raster file GDAL opens.
+    Raster,
+}
+
+/// What a layer holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Scaled TOA or surface reflectance.
+    Reflectance,
+    /// Raw counts.
+    Counts,
+    /// A bit-field or class mask.
+    Mask,
+    /// Anything else.
+    Other,
+}
+
+/// A raster band to examine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layer {
+    /// `B01`, `SAT`, `band 3`, ...
+    pub name: String,
+    pub path: PathBuf,
+    /// 1-based band in `path`.
+    pub band: usize,
+    pub role: Role,
+    /// 0-based spectral band index (`Bn` ⇒ n−1), which selects the bit in the SAT/PIX masks.
+    pub spectral: Option<usize>,
+    pub sample: SampleType,
+    pub nodata: Option<f64>,
+    /// physical = raw × scale + offset.
+    pub scale: Option<f64>,
+    pub offset: Option<f64>,
+}
+
+/// A band of a raster, 1-based.
+pub type BandRef = (PathBuf, usize);
+
+/// Layers sharing one grid (width × height), and the masks on that grid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub width: usize,
+    pub height: usize,
+    pub geo_transform: [f64; 6],
+    pub layers: Vec<Layer>,
+    /// Saturation bit mask: bit n−1 set when band Bn is saturated.
+    pub sat: Option<BandRef>,
+    /// Defective-pixel bit mask, bit n−1 for band Bn.
+    pub pix: Option<BandRef>,
+    /// Cloud mask: 0 clear, 1 cloud.
+    pub cld: Option<BandRef>,
+}
+
+/// An opened input.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// The path given.
+    pub path: PathBuf,
+    pub kind: Kind,
+    /// Product id, or the file name of a raster.
+    pub id: String,
+    pub groups: Vec<Group>,
+    /// The L1C header model, for an L1C.
+    pub l1c: Option<L1c>,
+    /// The L1A header model, for an L1A.
+    pub l1a: Option<L1a>,
+}
+
+impl Input {
+    /// Opens `path`: an EE global header (`.HDR`) of an L1C or L1A, or a raster. A missing or
+    /// unreadable file, an unknown header type or a missing band file is a bad input naming it.
+    pub fn open(path: &Path) -> Result<Input> {
+        let is_hdr = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("hdr"));
+        if !is_hdr {
+            return Input::raster(path);
+        }
+        crate::cli::require_exists(path)?;
+        let doc = EeDoc::read(path)?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        match doc.fixed.file_type.as_str() {
+            l1c::FILE_TYPE => {
+                let p = L1c::open(path)?;
+                let image = p.image_path(dir);
+                let spec = spec_of(&image)?;
+                if spec.0.bands != l1c::IMAGE_BANDS.len() {
+                    return Err(VipError::bad_input(
+                        &image,
+                        format!(
+                            "has {} bands, an L1C image has {}",
+                            spec.0.bands,
+                            l1c::IMAGE_BANDS.len()
+                        ),
+                    ));
+                }
+                let layers = l1c::IMAGE_BANDS
+                    .iter()
+                    .enumerate()
+                    .map(|(i, name)| {
+                        let mask = i + 1 >= l1c::SAT_BAND;
+                        Layer {
+                            name: name.to_string(),
+                            path: image.clone(),
+                            band: i + 1,
+                            role: if mask { Role::Mask } else { Role::Reflectance },
+                            spectral: (!mask).then_some(i),
+                            sample: spec.0.data_type,
+                            nodata: if mask {
+                                None
+                            } else {
+                                Some(f64::from(p.nodata))
+                            },
+                            scale: (!mask).then_some(p.quantification),
+                            offset: None,
+                        }
+                    })
+                    .collect();
+                let group = Group {
+                    width: spec.0.width,
+                    height: spec.0.height,
+                    geo_transform: spec.0.geo_transform,
+                    layers,
+                    sat: Some((image.clone(), l1c::SAT_BAND)),
+                    pix: Some((image.clone(), l1c::PIX_BAND)),
+                    cld: Some((image.clone(), l1c::CLD_BAND)),
+                };
+                Ok(Input {
+                    path: path.to_path_buf(),
+                    kind: Kind::L1c,
+                    id: p.global_id(),
+                    groups: vec![group],
+                    l1c: Some(p),
+                    l1a: None,
+                })
+            }
+            l1a::FILE_TYPE => {
+                let p = L1a::open(path)?;
+                let mut groups: Vec<Group> = Vec::new();
+                for b in &p.bands {
+                    let file = p.band_image_path(dir, &b.code);
+                    let (spec, _) = spec_of(&file)?;
+                    let layer = Layer {
+                        name: b.code.clone(),
+                        path: file,
+                        band: 1,
+                        role: Role::Counts,
+                        spectral: band_index(&b.code),
+                        sample: spec.data_type,
+                        nodata: spec.nodata,
+                        scale: spec.scale,
+                        offset: spec.offset,
+                    };
+                    match groups
+                        .iter_mut()
+                        .find(|g| (g.width, g.height) == (spec.width, spec.height))
+                    {
+                        Some(g) => g.layers.push(layer),
+                        None => groups.push(Group {
+                            width: spec.width,
+                            height: spec.height,
+                            geo_transform: spec.geo_transform,
+                            layers: vec![layer],
+                            sat: None,
+                            pix: None,
+                            cld: None,
+                        }),
+                    }
+                }
+                Ok(Input {
+                    path: path.to_path_buf(),
+                    kind: Kind::L1a,
+                    id: p.global_id(),
+                    groups,
+                    l1c: None,
+                    l1a: Some(p),
+                })
+            }
+            other => Err(VipError::bad_input(
+                path,
+                format!("File_Type {other} is not a product vip-qc reads (L1C, L1A or a raster)"),
+            )),
+        }
+    }
+
+    fn raster(path: &Path) -> Result<Input> {
+        let (spec, _) = spec_of(path)?;
+        let layers = (1..=spec.bands)
+            .map(|b| {
+                let desc = spec
+                    .band_descriptions
+                    .get(b - 1)
+                    .filter(|d| !d.is_empty())
+                    .cloned();
+                let name = desc.unwrap_or_else(|| format!("band {b}"));
+                Layer {
+                    spectral: band_index(&name),
+                    name,
+                    path: path.to_path_buf(),
+                    band: b,
+                    role: Role::Other,
+                    sample: spec.data_type,
+                    nodata: spec.nodata,
+                    scale: spec.scale,
+                    offset: spec.offset,
+                }
+            })
+            .collect();
+        Ok(Input {
+            path: path.to_path_buf(),
+            kind: Kind::Raster,
+            id: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            groups: vec![Group {
+                width: spec.width,
+                height: spec.height,
+                geo_transform: spec.geo_transform,
+                layers,
+                sat: None,
+                pix: None,
+                cld: None,
+            }],
+            l1c: None,
+            l1a: None,
+        })
+    }
+
+    /// Every layer, in input order.
+    pub fn layers(&self) -> impl Iterator<Item = &Layer> {
+        self.groups.iter().flat_map(|g| g.layers.iter())
+    }
+
+    /// The layer named `name` (case-insensitive), with its group.
+    pub fn layer(&self, name: &str) -> Option<(&Group, &Layer)> {
+        self.groups.iter().find_map(|g| {
+            g.layers
+                .iter()
+                .find(|l| l.name.eq_ignore_ascii_case(name))
+                .map(|l| (g, l))
+        })
+    }
+}
+
+/// `B07` ⇒ Some(6).
+fn band_index(name: &str) -> Option<usize> {
+    let n: usize = name.strip_prefix('B')?.parse().ok()?;
+    (1..=12).contains(&n).then(|| n - 1)
+}
+
+/// The spec of the raster at `path` and its path; unreadable is a bad input naming it.
+fn spec_of(path: &Path) -> Result<(raster::RasterSpec, PathBuf)> {
+    let ds = raster::open(path)?;
+    Ok((raster::spec_like(&ds)?, path.to_path_buf()))
+}
+
+/// Datasets opened by one worker, one per distinct file (a GDAL handle is not `Sync`).
+#[derive(Default)]
+pub(crate) struct Handles(Vec<(PathBuf, gdal::Dataset)>);
+
+impl Handles {
+    /// Index of the handle of `path`, opening it on first use.
+    pub(crate) fn index(&mut self, path: &Path) -> Result<usize> {
+        if let Some(i) = self.0.iter().position(|(p, _)| p == path) {
+            return Ok(i);
+        }
+        self.0.push((path.to_path_buf(), raster::open(path)?));
+        Ok(self.0.len() - 1)
+    }
+
+    pub(crate) fn ds(&self, i: usize) -> &gdal::Dataset {
+        &self.0[i].1
+    }
+
+    /// The handle of `path`, opening it on first use.
+    pub(crate) fn get(&mut self, path: &Path) -> Result<&gdal::Dataset> {
+        let i = self.index(path)?;
+        Ok(self.ds(i))
+    }
+}
