@@ -11,6 +11,8 @@
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use super::{Image, Operator, Terms, FACTOR, TOLERANCE};
 use crate::cli::Options;
 use crate::ee::gipp::{GippCatalogue, GippQuery};
@@ -81,8 +83,9 @@ pub fn process(l1a: &Path, gipp: &Path, opts: &Options) -> Result<PathBuf> {
         });
     }
     let first = product.geometry.first_detector;
+    let clock = std::time::Instant::now();
     let observed = bands
-        .iter()
+        .par_iter()
         .zip(&product.bands)
         .map(|(b, raw)| low_resolution_signal(b, raw.cols, raw.lines, first, opts))
         .collect::<Result<Vec<_>>>()?;
@@ -107,7 +110,15 @@ pub fn process(l1a: &Path, gipp: &Path, opts: &Options) -> Result<PathBuf> {
         )));
     }
     let iterations = ((TOLERANCE.ln() / rho.max(1e-12).ln()).ceil() as usize).clamp(1, 50);
+    log::debug!(
+        "low-resolution signal read in {:.1} s",
+        clock.elapsed().as_secs_f64()
+    );
     let (truth, residual) = solve(&op, &observed, iterations);
+    log::debug!(
+        "fixed point solved at {:.1} s",
+        clock.elapsed().as_secs_f64()
+    );
     let in_band = op.apply_terms(&truth, Terms::InBand);
     let total = op.apply(&truth);
     log::info!(
@@ -128,20 +139,31 @@ pub fn process(l1a: &Path, gipp: &Path, opts: &Options) -> Result<PathBuf> {
     let stage = StagedProduct::new(&opts.output, &out.global_id(), opts.overwrite)?;
     out.write_headers(stage.path())?;
     let full = Operator { factor: 1, ..op };
-    for (b, (inputs, raw)) in bands.iter().zip(&product.bands).enumerate() {
-        let crosstalk = full_resolution_crosstalk(&full, b, &product, &bands, &total, opts)?;
-        let path = out.band_image_path(stage.path(), &raw.code);
-        write_corrected(
-            inputs,
-            &in_band[b],
-            &crosstalk,
-            raw.cols,
-            raw.lines,
-            first,
-            &path,
-            opts,
-        )?;
-    }
+    // Bands in parallel: each reads its own files and writes its own image.
+    (0..bands.len())
+        .into_par_iter()
+        .map(|b| {
+            let (inputs, raw) = (&bands[b], &product.bands[b]);
+            let crosstalk = full_resolution_crosstalk(&full, b, &product, &bands, &total, opts)?;
+            let path = out.band_image_path(stage.path(), &raw.code);
+            write_corrected(
+                inputs,
+                &in_band[b],
+                &crosstalk,
+                raw.cols,
+                raw.lines,
+                first,
+                &path,
+                opts,
+            )?;
+            log::debug!(
+                "{} written at {:.1} s",
+                raw.code,
+                clock.elapsed().as_secs_f64()
+            );
+            Ok(())
+        })
+        .collect::<Result<Vec<()>>>()?;
     stage.commit()
 }
 
@@ -188,11 +210,16 @@ fn corrected_signal(
     let mut data = Vec::with_capacity(cols * lines);
     for win in aligned_strips(lines, cols, opts) {
         let counts: Vec<f32> = raster::read_rows(&ds, 1, win)?;
-        data.extend(counts.iter().enumerate().map(|(i, &x)| {
-            let (r, c) = (win.row + i / cols, i % cols);
-            (b.calibration.signal(first + c, f64::from(x))
-                - f64::from(stray.upsampled_at(FACTOR, r, c))) as f32
-        }));
+        let strip: Vec<f32> = counts
+            .par_iter()
+            .enumerate()
+            .map(|(i, &x)| {
+                let (r, c) = (win.row + i / cols, i % cols);
+                (b.calibration.signal(first + c, f64::from(x))
+                    - f64::from(stray.upsampled_at(FACTOR, r, c))) as f32
+            })
+            .collect();
+        data.extend(strip);
     }
     Ok(Image {
         cols,
@@ -360,7 +387,7 @@ fn write_corrected(
     for win in aligned_strips(lines, cols, opts) {
         let counts: Vec<f32> = raster::read_rows(&src, 1, win)?;
         let corrected: Vec<f32> = counts
-            .iter()
+            .par_iter()
             .enumerate()
             .map(|(i, &x)| {
                 let (r, c) = (win.row + i / cols, i % cols);

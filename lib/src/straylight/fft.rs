@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
-use rustfft::{Fft, FftPlanner};
+use rustfft::{Fft, FftNum, FftPlanner};
 
 use crate::ee::strlgt::Kernel;
 
@@ -27,21 +27,22 @@ pub fn fast_len(min: usize) -> usize {
     }
 }
 
-/// Forward and inverse 2-D real FFT plans of one padded size.
-pub struct Fft2 {
+/// Forward and inverse 2-D real FFT plans of one padded size, in precision `T` (f64 for
+/// whole images, f32 for the small tiles of overlap-save).
+pub struct Fft2<T: FftNum> {
     w: usize,
     h: usize,
-    r2c: Arc<dyn RealToComplex<f64>>,
-    c2r: Arc<dyn ComplexToReal<f64>>,
-    col_fwd: Arc<dyn Fft<f64>>,
-    col_inv: Arc<dyn Fft<f64>>,
+    r2c: Arc<dyn RealToComplex<T>>,
+    c2r: Arc<dyn ComplexToReal<T>>,
+    col_fwd: Arc<dyn Fft<T>>,
+    col_inv: Arc<dyn Fft<T>>,
 }
 
-impl Fft2 {
+impl<T: FftNum + Into<f64> + Default> Fft2<T> {
     /// Plans for `w` × `h` real arrays.
     pub fn new(w: usize, h: usize) -> Self {
-        let mut rp = RealFftPlanner::<f64>::new();
-        let mut cp = FftPlanner::<f64>::new();
+        let mut rp = RealFftPlanner::<T>::new();
+        let mut cp = FftPlanner::<T>::new();
         Fft2 {
             w,
             h,
@@ -58,15 +59,15 @@ impl Fft2 {
 
     /// Spectrum (`h` rows × `w/2+1` columns, column-major per row block) of a zero-padded
     /// array: `src` is `rows` × `cols` placed at the origin.
-    pub fn forward(&self, src: &[f32], cols: usize, rows: usize) -> Vec<Complex<f64>> {
+    pub fn forward(&self, src: &[f32], cols: usize, rows: usize) -> Vec<Complex<T>> {
         let hw = self.half();
         let mut spec = vec![Complex::default(); self.h * hw];
-        let mut line = vec![0.0f64; self.w];
+        let mut line = vec![T::zero(); self.w];
         let mut out = vec![Complex::default(); hw];
         for r in 0..rows {
-            line.iter_mut().for_each(|v| *v = 0.0);
+            line.iter_mut().for_each(|v| *v = T::zero());
             for (v, &s) in line.iter_mut().zip(&src[r * cols..(r + 1) * cols]) {
-                *v = f64::from(s);
+                *v = T::from_f32(s).expect("f32 converts");
             }
             self.r2c
                 .process(&mut line, &mut out)
@@ -78,28 +79,28 @@ impl Fft2 {
     }
 
     /// The real array (`h` × `w`) of a spectrum, scaled so that inverse(forward(x)) = x.
-    pub fn inverse(&self, mut spec: Vec<Complex<f64>>) -> Vec<f64> {
+    pub fn inverse(&self, mut spec: Vec<Complex<T>>) -> Vec<T> {
         let hw = self.half();
         self.columns(&mut spec, &self.col_inv);
-        let scale = 1.0 / (self.w * self.h) as f64;
-        let mut out = vec![0.0; self.w * self.h];
+        let scale = T::from_f64(1.0 / (self.w * self.h) as f64).expect("scale converts");
+        let mut out = vec![T::zero(); self.w * self.h];
         let mut line = vec![Complex::default(); hw];
         for r in 0..self.h {
             line.copy_from_slice(&spec[r * hw..(r + 1) * hw]);
             // The imaginary parts of the DC and Nyquist bins of a real signal are zero.
-            line[0].im = 0.0;
+            line[0].im = T::zero();
             if self.w.is_multiple_of(2) {
-                line[hw - 1].im = 0.0;
+                line[hw - 1].im = T::zero();
             }
             self.c2r
                 .process(&mut line, &mut out[r * self.w..(r + 1) * self.w])
                 .expect("sizes match the plan");
         }
-        out.iter_mut().for_each(|v| *v *= scale);
+        out.iter_mut().for_each(|v| *v = *v * scale);
         out
     }
 
-    fn columns(&self, spec: &mut [Complex<f64>], fft: &Arc<dyn Fft<f64>>) {
+    fn columns(&self, spec: &mut [Complex<T>], fft: &Arc<dyn Fft<T>>) {
         let hw = self.half();
         let mut col = vec![Complex::default(); self.h];
         for c in 0..hw {
@@ -131,7 +132,7 @@ pub fn convolve_same(image: &[f32], cols: usize, rows: usize, k: &Kernel) -> Vec
 
 fn convolve_whole(image: &[f32], cols: usize, rows: usize, k: &Kernel) -> Vec<f32> {
     let (w, h) = (fast_len(cols + k.cols - 1), fast_len(rows + k.rows - 1));
-    let fft = Fft2::new(w, h);
+    let fft = Fft2::<f64>::new(w, h);
     let a = fft.forward(image, cols, rows);
     let b = fft.forward(&k.data, k.cols, k.rows);
     let prod: Vec<Complex<f64>> = a.iter().zip(&b).map(|(x, y)| x * y).collect();
@@ -148,14 +149,14 @@ fn convolve_whole(image: &[f32], cols: usize, rows: usize, k: &Kernel) -> Vec<f3
 
 fn convolve_tiled(image: &[f32], cols: usize, rows: usize, k: &Kernel) -> Vec<f32> {
     use rayon::prelude::*;
-    let fft = Fft2::new(TILE, TILE);
+    let fft = Fft2::<f32>::new(TILE, TILE);
     let kernel = fft.forward(&k.data, k.cols, k.rows);
     let (vy, vx) = (TILE - k.rows + 1, TILE - k.cols + 1);
     let (hy, hx) = ((k.rows / 2) as isize, (k.cols / 2) as isize);
     let tiles: Vec<(usize, usize)> = (0..rows.div_ceil(vy))
         .flat_map(|ty| (0..cols.div_ceil(vx)).map(move |tx| (ty * vy, tx * vx)))
         .collect();
-    let blocks: Vec<((usize, usize), Vec<f64>)> = tiles
+    let blocks: Vec<((usize, usize), Vec<f32>)> = tiles
         .par_iter()
         .map(|&(y0, x0)| {
             // Input window starting half a kernel before the output block, zeros outside.
@@ -173,7 +174,7 @@ fn convolve_tiled(image: &[f32], cols: usize, rows: usize, k: &Kernel) -> Vec<f3
                 }
             }
             let spec = fft.forward(&tile, TILE, TILE);
-            let prod: Vec<Complex<f64>> = spec.iter().zip(&kernel).map(|(x, y)| x * y).collect();
+            let prod: Vec<Complex<f32>> = spec.iter().zip(&kernel).map(|(x, y)| x * y).collect();
             ((y0, x0), fft.inverse(prod))
         })
         .collect();
@@ -183,8 +184,7 @@ fn convolve_tiled(image: &[f32], cols: usize, rows: usize, k: &Kernel) -> Vec<f3
         // pixel (y0 + r, x0 + c) sits at (r + k.rows − 1, c + k.cols − 1) of the tile.
         for r in 0..vy.min(rows - y0) {
             for c in 0..vx.min(cols - x0) {
-                out[(y0 + r) * cols + x0 + c] =
-                    full[(r + k.rows - 1) * TILE + c + k.cols - 1] as f32;
+                out[(y0 + r) * cols + x0 + c] = full[(r + k.rows - 1) * TILE + c + k.cols - 1];
             }
         }
     }

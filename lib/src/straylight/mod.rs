@@ -24,7 +24,7 @@ use crate::mission::venus;
 /// Resolution factor of the correction.
 pub const FACTOR: usize = 4;
 /// Relative error bound the fixed-point iteration runs to.
-pub const TOLERANCE: f64 = 1e-6;
+pub const TOLERANCE: f64 = 1e-5;
 
 /// One band image at resolution factor `f`: `rows` × `cols` block means.
 #[derive(Debug, Clone, PartialEq)]
@@ -199,6 +199,7 @@ impl Operator<'_> {
     /// The stray terms of band `b` alone. Only the images the terms read need data: `truth[b]`
     /// (its size always; its pixels for the in-band terms) and the cross-talk sources'.
     pub fn band(&self, b: usize, truth: &[Image], terms: Terms) -> Image {
+        use rayon::prelude::*;
         let img = &truth[b];
         let (cols, rows) = (img.cols, img.rows);
         let mut out = Image {
@@ -253,19 +254,23 @@ impl Operator<'_> {
             for strip in &t.strips {
                 let cs = self.columns(strip.cols.first, strip.cols.last, cols);
                 let shift = (strip.shift as f64 / self.factor as f64).round() as isize;
-                for r in 0..rows {
-                    let rs = r as isize + dl;
-                    if rs < 0 || rs >= src.rows as isize {
-                        continue;
-                    }
-                    for c in cs.clone() {
-                        let cc = c as isize - shift;
-                        if cc >= 0 && (cc as usize) < src.cols {
-                            out.data[r * cols + c] +=
-                                (strip.factor as f32) * conv[rs as usize * src.cols + cc as usize];
+                let factor = strip.factor as f32;
+                out.data
+                    .par_chunks_mut(cols)
+                    .enumerate()
+                    .for_each(|(r, row)| {
+                        let rs = r as isize + dl;
+                        if rs < 0 || rs >= src.rows as isize {
+                            return;
                         }
-                    }
-                }
+                        let line = &conv[rs as usize * src.cols..(rs as usize + 1) * src.cols];
+                        for c in cs.clone() {
+                            let cc = c as isize - shift;
+                            if cc >= 0 && (cc as usize) < src.cols {
+                                row[c] += factor * line[cc as usize];
+                            }
+                        }
+                    });
             }
         }
         out
