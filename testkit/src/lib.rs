@@ -233,6 +233,26 @@ impl SimScene {
         self.dir.join("site.json")
     }
 
+    /// The L1C of this scene on its site grid, made by the library into the scratch folder
+    /// `L1C`; returns its header.
+    pub fn l1c(&self) -> PathBuf {
+        vip::level1::process(
+            &self.l1a,
+            &self.gipp(),
+            &self.dem(),
+            &vip::level1::L1Options {
+                site: Some(self.site_json()),
+                ..Default::default()
+            },
+            &vip::cli::Options {
+                output: self.scratch("L1C"),
+                threads: 2,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    }
+
     /// vip-l1 arguments for this scene's L1A with `gipp` and `dem`, into `out`, plus `extra`.
     pub fn l1_args(&self, gipp: &Path, dem: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
         let mut args: Vec<String> = [

@@ -12,22 +12,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_vip-pack");
 /// A small L1C made by the library, in the scene's scratch folder.
 fn l1c() -> (SimScene, PathBuf) {
     let s = SimScene::new("SIMULSIT", "2024-03-15", 96, 128, 7, 600.0);
-    let out = s.scratch("L1C");
-    let hdr = vip::level1::process(
-        &s.l1a,
-        &s.gipp(),
-        &s.dem(),
-        &vip::level1::L1Options {
-            site: Some(s.site_json()),
-            ..Default::default()
-        },
-        &vip::cli::Options {
-            output: out,
-            threads: 2,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let hdr = s.l1c();
     (s, hdr)
 }
 

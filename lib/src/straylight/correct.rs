@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::{Image, Operator, Terms, FACTOR, TOLERANCE};
+use super::{BlockMeans, Image, Operator, Terms, FACTOR, TOLERANCE};
 use crate::cli::Options;
 use crate::ee::gipp::{GippCatalogue, GippQuery};
 use crate::ee::gipps;
@@ -296,27 +296,15 @@ fn low_resolution_signal(
     opts: &Options,
 ) -> Result<Image> {
     let ds = raster::open(&b.image)?;
-    let (lc, lr) = (cols.div_ceil(FACTOR), lines.div_ceil(FACTOR));
-    let mut sum = vec![0f64; lc * lr];
-    let mut n = vec![0u32; lc * lr];
+    let mut acc = BlockMeans::new(cols, lines, FACTOR);
     for win in aligned_strips(lines, cols, opts) {
         let counts: Vec<f32> = raster::read_rows(&ds, 1, win)?;
         for (i, &x) in counts.iter().enumerate() {
             let (r, c) = (win.row + i / cols, i % cols);
-            let k = (r / FACTOR) * lc + c / FACTOR;
-            sum[k] += b.calibration.signal(first + c, f64::from(x));
-            n[k] += 1;
+            acc.add(r, c, b.calibration.signal(first + c, f64::from(x)));
         }
     }
-    Ok(Image {
-        cols: lc,
-        rows: lr,
-        data: sum
-            .iter()
-            .zip(&n)
-            .map(|(s, &n)| (s / f64::from(n.max(1))) as f32)
-            .collect(),
-    })
+    Ok(acc.finish())
 }
 
 /// Strips whose height is a multiple of the correction's factor.

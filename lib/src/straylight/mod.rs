@@ -35,43 +35,6 @@ pub struct Image {
 }
 
 impl Image {
-    /// Block means of a full-resolution image (`f` × `f` blocks; partial blocks at the edges
-    /// average what they have).
-    pub fn downsample(full: &[f32], cols: usize, rows: usize, f: usize) -> Image {
-        let (lc, lr) = (cols.div_ceil(f), rows.div_ceil(f));
-        let mut sum = vec![0f64; lc * lr];
-        let mut n = vec![0u32; lc * lr];
-        for r in 0..rows {
-            for c in 0..cols {
-                let k = (r / f) * lc + c / f;
-                sum[k] += f64::from(full[r * cols + c]);
-                n[k] += 1;
-            }
-        }
-        Image {
-            cols: lc,
-            rows: lr,
-            data: sum
-                .iter()
-                .zip(&n)
-                .map(|(s, &n)| (s / f64::from(n.max(1))) as f32)
-                .collect(),
-        }
-    }
-
-    /// Bilinear value at fractional pixel (y, x); `None` outside the image.
-    pub fn at(&self, y: f64, x: f64) -> Option<f32> {
-        if y < 0.0 || x < 0.0 || y > (self.rows - 1) as f64 || x > (self.cols - 1) as f64 {
-            return None;
-        }
-        let (y0, x0) = (y.floor() as usize, x.floor() as usize);
-        let (y1, x1) = ((y0 + 1).min(self.rows - 1), (x0 + 1).min(self.cols - 1));
-        let (fy, fx) = ((y - y0 as f64) as f32, (x - x0 as f64) as f32);
-        let v = |r: usize, c: usize| self.data[r * self.cols + c];
-        let top = v(y0, x0) * (1.0 - fx) + v(y0, x1) * fx;
-        Some(top * (1.0 - fy) + (v(y1, x0) * (1.0 - fx) + v(y1, x1) * fx) * fy)
-    }
-
     /// Bilinear value at full-resolution pixel (row, col) of an image at factor `f`.
     pub fn upsampled_at(&self, f: usize, row: usize, col: usize) -> f32 {
         let to_low = |v: usize| (v as f64 + 0.5) / f as f64 - 0.5;
@@ -85,6 +48,51 @@ impl Image {
         let top = at(y0, x0) * (1.0 - fx) + at(y0, x1) * fx;
         let bottom = at(y1, x0) * (1.0 - fx) + at(y1, x1) * fx;
         top * (1.0 - fy) + bottom * fy
+    }
+}
+
+/// Accumulates full-resolution samples into `f` × `f` block means, in any order (so an image
+/// can be streamed in strips).
+pub struct BlockMeans {
+    f: usize,
+    cols: usize,
+    rows: usize,
+    sum: Vec<f64>,
+    n: Vec<u32>,
+}
+
+impl BlockMeans {
+    /// For a `cols` × `rows` image.
+    pub fn new(cols: usize, rows: usize, f: usize) -> Self {
+        let (cols, rows) = (cols.div_ceil(f), rows.div_ceil(f));
+        BlockMeans {
+            f,
+            cols,
+            rows,
+            sum: vec![0.0; cols * rows],
+            n: vec![0; cols * rows],
+        }
+    }
+
+    /// Adds the sample at full-resolution (row, col).
+    pub fn add(&mut self, row: usize, col: usize, v: f64) {
+        let k = (row / self.f) * self.cols + col / self.f;
+        self.sum[k] += v;
+        self.n[k] += 1;
+    }
+
+    /// The block means.
+    pub fn finish(self) -> Image {
+        Image {
+            cols: self.cols,
+            rows: self.rows,
+            data: self
+                .sum
+                .iter()
+                .zip(&self.n)
+                .map(|(s, &n)| (s / f64::from(n.max(1))) as f32)
+                .collect(),
+        }
     }
 }
 

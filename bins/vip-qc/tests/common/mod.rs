@@ -16,22 +16,7 @@ pub struct Scene {
 /// An L1C of `lines` × `cols` pixels of a simulated scene, written into the scene's scratch.
 pub fn l1c(lines: u32, cols: u32, seed: u64) -> Scene {
     let sim = SimScene::new("SIMULSIT", "2024-03-15", lines, cols, seed, 600.0);
-    let out = sim.scratch("L1C");
-    let hdr = vip::level1::process(
-        &sim.l1a,
-        &sim.gipp(),
-        &sim.dem(),
-        &vip::level1::L1Options {
-            site: Some(sim.site_json()),
-            ..Default::default()
-        },
-        &vip::cli::Options {
-            output: out,
-            threads: 2,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let hdr = sim.l1c();
     Scene { sim, hdr }
 }
 
