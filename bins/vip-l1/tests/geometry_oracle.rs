@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use vip_testkit::{read_band as read, run, SimScene};
+use vip_testkit::{read_band as read, run, run_with_stdin, SimScene};
 
 const L1: &str = env!("CARGO_BIN_EXE_vip-l1");
 
@@ -113,29 +113,21 @@ fn gdal_with_our_rpc_agrees_with_our_orthorectification() {
             .iter()
             .map(|(l, c)| format!("{} {}\n", c + 0.5, l + 0.5))
             .collect();
-        let mut child = Command::new("gdaltransform")
-            .args([
-                "-rpc",
-                "-to",
-                &format!("RPC_DEM={}", dem.display()),
-                "-to",
-                "RPC_PIXEL_ERROR_THRESHOLD=0.0001",
-                "-t_srs",
-                "EPSG:32631",
-            ])
-            .arg(vrt_of(&rpc_dir, code))
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        let out = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
+        let dem_option = format!("RPC_DEM={}", dem.display());
+        let vrt = vrt_of(&rpc_dir, code);
+        let args = [
+            "-rpc",
+            "-to",
+            &dem_option,
+            "-to",
+            "RPC_PIXEL_ERROR_THRESHOLD=0.0001",
+            "-t_srs",
+            "EPSG:32631",
+            vrt.to_str().unwrap(),
+        ];
+        let transformed = run_with_stdin("gdaltransform", &args, &stdin);
+        transformed.code(0);
+        let out = transformed.stdout;
         for ((l, c), line) in points.iter().zip(out.lines()) {
             let v: Vec<f64> = line
                 .split_whitespace()
