@@ -44,6 +44,20 @@ enum Command {
         #[arg(required = true, value_name = "PRODUCT")]
         inputs: Vec<PathBuf>,
     },
+    /// Check a product's consistency: headers against the VENµS schemas, raster sizes,
+    /// reflectance ranges, nodata fractions, mask bits, angles, declared cloud cover; exit 1
+    /// listing every failed check
+    #[command(
+        after_help = "EXAMPLES:\n  vip-qc check OUT/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR\n  vip-qc check L1C.HDR --rules strict.json --json\n\nRULES FILE (JSON, any subset; the defaults):\n  {\"reflectance_min\": -0.2, \"reflectance_max\": 1.5, \"max_nodata_fraction\": 1.0,\n   \"sun_zenith_max\": 89.0, \"view_zenith_max\": 30.0, \"cloud_percentage_tolerance\": 1.0}"
+    )]
+    Check {
+        /// Products (their .HDR), or - to read one path per line from stdin
+        #[arg(required = true, value_name = "PRODUCT")]
+        inputs: Vec<PathBuf>,
+        /// Thresholds (JSON rules file); the shipped defaults otherwise
+        #[arg(long, value_name = "FILE")]
+        rules: Option<PathBuf>,
+    },
     /// Compare B with the reference A band by band: max |diff|, bias, RMSE, fraction over the
     /// tolerance, and per mask bit the confusion matrix (precision, recall); exit 1 when a band
     /// is over the tolerance
@@ -122,6 +136,12 @@ fn main() {
             Command::Stats { inputs } => {
                 vip::qc::run::run_stats(&vip::cli::input_paths(&inputs)?, &out, &opts)
             }
+            Command::Check { inputs, rules } => vip::qc::run::run_check(
+                &vip::cli::input_paths(&inputs)?,
+                rules.as_deref(),
+                &out,
+                &opts,
+            ),
             Command::Compare {
                 a,
                 b,

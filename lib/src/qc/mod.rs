@@ -3,6 +3,7 @@
 //! [`input::Input`] opens what vip-qc is given (an L1C or L1A global header, or any raster);
 //! [`stats`] computes exact per-band statistics; [`shift`] measures sub-pixel shifts.
 
+pub mod check;
 pub mod compare;
 pub mod geom;
 pub mod input;

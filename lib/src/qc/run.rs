@@ -112,3 +112,40 @@ pub fn run_geom(
     verdict(&m.failures)?;
     Ok(Vec::new())
 }
+
+/// `vip-qc check`: the findings on each input; exit 1 (a negative verdict) listing every
+/// failed check when one fails.
+pub fn run_check(
+    inputs: &[PathBuf],
+    rules: Option<&std::path::Path>,
+    out: &Output,
+    opts: &Options,
+) -> Result<Vec<PathBuf>> {
+    let rules = match rules {
+        Some(p) => super::check::Rules::read(p)?,
+        None => super::check::Rules::default(),
+    };
+    let mut failed = Vec::new();
+    for p in inputs {
+        let input = Input::open(p)?;
+        let r = super::check::check(&input, &rules, &StatsOptions::from(opts))?;
+        print(&if out.json {
+            json_text(&r)?
+        } else {
+            super::check::text_table(&r)
+        })?;
+        failed.extend(
+            r.failures()
+                .map(|f| format!("{}: {} {}: {}", r.product, f.rule, f.subject, f.detail)),
+        );
+    }
+    if failed.is_empty() {
+        Ok(Vec::new())
+    } else {
+        Err(VipError::Verdict(format!(
+            "{} check(s) failed: {}",
+            failed.len(),
+            failed.join("; ")
+        )))
+    }
+}

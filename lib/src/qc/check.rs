@@ -1,0 +1,317 @@
+//! `vip-qc check`: a product's internal consistency and thresholds from a rules file.
+//!
+//! Checks, each reported with the rule, what it is about and the values:
+//! - `schema`: every EE header of the product validates against the VENµS XSDs (when the
+//!   schemas are found: `$VIP_SHARED/reference/venus`);
+//! - `size`: every raster has the size its header announces;
+//! - `reflectance`: valid reflectances of each band lie in `[reflectance_min, reflectance_max]`;
+//! - `nodata`: the nodata fraction of each band is at most `max_nodata_fraction`;
+//! - `mask-bits`: SAT/PIX masks use only the bits of the 12 bands, CLD only 0 and 1;
+//! - `angles`: sun zenith below `sun_zenith_max`, view zenith below `view_zenith_max`;
+//! - `cloud`: a declared cloud percentage agrees with the CLD mask within
+//!   `cloud_percentage_tolerance`.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::input::{Input, Role};
+use super::stats::{self, StatsOptions};
+use crate::error::{Result, VipError};
+
+/// Thresholds of the checks. The shipped default is [`DEFAULT_RULES`]; a rules file (JSON)
+/// may give any subset of the fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Rules {
+    pub reflectance_min: f64,
+    pub reflectance_max: f64,
+    pub max_nodata_fraction: f64,
+    pub sun_zenith_max: f64,
+    pub view_zenith_max: f64,
+    pub cloud_percentage_tolerance: f64,
+}
+
+/// The shipped rules, as a rules file.
+pub const DEFAULT_RULES: &str = r#"{
+  "reflectance_min": -0.2,
+  "reflectance_max": 1.5,
+  "max_nodata_fraction": 1.0,
+  "sun_zenith_max": 89.0,
+  "view_zenith_max": 30.0,
+  "cloud_percentage_tolerance": 1.0
+}"#;
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            reflectance_min: -0.2,
+            reflectance_max: 1.5,
+            max_nodata_fraction: 1.0,
+            sun_zenith_max: 89.0,
+            view_zenith_max: 30.0,
+            cloud_percentage_tolerance: 1.0,
+        }
+    }
+}
+
+impl Rules {
+    /// Reads a rules file; fields it does not give keep their default.
+    pub fn read(path: &Path) -> Result<Rules> {
+        let text = std::fs::read_to_string(path).map_err(|e| VipError::input_io(path, &e))?;
+        serde_json::from_str(&text)
+            .map_err(|e| VipError::bad_input(path, format!("not a rules file: {e}")))
+    }
+}
+
+/// One check's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub rule: String,
+    pub subject: String,
+    pub pass: bool,
+    pub detail: String,
+}
+
+/// All the findings on one product.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub product: String,
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    /// The failed findings.
+    pub fn failures(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| !f.pass)
+    }
+
+    fn add(&mut self, rule: &str, subject: &str, pass: bool, detail: String) {
+        self.findings.push(Finding {
+            rule: rule.into(),
+            subject: subject.into(),
+            pass,
+            detail,
+        });
+    }
+}
+
+/// Runs every check on `input`.
+pub fn check(input: &Input, rules: &Rules, opts: &StatsOptions) -> Result<Report> {
+    let mut report = Report {
+        product: input.id.clone(),
+        findings: Vec::new(),
+    };
+    schemas(input, &mut report);
+    sizes(input, &mut report)?;
+    let s = stats::stats(input, opts)?;
+    for b in &s.bands {
+        match b.role {
+            Role::Reflectance => {
+                // Summaries are in the stored unit: scale them to reflectance.
+                let phys = |v: f64| v * b.scale.unwrap_or(1.0) + b.offset.unwrap_or(0.0);
+                let (lo, hi) = (b.summary.min.map(phys), b.summary.max.map(phys));
+                let pass = lo.is_none_or(|v| v >= rules.reflectance_min)
+                    && hi.is_none_or(|v| v <= rules.reflectance_max);
+                report.add(
+                    "reflectance",
+                    &b.name,
+                    pass,
+                    format!(
+                        "valid range {}..{} (allowed {}..{})",
+                        fmt(lo),
+                        fmt(hi),
+                        rules.reflectance_min,
+                        rules.reflectance_max
+                    ),
+                );
+                report.add(
+                    "nodata",
+                    &b.name,
+                    b.nodata_fraction <= rules.max_nodata_fraction,
+                    format!(
+                        "nodata fraction {:.4} (allowed {})",
+                        b.nodata_fraction, rules.max_nodata_fraction
+                    ),
+                );
+            }
+            Role::Mask => {
+                let allowed: u32 = if b.name.contains("CLD") { 1 } else { 12 };
+                let extra: Vec<u32> = b
+                    .bits
+                    .iter()
+                    .filter(|(&bit, &n)| n > 0 && bit >= allowed)
+                    .map(|(&bit, _)| bit)
+                    .collect();
+                report.add(
+                    "mask-bits",
+                    &b.name,
+                    extra.is_empty(),
+                    if extra.is_empty() {
+                        format!("only bits below {allowed} used")
+                    } else {
+                        format!("bits {extra:?} used, only bits below {allowed} mean something")
+                    },
+                );
+                if b.name.contains("CLD") {
+                    if let Some(declared) = input.l1c.as_ref().and_then(|h| h.cloud_percentage) {
+                        let measured = 100.0 * b.bits.get(&0).copied().unwrap_or(0) as f64
+                            / b.count.max(1) as f64;
+                        report.add(
+                            "cloud",
+                            &b.name,
+                            (declared - measured).abs() <= rules.cloud_percentage_tolerance,
+                            format!("declared {declared:.1} %, mask {measured:.1} %"),
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(h) = &input.l1c {
+        let sun_max = h.sun.zenith.iter().copied().fold(f64::MIN, f64::max);
+        report.add(
+            "angles",
+            "sun",
+            sun_max < rules.sun_zenith_max,
+            format!(
+                "largest sun zenith {sun_max:.3}° (allowed below {})",
+                rules.sun_zenith_max
+            ),
+        );
+        let view_max = h
+            .view
+            .iter()
+            .flat_map(|v| v.zenith)
+            .fold(f64::MIN, f64::max);
+        report.add(
+            "angles",
+            "view",
+            view_max < rules.view_zenith_max,
+            format!(
+                "largest view zenith {view_max:.3}° (allowed below {})",
+                rules.view_zenith_max
+            ),
+        );
+    }
+    Ok(report)
+}
+
+fn fmt(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.4}"))
+}
+
+/// Every `.HDR`/`.EEF` beside and inside the product, validated when the schemas are there.
+fn schemas(input: &Input, report: &mut Report) {
+    if input.l1c.is_none() && input.l1a.is_none() {
+        return;
+    }
+    let validator = crate::shared_reference().join("reference/venus/validate");
+    if !validator.exists() {
+        report.add(
+            "schema",
+            &input.id,
+            true,
+            "skipped: VENµS schemas not found (set VIP_SHARED)".into(),
+        );
+        return;
+    }
+    let mut headers = vec![input.path.clone()];
+    headers.extend(
+        files_in(&input.path.with_extension("DBL.DIR"))
+            .into_iter()
+            .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("HDR" | "EEF"))),
+    );
+    for h in headers {
+        let subject = h
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        match crate::ee::validate_against_icd(&[&h]) {
+            Ok(()) => report.add("schema", &subject, true, "validates".into()),
+            Err(e) => report.add(
+                "schema",
+                &subject,
+                false,
+                e.lines().next().unwrap_or("").to_string(),
+            ),
+        }
+    }
+}
+
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// Rasters have the size their headers announce.
+fn sizes(input: &Input, report: &mut Report) -> Result<()> {
+    if let Some(h) = &input.l1c {
+        let dir = input.path.parent().unwrap_or(Path::new("."));
+        let ds = crate::raster::open(&h.image_path(dir))?;
+        let (c, l) = ds.raster_size();
+        report.add(
+            "size",
+            "image",
+            (c, l) == (h.cols, h.lines) && ds.raster_count() == 15,
+            format!(
+                "{c} × {l} × {} bands (header: {} × {} × 15)",
+                ds.raster_count(),
+                h.cols,
+                h.lines
+            ),
+        );
+    }
+    if let Some(p) = &input.l1a {
+        let dir = input.path.parent().unwrap_or(Path::new("."));
+        for b in &p.bands {
+            let ds = crate::raster::open(&p.band_image_path(dir, &b.code))?;
+            let (c, l) = ds.raster_size();
+            report.add(
+                "size",
+                &b.code,
+                (c, l) == (b.cols, b.lines),
+                format!("{c} × {l} (header: {} × {})", b.cols, b.lines),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The report as a table.
+pub fn text_table(r: &Report) -> String {
+    let mut s = format!(
+        "{}\n{:<12} {:<48} {:<5} detail\n",
+        r.product, "rule", "subject", "pass"
+    );
+    for f in &r.findings {
+        s += &format!(
+            "{:<12} {:<48} {:<5} {}\n",
+            f.rule,
+            f.subject,
+            if f.pass { "ok" } else { "FAIL" },
+            f.detail
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_rules_text_is_the_default_and_partial_files_keep_defaults() {
+        let parsed: Rules = serde_json::from_str(DEFAULT_RULES).unwrap();
+        assert_eq!(parsed, Rules::default());
+        let partial: Rules = serde_json::from_str(r#"{"reflectance_max": 0.5}"#).unwrap();
+        assert_eq!(partial.reflectance_max, 0.5);
+        assert_eq!(partial.sun_zenith_max, 89.0);
+        assert!(serde_json::from_str::<Rules>(r#"{"reflectance_maxx": 0.5}"#).is_err());
+    }
+}
