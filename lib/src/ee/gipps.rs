@@ -223,15 +223,7 @@ pub fn write_gipp(doc: &EeDoc, dir: &Path) -> Result<PathBuf> {
 // Number formatting and checks
 // ------------------------------------------------------------------------------------------------
 
-/// Shortest round-trip decimal form, never with an exponent (`1e-7` → `0.0000001`).
-pub(super) fn num(x: f64) -> String {
-    // Display of f64 prints all digits, no exponent; -0 becomes 0.
-    if x == 0.0 {
-        "0".into()
-    } else {
-        format!("{x}")
-    }
-}
+pub(super) use super::xml::num;
 
 fn nums(xs: &[f64]) -> String {
     xs.iter().map(|x| num(*x)).collect::<Vec<_>>().join(" ")

@@ -205,34 +205,7 @@ fn parse_iso(s: &str) -> Option<NaiveDateTime> {
     NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").ok()
 }
 
-/// Shortest decimal text that reads back as the same value; `NaN` for NaN.
-pub fn num(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v == 0.0 {
-        "0".into()
-    } else {
-        format!("{v}")
-    }
-}
-
-/// Decimal text with at most `digits` fraction digits, trailing zeros dropped.
-pub fn dec(v: f64, digits: usize) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    let s = format!("{v:.digits$}");
-    let s = if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    };
-    if s == "-0" {
-        "0".into()
-    } else {
-        s
-    }
-}
+pub use super::xml::{dec, num};
 
 fn group_node(kind: &str, g: &FileGroup) -> Node {
     let (props, list, file) = match kind {

@@ -213,6 +213,35 @@ fn attach(stack: &mut [Node], root: &mut Option<Node>, n: Node) -> std::result::
     Ok(())
 }
 
+/// Shortest decimal text that reads back as the same `f64` (Rust's `Display` never uses
+/// exponent notation, so it suits `xs:decimal` and `xs:float`); `0` for ±0, `NaN` for NaN.
+pub fn num(v: f64) -> String {
+    if v == 0.0 {
+        "0".into()
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Decimal text with at most `digits` fraction digits, trailing zeros dropped, never in
+/// exponent notation: for elements with a `fractionDigits` facet.
+pub fn dec(v: f64, digits: usize) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    let s = format!("{v:.digits$}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    };
+    if s == "-0" {
+        "0".into()
+    } else {
+        s
+    }
+}
+
 /// The local part of a possibly prefixed name.
 pub fn local(name: &str) -> &str {
     name.rsplit_once(':').map_or(name, |(_, l)| l)

@@ -39,31 +39,7 @@ pub(crate) const POINTS: [&str; 5] = [
     "Image_Center",
 ];
 
-/// Decimal text of `v` with at most `digits` fraction digits (trailing zeros dropped), never in
-/// exponent notation: for elements with a `fractionDigits` facet.
-pub(crate) fn dec(v: f64, digits: usize) -> String {
-    let s = format!("{v:.digits$}");
-    let s = if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    };
-    if s == "-0" {
-        "0".into()
-    } else {
-        s
-    }
-}
-
-/// The shortest decimal text that reads back as the same `f64`; Rust's `Display` for floats
-/// never uses exponent notation, so this suits `xs:decimal` and `xs:float` alike.
-pub(crate) fn num(v: f64) -> String {
-    if v == 0.0 {
-        "0".into()
-    } else {
-        format!("{v}")
-    }
-}
+pub(crate) use crate::ee::xml::{dec, num};
 
 /// `UTC=YYYY-MM-DDThh:mm:ss[.ffffff]`, with microseconds only when the time has a fraction
 /// (for the elements that accept one, e.g. `Acquisition_Date_Time`).

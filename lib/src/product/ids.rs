@@ -124,6 +124,16 @@ impl Ids {
     pub fn dbl_dir(&self) -> String {
         format!("{}.DBL.DIR", self.product())
     }
+
+    /// The global header in `dir`: `<dir>/<product id>.HDR`.
+    pub fn header_path(&self, dir: &std::path::Path) -> std::path::PathBuf {
+        dir.join(format!("{}.HDR", self.product()))
+    }
+
+    /// File `name` of the product folder in `dir`: `<dir>/<product id>.DBL.DIR/<name>`.
+    pub fn in_dbl(&self, dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+        dir.join(self.dbl_dir()).join(name)
+    }
 }
 
 #[cfg(test)]

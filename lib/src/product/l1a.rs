@@ -175,7 +175,7 @@ impl L1a {
 
     /// The global header in `dir`: `<dir>/<id>.HDR`.
     pub fn header_path(&self, dir: &Path) -> PathBuf {
-        dir.join(format!("{}.HDR", self.global_id()))
+        self.ids().header_path(dir)
     }
 
     /// The product folder in `dir`: `<dir>/<id>.DBL.DIR`.
@@ -185,8 +185,8 @@ impl L1a {
 
     /// The header of band `band` (`B01`…): `…DBL.DIR/VE_<class>_VSC_PDTIMG_1AVALD_<inst>_Bnn.HDR`.
     pub fn band_header_path(&self, dir: &Path, band: &str) -> PathBuf {
-        self.dbl_dir(dir)
-            .join(format!("{}.HDR", self.ids().image(Some(band))))
+        let ids = self.ids();
+        ids.in_dbl(dir, &format!("{}.HDR", ids.image(Some(band))))
     }
 
     /// The raster of band `band`: `…DBL.DIR/VE_<class>_VSC_PDTIMG_1AVALD_<inst>_Bnn.DBL.TIF`.
@@ -196,8 +196,8 @@ impl L1a {
 
     /// The private technical file: `…DBL.DIR/VE_<class>_TEC_1AVALD_<inst>.EEF`.
     pub fn technical_path(&self, dir: &Path) -> PathBuf {
-        self.dbl_dir(dir)
-            .join(format!("{}.EEF", self.ids().technical()))
+        let ids = self.ids();
+        ids.in_dbl(dir, &format!("{}.EEF", ids.technical()))
     }
 
     /// The band with code `code`.

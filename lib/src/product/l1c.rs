@@ -245,7 +245,7 @@ impl L1c {
 
     /// The global header in `dir`: `<dir>/<id>.HDR`.
     pub fn header_path(&self, dir: &Path) -> PathBuf {
-        dir.join(format!("{}.HDR", self.global_id()))
+        self.ids().header_path(dir)
     }
 
     /// The product folder in `dir`: `<dir>/<id>.DBL.DIR`.
@@ -255,8 +255,8 @@ impl L1c {
 
     /// The image header: `…DBL.DIR/VE_<class>_VSC_PDTIMG_L1VALD_<inst>.HDR`.
     pub fn image_header_path(&self, dir: &Path) -> PathBuf {
-        self.dbl_dir(dir)
-            .join(format!("{}.HDR", self.ids().image(None)))
+        let ids = self.ids();
+        ids.in_dbl(dir, &format!("{}.HDR", ids.image(None)))
     }
 
     /// The 15-band image: `…DBL.DIR/VE_<class>_VSC_PDTIMG_L1VALD_<inst>.DBL.TIF`.
@@ -266,8 +266,8 @@ impl L1c {
 
     /// The header of annex `code` ([`ANNEX_SOL`], [`ANNEX_VIE`]).
     pub fn annex_header_path(&self, dir: &Path, code: &str) -> PathBuf {
-        self.dbl_dir(dir)
-            .join(format!("{}.HDR", self.ids().annex(code)))
+        let ids = self.ids();
+        ids.in_dbl(dir, &format!("{}.HDR", ids.annex(code)))
     }
 
     /// The raster of annex `code`: `…_<code>.DBL.TIF`.
