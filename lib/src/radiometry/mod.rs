@@ -197,25 +197,36 @@ mod tests {
     }
 
     #[test]
-    fn inverts_the_two_slope_response() {
-        let c = cal();
-        let j = 100;
-        let [a1, a2, zs] = c.relsen[j];
-        for s in [50.0, 599.0, 601.0, 900.0] {
-            let y = if s <= zs {
-                a1 * s
-            } else {
-                a1 * zs + a2 * (s - zs)
-            };
-            let x = y + 20.0;
-            // Counts are integers: compare at the exact count of a chosen S.
-            let l = c.radiance(j, x.round() as f32);
-            let expect_s = if x.round() - 20.0 <= a1 * zs {
-                (x.round() - 20.0) / a1
-            } else {
-                zs + (x.round() - 20.0 - a1 * zs) / a2
-            };
-            assert!((l * 2.0 - expect_s).abs() < 1e-9);
+    fn inverts_the_simulated_detector_response() {
+        // The simulator's camera (its own forward code) against this inverse, across the knee.
+        let sim = &crate::sim::instrument::draw(3, 0..DETECTORS)[2];
+        let tdi = TdiSet::new(&[8]).unwrap();
+        let dark = DarkCurrents {
+            band: "B03".into(),
+            tdi,
+            values: sim.dark.clone(),
+            spikes: vec![],
+        };
+        let relsen = RelativeSensitivities {
+            band: "B03".into(),
+            tdi,
+            values: sim
+                .relsen
+                .iter()
+                .map(|&(a1, a2, zs)| [a1, a2, zs])
+                .collect(),
+        };
+        let none = OutOfOrderDetectors {
+            band: "B03".into(),
+            configurations: vec![],
+        };
+        let c = BandCalibration::new(sim.gain, &dark, &relsen, &none, 8).unwrap();
+        for j in [10, 2600, 5100] {
+            for s in [5.0, 300.0, 599.0, 640.0, 950.0] {
+                let x = sim.response(j, s);
+                assert!((c.signal(j, x) - s).abs() < 1e-9, "detector {j}, S {s}");
+                assert!((c.radiance(j, x as f32) * sim.gain - s).abs() < 2e-3 * sim.gain.max(1.0));
+            }
         }
     }
 
