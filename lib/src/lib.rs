@@ -2,6 +2,7 @@
 //! `vip-maccs`, `vip-pack`, `vip-qc`, `vip-sim`). All the logic lives here; the binaries only
 //! parse flags. See DESIGN.md for the plan each module follows.
 
+pub mod atmosphere;
 pub mod cli;
 pub mod ee;
 pub mod error;

@@ -10,7 +10,7 @@ use vip::cli::{CommonArgs, Tool};
 #[command(
     name = "vip-maccs",
     version,
-    after_help = "EXAMPLES:\n  vip-maccs l2 L1C/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR --gipp S/GIPP --context CTX -o L2\n  vip-maccs l3 L2/*.HDR --gipp S/GIPP -o L3"
+    after_help = "EXAMPLES:\n  vip-maccs l2 L1C/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR --gipp S/GIPP --context CTX -o L2\n  vip-maccs l3 L2/*.HDR --gipp S/GIPP -o L3\n  echo 'B04 40 10 60 0.2 2.0 0.3 0.25' | vip-maccs lut --gipp testdata/luts\n  vip-maccs lut-build tables.json --model CONTINEN -o GIPP"
 )]
 struct Args {
     #[command(subcommand)]
@@ -42,6 +42,45 @@ enum Level {
         #[arg(long, value_name = "DIR")]
         gipp: Option<PathBuf>,
     },
+    /// LUT probe: atmospheric terms, forward TOA and inverted surface reflectance per case
+    ///
+    /// Reads cases on stdin, one per line: `band sza vza raa aot wv alt_km rho` (band B01..B12
+    /// or 1..12; sun zenith, view zenith and relative azimuth |φsun − φview| in degrees, 0 =
+    /// backscattering; AOT at 550 nm; water vapour g/cm²; altitude km; surface reflectance, or
+    /// TOA reflectance with --toa). Blank lines, `#` comments, a `band...` header line and
+    /// extra columns are ignored. Prints one line per case (TSV with a header, or --json):
+    /// the inputs, `input` (the reflectance read), the interpolated terms `rho_path` (gas-free
+    /// path reflectance), `tg_path` (its gaseous transmission), `tg` (gaseous transmission sun
+    /// → surface → sensor), `t_down`, `t_up` (total transmissions), `s` (spherical albedo),
+    /// then `toa` = tg_path·rho_path + tg·t_down·t_up·rho/(1 − s·rho) and `rho_s` (its
+    /// inverse), and `clamped`: the LUT axes the case fell outside of (its value clamped to
+    /// the table's edge), `-` if none. Same code as the image correction.
+    Lut {
+        /// Folder holding the LUT GIPPs (L2TOCR, L2DIRT, L2DIFT, L2ALBD, L2GAST)
+        #[arg(long, value_name = "DIR")]
+        gipp: PathBuf,
+        /// Aerosol model: the GIPPs' applicability nick name
+        #[arg(long, default_value = "CONTINEN")]
+        model: String,
+        /// The last column is TOA reflectance: invert it
+        #[arg(long)]
+        toa: bool,
+        /// JSON array instead of TSV
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a LUT set as GIPPs from the 6S tables of scripts/make-luts
+    LutBuild {
+        /// JSON tables written by scripts/sixs/make_luts.py
+        #[arg(value_name = "TABLES")]
+        tables: PathBuf,
+        /// Aerosol model: the GIPPs' applicability nick name
+        #[arg(long, default_value = "CONTINEN")]
+        model: String,
+        /// File_Class of the GIPPs
+        #[arg(long, default_value = "TEST")]
+        class: String,
+    },
 }
 
 impl Tool for Args {
@@ -56,6 +95,24 @@ fn main() {
             vip::cli::input_paths(&inputs)?;
             Err(vip::VipError::not_yet("vip-maccs l2", "L2A processing"))
         }
+        Level::Lut {
+            gipp,
+            model,
+            toa,
+            json,
+        } => {
+            let luts = vip::atmosphere::LutSet::read(&gipp, &model)?;
+            let cases =
+                vip::atmosphere::probe::probe(&luts, std::io::stdin().lock(), toa, "stdin")?;
+            vip::atmosphere::probe::write(&cases, json, std::io::stdout().lock())
+                .map_err(|e| vip::VipError::output("stdout", e))?;
+            Ok(vec![])
+        }
+        Level::LutBuild {
+            tables,
+            model,
+            class,
+        } => vip::atmosphere::luts::build_gipps(&tables, &model, &class, &args.common.options()),
         Level::L3 { inputs, .. } => {
             vip::cli::input_paths(&inputs)?;
             Err(vip::VipError::not_yet("vip-maccs l3", "L3A synthesis"))

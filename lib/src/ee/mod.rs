@@ -9,6 +9,7 @@ pub mod strlgt;
 pub use header::{EeDoc, FixedHeader, Layout};
 pub mod gipp;
 pub mod gipps;
+pub mod lut;
 pub mod muscate;
 pub mod naming;
 

@@ -1,0 +1,633 @@
+//! The radiative-transfer LUT set of one aerosol model and the atmospheric terms it gives.
+//!
+//! For a uniform Lambertian surface of reflectance ρ, 6S (and VIP) writes the TOA reflectance
+//!
+//! ```text
+//! ρ_TOA = Tg(0)·ρ_R + Tg(U/2)·(ρ_path − ρ_R) + Tg(U)·T↓·T↑·ρ / (1 − S·ρ)
+//! ```
+//!
+//! with ρ_path the gas-free path reflectance (ρ_R its value without aerosols), T↓ = T(θs) and
+//! T↑ = T(θv) the total (direct + diffuse) transmissions, S the spherical albedo and Tg(U) the
+//! gaseous transmission for a water-vapour column U (6S mixes water vapour with the aerosols,
+//! so their path term sees half the column and Rayleigh's none). With
+//! `tg_path = [Tg(0)·ρ_R + Tg(U/2)·(ρ_path − ρ_R)] / ρ_path` this is the usual
+//! `ρ_TOA = tg_path·ρ_path + Tg·T↓T↑ρ/(1 − Sρ)`, inverted as
+//! `y = (ρ_TOA − tg_path·ρ_path) / (Tg·T↓T↑)`, `ρ = y / (1 + S·y)`.
+//!
+//! Storage, as GIPPs: ρ_path inside L2TOCR (the VENµS inverse LUT of gas-free TOA → surface
+//! reflectance, from which ρ_path is recovered exactly), T_dir and T_dif in L2DIRT/L2DIFT, S
+//! in L2ALBD, Tg in the VIP extension L2GAST.
+
+use std::path::{Path, PathBuf};
+
+use super::table::{Axis, Table};
+use crate::ee::gipps::GippCommon;
+use crate::ee::lut::{read_lut_header, write_lut_header, LutKind};
+use crate::error::{Result, VipError};
+use crate::mission::venus::BANDS;
+
+/// The TOA axis VIP writes in L2TOCR (the one of the ICD example).
+const TOCR_TOA: [f64; 7] = [-0.2, 0.0, 0.2, 0.4, 0.6, 0.8, 1.0];
+
+/// Conditions of one pixel (or one probe case).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Conditions {
+    /// Sun zenith angle, degrees.
+    pub sza: f64,
+    /// View zenith angle, degrees.
+    pub vza: f64,
+    /// Relative azimuth |φsun − φview|, degrees, 0 = backscattering.
+    pub raa: f64,
+    /// Aerosol optical thickness at 550 nm.
+    pub aot: f64,
+    /// Water-vapour column, g/cm².
+    pub wv: f64,
+    /// Altitude, metres.
+    pub alt: f64,
+}
+
+/// The atmospheric terms of one band under some conditions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Terms {
+    /// Gas-free path (intrinsic atmospheric) reflectance.
+    pub rho_path: f64,
+    /// Gaseous transmission of the path term.
+    pub tg_path: f64,
+    /// Gaseous transmission, sun to surface to sensor.
+    pub tg: f64,
+    /// Total transmission on the sun path and on the view path.
+    pub t_down: f64,
+    pub t_up: f64,
+    /// Direct parts of t_down and t_up.
+    pub t_down_dir: f64,
+    pub t_up_dir: f64,
+    /// Spherical albedo.
+    pub s: f64,
+    /// LUT axes the conditions fell outside of (values clamped to the edge).
+    pub clamped: Vec<String>,
+}
+
+impl Terms {
+    /// TOA reflectance over a uniform Lambertian surface of reflectance `rho`.
+    pub fn toa(&self, rho: f64) -> f64 {
+        self.tg_path * self.rho_path
+            + self.tg * self.t_down * self.t_up * rho / (1.0 - self.s * rho)
+    }
+
+    /// Surface reflectance from the TOA reflectance (inverse of [`Terms::toa`]).
+    pub fn surface(&self, toa: f64) -> f64 {
+        let y = (toa - self.tg_path * self.rho_path) / (self.tg * self.t_down * self.t_up);
+        y / (1.0 + self.s * y)
+    }
+}
+
+/// The tables of one band.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BandLuts {
+    /// ρ_path over (θs, θv, φ, altitude m, AOT).
+    pub path: Table,
+    /// T_dir and T_dif over (zenith, altitude m, AOT).
+    pub dirt: Table,
+    pub dift: Table,
+    /// S over (altitude m, AOT).
+    pub albd: Table,
+    /// Tg over (θs, θv, altitude m, water vapour).
+    pub gast: Table,
+}
+
+impl BandLuts {
+    /// The terms under `c`.
+    pub fn terms(&self, c: &Conditions) -> Terms {
+        let mut clamped = vec![];
+        let mut get = |t: &Table, x: &[f64]| {
+            let s = t.sample(x);
+            for a in s.clamped {
+                if !clamped.contains(&a) {
+                    clamped.push(a);
+                }
+            }
+            s.value
+        };
+        let rho_path = get(&self.path, &[c.sza, c.vza, c.raa, c.alt, c.aot]);
+        let rho_r = get(&self.path, &[c.sza, c.vza, c.raa, c.alt, 0.0]);
+        let tg = get(&self.gast, &[c.sza, c.vza, c.alt, c.wv]);
+        let tg_half = get(&self.gast, &[c.sza, c.vza, c.alt, c.wv / 2.0]);
+        let tg_dry = get(&self.gast, &[c.sza, c.vza, c.alt, 0.0]);
+        let t_down_dir = get(&self.dirt, &[c.sza, c.alt, c.aot]);
+        let t_up_dir = get(&self.dirt, &[c.vza, c.alt, c.aot]);
+        let t_down = t_down_dir + get(&self.dift, &[c.sza, c.alt, c.aot]);
+        let t_up = t_up_dir + get(&self.dift, &[c.vza, c.alt, c.aot]);
+        let s = get(&self.albd, &[c.alt, c.aot]);
+        let tg_path = if rho_path > 0.0 {
+            (tg_dry * rho_r + tg_half * (rho_path - rho_r)) / rho_path
+        } else {
+            tg_dry
+        };
+        Terms {
+            rho_path,
+            tg_path,
+            tg,
+            t_down,
+            t_up,
+            t_down_dir,
+            t_up_dir,
+            s,
+            clamped,
+        }
+    }
+}
+
+/// A LUT set: one [`BandLuts`] per band (in band order), made for one aerosol model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LutSet {
+    /// Applicability nick name of the GIPPs: the aerosol model (e.g. `CONTINEN`).
+    pub model: String,
+    /// Ozone content the gaseous transmissions were computed with, cm·atm.
+    pub ozone: f64,
+    pub bands: Vec<(String, BandLuts)>,
+}
+
+impl LutSet {
+    /// The tables of `band` (`B01` ...).
+    pub fn band(&self, band: &str) -> Option<&BandLuts> {
+        self.bands.iter().find(|(b, _)| b == band).map(|(_, l)| l)
+    }
+
+    /// Builds a set from the raw 6S tables written by `scripts/sixs/make_luts.py`.
+    pub fn from_sixs_json(path: &Path, model: &str) -> Result<LutSet> {
+        let bad = |m: String| VipError::bad_input(path, m);
+        let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+        let j: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        let list = |v: &serde_json::Value, what: &str| -> Result<Vec<f64>> {
+            v.as_array()
+                .and_then(|a| a.iter().map(|x| x.as_f64()).collect::<Option<Vec<f64>>>())
+                .ok_or_else(|| bad(format!("{what} is not a list of numbers")))
+        };
+        let axes = &j["axes"];
+        let ax = |name: &str| list(&axes[name], &format!("axes.{name}"));
+        let (sza, vza, raa, aot, wv) = (ax("sza")?, ax("vza")?, ax("raa")?, ax("aot")?, ax("wv")?);
+        let alt: Vec<f64> = ax("alt")?.iter().map(|km| km * 1000.0).collect();
+        if aot.first() != Some(&0.0) || wv.first() != Some(&0.0) {
+            return Err(bad("the AOT and water-vapour axes must start at 0".into()));
+        }
+        let ozone = j["ozone_cm_atm"]
+            .as_f64()
+            .ok_or_else(|| bad("no ozone_cm_atm".into()))?;
+        let table = |names: &[&str], values: &[&Vec<f64>], data: Vec<f64>| {
+            let axes = names
+                .iter()
+                .zip(values)
+                .map(|(n, v)| Axis::new(n, (*v).clone()))
+                .collect();
+            Table::new(axes, data.iter().map(|&v| v as f32).collect()).map_err(bad)
+        };
+        let mut bands = vec![];
+        for b in BANDS.iter() {
+            let code = b.code;
+            let jb = &j["bands"][code];
+            if jb.is_null() {
+                continue;
+            }
+            let zen = list(&jb["zenith"], "zenith")?;
+            let trans = list(&jb["transmission"], "transmission")?;
+            let tau = list(&jb["optical_depth"], "optical_depth")?;
+            let n_at = alt.len() * aot.len();
+            if tau.len() != n_at || trans.len() != zen.len() * n_at {
+                return Err(bad(format!(
+                    "{code}: transmission tables do not fit the axes"
+                )));
+            }
+            let mut dir = vec![];
+            let mut dif = vec![];
+            for (iz, z) in zen.iter().enumerate() {
+                for k in 0..n_at {
+                    let d = (-tau[k] / z.to_radians().cos()).exp();
+                    dir.push(d);
+                    dif.push(trans[iz * n_at + k] - d);
+                }
+            }
+            let tra = [TRA_AXES[0], TRA_AXES[1], TRA_AXES[2]];
+            bands.push((
+                code.to_string(),
+                BandLuts {
+                    path: table(
+                        &PATH_AXES,
+                        &[&sza, &vza, &raa, &alt, &aot],
+                        list(&jb["path"], "path")?,
+                    )?,
+                    dirt: table(&tra, &[&zen, &alt, &aot], dir)?,
+                    dift: table(&tra, &[&zen, &alt, &aot], dif)?,
+                    albd: table(
+                        &[TRA_AXES[1], TRA_AXES[2]],
+                        &[&alt, &aot],
+                        list(&jb["spherical_albedo"], "spherical_albedo")?,
+                    )?,
+                    gast: table(
+                        LutKind::Gast.axes(),
+                        &[&sza, &vza, &alt, &wv],
+                        list(&jb["gas_transmission"], "gas_transmission")?,
+                    )?,
+                },
+            ));
+        }
+        if bands.is_empty() {
+            return Err(bad("no band tables (B01 ... B12)".into()));
+        }
+        Ok(LutSet {
+            model: model.to_string(),
+            ozone,
+            bands,
+        })
+    }
+
+    /// Writes the set as GIPPs (L2TOCR, L2DIRT, L2DIFT, L2ALBD, L2GAST) into `dir`; returns the
+    /// headers written.
+    pub fn write(&self, common: &GippCommon, dir: &Path) -> Result<Vec<PathBuf>> {
+        let codes: Vec<&str> = self.bands.iter().map(|(b, _)| b.as_str()).collect();
+        let mut out = vec![];
+        let mut put = |kind: LutKind, tables: Vec<Table>, ozone: Option<f64>| -> Result<()> {
+            let (hdr, files) = write_lut_header(common, kind, &tables[0].axes, &codes, ozone, dir)?;
+            for (t, f) in tables.iter().zip(files) {
+                t.write_mha(&f)?;
+            }
+            out.push(hdr);
+            Ok(())
+        };
+        put(
+            LutKind::Tocr,
+            self.bands.iter().map(|(_, l)| tocr(l)).collect(),
+            None,
+        )?;
+        put(
+            LutKind::Dirt,
+            self.bands.iter().map(|(_, l)| l.dirt.clone()).collect(),
+            None,
+        )?;
+        put(
+            LutKind::Dift,
+            self.bands.iter().map(|(_, l)| l.dift.clone()).collect(),
+            None,
+        )?;
+        put(
+            LutKind::Albd,
+            self.bands.iter().map(|(_, l)| l.albd.clone()).collect(),
+            None,
+        )?;
+        put(
+            LutKind::Gast,
+            self.bands.iter().map(|(_, l)| l.gast.clone()).collect(),
+            Some(self.ozone),
+        )?;
+        Ok(out)
+    }
+
+    /// Reads the set of aerosol model `model` from a GIPP folder (the newest serial key of
+    /// each kind if several are there).
+    pub fn read(dir: &Path, model: &str) -> Result<LutSet> {
+        let find = |kind: LutKind| -> Result<PathBuf> {
+            let prefix = format!("_GIP_{}_L_{model}_", kind.code());
+            let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map_err(|e| VipError::bad_input(dir, e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                    n.contains(&prefix) && n.ends_with(".HDR")
+                })
+                .collect();
+            found.sort();
+            found.pop().ok_or_else(|| {
+                VipError::bad_input(
+                    dir,
+                    format!("no GIP_{} GIPP for aerosol model {model}", kind.code()),
+                )
+            })
+        };
+        let load = |kind: LutKind| -> Result<(PathBuf, BandTables, Option<f64>)> {
+            let hdr = find(kind)?;
+            let h = read_lut_header(&hdr, kind)?;
+            let tables = h
+                .files
+                .iter()
+                .map(|(b, f)| Ok((b.clone(), Table::read_mha(f, h.axes.clone())?)))
+                .collect::<Result<Vec<_>>>()?;
+            Ok((hdr, tables, h.ozone))
+        };
+        let (tocr_hdr, tocr_t, _) = load(LutKind::Tocr)?;
+        let (_, dirt, _) = load(LutKind::Dirt)?;
+        let (_, dift, _) = load(LutKind::Dift)?;
+        let (_, albd, _) = load(LutKind::Albd)?;
+        let (_, gast, ozone) = load(LutKind::Gast)?;
+        let mut bands = vec![];
+        for (b, tocr_b) in tocr_t {
+            let pick = |v: &[(String, Table)], kind: LutKind| {
+                v.iter()
+                    .find(|(c, _)| *c == b)
+                    .map(|(_, t)| t.clone())
+                    .ok_or_else(|| {
+                        VipError::bad_input(
+                            dir,
+                            format!("band {b} is in L2TOCR but not in {}", kind.code()),
+                        )
+                    })
+            };
+            let albd_b = pick(&albd, LutKind::Albd)?;
+            let path = path_from_tocr(&tocr_b, &albd_b)
+                .map_err(|m| VipError::bad_input(&tocr_hdr, format!("band {b}: {m}")))?;
+            bands.push((
+                b.clone(),
+                BandLuts {
+                    path,
+                    dirt: pick(&dirt, LutKind::Dirt)?,
+                    dift: pick(&dift, LutKind::Dift)?,
+                    albd: albd_b,
+                    gast: pick(&gast, LutKind::Gast)?,
+                },
+            ));
+        }
+        Ok(LutSet {
+            model: model.to_string(),
+            ozone: ozone.unwrap_or(0.3),
+            bands,
+        })
+    }
+}
+
+/// Per-band tables of one GIPP kind.
+type BandTables = Vec<(String, Table)>;
+
+const PATH_AXES: [&str; 5] = [
+    "Solar_Zenith_Angle_Indexes",
+    "View_Zenith_Angle_Indexes",
+    "Relative_Azimuth_Angle_Indexes",
+    "Altitude_Indexes",
+    "AOT_Indexes",
+];
+const TRA_AXES: [&str; 3] = ["Zenithal_Angle_Indexes", "Altitude_Indexes", "AOT_Indexes"];
+
+/// The L2TOCR table of a band: surface reflectance at each gas-free TOA node.
+fn tocr(l: &BandLuts) -> Table {
+    let p = &l.path;
+    let mut axes = p.axes.clone();
+    axes.push(Axis::new("TOA_Reflectance_Indexes", TOCR_TOA.to_vec()));
+    let shape = p.shape();
+    let mut data = Vec::with_capacity(p.data.len() * TOCR_TOA.len());
+    let ax = |i: usize, k: usize| p.axes[i].values[k];
+    for (flat, &path) in p.data.iter().enumerate() {
+        let mut node = [0usize; 5];
+        let mut r = flat;
+        for d in (0..5).rev() {
+            node[d] = r % shape[d];
+            r /= shape[d];
+        }
+        let (alt, aot) = (ax(3, node[3]), ax(4, node[4]));
+        let t = l.dirt.sample(&[ax(0, node[0]), alt, aot]).value
+            + l.dift.sample(&[ax(0, node[0]), alt, aot]).value;
+        let u = l.dirt.sample(&[ax(1, node[1]), alt, aot]).value
+            + l.dift.sample(&[ax(1, node[1]), alt, aot]).value;
+        let s = l.albd.sample(&[alt, aot]).value;
+        for &toa in &TOCR_TOA {
+            let y = (toa - f64::from(path)) / (t * u);
+            data.push((y / (1.0 + s * y)) as f32);
+        }
+    }
+    Table::new(axes, data).expect("TOCR shape follows the path table")
+}
+
+/// Recovers the gas-free path reflectance from an L2TOCR table: at each node the surface
+/// reflectances ρ_k of the TOA nodes t_k give y_k = ρ_k / (1 − S·ρ_k), linear in t_k; the
+/// least-squares line's zero is ρ_path.
+fn path_from_tocr(tocr: &Table, albd: &Table) -> std::result::Result<Table, String> {
+    let n = tocr.axes.len();
+    if n != 6 {
+        return Err(format!("L2TOCR has {n} axes, 6 expected"));
+    }
+    let toa = &tocr.axes[5].values;
+    if toa.len() < 2 {
+        return Err("L2TOCR needs at least 2 TOA reflectance nodes".into());
+    }
+    let axes: Vec<Axis> = tocr.axes[..5].to_vec();
+    let shape: Vec<usize> = axes.iter().map(|a| a.values.len()).collect();
+    let mut data = Vec::with_capacity(tocr.data.len() / toa.len());
+    for (flat, chunk) in tocr.data.chunks_exact(toa.len()).enumerate() {
+        let (alt_i, aot_i) = ((flat / shape[4]) % shape[3], flat % shape[4]);
+        let s = albd
+            .sample(&[axes[3].values[alt_i], axes[4].values[aot_i]])
+            .value;
+        let (mut sx, mut sy, mut sxx, mut sxy) = (0.0, 0.0, 0.0, 0.0);
+        for (&t, &r) in toa.iter().zip(chunk) {
+            let y = f64::from(r) / (1.0 - s * f64::from(r));
+            sx += t;
+            sy += y;
+            sxx += t * t;
+            sxy += t * y;
+        }
+        let k = toa.len() as f64;
+        let slope = (k * sxy - sx * sy) / (k * sxx - sx * sx);
+        let icpt = (sy - slope * sx) / k;
+        if slope.is_nan() || slope <= 0.0 {
+            return Err(format!(
+                "surface reflectance does not increase with TOA at node {flat}"
+            ));
+        }
+        data.push((-icpt / slope) as f32);
+    }
+    Table::new(axes, data)
+}
+
+/// `vip-maccs lut-build`: the GIPPs of a LUT set from 6S tables, written into the output
+/// folder (each GIPP built in a temporary folder there and moved in place when complete; an
+/// existing GIPP is replaced only with `--overwrite`). Returns the headers written.
+pub fn build_gipps(
+    tables: &Path,
+    model: &str,
+    class: &str,
+    opts: &crate::cli::Options,
+) -> Result<Vec<PathBuf>> {
+    use crate::ee::{naming, Applicability};
+    let set = LutSet::from_sixs_json(tables, model)?;
+    let app = Applicability::List {
+        nick: naming::nick_name(model).map_err(|e| VipError::Usage(format!("--model: {e}")))?,
+        site_ids: vec![],
+    };
+    let date = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).expect("valid date");
+    let validity = (
+        date(0, 1, 1).and_hms_opt(0, 0, 0).expect("valid time"),
+        date(9999, 12, 31)
+            .and_hms_opt(23, 59, 59)
+            .expect("valid time"),
+    );
+    let mut common = GippCommon::new(class, app, validity)
+        .map_err(|e| VipError::Usage(format!("--class: {e}")))?;
+    common.notes = format!(
+        "6S LUT set, aerosol model {model}, ozone {} cm.atm, from {}",
+        set.ozone,
+        tables
+            .file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into_owned())
+    );
+    let out = &opts.output;
+    crate::raster::ensure_dir(out)?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".vip-luts-")
+        .tempdir_in(out)
+        .map_err(|e| VipError::output(out, e))?;
+    let headers = set.write(&common, tmp.path())?;
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(tmp.path())
+        .map_err(|e| VipError::output(tmp.path(), e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for e in &entries {
+        let dest = out.join(e.file_name().expect("entry has a name"));
+        if dest.exists() && !opts.overwrite {
+            return Err(VipError::output(&dest, crate::raster::EXISTS_MSG));
+        }
+    }
+    for e in &entries {
+        let dest = out.join(e.file_name().expect("entry has a name"));
+        if dest.is_dir() {
+            std::fs::remove_dir_all(&dest).map_err(|err| VipError::output(&dest, err))?;
+        }
+        std::fs::rename(e, &dest).map_err(|err| VipError::output(&dest, err))?;
+    }
+    Ok(headers
+        .iter()
+        .map(|h| out.join(h.file_name().expect("header has a name")))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ee::gipp::Applicability;
+
+    fn grid(names: &[&str], values: &[Vec<f64>], f: impl Fn(&[f64]) -> f64) -> Table {
+        let axes: Vec<Axis> = names
+            .iter()
+            .zip(values)
+            .map(|(n, v)| Axis::new(n, v.clone()))
+            .collect();
+        let mut data = vec![];
+        let shape: Vec<usize> = values.iter().map(Vec::len).collect();
+        let total: usize = shape.iter().product();
+        for flat in 0..total {
+            let mut r = flat;
+            let mut x = vec![0.0; shape.len()];
+            for d in (0..shape.len()).rev() {
+                x[d] = values[d][r % shape[d]];
+                r /= shape[d];
+            }
+            data.push(f(&x) as f32);
+        }
+        Table::new(axes, data).unwrap()
+    }
+
+    /// A made-up but physically shaped band: Rayleigh-like path growing with air mass and
+    /// AOT, Beer-Lambert transmissions, water-vapour absorption.
+    fn band() -> BandLuts {
+        let (sza, vza, raa) = (
+            vec![0.0, 30.0, 50.0, 70.0],
+            vec![0.0, 20.0, 40.0],
+            vec![0.0, 90.0, 180.0],
+        );
+        let (alt, aot, wv) = (
+            vec![0.0, 1500.0, 3000.0],
+            vec![0.0, 0.2, 0.5, 1.0],
+            vec![0.0, 1.0, 3.0, 6.0],
+        );
+        let mu = |d: f64| d.to_radians().cos();
+        let tau = |x: &[f64]| 0.1 * (-x[0] / 8000.0).exp() + 0.15 * x[1];
+        BandLuts {
+            path: grid(
+                &PATH_AXES,
+                &[sza.clone(), vza.clone(), raa, alt.clone(), aot.clone()],
+                |x| {
+                    (0.04 + 0.1 * x[4]) * (-x[3] / 8000.0).exp() * (1.0 / mu(x[0]) + 1.0 / mu(x[1]))
+                        / 2.0
+                        * (1.0 + 0.2 * x[2].to_radians().cos())
+                },
+            ),
+            dirt: grid(&TRA_AXES, &[sza.clone(), alt.clone(), aot.clone()], |x| {
+                (-tau(&x[1..]) / mu(x[0])).exp()
+            }),
+            dift: grid(&TRA_AXES, &[sza.clone(), alt.clone(), aot.clone()], |x| {
+                0.5 * (1.0 - (-tau(&x[1..]) / mu(x[0])).exp())
+            }),
+            albd: grid(&TRA_AXES[1..], &[alt.clone(), aot], |x| 0.5 * tau(x)),
+            gast: grid(LutKind::Gast.axes(), &[sza, vza, alt, wv], |x| {
+                (-0.05 * x[3].sqrt() * (1.0 / mu(x[0]) + 1.0 / mu(x[1])) * (-x[2] / 2000.0).exp())
+                    .exp()
+            }),
+        }
+    }
+
+    fn common() -> GippCommon {
+        let d = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        let app = Applicability::List {
+            nick: "CONTINEN".into(),
+            site_ids: vec![],
+        };
+        GippCommon::new("TEST", app, crate::ee::header::open_validity(d)).unwrap()
+    }
+
+    #[test]
+    fn gipps_validate_and_read_back_with_the_path_recovered_from_tocr() {
+        let set = LutSet {
+            model: "CONTINEN".into(),
+            ozone: 0.3,
+            bands: vec![("B03".into(), band()), ("B12".into(), band())],
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let hdrs = set.write(&common(), dir.path()).unwrap();
+        assert_eq!(hdrs.len(), 5);
+        let (gast, icd): (Vec<_>, Vec<_>) = hdrs
+            .iter()
+            .partition(|h| h.file_name().unwrap().to_str().unwrap().contains("L2GAST"));
+        let icd: Vec<&Path> = icd.iter().map(|p| p.as_path()).collect();
+        crate::ee::validate_against_icd(&icd).unwrap();
+        crate::ee::lut::validate_gast(&[gast[0].as_path()]).unwrap();
+        // the schema check can fail: a wrong ozone unit
+        let text = std::fs::read_to_string(gast[0]).unwrap();
+        let wrong = dir.path().join("wrong.HDR");
+        std::fs::write(&wrong, text.replace("unit=\"cm.atm\"", "unit=\"DU\"")).unwrap();
+        assert!(crate::ee::lut::validate_gast(&[wrong.as_path()]).is_err());
+        std::fs::remove_file(&wrong).unwrap();
+        let back = LutSet::read(dir.path(), "CONTINEN").unwrap();
+        assert_eq!(back.ozone, 0.3);
+        assert_eq!(back.bands.len(), 2);
+        let (orig, read) = (&set.bands[1].1, &back.bands[1].1);
+        assert_eq!(orig.gast, read.gast);
+        assert_eq!(orig.dirt, read.dirt);
+        assert_eq!(orig.albd, read.albd);
+        let worst = orig
+            .path
+            .data
+            .iter()
+            .zip(&read.path.data)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 2e-6, "path recovered from L2TOCR off by {worst}");
+    }
+
+    #[test]
+    fn inversion_undoes_the_forward_model_and_clamps_are_reported() {
+        let b = band();
+        let c = Conditions {
+            sza: 37.0,
+            vza: 12.0,
+            raa: 75.0,
+            aot: 0.33,
+            wv: 2.2,
+            alt: 700.0,
+        };
+        let t = b.terms(&c);
+        assert!(t.clamped.is_empty());
+        assert!(t.tg < t.tg_path && t.tg_path < 1.0, "{t:?}");
+        for rho in [0.0, 0.05, 0.3, 0.6] {
+            assert!((t.surface(t.toa(rho)) - rho).abs() < 1e-12);
+        }
+        // closed form at a node: ρ_TOA(0) = tg_path·ρ_path
+        let far = Conditions { aot: 1.4, ..c };
+        assert_eq!(b.terms(&far).clamped, vec!["AOT_Indexes".to_string()]);
+    }
+}

@@ -1,0 +1,9 @@
+//! Atmospheric correction: radiative-transfer look-up tables and the terms they give
+//! (gases, Rayleigh, aerosols), the LUT probe. Aerosol and water-vapour retrieval, adjacency
+//! and slope correction build on these.
+
+pub mod luts;
+pub mod probe;
+pub mod table;
+
+pub use luts::{BandLuts, Conditions, LutSet, Terms};

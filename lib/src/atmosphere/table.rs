@@ -1,0 +1,329 @@
+//! N-dimensional look-up tables on rectilinear grids, their interpolation, and their storage
+//! as MetaImage (`.mha`) files, the format of the VENµS LUT GIPPs' `.DBL.DIR`.
+//!
+//! Values are stored with the first axis outermost and the last axis fastest (the MAJA
+//! `LookUpTableFileReader` order); the MetaImage `DimSize` lists the fastest axis first.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::error::{Result, VipError};
+
+/// One axis of a table: a name and strictly increasing node values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axis {
+    pub name: String,
+    pub values: Vec<f64>,
+}
+
+impl Axis {
+    pub fn new(name: &str, values: Vec<f64>) -> Self {
+        Axis {
+            name: name.to_string(),
+            values,
+        }
+    }
+
+    /// Nodes strictly increasing and finite, at least one.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        if self.values.is_empty() {
+            return Err(format!("axis {} has no nodes", self.name));
+        }
+        if self.values.iter().any(|v| !v.is_finite()) {
+            return Err(format!("axis {} has a non-finite node", self.name));
+        }
+        if self.values.windows(2).any(|w| w[1] <= w[0]) {
+            return Err(format!("axis {} is not strictly increasing", self.name));
+        }
+        Ok(())
+    }
+
+    /// Interpolation weights at `x`: up to 4 nodes (cubic Lagrange on the nodes around `x`,
+    /// lower order near the ends and on short axes), and whether `x` was outside the axis and
+    /// clamped to its end.
+    pub fn weights(&self, x: f64) -> (Weights, bool) {
+        let v = &self.values;
+        let n = v.len();
+        let clamped = x < v[0] || x > v[n - 1];
+        let x = x.clamp(v[0], v[n - 1]);
+        let mut w = Weights::default();
+        if n == 1 {
+            w.push(0, 1.0);
+            return (w, clamped);
+        }
+        // i: last node <= x (at most n - 2)
+        let i = v.partition_point(|&a| a <= x).saturating_sub(1).min(n - 2);
+        if x == v[i] {
+            w.push(i, 1.0);
+            return (w, clamped);
+        }
+        // four nodes around x (shifted inwards at the ends), fewer on short axes
+        let hi = (i.saturating_sub(1) + 3).min(n - 1);
+        let lo = hi.saturating_sub(3);
+        for a in lo..=hi {
+            let mut l = 1.0;
+            for b in lo..=hi {
+                if a != b {
+                    l *= (x - v[b]) / (v[a] - v[b]);
+                }
+            }
+            w.push(a, l);
+        }
+        (w, clamped)
+    }
+}
+
+/// Interpolation weights along one axis: node indices and their weights (sum 1).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Weights {
+    idx: [usize; 4],
+    w: [f64; 4],
+    n: usize,
+}
+
+impl Weights {
+    fn push(&mut self, i: usize, w: f64) {
+        self.idx[self.n] = i;
+        self.w[self.n] = w;
+        self.n += 1;
+    }
+
+    /// (node index, weight) pairs.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, f64)> + '_ {
+        (0..self.n).map(|k| (self.idx[k], self.w[k]))
+    }
+}
+
+/// A table of f32 values over the product of its axes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub axes: Vec<Axis>,
+    pub data: Vec<f32>,
+}
+
+/// Result of an interpolation: the value and the names of the axes where the point was
+/// outside the table and was clamped to its edge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub value: f64,
+    pub clamped: Vec<String>,
+}
+
+impl Table {
+    /// A table checking that `data` has one value per grid node.
+    pub fn new(axes: Vec<Axis>, data: Vec<f32>) -> std::result::Result<Self, String> {
+        for a in &axes {
+            a.check()?;
+        }
+        let n: usize = axes.iter().map(|a| a.values.len()).product();
+        if data.len() != n {
+            return Err(format!(
+                "{} values for a grid of {n} nodes ({})",
+                data.len(),
+                axes.iter()
+                    .map(|a| format!("{} {}", a.name, a.values.len()))
+                    .collect::<Vec<_>>()
+                    .join(" × ")
+            ));
+        }
+        Ok(Table { axes, data })
+    }
+
+    /// Node counts along each axis.
+    pub fn shape(&self) -> Vec<usize> {
+        self.axes.iter().map(|a| a.values.len()).collect()
+    }
+
+    /// Flat index of a grid node.
+    pub fn index(&self, node: &[usize]) -> usize {
+        node.iter()
+            .zip(&self.axes)
+            .fold(0, |acc, (&i, a)| acc * a.values.len() + i)
+    }
+
+    /// Value at a grid node.
+    pub fn at(&self, node: &[usize]) -> f64 {
+        f64::from(self.data[self.index(node)])
+    }
+
+    /// Interpolated value at `x` (one coordinate per axis; piecewise-cubic Lagrange along
+    /// each axis, tensor product), points outside clamped to the edge and reported.
+    pub fn sample(&self, x: &[f64]) -> Sample {
+        assert_eq!(x.len(), self.axes.len(), "one coordinate per axis");
+        let mut clamped = vec![];
+        let weights: Vec<Weights> = self
+            .axes
+            .iter()
+            .zip(x)
+            .map(|(a, &xi)| {
+                let (w, c) = a.weights(xi);
+                if c {
+                    clamped.push(a.name.clone());
+                }
+                w
+            })
+            .collect();
+        Sample {
+            value: self.contract(&weights, 0, 0),
+            clamped,
+        }
+    }
+
+    fn contract(&self, w: &[Weights], dim: usize, base: usize) -> f64 {
+        if dim == w.len() {
+            return f64::from(self.data[base]);
+        }
+        let n = self.axes[dim].values.len();
+        w[dim]
+            .iter()
+            .map(|(i, wi)| wi * self.contract(w, dim + 1, base * n + i))
+            .sum()
+    }
+
+    /// Writes the table as a MetaImage file (little-endian float32, data in the file).
+    pub fn write_mha(&self, path: &Path) -> Result<()> {
+        let dims: Vec<String> = self.shape().iter().rev().map(|n| n.to_string()).collect();
+        let header = format!(
+            "ObjectType = Image\nNDims = {}\nBinaryData = True\nBinaryDataByteOrderMSB = False\n\
+             CompressedData = False\nDimSize = {}\nElementType = MET_FLOAT\n\
+             ElementDataFile = LOCAL\n",
+            dims.len(),
+            dims.join(" ")
+        );
+        let mut bytes = header.into_bytes();
+        for v in &self.data {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        let fail = |e: std::io::Error| VipError::output(path, e);
+        let mut f = std::fs::File::create(path).map_err(fail)?;
+        f.write_all(&bytes).map_err(fail)?;
+        f.sync_all().map_err(fail)
+    }
+
+    /// Reads a MetaImage file written for a table on `axes` (sizes checked against the axes).
+    pub fn read_mha(path: &Path, axes: Vec<Axis>) -> Result<Table> {
+        let bytes = std::fs::read(path).map_err(|e| VipError::bad_input(path, e))?;
+        let bad = |m: String| VipError::bad_input(path, m);
+        let mut pos = 0;
+        let mut dims: Option<Vec<usize>> = None;
+        let mut local = false;
+        while !local {
+            let end = bytes[pos..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .ok_or_else(|| bad("MetaImage header has no ElementDataFile = LOCAL".into()))?;
+            let line = std::str::from_utf8(&bytes[pos..pos + end])
+                .map_err(|_| bad("MetaImage header is not text".into()))?;
+            pos += end + 1;
+            let Some((key, value)) = line.split_once('=') else {
+                continue;
+            };
+            let (key, value) = (key.trim(), value.trim());
+            let expect = |want: &str| {
+                if value.eq_ignore_ascii_case(want) {
+                    Ok(())
+                } else {
+                    Err(bad(format!("MetaImage {key} is {value}, VIP reads {want}")))
+                }
+            };
+            match key {
+                "ElementType" => expect("MET_FLOAT")?,
+                "CompressedData" => expect("False")?,
+                "BinaryDataByteOrderMSB" | "ElementByteOrderMSB" => expect("False")?,
+                "ElementDataFile" => {
+                    expect("LOCAL")?;
+                    local = true;
+                }
+                "DimSize" => {
+                    dims = Some(
+                        value
+                            .split_whitespace()
+                            .map(|t| t.parse().map_err(|_| bad(format!("bad DimSize '{value}'"))))
+                            .collect::<Result<_>>()?,
+                    )
+                }
+                _ => {}
+            }
+        }
+        let dims = dims.ok_or_else(|| bad("MetaImage header has no DimSize".into()))?;
+        let want: Vec<usize> = axes.iter().rev().map(|a| a.values.len()).collect();
+        if dims != want {
+            return Err(bad(format!(
+                "MetaImage DimSize {dims:?} does not match the header's axes {want:?}"
+            )));
+        }
+        let n: usize = dims.iter().product();
+        let body = &bytes[pos..];
+        if body.len() != 4 * n {
+            return Err(bad(format!(
+                "{} bytes of data, {} expected for {n} float32 values",
+                body.len(),
+                4 * n
+            )));
+        }
+        let data: Vec<f32> = body
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+            return Err(bad(format!("value {i} is not a finite number")));
+        }
+        Table::new(axes, data).map_err(bad)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grid() -> Table {
+        // f(x, y) = cubic in x, quadratic in y: reproduced exactly by the interpolation.
+        let x = Axis::new("x", vec![0.0, 1.0, 2.5, 3.0, 5.0]);
+        let y = Axis::new("y", vec![-1.0, 0.0, 2.0]);
+        let f = |x: f64, y: f64| 0.5 * x * x * x - x + 2.0 * y * y + x * y + 1.0;
+        let mut data = vec![];
+        for &a in &x.values {
+            for &b in &y.values {
+                data.push(f(a, b) as f32);
+            }
+        }
+        Table::new(vec![x, y], data).unwrap()
+    }
+
+    #[test]
+    fn cubic_interpolation_is_exact_for_cubics() {
+        let t = grid();
+        let f = |x: f64, y: f64| 0.5 * x * x * x - x + 2.0 * y * y + x * y + 1.0;
+        for &(x, y) in &[(0.3, -0.5), (1.7, 1.2), (2.9, 0.1), (4.2, 1.9), (5.0, 2.0)] {
+            let s = t.sample(&[x, y]);
+            assert!((s.value - f(x, y)).abs() < 1e-4, "{x} {y}: {}", s.value);
+            assert!(s.clamped.is_empty());
+        }
+    }
+
+    #[test]
+    fn outside_points_are_clamped_and_reported() {
+        let t = grid();
+        let s = t.sample(&[6.0, 0.0]);
+        assert_eq!(s.clamped, vec!["x".to_string()]);
+        assert!((s.value - t.at(&[4, 1])).abs() < 1e-9);
+    }
+
+    #[test]
+    fn metaimage_round_trip_and_bad_sizes() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.mha");
+        let t = grid();
+        t.write_mha(&p).unwrap();
+        assert_eq!(Table::read_mha(&p, t.axes.clone()).unwrap(), t);
+        let mut other = t.axes.clone();
+        other[1].values.push(3.0);
+        let e = Table::read_mha(&p, other).unwrap_err();
+        assert_eq!(e.exit_code(), 3);
+        assert!(e.to_string().contains("does not match"), "{e}");
+        let bytes = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &bytes[..bytes.len() - 3]).unwrap();
+        let e = Table::read_mha(&p, t.axes.clone()).unwrap_err();
+        assert!(e.to_string().contains("bytes of data"), "{e}");
+    }
+}

