@@ -497,7 +497,7 @@ pub fn build_gipps(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::ee::gipp::Applicability;
 
@@ -523,8 +523,8 @@ mod tests {
     }
 
     /// A made-up but physically shaped band: Rayleigh-like path growing with air mass and
-    /// AOT, Beer-Lambert transmissions, water-vapour absorption.
-    fn band() -> BandLuts {
+    /// AOT, Beer-Lambert transmissions, water-vapour absorption exp(−`k`·U·m).
+    pub(crate) fn band_with(k: f64) -> BandLuts {
         let (sza, vza, raa) = (
             vec![0.0, 30.0, 50.0, 70.0],
             vec![0.0, 20.0, 40.0],
@@ -555,10 +555,13 @@ mod tests {
             }),
             albd: grid(&TRA_AXES[1..], &[alt.clone(), aot], |x| 0.5 * tau(x)),
             gast: grid(LutKind::Gast.axes(), &[sza, vza, alt, wv], |x| {
-                (-0.05 * x[3].sqrt() * (1.0 / mu(x[0]) + 1.0 / mu(x[1])) * (-x[2] / 2000.0).exp())
-                    .exp()
+                (-k * x[3] * (1.0 / mu(x[0]) + 1.0 / mu(x[1])) * (-x[2] / 2000.0).exp()).exp()
             }),
         }
+    }
+
+    fn band() -> BandLuts {
+        band_with(0.05)
     }
 
     fn common() -> GippCommon {

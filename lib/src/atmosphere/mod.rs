@@ -5,5 +5,6 @@
 pub mod luts;
 pub mod probe;
 pub mod table;
+pub mod vapour;
 
 pub use luts::{BandLuts, Conditions, LutSet, Terms};

@@ -1,0 +1,80 @@
+//! Water vapour from the 910 nm (B12) / 865 nm (B11) band pair: the column U for which the two
+//! bands' surface reflectances agree (the surface is spectrally flat across 865–910 nm to the
+//! accuracy the method needs), solved with the full LUT model of each band.
+
+use super::luts::{BandLuts, Conditions};
+
+/// Reference and absorbing bands.
+pub const REFERENCE_BAND: &str = "B11";
+pub const VAPOUR_BAND: &str = "B12";
+
+/// The water-vapour column (g/cm²) that makes the surface reflectances of `reference` and
+/// `absorbing` agree for TOA reflectances `toa_ref` and `toa_abs` under `c` (its `wv`
+/// ignored), searched in [0, `max_wv`]; `None` when no column in that range does (a
+/// reflectance too dark to tell, clouds, or water vapour beyond the table).
+pub fn retrieve(
+    reference: &BandLuts,
+    absorbing: &BandLuts,
+    toa_ref: f64,
+    toa_abs: f64,
+    c: &Conditions,
+    max_wv: f64,
+) -> Option<f64> {
+    // more vapour, more absorption corrected: the absorbing band's surface reflectance grows
+    let gap = |wv: f64| {
+        let k = Conditions { wv, ..*c };
+        absorbing.terms(&k).surface(toa_abs) - reference.terms(&k).surface(toa_ref)
+    };
+    let (mut lo, mut hi) = (0.0, max_wv);
+    let (glo, ghi) = (gap(lo), gap(hi));
+    if !(glo <= 0.0 && ghi >= 0.0) {
+        return None;
+    }
+    for _ in 0..40 {
+        let mid = 0.5 * (lo + hi);
+        if gap(mid) < 0.0 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+        if hi - lo < 1e-4 {
+            break;
+        }
+    }
+    Some(0.5 * (lo + hi))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::atmosphere::luts::tests::band_with;
+
+    #[test]
+    fn the_column_that_made_the_toa_is_found_again() {
+        let (reference, absorbing) = (band_with(0.002), band_with(0.08));
+        for (wv, rho, aot) in [(0.4, 0.2, 0.1), (2.0, 0.35, 0.4), (4.7, 0.1, 0.05)] {
+            let c = Conditions {
+                sza: 35.0,
+                vza: 8.0,
+                raa: 120.0,
+                aot,
+                wv,
+                alt: 300.0,
+            };
+            let toa_ref = reference.terms(&c).toa(rho);
+            let toa_abs = absorbing.terms(&c).toa(rho);
+            let got = retrieve(&reference, &absorbing, toa_ref, toa_abs, &c, 6.0).unwrap();
+            assert!((got - wv).abs() < 1e-3, "{wv}: {got}");
+        }
+        // a TOA pair no column explains
+        let c = Conditions {
+            sza: 35.0,
+            vza: 8.0,
+            raa: 120.0,
+            aot: 0.1,
+            wv: 1.0,
+            alt: 0.0,
+        };
+        assert_eq!(retrieve(&reference, &absorbing, 0.3, 0.9, &c, 6.0), None);
+    }
+}
