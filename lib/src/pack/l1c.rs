@@ -295,8 +295,8 @@ pub fn plan(p: &L1c, hdr: &Path) -> Result<Plan> {
         level: "L1C".into(),
         platform: "VENUS".into(),
         spectral_content: GROUP.into(),
-        // The native L1C carries no orbit number (NIL=N/A): 0 says unknown.
-        orbit_number: 0,
+        // The native header's Acquisition_Orbit_Number; 0 says unknown (NIL=N/A).
+        orbit_number: p.orbit.map_or(0, i64::from),
         date_precision_s: 0.001,
         bands: bands.clone(),
         group_id: GROUP.into(),
