@@ -32,4 +32,18 @@ vip_python_venv() {
     .venv/bin/pip install --quiet --upgrade pip
     .venv/bin/pip install --quiet -r scripts/requirements-test.txt
   fi
+  vip_stac_schemas
+}
+
+# The official STAC JSON schemas (core 1.0.0, GeoJSON, eo/projection/raster 1.1.0) from the
+# PyPI wheels that ship them, in .venv/stac-schemas with the schema config that points
+# stac-validator at them (the tests run without access to the schema sites).
+vip_stac_schemas() {
+  if [ ! -f .venv/stac-schemas/schema-config.json ]; then
+    echo "laying out the STAC schemas in .venv/stac-schemas (scripts/lib/stac_schemas.py)" >&2
+    wheels=$(mktemp -d)
+    .venv/bin/pip download --quiet --no-deps -d "$wheels" pystac==1.10.1 eopf==2.8.1
+    .venv/bin/python scripts/lib/stac_schemas.py "$wheels" .venv/stac-schemas
+    rm -rf "$wheels"
+  fi
 }

@@ -7,23 +7,12 @@ use vip::ee::muscate::MtdAll;
 use vip::product::l1c::L1c;
 use vip_testkit::{files, read_band, run, SimScene};
 
-const BIN: &str = env!("CARGO_BIN_EXE_vip-pack");
+mod common;
+use common::{pack, BIN};
 
 /// A small L1C made by the library, in the scene's scratch folder.
 fn l1c() -> (SimScene, PathBuf) {
-    let s = SimScene::new("SIMULSIT", "2024-03-15", 96, 128, 7, 600.0);
-    let hdr = s.l1c();
-    (s, hdr)
-}
-
-fn pack(hdr: &Path, out: &Path, extra: &[&str]) -> PathBuf {
-    let mut args = vec![hdr.to_str().unwrap(), "-o", out.to_str().unwrap()];
-    args.extend(extra);
-    let r = run(BIN, &args);
-    r.code(0);
-    let paths = r.paths();
-    assert_eq!(paths.len(), 1, "{}", r.stdout);
-    paths[0].clone()
+    common::l1c_of("2024-03-15", 96, 128, 7)
 }
 
 fn rel_files(dir: &Path) -> Vec<String> {
