@@ -223,8 +223,11 @@ fn make_files(plan: &Plan, root: &Path, pack: &PackOptions, opts: &Options) -> R
     };
     let co = &opts.creation_options;
     let ram = (opts.ram_bytes / opts.threads.max(1) as u64).max(16 << 20);
-    let results: Vec<Result<Option<f64>>> = plan
-        .jobs
+    // Band copies read their bands from a one-pass split of each multi-band source (a
+    // compressed pixel-interleaved image would be decompressed whole for every band).
+    let split_dir = root.join(".bands");
+    let jobs = split_sources(&plan.jobs, &split_dir, opts.ram_bytes)?;
+    let results: Vec<Result<Option<f64>>> = jobs
         .par_iter()
         .map(|job| {
             let dst = root.join(job.rel());
@@ -261,6 +264,9 @@ fn make_files(plan: &Plan, root: &Path, pack: &PackOptions, opts: &Options) -> R
             }
         })
         .collect();
+    if split_dir.exists() {
+        std::fs::remove_dir_all(&split_dir).map_err(|e| VipError::output_io(&split_dir, &e))?;
+    }
     let mut measured = Measured::default();
     for r in results {
         if let Some(p) = r? {
@@ -268,4 +274,44 @@ fn make_files(plan: &Plan, root: &Path, pack: &PackOptions, opts: &Options) -> R
         }
     }
     Ok(measured)
+}
+
+/// `jobs` with every band copy from a source that two or more band copies read redirected to
+/// band 1 of that source's split file in `dir` ([`raster::split_bands`]).
+fn split_sources(jobs: &[Job], dir: &Path, ram_bytes: u64) -> Result<Vec<Job>> {
+    let mut uses: std::collections::BTreeMap<&Path, usize> = Default::default();
+    for job in jobs {
+        if let Job::Band { src, .. } = job {
+            *uses.entry(src.as_path()).or_default() += 1;
+        }
+    }
+    let mut split: std::collections::BTreeMap<&Path, Vec<PathBuf>> = Default::default();
+    for (k, (src, n)) in uses.into_iter().enumerate() {
+        if n >= 2 {
+            let d = dir.join(k.to_string());
+            raster::ensure_dir(&d)?;
+            split.insert(src, raster::split_bands(src, &d, ram_bytes)?);
+        }
+    }
+    jobs.iter()
+        .map(|job| match job {
+            Job::Band { src, copy, rel } => match split.get(src.as_path()) {
+                Some(files) => {
+                    let file = files.get(copy.band.wrapping_sub(1)).ok_or_else(|| {
+                        VipError::bad_input(src, format!("has no band {}", copy.band))
+                    })?;
+                    Ok(Job::Band {
+                        src: file.clone(),
+                        copy: BandCopy {
+                            band: 1,
+                            ..copy.clone()
+                        },
+                        rel: rel.clone(),
+                    })
+                }
+                None => Ok(job.clone()),
+            },
+            _ => Ok(job.clone()),
+        })
+        .collect()
 }
