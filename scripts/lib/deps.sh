@@ -1,7 +1,7 @@
 # Sourced by scripts/test and scripts/demo (POSIX sh, so ksh runs it too).
 # Installs the system packages VIP needs when they are missing; does nothing when all are there.
 # (libclang: proj-sys generates its PROJ bindings with bindgen at build time.)
-vip_deps="pkg-config build-essential clang libclang-dev libgdal-dev libproj-dev libsqlite3-dev gdal-bin ksh libxml2-utils python3-venv libgfortran5 time bc"
+vip_deps="pkg-config build-essential clang libclang-dev libgdal-dev libproj-dev libsqlite3-dev gdal-bin ksh libxml2-utils python3-venv libgfortran5 time bc zip unzip"
 
 vip_install_deps() {
   missing=""
