@@ -16,7 +16,8 @@ use crate::mission::venus;
 use crate::product::l1c::{self, L1c};
 use crate::raster::{self, BandCopy, SampleType};
 
-/// File code of the reflectance bands (`<ID>_<code>_B<n>.tif`).
+/// File code of the reflectance bands (`<ID>_<code>_B<n>.tif`): the code of the MUSCATE L2A
+/// bands; the VENµS reference material names no MUSCATE L1C band files.
 pub const REFLECTANCE_CODE: &str = "SRE";
 /// The MUSCATE band group of VENµS.
 pub const GROUP: &str = "XS";
