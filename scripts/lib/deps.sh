@@ -1,7 +1,7 @@
 # Sourced by scripts/test and scripts/demo (POSIX sh, so ksh runs it too).
 # Installs the system packages VIP needs when they are missing; does nothing when all are there.
 # (libclang: proj-sys generates its PROJ bindings with bindgen at build time.)
-vip_deps="pkg-config build-essential clang libclang-dev libgdal-dev libproj-dev libsqlite3-dev gdal-bin ksh libxml2-utils python3-venv libgfortran5 time bc"
+vip_deps="pkg-config build-essential clang libclang-dev libgdal-dev libproj-dev libsqlite3-dev gdal-bin ksh libxml2-utils python3-venv libgfortran5 time bc zip unzip"
 
 vip_install_deps() {
   missing=""
@@ -31,5 +31,19 @@ vip_python_venv() {
     python3 -m venv .venv
     .venv/bin/pip install --quiet --upgrade pip
     .venv/bin/pip install --quiet -r scripts/requirements-test.txt
+  fi
+  vip_stac_schemas
+}
+
+# The official STAC JSON schemas (core 1.0.0, GeoJSON, eo/projection/raster 1.1.0) from the
+# PyPI wheels that ship them, in .venv/stac-schemas with the schema config that points
+# stac-validator at them (the tests run without access to the schema sites).
+vip_stac_schemas() {
+  if [ ! -f .venv/stac-schemas/schema-config.json ]; then
+    echo "laying out the STAC schemas in .venv/stac-schemas (scripts/lib/stac_schemas.py)" >&2
+    wheels=$(mktemp -d)
+    .venv/bin/pip download --quiet --no-deps -d "$wheels" pystac==1.10.1 eopf==2.8.1
+    .venv/bin/python scripts/lib/stac_schemas.py "$wheels" .venv/stac-schemas
+    rm -rf "$wheels"
   fi
 }

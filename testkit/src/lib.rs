@@ -301,3 +301,55 @@ pub fn python_oracle(script: &str, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// The stac-validator schema config that maps the official STAC schemas to the local copies
+/// `scripts/lib/deps.sh` lays out (`$VIP_STAC_SCHEMAS`, default `.venv/stac-schemas`).
+/// Missing, it fails the test.
+pub fn stac_schema_config() -> PathBuf {
+    let dir = std::env::var_os("VIP_STAC_SCHEMAS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project_root().join(".venv/stac-schemas"));
+    let p = dir.join("schema-config.json");
+    assert!(
+        p.exists(),
+        "{} is missing: scripts/test lays out the STAC schemas (vip_stac_schemas)",
+        p.display()
+    );
+    p
+}
+
+/// Runs stac-validator (from the oracles' virtual environment) on the STAC JSON `doc`, against
+/// the local official schemas only; `unchecked` extensions (no schema to be had offline) are
+/// taken out of `stac_extensions` first. Returns whether it is valid and the report.
+pub fn stac_validate(doc: &serde_json::Value, unchecked: &[&str]) -> (bool, serde_json::Value) {
+    let mut doc = doc.clone();
+    if let Some(exts) = doc
+        .get_mut("stac_extensions")
+        .and_then(serde_json::Value::as_array_mut)
+    {
+        exts.retain(|e| !unchecked.iter().any(|u| e == u));
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("doc.json");
+    std::fs::write(&path, serde_json::to_string(&doc).unwrap()).unwrap();
+    let validator = python().with_file_name("stac-validator");
+    let out = Command::new(&validator)
+        .arg("validate")
+        .arg(&path)
+        .arg("--schema-config")
+        .arg(stac_schema_config())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", validator.display()));
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The JSON report is the array between notices ("Please upgrade ...", timings).
+    let start = text.find("\n[").map_or(0, |i| i + 1);
+    let end = text.rfind("\n]").map_or(text.len(), |i| i + 2);
+    let report: serde_json::Value = serde_json::from_str(&text[start..end]).unwrap_or_else(|e| {
+        panic!(
+            "stac-validator gave no JSON report ({e}):\n{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let valid = report[0]["valid_stac"].as_bool() == Some(true);
+    (valid && out.status.success(), report)
+}

@@ -13,15 +13,16 @@ use vip::cli::{CommonArgs, Tool};
 /// MASKS/<ID>_SAT_XS.tif (uint16, bit n = band Bn saturated), MASKS/<ID>_PIX_XS.tif (uint16,
 /// bit n = band Bn aberrant or defective), MASKS/<ID>_EDG_XS.tif (byte, 1 = no data in some
 /// band), MASKS/<ID>_CLM_XS.tif (byte, bit 1 = L1 cloud), the quicklook <ID>_QKL_ALL.jpg
-/// (B7, B4, B3) and MANIFEST.sha256 (sha256sum format) listing every other file. Only L1C
-/// products are packaged by this version.
+/// (B7, B4, B3), with --stac the STAC 1.0.0 item <ID>_STAC.json, and MANIFEST.sha256
+/// (sha256sum format) listing every other file. Only L1C products are packaged by this
+/// version.
 #[derive(Parser)]
 #[command(
     name = "vip-pack",
     version,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = "EXAMPLES:\n  vip-pack OUT/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR -o DIST\n  vip-pack L1C.HDR -o DIST --cog --zip\n  vip-l1 L1A.HDR --gipp G --dem DEM.tif -o OUT | vip-pack - -o DIST\n  vip-pack verify DIST/VENUS-XS_20240315-103000-000_L1C_SIMULSIT_C_V1-0.zip"
+    after_help = "EXAMPLES:\n  vip-pack OUT/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR -o DIST\n  vip-pack L1C.HDR -o DIST --cog --zip\n  vip-pack L1C.HDR -o DIST --cog --stac && vip-pack index DIST\n  vip-l1 L1A.HDR --gipp G --dem DEM.tif -o OUT | vip-pack - -o DIST\n  vip-pack verify DIST/VENUS-XS_20240315-103000-000_L1C_SIMULSIT_C_V1-0.zip"
 )]
 struct Args {
     #[command(subcommand)]
@@ -36,6 +37,11 @@ struct Args {
     /// Write every raster as a Cloud Optimized GeoTIFF (DEFLATE, overviews)
     #[arg(long)]
     cog: bool,
+    /// Also write the STAC 1.0.0 item <ID>_STAC.json beside <ID>_MTD_ALL.xml (extensions eo,
+    /// projection, raster, file): one asset per band, mask, quicklook and metadata file, with
+    /// relative hrefs, SHA2-256 multihash checksums and sizes; footprint in WGS 84
+    #[arg(long)]
+    stac: bool,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -55,6 +61,28 @@ enum Command {
         #[arg(required = true, value_name = "PACKAGE")]
         packages: Vec<PathBuf>,
     },
+    /// Make a folder of packages a static STAC catalog (for any plain HTTP server).
+    ///
+    /// Writes DIR/catalog.json (STAC Catalog) and DIR/collection.json (STAC Collection: spatial
+    /// and temporal extents, summaries, one item link per package folder to
+    /// ./<ID>/<ID>_STAC.json), all hrefs relative. Run it again after adding or removing
+    /// packages: the collection follows the folders; items are never rewritten, and a file
+    /// whose content is unchanged is not rewritten either. Each file is replaced atomically.
+    /// Package folders need their STAC item (vip-pack --stac); hidden entries and zips are not
+    /// indexed. Exit 3, writing nothing, when a package folder has no readable item, an asset
+    /// is missing or outside its folder, or a symbolic link leads out of DIR. Prints the path
+    /// of catalog.json.
+    #[command(
+        after_help = "EXAMPLES:\n  vip-pack index DIST\n  vip-pack L1C.HDR -o DIST --stac && vip-pack index DIST && (cd DIST && python3 -m http.server)"
+    )]
+    Index {
+        /// Folder holding the package folders; the index is written into it
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// Licence of the data in the collection (SPDX id, or proprietary / various)
+        #[arg(long, default_value = "proprietary", value_name = "ID")]
+        license: String,
+    },
 }
 
 impl Tool for Args {
@@ -69,11 +97,16 @@ fn main() {
             .iter()
             .map(|p| vip::pack::manifest::verify(p))
             .collect(),
+        Some(Command::Index { dir, license }) => {
+            vip::pack::index::index(&dir, &vip::pack::index::IndexOptions { license })
+                .map(|p| vec![p])
+        }
         None => {
             let inputs = vip::cli::input_paths(&args.inputs)?;
             let pack = vip::pack::PackOptions {
                 zip: args.zip,
                 cog: args.cog,
+                stac: args.stac,
             };
             vip::pack::run(&inputs, &pack, &args.common.options())
         }

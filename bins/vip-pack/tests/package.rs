@@ -7,23 +7,12 @@ use vip::ee::muscate::MtdAll;
 use vip::product::l1c::L1c;
 use vip_testkit::{files, read_band, run, SimScene};
 
-const BIN: &str = env!("CARGO_BIN_EXE_vip-pack");
+mod common;
+use common::{pack, BIN};
 
 /// A small L1C made by the library, in the scene's scratch folder.
 fn l1c() -> (SimScene, PathBuf) {
-    let s = SimScene::new("SIMULSIT", "2024-03-15", 96, 128, 7, 600.0);
-    let hdr = s.l1c();
-    (s, hdr)
-}
-
-fn pack(hdr: &Path, out: &Path, extra: &[&str]) -> PathBuf {
-    let mut args = vec![hdr.to_str().unwrap(), "-o", out.to_str().unwrap()];
-    args.extend(extra);
-    let r = run(BIN, &args);
-    r.code(0);
-    let paths = r.paths();
-    assert_eq!(paths.len(), 1, "{}", r.stdout);
-    paths[0].clone()
+    common::l1c_of("2024-03-15", 96, 128, 7)
 }
 
 fn rel_files(dir: &Path) -> Vec<String> {
@@ -78,6 +67,9 @@ fn l1c_package_layout_metadata_and_rasters() {
         (native.ulx, native.uly, native.pixel_m)
     );
     assert_eq!(m.reflectance_quantification, 1.0 / native.quantification);
+    // The simulated chain carries no orbit number (NIL=N/A): 0 says unknown.
+    assert_eq!(native.orbit, None);
+    assert_eq!(m.orbit_number, 0);
     assert_eq!(
         m.special_values[0],
         ("nodata".into(), native.nodata.to_string())
@@ -299,4 +291,41 @@ fn cog_rasters_have_the_cog_layout() {
         assert!(text.contains("COMPRESSION=DEFLATE"), "{}", t.display());
     }
     run(BIN, &["verify", pkg.to_str().unwrap()]).code(0);
+}
+
+#[test]
+fn orbit_number_comes_from_the_native_header() {
+    let (s, hdr) = l1c();
+    let text = std::fs::read_to_string(&hdr).unwrap();
+    let nil = "\">NIL=N/A</Acquisition_Orbit_Number>";
+    assert!(text.contains(nil), "no NIL orbit in the header");
+    let dir = hdr.parent().unwrap();
+    let with = dir.join("ORBIT.HDR");
+    std::fs::write(
+        &with,
+        text.replace(nil, "\">1234</Acquisition_Orbit_Number>"),
+    )
+    .unwrap();
+    let pkg = pack(&with, &s.scratch("DIST"), &[]);
+    let id = pkg.file_name().unwrap().to_str().unwrap();
+    let mtd = pkg.join(format!("{id}_MTD_ALL.xml"));
+    vip::ee::validate_against_icd(&[&mtd]).unwrap();
+    assert_eq!(MtdAll::read(&mtd).unwrap().orbit_number, 1234);
+    // An orbit that is not a number is bad input naming the header.
+    let bad = dir.join("BADORBIT.HDR");
+    std::fs::write(
+        &bad,
+        text.replace(nil, "\">12x4</Acquisition_Orbit_Number>"),
+    )
+    .unwrap();
+    run(
+        BIN,
+        &[
+            bad.to_str().unwrap(),
+            "-o",
+            s.scratch("D2").to_str().unwrap(),
+        ],
+    )
+    .code(3)
+    .one_error_line("BADORBIT.HDR");
 }

@@ -5,7 +5,8 @@ use std::path::Path;
 
 use chrono::NaiveDateTime;
 
-use super::{Job, Plan};
+use super::stac::{Asset, AssetKind};
+use super::{mtd_name, Job, Plan};
 use crate::ee::muscate::{
     AngleGrid, AngleGrids, BandInfo, FileGroup, FileRef, GeoPoint, Job as MtdJob, MtdAll,
     ViewingGrids,
@@ -15,7 +16,8 @@ use crate::mission::venus;
 use crate::product::l1c::{self, L1c};
 use crate::raster::{self, BandCopy, SampleType};
 
-/// File code of the reflectance bands (`<ID>_<code>_B<n>.tif`).
+/// File code of the reflectance bands (`<ID>_<code>_B<n>.tif`): the code of the MUSCATE L2A
+/// bands; the VENµS reference material names no MUSCATE L1C band files.
 pub const REFLECTANCE_CODE: &str = "SRE";
 /// The MUSCATE band group of VENµS.
 pub const GROUP: &str = "XS";
@@ -124,10 +126,23 @@ pub fn plan(p: &L1c, hdr: &Path) -> Result<Plan> {
     let bands: Vec<String> = venus::BANDS.iter().map(|b| band_id(b.code)).collect();
 
     let mut jobs = Vec::new();
+    let mut assets = Vec::new();
     let mut band_files = Vec::new();
     for (i, b) in bands.iter().enumerate() {
         let rel = format!("{id}_{REFLECTANCE_CODE}_{b}.tif");
         band_files.push(FileRef::new(&rel).with("band_id", b));
+        assets.push(Asset {
+            key: b.clone(),
+            rel: rel.clone(),
+            title: format!("{b} TOA reflectance"),
+            roles: vec!["data", "reflectance"],
+            kind: AssetKind::Raster {
+                data_type: SampleType::I16,
+                nodata: Some(nodata),
+                scale: Some(p.quantification),
+                band: Some(&venus::BANDS[i]),
+            },
+        });
         jobs.push(Job::Band {
             src: image.clone(),
             copy: BandCopy {
@@ -181,7 +196,58 @@ pub fn plan(p: &L1c, hdr: &Path) -> Result<Plan> {
         nodata: p.nodata,
         rel: edg.clone(),
     });
+    for (key, rel, t, role, title) in [
+        (
+            "SAT",
+            &sat,
+            SampleType::U16,
+            "saturation",
+            "Saturation, bit n = band Bn",
+        ),
+        (
+            "PIX",
+            &pix,
+            SampleType::U16,
+            "quality",
+            "Aberrant or defective pixels, bit n = band Bn",
+        ),
+        (
+            "EDG",
+            &edg,
+            SampleType::U8,
+            "data-mask",
+            "No data in some band",
+        ),
+        ("CLM", &clm, SampleType::U8, "cloud", "L1 cloud mask, bit 1"),
+    ] {
+        assets.push(Asset {
+            key: key.into(),
+            rel: rel.clone(),
+            title: title.into(),
+            roles: vec![role],
+            kind: AssetKind::Raster {
+                data_type: t,
+                nodata: None,
+                scale: None,
+                band: None,
+            },
+        });
+    }
     let quicklook = format!("{id}_QKL_ALL.jpg");
+    assets.push(Asset {
+        key: "thumbnail".into(),
+        rel: quicklook.clone(),
+        title: format!("Quicklook ({})", QUICKLOOK_BANDS.0),
+        roles: vec!["thumbnail"],
+        kind: AssetKind::Quicklook,
+    });
+    assets.push(Asset {
+        key: "metadata".into(),
+        rel: mtd_name(&id),
+        title: "MUSCATE metadata".into(),
+        roles: vec!["metadata"],
+        kind: AssetKind::Metadata,
+    });
     jobs.push(Job::Quicklook {
         src: image.clone(),
         rgb: QUICKLOOK_BANDS.1,
@@ -295,8 +361,8 @@ pub fn plan(p: &L1c, hdr: &Path) -> Result<Plan> {
         level: "L1C".into(),
         platform: "VENUS".into(),
         spectral_content: GROUP.into(),
-        // The native L1C carries no orbit number (NIL=N/A): 0 says unknown.
-        orbit_number: 0,
+        // The native header's Acquisition_Orbit_Number; 0 says unknown (NIL=N/A).
+        orbit_number: p.orbit.map_or(0, i64::from),
         date_precision_s: 0.001,
         bands: bands.clone(),
         group_id: GROUP.into(),
@@ -341,5 +407,10 @@ pub fn plan(p: &L1c, hdr: &Path) -> Result<Plan> {
             outputs: vec![(id.clone(), p.acquisition, p.creation)],
         }],
     };
-    Ok(Plan { id, jobs, mtd })
+    Ok(Plan {
+        id,
+        jobs,
+        mtd,
+        assets,
+    })
 }

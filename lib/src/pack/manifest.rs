@@ -91,8 +91,9 @@ pub fn parse(text: &str, origin: &Path) -> Result<BTreeMap<String, String>> {
     Ok(out)
 }
 
-/// Hashes every file of the package folder `root` and writes its manifest; returns the entries.
-pub fn write(root: &Path) -> Result<BTreeMap<String, String>> {
+/// The SHA-256 of every file of the package folder `root` but the manifest, by path, hashed in
+/// parallel.
+pub fn hash_files(root: &Path) -> Result<BTreeMap<String, String>> {
     let files: Vec<String> = list_files(root)?
         .into_iter()
         .filter(|p| p != MANIFEST)
@@ -101,10 +102,13 @@ pub fn write(root: &Path) -> Result<BTreeMap<String, String>> {
         .par_iter()
         .map(|p| sha256_file(&root.join(p)))
         .collect::<Result<Vec<_>>>()?;
-    let entries: BTreeMap<String, String> = files.into_iter().zip(hashes).collect();
+    Ok(files.into_iter().zip(hashes).collect())
+}
+
+/// Writes the manifest of the package folder `root` listing `entries`.
+pub fn write_entries(root: &Path, entries: &BTreeMap<String, String>) -> Result<()> {
     let path = root.join(MANIFEST);
-    std::fs::write(&path, format(&entries)).map_err(|e| VipError::output_io(&path, &e))?;
-    Ok(entries)
+    std::fs::write(&path, format(entries)).map_err(|e| VipError::output_io(&path, &e))
 }
 
 /// Differences between a manifest and what a package holds, one line each.
@@ -133,16 +137,7 @@ pub fn verify(package: &Path) -> Result<PathBuf> {
     let (listed, found) = if package.is_dir() {
         let mpath = package.join(MANIFEST);
         let text = std::fs::read_to_string(&mpath).map_err(|e| VipError::input_io(&mpath, &e))?;
-        let listed = parse(&text, &mpath)?;
-        let files: Vec<String> = list_files(package)?
-            .into_iter()
-            .filter(|p| p != MANIFEST)
-            .collect();
-        let hashes = files
-            .par_iter()
-            .map(|p| sha256_file(&package.join(p)))
-            .collect::<Result<Vec<_>>>()?;
-        (listed, files.into_iter().zip(hashes).collect())
+        (parse(&text, &mpath)?, hash_files(package)?)
     } else {
         archive::hash_zip(package)?
     };

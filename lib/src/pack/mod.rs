@@ -11,14 +11,18 @@
 //! <ID>/MASKS/<ID>_PIX_XS.tif     uint16 aberrant/defective pixels, bit n = band Bn
 //! <ID>/MASKS/<ID>_EDG_XS.tif     byte, 1 where a band has no data
 //! <ID>/MASKS/<ID>_CLM_XS.tif     byte L1 cloud mask, bit 1 = cloud
+//! <ID>/<ID>_STAC.json            STAC 1.0.0 item (with --stac; stac)
 //! <ID>/MANIFEST.sha256           SHA-256 of every other file (sha256sum format, sorted)
 //! ```
+//! `vip-pack index DIR` makes a folder of packages a static STAC catalog ([`index`]).
 //! A product level plugs in as a [`Plan`]: the files to make from the native product and the
 //! metadata that describes them ([`l1c::plan`] today; L2A/L3A add theirs).
 
 pub mod archive;
+pub mod index;
 pub mod l1c;
 pub mod manifest;
+pub mod stac;
 
 use std::path::{Path, PathBuf};
 
@@ -39,6 +43,8 @@ pub struct PackOptions {
     pub zip: bool,
     /// Write every raster as a Cloud Optimized GeoTIFF.
     pub cog: bool,
+    /// Write the STAC item `<ID>_STAC.json`.
+    pub stac: bool,
 }
 
 /// One file of a package and how it is made.
@@ -76,12 +82,18 @@ impl Job {
     }
 }
 
-/// A package to make: its id (folder name), the files and the metadata.
+/// A package to make: its id (folder name), the files, the metadata and the STAC assets.
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub id: String,
     pub jobs: Vec<Job>,
     pub mtd: MtdAll,
+    pub assets: Vec<stac::Asset>,
+}
+
+/// File name of the MUSCATE metadata of package `id`.
+pub fn mtd_name(id: &str) -> String {
+    format!("{id}_MTD_ALL.xml")
 }
 
 /// Quality figures measured while the files are made, for the metadata.
@@ -144,11 +156,33 @@ pub fn package(product: &Path, pack: &PackOptions, opts: &Options) -> Result<Pat
         mtd.quality_indexes
             .push(("NodataPercent".into(), crate::ee::muscate::dec(p, 2)));
     }
-    write_text(
-        &root.join(format!("{}_MTD_ALL.xml", plan.id)),
-        &mtd.to_xml(),
-    )?;
-    manifest::write(&root)?;
+    write_text(&root.join(mtd_name(&plan.id)), &mtd.to_xml())?;
+    let mut hashes = manifest::hash_files(&root)?;
+    if pack.stac {
+        let files = hashes
+            .iter()
+            .map(|(rel, sha256)| {
+                let p = root.join(rel);
+                let size = std::fs::metadata(&p)
+                    .map_err(|e| VipError::input_io(&p, &e))?
+                    .len();
+                Ok((
+                    rel.clone(),
+                    stac::FileInfo {
+                        sha256: sha256.clone(),
+                        size,
+                    },
+                ))
+            })
+            .collect::<Result<_>>()?;
+        let name = stac::item_name(&plan.id);
+        let text = stac::to_text(&stac::item(&plan, &mtd, &files, pack.cog)?);
+        write_text(&root.join(&name), &text)?;
+        let sha = manifest::sha256_reader(text.as_bytes())
+            .map_err(|e| VipError::Internal(format!("hashing the item: {e}")))?;
+        hashes.insert(name, sha);
+    }
+    manifest::write_entries(&root, &hashes)?;
     let out = match zip_stage {
         Some(z) => {
             archive::write_zip(&root, &plan.id, z.path())?;
@@ -189,8 +223,11 @@ fn make_files(plan: &Plan, root: &Path, pack: &PackOptions, opts: &Options) -> R
     };
     let co = &opts.creation_options;
     let ram = (opts.ram_bytes / opts.threads.max(1) as u64).max(16 << 20);
-    let results: Vec<Result<Option<f64>>> = plan
-        .jobs
+    // Band copies read their bands from a one-pass split of each multi-band source (a
+    // compressed pixel-interleaved image would be decompressed whole for every band).
+    let split_dir = root.join(".bands");
+    let jobs = split_sources(&plan.jobs, &split_dir, opts.ram_bytes)?;
+    let results: Vec<Result<Option<f64>>> = jobs
         .par_iter()
         .map(|job| {
             let dst = root.join(job.rel());
@@ -227,6 +264,9 @@ fn make_files(plan: &Plan, root: &Path, pack: &PackOptions, opts: &Options) -> R
             }
         })
         .collect();
+    if split_dir.exists() {
+        std::fs::remove_dir_all(&split_dir).map_err(|e| VipError::output_io(&split_dir, &e))?;
+    }
     let mut measured = Measured::default();
     for r in results {
         if let Some(p) = r? {
@@ -234,4 +274,44 @@ fn make_files(plan: &Plan, root: &Path, pack: &PackOptions, opts: &Options) -> R
         }
     }
     Ok(measured)
+}
+
+/// `jobs` with every band copy from a source that two or more band copies read redirected to
+/// band 1 of that source's split file in `dir` ([`raster::split_bands`]).
+fn split_sources(jobs: &[Job], dir: &Path, ram_bytes: u64) -> Result<Vec<Job>> {
+    let mut uses: std::collections::BTreeMap<&Path, usize> = Default::default();
+    for job in jobs {
+        if let Job::Band { src, .. } = job {
+            *uses.entry(src.as_path()).or_default() += 1;
+        }
+    }
+    let mut split: std::collections::BTreeMap<&Path, Vec<PathBuf>> = Default::default();
+    for (k, (src, n)) in uses.into_iter().enumerate() {
+        if n >= 2 {
+            let d = dir.join(k.to_string());
+            raster::ensure_dir(&d)?;
+            split.insert(src, raster::split_bands(src, &d, ram_bytes)?);
+        }
+    }
+    jobs.iter()
+        .map(|job| match job {
+            Job::Band { src, copy, rel } => match split.get(src.as_path()) {
+                Some(files) => {
+                    let file = files.get(copy.band.wrapping_sub(1)).ok_or_else(|| {
+                        VipError::bad_input(src, format!("has no band {}", copy.band))
+                    })?;
+                    Ok(Job::Band {
+                        src: file.clone(),
+                        copy: BandCopy {
+                            band: 1,
+                            ..copy.clone()
+                        },
+                        rel: rel.clone(),
+                    })
+                }
+                None => Ok(job.clone()),
+            },
+            _ => Ok(job.clone()),
+        })
+        .collect()
 }

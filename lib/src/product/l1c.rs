@@ -151,6 +151,9 @@ pub struct L1c {
     pub date: NaiveDate,
     /// Acquisition time at the scene centre.
     pub acquisition: NaiveDateTime,
+    /// Absolute orbit number of the acquisition (`Acquisition_Orbit_Number`); `None` when the
+    /// header says `NIL=N/A`.
+    pub orbit: Option<u32>,
     /// EPSG code of the site grid (e.g. 32631).
     pub epsg: u32,
     /// Outer corner of the upper-left pixel (GDAL geotransform origin), metres. The header
@@ -434,7 +437,11 @@ impl L1c {
                 "Acquisition_Date_Time",
                 utc_fraction(self.acquisition),
             ))
-            .child(unit("Acquisition_Orbit_Number", "NIL=N/A", "abs"))
+            .child(unit(
+                "Acquisition_Orbit_Number",
+                self.orbit.map_or("NIL=N/A".to_string(), |o| o.to_string()),
+                "abs",
+            ))
             .child(processing_information(self.creation, &self.gipps_used))
             .child(Node::text("Web_Site_URL", WEB_SITE_URL))
             .child(Node::list("List_of_Quality_Indexes", vec![]))
@@ -701,6 +708,16 @@ impl L1c {
                 r.f64(coverage, &format!("{p}/Lat"))?,
             );
         }
+        let orbit_text = r.text(info, "Acquisition_Orbit_Number")?;
+        let orbit = if orbit_text.starts_with("NIL=") {
+            None
+        } else {
+            Some(orbit_text.parse().map_err(|_| {
+                r.bad(format!(
+                    "Acquisition_Orbit_Number '{orbit_text}' is not an orbit number"
+                ))
+            })?)
+        };
         let cloud_text = r.text(info, "Cloud_Percentage")?;
         let cloud_percentage = if cloud_text.starts_with("NIL=") {
             None
@@ -737,6 +754,7 @@ impl L1c {
             nick: r.text(sph, "Instance_Id/Nick_Name")?.to_string(),
             date: r.date(sph, "Instance_Id/Acquisition_Date")?,
             acquisition: r.utc(info, "Acquisition_Date_Time")?,
+            orbit,
             epsg,
             ulx: r.f64(carto, "Upper_Left_Corner/X")? - pixel_m / 2.0,
             uly: r.f64(carto, "Upper_Left_Corner/Y")? + pixel_m / 2.0,
@@ -783,6 +801,7 @@ mod tests {
             nick: "CAMARGUE".into(),
             date: NaiveDate::from_ymd_opt(2018, 1, 1).unwrap(),
             acquisition: t("2018-01-01T10:51:48.250"),
+            orbit: Some(1234),
             epsg: 32631,
             ulx: 624_000.0,
             uly: 4_840_000.0,

@@ -121,6 +121,59 @@ fn copy_with(
     finish(ds, dst)
 }
 
+/// Splits the multi-band raster `src` into one uncompressed tiled GeoTIFF per band,
+/// `dir/band<n>.tif` (same sample type and georeferencing), reading `src` once, strip by strip
+/// within `ram_bytes`; returns their paths, band 1 first.
+///
+/// A pixel-interleaved compressed image decompresses every band to read any one of them:
+/// copying its bands one by one from the split files instead decompresses it once, not once
+/// per band.
+pub fn split_bands(src: &Path, dir: &Path, ram_bytes: u64) -> Result<Vec<std::path::PathBuf>> {
+    fn split<T: gdal::raster::GdalType + Copy + Default>(
+        ds: &Dataset,
+        spec: &RasterSpec,
+        outs: &mut [Dataset],
+        ram_bytes: u64,
+    ) -> Result<()> {
+        let per_col = 2 * spec.bands * spec.data_type.size();
+        for win in Strips::for_budget(spec.height, spec.width, ram_bytes, per_col) {
+            for (b, out) in outs.iter_mut().enumerate() {
+                let v: Vec<T> = read_rows(ds, b + 1, win)?;
+                write_window(out, 1, (0, win.row), (spec.width, win.rows), &v)?;
+            }
+        }
+        Ok(())
+    }
+    let ds = open(src)?;
+    let full = super::create::spec_like(&ds)?;
+    let spec = RasterSpec {
+        bands: 1,
+        band_descriptions: Vec::new(),
+        ..full.clone()
+    };
+    let co: Vec<(String, String)> = [("COMPRESS", "NONE"), ("PREDICTOR", "1")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let paths: Vec<_> = (1..=full.bands)
+        .map(|b| dir.join(format!("band{b}.tif")))
+        .collect();
+    let mut outs = paths
+        .iter()
+        .map(|p| super::create::create_geotiff(p, &spec, &co))
+        .collect::<Result<Vec<_>>>()?;
+    match full.data_type {
+        SampleType::I16 => split::<i16>(&ds, &full, &mut outs, ram_bytes)?,
+        SampleType::U16 => split::<u16>(&ds, &full, &mut outs, ram_bytes)?,
+        SampleType::U8 => split::<u8>(&ds, &full, &mut outs, ram_bytes)?,
+        SampleType::F32 => split::<f32>(&ds, &full, &mut outs, ram_bytes)?,
+    }
+    for (out, p) in outs.into_iter().zip(&paths) {
+        finish(out, p)?;
+    }
+    Ok(paths)
+}
+
 /// Copies one band of the raster `src` into the new single-band file `dst`.
 pub fn copy_band(
     src: &Path,

@@ -38,7 +38,7 @@ pub use create::{
     srs_wkt, srs_wkt_from_epsg, write_cog, RasterSpec, SampleType,
 };
 pub use distribution::{
-    copy_band, derive_mask, distribution_defaults, quicklook_jpeg, BandCopy, Layout,
+    copy_band, derive_mask, distribution_defaults, quicklook_jpeg, split_bands, BandCopy, Layout,
 };
 pub use io::{dataset_path, finish, open, read_rows, read_window, read_window_into, write_window};
 pub use rpc::{read_rpc, write_rpc_vrt, RPC_DOMAIN};
