@@ -24,6 +24,10 @@ struct Args {
     /// Print the report as JSON on stdout
     #[arg(long, global = true)]
     json: bool,
+    /// Also write an HTML report into DIR: index.html, PNG plots and the plots' data in
+    /// report.json (DIR must not exist, unless --overwrite)
+    #[arg(long, global = true, value_name = "DIR")]
+    report: Option<PathBuf>,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -120,6 +124,25 @@ enum Command {
         #[arg(long, value_name = "PX")]
         max_rms: Option<f64>,
     },
+    /// Time series of one site: per date, the mean and std of each band over the pixels
+    /// stable and clear on every date, the cloud % and the AOT; per band, the least-squares
+    /// trend (slope per year, its standard error, relative drift) to spot calibration drift
+    ///
+    /// A pixel is stable when on every date it is valid in every band, unsaturated and not
+    /// cloudy (defective pixels, interpolated, are kept). Values are physical (reflectance for an L1C). The output is
+    /// tab-separated: one line per date (acquisition, product, cloud_percentage, aot, the mean
+    /// of each band; NA where there is none), a blank line, then one line per band (band,
+    /// stable_pixels, dates, slope_per_year, slope_stderr, intercept, mean,
+    /// relative_drift_per_year); --json gives the same with the std of each band. Products of
+    /// another site or grid are a bad input (exit 3).
+    #[command(
+        after_help = "EXAMPLES:\n  vip-qc series L1C/VE_TEST_VSC_L1VALD_SIMULSIT_2024*.HDR\n  ls L1C/*.HDR | vip-qc series - --json | jq '.trends[] | {band, relative_drift_per_year}'\n  vip-qc series L1C/*.HDR --report series-report"
+    )]
+    Series {
+        /// Products (.HDR) of one site, any order, or - to read one path per line from stdin
+        #[arg(required = true, value_name = "PRODUCT")]
+        inputs: Vec<PathBuf>,
+    },
 }
 
 impl Tool for Args {
@@ -131,10 +154,17 @@ impl Tool for Args {
 fn main() {
     vip::cli::run("vip-qc", |args: Args| {
         let opts = args.common.options();
-        let out = vip::qc::run::Output { json: args.json };
+        let out = vip::qc::run::Output {
+            json: args.json,
+            report: args.report,
+            overwrite: opts.overwrite,
+        };
         match args.command {
             Command::Stats { inputs } => {
                 vip::qc::run::run_stats(&vip::cli::input_paths(&inputs)?, &out, &opts)
+            }
+            Command::Series { inputs } => {
+                vip::qc::run::run_series(&vip::cli::input_paths(&inputs)?, &out, &opts)
             }
             Command::Check { inputs, rules } => vip::qc::run::run_check(
                 &vip::cli::input_paths(&inputs)?,

@@ -10,6 +10,8 @@ use serde::Serialize;
 use super::compare::{self, CompareOptions};
 use super::geom;
 use super::input::Input;
+use super::report::{Report, Section};
+use super::series;
 use super::stats::{self, StatsOptions};
 use crate::cli::Options;
 use crate::error::{Result, VipError};
@@ -19,6 +21,10 @@ use crate::error::{Result, VipError};
 pub struct Output {
     /// JSON on stdout instead of a table.
     pub json: bool,
+    /// Folder of the HTML report, when one is asked for.
+    pub report: Option<PathBuf>,
+    /// Replace an existing report folder.
+    pub overwrite: bool,
 }
 
 /// Prints `text` on stdout; a closed pipe is not an error.
@@ -39,18 +45,39 @@ pub(crate) fn json_text<T: Serialize>(v: &T) -> Result<String> {
         .map_err(|e| VipError::Internal(format!("JSON: {e}")))
 }
 
+/// Writes the report of `sections` when `out` asks for one.
+fn report(out: &Output, what: &str, sections: Vec<Section>) -> Result<()> {
+    if let Some(dir) = &out.report {
+        let r = Report {
+            title: format!("vip-qc {what}"),
+            sections,
+        };
+        let p = super::report::write(dir, out.overwrite, &r)?;
+        log::info!("report: {}", p.join("index.html").display());
+    }
+    Ok(())
+}
+
 /// `vip-qc stats`: the statistics of each input, in input order.
 pub fn run_stats(inputs: &[PathBuf], out: &Output, opts: &Options) -> Result<Vec<PathBuf>> {
+    let mut sections = Vec::new();
     for p in inputs {
         let input = Input::open(p)?;
         let s = stats::stats(&input, &StatsOptions::from(opts))?;
         log::info!("{}: {} bands", input.id, s.bands.len());
+        let table = stats::text_table(&s);
         print(&if out.json {
             json_text(&s)?
         } else {
-            stats::text_table(&s)
+            table.clone()
         })?;
+        if out.report.is_some() {
+            let mut section = Section::new(&input.id, &s, table)?;
+            section.figures = super::report::stats_figures(&input, &s)?;
+            sections.push(section);
+        }
     }
+    report(out, "stats", sections)?;
     Ok(Vec::new())
 }
 
@@ -71,11 +98,17 @@ pub fn run_compare(
         ..cmp.clone()
     };
     let c = compare::compare(&ia, &ib, &cmp)?;
+    let table = compare::text_table(&c);
     print(&if out.json {
         json_text(&c)?
     } else {
-        compare::text_table(&c)
+        table.clone()
     })?;
+    if out.report.is_some() {
+        let mut section = Section::new(&format!("{} against {}", ib.id, ia.id), &c, table)?;
+        section.figures = super::report::compare_figures(&ia, &ib, &c)?;
+        report(out, "compare", vec![section])?;
+    }
     verdict(&c.failures)?;
     Ok(Vec::new())
 }
@@ -104,11 +137,17 @@ pub fn run_geom(
     let p = Input::open(product)?;
     let r = Input::open(reference)?;
     let m = geom::geom(&p, &r, g)?;
+    let table = geom::text_table(&m);
     print(&if out.json {
         json_text(&m)?
     } else {
-        geom::text_table(&m)
+        table.clone()
     })?;
+    if out.report.is_some() {
+        let mut section = Section::new(&format!("{} against {}", p.id, r.id), &m, table)?;
+        section.figures = super::report::geom_figures(&p, &m);
+        report(out, "geom", vec![section])?;
+    }
     verdict(&m.failures)?;
     Ok(Vec::new())
 }
@@ -126,19 +165,28 @@ pub fn run_check(
         None => super::check::Rules::default(),
     };
     let mut failed = Vec::new();
+    let mut sections = Vec::new();
     for p in inputs {
         let input = Input::open(p)?;
-        let r = super::check::check(&input, &rules, &StatsOptions::from(opts))?;
+        let s = stats::stats(&input, &StatsOptions::from(opts))?;
+        let r = super::check::check_with_stats(&input, &rules, &s)?;
+        let table = super::check::text_table(&r);
         print(&if out.json {
             json_text(&r)?
         } else {
-            super::check::text_table(&r)
+            table.clone()
         })?;
         failed.extend(
             r.failures()
                 .map(|f| format!("{}: {} {}: {}", r.product, f.rule, f.subject, f.detail)),
         );
+        if out.report.is_some() {
+            let mut section = Section::new(&input.id, &r, table)?;
+            section.figures = super::report::stats_figures(&input, &s)?;
+            sections.push(section);
+        }
     }
+    report(out, "check", sections)?;
     if failed.is_empty() {
         Ok(Vec::new())
     } else {
@@ -148,4 +196,41 @@ pub fn run_check(
             failed.join("; ")
         )))
     }
+}
+
+/// `vip-qc series`: the per-date statistics and trends of products of one site.
+pub fn run_series(inputs: &[PathBuf], out: &Output, opts: &Options) -> Result<Vec<PathBuf>> {
+    let products = inputs
+        .iter()
+        .map(|p| Input::open(p))
+        .collect::<Result<Vec<_>>>()?;
+    let s = series::series(
+        &products,
+        &series::SeriesOptions {
+            ram_bytes: opts.ram_bytes,
+            threads: opts.threads.max(1),
+        },
+    )?;
+    log::info!(
+        "{} dates, {} stable pixels",
+        s.dates.len(),
+        s.trends.first().map_or(0, |t| t.stable_pixels)
+    );
+    let table = series::tsv(&s);
+    print(&if out.json {
+        json_text(&s)?
+    } else {
+        table.clone()
+    })?;
+    if out.report.is_some() {
+        let heading = format!(
+            "site {}, {} dates",
+            s.site.as_deref().unwrap_or("?"),
+            s.dates.len()
+        );
+        let mut section = Section::new(&heading, &s, table)?;
+        section.figures = super::report::series_figures(&s);
+        report(out, "series", vec![section])?;
+    }
+    Ok(Vec::new())
 }
