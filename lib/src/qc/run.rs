@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::compare::{self, CompareOptions};
 use super::geom;
 use super::input::Input;
+use super::plot::Figure;
 use super::report::{Report, Section};
 use super::series;
 use super::stats::{self, StatsOptions};
@@ -58,6 +59,28 @@ fn report(out: &Output, what: &str, sections: Vec<Section>) -> Result<()> {
     Ok(())
 }
 
+/// Prints `result` (JSON with `--json`, else `table`) and, when a report is asked for, returns
+/// its section headed `heading` with the figures `figures` makes.
+fn emit<T: Serialize>(
+    out: &Output,
+    heading: &str,
+    result: &T,
+    table: String,
+    figures: impl FnOnce() -> Result<Vec<Figure>>,
+) -> Result<Option<Section>> {
+    print(&if out.json {
+        json_text(result)?
+    } else {
+        table.clone()
+    })?;
+    if out.report.is_none() {
+        return Ok(None);
+    }
+    let mut section = Section::new(heading, result, table)?;
+    section.figures = figures()?;
+    Ok(Some(section))
+}
+
 /// `vip-qc stats`: the statistics of each input, in input order.
 pub fn run_stats(inputs: &[PathBuf], out: &Output, opts: &Options) -> Result<Vec<PathBuf>> {
     let mut sections = Vec::new();
@@ -65,17 +88,9 @@ pub fn run_stats(inputs: &[PathBuf], out: &Output, opts: &Options) -> Result<Vec
         let input = Input::open(p)?;
         let s = stats::stats(&input, &StatsOptions::from(opts))?;
         log::info!("{}: {} bands", input.id, s.bands.len());
-        let table = stats::text_table(&s);
-        print(&if out.json {
-            json_text(&s)?
-        } else {
-            table.clone()
-        })?;
-        if out.report.is_some() {
-            let mut section = Section::new(&input.id, &s, table)?;
-            section.figures = super::report::stats_figures(&input, &s)?;
-            sections.push(section);
-        }
+        sections.extend(emit(out, &input.id, &s, stats::text_table(&s), || {
+            super::report::stats_figures(&input, &s)
+        })?);
     }
     report(out, "stats", sections)?;
     Ok(Vec::new())
@@ -98,17 +113,11 @@ pub fn run_compare(
         ..cmp.clone()
     };
     let c = compare::compare(&ia, &ib, &cmp)?;
-    let table = compare::text_table(&c);
-    print(&if out.json {
-        json_text(&c)?
-    } else {
-        table.clone()
+    let heading = format!("{} against {}", ib.id, ia.id);
+    let section = emit(out, &heading, &c, compare::text_table(&c), || {
+        super::report::compare_figures(&ia, &ib, &c)
     })?;
-    if out.report.is_some() {
-        let mut section = Section::new(&format!("{} against {}", ib.id, ia.id), &c, table)?;
-        section.figures = super::report::compare_figures(&ia, &ib, &c)?;
-        report(out, "compare", vec![section])?;
-    }
+    report(out, "compare", section.into_iter().collect())?;
     verdict(&c.failures)?;
     Ok(Vec::new())
 }
@@ -137,17 +146,11 @@ pub fn run_geom(
     let p = Input::open(product)?;
     let r = Input::open(reference)?;
     let m = geom::geom(&p, &r, g)?;
-    let table = geom::text_table(&m);
-    print(&if out.json {
-        json_text(&m)?
-    } else {
-        table.clone()
+    let heading = format!("{} against {}", p.id, r.id);
+    let section = emit(out, &heading, &m, geom::text_table(&m), || {
+        Ok(super::report::geom_figures(&p, &m))
     })?;
-    if out.report.is_some() {
-        let mut section = Section::new(&format!("{} against {}", p.id, r.id), &m, table)?;
-        section.figures = super::report::geom_figures(&p, &m);
-        report(out, "geom", vec![section])?;
-    }
+    report(out, "geom", section.into_iter().collect())?;
     verdict(&m.failures)?;
     Ok(Vec::new())
 }
@@ -170,21 +173,17 @@ pub fn run_check(
         let input = Input::open(p)?;
         let s = stats::stats(&input, &StatsOptions::from(opts))?;
         let r = super::check::check_with_stats(&input, &rules, &s)?;
-        let table = super::check::text_table(&r);
-        print(&if out.json {
-            json_text(&r)?
-        } else {
-            table.clone()
-        })?;
+        sections.extend(emit(
+            out,
+            &input.id,
+            &r,
+            super::check::text_table(&r),
+            || super::report::stats_figures(&input, &s),
+        )?);
         failed.extend(
             r.failures()
                 .map(|f| format!("{}: {} {}: {}", r.product, f.rule, f.subject, f.detail)),
         );
-        if out.report.is_some() {
-            let mut section = Section::new(&input.id, &r, table)?;
-            section.figures = super::report::stats_figures(&input, &s)?;
-            sections.push(section);
-        }
     }
     report(out, "check", sections)?;
     if failed.is_empty() {
@@ -216,21 +215,14 @@ pub fn run_series(inputs: &[PathBuf], out: &Output, opts: &Options) -> Result<Ve
         s.dates.len(),
         s.trends.first().map_or(0, |t| t.stable_pixels)
     );
-    let table = series::tsv(&s);
-    print(&if out.json {
-        json_text(&s)?
-    } else {
-        table.clone()
+    let heading = format!(
+        "site {}, {} dates",
+        s.site.as_deref().unwrap_or("?"),
+        s.dates.len()
+    );
+    let section = emit(out, &heading, &s, series::tsv(&s), || {
+        Ok(super::report::series_figures(&s))
     })?;
-    if out.report.is_some() {
-        let heading = format!(
-            "site {}, {} dates",
-            s.site.as_deref().unwrap_or("?"),
-            s.dates.len()
-        );
-        let mut section = Section::new(&heading, &s, table)?;
-        section.figures = super::report::series_figures(&s);
-        report(out, "series", vec![section])?;
-    }
+    report(out, "series", section.into_iter().collect())?;
     Ok(Vec::new())
 }
