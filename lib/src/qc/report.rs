@@ -133,11 +133,21 @@ fn read_subsampled(g: &Group, layers: &[&Layer], out: (usize, usize)) -> Result<
         let run = layers[i..].iter().take_while(|l| &l.path == path).count();
         let bands: Vec<usize> = layers[i..i + run].iter().map(|l| l.band).collect();
         let ds = raster::open(path)?;
-        let mut buf = vec![0f64; run * out.0 * out.1];
-        raster::read_bands_into(&ds, &bands, (0, 0), (g.width, g.height), out, &mut buf)?;
-        for (l, chunk) in layers[i..i + run].iter().zip(buf.chunks(out.0 * out.1)) {
+        // Row by row, top to bottom: the rows sampled in a block row are read while its
+        // blocks (every band of a pixel-interleaved tile) are in GDAL's cache.
+        let mut planes = vec![Vec::with_capacity(out.0 * out.1); run];
+        let mut row = vec![0f64; run * out.0];
+        for oy in 0..out.1 {
+            let y = ((oy as f64 + 0.5) * g.height as f64 / out.1 as f64) as usize;
+            let y = y.min(g.height - 1);
+            raster::read_bands_into(&ds, &bands, (0, y), (g.width, 1), (out.0, 1), &mut row)?;
+            for (plane, r) in planes.iter_mut().zip(row.chunks(out.0)) {
+                plane.extend_from_slice(r);
+            }
+        }
+        for (l, plane) in layers[i..i + run].iter().zip(planes) {
             values.push(
-                chunk
+                plane
                     .iter()
                     .map(|&v| {
                         if v.is_nan() || Some(v) == l.nodata {
