@@ -16,7 +16,7 @@ use vip::cli::{CommonArgs, Tool};
     version,
     subcommand_required = true,
     arg_required_else_help = true,
-    after_help = "EXAMPLES:\n  vip-qc stats OUT/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR --json\n  vip-l1 - --gipp G --dem D -o OUT < l1a.txt | vip-qc stats -"
+    after_help = "EXAMPLES:\n  vip-qc stats OUT/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR --json\n  vip-l1 - --gipp G --dem D -o OUT < l1a.txt | vip-qc stats -\n  vip-qc series OUT/VE_TEST_VSC_L1VALD_SIMULSIT_*.HDR --report series-report"
 )]
 struct Args {
     #[command(subcommand)]
@@ -24,6 +24,10 @@ struct Args {
     /// Print the report as JSON on stdout
     #[arg(long, global = true)]
     json: bool,
+    /// Also write an HTML report into DIR: index.html, PNG plots and the plots' data in
+    /// report.json (DIR must not exist, unless --overwrite)
+    #[arg(long, global = true, value_name = "DIR")]
+    report: Option<PathBuf>,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -37,7 +41,7 @@ enum Command {
     /// default 256 buckets, so the figures are those of `gdalinfo -stats -hist`. Percentile p
     /// is the smallest value with at least p % of the valid pixels at or below it.
     #[command(
-        after_help = "EXAMPLES:\n  vip-qc stats OUT/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR\n  vip-qc stats image.tif --json | jq '.bands[] | {name, mean, std}'\n  vip-l1 L1A.HDR --gipp G --dem D -o OUT | vip-qc stats - --json"
+        after_help = "EXAMPLES:\n  vip-qc stats OUT/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR\n  vip-qc stats image.tif --json | jq '.bands[] | {name, mean, std}'\n  vip-l1 L1A.HDR --gipp G --dem D -o OUT | vip-qc stats - --json\n  vip-qc stats L1C.HDR --report stats-report   # index.html, PNG plots, report.json"
     )]
     Stats {
         /// Products (.HDR) or rasters, or - to read one path per line from stdin
@@ -48,7 +52,7 @@ enum Command {
     /// reflectance ranges, nodata fractions, mask bits, angles, declared cloud cover; exit 1
     /// listing every failed check
     #[command(
-        after_help = "EXAMPLES:\n  vip-qc check OUT/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR\n  vip-qc check L1C.HDR --rules strict.json --json\n\nRULES FILE (JSON, any subset; the defaults):\n  {\"reflectance_min\": -0.2, \"reflectance_max\": 1.5, \"max_nodata_fraction\": 1.0,\n   \"sun_zenith_max\": 89.0, \"view_zenith_max\": 30.0, \"cloud_percentage_tolerance\": 1.0}"
+        after_help = "EXAMPLES:\n  vip-qc check OUT/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR\n  vip-qc check L1C.HDR --rules strict.json --json\n  vip-qc check L1C.HDR --report check-report --overwrite\n\nRULES FILE (JSON, any subset; the defaults):\n  {\"reflectance_min\": -0.2, \"reflectance_max\": 1.5, \"max_nodata_fraction\": 1.0,\n   \"sun_zenith_max\": 89.0, \"view_zenith_max\": 30.0, \"cloud_percentage_tolerance\": 1.0}"
     )]
     Check {
         /// Products (their .HDR), or - to read one path per line from stdin
@@ -67,7 +71,7 @@ enum Command {
     /// mask bands are compared exactly. With --band, B may be a single-band raster such as
     /// vip-sim's truth/TOA_Bnn.tif. Different grids are a bad input (exit 3).
     #[command(
-        after_help = "EXAMPLES:\n  vip-qc compare GOLDEN/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR OUT/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR\n  vip-qc compare L1C.HDR S/truth/TOA_B04.tif --band B04 --tolerance 0.005 --max-fraction 0.01 --json\n  vip-qc compare a.tif b.tif --tolerance 1e-6"
+        after_help = "EXAMPLES:\n  vip-qc compare GOLDEN/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR OUT/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR\n  vip-qc compare L1C.HDR S/truth/TOA_B04.tif --band B04 --tolerance 0.005 --max-fraction 0.01 --json\n  vip-qc compare a.tif b.tif --tolerance 1e-6\n  vip-qc compare GOLDEN.HDR OUT.HDR --tolerance 0.001 --report compare-report   # difference maps"
     )]
     Compare {
         /// Reference product (.HDR) or raster
@@ -95,7 +99,7 @@ enum Command {
     /// displaced relative to the reference (columns, lines). Exit 1 when the RMS is over
     /// --max-rms; different grids are a bad input (exit 3).
     #[command(
-        after_help = "EXAMPLES:\n  vip-qc geom OUT/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR --reference REF/VE_TEST_VSC_L1VALD_SIMULSIT_20240110.HDR --band B07\n  vip-qc geom shifted.tif --reference L1C.HDR --band B04 --window 48 --json\n  vip-qc geom L1C.HDR --reference ortho_ref.tif --max-rms 0.3"
+        after_help = "EXAMPLES:\n  vip-qc geom OUT/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR --reference REF/VE_TEST_VSC_L1VALD_SIMULSIT_20240110.HDR --band B07\n  vip-qc geom shifted.tif --reference L1C.HDR --band B04 --window 48 --json\n  vip-qc geom L1C.HDR --reference ortho_ref.tif --max-rms 0.3\n  vip-qc geom L1C.HDR --reference REF.HDR --report geom-report   # shift vector field"
     )]
     Geom {
         /// Product (.HDR) or raster to measure
@@ -120,6 +124,25 @@ enum Command {
         #[arg(long, value_name = "PX")]
         max_rms: Option<f64>,
     },
+    /// Time series of one site: per date, the mean and std of each band over the pixels
+    /// stable and clear on every date, the cloud % and the AOT; per band, the least-squares
+    /// trend (slope per year, its standard error, relative drift) to spot calibration drift
+    ///
+    /// A pixel is stable when on every date it is valid in every band, unsaturated and not
+    /// cloudy (defective pixels, interpolated, are kept). Values are physical (reflectance for an L1C). The output is
+    /// tab-separated: one line per date (acquisition, product, cloud_percentage, aot, the mean
+    /// of each band; NA where there is none), a blank line, then one line per band (band,
+    /// stable_pixels, dates, slope_per_year, slope_stderr, intercept, mean,
+    /// relative_drift_per_year); --json gives the same with the std of each band. Products of
+    /// another site or grid are a bad input (exit 3).
+    #[command(
+        after_help = "EXAMPLES:\n  vip-qc series L1C/VE_TEST_VSC_L1VALD_SIMULSIT_2024*.HDR\n  ls L1C/*.HDR | vip-qc series - --json | jq '.trends[] | {band, relative_drift_per_year}'\n  vip-qc series L1C/*.HDR --report series-report"
+    )]
+    Series {
+        /// Products (.HDR) of one site, any order, or - to read one path per line from stdin
+        #[arg(required = true, value_name = "PRODUCT")]
+        inputs: Vec<PathBuf>,
+    },
 }
 
 impl Tool for Args {
@@ -131,10 +154,17 @@ impl Tool for Args {
 fn main() {
     vip::cli::run("vip-qc", |args: Args| {
         let opts = args.common.options();
-        let out = vip::qc::run::Output { json: args.json };
+        let out = vip::qc::run::Output {
+            json: args.json,
+            report: args.report,
+            overwrite: opts.overwrite,
+        };
         match args.command {
             Command::Stats { inputs } => {
                 vip::qc::run::run_stats(&vip::cli::input_paths(&inputs)?, &out, &opts)
+            }
+            Command::Series { inputs } => {
+                vip::qc::run::run_series(&vip::cli::input_paths(&inputs)?, &out, &opts)
             }
             Command::Check { inputs, rules } => vip::qc::run::run_check(
                 &vip::cli::input_paths(&inputs)?,

@@ -5,11 +5,13 @@ fn common_cli_conventions() {
 
 #[test]
 fn every_subcommand_has_examples() {
-    for sub in ["stats", "compare", "geom"] {
+    for sub in ["stats", "check", "compare", "geom", "series"] {
         vip_testkit::run(env!("CARGO_BIN_EXE_vip-qc"), &[sub, "--help"])
             .code(0)
             .stdout_has("EXAMPLES:")
-            .stdout_has("--json");
+            .stdout_has("--json")
+            .stdout_has(&format!("vip-qc {sub} "))
+            .stdout_has("--report");
     }
 }
 

@@ -98,13 +98,17 @@ impl Report {
 
 /// Runs every check on `input`.
 pub fn check(input: &Input, rules: &Rules, opts: &StatsOptions) -> Result<Report> {
+    check_with_stats(input, rules, &stats::stats(input, opts)?)
+}
+
+/// Runs every check on `input`, whose statistics are `s`.
+pub fn check_with_stats(input: &Input, rules: &Rules, s: &stats::ProductStats) -> Result<Report> {
     let mut report = Report {
         product: input.id.clone(),
         findings: Vec::new(),
     };
     schemas(input, &mut report);
     sizes(input, &mut report)?;
-    let s = stats::stats(input, opts)?;
     for b in &s.bands {
         match b.role {
             Role::Reflectance => {

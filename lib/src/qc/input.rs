@@ -68,6 +68,9 @@ pub struct Group {
     pub pix: Option<BandRef>,
     /// Cloud mask: 0 clear, 1 cloud.
     pub cld: Option<BandRef>,
+    /// Aerosol optical thickness (scale and nodata in the layer): an L2A's ATB layer. None for
+    /// the products read so far (L1C, L1A, rasters).
+    pub aot: Option<Layer>,
 }
 
 /// An opened input.
@@ -143,6 +146,7 @@ impl Input {
                     sat: Some((image.clone(), l1c::SAT_BAND)),
                     pix: Some((image.clone(), l1c::PIX_BAND)),
                     cld: Some((image.clone(), l1c::CLD_BAND)),
+                    aot: None,
                 };
                 Ok(Input {
                     path: path.to_path_buf(),
@@ -183,6 +187,7 @@ impl Input {
                             sat: None,
                             pix: None,
                             cld: None,
+                            aot: None,
                         }),
                     }
                 }
@@ -240,6 +245,7 @@ impl Input {
                 sat: None,
                 pix: None,
                 cld: None,
+                aot: None,
             }],
             l1c: None,
             l1a: None,

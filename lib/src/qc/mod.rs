@@ -1,12 +1,16 @@
 //! Quality control: statistics, checks and comparisons of products.
 //!
 //! [`input::Input`] opens what vip-qc is given (an L1C or L1A global header, or any raster);
-//! [`stats`] computes exact per-band statistics; [`shift`] measures sub-pixel shifts.
+//! [`stats`] computes exact per-band statistics; [`shift`] measures sub-pixel shifts; [`series`]
+//! follows a site through time.
 
 pub mod check;
 pub mod compare;
 pub mod geom;
 pub mod input;
+pub mod plot;
+pub mod report;
+pub mod series;
 pub mod shift;
 pub mod stats;
 

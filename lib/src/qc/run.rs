@@ -10,6 +10,9 @@ use serde::Serialize;
 use super::compare::{self, CompareOptions};
 use super::geom;
 use super::input::Input;
+use super::plot::Figure;
+use super::report::{Report, Section};
+use super::series;
 use super::stats::{self, StatsOptions};
 use crate::cli::Options;
 use crate::error::{Result, VipError};
@@ -19,6 +22,10 @@ use crate::error::{Result, VipError};
 pub struct Output {
     /// JSON on stdout instead of a table.
     pub json: bool,
+    /// Folder of the HTML report, when one is asked for.
+    pub report: Option<PathBuf>,
+    /// Replace an existing report folder.
+    pub overwrite: bool,
 }
 
 /// Prints `text` on stdout; a closed pipe is not an error.
@@ -39,18 +46,53 @@ pub(crate) fn json_text<T: Serialize>(v: &T) -> Result<String> {
         .map_err(|e| VipError::Internal(format!("JSON: {e}")))
 }
 
+/// Writes the report of `sections` when `out` asks for one.
+fn report(out: &Output, what: &str, sections: Vec<Section>) -> Result<()> {
+    if let Some(dir) = &out.report {
+        let r = Report {
+            title: format!("vip-qc {what}"),
+            sections,
+        };
+        let p = super::report::write(dir, out.overwrite, &r)?;
+        log::info!("report: {}", p.join("index.html").display());
+    }
+    Ok(())
+}
+
+/// Prints `result` (JSON with `--json`, else `table`) and, when a report is asked for, returns
+/// its section headed `heading` with the figures `figures` makes.
+fn emit<T: Serialize>(
+    out: &Output,
+    heading: &str,
+    result: &T,
+    table: String,
+    figures: impl FnOnce() -> Result<Vec<Figure>>,
+) -> Result<Option<Section>> {
+    print(&if out.json {
+        json_text(result)?
+    } else {
+        table.clone()
+    })?;
+    if out.report.is_none() {
+        return Ok(None);
+    }
+    let mut section = Section::new(heading, result, table)?;
+    section.figures = figures()?;
+    Ok(Some(section))
+}
+
 /// `vip-qc stats`: the statistics of each input, in input order.
 pub fn run_stats(inputs: &[PathBuf], out: &Output, opts: &Options) -> Result<Vec<PathBuf>> {
+    let mut sections = Vec::new();
     for p in inputs {
         let input = Input::open(p)?;
         let s = stats::stats(&input, &StatsOptions::from(opts))?;
         log::info!("{}: {} bands", input.id, s.bands.len());
-        print(&if out.json {
-            json_text(&s)?
-        } else {
-            stats::text_table(&s)
-        })?;
+        sections.extend(emit(out, &input.id, &s, stats::text_table(&s), || {
+            super::report::stats_figures(&input, &s)
+        })?);
     }
+    report(out, "stats", sections)?;
     Ok(Vec::new())
 }
 
@@ -71,11 +113,11 @@ pub fn run_compare(
         ..cmp.clone()
     };
     let c = compare::compare(&ia, &ib, &cmp)?;
-    print(&if out.json {
-        json_text(&c)?
-    } else {
-        compare::text_table(&c)
+    let heading = format!("{} against {}", ib.id, ia.id);
+    let section = emit(out, &heading, &c, compare::text_table(&c), || {
+        super::report::compare_figures(&ia, &ib, &c)
     })?;
+    report(out, "compare", section.into_iter().collect())?;
     verdict(&c.failures)?;
     Ok(Vec::new())
 }
@@ -104,11 +146,11 @@ pub fn run_geom(
     let p = Input::open(product)?;
     let r = Input::open(reference)?;
     let m = geom::geom(&p, &r, g)?;
-    print(&if out.json {
-        json_text(&m)?
-    } else {
-        geom::text_table(&m)
+    let heading = format!("{} against {}", p.id, r.id);
+    let section = emit(out, &heading, &m, geom::text_table(&m), || {
+        Ok(super::report::geom_figures(&p, &m))
     })?;
+    report(out, "geom", section.into_iter().collect())?;
     verdict(&m.failures)?;
     Ok(Vec::new())
 }
@@ -126,19 +168,24 @@ pub fn run_check(
         None => super::check::Rules::default(),
     };
     let mut failed = Vec::new();
+    let mut sections = Vec::new();
     for p in inputs {
         let input = Input::open(p)?;
-        let r = super::check::check(&input, &rules, &StatsOptions::from(opts))?;
-        print(&if out.json {
-            json_text(&r)?
-        } else {
-            super::check::text_table(&r)
-        })?;
+        let s = stats::stats(&input, &StatsOptions::from(opts))?;
+        let r = super::check::check_with_stats(&input, &rules, &s)?;
+        sections.extend(emit(
+            out,
+            &input.id,
+            &r,
+            super::check::text_table(&r),
+            || super::report::stats_figures(&input, &s),
+        )?);
         failed.extend(
             r.failures()
                 .map(|f| format!("{}: {} {}: {}", r.product, f.rule, f.subject, f.detail)),
         );
     }
+    report(out, "check", sections)?;
     if failed.is_empty() {
         Ok(Vec::new())
     } else {
@@ -148,4 +195,34 @@ pub fn run_check(
             failed.join("; ")
         )))
     }
+}
+
+/// `vip-qc series`: the per-date statistics and trends of products of one site.
+pub fn run_series(inputs: &[PathBuf], out: &Output, opts: &Options) -> Result<Vec<PathBuf>> {
+    let products = inputs
+        .iter()
+        .map(|p| Input::open(p))
+        .collect::<Result<Vec<_>>>()?;
+    let s = series::series(
+        &products,
+        &series::SeriesOptions {
+            ram_bytes: opts.ram_bytes,
+            threads: opts.threads.max(1),
+        },
+    )?;
+    log::info!(
+        "{} dates, {} stable pixels",
+        s.dates.len(),
+        s.trends.first().map_or(0, |t| t.stable_pixels)
+    );
+    let heading = format!(
+        "site {}, {} dates",
+        s.site.as_deref().unwrap_or("?"),
+        s.dates.len()
+    );
+    let section = emit(out, &heading, &s, series::tsv(&s), || {
+        Ok(super::report::series_figures(&s))
+    })?;
+    report(out, "series", section.into_iter().collect())?;
+    Ok(Vec::new())
 }

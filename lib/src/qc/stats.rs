@@ -14,6 +14,12 @@
 //! split by the cloud mask (`clear`: CLD = 0, `cloud`: CLD = 1) and the fractions of
 //! saturated (SAT bit n−1), defective (PIX bit n−1) and cloudy pixels are counted; a mask band
 //! reports how many pixels have each bit set.
+//!
+//! Reading: strips are whole rows of blocks (256 lines for VIP's tiles); all the integer bands
+//! of a file are read in one call, so a pixel-interleaved tile is decoded once for every band;
+//! each worker (`--threads`) keeps its handles, buffers and histograms from strip to strip.
+//! The saturated, defective and cloudy counts and the mask bits come from the masks' value
+//! histograms, so the per-pixel loop is one histogram increment per band.
 
 use std::collections::BTreeMap;
 
@@ -22,7 +28,7 @@ use serde::Serialize;
 
 use super::input::{BandRef, Group, Handles, Input, Kind, Layer, Role};
 use crate::error::{Result, VipError};
-use crate::raster::{self, SampleType, Strips, Window};
+use crate::raster::{self, SampleType, Strips, Window, TILE_ROWS};
 
 /// Percentiles reported, in percent.
 pub const PERCENTILES: [f64; 11] = [
@@ -167,14 +173,7 @@ pub fn stats(input: &Input, opts: &StatsOptions) -> Result<ProductStats> {
 /// Class of each pixel: 0 clear (or no mask), 1 cloud, 2 any other CLD value.
 const CLASSES: [&str; 3] = ["clear", "cloud", "other"];
 
-/// Values of one layer for one strip, with the strip's masks.
-struct StripData {
-    class: Vec<u8>,
-    sat: Option<Vec<i32>>,
-    pix: Option<Vec<i32>>,
-}
-
-/// What one strip adds to one layer.
+/// What a group's strips add up to, per layer.
 #[derive(Clone, Default)]
 struct LayerAcc {
     nodata: u64,
@@ -194,11 +193,7 @@ struct LayerAcc {
 impl LayerAcc {
     fn merge(mut self, o: LayerAcc) -> LayerAcc {
         self.nodata += o.nodata;
-        self.saturated += o.saturated;
-        self.defective += o.defective;
-        self.cloudy += o.cloudy;
         for c in 0..3 {
-            add_into(&mut self.hist[c], &o.hist[c]);
             add_into(&mut self.fine[c], &o.fine[c]);
         }
         self.rows.extend(o.rows);
@@ -207,9 +202,203 @@ impl LayerAcc {
             (a @ None, b) => *a = b,
             _ => {}
         }
-        for (a, b) in self.bits.iter_mut().zip(o.bits) {
-            *a += b;
+        self
+    }
+}
+
+/// An integer raster band counted value by value: a layer, or a mask of the group that is
+/// not one of its layers.
+struct Source {
+    path: std::path::PathBuf,
+    band: usize,
+    sample: SampleType,
+    /// Value of histogram bin 0, and the number of bins per class.
+    off: i32,
+    span: usize,
+}
+
+/// The integer bands of a group, read file by file (each block decoded once for all the bands
+/// of a file), and where the masks are among them.
+struct Plan {
+    sources: Vec<Source>,
+    /// Indices into `sources` of the bands of each file, in band order.
+    files: Vec<Vec<usize>>,
+    /// Source of each layer (None for a float layer).
+    layer_source: Vec<Option<usize>>,
+    sat: Option<usize>,
+    pix: Option<usize>,
+    cld: Option<usize>,
+}
+
+impl Plan {
+    fn new(g: &Group) -> Plan {
+        let mut sources: Vec<Source> = Vec::new();
+        let mut find_or_add = |path: &std::path::Path, band: usize, sample: SampleType| {
+            let (off, span) = int_span(sample)?;
+            if let Some(i) = sources
+                .iter()
+                .position(|s| s.path == path && s.band == band)
+            {
+                return Some(i);
+            }
+            sources.push(Source {
+                path: path.to_path_buf(),
+                band,
+                sample,
+                off,
+                span,
+            });
+            Some(sources.len() - 1)
+        };
+        let layer_source: Vec<Option<usize>> = g
+            .layers
+            .iter()
+            .map(|l| find_or_add(&l.path, l.band, l.sample))
+            .collect();
+        let mut mask = |m: &Option<BandRef>| {
+            m.as_ref().and_then(|(p, b)| {
+                let sample = g
+                    .layers
+                    .iter()
+                    .find(|l| &l.path == p)
+                    .map_or(SampleType::I16, |l| l.sample);
+                find_or_add(p, *b, sample)
+            })
+        };
+        let (sat, pix, cld) = (mask(&g.sat), mask(&g.pix), mask(&g.cld));
+        let mut files: Vec<Vec<usize>> = Vec::new();
+        for (i, s) in sources.iter().enumerate() {
+            match files.iter_mut().find(|f| {
+                let first = &sources[f[0]];
+                first.path == s.path && first.sample == s.sample
+            }) {
+                Some(f) => f.push(i),
+                None => files.push(vec![i]),
+            }
         }
+        for f in &mut files {
+            f.sort_by_key(|&i| sources[i].band);
+        }
+        Plan {
+            sources,
+            files,
+            layer_source,
+            sat,
+            pix,
+            cld,
+        }
+    }
+}
+
+/// Native samples of the integer bands of one file, band after band.
+enum Samples {
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    I16(Vec<i16>),
+}
+
+impl Samples {
+    /// Reads `bands` of the rows of `win` into `reuse`'s buffer when it has the right type
+    /// (no fresh pages per strip), else into a new one.
+    fn read(
+        ds: &gdal::Dataset,
+        sample: SampleType,
+        bands: &[usize],
+        w: usize,
+        win: Window,
+        reuse: Option<Samples>,
+    ) -> Result<Samples> {
+        fn get<T: gdal::raster::GdalType + Copy + Default>(
+            ds: &gdal::Dataset,
+            bands: &[usize],
+            w: usize,
+            win: Window,
+            mut buf: Vec<T>,
+        ) -> Result<Vec<T>> {
+            buf.resize(bands.len() * w * win.rows, T::default());
+            let size = (w, win.rows);
+            raster::read_bands_into(ds, bands, (0, win.row), size, size, &mut buf)?;
+            Ok(buf)
+        }
+        Ok(match (sample, reuse) {
+            (SampleType::U8, Some(Samples::U8(v))) => Samples::U8(get(ds, bands, w, win, v)?),
+            (SampleType::U8, _) => Samples::U8(get(ds, bands, w, win, Vec::new())?),
+            (SampleType::U16, Some(Samples::U16(v))) => Samples::U16(get(ds, bands, w, win, v)?),
+            (SampleType::U16, _) => Samples::U16(get(ds, bands, w, win, Vec::new())?),
+            (SampleType::I16, Some(Samples::I16(v))) => Samples::I16(get(ds, bands, w, win, v)?),
+            (SampleType::I16, _) => Samples::I16(get(ds, bands, w, win, Vec::new())?),
+            (SampleType::F32, _) => {
+                return Err(VipError::Internal(
+                    "float samples counted as integers".into(),
+                ))
+            }
+        })
+    }
+
+    /// Adds band `k`'s `n` samples to `hist`: bin class × span + value − off.
+    fn tally(&self, k: usize, n: usize, class: &[u8], off: i32, span: usize, hist: &mut [u64]) {
+        fn go<T: Copy + Into<i32>>(v: &[T], class: &[u8], off: i32, span: usize, hist: &mut [u64]) {
+            if span == 0 {
+                return;
+            }
+            for (&x, &c) in v.iter().zip(class) {
+                hist[c as usize * span + (x.into() - off) as usize] += 1;
+            }
+        }
+        let r = k * n..(k + 1) * n;
+        match self {
+            Samples::U8(v) => go(&v[r], class, off, span, hist),
+            Samples::U16(v) => go(&v[r], class, off, span, hist),
+            Samples::I16(v) => go(&v[r], class, off, span, hist),
+        }
+    }
+
+    /// Class of each of band `k`'s `n` samples read as a cloud mask: 0 clear, 1 cloud,
+    /// 2 other.
+    fn classes(&self, k: usize, n: usize) -> Vec<u8> {
+        fn go<T: Copy + Into<i32>>(v: &[T]) -> Vec<u8> {
+            v.iter()
+                .map(|&x| match x.into() {
+                    0 => 0,
+                    1 => 1,
+                    _ => 2,
+                })
+                .collect()
+        }
+        let r = k * n..(k + 1) * n;
+        match self {
+            Samples::U8(v) => go(&v[r]),
+            Samples::U16(v) => go(&v[r]),
+            Samples::I16(v) => go(&v[r]),
+        }
+    }
+}
+
+/// What the strips a worker took add up to: a value histogram per integer source (all three
+/// classes side by side) and the float layers' accumulators.
+struct Tally {
+    hists: Vec<Vec<u64>>,
+    floats: Vec<LayerAcc>,
+}
+
+impl Tally {
+    fn new(plan: &Plan, layers: usize) -> Tally {
+        Tally {
+            hists: plan.sources.iter().map(|s| vec![0; 3 * s.span]).collect(),
+            floats: vec![LayerAcc::default(); layers],
+        }
+    }
+
+    fn merge(mut self, o: Tally) -> Tally {
+        for (a, b) in self.hists.iter_mut().zip(&o.hists) {
+            a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+        }
+        self.floats = self
+            .floats
+            .into_iter()
+            .zip(o.floats)
+            .map(|(a, b)| a.merge(b))
+            .collect();
         self
     }
 }
@@ -306,198 +495,116 @@ fn int_nodata(l: &Layer) -> Option<i32> {
     (v.fract() == 0.0 && v >= off as f64 && v < (off as f64 + n as f64)).then_some(v as i32)
 }
 
-fn read_i32(ds: &gdal::Dataset, band: usize, width: usize, win: Window) -> Result<Vec<i32>> {
-    raster::read_window(ds, band, (0, win.row), (width, win.rows))
-}
-
-fn read_mask(
-    h: &mut Handles,
-    m: &Option<BandRef>,
-    width: usize,
-    win: Window,
-) -> Result<Option<Vec<i32>>> {
-    match m {
-        Some((p, b)) => Ok(Some(read_i32(h.get(p)?, *b, width, win)?)),
-        None => Ok(None),
-    }
-}
-
-fn strip_masks(g: &Group, h: &mut Handles, win: Window) -> Result<StripData> {
-    let n = g.width * win.rows;
-    let class = match read_mask(h, &g.cld, g.width, win)? {
-        Some(c) => c
-            .iter()
-            .map(|&v| match v {
-                0 => 0,
-                1 => 1,
-                _ => 2,
-            })
-            .collect(),
-        None => vec![0; n],
-    };
-    Ok(StripData {
-        class,
-        sat: read_mask(h, &g.sat, g.width, win)?,
-        pix: read_mask(h, &g.pix, g.width, win)?,
-    })
-}
-
 /// Float layers' extremes (from the first pass) that the second pass bins between.
 type Bounds = Vec<Option<(f64, f64)>>;
 
-/// One strip of a group: pass 1 (`bounds` None) or the float layers' pass 2.
-fn strip_pass(g: &Group, win: Window, bounds: Option<&Bounds>) -> Result<Vec<LayerAcc>> {
-    let mut h = Handles::default();
-    let masks = strip_masks(g, &mut h, win)?;
-    let mut out = Vec::with_capacity(g.layers.len());
+/// One strip of a group added to `t`: the integer sources and the float layers' moments
+/// (pass 1, `bounds` None), or the float layers' bins (pass 2).
+fn strip_pass(
+    g: &Group,
+    plan: &Plan,
+    win: Window,
+    bounds: Option<&Bounds>,
+    t: &mut Tally,
+    w: &mut Worker,
+) -> Result<()> {
+    let n = g.width * win.rows;
+    let h = &mut w.handles;
+    // Pass 2 only needs the cloud mask of the integer sources.
+    let files: Vec<&Vec<usize>> = plan
+        .files
+        .iter()
+        .filter(|f| bounds.is_none() || plan.cld.is_some_and(|c| f.contains(&c)))
+        .collect();
+    let mut read = Vec::with_capacity(files.len());
+    let mut spare = std::mem::take(&mut w.buffers).into_iter();
+    for f in &files {
+        let first = &plan.sources[f[0]];
+        let bands: Vec<usize> = f.iter().map(|&i| plan.sources[i].band).collect();
+        let ds = h.get(&first.path)?;
+        read.push(Samples::read(
+            ds,
+            first.sample,
+            &bands,
+            g.width,
+            win,
+            spare.next(),
+        )?);
+    }
+    let at = |src: usize| {
+        files
+            .iter()
+            .enumerate()
+            .find_map(|(fi, f)| f.iter().position(|&i| i == src).map(|k| (fi, k)))
+    };
+    let class = match plan.cld.and_then(at) {
+        Some((fi, k)) => read[fi].classes(k, n),
+        None => vec![0; n],
+    };
+    if bounds.is_none() {
+        for (f, samples) in files.iter().zip(&read) {
+            for (k, &i) in f.iter().enumerate() {
+                let s = &plan.sources[i];
+                samples.tally(k, n, &class, s.off, s.span, &mut t.hists[i]);
+            }
+        }
+    }
     for (li, l) in g.layers.iter().enumerate() {
-        let mut acc = LayerAcc::default();
-        let span = int_span(l.sample);
-        if bounds.is_some() && span.is_some() {
-            out.push(acc);
+        if plan.layer_source[li].is_some() {
             continue;
         }
+        let acc = &mut t.floats[li];
         let ds = h.get(&l.path)?;
-        let is_valid_mask = |i: usize, acc: &mut LayerAcc| {
-            if let Some(b) = l.spectral.filter(|_| l.role != Role::Mask) {
-                if masks.sat.as_ref().is_some_and(|s| s[i] >> b & 1 == 1) {
-                    acc.saturated += 1;
-                }
-                if masks.pix.as_ref().is_some_and(|s| s[i] >> b & 1 == 1) {
-                    acc.defective += 1;
-                }
-            }
-        };
-        match (span, bounds) {
-            (Some((off, size)), _)
-                if g.sat.is_none()
-                    && g.pix.is_none()
-                    && g.cld.is_none()
-                    && l.role != Role::Mask =>
-            {
-                // No mask: read the native samples and count them in one tight loop.
-                let nd = int_nodata(l);
-                acc.hist[0].resize(size, 0);
-                let at = (0, win.row);
-                let size = (g.width, win.rows);
-                acc.nodata = match l.sample {
-                    SampleType::U8 => count::<u8>(
-                        &raster::read_window(ds, l.band, at, size)?,
-                        nd,
-                        off,
-                        &mut acc.hist[0],
-                    ),
-                    SampleType::U16 => count::<u16>(
-                        &raster::read_window(ds, l.band, at, size)?,
-                        nd,
-                        off,
-                        &mut acc.hist[0],
-                    ),
-                    SampleType::I16 => count::<i16>(
-                        &raster::read_window(ds, l.band, at, size)?,
-                        nd,
-                        off,
-                        &mut acc.hist[0],
-                    ),
-                    SampleType::F32 => unreachable!("float samples have no integer span"),
-                };
-            }
-            (Some((off, size)), _) => {
-                let data = read_i32(ds, l.band, g.width, win)?;
-                let nd = int_nodata(l);
-                for c in acc.hist.iter_mut() {
-                    c.resize(size, 0);
-                }
-                let cloud_mask = g.cld.is_some();
-                for (i, &v) in data.iter().enumerate() {
-                    is_valid_mask(i, &mut acc);
-                    if Some(v) == nd {
-                        acc.nodata += 1;
-                        continue;
-                    }
-                    let c = masks.class[i] as usize;
-                    acc.hist[c][(v - off) as usize] += 1;
-                    if cloud_mask && c == 1 {
-                        acc.cloudy += 1;
-                    }
-                    if l.role == Role::Mask && v > 0 {
-                        for (k, b) in acc.bits.iter_mut().enumerate() {
-                            *b += (v >> k & 1) as u64;
-                        }
-                    }
-                }
-            }
-            (None, None) => {
-                let data: Vec<f64> =
-                    raster::read_window(ds, l.band, (0, win.row), (g.width, win.rows))?;
-                let mut vals: [Vec<f64>; 3] = Default::default();
-                for r in 0..win.rows {
-                    vals.iter_mut().for_each(Vec::clear);
-                    for x in 0..g.width {
-                        let i = r * g.width + x;
-                        is_valid_mask(i, &mut acc);
-                        let v = data[i];
-                        if v.is_nan() || Some(v) == l.nodata {
-                            acc.nodata += 1;
-                            continue;
-                        }
-                        let c = masks.class[i] as usize;
-                        if g.cld.is_some() && c == 1 {
-                            acc.cloudy += 1;
-                        }
-                        vals[c].push(v);
-                    }
-                    acc.rows.insert(
-                        win.row + r,
-                        [
-                            Moments::of(&vals[0]),
-                            Moments::of(&vals[1]),
-                            Moments::of(&vals[2]),
-                        ],
-                    );
-                }
-            }
-            (None, Some(bounds)) => {
-                let Some((lo, hi)) = bounds[li] else {
-                    out.push(acc);
-                    continue;
-                };
-                let data: Vec<f64> =
-                    raster::read_window(ds, l.band, (0, win.row), (g.width, win.rows))?;
-                let (hlo, hhi) = GdalHistogram::default_bounds(l.sample, lo, hi);
-                let gh = GdalHistogram::new(hlo, hhi);
-                let mut gdal = vec![0u64; BUCKETS];
-                for c in acc.fine.iter_mut() {
-                    c.resize(FLOAT_BINS, 0);
-                }
-                for (i, &v) in data.iter().enumerate() {
+        let data: Vec<f64> = raster::read_window(ds, l.band, (0, win.row), (g.width, win.rows))?;
+        let Some(bounds) = bounds else {
+            let mut vals: [Vec<f64>; 3] = Default::default();
+            for (r, row) in data.chunks(g.width).enumerate() {
+                vals.iter_mut().for_each(Vec::clear);
+                let cls = &class[r * g.width..(r + 1) * g.width];
+                for (&v, &c) in row.iter().zip(cls) {
                     if v.is_nan() || Some(v) == l.nodata {
-                        continue;
+                        acc.nodata += 1;
+                    } else {
+                        vals[c as usize].push(v);
                     }
-                    gdal[gh.bucket(v)] += 1;
-                    acc.fine[masks.class[i] as usize][fine_bin(v, lo, hi)] += 1;
                 }
-                acc.gdal = Some(gdal);
+                acc.rows.insert(
+                    win.row + r,
+                    [
+                        Moments::of(&vals[0]),
+                        Moments::of(&vals[1]),
+                        Moments::of(&vals[2]),
+                    ],
+                );
             }
+            continue;
+        };
+        let Some((lo, hi)) = bounds[li] else {
+            continue;
+        };
+        let (hlo, hhi) = GdalHistogram::default_bounds(l.sample, lo, hi);
+        let gh = GdalHistogram::new(hlo, hhi);
+        let gdal = acc.gdal.get_or_insert_with(|| vec![0u64; BUCKETS]);
+        for c in acc.fine.iter_mut() {
+            c.resize(FLOAT_BINS, 0);
         }
-        out.push(acc);
+        for (&v, &c) in data.iter().zip(&class) {
+            if v.is_nan() || Some(v) == l.nodata {
+                continue;
+            }
+            gdal[gh.bucket(v)] += 1;
+            acc.fine[c as usize][fine_bin(v, lo, hi)] += 1;
+        }
     }
-    Ok(out)
+    w.buffers = read;
+    Ok(())
 }
 
-/// Adds each sample but `nodata` to `hist` (index = value − `off`); returns the nodata count.
-fn count<T: Copy + Into<i32>>(data: &[T], nodata: Option<i32>, off: i32, hist: &mut [u64]) -> u64 {
-    let nd = nodata.unwrap_or(i32::MIN);
-    for &v in data {
-        hist[(v.into() - off) as usize] += 1;
-    }
-    match nodata {
-        Some(_) if (nd - off) >= 0 && ((nd - off) as usize) < hist.len() => {
-            let k = (nd - off) as usize;
-            std::mem::take(&mut hist[k])
-        }
-        _ => 0,
-    }
+/// What a worker keeps from strip to strip: its dataset handles and read buffers.
+#[derive(Default)]
+struct Worker {
+    handles: Handles,
+    buffers: Vec<Samples>,
 }
 
 fn fine_bin(v: f64, lo: f64, hi: f64) -> usize {
@@ -507,26 +614,111 @@ fn fine_bin(v: f64, lo: f64, hi: f64) -> usize {
     (((v - lo) / (hi - lo) * FLOAT_BINS as f64) as usize).min(FLOAT_BINS - 1)
 }
 
-fn run_pass(g: &Group, opts: &StatsOptions, bounds: Option<&Bounds>) -> Result<Vec<LayerAcc>> {
-    let masks = [&g.sat, &g.pix, &g.cld]
-        .iter()
-        .filter(|m| m.is_some())
-        .count();
-    // i32 buffers for the masks and one layer, f64 for a float layer, plus the class bytes.
-    let per_col = masks * 4 + 8 + 1;
+/// Rows per strip: whole blocks (at least [`TILE_ROWS`] rows), so that each block is decoded
+/// once and a strip of every band stays in GDAL's cache, within the memory budget.
+fn strip_height(g: &Group, opts: &StatsOptions, per_col: usize) -> Result<usize> {
     let budget = opts.ram_bytes / opts.threads.max(1) as u64;
-    let strips: Vec<Window> = Strips::for_budget(g.height, g.width, budget, per_col).collect();
-    let empty = || vec![LayerAcc::default(); g.layers.len()];
-    strips
-        .par_iter()
-        .map(|&w| strip_pass(g, w, bounds))
-        .try_reduce(empty, |a, b| {
-            Ok(a.into_iter().zip(b).map(|(x, y)| x.merge(y)).collect())
+    let fit = raster::strip_rows(budget, g.width, per_col);
+    let block = match g.layers.first() {
+        Some(l) => raster::block_rows(&raster::open(&l.path)?, l.band),
+        None => 1,
+    };
+    let natural = TILE_ROWS.div_ceil(block) * block;
+    Ok(if fit >= natural { natural } else { fit })
+}
+
+fn run_pass(g: &Group, plan: &Plan, opts: &StatsOptions, bounds: Option<&Bounds>) -> Result<Tally> {
+    let ints: usize = plan.sources.iter().map(|s| s.sample.size()).sum();
+    let floats = plan.layer_source.iter().filter(|s| s.is_none()).count();
+    // Native samples of the integer bands, one f64 band at a time, the class bytes.
+    let per_col = ints + 8 * floats.min(1) + 1;
+    let step = strip_height(g, opts, per_col)?;
+    let strips: Vec<Window> = Strips::new(g.height, step).collect();
+    // One tally per worker, strips handed out in order: integer counts do not depend on who
+    // counted what, float moments are kept per row.
+    let workers = opts.threads.clamp(1, strips.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let tallies = (0..workers)
+        .into_par_iter()
+        .map(|_| {
+            let mut t = Tally::new(plan, g.layers.len());
+            let mut w = Worker::default();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&win) = strips.get(i) else {
+                    return Ok(t);
+                };
+                strip_pass(g, plan, win, bounds, &mut t, &mut w)?;
+            }
         })
+        .collect::<Result<Vec<Tally>>>()?;
+    Ok(tallies
+        .into_iter()
+        .reduce(Tally::merge)
+        .unwrap_or_else(|| Tally::new(plan, g.layers.len())))
+}
+
+/// The per-layer figures of pass 1: integer histograms split by class with nodata taken out,
+/// and the mask counts derived from the masks' histograms.
+fn finish(g: &Group, plan: &Plan, t: Tally) -> Vec<LayerAcc> {
+    // Pixels with each bit set in a mask, over all pixels.
+    let bit_counts = |src: Option<usize>| -> [u64; 16] {
+        let mut bits = [0u64; 16];
+        if let Some(i) = src {
+            let s = &plan.sources[i];
+            for (k, &c) in t.hists[i].iter().enumerate() {
+                let v = (k % s.span) as i32 + s.off;
+                if c > 0 && v != 0 {
+                    for (b, n) in bits.iter_mut().enumerate() {
+                        if v >> b & 1 == 1 {
+                            *n += c;
+                        }
+                    }
+                }
+            }
+        }
+        bits
+    };
+    let (sat, pix) = (bit_counts(plan.sat), bit_counts(plan.pix));
+    let mut out = t.floats;
+    for (li, l) in g.layers.iter().enumerate() {
+        let acc = &mut out[li];
+        if let Some(i) = plan.layer_source[li] {
+            let s = &plan.sources[i];
+            let mut hist: [Vec<u64>; 3] =
+                [0, 1, 2].map(|c| t.hists[i][c * s.span..(c + 1) * s.span].to_vec());
+            if let Some(nd) = int_nodata(l) {
+                for hc in &mut hist {
+                    acc.nodata += std::mem::take(&mut hc[(nd - s.off) as usize]);
+                }
+            }
+            if l.role == Role::Mask {
+                let all = sum_hists(&hist);
+                for (k, &c) in all.iter().enumerate() {
+                    let v = k as i32 + s.off;
+                    if c > 0 && v > 0 {
+                        for (b, n) in acc.bits.iter_mut().enumerate() {
+                            *n += c * (v >> b & 1) as u64;
+                        }
+                    }
+                }
+            }
+            acc.cloudy = hist[1].iter().sum();
+            acc.hist = hist;
+        } else {
+            acc.cloudy = acc.rows.values().map(|r| r[1].n).sum();
+        }
+        if let Some(b) = l.spectral.filter(|_| l.role != Role::Mask) {
+            acc.saturated = sat[b];
+            acc.defective = pix[b];
+        }
+    }
+    out
 }
 
 fn group_stats(g: &Group, opts: &StatsOptions) -> Result<Vec<BandStats>> {
-    let first = run_pass(g, opts, None)?;
+    let plan = Plan::new(g);
+    let first = finish(g, &plan, run_pass(g, &plan, opts, None)?);
     let totals: Vec<[Moments; 3]> = first
         .iter()
         .map(|a| {
@@ -544,7 +736,7 @@ fn group_stats(g: &Group, opts: &StatsOptions) -> Result<Vec<BandStats>> {
                 (all.n > 0).then_some((all.min, all.max))
             })
             .collect();
-        Some(run_pass(g, opts, Some(&bounds))?)
+        Some(run_pass(g, &plan, opts, Some(&bounds))?.floats)
     } else {
         None
     };

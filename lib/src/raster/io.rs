@@ -80,6 +80,78 @@ pub fn read_window_into<T: GdalType + Copy>(
     .map_err(fail)
 }
 
+/// Reads bands `bands` (1-based) of the window of `size` (columns, rows) at `(col0, row0)`
+/// into `buf`, band after band, each resampled (nearest) to `out` (columns, rows): `buf` holds
+/// `bands.len() * out.0 * out.1` values. One call decodes each block once for all the bands,
+/// which matters for a pixel-interleaved file whose tiles hold every band. A read failure is a
+/// bad input naming the file.
+pub fn read_bands_into<T: GdalType + Copy>(
+    ds: &Dataset,
+    bands: &[usize],
+    (col0, row0): (usize, usize),
+    (width, rows): (usize, usize),
+    out: (usize, usize),
+    buf: &mut [T],
+) -> Result<()> {
+    for &b in bands {
+        check_window(ds, b, (col0, row0), (width, rows), width * rows)?;
+    }
+    if buf.len() != bands.len() * out.0 * out.1 {
+        return Err(VipError::Internal(format!(
+            "buffer of {} values for {} bands of {}x{}",
+            buf.len(),
+            bands.len(),
+            out.0,
+            out.1
+        )));
+    }
+    let mut list: Vec<std::ffi::c_int> = bands.iter().map(|&b| b as std::ffi::c_int).collect();
+    let c = |v: usize| v as std::ffi::c_int;
+    // SAFETY: the window is inside the raster, every band exists and `buf` holds exactly
+    // bands × out values of T; GDAL writes band-sequential rows with default spacings.
+    let err = unsafe {
+        gdal_sys::CPLErrorReset();
+        gdal_sys::GDALDatasetRasterIO(
+            ds.c_dataset(),
+            gdal_sys::GDALRWFlag::GF_Read,
+            c(col0),
+            c(row0),
+            c(width),
+            c(rows),
+            buf.as_mut_ptr() as *mut std::ffi::c_void,
+            c(out.0),
+            c(out.1),
+            T::gdal_ordinal(),
+            c(bands.len()),
+            list.as_mut_ptr(),
+            0,
+            0,
+            0,
+        )
+    };
+    if err == gdal_sys::CPLErr::CE_None {
+        return Ok(());
+    }
+    let path = dataset_path(ds);
+    let detail = last_failure().unwrap_or_default();
+    Err(VipError::bad_input(
+        &path,
+        with_detail(
+            &format!(
+                "bands {bands:?}, rows {row0}..{}: cannot read pixels, truncated or corrupt file",
+                row0 + rows
+            ),
+            &block_cause(&strip_path(&detail, &path)),
+        ),
+    ))
+}
+
+/// Height of the blocks (tiles or strips) of band `band` (1-based): windows aligned on it read
+/// each block once.
+pub fn block_rows(ds: &Dataset, band: usize) -> usize {
+    ds.rasterband(band).map_or(1, |b| b.block_size().1.max(1))
+}
+
 /// Reads a window of band `band` (1-based) as a new row-major vector; see [`read_window_into`].
 pub fn read_window<T: GdalType + Copy + Default>(
     ds: &Dataset,

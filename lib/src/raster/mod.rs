@@ -40,7 +40,10 @@ pub use create::{
 pub use distribution::{
     copy_band, derive_mask, distribution_defaults, quicklook_jpeg, split_bands, BandCopy, Layout,
 };
-pub use io::{dataset_path, finish, open, read_rows, read_window, read_window_into, write_window};
+pub use io::{
+    block_rows, dataset_path, finish, open, read_bands_into, read_rows, read_window,
+    read_window_into, write_window,
+};
 pub use rpc::{read_rpc, write_rpc_vrt, RPC_DOMAIN};
 pub use staged::{ensure_dir, Staged, StagedProduct, EXISTS_MSG};
 pub use strips::{strip_rows, Strips, Window, STRIP_SHARE, TILE_ROWS};

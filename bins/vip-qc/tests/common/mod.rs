@@ -15,7 +15,12 @@ pub struct Scene {
 
 /// An L1C of `lines` × `cols` pixels of a simulated scene, written into the scene's scratch.
 pub fn l1c(lines: u32, cols: u32, seed: u64) -> Scene {
-    let sim = SimScene::new("SIMULSIT", "2024-03-15", lines, cols, seed, 600.0);
+    l1c_of("SIMULSIT", "2024-03-15", lines, cols, seed)
+}
+
+/// An L1C of `site` on `date` (`YYYY-MM-DD`), `lines` × `cols` pixels.
+pub fn l1c_of(site: &str, date: &str, lines: u32, cols: u32, seed: u64) -> Scene {
+    let sim = SimScene::new(site, date, lines, cols, seed, 600.0);
     let hdr = sim.l1c();
     Scene { sim, hdr }
 }

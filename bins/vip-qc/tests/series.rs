@@ -1,0 +1,211 @@
+mod common;
+
+use common::{edit_image, json, l1c_of, Scene, BIN};
+use vip_testkit::run;
+
+const DRIFT_PER_YEAR: f64 = 0.02;
+
+/// The dates of the series: the same day of four years, so the sun (hence the simulated TOA
+/// reflectance) is nearly the same and a calibration drift stands out.
+const DATES: [&str; 4] = ["2021-03-15", "2022-03-15", "2023-03-15", "2024-03-15"];
+
+fn years_since_first(date: &str) -> f64 {
+    let d = |s: &str| chrono_days(s);
+    (d(date) - d(DATES[0])) as f64 / 365.25
+}
+
+/// Days since 1970-01-01 of `YYYY-MM-DD` (civil calendar).
+fn chrono_days(s: &str) -> i64 {
+    let p: Vec<i64> = s.split('-').map(|x| x.parse().unwrap()).collect();
+    let (y, m, d) = if p[1] <= 2 {
+        (p[0] - 1, p[1] + 12, p[2])
+    } else {
+        (p[0], p[1], p[2])
+    };
+    365 * y + y / 4 - y / 100 + y / 400 + (153 * (m - 3) + 2) / 5 + d - 719_469
+}
+
+/// The pixels vip-qc reads, dumped band-sequential as raw int16 (the oracle has no GDAL).
+fn raw_image(s: &Scene, name: &str) -> std::path::PathBuf {
+    let raw = s.sim.scratch(name);
+    let st = std::process::Command::new("gdal_translate")
+        .args(["-q", "-of", "ENVI", "-co", "INTERLEAVE=BSQ", "-ot", "Int16"])
+        .arg(s.image())
+        .arg(&raw)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    raw
+}
+
+/// Four dates of one site, band B04 made to drift by a known gain, masks edited so that
+/// every kind of unstable pixel occurs: the trend gives the drift back; the per-date means,
+/// stable-pixel count and cloud percentages agree with numpy on the raw images; the slope and
+/// its standard error agree with scipy's linregress.
+#[test]
+fn series_recovers_a_known_drift() {
+    let scenes: Vec<Scene> = DATES
+        .iter()
+        .map(|d| l1c_of("SIMULSIT", d, 90, 70, 5))
+        .collect();
+    for (k, (s, d)) in scenes.iter().zip(DATES).enumerate() {
+        let gain = 1.0 + DRIFT_PER_YEAR * years_since_first(d);
+        edit_image(&s.hdr, |band, v| match band {
+            4 => v
+                .iter_mut()
+                .filter(|x| **x != -10000.0)
+                .for_each(|x| *x = (*x * gain).round()),
+            // A nodata block in B01 of the first product.
+            1 if k == 0 => v[..70 * 5].iter_mut().for_each(|x| *x = -10000.0),
+            // B04 saturated on a few pixels of the second; defective B12 on the third (kept:
+            // interpolated pixels are not unstable).
+            13 if k == 1 => v[2000..2100].iter_mut().for_each(|x| *x = 8.0),
+            14 if k == 2 => v[3000..3040].iter_mut().for_each(|x| *x = 2048.0),
+            // A cloud in the fourth.
+            15 if k == 3 => v[70 * 40..70 * 55].iter_mut().for_each(|x| *x = 1.0),
+            _ => {}
+        });
+    }
+    // Given in reverse: the series sorts by date.
+    let mut args = vec!["series".to_string(), "--json".into()];
+    args.extend(scenes.iter().rev().map(|s| s.hdr.display().to_string()));
+    args.extend(["--ram", "16", "--threads", "2"].map(String::from));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let ours = json(&args);
+    let bands = ours["bands"].as_array().unwrap();
+    assert_eq!(bands.len(), 12);
+    let dates = ours["dates"].as_array().unwrap();
+    for (d, want) in dates.iter().zip(DATES) {
+        assert!(d["acquisition"].as_str().unwrap().starts_with(want));
+        assert!((d["years"].as_f64().unwrap() - years_since_first(want)).abs() < 1e-9);
+        assert!(d["aot"].is_null(), "an L1C has no AOT");
+    }
+    for t in ours["trends"].as_array().unwrap() {
+        let band = t["band"].as_str().unwrap();
+        let drift = t["relative_drift_per_year"].as_f64().unwrap();
+        let want = if band == "B04" { DRIFT_PER_YEAR } else { 0.0 };
+        assert!(
+            (drift - want).abs() < 1e-3,
+            "{band}: relative drift {drift}, want {want}"
+        );
+    }
+
+    // Oracle: numpy on the raw images.
+    let raws: Vec<String> = scenes
+        .iter()
+        .enumerate()
+        .map(|(k, s)| raw_image(s, &format!("img{k}.raw")).display().to_string())
+        .collect();
+    let py = r#"
+import sys, json
+import numpy as np
+h, w = 90, 70
+imgs = [np.fromfile(p, dtype='<i2').reshape(15, h, w).astype(np.int64) for p in sys.argv[1:]]
+valid = [np.all(im[:12] != -10000, axis=0) for im in imgs]
+stable = np.ones((h, w), bool)
+for im, v in zip(imgs, valid):
+    stable &= v & ((im[12] & 0xfff) == 0) & (im[14] == 0)
+means = [[float((im[b][stable] * 0.001).mean()) for b in range(12)] for im in imgs]
+cloud = [float(100.0 * np.sum(v & (im[14] != 0)) / np.sum(v)) for im, v in zip(imgs, valid)]
+print(json.dumps({"stable": int(stable.sum()), "means": means, "cloud": cloud}))
+"#;
+    let args: Vec<&str> = raws.iter().map(String::as_str).collect();
+    let want: serde_json::Value =
+        serde_json::from_str(&vip_testkit::python_oracle(py, &args)).unwrap();
+    let stable = want["stable"].as_u64().unwrap();
+    assert!(stable > 3000 && stable < 90 * 70, "{stable}");
+    for t in ours["trends"].as_array().unwrap() {
+        assert_eq!(t["stable_pixels"].as_u64(), Some(stable));
+    }
+    for (k, d) in dates.iter().enumerate() {
+        let c = d["cloud_percentage"].as_f64().unwrap();
+        let wc = want["cloud"][k].as_f64().unwrap();
+        assert!((c - wc).abs() < 1e-9, "date {k}: cloud {c} vs {wc}");
+        for b in 0..12 {
+            let m = d["mean"][b].as_f64().unwrap();
+            let wm = want["means"][k][b].as_f64().unwrap();
+            assert!((m - wm).abs() < 1e-12, "date {k} band {b}: {m} vs {wm}");
+        }
+    }
+    // 15 of 90 lines.
+    assert!((dates[3]["cloud_percentage"].as_f64().unwrap() - 100.0 / 6.0).abs() < 1e-9);
+
+    // Oracle: scipy's least squares on our per-date means of B04.
+    let b04: Vec<String> = dates.iter().map(|d| d["mean"][3].to_string()).collect();
+    let t: Vec<String> = DATES
+        .iter()
+        .map(|d| years_since_first(d).to_string())
+        .collect();
+    let py = r#"
+import sys, json
+from scipy import stats
+n = (len(sys.argv) - 1) // 2
+t = [float(x) for x in sys.argv[1:1 + n]]
+v = [float(x) for x in sys.argv[1 + n:]]
+r = stats.linregress(t, v)
+print(json.dumps({"slope": r.slope, "stderr": r.stderr, "intercept": r.intercept}))
+"#;
+    let args: Vec<&str> = t.iter().chain(&b04).map(String::as_str).collect();
+    let lr: serde_json::Value =
+        serde_json::from_str(&vip_testkit::python_oracle(py, &args)).unwrap();
+    let trend = &ours["trends"][3];
+    for (ours_key, key) in [
+        ("slope_per_year", "slope"),
+        ("slope_stderr", "stderr"),
+        ("intercept", "intercept"),
+    ] {
+        let (a, b) = (trend[ours_key].as_f64().unwrap(), lr[key].as_f64().unwrap());
+        assert!(
+            (a - b).abs() <= 1e-9 * b.abs().max(1e-6),
+            "{ours_key} {a} vs {b}"
+        );
+    }
+}
+
+/// The TSV table: a header and one line per date, a blank line, one trend line per band;
+/// the same answer whatever the threads and the memory budget.
+#[test]
+fn tsv_by_default_and_independent_of_threads() {
+    let scenes: Vec<Scene> = DATES[..2]
+        .iter()
+        .map(|d| l1c_of("SIMULSIT", d, 40, 30, 2))
+        .collect();
+    let hdrs: Vec<String> = scenes.iter().map(|s| s.hdr.display().to_string()).collect();
+    let mut a: Vec<&str> = vec!["series"];
+    a.extend(hdrs.iter().map(String::as_str));
+    let one = run(BIN, &[&a[..], &["--threads", "1"]].concat());
+    let two = run(BIN, &[&a[..], &["--threads", "2", "--ram", "16"]].concat());
+    assert_eq!(one.code(0).stdout, two.code(0).stdout);
+    let blocks: Vec<&str> = one.stdout.split("\n\n").collect();
+    assert_eq!(blocks.len(), 2, "{}", one.stdout);
+    let dates: Vec<&str> = blocks[0].lines().collect();
+    assert_eq!(dates.len(), 3);
+    assert!(dates[0].starts_with("acquisition\tproduct\tcloud_percentage\taot\tB01"));
+    assert_eq!(dates[1].split('\t').count(), 16);
+    assert_eq!(dates[1].split('\t').nth(3), Some("NA"), "no AOT in an L1C");
+    let trends: Vec<&str> = blocks[1].lines().collect();
+    assert_eq!(trends.len(), 13);
+    // Two dates: a slope but no standard error.
+    assert_eq!(trends[1].split('\t').nth(4), Some("NA"));
+}
+
+/// A product of another site or another grid is a bad input naming it.
+#[test]
+fn other_site_or_grid_is_bad_input_naming_the_file() {
+    let a = l1c_of("SIMULSIT", "2024-03-15", 40, 30, 2);
+    let other_grid = l1c_of("SIMULSIT", "2024-04-15", 40, 36, 2);
+    let other_site = l1c_of("OTHERSIT", "2024-05-15", 40, 30, 2);
+    let p = |s: &Scene| s.hdr.display().to_string();
+    run(BIN, &["series", &p(&a), &p(&other_grid)])
+        .code(3)
+        .one_error_line("20240415")
+        .stderr_has("not the same grid");
+    run(BIN, &["series", &p(&a), &p(&other_site)])
+        .code(3)
+        .one_error_line(other_site.hdr.file_name().unwrap().to_str().unwrap())
+        .stderr_has("site");
+    let truth = a.sim.dir.join("truth/TOA_B04.tif");
+    run(BIN, &["series", &p(&a), truth.to_str().unwrap()])
+        .code(3)
+        .one_error_line("TOA_B04.tif");
+}
