@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::{BlockMeans, Image, Operator, Terms, FACTOR, TOLERANCE};
+use super::{BlockMeans, Image, Operator, Terms, Upsampler, FACTOR, TOLERANCE};
 use crate::cli::Options;
 use crate::ee::gipp::{GippCatalogue, GippQuery};
 use crate::ee::gipps;
@@ -207,19 +207,20 @@ fn corrected_signal(
 ) -> Result<Image> {
     let (cols, lines) = (shape.cols, shape.rows);
     let ds = raster::open(&b.image)?;
-    let mut data = Vec::with_capacity(cols * lines);
+    let up = Upsampler::new(stray, FACTOR, cols);
+    let mut data = vec![0f32; cols * lines];
     for win in aligned_strips(lines, cols, opts) {
         let counts: Vec<f32> = raster::read_rows(&ds, 1, win)?;
-        let strip: Vec<f32> = counts
-            .par_iter()
+        data[win.row * cols..win.end() * cols]
+            .par_chunks_mut(cols)
+            .zip(counts.par_chunks(cols))
             .enumerate()
-            .map(|(i, &x)| {
-                let (r, c) = (win.row + i / cols, i % cols);
-                (b.calibration.signal(first + c, f64::from(x))
-                    - f64::from(stray.upsampled_at(FACTOR, r, c))) as f32
-            })
-            .collect();
-        data.extend(strip);
+            .for_each(|(i, (out, counts))| {
+                up.row(win.row + i, out);
+                for (c, (o, &x)) in out.iter_mut().zip(counts).enumerate() {
+                    *o = (b.calibration.signal(first + c, f64::from(x)) - f64::from(*o)) as f32;
+                }
+            });
     }
     Ok(Image {
         cols,
@@ -372,22 +373,28 @@ fn write_corrected(
     )];
     let mut ds = raster::create_geotiff(path, &spec, &opts.creation_options)?;
     let cal = &b.calibration;
+    let up = Upsampler::new(in_band, FACTOR, cols);
     for win in aligned_strips(lines, cols, opts) {
         let counts: Vec<f32> = raster::read_rows(&src, 1, win)?;
-        let corrected: Vec<f32> = counts
-            .par_iter()
+        let mut corrected = vec![0f32; counts.len()];
+        corrected
+            .par_chunks_mut(cols)
+            .zip(counts.par_chunks(cols))
             .enumerate()
-            .map(|(i, &x)| {
-                let (r, c) = (win.row + i / cols, i % cols);
-                let j = first + c;
-                if x >= f32::from(venus::RAW_MAX) || cal.defective[j] {
-                    return x;
+            .for_each(|(i, (out, counts))| {
+                let r = win.row + i;
+                up.row(r, out);
+                let crosstalk = &crosstalk.data[r * cols..(r + 1) * cols];
+                for (c, (o, &x)) in out.iter_mut().zip(counts).enumerate() {
+                    let j = first + c;
+                    *o = if x >= f32::from(venus::RAW_MAX) || cal.defective[j] {
+                        x
+                    } else {
+                        let stray = *o + crosstalk[c];
+                        cal.count(j, cal.signal(j, f64::from(x)) - f64::from(stray)) as f32
+                    };
                 }
-                let stray = in_band.upsampled_at(FACTOR, r, c) + crosstalk.data[r * cols + c];
-                let s = cal.signal(j, f64::from(x)) - f64::from(stray);
-                cal.count(j, s) as f32
-            })
-            .collect();
+            });
         raster::write_window(&mut ds, 1, (0, win.row), (cols, win.rows), &corrected)?;
     }
     raster::finish(ds, path)

@@ -34,20 +34,40 @@ pub struct Image {
     pub data: Vec<f32>,
 }
 
-impl Image {
-    /// Bilinear value at full-resolution pixel (row, col) of an image at factor `f`.
-    pub fn upsampled_at(&self, f: usize, row: usize, col: usize) -> f32 {
-        let to_low = |v: usize| (v as f64 + 0.5) / f as f64 - 0.5;
-        let (y, x) = (to_low(row), to_low(col));
-        let y = y.clamp(0.0, (self.rows - 1) as f64);
-        let x = x.clamp(0.0, (self.cols - 1) as f64);
-        let (y0, x0) = (y.floor() as usize, x.floor() as usize);
-        let (y1, x1) = ((y0 + 1).min(self.rows - 1), (x0 + 1).min(self.cols - 1));
-        let (fy, fx) = ((y - y0 as f64) as f32, (x - x0 as f64) as f32);
-        let at = |r: usize, c: usize| self.data[r * self.cols + c];
-        let top = at(y0, x0) * (1.0 - fx) + at(y0, x1) * fx;
-        let bottom = at(y1, x0) * (1.0 - fx) + at(y1, x1) * fx;
-        top * (1.0 - fy) + bottom * fy
+/// Bilinear up-sampling of an [`Image`] at factor `f` to full resolution, one row at a time:
+/// the taps of each full-resolution column are computed once.
+pub struct Upsampler<'a> {
+    image: &'a Image,
+    f: usize,
+    /// Per full-resolution column: the two low-resolution columns and the weight of the second.
+    taps: Vec<(usize, usize, f32)>,
+}
+
+impl<'a> Upsampler<'a> {
+    /// For full-resolution rows of `cols` columns.
+    pub fn new(image: &'a Image, f: usize, cols: usize) -> Self {
+        let taps = (0..cols).map(|c| Self::tap(f, c, image.cols)).collect();
+        Upsampler { image, f, taps }
+    }
+
+    /// Low-resolution neighbours of full-resolution index `v` along an axis of `n` samples.
+    fn tap(f: usize, v: usize, n: usize) -> (usize, usize, f32) {
+        let x = ((v as f64 + 0.5) / f as f64 - 0.5).clamp(0.0, (n - 1) as f64);
+        let x0 = x.floor() as usize;
+        (x0, (x0 + 1).min(n - 1), (x - x0 as f64) as f32)
+    }
+
+    /// Full-resolution row `row` into `out` (one value per column).
+    pub fn row(&self, row: usize, out: &mut [f32]) {
+        let img = self.image;
+        let (y0, y1, fy) = Self::tap(self.f, row, img.rows);
+        let top = &img.data[y0 * img.cols..(y0 + 1) * img.cols];
+        let bottom = &img.data[y1 * img.cols..(y1 + 1) * img.cols];
+        for (o, &(x0, x1, fx)) in out.iter_mut().zip(&self.taps) {
+            let t = top[x0] * (1.0 - fx) + top[x1] * fx;
+            let b = bottom[x0] * (1.0 - fx) + bottom[x1] * fx;
+            *o = t * (1.0 - fy) + b * fy;
+        }
     }
 }
 
@@ -312,6 +332,32 @@ mod tests {
             mx += (i % 5) as f64 * f64::from(v);
         }
         assert!((my / d.energy() - 2.0).abs() < 1e-6 && (mx / d.energy() - 2.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn bilinear_upsampling_reproduces_a_plane() {
+        // Low-resolution sample (y, x) sits at full-resolution (4y + 1.5, 4x + 1.5).
+        let (cols, rows) = (6, 5);
+        let img = Image {
+            cols,
+            rows,
+            data: (0..cols * rows)
+                .map(|i| (2 * (i % cols) + 3 * (i / cols)) as f32)
+                .collect(),
+        };
+        let up = Upsampler::new(&img, 4, 4 * cols);
+        let mut row = vec![0f32; 4 * cols];
+        for r in 2..4 * rows - 2 {
+            up.row(r, &mut row);
+            let y = (r as f32 + 0.5) / 4.0 - 0.5;
+            for (c, &v) in row.iter().enumerate().take(4 * cols - 2).skip(2) {
+                let x = (c as f32 + 0.5) / 4.0 - 0.5;
+                assert!((v - (2.0 * x + 3.0 * y)).abs() < 1e-5, "{r} {c} {v}");
+            }
+        }
+        // Edges hold the border value.
+        up.row(0, &mut row);
+        assert_eq!(row[0], 0.0);
     }
 
     #[test]
