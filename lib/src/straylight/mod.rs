@@ -17,6 +17,7 @@
 
 pub mod correct;
 pub mod fft;
+pub mod separable;
 
 use crate::ee::strlgt::{Kernel, StrayLightFilters};
 use crate::mission::venus;
@@ -153,6 +154,18 @@ pub fn downsample_kernel(k: &Kernel, f: usize) -> Kernel {
     }
 }
 
+/// Largest `rows + cols` of a separable kernel convolved directly rather than by FFT.
+const MAX_SEPARABLE_TAPS: usize = 130;
+
+/// `image` (`cols` × `rows`) convolved with `k`, same size, zeros outside the image: directly
+/// in two 1-D passes when `k` is small and separable ([`separable`]), by FFT otherwise.
+pub fn convolve_same(image: &[f32], cols: usize, rows: usize, k: &Kernel) -> Vec<f32> {
+    match separable::factors(k).filter(|_| k.rows + k.cols <= MAX_SEPARABLE_TAPS) {
+        Some((u, v)) => separable::convolve_same(image, cols, rows, &u, &v),
+        None => fft::convolve_same(image, cols, rows, k),
+    }
+}
+
 /// The stray-light operator of a product's bands at one resolution factor.
 pub struct Operator<'a> {
     /// Filters per band, B01 first (`None`: no stray light in that band).
@@ -262,7 +275,7 @@ impl Operator<'_> {
                     .copy_from_slice(&img.data[row + input.start..row + input.end]);
             }
             let k = downsample_kernel(&t.kernel, self.factor);
-            let conv = fft::convolve_same(&masked, cols, rows, &k);
+            let conv = convolve_same(&masked, cols, rows, &k);
             for r in 0..rows {
                 for c in strip.clone() {
                     out.data[r * cols + c] += conv[r * cols + c];
@@ -275,7 +288,7 @@ impl Operator<'_> {
             };
             let src = &truth[s];
             let k = downsample_kernel(&t.kernel, self.factor);
-            let conv = fft::convolve_same(&src.data, src.cols, src.rows, &k);
+            let conv = convolve_same(&src.data, src.cols, src.rows, &k);
             // Line r of band b is acquired with line r + dl of the source.
             let dl = ((self.line_offsets[b] - self.line_offsets[s]) / self.factor as f64).round()
                 as isize;
