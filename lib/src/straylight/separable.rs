@@ -51,21 +51,23 @@ pub fn convolve_same(image: &[f32], cols: usize, rows: usize, u: &[f32], v: &[f3
                 if y < 0 || y >= rows as isize {
                     continue;
                 }
-                let line = &image[y as usize * cols..(y as usize + 1) * cols];
-                for (a, &x) in acc.iter_mut().zip(line) {
-                    *a += w * x;
-                }
+                axpy(acc, w, &image[y as usize * cols..(y as usize + 1) * cols]);
             }
             // Along the row: out[c] = Σ_j v[j] · row[c + hv − j], row[x] = padded[x + hv].
             for (j, &w) in v.iter().enumerate() {
-                let shifted = &padded[2 * hv - j..2 * hv - j + cols];
-                for (o, &x) in out.iter_mut().zip(shifted) {
-                    *o += w * x;
-                }
+                axpy(out, w, &padded[2 * hv - j..2 * hv - j + cols]);
             }
         },
     );
     out
+}
+
+/// `acc += w · x` (a function of its own so that the compiler knows the slices apart and
+/// vectorises the loop).
+fn axpy(acc: &mut [f32], w: f32, x: &[f32]) {
+    for (a, &v) in acc.iter_mut().zip(x) {
+        *a += w * v;
+    }
 }
 
 #[cfg(test)]
