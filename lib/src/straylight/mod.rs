@@ -240,7 +240,6 @@ impl Operator<'_> {
     /// The stray terms of band `b` alone. Only the images the terms read need data: `truth[b]`
     /// (its size always; its pixels for the in-band terms) and the cross-talk sources'.
     pub fn band(&self, b: usize, truth: &[Image], terms: Terms) -> Image {
-        use rayon::prelude::*;
         let img = &truth[b];
         let (cols, rows) = (img.cols, img.rows);
         let mut out = Image {
@@ -282,40 +281,96 @@ impl Operator<'_> {
                 }
             }
         }
-        for t in type2 {
-            let Some(s) = band_index(&t.source) else {
-                continue;
-            };
-            let src = &truth[s];
-            let k = downsample_kernel(&t.kernel, self.factor);
-            let conv = convolve_same(&src.data, src.cols, src.rows, &k);
-            // Line r of band b is acquired with line r + dl of the source.
-            let dl = ((self.line_offsets[b] - self.line_offsets[s]) / self.factor as f64).round()
-                as isize;
-            for strip in &t.strips {
-                let cs = self.columns(strip.cols.first, strip.cols.last, cols);
-                let shift = (strip.shift as f64 / self.factor as f64).round() as isize;
-                let factor = strip.factor as f32;
-                out.data
-                    .par_chunks_mut(cols)
-                    .enumerate()
-                    .for_each(|(r, row)| {
-                        let rs = r as isize + dl;
-                        if rs < 0 || rs >= src.rows as isize {
-                            return;
-                        }
-                        let line = &conv[rs as usize * src.cols..(rs as usize + 1) * src.cols];
-                        for c in cs.clone() {
-                            let cc = c as isize - shift;
-                            if cc >= 0 && (cc as usize) < src.cols {
-                                row[c] += factor * line[cc as usize];
-                            }
-                        }
-                    });
+        if !type2.is_empty() {
+            let lines: Vec<usize> = truth.iter().map(|i| i.rows).collect();
+            let crosstalk = self
+                .crosstalk_rows(b, 0..rows, cols, &lines, |s, lines| {
+                    let src = &truth[s];
+                    Ok::<_, std::convert::Infallible>(SourceRows {
+                        cols: src.cols,
+                        data: std::borrow::Cow::Borrowed(
+                            &src.data[lines.start * src.cols..lines.end * src.cols],
+                        ),
+                    })
+                })
+                .unwrap_or_else(|e| match e {});
+            for (o, x) in out.data.iter_mut().zip(crosstalk) {
+                *o += x;
             }
         }
         out
     }
+
+    /// Line shift from band `b` to source `s`: line `r` of `b` is acquired with line `r + dl`
+    /// of `s` (at this factor).
+    fn line_shift(&self, b: usize, s: usize) -> isize {
+        ((self.line_offsets[b] - self.line_offsets[s]) / self.factor as f64).round() as isize
+    }
+
+    /// The cross-talk term of band `b` over its rows `rows` (`cols` wide), from its sources'
+    /// true images (`lines[s]` lines in band `s`), which `source(s, lines)` gives over the
+    /// lines of source band `s` that the term needs (the rows acquired with `rows`, widened by half the kernel, within the
+    /// source image). So a full-resolution image can be done in strips: each strip's result
+    /// equals the same rows of the whole-image term.
+    pub fn crosstalk_rows<'s, E>(
+        &self,
+        b: usize,
+        rows: std::ops::Range<usize>,
+        cols: usize,
+        lines: &[usize],
+        mut source: impl FnMut(usize, std::ops::Range<usize>) -> Result<SourceRows<'s>, E>,
+    ) -> Result<Vec<f32>, E> {
+        use rayon::prelude::*;
+        let mut out = vec![0f32; rows.len() * cols];
+        let Some(f) = &self.filters[b] else {
+            return Ok(out);
+        };
+        for t in &f.type2 {
+            let Some(s) = band_index(&t.source) else {
+                continue;
+            };
+            let Some(&src_lines) = lines.get(s) else {
+                continue;
+            };
+            let k = downsample_kernel(&t.kernel, self.factor);
+            let dl = self.line_shift(b, s);
+            let clamp = |v: isize| v.clamp(0, src_lines as isize) as usize;
+            let half = (k.rows / 2) as isize;
+            let lo = clamp(rows.start as isize + dl - half);
+            let hi = clamp(rows.end as isize + dl + half).max(lo);
+            if lo == hi {
+                continue;
+            }
+            let src = source(s, lo..hi)?;
+            let conv = convolve_same(&src.data, src.cols, hi - lo, &k);
+            for strip in &t.strips {
+                let cs = self.columns(strip.cols.first, strip.cols.last, cols);
+                let shift = (strip.shift as f64 / self.factor as f64).round() as isize;
+                let factor = strip.factor as f32;
+                out.par_chunks_mut(cols).enumerate().for_each(|(i, row)| {
+                    let rs = (rows.start + i) as isize + dl;
+                    if rs < lo as isize || rs >= hi as isize {
+                        return;
+                    }
+                    let at = (rs as usize - lo) * src.cols;
+                    let line = &conv[at..at + src.cols];
+                    for c in cs.clone() {
+                        let cc = c as isize - shift;
+                        if cc >= 0 && (cc as usize) < src.cols {
+                            row[c] += factor * line[cc as usize];
+                        }
+                    }
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Consecutive lines of a source band's true image (row-major, `cols` wide).
+pub struct SourceRows<'a> {
+    pub cols: usize,
+    pub data: std::borrow::Cow<'a, [f32]>,
 }
 
 fn band_index(code: &str) -> Option<usize> {
