@@ -334,15 +334,21 @@ fn first_read(
     let keep = keep && raster::spec_like(&ds)?.data_type == SampleType::U16;
     let mut kept = Vec::with_capacity(if keep { cols * lines } else { 0 });
     let mut acc = BlockMeans::new(cols, lines, FACTOR);
+    let mut signal = Vec::with_capacity(cols);
     for win in strips(lines, cols, opts) {
         let counts: Vec<f32> = raster::read_rows(&ds, 1, win)?;
         if keep {
             // Values of a 16-bit band: the conversion back is exact.
             kept.extend(counts.iter().map(|&x| x as u16));
         }
-        for (i, &x) in counts.iter().enumerate() {
-            let (r, c) = (win.row + i / cols, i % cols);
-            acc.add(r, c, b.calibration.signal(first + c, f64::from(x)));
+        for (i, row) in counts.chunks(cols).enumerate() {
+            signal.clear();
+            signal.extend(
+                row.iter()
+                    .enumerate()
+                    .map(|(c, &x)| b.calibration.signal(first + c, f64::from(x))),
+            );
+            acc.add_row(win.row + i, &signal);
         }
     }
     Ok((acc.finish(), keep.then_some(kept)))

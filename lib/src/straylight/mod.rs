@@ -72,8 +72,8 @@ impl<'a> Upsampler<'a> {
     }
 }
 
-/// Accumulates full-resolution samples into `f` × `f` block means, in any order (so an image
-/// can be streamed in strips).
+/// Accumulates full-resolution rows into `f` × `f` block means, in any order (so an image can
+/// be streamed in strips).
 pub struct BlockMeans {
     f: usize,
     cols: usize,
@@ -95,11 +95,13 @@ impl BlockMeans {
         }
     }
 
-    /// Adds the sample at full-resolution (row, col).
-    pub fn add(&mut self, row: usize, col: usize, v: f64) {
-        let k = (row / self.f) * self.cols + col / self.f;
-        self.sum[k] += v;
-        self.n[k] += 1;
+    /// Adds full-resolution row `row`: `values[c]` is the sample at column `c`.
+    pub fn add_row(&mut self, row: usize, values: &[f64]) {
+        let base = (row / self.f) * self.cols;
+        for (k, chunk) in values.chunks(self.f).enumerate() {
+            self.sum[base + k] += chunk.iter().sum::<f64>();
+            self.n[base + k] += chunk.len() as u32;
+        }
     }
 
     /// The block means.
@@ -266,18 +268,24 @@ impl Operator<'_> {
             if strip.is_empty() {
                 continue;
             }
+            // Only the strip and its margins are read: convolve just those columns (zeros
+            // beyond them, as beyond the image).
             let input = (strip.start.saturating_sub(margin))..(strip.end + margin).min(cols);
-            let mut masked = vec![0f32; cols * rows];
+            let width = input.len();
+            let mut window = Vec::with_capacity(width * rows);
             for r in 0..rows {
-                let row = r * cols;
-                masked[row + input.start..row + input.end]
-                    .copy_from_slice(&img.data[row + input.start..row + input.end]);
+                window.extend_from_slice(&img.data[r * cols + input.start..r * cols + input.end]);
             }
             let k = downsample_kernel(&t.kernel, self.factor);
-            let conv = convolve_same(&masked, cols, rows, &k);
+            let conv = convolve_same(&window, width, rows, &k);
+            let from = strip.start - input.start..strip.end - input.start;
             for r in 0..rows {
-                for c in strip.clone() {
-                    out.data[r * cols + c] += conv[r * cols + c];
+                let out = &mut out.data[r * cols + strip.start..r * cols + strip.end];
+                for (o, &x) in out
+                    .iter_mut()
+                    .zip(&conv[r * width + from.start..r * width + from.end])
+                {
+                    *o += x;
                 }
             }
         }
@@ -426,6 +434,67 @@ mod tests {
         // Edges hold the border value.
         up.row(0, &mut row);
         assert_eq!(row[0], 0.0);
+    }
+
+    #[test]
+    fn crosstalk_in_strips_equals_the_whole_image() {
+        // B05 receives B07's ghost (a separable 5 × 5 kernel), 2 lines later, shifted by 3.
+        let g = [0.1f32, 0.2, 0.4, 0.2, 0.1];
+        let mut filters: Vec<Option<StrayLightFilters>> = vec![None; 12];
+        filters[4] = Some(StrayLightFilters {
+            band: "B05".into(),
+            type1_overlap: 0,
+            type1: vec![],
+            type2: vec![Type2Filter {
+                source: "B07".into(),
+                kernel: Kernel {
+                    rows: 5,
+                    cols: 5,
+                    data: (0..25).map(|i| g[i / 5] * g[i % 5]).collect(),
+                },
+                overlap: 0,
+                strips: vec![Type2Strip {
+                    cols: ColRange {
+                        first: 100,
+                        last: 139,
+                    },
+                    factor: 0.01,
+                    shift: 3,
+                }],
+            }],
+        });
+        let mut offsets = vec![0.0; 12];
+        offsets[4] = 2.0;
+        let op = Operator {
+            filters: &filters,
+            first_detector: 100,
+            line_offsets: offsets,
+            factor: 1,
+        };
+        let (cols, rows) = (40, 31);
+        let source: Vec<f32> = (0..cols * rows).map(|i| ((i * 7919) % 97) as f32).collect();
+        let lines = vec![rows; 12];
+        let mut asked = Vec::new();
+        let mut run = |r: std::ops::Range<usize>| {
+            op.crosstalk_rows(4, r, cols, &lines, |s, l| {
+                assert_eq!(s, 6);
+                asked.push(l.clone());
+                Ok::<_, ()>(SourceRows {
+                    cols,
+                    data: std::borrow::Cow::Owned(source[l.start * cols..l.end * cols].to_vec()),
+                })
+            })
+            .unwrap()
+        };
+        let whole = run(0..rows);
+        let strips: Vec<f32> = [0..7, 7..14, 14..21, 21..28, 28..31]
+            .into_iter()
+            .flat_map(&mut run)
+            .collect();
+        assert_eq!(whole, strips);
+        assert!(whole[5 * cols + 20] > 0.0);
+        // Rows 7..14 need source lines 9..16 and two more on each side.
+        assert_eq!(asked[2], 7..18);
     }
 
     #[test]
