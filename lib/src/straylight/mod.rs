@@ -436,33 +436,41 @@ mod tests {
         assert_eq!(row[0], 0.0);
     }
 
-    #[test]
-    fn crosstalk_in_strips_equals_the_whole_image() {
-        // B05 receives B07's ghost (a separable 5 × 5 kernel), 2 lines later, shifted by 3.
-        let g = [0.1f32, 0.2, 0.4, 0.2, 0.1];
-        let mut filters: Vec<Option<StrayLightFilters>> = vec![None; 12];
-        filters[4] = Some(StrayLightFilters {
+    /// B05's filters: cross-talk from B07 through `kernel` over detectors `cols`.
+    fn b05_from_b07(
+        kernel: Kernel,
+        (first, last): (usize, usize),
+        factor: f64,
+        shift: i64,
+    ) -> StrayLightFilters {
+        StrayLightFilters {
             band: "B05".into(),
             type1_overlap: 0,
             type1: vec![],
             type2: vec![Type2Filter {
                 source: "B07".into(),
-                kernel: Kernel {
-                    rows: 5,
-                    cols: 5,
-                    data: (0..25).map(|i| g[i / 5] * g[i % 5]).collect(),
-                },
+                kernel,
                 overlap: 0,
                 strips: vec![Type2Strip {
-                    cols: ColRange {
-                        first: 100,
-                        last: 139,
-                    },
-                    factor: 0.01,
-                    shift: 3,
+                    cols: ColRange { first, last },
+                    factor,
+                    shift,
                 }],
             }],
-        });
+        }
+    }
+
+    #[test]
+    fn crosstalk_in_strips_equals_the_whole_image() {
+        // B05 receives B07's ghost (a separable 5 × 5 kernel), 2 lines later, shifted by 3.
+        let g = [0.1f32, 0.2, 0.4, 0.2, 0.1];
+        let mut filters: Vec<Option<StrayLightFilters>> = vec![None; 12];
+        let ghost = Kernel {
+            rows: 5,
+            cols: 5,
+            data: (0..25).map(|i| g[i / 5] * g[i % 5]).collect(),
+        };
+        filters[4] = Some(b05_from_b07(ghost, (100, 139), 0.01, 3));
         let mut offsets = vec![0.0; 12];
         offsets[4] = 2.0;
         let op = Operator {
@@ -507,28 +515,12 @@ mod tests {
             data: vec![0.0, 0.1, 0.0, 0.1, 0.2, 0.1, 0.0, 0.1, 0.0],
         };
         let mut filters: Vec<Option<StrayLightFilters>> = vec![None; 12];
-        filters[4] = Some(StrayLightFilters {
-            band: "B05".into(),
-            type1_overlap: 0,
-            type1: vec![],
-            type2: vec![Type2Filter {
-                source: "B07".into(),
-                kernel: Kernel {
-                    rows: 1,
-                    cols: 1,
-                    data: vec![1.0],
-                },
-                overlap: 0,
-                strips: vec![Type2Strip {
-                    cols: ColRange {
-                        first: 100,
-                        last: 199,
-                    },
-                    factor: 0.5,
-                    shift: 2,
-                }],
-            }],
-        });
+        let one = Kernel {
+            rows: 1,
+            cols: 1,
+            data: vec![1.0],
+        };
+        filters[4] = Some(b05_from_b07(one, (100, 199), 0.5, 2));
         filters[6] = Some(StrayLightFilters {
             band: "B07".into(),
             type1_overlap: 0,
