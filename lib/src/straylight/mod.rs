@@ -13,7 +13,9 @@
 //! the number of iterations follows from the operator norm bound, so the iteration error is
 //! below `TOLERANCE` of the signal. The final in-band term is up-sampled from that resolution
 //! (the far field is smooth); the final cross-talk term, a sharp ghost of another band, is
-//! computed at full resolution from the corrected source band.
+//! computed at full resolution from the corrected source band, in strips of rows
+//! ([`Operator::crosstalk_rows`]); small separable kernels are convolved directly
+//! ([`separable`]), others by FFT ([`fft`]).
 
 pub mod correct;
 pub mod fft;
