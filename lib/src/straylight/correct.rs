@@ -1,19 +1,25 @@
 //! `vip-straylight`: a raw L1A in, the same product corrected for stray light out.
 //!
-//! 1. Each band's counts become equalised signal (DARKCU, RELSEN) and are block-averaged to
-//!    the correction's resolution ([`FACTOR`]), streaming the image in strips.
+//! 1. Each band is read once: its counts become equalised signal (DARKCU, RELSEN), block-averaged
+//!    to the correction's resolution ([`FACTOR`]) while the image streams in strips; the raw
+//!    counts stay in memory when the memory budget allows (otherwise step 3 reads the files
+//!    again).
 //! 2. `true = observed − A(true)` is solved at that resolution by fixed-point iteration; the
 //!    iteration count comes from the operator's norm bound ρ (ρⁿ⁺¹ < [`TOLERANCE`]), and the
 //!    last update is measured and recorded.
-//! 3. Each band is streamed again: the stray term, up-sampled bilinearly, is removed from the
+//! 3. Each band is streamed in strips: its in-band stray term, up-sampled bilinearly, and its
+//!    cross-talk term, computed at full resolution from the same rows (plus the kernel's
+//!    halo) of the source band corrected by its up-sampled stray term, are removed from the
 //!    full-resolution signal, which goes back to counts (float32; saturated and defective
 //!    samples are passed through unchanged).
 
+use std::borrow::Cow;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::{BlockMeans, Image, Operator, Terms, FACTOR, TOLERANCE};
+use super::{BlockMeans, Image, Operator, SourceRows, Terms, Upsampler, FACTOR, TOLERANCE};
 use crate::cli::Options;
 use crate::ee::gipp::{GippCatalogue, GippQuery};
 use crate::ee::gipps;
@@ -23,7 +29,8 @@ use crate::geometry::time::seconds_between;
 use crate::mission::venus;
 use crate::product::{L1a, StraylightCorrection};
 use crate::radiometry::BandCalibration;
-use crate::raster::{self, RasterSpec, SampleType, StagedProduct, Strips};
+use crate::raster::{self, RasterSpec, SampleType, StagedProduct, Strips, Window};
+use gdal::Dataset;
 
 /// Corrects each input; returns the corrected products' headers.
 pub fn run(inputs: &[PathBuf], gipp: &Path, opts: &Options) -> Result<Vec<PathBuf>> {
@@ -84,11 +91,20 @@ pub fn process(l1a: &Path, gipp: &Path, opts: &Options) -> Result<PathBuf> {
     }
     let first = product.geometry.first_detector;
     let clock = std::time::Instant::now();
-    let observed = bands
+    let keep = kept_bands(&product, opts);
+    let (observed, kept): (Vec<Image>, Vec<Option<Vec<u16>>>) = bands
         .par_iter()
         .zip(&product.bands)
-        .map(|(b, raw)| low_resolution_signal(b, raw.cols, raw.lines, first, opts))
-        .collect::<Result<Vec<_>>>()?;
+        .enumerate()
+        .map(|(i, (b, raw))| first_read(b, raw.cols, raw.lines, first, i < keep, opts))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .unzip();
+    log::debug!(
+        "{} of {} bands' counts kept in memory",
+        kept.iter().flatten().count(),
+        kept.len()
+    );
 
     let filters = all_bands(&product, &bands);
     let te = product.bands[0].datation.te;
@@ -114,13 +130,11 @@ pub fn process(l1a: &Path, gipp: &Path, opts: &Options) -> Result<PathBuf> {
         "low-resolution signal read in {:.1} s",
         clock.elapsed().as_secs_f64()
     );
-    let (truth, residual) = solve(&op, &observed, iterations);
+    let (stray, residual) = solve(&op, observed, iterations);
     log::debug!(
         "fixed point solved at {:.1} s",
         clock.elapsed().as_secs_f64()
     );
-    let in_band = op.apply_terms(&truth, Terms::InBand);
-    let total = op.apply(&truth);
     log::info!(
         "{}: stray light norm bound {rho:.4}, {iterations} iterations, last relative update {residual:.2e}",
         product.global_id()
@@ -139,23 +153,22 @@ pub fn process(l1a: &Path, gipp: &Path, opts: &Options) -> Result<PathBuf> {
     let stage = StagedProduct::new(&opts.output, &out.global_id(), opts.overwrite)?;
     out.write_headers(stage.path())?;
     let full = Operator { factor: 1, ..op };
+    let lines: Vec<usize> = product.bands.iter().map(|b| b.lines).collect();
+    let sources = Sources {
+        bands: &bands,
+        kept: &kept,
+        stray: &stray,
+        lines: &lines,
+        cols: product.bands.iter().map(|b| b.cols).collect(),
+        first,
+    };
     // Bands in parallel: each reads its own files and writes its own image.
     (0..bands.len())
         .into_par_iter()
         .map(|b| {
-            let (inputs, raw) = (&bands[b], &product.bands[b]);
-            let crosstalk = full_resolution_crosstalk(&full, b, &product, &bands, &total, opts)?;
+            let raw = &product.bands[b];
             let path = out.band_image_path(stage.path(), &raw.code);
-            write_corrected(
-                inputs,
-                &in_band[b],
-                &crosstalk,
-                raw.cols,
-                raw.lines,
-                first,
-                &path,
-                opts,
-            )?;
+            write_corrected(&full, &sources, b, &path, opts)?;
             log::debug!(
                 "{} written at {:.1} s",
                 raw.code,
@@ -167,65 +180,85 @@ pub fn process(l1a: &Path, gipp: &Path, opts: &Options) -> Result<PathBuf> {
     stage.commit()
 }
 
-/// The cross-talk term of band `b` at full resolution, from its sources' signals corrected by
-/// their up-sampled low-resolution stray terms (`total`).
-fn full_resolution_crosstalk(
-    full: &Operator,
-    b: usize,
-    product: &L1a,
-    bands: &[BandInputs],
-    total: &[Image],
-    opts: &Options,
-) -> Result<Image> {
-    let shape = |k: usize| Image {
-        cols: product.bands[k].cols,
-        rows: product.bands[k].lines,
-        data: vec![],
-    };
-    let mut truth: Vec<Image> = (0..product.bands.len()).map(shape).collect();
-    let first = product.geometry.first_detector;
-    for t in &bands[b].filters.type2 {
-        let s = product
-            .bands
-            .iter()
-            .position(|x| x.code == t.source)
-            .expect("checked source");
-        if truth[s].data.is_empty() {
-            truth[s] = corrected_signal(&bands[s], &total[s], &shape(s), first, opts)?;
-        }
-    }
-    Ok(full.band(b, &truth, Terms::CrossTalk))
+/// Rows per strip of the full-resolution passes (at most; the memory budget may ask for fewer):
+/// a multiple of the 256-row output tiles and of [`FACTOR`], tall enough that the cross-talk
+/// kernel's halo adds little.
+const STRIP_ROWS: usize = 512;
+
+/// How many bands' raw counts (`u16`) stay in memory after the first read: as many as fit in
+/// half the memory budget (the rest is for the strips, the low-resolution images and GDAL's
+/// block cache).
+fn kept_bands(product: &L1a, opts: &Options) -> usize {
+    let largest = product
+        .bands
+        .iter()
+        .map(|b| (b.lines * b.cols * 2) as u64)
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    usize::try_from(opts.ram_bytes / 2 / largest).unwrap_or(usize::MAX)
 }
 
-/// A band's full-resolution signal less its up-sampled stray term.
-fn corrected_signal(
-    b: &BandInputs,
-    stray: &Image,
-    shape: &Image,
-    first: usize,
-    opts: &Options,
-) -> Result<Image> {
-    let (cols, lines) = (shape.cols, shape.rows);
-    let ds = raster::open(&b.image)?;
-    let mut data = Vec::with_capacity(cols * lines);
-    for win in aligned_strips(lines, cols, opts) {
-        let counts: Vec<f32> = raster::read_rows(&ds, 1, win)?;
-        let strip: Vec<f32> = counts
-            .par_iter()
-            .enumerate()
-            .map(|(i, &x)| {
-                let (r, c) = (win.row + i / cols, i % cols);
-                (b.calibration.signal(first + c, f64::from(x))
-                    - f64::from(stray.upsampled_at(FACTOR, r, c))) as f32
-            })
-            .collect();
-        data.extend(strip);
+/// A band's raw counts after the first read: kept in memory, or read again from the file.
+enum Counts<'a> {
+    Kept(&'a [u16], usize),
+    File(Dataset),
+}
+
+impl<'a> Counts<'a> {
+    fn new(b: &BandInputs, kept: Option<&'a [u16]>, cols: usize) -> Result<Self> {
+        Ok(match kept {
+            Some(k) => Counts::Kept(k, cols),
+            None => Counts::File(raster::open(&b.image)?),
+        })
     }
-    Ok(Image {
-        cols,
-        rows: lines,
-        data,
-    })
+
+    /// Full-width rows `rows` as float counts.
+    fn rows(&self, rows: Range<usize>) -> Result<Vec<f32>> {
+        match self {
+            Counts::Kept(k, cols) => Ok(k[rows.start * cols..rows.end * cols]
+                .iter()
+                .map(|&v| f32::from(v))
+                .collect()),
+            Counts::File(ds) => raster::read_rows(
+                ds,
+                1,
+                Window {
+                    row: rows.start,
+                    rows: rows.len(),
+                },
+            ),
+        }
+    }
+}
+
+/// What the full-resolution pass needs of every band.
+struct Sources<'a> {
+    bands: &'a [BandInputs],
+    kept: &'a [Option<Vec<u16>>],
+    stray: &'a Stray,
+    lines: &'a [usize],
+    cols: Vec<usize>,
+    first: usize,
+}
+
+impl Sources<'_> {
+    /// Rows `rows` of band `s`'s full-resolution signal less its up-sampled stray term.
+    fn true_rows(&self, s: usize, counts: &Counts, rows: Range<usize>) -> Result<Vec<f32>> {
+        let (cols, cal) = (self.cols[s], &self.bands[s].calibration);
+        let up = Upsampler::new(&self.stray.total[s], FACTOR, cols);
+        let mut data = counts.rows(rows.clone())?;
+        data.par_chunks_mut(cols).enumerate().for_each_init(
+            || vec![0f32; cols],
+            |stray, (i, row)| {
+                up.row(rows.start + i, stray);
+                for (c, (v, &d)) in row.iter_mut().zip(stray.iter()).enumerate() {
+                    *v = (cal.signal(self.first + c, f64::from(*v)) - f64::from(d)) as f32;
+                }
+            },
+        );
+        Ok(data)
+    }
 }
 
 fn same_dir(a: &Path, b: &Path) -> bool {
@@ -287,48 +320,85 @@ fn check_filters(
     Ok(())
 }
 
-/// The band's equalised signal at the correction's resolution, read in strips.
-fn low_resolution_signal(
+/// The band's equalised signal at the correction's resolution, read in strips, and its raw
+/// counts when `keep` (and they are 16-bit integers).
+fn first_read(
     b: &BandInputs,
     cols: usize,
     lines: usize,
     first: usize,
+    keep: bool,
     opts: &Options,
-) -> Result<Image> {
+) -> Result<(Image, Option<Vec<u16>>)> {
     let ds = raster::open(&b.image)?;
+    let keep = keep && raster::spec_like(&ds)?.data_type == SampleType::U16;
+    let mut kept = Vec::with_capacity(if keep { cols * lines } else { 0 });
     let mut acc = BlockMeans::new(cols, lines, FACTOR);
-    for win in aligned_strips(lines, cols, opts) {
+    let mut signal = Vec::with_capacity(cols);
+    for win in strips(lines, cols, opts) {
         let counts: Vec<f32> = raster::read_rows(&ds, 1, win)?;
-        for (i, &x) in counts.iter().enumerate() {
-            let (r, c) = (win.row + i / cols, i % cols);
-            acc.add(r, c, b.calibration.signal(first + c, f64::from(x)));
+        if keep {
+            // Values of a 16-bit band: the conversion back is exact.
+            kept.extend(counts.iter().map(|&x| x as u16));
+        }
+        for (i, row) in counts.chunks(cols).enumerate() {
+            signal.clear();
+            signal.extend(
+                row.iter()
+                    .enumerate()
+                    .map(|(c, &x)| b.calibration.signal(first + c, f64::from(x))),
+            );
+            acc.add_row(win.row + i, &signal);
         }
     }
-    Ok(acc.finish())
+    Ok((acc.finish(), keep.then_some(kept)))
 }
 
-/// Strips whose height is a multiple of the correction's factor.
-fn aligned_strips(lines: usize, cols: usize, opts: &Options) -> Strips {
-    let rows = raster::strip_rows(opts.ram_bytes, cols, 4 * 3).max(FACTOR);
+/// Strips whose height is a multiple of the correction's factor, at most [`STRIP_ROWS`].
+fn strips(lines: usize, cols: usize, opts: &Options) -> Strips {
+    let rows = raster::strip_rows(opts.ram_bytes, cols, 4 * 3).clamp(FACTOR, STRIP_ROWS);
     Strips::new(lines, rows - rows % FACTOR)
 }
 
-/// Fixed-point solution of `true = observed − A(true)`: the true images and the last update
-/// relative to the mean observed signal.
-fn solve(op: &Operator, observed: &[Image], iterations: usize) -> (Vec<Image>, f64) {
+/// The stray terms of every band at the correction's resolution.
+struct Stray {
+    in_band: Vec<Image>,
+    /// In-band plus cross-talk.
+    total: Vec<Image>,
+}
+
+impl Stray {
+    fn of(op: &Operator, truth: &[Image]) -> Self {
+        let in_band = op.apply_terms(truth, Terms::InBand);
+        let crosstalk = op.apply_terms(truth, Terms::CrossTalk);
+        let total = in_band
+            .iter()
+            .zip(crosstalk)
+            .map(|(a, mut x)| {
+                x.data.iter_mut().zip(&a.data).for_each(|(x, a)| *x += a);
+                x
+            })
+            .collect();
+        Stray { in_band, total }
+    }
+}
+
+/// Fixed-point solution of `true = observed − A(true)`: the stray terms of the solution and
+/// the last update relative to the mean observed signal.
+fn solve(op: &Operator, observed: Vec<Image>, iterations: usize) -> (Stray, f64) {
     let mean = observed
         .iter()
         .flat_map(|i| &i.data)
         .map(|&v| f64::from(v))
         .sum::<f64>()
         / observed.iter().map(|i| i.data.len()).sum::<usize>().max(1) as f64;
-    let mut truth: Vec<Image> = observed.to_vec();
-    let mut stray = op.apply(&truth);
+    let mut truth: Vec<Image> = observed.clone();
+    let mut stray = Stray::of(op, &truth);
     let mut residual = f64::NAN;
     for _ in 0..iterations {
         let next: Vec<Image> = observed
             .iter()
-            .zip(&stray)
+            .zip(&stray.total)
             .map(|(o, s)| Image {
                 cols: o.cols,
                 rows: o.rows,
@@ -347,47 +417,68 @@ fn solve(op: &Operator, observed: &[Image], iterations: usize) -> (Vec<Image>, f
             .fold(0.0, f64::max)
             / mean.abs().max(1e-12);
         truth = next;
-        stray = op.apply(&truth);
+        stray = Stray::of(op, &truth);
     }
-    (truth, residual)
+    (stray, residual)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Band `b` corrected, streamed strip by strip into a new float32 image at `path`.
 fn write_corrected(
-    b: &BandInputs,
-    in_band: &Image,
-    crosstalk: &Image,
-    cols: usize,
-    lines: usize,
-    first: usize,
+    full: &Operator,
+    sources: &Sources,
+    b: usize,
     path: &Path,
     opts: &Options,
 ) -> Result<()> {
-    let src = raster::open(&b.image)?;
+    let inputs = &sources.bands[b];
+    let (cols, lines) = (sources.cols[b], sources.lines[b]);
+    let counts = Counts::new(inputs, sources.kept[b].as_deref(), cols)?;
     let mut spec = RasterSpec::new(cols, lines, 1, SampleType::F32);
     spec.nodata = Some(f64::NAN);
     spec.band_descriptions = vec![format!(
         "{} counts corrected for stray light",
-        b.filters.band
+        inputs.filters.band
     )];
     let mut ds = raster::create_geotiff(path, &spec, &opts.creation_options)?;
-    let cal = &b.calibration;
-    for win in aligned_strips(lines, cols, opts) {
-        let counts: Vec<f32> = raster::read_rows(&src, 1, win)?;
-        let corrected: Vec<f32> = counts
-            .par_iter()
-            .enumerate()
-            .map(|(i, &x)| {
-                let (r, c) = (win.row + i / cols, i % cols);
-                let j = first + c;
-                if x >= f32::from(venus::RAW_MAX) || cal.defective[j] {
-                    return x;
-                }
-                let stray = in_band.upsampled_at(FACTOR, r, c) + crosstalk.data[r * cols + c];
-                let s = cal.signal(j, f64::from(x)) - f64::from(stray);
-                cal.count(j, s) as f32
+    let (cal, first) = (&inputs.calibration, sources.first);
+    let up = Upsampler::new(&sources.stray.in_band[b], FACTOR, cols);
+    // The cross-talk sources' counts, opened on first use.
+    let mut source_counts: Vec<Option<Counts>> = (0..sources.bands.len()).map(|_| None).collect();
+    for win in strips(lines, cols, opts) {
+        let rows = win.row..win.end();
+        let crosstalk = full.crosstalk_rows(b, rows.clone(), cols, sources.lines, |s, lines| {
+            if source_counts[s].is_none() {
+                source_counts[s] = Some(Counts::new(
+                    &sources.bands[s],
+                    sources.kept[s].as_deref(),
+                    sources.cols[s],
+                )?);
+            }
+            let counts = source_counts[s].as_ref().expect("opened above");
+            Ok::<_, VipError>(SourceRows {
+                cols: sources.cols[s],
+                data: Cow::Owned(sources.true_rows(s, counts, lines)?),
             })
-            .collect();
+        })?;
+        let mut corrected = counts.rows(rows)?;
+        corrected
+            .par_chunks_mut(cols)
+            .zip(crosstalk.par_chunks(cols))
+            .enumerate()
+            .for_each_init(
+                || vec![0f32; cols],
+                |stray, (i, (row, crosstalk))| {
+                    up.row(win.row + i, stray);
+                    for (c, x) in row.iter_mut().enumerate() {
+                        let j = first + c;
+                        if *x >= f32::from(venus::RAW_MAX) || cal.defective[j] {
+                            continue;
+                        }
+                        let stray = stray[c] + crosstalk[c];
+                        *x = cal.count(j, cal.signal(j, f64::from(*x)) - f64::from(stray)) as f32;
+                    }
+                },
+            );
         raster::write_window(&mut ds, 1, (0, win.row), (cols, win.rows), &corrected)?;
     }
     raster::finish(ds, path)

@@ -192,10 +192,11 @@ fn convolve_tiled(image: &[f32], cols: usize, rows: usize, k: &Kernel) -> Vec<f3
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn direct(image: &[f32], cols: usize, rows: usize, k: &Kernel) -> Vec<f32> {
+    /// The `same` convolution summed directly, in f64 (the reference of the tests).
+    pub(crate) fn direct(image: &[f32], cols: usize, rows: usize, k: &Kernel) -> Vec<f32> {
         let (cy, cx) = ((k.rows / 2) as isize, (k.cols / 2) as isize);
         let mut out = vec![0f32; cols * rows];
         for r in 0..rows as isize {
@@ -216,12 +217,17 @@ mod tests {
         out
     }
 
+    /// A `cols` × `rows` test image of pseudo-random values in 0..101.
+    pub(crate) fn test_image(cols: usize, rows: usize) -> Vec<f32> {
+        (0..cols * rows)
+            .map(|i| ((i * 7919) % 101) as f32)
+            .collect()
+    }
+
     #[test]
     fn fft_convolution_equals_the_direct_sum() {
         let (cols, rows) = (37, 29);
-        let image: Vec<f32> = (0..cols * rows)
-            .map(|i| ((i * 7919) % 101) as f32)
-            .collect();
+        let image = test_image(cols, rows);
         let k = Kernel {
             rows: 7,
             cols: 5,
@@ -237,9 +243,7 @@ mod tests {
     #[test]
     fn tiled_and_whole_convolutions_agree() {
         let (cols, rows) = (700, 600);
-        let image: Vec<f32> = (0..cols * rows)
-            .map(|i| ((i * 7919) % 101) as f32)
-            .collect();
+        let image = test_image(cols, rows);
         let k = Kernel {
             rows: 33,
             cols: 31,
