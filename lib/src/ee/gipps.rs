@@ -353,6 +353,35 @@ pub(super) fn items<'a>(
     Ok(v)
 }
 
+/// The files of a header GIPP's `DBL_Organization`: (`File_Definition`, path resolved beside
+/// the header), refusing a relative path that leaves the GIPP folder.
+pub(super) fn packaged_files(specific: &Node, path: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let base = path.parent().unwrap_or(Path::new("."));
+    items(
+        child(specific, "DBL_Organization", path)?,
+        "List_of_Packaged_DBL_Files",
+        "Packaged_DBL_File",
+        None,
+        path,
+    )?
+    .into_iter()
+    .map(|f| {
+        let rel = child(f, "Relative_File_Path", path)?
+            .text
+            .trim()
+            .to_string();
+        if rel.split('/').any(|p| p == "..") || rel.starts_with('/') {
+            return Err(VipError::bad_input(
+                path,
+                format!("file path '{rel}' leaves the GIPP folder"),
+            ));
+        }
+        let def = child(f, "File_Definition", path)?.text.trim().to_string();
+        Ok((def, base.join(rel)))
+    })
+    .collect()
+}
+
 pub(super) fn parse_num(text: &str, what: &str, path: &Path) -> Result<f64> {
     text.trim()
         .parse::<f64>()

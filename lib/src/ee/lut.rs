@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::gipps::{child, items, GippCommon, Kind};
+use super::gipps::{child, GippCommon, Kind};
 use super::xml::dec;
 use super::{EeDoc, Layout, Node};
 use crate::atmosphere::table::Axis;
@@ -213,29 +213,16 @@ pub fn read_lut_header(path: &Path, kind: LutKind) -> Result<LutHeader> {
             Ok(a)
         })
         .collect::<Result<Vec<_>>>()?;
-    let base = path.parent().unwrap_or(Path::new("."));
     let mut files = vec![];
-    for f in items(
-        child(sp, "DBL_Organization", path)?,
-        "List_of_Packaged_DBL_Files",
-        "Packaged_DBL_File",
-        None,
-        path,
-    )? {
-        let rel = child(f, "Relative_File_Path", path)?
-            .text
-            .trim()
-            .to_string();
-        if rel.split('/').any(|p| p == "..") || rel.starts_with('/') {
-            return Err(bad(format!("file path '{rel}' leaves the GIPP folder")));
-        }
-        let band = rel
+    for (_, file) in super::gipps::packaged_files(sp, path)? {
+        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let band = name
             .strip_suffix(".mha")
             .and_then(|s| s.rsplit_once('_'))
             .map(|(_, b)| b.to_string())
             .filter(|b| super::gipps::check_band(b).is_ok())
-            .ok_or_else(|| bad(format!("file '{rel}' is not named <id>_Bnn.mha")))?;
-        files.push((band, base.join(rel)));
+            .ok_or_else(|| bad(format!("file '{name}' is not named <id>_Bnn.mha")))?;
+        files.push((band, file));
     }
     let ozone = match kind {
         LutKind::Gast => Some(super::gipps::text_num(sp, "Ozone_Content", path)?),

@@ -203,28 +203,8 @@ pub fn read_strlgt(path: &Path) -> Result<StrayLightFilters> {
     let doc = super::gipp::read_gipp(path, "GIP_STRLGT")?;
     let band = inst_band(&doc, path)?;
     let sp = &doc.specific;
-    let base = path.parent().unwrap_or(Path::new("."));
-    let mut files = std::collections::HashMap::new();
-    for f in items(
-        child(sp, "DBL_Organization", path)?,
-        "List_of_Packaged_DBL_Files",
-        "Packaged_DBL_File",
-        None,
-        path,
-    )? {
-        let rel = child(f, "Relative_File_Path", path)?
-            .text
-            .trim()
-            .to_string();
-        if rel.split('/').any(|p| p == "..") || rel.starts_with('/') {
-            return Err(VipError::bad_input(
-                path,
-                format!("file path '{rel}' leaves the GIPP folder"),
-            ));
-        }
-        let def = child(f, "File_Definition", path)?.text.trim().to_string();
-        files.insert(def, base.join(rel));
-    }
+    let files: std::collections::HashMap<String, PathBuf> =
+        gipps::packaged_files(sp, path)?.into_iter().collect();
     let kernel = |fa: &Node| -> Result<Kernel> {
         let def = child(fa, "File_Definition", path)?.text.trim().to_string();
         let rows: usize = text_int(fa, "Nb_of_Rows", path)?;
