@@ -27,9 +27,9 @@ import sixs_runner
 GRIDS = {
     # committed under testdata/: sized for a few CPU-hours of 6S at most
     "small": dict(
-        sza=[0, 25, 40, 52, 62, 70],
-        vza=[0, 18, 36],
-        raa=[0, 60, 120, 180],
+        sza=[0, 12, 25, 40, 52, 62, 70],
+        vza=[0, 12, 24, 36],
+        raa=[0, 15, 30, 60, 90, 120, 150, 180],
         alt=[0, 1.5, 3],
         # altitudes where aerosol runs are made (see aerosol_excess)
         alt_aerosol=[0, 3],
