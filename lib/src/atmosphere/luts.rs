@@ -206,7 +206,6 @@ impl LutSet {
                     dif.push(trans[iz * n_at + k] - d);
                 }
             }
-            let tra = [TRA_AXES[0], TRA_AXES[1], TRA_AXES[2]];
             bands.push((
                 code.to_string(),
                 BandLuts {
@@ -215,8 +214,8 @@ impl LutSet {
                         &[&sza, &vza, &raa, &alt, &aot],
                         list(&jb["path"], "path")?,
                     )?,
-                    dirt: table(&tra, &[&zen, &alt, &aot], dir)?,
-                    dift: table(&tra, &[&zen, &alt, &aot], dif)?,
+                    dirt: table(&TRA_AXES, &[&zen, &alt, &aot], dir)?,
+                    dift: table(&TRA_AXES, &[&zen, &alt, &aot], dif)?,
                     albd: table(
                         &[TRA_AXES[1], TRA_AXES[2]],
                         &[&alt, &aot],
@@ -346,7 +345,7 @@ impl LutSet {
         }
         Ok(LutSet {
             model: model.to_string(),
-            ozone: ozone.unwrap_or(0.3),
+            ozone: ozone.expect("an L2GAST header always carries its ozone content"),
             bands,
         })
     }

@@ -175,21 +175,17 @@ pub fn plan(p: &L1c, hdr: &Path) -> Result<Plan> {
         description: d.to_string(),
     };
     let (sat, pix, edg, clm) = (mask("SAT"), mask("PIX"), mask("EDG"), mask("CLM"));
-    jobs.push(Job::Band {
-        src: image.clone(),
-        copy: bit_copy(l1c::SAT_BAND, SampleType::U16, "SAT"),
-        rel: sat.clone(),
-    });
-    jobs.push(Job::Band {
-        src: image.clone(),
-        copy: bit_copy(l1c::PIX_BAND, SampleType::U16, "PIX"),
-        rel: pix.clone(),
-    });
-    jobs.push(Job::Band {
-        src: image.clone(),
-        copy: bit_copy(l1c::CLD_BAND, SampleType::U8, "CLM"),
-        rel: clm.clone(),
-    });
+    for (band, t, name, rel) in [
+        (l1c::SAT_BAND, SampleType::U16, "SAT", &sat),
+        (l1c::PIX_BAND, SampleType::U16, "PIX", &pix),
+        (l1c::CLD_BAND, SampleType::U8, "CLM", &clm),
+    ] {
+        jobs.push(Job::Band {
+            src: image.clone(),
+            copy: bit_copy(band, t, name),
+            rel: rel.clone(),
+        });
+    }
     jobs.push(Job::Edge {
         src: image.clone(),
         bands: (1..=bands.len()).collect(),
