@@ -2,8 +2,11 @@
 //! (gases, Rayleigh, aerosols), the LUT probe. Aerosol and water-vapour retrieval, adjacency
 //! and slope correction build on these.
 
+pub mod aot;
+pub mod field;
 pub mod luts;
 pub mod probe;
+pub mod surface;
 pub mod table;
 pub mod vapour;
 

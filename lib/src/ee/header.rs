@@ -96,6 +96,13 @@ impl FixedHeader {
             parse_utc(&t)
                 .ok_or_else(|| VipError::bad_input(path, format!("{p} '{t}' is not a UTC= time")))
         };
+        let mission = text("Mission")?;
+        if mission != venus::MISSION {
+            return Err(VipError::bad_input(
+                path,
+                format!("Mission is {mission}: not a {} file", venus::MISSION),
+            ));
+        }
         Ok(FixedHeader {
             file_name: text("File_Name")?,
             description: text("File_Description")?,

@@ -1,6 +1,7 @@
 //! Time, sun position, viewing geometry, sensor model, DEM.
 
 pub mod dem;
+pub mod directions;
 pub mod grid;
 pub mod lonlat;
 pub mod ortho;
