@@ -387,14 +387,14 @@ impl L1c {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn t(s: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").unwrap()
     }
 
-    fn sample() -> L1c {
+    pub(crate) fn sample() -> L1c {
         let mut view = [AngleSet::uniform(18.654321, 105.123456); 4];
         view[2].zenith[4] = 3.5;
         view[3].azimuth[0] = 284.25;
