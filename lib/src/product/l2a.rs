@@ -28,7 +28,8 @@
 //!   VE_c_VSC_PDTANX_L2VALD_NICK_D_VIE.HDR / .DBL.TIF   viewing direction grids, float32
 //! ```
 //! The bit masks have no nodata value (`Nodata_Value` `NaN` in their headers): edges are the
-//! OTH bit [`bits::OTH_EDG`]. Bits are numbered from 1 at the least significant bit.
+//! OTH bit [`bits::OTH_EDG`]. Bits are numbered from 1 at the least significant bit. Until
+//! the L2 cloud tests exist, CLD carries the L1C cloud mask in bits ALL and REFL.
 //! The SOL and VIE grids are the L1C's, copied (same planes and encoding as
 //! [`super::l1c`]); like the L1C, VIP writes them as GeoTIFF where the ICD says HDF.
 //! The quicklook and the private context (`PRIVATE/`) are not written yet.
