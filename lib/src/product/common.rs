@@ -2,12 +2,13 @@
 //! the blocks every product information carries (angles, wavelengths, file references), and
 //! typed reading of values back with errors that name the file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, Timelike};
 
+use super::ids::Ids;
 use crate::ee::header::{parse_utc, utc};
-use crate::ee::Node;
+use crate::ee::{EeDoc, FixedHeader, Layout, Node};
 use crate::error::{Result, VipError};
 use crate::mission::venus;
 
@@ -277,7 +278,7 @@ impl<'a> Reader<'a> {
 
     /// The file named by `File_Location` of a reference element, relative to `base`; it
     /// must exist.
-    pub fn located(&self, base: &Path, reference: &Node) -> Result<std::path::PathBuf> {
+    pub fn located(&self, base: &Path, reference: &Node) -> Result<PathBuf> {
         let loc = self.text(reference, "File_Location")?;
         let p = base.join(loc);
         if !p.is_file() {
@@ -291,10 +292,23 @@ impl<'a> Reader<'a> {
         }
         Ok(p)
     }
+
+    /// The header of annex `code` listed in `List_of_Annex_Files` of `org`, relative to
+    /// `base`; the header and its `.DBL.TIF` raster must exist.
+    pub fn annex(&self, base: &Path, org: &Node, code: &str) -> Result<PathBuf> {
+        let annex = self
+            .node(org, "List_of_Annex_Files")?
+            .all("Annex_File")
+            .find(|a| a.get_attr("sk") == Some(code))
+            .ok_or_else(|| self.bad(format!("no {code} annex in List_of_Annex_Files")))?;
+        let hdr = self.located(base, annex)?;
+        must_exist(&raster_beside(&hdr), &format!("{code} annex raster"))?;
+        Ok(hdr)
+    }
 }
 
 /// The `.DBL.TIF` raster beside an image or annex header `X.HDR`: `X.DBL.TIF`.
-pub fn raster_beside(hdr: &Path) -> std::path::PathBuf {
+pub fn raster_beside(hdr: &Path) -> PathBuf {
     hdr.with_extension("DBL.TIF")
 }
 
@@ -304,6 +318,559 @@ pub(crate) fn must_exist(p: &Path, what: &str) -> Result<()> {
         Ok(())
     } else {
         Err(VipError::bad_input(p, format!("missing {what}")))
+    }
+}
+
+/// Planes of a SOL grid (sun direction at ground level).
+pub const SOL_PLANES: [&str; 2] = ["DX_ALT=0.0m", "DY_ALT=0.0m"];
+/// The band whose viewing direction a VIE grid gives, for tri-detectors 1..4.
+pub const VIE_BANDS: [&str; 4] = ["B05", "B10", "B07", "B06"];
+/// Unit of the SOL and VIE grid values.
+pub const GRID_VALUES_UNIT: &str = "m/m of altitude";
+/// Annex code of the sun direction grid.
+pub const ANNEX_SOL: &str = "SOL";
+/// Annex code of the viewing direction grid.
+pub const ANNEX_VIE: &str = "VIE";
+
+/// Planes of a VIE grid, in file order: `Bnn_DX_ALT=0.0m`, `Bnn_DY_ALT=0.0m` per band of
+/// [`VIE_BANDS`].
+pub(crate) fn vie_planes() -> Vec<String> {
+    VIE_BANDS
+        .iter()
+        .flat_map(|b| [format!("{b}_DX_ALT=0.0m"), format!("{b}_DY_ALT=0.0m")])
+        .collect()
+}
+
+const WEB_SITE_URL: &str = "https://venus.cnes.fr";
+/// `schema_version` of the image and annex headers of published products.
+pub(crate) const SUB_SCHEMA_VERSION: &str = "0.42";
+
+/// Names of the four corners and the centre in `Useful_Image_Geo_Coverage`.
+const COVERAGE_POINTS: [&str; 5] = [
+    "Upper_Left_Corner",
+    "Upper_Right_Corner",
+    "Lower_Left_Corner",
+    "Lower_Right_Corner",
+    "Center",
+];
+
+/// Short description of a grid CRS for the headers.
+fn crs_description(epsg: u32) -> String {
+    match epsg {
+        4326 => "WGS 84".into(),
+        32601..=32660 => format!("WGS 84 / UTM zone {}N", epsg - 32600),
+        32701..=32760 => format!("WGS 84 / UTM zone {}S", epsg - 32700),
+        _ => format!("EPSG:{epsg}"),
+    }
+}
+
+fn crs(name: &str, epsg: u32) -> Node {
+    Node::new(name)
+        .child(Node::text("Code", format!("EPSG:{epsg}")))
+        .child(Node::text("Short_Description", crs_description(epsg)))
+}
+
+fn xy(name: &str, x: f64, y: f64) -> Node {
+    Node::new(name)
+        .child(unit("X", num(x), "m"))
+        .child(unit("Y", num(y), "m"))
+}
+
+/// The first elements of an image or annex description: format (GeoTIFF), encoding, data type
+/// (`UNSIGNED_BYTE`, `UNSIGNED_SHORT`, `SIGNED_SHORT`, `FLOAT`) and significant bits.
+pub(crate) fn raster_format(data_type: &str, bits: u32) -> Vec<Node> {
+    vec![
+        Node::text("Format", "GEOTIFF"),
+        Node::text("Binary_Encoding", "LITTLE_ENDIAN"),
+        Node::text("Data_Type", data_type),
+        Node::text("Number_of_Significant_Bits", bits),
+    ]
+}
+
+/// `Size`, `Image_Compacting_Tool` and `List_of_Bands` of an image or annex description.
+pub(crate) fn raster_size<S: AsRef<str>>(lines: usize, cols: usize, bands: &[S]) -> Vec<Node> {
+    vec![
+        Node::new("Size")
+            .child(Node::text("Lines", lines))
+            .child(Node::text("Columns", cols))
+            .child(Node::text("Bands", bands.len())),
+        Node::text("Image_Compacting_Tool", "NO"),
+        Node::list(
+            "List_of_Bands",
+            bands
+                .iter()
+                .enumerate()
+                .map(|(i, b)| Node::text("Band", b.as_ref()).attr("sn", i + 1))
+                .collect(),
+        ),
+    ]
+}
+
+/// `Subsampling_Factor` of an annex (10 = one value per 10 × 10 pixels).
+pub(crate) fn subsampling(factor: f64) -> Node {
+    let f = num(factor);
+    Node::new("Subsampling_Factor")
+        .child(Node::text("By_Line", &f))
+        .child(Node::text("By_Column", &f))
+}
+
+/// The header content every site product (L1C, L2A) carries: names, acquisition, site grid,
+/// footprint, angles, cloud cover, DEM, quantification, Aks, angle grid spacing and
+/// provenance. Each product model converts to and from it and adds its own parts.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SiteHeader {
+    pub ids: Ids,
+    pub acquisition: NaiveDateTime,
+    pub orbit: Option<u32>,
+    pub epsg: u32,
+    /// Outer corner of the upper-left pixel, metres.
+    pub ulx: f64,
+    pub uly: f64,
+    pub pixel_m: f64,
+    pub lines: usize,
+    pub cols: usize,
+    pub quantification: f64,
+    pub nodata: i16,
+    pub gipps_used: Vec<(String, String)>,
+    pub sun: AngleSet,
+    pub view: [AngleSet; 4],
+    pub corners_lonlat: [(f64, f64); 5],
+    pub cloud_percentage: Option<f64>,
+    pub dem_reference: String,
+    pub dem_stats: Option<(f64, f64, f64, f64)>,
+    pub aks: Vec<f64>,
+    pub angle_grid_step_m: f64,
+    pub creation: NaiveDateTime,
+    pub creator: String,
+    pub creator_version: String,
+}
+
+impl SiteHeader {
+    /// Refuses a model whose headers the schemas would reject (a caller's bug).
+    pub fn check(&self) -> Result<()> {
+        self.ids.check()?;
+        let bad = |m: String| Err(VipError::Internal(m));
+        if self.lines == 0 || self.cols == 0 || self.pixel_m <= 0.0 {
+            return bad(format!(
+                "empty product grid: {} × {} pixels of {} m",
+                self.lines, self.cols, self.pixel_m
+            ));
+        }
+        if self.angle_grid_step_m < self.pixel_m {
+            return bad(format!(
+                "angle grid step {} m is finer than the pixel",
+                self.angle_grid_step_m
+            ));
+        }
+        if self.aks.len() > 12 {
+            return bad(format!("{} Aks for 12 bands", self.aks.len()));
+        }
+        if self.quantification.is_nan() || self.quantification <= 0.0 {
+            return bad(format!(
+                "reflectance quantification {} is not positive",
+                self.quantification
+            ));
+        }
+        if self.creator.is_empty() || self.creator_version.is_empty() {
+            return bad("empty creator or creator version".into());
+        }
+        Ok(())
+    }
+
+    /// Number of (lines, columns) of the SOL/VIE grids: ceil(extent / step) + 1 per axis.
+    pub fn angle_grid_shape(&self) -> (usize, usize) {
+        let n = |count: usize| {
+            ((count as f64 * self.pixel_m) / self.angle_grid_step_m - 1e-9).ceil() as usize + 1
+        };
+        (n(self.lines), n(self.cols))
+    }
+
+    /// Fixed_Header of a file of the product; validity = the acquisition second.
+    pub fn fixed(&self, file_name: String, description: &str, file_type: &str) -> FixedHeader {
+        let start = self.acquisition.with_nanosecond(0).expect("zero is valid");
+        let stop = if self.acquisition.nanosecond() == 0 {
+            start
+        } else {
+            start + Duration::seconds(1)
+        };
+        FixedHeader {
+            file_name,
+            description: description.into(),
+            notes: String::new(),
+            file_class: self.ids.class.clone(),
+            file_type: file_type.into(),
+            validity_start: start,
+            validity_stop: stop,
+            version: 1,
+            creator: self.creator.clone(),
+            creator_version: self.creator_version.clone(),
+            creation_date: self.creation,
+        }
+    }
+
+    /// `Instance_Id` of the global header: nick name and acquisition date.
+    pub fn instance_id(&self) -> Node {
+        Node::new("Instance_Id")
+            .child(Node::text("Nick_Name", &self.ids.nick))
+            .child(Node::text(
+                "Acquisition_Date",
+                self.ids.date.format("%Y%m%d").to_string(),
+            ))
+    }
+
+    /// `Instance_Id` of an image (`annex` = `None`) or annex header.
+    fn sub_instance(&self, annex: Option<&str>) -> Node {
+        let mut n = Node::new("Instance_Id")
+            .child(Node::text("Reference_Product_Semantic", self.ids.semantic))
+            .child(Node::text(
+                "Reference_Product_Instance",
+                self.ids.instance(),
+            ));
+        if let Some(a) = annex {
+            n = n.child(Node::text("Annex_Code", a));
+        }
+        n
+    }
+
+    /// `Image_Information` of int16 reflectance images with the given bands.
+    pub fn image_information<S: AsRef<str>>(&self, bands: &[S]) -> Node {
+        Node::new("Image_Information")
+            .children(raster_format("SIGNED_SHORT", 16))
+            .child(Node::text("Nodata_Value", self.nodata))
+            .children(raster_size(self.lines, self.cols, bands))
+    }
+
+    /// The generic and site parts of `Product_Information` (ICD-DIGEST §3.1 items 1-15) and
+    /// `List_of_Aks`; the caller appends what its level adds.
+    pub fn product_information(&self, level: &str) -> Node {
+        let (l, c) = (self.lines, self.cols);
+        let image_pos = [
+            (0, 0),
+            (0, c - 1),
+            (l - 1, 0),
+            (l - 1, c - 1),
+            (l / 2, c / 2),
+        ];
+        let coverage = Node::new("Useful_Image_Geo_Coverage")
+            .child(crs("Reference_System", 4326))
+            .children((0..5).map(|i| {
+                let (lon, lat) = self.corners_lonlat[i];
+                Node::new(COVERAGE_POINTS[i])
+                    .child(unit("Long", dec(lon, 9), "deg"))
+                    .child(unit("Lat", dec(lat, 9), "deg"))
+                    .child(Node::text("Line", image_pos[i].0))
+                    .child(Node::text("Column", image_pos[i].1))
+            }));
+        let mut dem = Node::new("Used_DEM").child(Node::text("DEM_Reference", &self.dem_reference));
+        if let Some((min, max, mean, std)) = self.dem_stats {
+            dem = dem.child(
+                Node::new("Statistics")
+                    .child(unit("Min", num(min), "m"))
+                    .child(unit("Max", num(max), "m"))
+                    .child(unit("Average", num(mean), "m"))
+                    .child(unit("Standard_Deviation", num(std), "m")),
+            );
+        }
+        Node::new("Product_Information")
+            .child(Node::text("Product_Level", level))
+            .child(Node::text(
+                "Acquisition_Date_Time",
+                utc_fraction(self.acquisition),
+            ))
+            .child(unit(
+                "Acquisition_Orbit_Number",
+                self.orbit.map_or("NIL=N/A".to_string(), |o| o.to_string()),
+                "abs",
+            ))
+            .child(processing_information(self.creation, &self.gipps_used))
+            .child(Node::text("Web_Site_URL", WEB_SITE_URL))
+            .child(Node::list("List_of_Quality_Indexes", vec![]))
+            .child(coverage)
+            .child(wavelengths())
+            .child(solar_angles(&self.sun))
+            .child(viewing_angles(&self.view))
+            .child(
+                Node::new("Product_Sampling")
+                    .child(unit("By_Line", num(self.pixel_m), "m"))
+                    .child(unit("By_Column", num(self.pixel_m), "m")),
+            )
+            .child(
+                Node::new("Viewing_Angles_In_Satellite_Frame")
+                    .attr("unit", "deg")
+                    .child(Node::text("X_Direction", "NONE"))
+                    .child(Node::text("Y_Direction", "NONE"))
+                    .child(Node::text("XY_Direction", "NONE")),
+            )
+            .child(Node::text(
+                "Reference_SiteDefinition_Id",
+                self.ids.site_definition(),
+            ))
+            .child(Node::text(
+                "Cloud_Percentage",
+                self.cloud_percentage
+                    .map_or("NIL=N/A".to_string(), |c| dec(c, 1)),
+            ))
+            .child(dem)
+            .child(Node::text(
+                "Reflectance_Quantification_Value",
+                dec(self.quantification, 6),
+            ))
+            .child(Node::list(
+                "List_of_Aks",
+                self.aks
+                    .iter()
+                    .zip(venus::BANDS.iter())
+                    .map(|(a, b)| Node::text("Ak", dec(*a, 5)).attr("sk", b.code))
+                    .collect(),
+            ))
+    }
+
+    /// Centres of the UL, UR, LL, LR pixels in the grid CRS.
+    fn pixel_centre_corners(&self) -> [(f64, f64); 4] {
+        let x0 = self.ulx + self.pixel_m / 2.0;
+        let y0 = self.uly - self.pixel_m / 2.0;
+        let x1 = x0 + (self.cols - 1) as f64 * self.pixel_m;
+        let y1 = y0 - (self.lines - 1) as f64 * self.pixel_m;
+        [(x0, y0), (x1, y0), (x0, y1), (x1, y1)]
+    }
+
+    /// `Geo_Referencing_Information`: the site grid (pixel-centre convention) and the useful
+    /// image corners.
+    pub fn geo_referencing(&self) -> Node {
+        let [ul, ur, ll, lr] = self.pixel_centre_corners();
+        Node::new("Geo_Referencing_Information")
+            .child(
+                Node::new("Product_Coverage").child(
+                    Node::new("Cartographic")
+                        .child(crs("Coordinate_Reference_System", self.epsg))
+                        .child(xy("Upper_Left_Corner", ul.0, ul.1))
+                        .child(unit(
+                            "Width",
+                            num((self.cols - 1) as f64 * self.pixel_m),
+                            "m",
+                        ))
+                        .child(unit(
+                            "Height",
+                            num((self.lines - 1) as f64 * self.pixel_m),
+                            "m",
+                        ))
+                        .child(
+                            Node::new("Sampling_Interval")
+                                .child(unit("By_Line", num(self.pixel_m), "m"))
+                                .child(unit("By_Column", num(self.pixel_m), "m")),
+                        ),
+                ),
+            )
+            .child(
+                Node::new("Useful_Image_Coverage").child(
+                    Node::new("Cartographic")
+                        .child(crs("Reference_System", self.epsg))
+                        .child(xy("Upper_Left_Corner", ul.0, ul.1))
+                        .child(xy("Upper_Right_Corner", ur.0, ur.1))
+                        .child(xy("Lower_Left_Corner", ll.0, ll.1))
+                        .child(xy("Lower_Right_Corner", lr.0, lr.1)),
+                ),
+            )
+    }
+
+    /// A `Product_Organization` entry for the sub-file `id` of the product folder.
+    pub fn file_ref(&self, element: &str, nature: &str, id: &str) -> Node {
+        item_ref(
+            element,
+            nature,
+            &format!("{}/{id}.HDR", self.ids.dbl_dir()),
+            id,
+        )
+    }
+
+    /// `List_of_Annex_Files` naming the annexes `codes`.
+    pub fn annex_list(&self, codes: &[&str]) -> Node {
+        Node::list(
+            "List_of_Annex_Files",
+            codes
+                .iter()
+                .map(|c| {
+                    self.file_ref("Annex_File", "VSC_PDTANX", &self.ids.annex(c))
+                        .attr("sk", c)
+                })
+                .collect(),
+        )
+    }
+
+    /// The header of the image `id` (`PDTIMG_Header_Type`) with the given `Image_Information`.
+    pub fn image_doc(&self, id: String, image_information: Node) -> EeDoc {
+        EeDoc {
+            layout: Layout::Header,
+            xsi_type: "PDTIMG_Header_Type".into(),
+            schema_version: SUB_SCHEMA_VERSION.into(),
+            fixed: self.fixed(id, "ImageProduct", "VSC_PDTIMG"),
+            extensions: vec![],
+            specific: Node::new("Specific_Product_Header")
+                .child(self.sub_instance(None))
+                .child(Node::text(
+                    "Reference_Product_Header_Id",
+                    self.ids.product(),
+                ))
+                .child(image_information),
+            data_block: None,
+        }
+    }
+
+    /// The header of annex `code` (`PDTANX_Header_Type`) with the given `Annex_Information`.
+    pub fn annex_doc(&self, code: &str, complete_name: &str, annex_information: Node) -> EeDoc {
+        EeDoc {
+            layout: Layout::Header,
+            xsi_type: "PDTANX_Header_Type".into(),
+            schema_version: SUB_SCHEMA_VERSION.into(),
+            fixed: self.fixed(self.ids.annex(code), "AnnexProduct", "VSC_PDTANX"),
+            extensions: vec![],
+            specific: Node::new("Specific_Product_Header")
+                .child(self.sub_instance(Some(code)))
+                .child(Node::text(
+                    "Reference_Product_Header_Id",
+                    self.ids.product(),
+                ))
+                .child(Node::text("Annex_Complete_Name", complete_name))
+                .child(annex_information),
+            data_block: None,
+        }
+    }
+
+    /// The header of the SOL or VIE angle grid annex (float32, NaN nodata, subsampled).
+    pub fn grid_annex_doc(&self, code: &str) -> EeDoc {
+        let (planes, name) = if code == ANNEX_SOL {
+            (
+                SOL_PLANES.iter().map(|s| s.to_string()).collect(),
+                "Solar angles Grid",
+            )
+        } else {
+            (vie_planes(), "Viewing angles Grid")
+        };
+        let (gl, gc) = self.angle_grid_shape();
+        let info = Node::new("Annex_Information")
+            .children(raster_format("FLOAT", 32))
+            .child(Node::text("Nodata_Value", "NaN"))
+            .children(raster_size(gl, gc, &planes))
+            .child(subsampling(self.angle_grid_step_m / self.pixel_m))
+            .child(Node::text("Values_Unit", GRID_VALUES_UNIT));
+        self.annex_doc(code, name, info)
+    }
+
+    /// Writes the SOL and VIE grid annex headers into the product folder in `dir`.
+    pub fn write_grid_annexes(&self, dir: &Path) -> Result<()> {
+        for code in [ANNEX_SOL, ANNEX_VIE] {
+            let hdr = self
+                .ids
+                .in_dbl(dir, &format!("{}.HDR", self.ids.annex(code)));
+            self.grid_annex_doc(code).write(&hdr)?;
+        }
+        Ok(())
+    }
+
+    /// Reads the shared content back from a global header whose product folder `base`
+    /// holds the SOL annex header `sol_hdr` (for the grid spacing).
+    pub fn read(doc: &EeDoc, hdr: &Path, semantic: &'static str, sol_hdr: &Path) -> Result<Self> {
+        let r = Reader::new(hdr);
+        let sph = &doc.specific;
+        let info = r.node(sph, "Product_Information")?;
+        let img = r.node(sph, "Image_Information")?;
+
+        let sol = EeDoc::read(sol_hdr)?;
+        sol.expect_type("VSC_PDTANX", sol_hdr)?;
+        let grid_factor = Reader::new(sol_hdr).f64(
+            &sol.specific,
+            "Annex_Information/Subsampling_Factor/By_Line",
+        )?;
+
+        let carto = r.node(
+            sph,
+            "Geo_Referencing_Information/Product_Coverage/Cartographic",
+        )?;
+        let code = r.text(carto, "Coordinate_Reference_System/Code")?;
+        let epsg = code
+            .strip_prefix("EPSG:")
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| r.bad(format!("'{code}' is not an EPSG:n code")))?;
+        let pixel_m = r.f64(carto, "Sampling_Interval/By_Column")?;
+        let nodata_text = r.text(img, "Nodata_Value")?;
+        let nodata = nodata_text
+            .parse()
+            .map_err(|_| r.bad(format!("Nodata_Value '{nodata_text}' is not an int16")))?;
+
+        let coverage = r.node(info, "Useful_Image_Geo_Coverage")?;
+        let mut corners_lonlat = [(0.0, 0.0); 5];
+        for (i, p) in COVERAGE_POINTS.iter().enumerate() {
+            corners_lonlat[i] = (
+                r.f64(coverage, &format!("{p}/Long"))?,
+                r.f64(coverage, &format!("{p}/Lat"))?,
+            );
+        }
+        let orbit_text = r.text(info, "Acquisition_Orbit_Number")?;
+        let orbit = if orbit_text.starts_with("NIL=") {
+            None
+        } else {
+            Some(orbit_text.parse().map_err(|_| {
+                r.bad(format!(
+                    "Acquisition_Orbit_Number '{orbit_text}' is not an orbit number"
+                ))
+            })?)
+        };
+        let cloud_text = r.text(info, "Cloud_Percentage")?;
+        let cloud_percentage = if cloud_text.starts_with("NIL=") {
+            None
+        } else {
+            Some(r.f64(info, "Cloud_Percentage")?)
+        };
+        let dem = r.node(info, "Used_DEM")?;
+        let dem_stats = match dem.get("Statistics") {
+            Some(s) => Some((
+                r.f64(s, "Min")?,
+                r.f64(s, "Max")?,
+                r.f64(s, "Average")?,
+                r.f64(s, "Standard_Deviation")?,
+            )),
+            None => None,
+        };
+        let aks = r
+            .node(info, "List_of_Aks")?
+            .all("Ak")
+            .map(|a| {
+                a.text
+                    .trim()
+                    .parse()
+                    .map_err(|_| r.bad(format!("Ak '{}' is not a number", a.text.trim())))
+            })
+            .collect::<Result<Vec<f64>>>()?;
+        Ok(SiteHeader {
+            ids: Ids::new(
+                &doc.fixed.file_class,
+                semantic,
+                r.text(sph, "Instance_Id/Nick_Name")?,
+                r.date(sph, "Instance_Id/Acquisition_Date")?,
+            ),
+            acquisition: r.utc(info, "Acquisition_Date_Time")?,
+            orbit,
+            epsg,
+            ulx: r.f64(carto, "Upper_Left_Corner/X")? - pixel_m / 2.0,
+            uly: r.f64(carto, "Upper_Left_Corner/Y")? + pixel_m / 2.0,
+            pixel_m,
+            lines: r.usize(img, "Size/Lines")?,
+            cols: r.usize(img, "Size/Columns")?,
+            quantification: r.f64(info, "Reflectance_Quantification_Value")?,
+            nodata,
+            gipps_used: r.gipps(info)?,
+            sun: r.angles(r.node(info, "Solar_Angles/Useful_Image")?)?,
+            view: r.viewing_angles(info)?,
+            corners_lonlat,
+            cloud_percentage,
+            dem_reference: r.text(dem, "DEM_Reference")?.to_string(),
+            dem_stats,
+            aks,
+            angle_grid_step_m: grid_factor * pixel_m,
+            creation: doc.fixed.creation_date,
+            creator: doc.fixed.creator.clone(),
+            creator_version: doc.fixed.creator_version.clone(),
+        })
     }
 }
 

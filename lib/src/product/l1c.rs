@@ -41,16 +41,13 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{Duration, NaiveDate, NaiveDateTime, Timelike};
+use chrono::{NaiveDate, NaiveDateTime};
 
-use super::common::{
-    boolean, dec, item_ref, must_exist, num, processing_information, raster_beside, solar_angles,
-    unit, utc_fraction, viewing_angles, wavelengths, AngleSet, Reader,
-};
+use super::common::{boolean, must_exist, raster_beside, vie_planes, AngleSet, Reader, SiteHeader};
+pub use super::common::{ANNEX_SOL, ANNEX_VIE, GRID_VALUES_UNIT, SOL_PLANES, VIE_BANDS};
 use super::ids::Ids;
-use crate::ee::{EeDoc, FixedHeader, Layout, Node};
+use crate::ee::{EeDoc, Layout, Node};
 use crate::error::{Result, VipError};
-use crate::mission::venus;
 
 /// File semantic of a valid L1 product.
 pub const SEMANTIC: &str = "L1VALD";
@@ -67,22 +64,10 @@ pub const SAT_BAND: usize = 13;
 pub const PIX_BAND: usize = 14;
 /// 1-based raster band of the cloud mask (0 clear, 1 cloud).
 pub const CLD_BAND: usize = 15;
-/// Annex code of the sun direction grid.
-pub const ANNEX_SOL: &str = "SOL";
-/// Annex code of the viewing direction grid.
-pub const ANNEX_VIE: &str = "VIE";
-/// Planes of the SOL grid.
-pub const SOL_PLANES: [&str; 2] = ["DX_ALT=0.0m", "DY_ALT=0.0m"];
-/// The band whose viewing direction the VIE grid gives, for tri-detectors 1..4.
-pub const VIE_BANDS: [&str; 4] = ["B05", "B10", "B07", "B06"];
 /// Extension keyword: id of the raw product the L1C was made from.
 pub const EXT_INPUT_PRODUCT: &str = "INPUT_PRODUCT_ID";
-/// Unit of the angle grid values.
-pub const GRID_VALUES_UNIT: &str = "m/m of altitude";
 
 const GLOBAL_SCHEMA_VERSION: &str = "1.6";
-const SUB_SCHEMA_VERSION: &str = "0.42";
-const WEB_SITE_URL: &str = "https://venus.cnes.fr";
 
 /// Processing flags of the L1 header (`Processing_Flags_And_Modes`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -214,31 +199,38 @@ pub fn grid_to_angles(dx: f64, dy: f64) -> (f64, f64) {
     (zenith, azimuth)
 }
 
-/// Short description of a grid CRS for the headers.
-fn crs_description(epsg: u32) -> String {
-    match epsg {
-        4326 => "WGS 84".into(),
-        32601..=32660 => format!("WGS 84 / UTM zone {}N", epsg - 32600),
-        32701..=32760 => format!("WGS 84 / UTM zone {}S", epsg - 32700),
-        _ => format!("EPSG:{epsg}"),
-    }
-}
-
-fn crs(name: &str, epsg: u32) -> Node {
-    Node::new(name)
-        .child(Node::text("Code", format!("EPSG:{epsg}")))
-        .child(Node::text("Short_Description", crs_description(epsg)))
-}
-
-fn xy(name: &str, x: f64, y: f64) -> Node {
-    Node::new(name)
-        .child(unit("X", num(x), "m"))
-        .child(unit("Y", num(y), "m"))
-}
-
 impl L1c {
     fn ids(&self) -> Ids {
         Ids::new(&self.class, SEMANTIC, &self.nick, self.date)
+    }
+
+    /// The content shared with the other site products.
+    fn site(&self) -> SiteHeader {
+        SiteHeader {
+            ids: self.ids(),
+            acquisition: self.acquisition,
+            orbit: self.orbit,
+            epsg: self.epsg,
+            ulx: self.ulx,
+            uly: self.uly,
+            pixel_m: self.pixel_m,
+            lines: self.lines,
+            cols: self.cols,
+            quantification: self.quantification,
+            nodata: self.nodata,
+            gipps_used: self.gipps_used.clone(),
+            sun: self.sun,
+            view: self.view,
+            corners_lonlat: self.corners_lonlat,
+            cloud_percentage: self.cloud_percentage,
+            dem_reference: self.dem_reference.clone(),
+            dem_stats: self.dem_stats,
+            aks: self.aks.clone(),
+            angle_grid_step_m: self.angle_grid_step_m,
+            creation: self.creation,
+            creator: self.creator.clone(),
+            creator_version: self.creator_version.clone(),
+        }
     }
 
     /// The product id, `VE_<class>_VSC_L1VALD_<nick>_<yyyymmdd>`.
@@ -280,209 +272,34 @@ impl L1c {
 
     /// Number of (lines, columns) of the SOL/VIE grids.
     pub fn angle_grid_shape(&self) -> (usize, usize) {
-        let n = |count: usize| {
-            ((count as f64 * self.pixel_m) / self.angle_grid_step_m - 1e-9).ceil() as usize + 1
-        };
-        (n(self.lines), n(self.cols))
+        self.site().angle_grid_shape()
     }
 
     /// Planes of the VIE grid, in file order.
     pub fn vie_planes() -> Vec<String> {
-        VIE_BANDS
-            .iter()
-            .flat_map(|b| [format!("{b}_DX_ALT=0.0m"), format!("{b}_DY_ALT=0.0m")])
-            .collect()
-    }
-
-    fn check(&self) -> Result<()> {
-        self.ids().check()?;
-        let bad = |m: String| Err(VipError::Internal(m));
-        if self.lines == 0 || self.cols == 0 || self.pixel_m <= 0.0 {
-            return bad(format!(
-                "empty L1C grid: {} × {} pixels of {} m",
-                self.lines, self.cols, self.pixel_m
-            ));
-        }
-        if self.angle_grid_step_m < self.pixel_m {
-            return bad(format!(
-                "angle grid step {} m is finer than the pixel",
-                self.angle_grid_step_m
-            ));
-        }
-        if self.aks.len() > 12 {
-            return bad(format!("{} Aks for 12 bands", self.aks.len()));
-        }
-        if self.quantification.is_nan() || self.quantification <= 0.0 {
-            return bad(format!(
-                "reflectance quantification {} is not positive",
-                self.quantification
-            ));
-        }
-        Ok(())
-    }
-
-    fn fixed(&self, file_name: String, description: &str, file_type: &str) -> FixedHeader {
-        let start = self.acquisition.with_nanosecond(0).expect("zero is valid");
-        let stop = if self.acquisition.nanosecond() == 0 {
-            start
-        } else {
-            start + Duration::seconds(1)
-        };
-        FixedHeader {
-            file_name,
-            description: description.into(),
-            notes: String::new(),
-            file_class: self.class.clone(),
-            file_type: file_type.into(),
-            validity_start: start,
-            validity_stop: stop,
-            version: 1,
-            creator: self.creator.clone(),
-            creator_version: self.creator_version.clone(),
-            creation_date: self.creation,
-        }
-    }
-
-    fn image_information(&self, name: &str) -> Node {
-        Node::new(name)
-            .child(Node::text("Format", "GEOTIFF"))
-            .child(Node::text("Binary_Encoding", "LITTLE_ENDIAN"))
-            .child(Node::text("Data_Type", "SIGNED_SHORT"))
-            .child(Node::text("Number_of_Significant_Bits", 16))
-            .child(Node::text("Nodata_Value", self.nodata))
-            .child(
-                Node::new("Size")
-                    .child(Node::text("Lines", self.lines))
-                    .child(Node::text("Columns", self.cols))
-                    .child(Node::text("Bands", IMAGE_BANDS.len())),
-            )
-            .child(Node::text("Image_Compacting_Tool", "NO"))
-            .child(Node::list(
-                "List_of_Bands",
-                IMAGE_BANDS
-                    .iter()
-                    .enumerate()
-                    .map(|(i, b)| Node::text("Band", b).attr("sn", i + 1))
-                    .collect(),
-            ))
+        vie_planes()
     }
 
     /// Writes the global header, the image header and the SOL and VIE annex headers into
     /// `dir` (creating the `.DBL.DIR`); the rasters are written by the caller at
     /// [`L1c::image_path`] and [`L1c::annex_path`]. Returns the global header path.
     pub fn write_headers(&self, dir: &Path) -> Result<PathBuf> {
-        self.check()?;
+        let site = self.site();
+        site.check()?;
         let dbl = self.dbl_dir(dir);
         std::fs::create_dir_all(&dbl).map_err(|e| VipError::output_io(&dbl, &e))?;
-        self.image_doc().write(&self.image_header_path(dir))?;
-        let sol: Vec<String> = SOL_PLANES.iter().map(|s| s.to_string()).collect();
-        self.annex_doc(ANNEX_SOL, "Solar angles Grid", &sol)
-            .write(&self.annex_header_path(dir, ANNEX_SOL))?;
-        self.annex_doc(ANNEX_VIE, "Viewing angles Grid", &L1c::vie_planes())
-            .write(&self.annex_header_path(dir, ANNEX_VIE))?;
+        site.image_doc(site.ids.image(None), site.image_information(&IMAGE_BANDS))
+            .write(&self.image_header_path(dir))?;
+        site.write_grid_annexes(dir)?;
         let hdr = self.header_path(dir);
-        self.global_doc().write(&hdr)?;
+        self.global_doc(&site).write(&hdr)?;
         Ok(hdr)
     }
 
-    fn pixel_centre_corners(&self) -> [(f64, f64); 4] {
-        let x0 = self.ulx + self.pixel_m / 2.0;
-        let y0 = self.uly - self.pixel_m / 2.0;
-        let x1 = x0 + (self.cols - 1) as f64 * self.pixel_m;
-        let y1 = y0 - (self.lines - 1) as f64 * self.pixel_m;
-        [(x0, y0), (x1, y0), (x0, y1), (x1, y1)]
-    }
-
-    fn global_doc(&self) -> EeDoc {
-        let ids = self.ids();
-        let dbl = ids.dbl_dir();
-        let (l, c) = (self.lines, self.cols);
-        let image_pos = [
-            (0, 0),
-            (0, c - 1),
-            (l - 1, 0),
-            (l - 1, c - 1),
-            (l / 2, c / 2),
-        ];
-        let names = [
-            "Upper_Left_Corner",
-            "Upper_Right_Corner",
-            "Lower_Left_Corner",
-            "Lower_Right_Corner",
-            "Center",
-        ];
-        let coverage = Node::new("Useful_Image_Geo_Coverage")
-            .child(crs("Reference_System", 4326))
-            .children((0..5).map(|i| {
-                let (lon, lat) = self.corners_lonlat[i];
-                Node::new(names[i])
-                    .child(unit("Long", dec(lon, 9), "deg"))
-                    .child(unit("Lat", dec(lat, 9), "deg"))
-                    .child(Node::text("Line", image_pos[i].0))
-                    .child(Node::text("Column", image_pos[i].1))
-            }));
-        let mut dem = Node::new("Used_DEM").child(Node::text("DEM_Reference", &self.dem_reference));
-        if let Some((min, max, mean, std)) = self.dem_stats {
-            dem = dem.child(
-                Node::new("Statistics")
-                    .child(unit("Min", num(min), "m"))
-                    .child(unit("Max", num(max), "m"))
-                    .child(unit("Average", num(mean), "m"))
-                    .child(unit("Standard_Deviation", num(std), "m")),
-            );
-        }
-        let info = Node::new("Product_Information")
-            .child(Node::text("Product_Level", "L1"))
-            .child(Node::text(
-                "Acquisition_Date_Time",
-                utc_fraction(self.acquisition),
-            ))
-            .child(unit(
-                "Acquisition_Orbit_Number",
-                self.orbit.map_or("NIL=N/A".to_string(), |o| o.to_string()),
-                "abs",
-            ))
-            .child(processing_information(self.creation, &self.gipps_used))
-            .child(Node::text("Web_Site_URL", WEB_SITE_URL))
-            .child(Node::list("List_of_Quality_Indexes", vec![]))
-            .child(coverage)
-            .child(wavelengths())
-            .child(solar_angles(&self.sun))
-            .child(viewing_angles(&self.view))
-            .child(
-                Node::new("Product_Sampling")
-                    .child(unit("By_Line", num(self.pixel_m), "m"))
-                    .child(unit("By_Column", num(self.pixel_m), "m")),
-            )
-            .child(
-                Node::new("Viewing_Angles_In_Satellite_Frame")
-                    .attr("unit", "deg")
-                    .child(Node::text("X_Direction", "NONE"))
-                    .child(Node::text("Y_Direction", "NONE"))
-                    .child(Node::text("XY_Direction", "NONE")),
-            )
-            .child(Node::text(
-                "Reference_SiteDefinition_Id",
-                ids.site_definition(),
-            ))
-            .child(Node::text(
-                "Cloud_Percentage",
-                self.cloud_percentage
-                    .map_or("NIL=N/A".to_string(), |c| dec(c, 1)),
-            ))
-            .child(dem)
-            .child(Node::text(
-                "Reflectance_Quantification_Value",
-                dec(self.quantification, 6),
-            ))
-            .child(Node::list(
-                "List_of_Aks",
-                self.aks
-                    .iter()
-                    .zip(venus::BANDS.iter())
-                    .map(|(a, b)| Node::text("Ak", dec(*a, 5)).attr("sk", b.code))
-                    .collect(),
-            ))
+    fn global_doc(&self, site: &SiteHeader) -> EeDoc {
+        let ids = &site.ids;
+        let info = site
+            .product_information("L1")
             .child(Node::list("List_of_Polarization_Coefficients", vec![]))
             .child(
                 Node::new("Processing_Flags_And_Modes").children(
@@ -493,153 +310,21 @@ impl L1c {
                 ),
             )
             .child(Node::text("Used_Reference_Image", "NONE"));
-        let [ul, ur, ll, lr] = self.pixel_centre_corners();
-        let geo = Node::new("Geo_Referencing_Information")
-            .child(
-                Node::new("Product_Coverage").child(
-                    Node::new("Cartographic")
-                        .child(crs("Coordinate_Reference_System", self.epsg))
-                        .child(xy("Upper_Left_Corner", ul.0, ul.1))
-                        .child(unit(
-                            "Width",
-                            num((self.cols - 1) as f64 * self.pixel_m),
-                            "m",
-                        ))
-                        .child(unit(
-                            "Height",
-                            num((self.lines - 1) as f64 * self.pixel_m),
-                            "m",
-                        ))
-                        .child(
-                            Node::new("Sampling_Interval")
-                                .child(unit("By_Line", num(self.pixel_m), "m"))
-                                .child(unit("By_Column", num(self.pixel_m), "m")),
-                        ),
-                ),
-            )
-            .child(
-                Node::new("Useful_Image_Coverage").child(
-                    Node::new("Cartographic")
-                        .child(crs("Reference_System", self.epsg))
-                        .child(xy("Upper_Left_Corner", ul.0, ul.1))
-                        .child(xy("Upper_Right_Corner", ur.0, ur.1))
-                        .child(xy("Lower_Left_Corner", ll.0, ll.1))
-                        .child(xy("Lower_Right_Corner", lr.0, lr.1)),
-                ),
-            );
-        let image_id = ids.image(None);
         let organization = Node::new("Product_Organization")
-            .child(item_ref(
-                "Image_File",
-                "VSC_PDTIMG",
-                &format!("{dbl}/{image_id}.HDR"),
-                &image_id,
-            ))
-            .child(Node::list(
-                "List_of_Annex_Files",
-                [ANNEX_SOL, ANNEX_VIE]
-                    .iter()
-                    .map(|code| {
-                        let id = ids.annex(code);
-                        item_ref("Annex_File", "VSC_PDTANX", &format!("{dbl}/{id}.HDR"), &id)
-                            .attr("sk", code)
-                    })
-                    .collect(),
-            ));
+            .child(site.file_ref("Image_File", "VSC_PDTIMG", &ids.image(None)))
+            .child(site.annex_list(&[ANNEX_SOL, ANNEX_VIE]));
         EeDoc {
             layout: Layout::Header,
             xsi_type: "VSC_PDT_L1_Header_Type".into(),
             schema_version: GLOBAL_SCHEMA_VERSION.into(),
-            fixed: self.fixed(ids.product(), "L1PublishedProduct", FILE_TYPE),
+            fixed: site.fixed(ids.product(), "L1PublishedProduct", FILE_TYPE),
             extensions: vec![(EXT_INPUT_PRODUCT.into(), self.input_product_id.clone())],
             specific: Node::new("Specific_Product_Header")
-                .child(
-                    Node::new("Instance_Id")
-                        .child(Node::text("Nick_Name", &self.nick))
-                        .child(Node::text(
-                            "Acquisition_Date",
-                            self.date.format("%Y%m%d").to_string(),
-                        )),
-                )
+                .child(site.instance_id())
                 .child(info)
-                .child(self.image_information("Image_Information"))
-                .child(geo)
+                .child(site.image_information(&IMAGE_BANDS))
+                .child(site.geo_referencing())
                 .child(organization),
-            data_block: None,
-        }
-    }
-
-    fn sub_instance(&self, annex: Option<&str>) -> Node {
-        let mut n = Node::new("Instance_Id")
-            .child(Node::text("Reference_Product_Semantic", SEMANTIC))
-            .child(Node::text(
-                "Reference_Product_Instance",
-                self.ids().instance(),
-            ));
-        if let Some(a) = annex {
-            n = n.child(Node::text("Annex_Code", a));
-        }
-        n
-    }
-
-    fn image_doc(&self) -> EeDoc {
-        let ids = self.ids();
-        EeDoc {
-            layout: Layout::Header,
-            xsi_type: "PDTIMG_Header_Type".into(),
-            schema_version: SUB_SCHEMA_VERSION.into(),
-            fixed: self.fixed(ids.image(None), "ImageProduct", "VSC_PDTIMG"),
-            extensions: vec![],
-            specific: Node::new("Specific_Product_Header")
-                .child(self.sub_instance(None))
-                .child(Node::text("Reference_Product_Header_Id", ids.product()))
-                .child(self.image_information("Image_Information")),
-            data_block: None,
-        }
-    }
-
-    fn annex_doc(&self, code: &str, complete_name: &str, planes: &[String]) -> EeDoc {
-        let ids = self.ids();
-        let (gl, gc) = self.angle_grid_shape();
-        let factor = num(self.angle_grid_step_m / self.pixel_m);
-        let info = Node::new("Annex_Information")
-            .child(Node::text("Format", "GEOTIFF"))
-            .child(Node::text("Binary_Encoding", "LITTLE_ENDIAN"))
-            .child(Node::text("Data_Type", "FLOAT"))
-            .child(Node::text("Number_of_Significant_Bits", 32))
-            .child(Node::text("Nodata_Value", "NaN"))
-            .child(
-                Node::new("Size")
-                    .child(Node::text("Lines", gl))
-                    .child(Node::text("Columns", gc))
-                    .child(Node::text("Bands", planes.len())),
-            )
-            .child(Node::text("Image_Compacting_Tool", "NO"))
-            .child(Node::list(
-                "List_of_Bands",
-                planes
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| Node::text("Band", p).attr("sn", i + 1))
-                    .collect(),
-            ))
-            .child(
-                Node::new("Subsampling_Factor")
-                    .child(Node::text("By_Line", &factor))
-                    .child(Node::text("By_Column", &factor)),
-            )
-            .child(Node::text("Values_Unit", GRID_VALUES_UNIT));
-        EeDoc {
-            layout: Layout::Header,
-            xsi_type: "PDTANX_Header_Type".into(),
-            schema_version: SUB_SCHEMA_VERSION.into(),
-            fixed: self.fixed(ids.annex(code), "AnnexProduct", "VSC_PDTANX"),
-            extensions: vec![],
-            specific: Node::new("Specific_Product_Header")
-                .child(self.sub_instance(Some(code)))
-                .child(Node::text("Reference_Product_Header_Id", ids.product()))
-                .child(Node::text("Annex_Complete_Name", complete_name))
-                .child(info),
             data_block: None,
         }
     }
@@ -653,146 +338,63 @@ impl L1c {
         let base = hdr.parent().unwrap_or(Path::new("."));
         let sph = &doc.specific;
         let info = r.node(sph, "Product_Information")?;
-        let img = r.node(sph, "Image_Information")?;
         let org = r.node(sph, "Product_Organization")?;
 
         let image_hdr = r.located(base, r.node(org, "Image_File")?)?;
         must_exist(&raster_beside(&image_hdr), "L1C image")?;
-        let mut grid_factor = None;
-        for code in [ANNEX_SOL, ANNEX_VIE] {
-            let annex = r
-                .node(org, "List_of_Annex_Files")?
-                .all("Annex_File")
-                .find(|a| a.get_attr("sk") == Some(code))
-                .ok_or_else(|| r.bad(format!("no {code} annex in List_of_Annex_Files")))?;
-            let annex_hdr = r.located(base, annex)?;
-            must_exist(&raster_beside(&annex_hdr), &format!("{code} annex raster"))?;
-            if code == ANNEX_SOL {
-                let a = EeDoc::read(&annex_hdr)?;
-                a.expect_type("VSC_PDTANX", &annex_hdr)?;
-                let ar = Reader::new(&annex_hdr);
-                grid_factor =
-                    Some(ar.f64(&a.specific, "Annex_Information/Subsampling_Factor/By_Line")?);
-            }
-        }
+        let sol = r.annex(base, org, ANNEX_SOL)?;
+        r.annex(base, org, ANNEX_VIE)?;
+        let s = SiteHeader::read(&doc, hdr, SEMANTIC, &sol)?;
 
-        let carto = r.node(
-            sph,
-            "Geo_Referencing_Information/Product_Coverage/Cartographic",
-        )?;
-        let code = r.text(carto, "Coordinate_Reference_System/Code")?;
-        let epsg = code
-            .strip_prefix("EPSG:")
-            .and_then(|c| c.parse().ok())
-            .ok_or_else(|| r.bad(format!("'{code}' is not an EPSG:n code")))?;
-        let pixel_m = r.f64(carto, "Sampling_Interval/By_Column")?;
-        let nodata_text = r.text(img, "Nodata_Value")?;
-        let nodata = nodata_text
-            .parse()
-            .map_err(|_| r.bad(format!("Nodata_Value '{nodata_text}' is not an int16")))?;
-
-        let coverage = r.node(info, "Useful_Image_Geo_Coverage")?;
-        let mut corners_lonlat = [(0.0, 0.0); 5];
-        for (i, p) in [
-            "Upper_Left_Corner",
-            "Upper_Right_Corner",
-            "Lower_Left_Corner",
-            "Lower_Right_Corner",
-            "Center",
-        ]
-        .iter()
-        .enumerate()
-        {
-            corners_lonlat[i] = (
-                r.f64(coverage, &format!("{p}/Long"))?,
-                r.f64(coverage, &format!("{p}/Lat"))?,
-            );
-        }
-        let orbit_text = r.text(info, "Acquisition_Orbit_Number")?;
-        let orbit = if orbit_text.starts_with("NIL=") {
-            None
-        } else {
-            Some(orbit_text.parse().map_err(|_| {
-                r.bad(format!(
-                    "Acquisition_Orbit_Number '{orbit_text}' is not an orbit number"
-                ))
-            })?)
-        };
-        let cloud_text = r.text(info, "Cloud_Percentage")?;
-        let cloud_percentage = if cloud_text.starts_with("NIL=") {
-            None
-        } else {
-            Some(r.f64(info, "Cloud_Percentage")?)
-        };
-        let dem = r.node(info, "Used_DEM")?;
-        let dem_stats = match dem.get("Statistics") {
-            Some(s) => Some((
-                r.f64(s, "Min")?,
-                r.f64(s, "Max")?,
-                r.f64(s, "Average")?,
-                r.f64(s, "Standard_Deviation")?,
-            )),
-            None => None,
-        };
-        let aks = r
-            .node(info, "List_of_Aks")?
-            .all("Ak")
-            .map(|a| {
-                a.text
-                    .trim()
-                    .parse()
-                    .map_err(|_| r.bad(format!("Ak '{}' is not a number", a.text.trim())))
-            })
-            .collect::<Result<Vec<f64>>>()?;
         let flags_node = r.node(info, "Processing_Flags_And_Modes")?;
         let mut flags = [false; 9];
         for (f, name) in flags.iter_mut().zip(FLAG_NAMES) {
             *f = r.bool(flags_node, name)?;
         }
         Ok(L1c {
-            class: doc.fixed.file_class.clone(),
-            nick: r.text(sph, "Instance_Id/Nick_Name")?.to_string(),
-            date: r.date(sph, "Instance_Id/Acquisition_Date")?,
-            acquisition: r.utc(info, "Acquisition_Date_Time")?,
-            orbit,
-            epsg,
-            ulx: r.f64(carto, "Upper_Left_Corner/X")? - pixel_m / 2.0,
-            uly: r.f64(carto, "Upper_Left_Corner/Y")? + pixel_m / 2.0,
-            pixel_m,
-            lines: r.usize(img, "Size/Lines")?,
-            cols: r.usize(img, "Size/Columns")?,
-            quantification: r.f64(info, "Reflectance_Quantification_Value")?,
-            nodata,
-            gipps_used: r.gipps(info)?,
+            class: s.ids.class,
+            nick: s.ids.nick,
+            date: s.ids.date,
+            acquisition: s.acquisition,
+            orbit: s.orbit,
+            epsg: s.epsg,
+            ulx: s.ulx,
+            uly: s.uly,
+            pixel_m: s.pixel_m,
+            lines: s.lines,
+            cols: s.cols,
+            quantification: s.quantification,
+            nodata: s.nodata,
+            gipps_used: s.gipps_used,
             input_product_id: doc
                 .extension(EXT_INPUT_PRODUCT)
                 .unwrap_or_default()
                 .to_string(),
-            sun: r.angles(r.node(info, "Solar_Angles/Useful_Image")?)?,
-            view: r.viewing_angles(info)?,
-            corners_lonlat,
-            cloud_percentage,
-            dem_reference: r.text(dem, "DEM_Reference")?.to_string(),
-            dem_stats,
-            aks,
+            sun: s.sun,
+            view: s.view,
+            corners_lonlat: s.corners_lonlat,
+            cloud_percentage: s.cloud_percentage,
+            dem_reference: s.dem_reference,
+            dem_stats: s.dem_stats,
+            aks: s.aks,
             flags: ProcessingFlags::from_values(flags),
-            angle_grid_step_m: grid_factor.unwrap_or(1.0) * pixel_m,
-            creation: doc.fixed.creation_date,
-            creator: doc.fixed.creator.clone(),
-            creator_version: doc.fixed.creator_version.clone(),
+            angle_grid_step_m: s.angle_grid_step_m,
+            creation: s.creation,
+            creator: s.creator,
+            creator_version: s.creator_version,
         })
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn t(s: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").unwrap()
     }
 
-    fn sample() -> L1c {
+    pub(crate) fn sample() -> L1c {
         let mut view = [AngleSet::uniform(18.654321, 105.123456); 4];
         view[2].zenith[4] = 3.5;
         view[3].azimuth[0] = 284.25;
@@ -880,7 +482,10 @@ mod tests {
         assert_eq!(IMAGE_BANDS[PIX_BAND - 1], "PIX");
         assert_eq!(IMAGE_BANDS[CLD_BAND - 1], "CLD");
         for (d, b) in VIE_BANDS.iter().enumerate() {
-            assert_eq!(venus::band_by_code(b).unwrap().detector as usize, d + 1);
+            assert_eq!(
+                crate::mission::venus::band_by_code(b).unwrap().detector as usize,
+                d + 1
+            );
         }
     }
 
