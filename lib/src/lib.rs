@@ -8,6 +8,7 @@ pub mod ee;
 pub mod error;
 pub mod geometry;
 pub mod level1;
+pub mod level2;
 pub mod mission;
 pub mod pack;
 pub mod product;

@@ -10,7 +10,7 @@ use vip::cli::{CommonArgs, Tool};
 #[command(
     name = "vip-maccs",
     version,
-    after_help = "EXAMPLES:\n  vip-maccs l2 L1C/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR --gipp S/GIPP --context CTX -o L2\n  vip-maccs l3 L2/*.HDR --gipp S/GIPP -o L3\n  echo 'B04 40 10 60 0.2 2.0 0.3 0.25' | vip-maccs lut --gipp testdata/luts\n  vip-maccs lut-build tables.json --model CONTINEN -o GIPP"
+    after_help = "EXAMPLES:\n  vip-maccs l2 L1C/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR --gipp S/GIPP --dem S/DEM.tif -o L2\n  vip-maccs l3 L2/*.HDR --gipp S/GIPP -o L3\n  echo 'B04 40 10 60 0.2 2.0 0.3 0.25' | vip-maccs lut --gipp testdata/luts\n  vip-maccs lut-build tables.json --model CONTINEN -o GIPP"
 )]
 struct Args {
     #[command(subcommand)]
@@ -21,17 +21,52 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Level {
-    /// L1C to L2A: gases, aerosols, water vapour, clouds, adjacency and slope correction
+    /// L1C to L2A: gases, aerosols, water vapour, adjacency and slope correction
+    ///
+    /// Writes one L2A per L1C (native EE format: SRE and FRE surface reflectance, ATB, QLT,
+    /// MSK, CLD, SOL, VIE) and prints its header path. On a coarse grid of 240 m cells: water
+    /// vapour from the B12 (910 nm) / B11 (865 nm) pair, the column that makes their surface
+    /// reflectances agree (cells with B11 TOA under 0.1 are filled from their neighbours);
+    /// AOT at 550 nm by the multi-spectral dark-vegetation method (pixels of TOA NDVI
+    /// (B11, B07) > 0.5 and red TOA < 0.15; surface B03 = 0.5 × B07; least squares over the
+    /// 5 × 5 cells around each cell, at least 3 of them with 50 dark pixels), cells without
+    /// an estimate filled from their neighbours (or 0.1 when none has one), Gaussian
+    /// smoothing of 1 cell. Per pixel, the terms of the LUTs at the cell centres (angles from
+    /// the L1C SOL/VIE grids) are interpolated bilinearly and linearly in the DEM altitude,
+    /// and the TOA reflectance inverted: ρs = y/(1 + S·y), y = (ρ_TOA − Tg_path·ρ_path) /
+    /// (Tg·T↓·T↑); adjacency (environment = mean over 9 × 9 cells): SRE = [ρs·T↑·(1 −
+    /// S·ρe)/(1 − S·ρs) − T↑dif·ρe] / T↑dir; slope (DEM normal, sun incidence i): FRE = SRE
+    /// / [p·cos i / cos θs + (1 − p)(1 + cos β)/2 + ρe(1 − cos β)/2], p = T↓dir/T↓, cos i
+    /// held at 0.2 or more.
+    ///
+    /// Outputs: SRE, FRE int16 ρ × 1000, no-data −10000 (no band image, or a negative TOA
+    /// in that band); ATB uint8 band 1 water vapour × 20 (g/cm²), band 2 AOT × 200, no-data
+    /// 0; QLT uint16 band 1 SAT and band 2 PIX copied from the L1C (bit n−1 = band Bn), band 3
+    /// bits 1 EDG (no data), 2 IAO (AOT filled in), 3 IWC (water vapour filled in), 4 altitude
+    /// outside the LUTs (terms taken at its edge); MSK uint8 bits 1 WAT (not yet), 2 HID
+    /// (hidden from the satellite), 3 SHD (cast shadow), 4 STL (cos i < 0.2), 5 TGS (cos i /
+    /// cos θs < 0.2); CLD uint8: the L1C cloud mask in bits 1 ALL and 5 REFL (cloud masks
+    /// come with the part-2 processing).
+    ///
+    /// A sun or view zenith angle beyond the LUTs, an L1C without angle grids, a DEM that does
+    /// not cover the L1C or a GIPP of another mission is bad input (exit 3).
     L2 {
         /// L1C products (their .HDR), or - to read one path per line from stdin
         #[arg(required = true, value_name = "L1C")]
         inputs: Vec<PathBuf>,
-        /// Folder of GIPP parameter files (L2COMM, LUTs)
+        /// Folder of GIPP parameter files (the LUT set of the aerosol model)
         #[arg(long, value_name = "DIR")]
-        gipp: Option<PathBuf>,
-        /// Folder holding the previous L2 state of the site
+        gipp: PathBuf,
+        /// Site DEM (GeoTIFF, metres, in the L1C's projection, covering it)
+        #[arg(long, value_name = "DEM")]
+        dem: PathBuf,
+        /// Folder holding the previous L2 state of the site (multi-temporal methods: not
+        /// used yet, every product is made in INIT mode)
         #[arg(long, value_name = "DIR")]
         context: Option<PathBuf>,
+        /// Aerosol model: the LUT GIPPs' applicability nick name
+        #[arg(long, default_value = "CONTINEN")]
+        model: String,
     },
     /// L2A series to an L3A weighted synthesis
     L3 {
@@ -91,9 +126,22 @@ impl Tool for Args {
 
 fn main() {
     vip::cli::run("vip-maccs", |args: Args| match args.level {
-        Level::L2 { inputs, .. } => {
-            vip::cli::input_paths(&inputs)?;
-            Err(vip::VipError::not_yet("vip-maccs l2", "L2A processing"))
+        Level::L2 {
+            inputs,
+            gipp,
+            dem,
+            context,
+            model,
+        } => {
+            let inputs = vip::cli::input_paths(&inputs)?;
+            let l2 = vip::level2::L2Options {
+                gipp,
+                dem,
+                context,
+                model,
+                params: vip::level2::Params::default(),
+            };
+            vip::level2::run(&inputs, &l2, &args.common.options())
         }
         Level::Lut {
             gipp,

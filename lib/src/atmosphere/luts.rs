@@ -51,6 +51,8 @@ pub struct Conditions {
 pub struct Terms {
     /// Gas-free path (intrinsic atmospheric) reflectance.
     pub rho_path: f64,
+    /// Its value without aerosols (Rayleigh).
+    pub rho_r: f64,
     /// Gaseous transmission of the path term.
     pub tg_path: f64,
     /// Gaseous transmission, sun to surface to sensor.
@@ -110,30 +112,46 @@ impl BandLuts {
         };
         let rho_path = get(&self.path, &[c.sza, c.vza, c.raa, c.alt, c.aot]);
         let rho_r = get(&self.path, &[c.sza, c.vza, c.raa, c.alt, 0.0]);
-        let tg = get(&self.gast, &[c.sza, c.vza, c.alt, c.wv]);
-        let tg_half = get(&self.gast, &[c.sza, c.vza, c.alt, c.wv / 2.0]);
-        let tg_dry = get(&self.gast, &[c.sza, c.vza, c.alt, 0.0]);
         let t_down_dir = get(&self.dirt, &[c.sza, c.alt, c.aot]);
         let t_up_dir = get(&self.dirt, &[c.vza, c.alt, c.aot]);
         let t_down = t_down_dir + get(&self.dift, &[c.sza, c.alt, c.aot]);
         let t_up = t_up_dir + get(&self.dift, &[c.vza, c.alt, c.aot]);
         let s = get(&self.albd, &[c.alt, c.aot]);
-        let tg_path = if rho_path > 0.0 {
-            (tg_dry * rho_r + tg_half * (rho_path - rho_r)) / rho_path
-        } else {
-            tg_dry
-        };
-        Terms {
+        let mut t = Terms {
             rho_path,
-            tg_path,
-            tg,
+            rho_r,
+            tg_path: 1.0,
+            tg: 1.0,
             t_down,
             t_up,
             t_down_dir,
             t_up_dir,
             s,
             clamped,
-        }
+        };
+        self.set_vapour(&mut t, c);
+        t
+    }
+
+    /// Recomputes the gaseous transmissions of `t` for the water vapour of `c` (the other
+    /// conditions as `t` was made with): the cheap part of [`BandLuts::terms`].
+    pub fn set_vapour(&self, t: &mut Terms, c: &Conditions) {
+        let mut get = |wv: f64| {
+            let s = self.gast.sample(&[c.sza, c.vza, c.alt, wv]);
+            for a in s.clamped {
+                if !t.clamped.contains(&a) {
+                    t.clamped.push(a);
+                }
+            }
+            s.value
+        };
+        let (tg, tg_half, tg_dry) = (get(c.wv), get(c.wv / 2.0), get(0.0));
+        t.tg = tg;
+        t.tg_path = if t.rho_path > 0.0 {
+            (tg_dry * t.rho_r + tg_half * (t.rho_path - t.rho_r)) / t.rho_path
+        } else {
+            tg_dry
+        };
     }
 }
 

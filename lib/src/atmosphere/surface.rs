@@ -191,6 +191,7 @@ mod tests {
     fn terms_convert_from_the_lut_terms() {
         let lut = Terms {
             rho_path: 0.1,
+            rho_r: 0.07,
             tg_path: 0.9,
             tg: 0.8,
             t_down: 0.9,

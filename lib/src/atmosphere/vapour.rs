@@ -21,9 +21,13 @@ pub fn retrieve(
     max_wv: f64,
 ) -> Option<f64> {
     // more vapour, more absorption corrected: the absorbing band's surface reflectance grows
-    let gap = |wv: f64| {
+    // only the gaseous transmissions depend on the column: the rest is computed once
+    let (mut t_ref, mut t_abs) = (reference.terms(c), absorbing.terms(c));
+    let mut gap = |wv: f64| {
         let k = Conditions { wv, ..*c };
-        absorbing.terms(&k).surface(toa_abs) - reference.terms(&k).surface(toa_ref)
+        reference.set_vapour(&mut t_ref, &k);
+        absorbing.set_vapour(&mut t_abs, &k);
+        t_abs.surface(toa_abs) - t_ref.surface(toa_ref)
     };
     let (mut lo, mut hi) = (0.0, max_wv);
     let (glo, ghi) = (gap(lo), gap(hi));

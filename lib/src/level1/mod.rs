@@ -452,7 +452,7 @@ fn footprint_grid(inp: &Inputs, models: &[BandModel]) -> Site {
     }
 }
 
-fn check_dem_covers(dem: &Dem, site: &Site, path: &Path) -> Result<()> {
+pub(crate) fn check_dem_covers(dem: &Dem, site: &Site, path: &Path) -> Result<()> {
     let corners = site.corners();
     if corners.iter().all(|&(e, n)| dem.covers(e, n)) {
         Ok(())

@@ -1,0 +1,425 @@
+//! The coarse grid of the L2 processing: cell statistics of the L1C (one streaming pass),
+//! the geometry of each cell, water vapour and AOT per cell, and the atmospheric terms at the
+//! cell centres that the full-resolution correction interpolates.
+
+use rayon::prelude::*;
+
+use super::Params;
+use crate::atmosphere::aot::{self, Equations, Residual};
+use crate::atmosphere::field::Field;
+use crate::atmosphere::surface::{PixelTerms, PIXEL_TERMS};
+use crate::atmosphere::vapour;
+use crate::atmosphere::{BandLuts, Conditions, LutSet};
+use crate::mission::venus::BANDS;
+
+/// Number of bands.
+pub const NB: usize = 12;
+
+/// The coarse grid: cells of `f` × `f` product pixels (the last row and column of cells may
+/// be cut by the image edge); cell (r, c) has its centre at pixel (r·f + f/2, c·f + f/2).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Grid {
+    pub f: usize,
+    pub rows: usize,
+    pub cols: usize,
+}
+
+impl Grid {
+    pub fn new(lines: usize, cols: usize, f: usize) -> Grid {
+        let f = f.max(1);
+        Grid {
+            f,
+            rows: lines.div_ceil(f),
+            cols: cols.div_ceil(f),
+        }
+    }
+
+    pub fn cells(&self) -> usize {
+        self.rows * self.cols
+    }
+
+    /// Fractional cell coordinate of product pixel index `p` (cell centres at 0, 1, ...).
+    pub fn frac(&self, p: usize) -> f64 {
+        (p as f64 + 0.5) / self.f as f64 - 0.5
+    }
+
+    /// Pixel coordinate (fractional, from the image corner) of the centre of cell index `i`.
+    pub fn centre(&self, i: usize) -> f64 {
+        (i as f64 + 0.5) * self.f as f64
+    }
+}
+
+/// What one cell accumulates over its pixels in the first pass.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CellSums {
+    /// Pixels, and the sum, min and max of their altitude.
+    pub n: f64,
+    pub alt: f64,
+    pub alt_min: f64,
+    pub alt_max: f64,
+    /// Pixels valid for estimation (every band present and non-negative, not saturated, not
+    /// cloudy) and their TOA sums.
+    pub n_valid: f64,
+    pub toa: [f64; NB],
+    /// Dark-vegetation pixels and their blue and red TOA sums.
+    pub n_dark: f64,
+    pub dark: [f64; 2],
+    /// Pixels bright enough for water vapour and their reference/absorbing TOA sums.
+    pub n_wv: f64,
+    pub wv: [f64; 2],
+}
+
+impl CellSums {
+    /// Adds one pixel of altitude `h`; `toa` when valid for estimation.
+    pub fn add(&mut self, h: f64, toa: Option<&[f64; NB]>, p: &Params) {
+        if self.n == 0.0 {
+            self.alt_min = h;
+            self.alt_max = h;
+        }
+        self.n += 1.0;
+        self.alt += h;
+        self.alt_min = self.alt_min.min(h);
+        self.alt_max = self.alt_max.max(h);
+        let Some(t) = toa else { return };
+        self.n_valid += 1.0;
+        for (s, v) in self.toa.iter_mut().zip(t) {
+            *s += v;
+        }
+        let (blue, red, nir) = (t[p.blue], t[p.red], t[p.nir]);
+        let ndvi = (nir - red) / (nir + red);
+        if ndvi > p.ndvi_min && red < p.red_toa_max {
+            self.n_dark += 1.0;
+            self.dark[0] += blue;
+            self.dark[1] += red;
+        }
+        if t[p.wv_reference] > p.wv_reference_min {
+            self.n_wv += 1.0;
+            self.wv[0] += t[p.wv_reference];
+            self.wv[1] += t[p.wv_absorbing];
+        }
+    }
+
+    /// Adds the sums of `o` (in a fixed order, so results do not depend on threads).
+    pub fn merge(&mut self, o: &CellSums) {
+        if o.n == 0.0 {
+            return;
+        }
+        if self.n == 0.0 {
+            *self = *o;
+            return;
+        }
+        self.n += o.n;
+        self.alt += o.alt;
+        self.alt_min = self.alt_min.min(o.alt_min);
+        self.alt_max = self.alt_max.max(o.alt_max);
+        self.n_valid += o.n_valid;
+        for k in 0..NB {
+            self.toa[k] += o.toa[k];
+        }
+        self.n_dark += o.n_dark;
+        self.n_wv += o.n_wv;
+        for k in 0..2 {
+            self.dark[k] += o.dark[k];
+            self.wv[k] += o.wv[k];
+        }
+    }
+
+    pub fn mean_alt(&self) -> f64 {
+        self.alt / self.n
+    }
+}
+
+/// Sun and view directions of one cell: sun zenith/azimuth and, per band, view
+/// zenith/azimuth (degrees).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CellGeometry {
+    pub sun: (f64, f64),
+    pub view: [(f64, f64); NB],
+}
+
+impl CellGeometry {
+    /// LUT conditions of band `b` (relative azimuth folded to 0–180°, 0 = backscattering).
+    pub fn conditions(&self, b: usize, aot: f64, wv: f64, alt: f64) -> Conditions {
+        let d = (self.sun.1 - self.view[b].1).abs().rem_euclid(360.0);
+        Conditions {
+            sza: self.sun.0,
+            vza: self.view[b].0,
+            raa: if d > 180.0 { 360.0 - d } else { d },
+            aot,
+            wv,
+            alt,
+        }
+    }
+}
+
+/// Everything the coarse estimation works on.
+pub struct Coarse<'a> {
+    pub grid: Grid,
+    pub cells: &'a [CellSums],
+    pub geometry: &'a [CellGeometry],
+    pub luts: &'a [&'a BandLuts],
+    pub params: &'a Params,
+}
+
+/// A field on the coarse grid and which of its cells were filled in (no estimate of their own).
+#[derive(Debug, Clone)]
+pub struct Estimate {
+    pub field: Field,
+    pub filled: Vec<bool>,
+}
+
+impl Coarse<'_> {
+    fn mean_toa(&self, i: usize, b: usize) -> f64 {
+        self.cells[i].toa[b] / self.cells[i].n_valid
+    }
+
+    /// Water vapour per cell from the B11/B12 pair at the given AOT, gap-filled and smoothed.
+    pub fn water_vapour(&self, aot: &Field, max_wv: f64) -> Estimate {
+        let p = self.params;
+        let (rf, ab) = (self.luts[p.wv_reference], self.luts[p.wv_absorbing]);
+        let data: Vec<f64> = (0..self.grid.cells())
+            .into_par_iter()
+            .map(|i| {
+                let c = &self.cells[i];
+                if c.n_wv < p.min_pixels {
+                    return f64::NAN;
+                }
+                let cond =
+                    self.geometry[i].conditions(p.wv_absorbing, aot.data[i], 0.0, c.mean_alt());
+                let (r, a) = (c.wv[0] / c.n_wv, c.wv[1] / c.n_wv);
+                vapour::retrieve(rf, ab, r, a, &cond, max_wv).unwrap_or(f64::NAN)
+            })
+            .collect();
+        self.finish(data, p.default_wv, p.wv_sigma)
+    }
+
+    /// AOT per cell by the multi-spectral (dark vegetation) method over a window of cells,
+    /// plus any other `extra` equations (the multi-temporal hook), gap-filled and smoothed.
+    pub fn aot(&self, wv: &Field, nodes: &[f64], extra: Option<&dyn Equations>) -> Estimate {
+        let p = self.params;
+        let ms = MultiSpectral::new(self, wv, nodes);
+        let g = self.grid;
+        let h = p.aot_half_window;
+        let data: Vec<f64> = (0..g.cells())
+            .into_par_iter()
+            .map(|i| {
+                let (r, c) = (i / g.cols, i % g.cols);
+                let mut eqs = Vec::new();
+                for rr in r.saturating_sub(h)..(r + h + 1).min(g.rows) {
+                    for cc in c.saturating_sub(h)..(c + h + 1).min(g.cols) {
+                        ms.equations(rr, cc, &mut eqs);
+                        if let Some(x) = extra {
+                            x.equations(rr, cc, &mut eqs);
+                        }
+                    }
+                }
+                if eqs.len() < p.min_dark_cells {
+                    return f64::NAN;
+                }
+                aot::minimise(nodes, &eqs).unwrap_or(f64::NAN)
+            })
+            .collect();
+        self.finish(data, p.default_aot, p.aot_sigma)
+    }
+
+    /// Gap filling (or `default` everywhere when no cell has a value) and smoothing.
+    fn finish(&self, data: Vec<f64>, default: f64, sigma: f64) -> Estimate {
+        let mut field = Field {
+            rows: self.grid.rows,
+            cols: self.grid.cols,
+            data,
+        };
+        let filled = match field.fill_gaps(1.0) {
+            Some(f) => f,
+            None => {
+                field.data.iter_mut().for_each(|v| *v = default);
+                vec![true; field.data.len()]
+            }
+        };
+        Estimate {
+            field: field.smoothed(sigma),
+            filled,
+        }
+    }
+
+    /// Terms of every band at every cell centre, linear in altitude: per band, per cell,
+    /// `PIXEL_TERMS` pairs (a, b) with term(h) = a + b·h, fitted at the lowest and highest
+    /// altitude of the cell and its neighbours (altitudes clamped to `alt_range`).
+    pub fn node_terms(
+        &self,
+        aot: &Field,
+        wv: &Field,
+        alt_range: (f64, f64),
+    ) -> Vec<Vec<NodeTerms>> {
+        let g = self.grid;
+        (0..NB)
+            .into_par_iter()
+            .map(|b| {
+                (0..g.cells())
+                    .map(|i| {
+                        let (r, c) = (i / g.cols, i % g.cols);
+                        let (mut lo, mut hi) = (f64::MAX, f64::MIN);
+                        for rr in r.saturating_sub(1)..(r + 2).min(g.rows) {
+                            for cc in c.saturating_sub(1)..(c + 2).min(g.cols) {
+                                let s = &self.cells[rr * g.cols + cc];
+                                if s.n > 0.0 {
+                                    lo = lo.min(s.alt_min);
+                                    hi = hi.max(s.alt_max);
+                                }
+                            }
+                        }
+                        let lo = lo.clamp(alt_range.0, alt_range.1);
+                        let hi = hi.clamp(alt_range.0, alt_range.1).max(lo);
+                        let at = |h: f64| {
+                            let k = self.geometry[i].conditions(b, aot.data[i], wv.data[i], h);
+                            PixelTerms::from(&self.luts[b].terms(&k)).to_array()
+                        };
+                        let t_lo = at(lo);
+                        let t_hi = if hi - lo > 1.0 { at(hi) } else { t_lo };
+                        let mut out = [0.0; 2 * PIXEL_TERMS];
+                        for k in 0..PIXEL_TERMS {
+                            let slope = if hi - lo > 1.0 {
+                                (t_hi[k] - t_lo[k]) / (hi - lo)
+                            } else {
+                                0.0
+                            };
+                            out[2 * k] = t_lo[k] - slope * lo;
+                            out[2 * k + 1] = slope;
+                        }
+                        out
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Environment reflectance per band and cell: the uniform-surface reflectance of the
+    /// cells' mean TOA, averaged over the (2r+1)² cells around (cells without valid pixels
+    /// left out, gaps filled).
+    pub fn environment(&self, nodes: &[Vec<NodeTerms>], radius: usize) -> Vec<Field> {
+        let g = self.grid;
+        (0..NB)
+            .map(|b| {
+                let data = (0..g.cells())
+                    .map(|i| {
+                        let s = &self.cells[i];
+                        if s.n_valid < self.params.min_pixels {
+                            return f64::NAN;
+                        }
+                        at_altitude(&nodes[b][i], s.mean_alt()).uniform(self.mean_toa(i, b))
+                    })
+                    .collect();
+                let mut f = Field {
+                    rows: g.rows,
+                    cols: g.cols,
+                    data,
+                }
+                .box_mean(radius);
+                if f.fill_gaps(1.0).is_none() {
+                    f.data.iter_mut().for_each(|v| *v = 0.0);
+                }
+                f
+            })
+            .collect()
+    }
+}
+
+/// Terms of one band at one node: (a, b) pairs, term(h) = a + b·h.
+pub type NodeTerms = [f64; 2 * PIXEL_TERMS];
+
+/// The terms of a node at altitude `h`.
+pub fn at_altitude(t: &NodeTerms, h: f64) -> PixelTerms {
+    PixelTerms::from_array(std::array::from_fn(|k| t[2 * k] + t[2 * k + 1] * h))
+}
+
+/// Multi-spectral equations: per cell with enough dark vegetation, the relation's residual for
+/// the surface blue and red reflectances of its mean dark-vegetation TOA, tabulated over the
+/// AOT nodes and weighted by the number of pixels.
+struct MultiSpectral {
+    cols: usize,
+    residuals: Vec<Option<Residual>>,
+}
+
+impl MultiSpectral {
+    fn new(c: &Coarse, wv: &Field, nodes: &[f64]) -> Self {
+        let p = c.params;
+        let residuals = (0..c.grid.cells())
+            .into_par_iter()
+            .map(|i| {
+                let s = &c.cells[i];
+                if s.n_dark < p.min_pixels {
+                    return None;
+                }
+                let curve = |b: usize, toa: f64| -> Vec<f64> {
+                    nodes
+                        .iter()
+                        .map(|&a| {
+                            let k = c.geometry[i].conditions(b, a, wv.data[i], s.mean_alt());
+                            c.luts[b].terms(&k).surface(toa)
+                        })
+                        .collect()
+                };
+                let blue = curve(p.blue, s.dark[0] / s.n_dark);
+                let red = curve(p.red, s.dark[1] / s.n_dark);
+                Some(p.dark_vegetation.residual(s.n_dark, &blue, &red))
+            })
+            .collect();
+        MultiSpectral {
+            cols: c.grid.cols,
+            residuals,
+        }
+    }
+}
+
+impl Equations for MultiSpectral {
+    fn equations(&self, row: usize, col: usize, out: &mut Vec<Residual>) {
+        if let Some(r) = &self.residuals[row * self.cols + col] {
+            out.push(r.clone());
+        }
+    }
+}
+
+/// The tables of each band, in band order.
+pub fn band_luts<'a>(luts: &'a LutSet, path: &std::path::Path) -> crate::Result<Vec<&'a BandLuts>> {
+    BANDS
+        .iter()
+        .map(|b| {
+            luts.band(b.code).ok_or_else(|| {
+                crate::VipError::bad_input(path, format!("LUT set has no tables for {}", b.code))
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_cover_the_image_and_centres_line_up() {
+        let g = Grid::new(100, 130, 48);
+        assert_eq!((g.rows, g.cols), (3, 3));
+        assert_eq!(g.centre(0), 24.0);
+        // pixel 23 and 24 straddle the centre of cell 0
+        assert!(g.frac(23) < 0.0 && g.frac(24) > 0.0);
+        assert!((g.frac(71) - 1.0).abs() < 0.02);
+    }
+
+    #[test]
+    fn sums_merge_in_any_split() {
+        let p = Params::default();
+        let t = |k: f64| -> [f64; NB] { std::array::from_fn(|b| 0.05 + 0.01 * b as f64 + k) };
+        let mut whole = CellSums::default();
+        let mut a = CellSums::default();
+        let mut b = CellSums::default();
+        for k in 0..10 {
+            let v = t(k as f64 * 0.01);
+            whole.add(100.0 + k as f64, Some(&v), &p);
+            if k < 4 { &mut a } else { &mut b }.add(100.0 + k as f64, Some(&v), &p);
+        }
+        a.merge(&b);
+        assert_eq!(a.n, whole.n);
+        assert_eq!((a.alt_min, a.alt_max), (100.0, 109.0));
+        assert!((a.toa[3] - whole.toa[3]).abs() < 1e-12);
+    }
+}

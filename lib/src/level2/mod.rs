@@ -1,0 +1,775 @@
+//! `vip-maccs l2`: L1C (TOA reflectance) to L2A (surface reflectance).
+//!
+//! 1. One streaming pass over the L1C sums, per coarse cell (`Params::coarse_m`, 240 m), the
+//!    TOA of the pixels valid for estimation, of the dark vegetation and of the pixels bright
+//!    enough for water vapour, and the DEM altitude.
+//! 2. On the coarse grid: water vapour from the B11/B12 pair (at the default AOT), AOT by the
+//!    multi-spectral method, water vapour again at that AOT; each gap-filled (flagged) and
+//!    smoothed. The atmospheric terms of every band are computed from the LUTs at every cell
+//!    centre (its sun and view angles from the SOL/VIE grids, its AOT and water vapour), as a
+//!    linear function of altitude over the altitudes of the cell and its neighbours; the
+//!    environment reflectance is the mean uniform-surface reflectance over
+//!    (2·`env_radius` + 1)² cells.
+//! 3. A second streaming pass corrects each pixel: terms interpolated bilinearly between cell
+//!    centres at the pixel's DEM altitude, the uniform-surface inversion, the adjacency
+//!    correction (SRE), and the slope correction with the DEM normal (FRE); see
+//!    [`crate::atmosphere::surface`].
+//!
+//! LUT coverage: a sun or view zenith angle beyond the tables is bad input (angles are not
+//! extrapolated); an altitude outside the altitude axis is clamped to it and the pixel flagged
+//! (QLT OTH bit 4); AOT and water vapour are searched inside their axes only.
+//!
+//! Memory: two strips of rows (sized by `--ram`), the DEM and the coarse grids. Parallel over
+//! rows and cells with results gathered in a fixed order, so outputs are byte-identical for
+//! any `--threads`.
+
+mod coarse;
+pub mod terrain;
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::atmosphere::aot::DarkVegetation;
+use crate::atmosphere::field::{bracket, Field};
+use crate::atmosphere::surface::{direction, Slope};
+use crate::atmosphere::LutSet;
+use crate::cli::{progress, Options};
+use crate::error::{Result, VipError};
+use crate::geometry::dem::Dem;
+use crate::geometry::directions::DirectionGrid;
+use crate::geometry::grid::Site;
+use crate::mission::venus::BANDS;
+use crate::product::l1c::{self, L1c};
+use crate::product::l2a::{self, bits, L2a};
+use crate::raster::{self, RasterSpec, SampleType, StagedProduct, Strips};
+use coarse::{at_altitude, CellGeometry, CellSums, Coarse, Estimate, Grid, NodeTerms, NB};
+use terrain::Occlusion;
+
+/// Processing parameters (the L2COMM values of the VENµS chain where known, else MAJA's
+/// Sentinel-2 defaults; see the man page).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params {
+    /// Coarse grid cell, metres.
+    pub coarse_m: f64,
+    /// Bands (0-based) of the aerosol method: blue, red, near infrared.
+    pub blue: usize,
+    pub red: usize,
+    pub nir: usize,
+    /// Dark vegetation: NDVI (TOA) above, red TOA below.
+    pub ndvi_min: f64,
+    pub red_toa_max: f64,
+    /// Surface blue = slope × red + intercept over dark vegetation.
+    pub dark_vegetation: DarkVegetation,
+    /// Half size of the AOT window (cells) and the fewest cells with dark vegetation in it.
+    pub aot_half_window: usize,
+    pub min_dark_cells: usize,
+    /// Fewest pixels for a cell to count (dark vegetation, water vapour, environment).
+    pub min_pixels: f64,
+    /// AOT where none can be estimated, and smoothing of the AOT field (cells).
+    pub default_aot: f64,
+    pub aot_sigma: f64,
+    /// Water-vapour bands (reference 865 nm, absorbing 910 nm), the reference TOA below
+    /// which a pixel is too dark, the default column (g/cm²) and smoothing (cells).
+    pub wv_reference: usize,
+    pub wv_absorbing: usize,
+    pub wv_reference_min: f64,
+    pub default_wv: f64,
+    pub wv_sigma: f64,
+    /// Environment radius, cells.
+    pub env_radius: usize,
+    /// Slope correction: lowest cos i used (below: STL), lowest cos i / cos θs (below: TGS).
+    pub min_cos_i: f64,
+    pub min_cos_ratio: f64,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            coarse_m: 240.0,
+            blue: 2,
+            red: 6,
+            nir: 10,
+            ndvi_min: 0.5,
+            red_toa_max: 0.15,
+            dark_vegetation: DarkVegetation {
+                slope: 0.5,
+                intercept: 0.0,
+            },
+            aot_half_window: 2,
+            min_dark_cells: 3,
+            min_pixels: 50.0,
+            default_aot: 0.1,
+            aot_sigma: 1.0,
+            wv_reference: 10,
+            wv_absorbing: 11,
+            wv_reference_min: 0.1,
+            default_wv: 2.0,
+            wv_sigma: 1.0,
+            env_radius: 4,
+            min_cos_i: 0.2,
+            min_cos_ratio: 0.2,
+        }
+    }
+}
+
+/// What vip-maccs l2 is asked beyond the shared options.
+#[derive(Debug, Clone)]
+pub struct L2Options {
+    pub gipp: PathBuf,
+    pub dem: PathBuf,
+    /// Previous L2 state of the site (multi-temporal methods; read from part 2 on).
+    pub context: Option<PathBuf>,
+    /// Aerosol model: the nick name of the LUT GIPPs.
+    pub model: String,
+    pub params: Params,
+}
+
+/// Runs the L2 processing on each input; returns the L2A header paths.
+pub fn run(inputs: &[PathBuf], l2: &L2Options, opts: &Options) -> Result<Vec<PathBuf>> {
+    inputs.iter().map(|p| process(p, l2, opts)).collect()
+}
+
+/// Spacing of the AOT nodes the cost is tabulated at.
+const AOT_STEP: f64 = 0.05;
+
+/// One L1C → L2A.
+pub fn process(hdr: &Path, l2: &L2Options, opts: &Options) -> Result<PathBuf> {
+    let p = &l2.params;
+    let l1c = L1c::open(hdr)?;
+    let dir = hdr.parent().unwrap_or(Path::new("."));
+    if let Some(ctx) = &l2.context {
+        crate::cli::require_exists(ctx)?;
+        log::warn!(
+            "{}: the multi-temporal context is not used yet: INIT mode",
+            ctx.display()
+        );
+    }
+    let luts = LutSet::read(&l2.gipp, &l2.model)?;
+    let bands = coarse::band_luts(&luts, &l2.gipp)?;
+    let (dem, dem_epsg) = Dem::read(&l2.dem)?;
+    let site = site_of(&l1c);
+    if dem_epsg.is_some_and(|e| e != l1c.epsg) {
+        return Err(VipError::bad_input(
+            &l2.dem,
+            format!(
+                "DEM is EPSG:{}, the L1C is EPSG:{}",
+                dem_epsg.unwrap_or(0),
+                l1c.epsg
+            ),
+        ));
+    }
+    crate::level1::check_dem_covers(&dem, &site, &l2.dem)?;
+
+    let step = l1c.angle_grid_step_m;
+    let sol = DirectionGrid::read(
+        &l1c.annex_path(dir, l1c::ANNEX_SOL),
+        1,
+        l1c.ulx,
+        l1c.uly,
+        step,
+    )?;
+    let vie_path = l1c.annex_path(dir, l1c::ANNEX_VIE);
+    let vie: Vec<DirectionGrid> = (0..4)
+        .map(|d| DirectionGrid::read(&vie_path, 2 * d + 1, l1c.ulx, l1c.uly, step))
+        .collect::<Result<_>>()?;
+
+    let f = (p.coarse_m / l1c.pixel_m).round().max(1.0) as usize;
+    let grid = Grid::new(l1c.lines, l1c.cols, f);
+    let image = raster::open(&l1c.image_path(dir))?;
+    let cells = first_pass(&image, &l1c, &dem, grid, p, opts)?;
+    let sol_path = l1c.annex_path(dir, l1c::ANNEX_SOL);
+    let geometry = cell_geometry(&l1c, grid, (&sol, &sol_path), (&vie, &vie_path))?;
+    check_angles(&geometry, &bands, &l2.gipp)?;
+
+    let coarse = Coarse {
+        grid,
+        cells: &cells,
+        geometry: &geometry,
+        luts: &bands,
+        params: p,
+    };
+    let path_axes = &bands[0].path.axes;
+    let aot_max = *path_axes[4].values.last().unwrap_or(&0.0);
+    let alt_axis = &path_axes[3].values;
+    let alt_range = (alt_axis[0], *alt_axis.last().unwrap_or(&0.0));
+    let wv_max = *bands[p.wv_absorbing].gast.axes[3]
+        .values
+        .last()
+        .unwrap_or(&0.0);
+    let nodes: Vec<f64> = (0..=(aot_max / AOT_STEP + 1e-9) as usize)
+        .map(|k| k as f64 * AOT_STEP)
+        .collect();
+    let first_aot = Field::filled(grid.rows, grid.cols, p.default_aot);
+    let wv0 = coarse.water_vapour(&first_aot, wv_max);
+    let aot = coarse.aot(&wv0.field, &nodes, None);
+    let wv = coarse.water_vapour(&aot.field, wv_max);
+    log_estimate("AOT", &aot);
+    log_estimate("water vapour (g/cm²)", &wv);
+    let terms = coarse.node_terms(&aot.field, &wv.field, alt_range);
+    let env = coarse.environment(&terms, p.env_radius);
+
+    let mut l2a = L2a::from_l1c(&l1c);
+    l2a.adjacency_and_slope = true;
+    l2a.gipps_used = gipps_used(&l2.gipp, &l2.model)?;
+    let stage = StagedProduct::new(&opts.output, &l2a.global_id(), opts.overwrite)?;
+    let out = stage.path().to_path_buf();
+    raster::ensure_dir(&l2a.dbl_dir(&out))?;
+    let (sun_zen, sun_az) = sol
+        .angles(
+            l1c.ulx + l1c.cols as f64 * l1c.pixel_m / 2.0,
+            l1c.uly - l1c.lines as f64 * l1c.pixel_m / 2.0,
+        )
+        .unwrap_or((l1c.sun.zenith[4], l1c.sun.azimuth[4]));
+    let window = (
+        l1c.ulx,
+        l1c.uly,
+        l1c.ulx + l1c.cols as f64 * l1c.pixel_m,
+        l1c.uly - l1c.lines as f64 * l1c.pixel_m,
+    );
+    let centre_view = geometry[geometry.len() / 2].view[p.red];
+    let shadows = Occlusion::new(&dem, window, sun_zen, sun_az);
+    let hidden = Occlusion::new(&dem, window, centre_view.0, centre_view.1);
+    let job = Correction {
+        l1c: &l1c,
+        grid,
+        terms: &terms,
+        env: &env,
+        geometry: &geometry,
+        aot: &aot,
+        wv: &wv,
+        dem: &dem,
+        shadows: &shadows,
+        hidden: &hidden,
+        alt_range,
+        params: p,
+        l2a: &l2a,
+    };
+    let stats = job.write(&image, &out, opts)?;
+    log::info!("{}: {} pixels corrected", l2a.global_id(), stats.valid);
+    if stats.negative > 0 {
+        log::warn!(
+            "{}: {} band values of negative TOA reflectance left as no-data",
+            hdr.display(),
+            stats.negative
+        );
+    }
+    if stats.clamped > 0 {
+        log::warn!(
+            "{} pixels outside the LUT altitudes ({:.0}–{:.0} m): terms taken at the nearest, flagged (QLT OTH bit 4)",
+            stats.clamped,
+            alt_range.0,
+            alt_range.1
+        );
+    }
+    for code in [l1c::ANNEX_SOL, l1c::ANNEX_VIE] {
+        let (src, dst) = (l1c.annex_path(dir, code), l2a.annex_path(&out, code));
+        std::fs::copy(&src, &dst).map_err(|e| VipError::output_io(&dst, &e))?;
+    }
+    l2a.write_headers(&out)?;
+    stage.commit()
+}
+
+fn log_estimate(what: &str, e: &Estimate) {
+    let n = e.field.data.len() as f64;
+    let mean = e.field.data.iter().sum::<f64>() / n;
+    let filled = e.filled.iter().filter(|f| **f).count();
+    log::info!(
+        "{what}: mean {mean:.3} over {} cells, {:.0} % filled in",
+        e.field.data.len(),
+        100.0 * filled as f64 / n
+    );
+}
+
+/// The GIPPs of the LUT set, as (nature, logical id) for the header.
+fn gipps_used(dir: &Path, model: &str) -> Result<Vec<(String, String)>> {
+    let mut out = vec![];
+    let entries = std::fs::read_dir(dir).map_err(|e| VipError::bad_input(dir, e))?;
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".HDR") && n.contains(&format!("_L_{model}_")))
+        .collect();
+    names.sort();
+    for n in names {
+        let id = n.trim_end_matches(".HDR").to_string();
+        if let Some(kind) = id.split("_GIP_").nth(1).and_then(|s| s.get(..6)) {
+            out.push((format!("GIP_{kind}"), id));
+        }
+    }
+    Ok(out)
+}
+
+/// The product grid of an L1C as a site.
+fn site_of(l1c: &L1c) -> Site {
+    Site {
+        name: l1c.nick.clone(),
+        nick: l1c.nick.clone(),
+        epsg: l1c.epsg,
+        ulx: l1c.ulx,
+        uly: l1c.uly,
+        pixel_m: l1c.pixel_m,
+        lines: l1c.lines,
+        cols: l1c.cols,
+        acquisition: l1c.acquisition.format("%Y-%m-%dT%H:%M:%S").to_string(),
+    }
+}
+
+/// Map coordinates of the centre of product pixel (row, col), fractional indices allowed.
+fn map_xy(l1c: &L1c, row: f64, col: f64) -> (f64, f64) {
+    (
+        l1c.ulx + (col + 0.5) * l1c.pixel_m,
+        l1c.uly - (row + 0.5) * l1c.pixel_m,
+    )
+}
+
+/// TOA reflectances of one pixel when it is valid for estimation.
+fn valid_toa(px: &[i16], i: usize, n: usize, l1c: &L1c) -> Option<[f64; NB]> {
+    let sat = px[(l1c::SAT_BAND - 1) * n + i];
+    let cld = px[(l1c::CLD_BAND - 1) * n + i];
+    if sat != 0 || cld != 0 {
+        return None;
+    }
+    let mut t = [0.0; NB];
+    for (b, v) in t.iter_mut().enumerate() {
+        let d = px[b * n + i];
+        if d == l1c.nodata || d < 0 {
+            return None;
+        }
+        *v = f64::from(d) * l1c.quantification;
+    }
+    Some(t)
+}
+
+const ALL_BANDS: [usize; 15] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+
+/// First pass: the cell sums, strip by strip, rows in parallel, merged in row order.
+fn first_pass(
+    image: &gdal::Dataset,
+    l1c: &L1c,
+    dem: &Dem,
+    grid: Grid,
+    p: &Params,
+    opts: &Options,
+) -> Result<Vec<CellSums>> {
+    let cols = l1c.cols;
+    let mut cells = vec![CellSums::default(); grid.cells()];
+    let bar = progress(l1c.lines as u64, "L2 pass 1");
+    for win in Strips::for_budget(l1c.lines, cols, opts.ram_bytes, 15 * 2 * 2) {
+        let n = win.rows * cols;
+        let mut px = vec![0i16; ALL_BANDS.len() * n];
+        raster::read_bands_into(
+            image,
+            &ALL_BANDS,
+            (0, win.row),
+            (cols, win.rows),
+            (cols, win.rows),
+            &mut px,
+        )?;
+        let rows: Vec<Vec<CellSums>> = (0..win.rows)
+            .into_par_iter()
+            .map(|i| {
+                let r = win.row + i;
+                let mut acc = vec![CellSums::default(); grid.cols];
+                for c in 0..cols {
+                    let (e, nn) = map_xy(l1c, r as f64, c as f64);
+                    let toa = valid_toa(&px, i * cols + c, n, l1c);
+                    acc[c / grid.f].add(dem.height(e, nn), toa.as_ref(), p);
+                }
+                acc
+            })
+            .collect();
+        for (i, acc) in rows.iter().enumerate() {
+            let cr = (win.row + i) / grid.f;
+            for (cc, s) in acc.iter().enumerate() {
+                cells[cr * grid.cols + cc].merge(s);
+            }
+        }
+        bar.inc(win.rows as u64);
+    }
+    bar.finish_and_clear();
+    Ok(cells)
+}
+
+/// Sun and per-band view angles at each cell centre.
+fn cell_geometry(
+    l1c: &L1c,
+    grid: Grid,
+    (sol, sol_path): (&DirectionGrid, &Path),
+    (vie, vie_path): (&[DirectionGrid], &Path),
+) -> Result<Vec<CellGeometry>> {
+    (0..grid.cells())
+        .map(|i| {
+            let (r, c) = (i / grid.cols, i % grid.cols);
+            let (e, n) = map_xy(l1c, grid.centre(r) - 0.5, grid.centre(c) - 0.5);
+            let sun = sol
+                .angles(e, n)
+                .ok_or_else(|| VipError::bad_input(sol_path, "sun angle grid has no value here"))?;
+            let mut view = [(0.0, 0.0); NB];
+            for (b, v) in view.iter_mut().enumerate() {
+                let d = usize::from(BANDS[b].detector) - 1;
+                *v = vie[d].angles(e, n).ok_or_else(|| {
+                    VipError::bad_input(vie_path, "view angle grid has no value here")
+                })?;
+            }
+            Ok(CellGeometry { sun, view })
+        })
+        .collect()
+}
+
+/// Fails when a sun or view zenith angle lies beyond the LUTs' angle axes.
+fn check_angles(
+    geometry: &[CellGeometry],
+    bands: &[&crate::atmosphere::BandLuts],
+    gipp: &Path,
+) -> Result<()> {
+    let axes = &bands[0].path.axes;
+    let (sza, vza) = (&axes[0].values, &axes[1].values);
+    let max = |v: &Vec<f64>| *v.last().unwrap_or(&0.0);
+    let sun = geometry.iter().map(|g| g.sun.0).fold(0.0, f64::max);
+    let view = geometry
+        .iter()
+        .flat_map(|g| g.view.iter().map(|v| v.0))
+        .fold(0.0, f64::max);
+    for (what, got, axis) in [("sun zenith", sun, sza), ("view zenith", view, vza)] {
+        if got > max(axis) + 1e-6 {
+            return Err(VipError::bad_input(
+                gipp,
+                format!(
+                    "LUTs cover {what} angles up to {:.1}°, the scene reaches {got:.1}°: angles are not extrapolated",
+                    max(axis)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Default)]
+struct PassStats {
+    valid: usize,
+    negative: usize,
+    clamped: usize,
+}
+
+/// Second pass: everything the per-pixel correction reads.
+struct Correction<'a> {
+    l1c: &'a L1c,
+    grid: Grid,
+    terms: &'a [Vec<NodeTerms>],
+    env: &'a [Field],
+    geometry: &'a [CellGeometry],
+    aot: &'a Estimate,
+    wv: &'a Estimate,
+    dem: &'a Dem,
+    shadows: &'a Occlusion,
+    hidden: &'a Occlusion,
+    alt_range: (f64, f64),
+    params: &'a Params,
+    l2a: &'a L2a,
+}
+
+/// One output row (all bands and planes).
+struct Row {
+    sre: Vec<i16>,
+    fre: Vec<i16>,
+    atb: Vec<u8>,
+    qlt: Vec<u16>,
+    msk: Vec<u8>,
+    cld: Vec<u8>,
+    negative: usize,
+    clamped: usize,
+    valid: usize,
+}
+
+/// Interpolation of the coarse values along one row: per node column, the values of the
+/// row's position between two node rows.
+struct RowNodes {
+    terms: Vec<Vec<NodeTerms>>,
+    env: Vec<Vec<f64>>,
+    sun: Vec<[f64; 3]>,
+    aot: Vec<f64>,
+    wv: Vec<f64>,
+}
+
+/// `x` rounded half away from zero (a cast: `f64::round` is a libm call per value here).
+fn round(x: f64) -> f64 {
+    (x + 0.5f64.copysign(x)).trunc()
+}
+
+fn encode_refl(rho: f64, q: f64) -> i16 {
+    round(rho / q).clamp(-9999.0, 32767.0) as i16
+}
+
+fn encode_u8(v: f64, q: f64) -> u8 {
+    round(v / q).clamp(1.0, 255.0) as u8
+}
+
+impl Correction<'_> {
+    fn row_nodes(&self, r: usize) -> RowNodes {
+        let g = self.grid;
+        let (r0, w) = bracket(g.frac(r), g.rows);
+        let r1 = (r0 + 1).min(g.rows - 1);
+        let lerp = |a: f64, b: f64| a + w * (b - a);
+        let terms = (0..NB)
+            .map(|b| {
+                (0..g.cols)
+                    .map(|c| {
+                        let (t0, t1) = (
+                            &self.terms[b][r0 * g.cols + c],
+                            &self.terms[b][r1 * g.cols + c],
+                        );
+                        std::array::from_fn(|k| lerp(t0[k], t1[k]))
+                    })
+                    .collect()
+            })
+            .collect();
+        let field_row = |f: &Field| -> Vec<f64> {
+            (0..g.cols)
+                .map(|c| lerp(f.at(r0, c), f.at(r1, c)))
+                .collect()
+        };
+        let env = self.env.iter().map(field_row).collect();
+        let sun = (0..g.cols)
+            .map(|c| {
+                let d0 = self.geometry[r0 * g.cols + c].sun;
+                let d1 = self.geometry[r1 * g.cols + c].sun;
+                let (a, b) = (direction(d0.0, d0.1), direction(d1.0, d1.1));
+                std::array::from_fn(|k| lerp(a[k], b[k]))
+            })
+            .collect();
+        RowNodes {
+            terms,
+            env,
+            sun,
+            aot: field_row(&self.aot.field),
+            wv: field_row(&self.wv.field),
+        }
+    }
+
+    fn row(&self, r: usize, px: &[i16], i: usize, n: usize) -> Row {
+        let l1c = self.l1c;
+        let p = self.params;
+        let g = self.grid;
+        let cols = l1c.cols;
+        let nodes = self.row_nodes(r);
+        let q = self.l2a.quantification;
+        let nodata = self.l2a.nodata;
+        let mut out = Row {
+            sre: vec![nodata; NB * cols],
+            fre: vec![nodata; NB * cols],
+            atb: vec![0; 2 * cols],
+            qlt: vec![0; 3 * cols],
+            msk: vec![0; cols],
+            cld: vec![0; cols],
+            negative: 0,
+            clamped: 0,
+            valid: 0,
+        };
+        let cell_row = (r / g.f).min(g.rows - 1);
+        for c in 0..cols {
+            let k = i * cols + c;
+            let (e, nn) = map_xy(l1c, r as f64, c as f64);
+            let (c0, w) = bracket(g.frac(c), g.cols);
+            let c1 = (c0 + 1).min(g.cols - 1);
+            let lerp = |a: f64, b: f64| a + w * (b - a);
+            let h = self.dem.height(e, nn);
+            let hc = h.clamp(self.alt_range.0, self.alt_range.1);
+            let mut oth = 0u16;
+            if hc != h {
+                oth |= bits::OTH_CLAMP;
+                out.clamped += 1;
+            }
+            let cell = cell_row * g.cols + (c / g.f).min(g.cols - 1);
+            if self.aot.filled[cell] {
+                oth |= bits::OTH_IAO;
+            }
+            if self.wv.filled[cell] {
+                oth |= bits::OTH_IWC;
+            }
+            let s = nodes.sun[c0];
+            let s1 = nodes.sun[c1];
+            let sun: [f64; 3] = std::array::from_fn(|k| lerp(s[k], s1[k]));
+            let norm = (sun[0] * sun[0] + sun[1] * sun[1] + sun[2] * sun[2]).sqrt();
+            let sun = sun.map(|v| v / norm);
+            let slope = Slope::new(terrain::normal(self.dem, e, nn), sun);
+            let mut msk = 0u8;
+            if slope.cos_i < p.min_cos_i {
+                msk |= bits::MSK_STL;
+            }
+            if slope.cos_i / slope.cos_sun < p.min_cos_ratio {
+                msk |= bits::MSK_TGS;
+            }
+            if self.shadows.at(e, nn) {
+                msk |= bits::MSK_SHD;
+            }
+            if self.hidden.at(e, nn) {
+                msk |= bits::MSK_HID;
+            }
+            let lit = Slope {
+                cos_i: slope.cos_i.max(p.min_cos_i),
+                ..slope
+            };
+            let mut any = false;
+            for b in 0..NB {
+                let d = px[b * n + k];
+                if d == l1c.nodata {
+                    continue;
+                }
+                if d < 0 {
+                    out.negative += 1;
+                    continue;
+                }
+                let (t0, t1) = (&nodes.terms[b][c0], &nodes.terms[b][c1]);
+                let t: NodeTerms = std::array::from_fn(|k| lerp(t0[k], t1[k]));
+                let t = at_altitude(&t, hc);
+                let env = lerp(nodes.env[b][c0], nodes.env[b][c1]);
+                let toa = f64::from(d) * l1c.quantification;
+                let sre = t.adjacency(t.uniform(toa), env);
+                let fre = sre / t.illumination(&lit, env);
+                out.sre[b * cols + c] = encode_refl(sre, q);
+                out.fre[b * cols + c] = encode_refl(fre, q);
+                any = true;
+            }
+            if any {
+                out.valid += 1;
+                out.atb[c] = encode_u8(
+                    lerp(nodes.wv[c0], nodes.wv[c1]),
+                    self.l2a.vap_quantification,
+                );
+                out.atb[cols + c] = encode_u8(
+                    lerp(nodes.aot[c0], nodes.aot[c1]),
+                    self.l2a.aot_quantification,
+                );
+            } else {
+                oth |= bits::OTH_EDG;
+            }
+            out.qlt[c] = px[(l1c::SAT_BAND - 1) * n + k] as u16;
+            out.qlt[cols + c] = px[(l1c::PIX_BAND - 1) * n + k] as u16;
+            out.qlt[2 * cols + c] = oth;
+            out.msk[c] = msk;
+            if px[(l1c::CLD_BAND - 1) * n + k] != 0 {
+                out.cld[c] = bits::CLD_ALL | bits::CLD_REFL;
+            }
+        }
+        out
+    }
+
+    fn write(&self, image: &gdal::Dataset, out: &Path, opts: &Options) -> Result<PassStats> {
+        let l1c = self.l1c;
+        let l2a = self.l2a;
+        let (cols, lines) = (l1c.cols, l1c.lines);
+        let spec = |bands: usize,
+                    t: SampleType,
+                    nodata: Option<f64>,
+                    names: Vec<String>|
+         -> Result<RasterSpec> {
+            let mut s = RasterSpec::new(cols, lines, bands, t);
+            s.geo_transform = [l1c.ulx, l1c.pixel_m, 0.0, l1c.uly, 0.0, -l1c.pixel_m];
+            s.srs_wkt = raster::srs_wkt_from_epsg(l1c.epsg)?;
+            s.nodata = nodata;
+            s.band_descriptions = names;
+            Ok(s)
+        };
+        let codes: Vec<String> = BANDS.iter().map(|b| b.code.to_string()).collect();
+        let nd = Some(f64::from(l2a.nodata));
+        let targets = [
+            (
+                l2a.image_path(out, l2a::IMAGE_SRE),
+                spec(NB, SampleType::I16, nd, codes.clone())?,
+            ),
+            (
+                l2a.image_path(out, l2a::IMAGE_FRE),
+                spec(NB, SampleType::I16, nd, codes)?,
+            ),
+            (
+                l2a.annex_path(out, l2a::ANNEX_ATB),
+                spec(
+                    2,
+                    SampleType::U8,
+                    Some(0.0),
+                    vec!["VAP".into(), "AOT".into()],
+                )?,
+            ),
+            (
+                l2a.annex_path(out, l2a::ANNEX_QLT),
+                spec(
+                    3,
+                    SampleType::U16,
+                    None,
+                    vec!["SAT".into(), "PIX".into(), "OTH".into()],
+                )?,
+            ),
+            (
+                l2a.annex_path(out, l2a::ANNEX_MSK),
+                spec(1, SampleType::U8, None, vec!["MSK".into()])?,
+            ),
+            (
+                l2a.annex_path(out, l2a::ANNEX_CLD),
+                spec(1, SampleType::U8, None, vec!["CLD".into()])?,
+            ),
+        ];
+        let mut ds = targets
+            .iter()
+            .map(|(path, s)| raster::create_geotiff(path, s, &opts.creation_options))
+            .collect::<Result<Vec<_>>>()?;
+        let mut stats = PassStats::default();
+        let bar = progress(lines as u64, "L2 pass 2");
+        // per pixel: 15 int16 read, 24 int16 + 2 + 6 + 2 bytes written, row buffers
+        for win in Strips::for_budget(lines, cols, opts.ram_bytes, 2 * (15 * 2 + 24 * 2 + 10)) {
+            let n = win.rows * cols;
+            let mut px = vec![0i16; ALL_BANDS.len() * n];
+            raster::read_bands_into(
+                image,
+                &ALL_BANDS,
+                (0, win.row),
+                (cols, win.rows),
+                (cols, win.rows),
+                &mut px,
+            )?;
+            let rows: Vec<Row> = (0..win.rows)
+                .into_par_iter()
+                .map(|i| self.row(win.row + i, &px, i, n))
+                .collect();
+            let gather = |get: &dyn Fn(&Row) -> &[i16], band: usize| -> Vec<i16> {
+                rows.iter()
+                    .flat_map(|r| get(r)[band * cols..(band + 1) * cols].iter().copied())
+                    .collect()
+            };
+            for b in 0..NB {
+                let sre = gather(&|r: &Row| &r.sre, b);
+                raster::write_window(&mut ds[0], b + 1, (0, win.row), (cols, win.rows), &sre)?;
+                let fre = gather(&|r: &Row| &r.fre, b);
+                raster::write_window(&mut ds[1], b + 1, (0, win.row), (cols, win.rows), &fre)?;
+            }
+            for k in 0..2 {
+                let v: Vec<u8> = rows
+                    .iter()
+                    .flat_map(|r| r.atb[k * cols..(k + 1) * cols].iter().copied())
+                    .collect();
+                raster::write_window(&mut ds[2], k + 1, (0, win.row), (cols, win.rows), &v)?;
+            }
+            for k in 0..3 {
+                let v: Vec<u16> = rows
+                    .iter()
+                    .flat_map(|r| r.qlt[k * cols..(k + 1) * cols].iter().copied())
+                    .collect();
+                raster::write_window(&mut ds[3], k + 1, (0, win.row), (cols, win.rows), &v)?;
+            }
+            let msk: Vec<u8> = rows.iter().flat_map(|r| r.msk.iter().copied()).collect();
+            raster::write_window(&mut ds[4], 1, (0, win.row), (cols, win.rows), &msk)?;
+            let cld: Vec<u8> = rows.iter().flat_map(|r| r.cld.iter().copied()).collect();
+            raster::write_window(&mut ds[5], 1, (0, win.row), (cols, win.rows), &cld)?;
+            for r in &rows {
+                stats.valid += r.valid;
+                stats.negative += r.negative;
+                stats.clamped += r.clamped;
+            }
+            bar.inc(win.rows as u64);
+        }
+        bar.finish_and_clear();
+        for (d, (path, _)) in ds.into_iter().zip(&targets) {
+            raster::finish(d, path)?;
+        }
+        Ok(stats)
+    }
+}

@@ -1,0 +1,167 @@
+//! Terrain for the L2 slope correction and topographic flags: the normal of the DEM surface
+//! at any map point, and cast shadows (towards the sun) and hidden faces (towards the
+//! satellite) found by marching along the direction over the DEM.
+
+use rayon::prelude::*;
+
+use crate::atmosphere::surface::direction;
+use crate::geometry::dem::Dem;
+
+/// Unit normal (east, north, up) of the DEM at (E, N), from centred differences one DEM
+/// pixel apart on the bilinear surface.
+pub fn normal(dem: &Dem, e: f64, n: f64) -> [f64; 3] {
+    let d = dem.pixel;
+    let gx = (dem.height(e + d, n) - dem.height(e - d, n)) / (2.0 * d);
+    let gy = (dem.height(e, n + d) - dem.height(e, n - d)) / (2.0 * d);
+    let norm = (gx * gx + gy * gy + 1.0).sqrt();
+    [-gx / norm, -gy / norm, 1.0 / norm]
+}
+
+/// Per DEM pixel inside a map window: true where the terrain hides the direction (zenith,
+/// azimuth in degrees) — a cast shadow for the sun, a hidden face for the satellite.
+#[derive(Debug, Clone)]
+pub struct Occlusion {
+    /// DEM pixel range covered: columns c0.., rows r0.., `cols` × `rows`.
+    c0: usize,
+    r0: usize,
+    cols: usize,
+    rows: usize,
+    hidden: Vec<bool>,
+    pixel: f64,
+    ulx: f64,
+    uly: f64,
+}
+
+impl Occlusion {
+    /// Marches from each DEM pixel centre inside `window` (ulx, uly, lrx, lry) towards the
+    /// direction, one DEM pixel per step, until the ray rises above the highest terrain.
+    pub fn new(dem: &Dem, window: (f64, f64, f64, f64), zenith: f64, azimuth: f64) -> Self {
+        let px = dem.pixel;
+        let clampc = |x: f64| (x.max(0.0) as usize).min(dem.width);
+        let clampr = |y: f64| (y.max(0.0) as usize).min(dem.height);
+        let c0 = clampc(((window.0 - dem.ulx) / px).floor() - 1.0);
+        let c1 = clampc(((window.2 - dem.ulx) / px).ceil() + 1.0);
+        let r0 = clampr(((dem.uly - window.1) / px).floor() - 1.0);
+        let r1 = clampr(((dem.uly - window.3) / px).ceil() + 1.0);
+        let (cols, rows) = (c1.saturating_sub(c0), r1.saturating_sub(r0));
+        let top = dem.data.iter().fold(f64::MIN, |m, &v| m.max(f64::from(v)));
+        let dir = direction(zenith, azimuth);
+        let horizontal = dir[0].hypot(dir[1]);
+        let hidden = if horizontal < 1e-9 || dir[2] <= 0.0 {
+            vec![dir[2] <= 0.0; cols * rows]
+        } else {
+            let (ux, uy) = (dir[0] / horizontal, dir[1] / horizontal);
+            let rise = dir[2] / horizontal; // metres up per metre along the ground
+            (0..rows)
+                .into_par_iter()
+                .flat_map_iter(|i| {
+                    (0..cols).map(move |j| {
+                        let e = dem.ulx + ((c0 + j) as f64 + 0.5) * px;
+                        let n = dem.uly - ((r0 + i) as f64 + 0.5) * px;
+                        let h0 = f64::from(dem.data[(r0 + i) * dem.width + c0 + j]);
+                        let mut s = px;
+                        loop {
+                            let ray = h0 + s * rise;
+                            if ray > top {
+                                return false;
+                            }
+                            let (x, y) = (e + s * ux, n + s * uy);
+                            if !dem.covers(x, y) {
+                                return false;
+                            }
+                            if dem.height(x, y) > ray + 0.5 {
+                                return true;
+                            }
+                            s += px;
+                        }
+                    })
+                })
+                .collect()
+        };
+        Occlusion {
+            c0,
+            r0,
+            cols,
+            rows,
+            hidden,
+            pixel: px,
+            ulx: dem.ulx,
+            uly: dem.uly,
+        }
+    }
+
+    /// Whether the DEM pixel holding (E, N) is occluded (false outside the window).
+    pub fn at(&self, e: f64, n: f64) -> bool {
+        let c = ((e - self.ulx) / self.pixel).floor();
+        let r = ((self.uly - n) / self.pixel).floor();
+        if c < self.c0 as f64 || r < self.r0 as f64 {
+            return false;
+        }
+        let (j, i) = (c as usize - self.c0, r as usize - self.r0);
+        j < self.cols && i < self.rows && self.hidden[i * self.cols + j]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A DEM with a 300 m high east-west wall 100 m wide in the middle.
+    fn wall() -> Dem {
+        let (w, h) = (100, 100);
+        let data = (0..w * h)
+            .map(|i| {
+                let r = i / w;
+                if (48..53).contains(&r) {
+                    300.0
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        Dem {
+            ulx: 0.0,
+            uly: 2000.0,
+            pixel: 20.0,
+            width: w,
+            height: h,
+            data,
+        }
+    }
+
+    #[test]
+    fn a_wall_casts_a_shadow_of_the_right_length() {
+        let dem = wall();
+        // sun in the south at 45°: the shadow falls north of the wall, 300 m long
+        let o = Occlusion::new(&dem, (0.0, 2000.0, 2000.0, 0.0), 45.0, 180.0);
+        let wall_north_edge = 2000.0 - 48.0 * 20.0;
+        assert!(o.at(1000.0, wall_north_edge + 100.0));
+        assert!(o.at(1000.0, wall_north_edge + 280.0));
+        assert!(!o.at(1000.0, wall_north_edge + 340.0));
+        // south of the wall is lit
+        assert!(!o.at(1000.0, 2000.0 - 60.0 * 20.0));
+        // a sun overhead casts nothing
+        let o = Occlusion::new(&dem, (0.0, 2000.0, 2000.0, 0.0), 0.0, 0.0);
+        assert!(!o.at(1000.0, wall_north_edge + 100.0));
+    }
+
+    #[test]
+    fn the_normal_of_a_plane_is_exact() {
+        // a plane rising 0.25 m per metre to the east
+        let (w, h) = (20, 20);
+        let data = (0..w * h).map(|i| (i % w) as f32 * 5.0).collect();
+        let dem = Dem {
+            ulx: 0.0,
+            uly: 400.0,
+            pixel: 20.0,
+            width: w,
+            height: h,
+            data,
+        };
+        let nrm = normal(&dem, 200.0, 200.0);
+        let expect = [-0.25 / 1.0625f64.sqrt(), 0.0, 1.0 / 1.0625f64.sqrt()];
+        for k in 0..3 {
+            assert!((nrm[k] - expect[k]).abs() < 1e-9, "{nrm:?}");
+        }
+    }
+}
