@@ -334,38 +334,93 @@ pub fn at_altitude(t: &NodeTerms, h: f64) -> PixelTerms {
 
 /// Multi-spectral equations: per cell with enough dark vegetation, the relation's residual for
 /// the surface blue and red reflectances of its mean dark-vegetation TOA, tabulated over the
-/// AOT nodes and weighted by the number of pixels.
+/// AOT nodes and weighted by the number of pixels. The reflectances are corrected for the
+/// adjacency effect as the image will be (environment from the cells around, at each AOT):
+/// dark vegetation next to bright soil would otherwise look bluer than it is and bias the AOT.
 struct MultiSpectral {
     cols: usize,
     residuals: Vec<Option<Residual>>,
 }
 
+/// One band of one cell over the AOT nodes: its terms, the uniform-surface reflectance of the
+/// mean TOA of all valid pixels and of the dark-vegetation pixels.
+struct Curves {
+    terms: Vec<PixelTerms>,
+    all: Vec<f64>,
+    dark: Option<Vec<f64>>,
+}
+
 impl MultiSpectral {
     fn new(c: &Coarse, wv: &Field, nodes: &[f64]) -> Self {
         let p = c.params;
-        let residuals = (0..c.grid.cells())
-            .into_par_iter()
-            .map(|i| {
-                let s = &c.cells[i];
-                if s.n_dark < p.min_pixels {
-                    return None;
-                }
-                let curve = |b: usize, toa: f64| -> Vec<f64> {
-                    nodes
+        let g = c.grid;
+        let curves = |b: usize, dark_sum: usize| -> Vec<Option<Curves>> {
+            (0..g.cells())
+                .into_par_iter()
+                .map(|i| {
+                    let s = &c.cells[i];
+                    if s.n_valid < p.min_pixels {
+                        return None;
+                    }
+                    let terms: Vec<PixelTerms> = nodes
                         .iter()
                         .map(|&a| {
                             let k = c.geometry[i].conditions(b, a, wv.data[i], s.mean_alt());
-                            c.luts[b].terms(&k).surface(toa)
+                            PixelTerms::from(&c.luts[b].terms(&k))
                         })
-                        .collect()
-                };
-                let blue = curve(p.blue, s.dark[0] / s.n_dark);
-                let red = curve(p.red, s.dark[1] / s.n_dark);
-                Some(p.dark_vegetation.residual(s.n_dark, &blue, &red))
-            })
+                        .collect();
+                    let invert = |toa: f64| terms.iter().map(|t| t.uniform(toa)).collect();
+                    Some(Curves {
+                        all: invert(c.mean_toa(i, b)),
+                        dark: (s.n_dark >= p.min_pixels)
+                            .then(|| invert(s.dark[dark_sum] / s.n_dark)),
+                        terms,
+                    })
+                })
+                .collect()
+        };
+        // per band, the adjacency-corrected dark-vegetation reflectance at every node
+        let corrected = |b: usize, dark_sum: usize| -> Vec<Option<Vec<f64>>> {
+            let cv = curves(b, dark_sum);
+            let env: Vec<Field> = (0..nodes.len())
+                .map(|j| {
+                    let data = cv
+                        .iter()
+                        .map(|x| x.as_ref().map_or(f64::NAN, |x| x.all[j]))
+                        .collect();
+                    let mut f = Field {
+                        rows: g.rows,
+                        cols: g.cols,
+                        data,
+                    }
+                    .box_mean(p.env_radius);
+                    f.fill_gaps(1.0);
+                    f
+                })
+                .collect();
+            cv.iter()
+                .enumerate()
+                .map(|(i, x)| {
+                    let x = x.as_ref()?;
+                    let dark = x.dark.as_ref()?;
+                    Some(
+                        (0..nodes.len())
+                            .map(|j| x.terms[j].adjacency(dark[j], env[j].data[i]))
+                            .collect(),
+                    )
+                })
+                .collect()
+        };
+        let blue = corrected(p.blue, 0);
+        let red = corrected(p.red, 1);
+        let residuals = blue
+            .into_iter()
+            .zip(red)
+            .enumerate()
+            .map(|(i, (b, r))| Some(p.dark_vegetation.residual(c.cells[i].n_dark, &b?, &r?)))
             .collect();
         MultiSpectral {
-            cols: c.grid.cols,
+            cols: g.cols,
             residuals,
         }
     }
