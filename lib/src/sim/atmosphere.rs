@@ -15,7 +15,8 @@
 //! ρ̄ and ρ_env are the means of ρ and of ρ_app over a square of side [`ENV_SIDE_M`] centred on
 //! the point. Over a flat uniform surface ρ_app = ρ_env = ρ and ρ_TOA is [`Terms::toa`]. Only
 //! self shadows are modelled (cos i ≤ 0): the truth is defined without cast shadows. The
-//! terms come from a dense (altitude, AOT, WV) table per band interpolated trilinearly, so the
+//! environment means and the AOT and WV fields live on a raster of [`ENV_CELL_M`] cells over
+//! the DEM, sampled bilinearly. The terms come from a dense (altitude, AOT, WV) table per band interpolated trilinearly, so the
 //! LUT's own interpolation runs only at its nodes; every value is keyed by map coordinates.
 
 use std::path::{Path, PathBuf};
@@ -38,8 +39,9 @@ use crate::product::l1c::grid_to_angles;
 /// Side of the square the environment reflectance is the mean over, metres (MAJA's 2r + 1
 /// coarse pixels at r = 10 for VENµS' 100 m: about 2.1 km).
 pub const ENV_SIDE_M: f64 = 2160.0;
-/// Cell of the coarse rasters the environment means are computed on: 45 cells (odd, so each
-/// square is centred on a cell) span [`ENV_SIDE_M`]; each cell is sampled at its centre.
+/// Cell of the coarse raster the environment means are computed on (45 cells, odd so each
+/// square is centred on a cell, span [`ENV_SIDE_M`]; each cell is sampled at its centre) and the
+/// AOT and water-vapour fields are held on (bilinear between cell centres).
 pub const ENV_CELL_M: f64 = 48.0;
 /// Aerosol model of the LUT GIPPs the simulator reads.
 pub const AEROSOL_MODEL: &str = "CONTINEN";
@@ -374,35 +376,66 @@ impl Terrain {
         (at(0), at(1))
     }
 
-    /// Sun incidence at (E, N) for a sun at (`zenith`, `azimuth`) degrees. With slope β and
+    /// Sun incidence at (E, N) for the sun along `sun` ([`sun_vector`]). With slope β and
     /// aspect A (downslope azimuth) of the gradient g, cos i = cos θs cos β + sin θs sin β
     /// cos(φs − A), computed as the dot product of the unit normal (−g, 1)/|(−g, 1)| with the
     /// sun direction.
-    pub fn lighting(&self, e: f64, n: f64, zenith: f64, azimuth: f64) -> Lighting {
+    pub fn lighting(&self, e: f64, n: f64, sun: [f64; 3]) -> Lighting {
         let (gx, gy) = self.gradient(e, n);
         let norm = (1.0 + gx * gx + gy * gy).sqrt();
-        let (sz, cz) = zenith.to_radians().sin_cos();
-        let (sa, ca) = azimuth.to_radians().sin_cos();
         Lighting {
-            cos_sza: cz,
+            cos_sza: sun[2],
             cos_slope: 1.0 / norm,
-            cos_i: (cz - gx * sz * sa - gy * sz * ca) / norm,
+            cos_i: (sun[2] - gx * sun[0] - gy * sun[1]) / norm,
         }
     }
 }
 
-/// Per-band fields on a coarse raster of cells, sampled bilinearly between cell centres.
-#[derive(Debug, Clone, PartialEq)]
+/// Unit vector (east, north, up) towards a sun at (`zenith`, `azimuth`) degrees.
+pub fn sun_vector(zenith: f64, azimuth: f64) -> [f64; 3] {
+    let (sz, cz) = zenith.to_radians().sin_cos();
+    let (sa, ca) = azimuth.to_radians().sin_cos();
+    [sz * sa, sz * ca, cz]
+}
+
+/// The coarse raster of [`ENV_CELL_M`] cells the environment means and the AOT and WV fields
+/// are held on, sampled bilinearly between cell centres.
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Coarse {
     ulx: f64,
     uly: f64,
     width: usize,
     height: usize,
-    /// Per cell, the 12 bands.
-    data: Vec<[f32; NB]>,
+}
+
+/// Bilinear weights of one point on the coarse raster.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CellWeights {
+    idx: [usize; 4],
+    w: [f64; 4],
+}
+
+impl CellWeights {
+    fn apply(&self, v: impl Fn(usize) -> f64) -> f64 {
+        (0..4).map(|k| self.w[k] * v(self.idx[k])).sum()
+    }
 }
 
 impl Coarse {
+    /// The raster covering `dem`.
+    fn over(dem: &Dem) -> Self {
+        Coarse {
+            ulx: dem.ulx,
+            uly: dem.uly,
+            width: ((dem.width as f64 * dem.pixel) / ENV_CELL_M).ceil() as usize,
+            height: ((dem.height as f64 * dem.pixel) / ENV_CELL_M).ceil() as usize,
+        }
+    }
+
+    fn cells(&self) -> usize {
+        self.width * self.height
+    }
+
     fn centre(&self, k: usize) -> (f64, f64) {
         let (r, c) = (k / self.width, k % self.width);
         (
@@ -411,21 +444,28 @@ impl Coarse {
         )
     }
 
-    fn sample(&self, b: usize, e: f64, n: f64) -> f64 {
+    /// Weights at map point (E, N), clamped to the outer cell centres.
+    fn weights(&self, e: f64, n: f64) -> CellWeights {
         let x = ((e - self.ulx) / ENV_CELL_M - 0.5).clamp(0.0, (self.width - 1) as f64);
         let y = ((self.uly - n) / ENV_CELL_M - 0.5).clamp(0.0, (self.height - 1) as f64);
         let (x0, y0) = (x as usize, y as usize);
         let (x1, y1) = ((x0 + 1).min(self.width - 1), (y0 + 1).min(self.height - 1));
         let (fx, fy) = (x - x0 as f64, y - y0 as f64);
-        let v = |c: usize, r: usize| f64::from(self.data[r * self.width + c][b]);
-        let top = v(x0, y0) * (1.0 - fx) + v(x1, y0) * fx;
-        let bottom = v(x0, y1) * (1.0 - fx) + v(x1, y1) * fx;
-        top * (1.0 - fy) + bottom * fy
+        let w = self.width;
+        CellWeights {
+            idx: [y0 * w + x0, y0 * w + x1, y1 * w + x0, y1 * w + x1],
+            w: [
+                (1.0 - fx) * (1.0 - fy),
+                fx * (1.0 - fy),
+                (1.0 - fx) * fy,
+                fx * fy,
+            ],
+        }
     }
 
-    /// The mean of `self` over the square of [`ENV_SIDE_M`] around each cell (the part of
+    /// The mean of `data` over the square of [`ENV_SIDE_M`] around each cell (the part of
     /// it inside the raster), per band, through summed-area tables.
-    fn box_mean(&self) -> Coarse {
+    fn box_mean(&self, data: &[[f32; NB]]) -> Vec<[f32; NB]> {
         let half = (ENV_SIDE_M / ENV_CELL_M / 2.0).floor() as usize;
         let (w, h) = (self.width, self.height);
         let bands: Vec<Vec<f32>> = (0..NB)
@@ -435,7 +475,7 @@ impl Coarse {
                 for r in 0..h {
                     let mut row = 0.0;
                     for c in 0..w {
-                        row += f64::from(self.data[r * w + c][b]);
+                        row += f64::from(data[r * w + c][b]);
                         sat[(r + 1) * (w + 1) + c + 1] = sat[r * (w + 1) + c + 1] + row;
                     }
                 }
@@ -453,12 +493,9 @@ impl Coarse {
                     .collect()
             })
             .collect();
-        Coarse {
-            data: (0..w * h)
-                .map(|k| std::array::from_fn(|b| bands[b][k]))
-                .collect(),
-            ..*self
-        }
+        (0..w * h)
+            .map(|k| std::array::from_fn(|b| bands[b][k]))
+            .collect()
     }
 }
 
@@ -471,6 +508,7 @@ pub struct Point {
     pub aot: f64,
     pub wv: f64,
     pub light: Lighting,
+    cell: CellWeights,
 }
 
 /// One band's truth at one point.
@@ -490,13 +528,14 @@ pub struct Atmosphere {
     pub aot_mean: f64,
     pub wv_mean: f64,
     pub geometry: CentreGeometry,
-    origin: (f64, f64),
-    aot: Field,
-    wv: Field,
+    sun: [f64; 3],
     tables: Vec<TermTable>,
     terrain: Terrain,
-    rho_bar: Coarse,
-    rho_env: Coarse,
+    coarse: Coarse,
+    /// Per coarse cell: (AOT, WV), ρ̄ and ρ_env per band.
+    fields: Vec<[f64; 2]>,
+    rho_bar: Vec<[f32; NB]>,
+    rho_env: Vec<[f32; NB]>,
 }
 
 /// What `truth/atmosphere.json` records.
@@ -555,77 +594,76 @@ impl Atmosphere {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let terrain = Terrain::of(dem);
-        let zeros = Coarse {
-            ulx: dem.ulx,
-            uly: dem.uly,
-            width: ((dem.width as f64 * dem.pixel) / ENV_CELL_M).ceil() as usize,
-            height: ((dem.height as f64 * dem.pixel) / ENV_CELL_M).ceil() as usize,
-            data: vec![],
+        let coarse = Coarse::over(dem);
+        let (aot, wv) = (field(101), field(102));
+        let spread = |f: &Field, mean: f64, (e, n): (f64, f64)| {
+            let v = f.at(e - origin.0, n - origin.1);
+            mean * (1.0 + FIELD_SPREAD * (2.0 * v - 1.0))
         };
+        let fields = (0..coarse.cells())
+            .into_par_iter()
+            .map(|k| {
+                let c = coarse.centre(k);
+                [spread(&aot, spec.aot_mean, c), spread(&wv, spec.wv_mean, c)]
+            })
+            .collect();
         let mut atm = Atmosphere {
             model: luts.model.clone(),
             aot_mean: spec.aot_mean,
             wv_mean: spec.wv_mean,
+            sun: sun_vector(geometry.sun_zenith, geometry.sun_azimuth),
             geometry,
-            origin,
-            aot: field(101),
-            wv: field(102),
             tables,
-            terrain,
-            rho_bar: zeros.clone(),
-            rho_env: zeros,
+            terrain: Terrain::of(dem),
+            coarse,
+            fields,
+            rho_bar: vec![],
+            rho_env: vec![],
         };
         // ρ at every cell centre, then its box mean ρ̄; then ρ_app (which needs ρ̄) and its
         // box mean ρ_env.
-        let cells = atm.rho_bar.width * atm.rho_bar.height;
-        let rho: Vec<[f64; NB]> = (0..cells)
+        let rho: Vec<[f64; NB]> = (0..coarse.cells())
             .into_par_iter()
             .map(|k| {
-                let (e, n) = atm.rho_bar.centre(k);
+                let (e, n) = coarse.centre(k);
                 land.reflectance(&SURFACE, e, n, dem.height(e, n))
             })
             .collect();
-        atm.rho_bar.data = rho.iter().map(|r| r.map(|v| v as f32)).collect();
-        atm.rho_bar = atm.rho_bar.box_mean();
-        let app: Vec<[f32; NB]> = (0..cells)
+        let rho32: Vec<[f32; NB]> = rho.iter().map(|r| r.map(|v| v as f32)).collect();
+        atm.rho_bar = coarse.box_mean(&rho32);
+        let app: Vec<[f32; NB]> = (0..coarse.cells())
             .into_par_iter()
             .map(|k| {
-                let (e, n) = atm.rho_bar.centre(k);
+                let (e, n) = coarse.centre(k);
                 let p = atm.point(e, n, dem.height(e, n));
                 std::array::from_fn(|b| atm.apparent(&p, b, rho[k][b]).0 as f32)
             })
             .collect();
-        atm.rho_env.data = app;
-        atm.rho_env = atm.rho_env.box_mean();
+        atm.rho_env = coarse.box_mean(&app);
         Ok(atm)
     }
 
     /// Aerosol optical thickness at 550 nm at map point (E, N).
     pub fn aot(&self, e: f64, n: f64) -> f64 {
-        self.spread(&self.aot, self.aot_mean, e, n)
+        self.coarse.weights(e, n).apply(|k| self.fields[k][0])
     }
 
     /// Water-vapour column at map point (E, N), g/cm².
     pub fn wv(&self, e: f64, n: f64) -> f64 {
-        self.spread(&self.wv, self.wv_mean, e, n)
-    }
-
-    fn spread(&self, f: &Field, mean: f64, e: f64, n: f64) -> f64 {
-        let v = f.at(e - self.origin.0, n - self.origin.1);
-        mean * (1.0 + FIELD_SPREAD * (2.0 * v - 1.0))
+        self.coarse.weights(e, n).apply(|k| self.fields[k][1])
     }
 
     /// The conditions at ground point (E, N) of altitude `h`.
     pub fn point(&self, e: f64, n: f64, h: f64) -> Point {
-        let g = &self.geometry;
+        let cell = self.coarse.weights(e, n);
         Point {
             e,
             n,
             h,
-            aot: self.aot(e, n),
-            wv: self.wv(e, n),
-            light: self.terrain.lighting(e, n, g.sun_zenith, g.sun_azimuth),
+            aot: cell.apply(|k| self.fields[k][0]),
+            wv: cell.apply(|k| self.fields[k][1]),
+            light: self.terrain.lighting(e, n, self.sun),
+            cell,
         }
     }
 
@@ -636,7 +674,7 @@ impl Atmosphere {
 
     fn apparent(&self, p: &Point, b: usize, rho: f64) -> (f64, PointTerms) {
         let t = self.terms(p, b);
-        let rho_bar = self.rho_bar.sample(b, p.e, p.n);
+        let rho_bar = p.cell.apply(|k| f64::from(self.rho_bar[k][b]));
         (t.apparent(rho, rho_bar, &p.light), t)
     }
 
@@ -646,7 +684,7 @@ impl Atmosphere {
         BandTruth {
             fre: rho,
             sre,
-            toa: t.toa(sre, self.rho_env.sample(b, p.e, p.n)),
+            toa: t.toa(sre, p.cell.apply(|k| f64::from(self.rho_env[k][b]))),
         }
     }
 
@@ -811,8 +849,9 @@ mod tests {
         };
         let (sz, az) = (40.0f64, 180.0f64);
         let s = 30f64.to_radians().tan();
-        let facing = Terrain::of(&dem(0.0, s)).lighting(500.0, 500.0, sz, az);
-        let away = Terrain::of(&dem(0.0, -s)).lighting(500.0, 500.0, sz, az);
+        let sun = sun_vector(sz, az);
+        let facing = Terrain::of(&dem(0.0, s)).lighting(500.0, 500.0, sun);
+        let away = Terrain::of(&dem(0.0, -s)).lighting(500.0, 500.0, sun);
         assert!((facing.cos_slope - 30f64.to_radians().cos()).abs() < 1e-6);
         assert!(
             (facing.cos_i - 10f64.to_radians().cos()).abs() < 1e-6,
@@ -827,7 +866,7 @@ mod tests {
         assert!(t.apparent(rho, rho, &away) < rho);
         // self shadow: only the sky and the ground light the slope
         let steep = (80f64).to_radians().tan();
-        let dark = Terrain::of(&dem(0.0, -steep)).lighting(500.0, 500.0, sz, az);
+        let dark = Terrain::of(&dem(0.0, -steep)).lighting(500.0, 500.0, sun);
         assert!(dark.cos_i < 0.0);
         let dif = t.t_down - t.t_down_dir;
         let want = rho
@@ -843,17 +882,21 @@ mod tests {
             uly: 0.0,
             width: 100,
             height: 60,
-            data: (0..6000)
-                .map(|k| std::array::from_fn(|b| ((k % 100) + b) as f32))
-                .collect(),
         };
-        let m = c.box_mean();
+        let data: Vec<[f32; NB]> = (0..6000)
+            .map(|k| std::array::from_fn(|b| ((k % 100) + b) as f32))
+            .collect();
+        let m = c.box_mean(&data);
         // inside: the mean of a linear ramp over a centred square is the centre value
-        assert_eq!(m.data[30 * 100 + 50][0], 50.0);
-        assert_eq!(m.data[30 * 100 + 50][3], 53.0);
+        assert_eq!(m[30 * 100 + 50][0], 50.0);
+        assert_eq!(m[30 * 100 + 50][3], 53.0);
         // at the left edge: columns 0..=22 only
-        assert_eq!(m.data[30 * 100][0], 11.0);
-        assert_eq!(m.sample(0, 50.5 * ENV_CELL_M, -30.5 * ENV_CELL_M), 50.0);
-        assert_eq!(m.sample(0, 51.0 * ENV_CELL_M, -30.5 * ENV_CELL_M), 50.5);
+        assert_eq!(m[30 * 100][0], 11.0);
+        let at = |e: f64| {
+            c.weights(e, -30.5 * ENV_CELL_M)
+                .apply(|k| f64::from(m[k][0]))
+        };
+        assert_eq!(at(50.5 * ENV_CELL_M), 50.0);
+        assert_eq!(at(51.0 * ENV_CELL_M), 50.5);
     }
 }

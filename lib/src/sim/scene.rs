@@ -235,21 +235,27 @@ impl World<'_> {
         l
     }
 
-    /// The truth values at map point (E, N), appended to `out` in the order of
-    /// [`World::layers`].
-    fn truth(&self, e: f64, n: f64, out: &mut Vec<f32>) {
+    /// The truth values at map point (E, N) in the order of [`World::layers`], the value of
+    /// layer i going to `out[i * stride]`.
+    fn truth(&self, e: f64, n: f64, out: &mut [f32], stride: usize) {
         let h = self.dem.height(e, n);
         let cover = self.land.cover(e, n, h);
         match self.atm {
-            None => out.extend((0..NB).map(|b| cover.reflectance(&TOA, b) as f32)),
+            None => {
+                for b in 0..NB {
+                    out[b * stride] = cover.reflectance(&TOA, b) as f32;
+                }
+            }
             Some(a) => {
                 let p = a.point(e, n, h);
-                let t: [_; NB] =
-                    std::array::from_fn(|b| a.band(&p, b, cover.reflectance(&SURFACE, b)));
-                out.extend(t.iter().map(|t| t.toa as f32));
-                out.extend(t.iter().map(|t| t.sre as f32));
-                out.extend(t.iter().map(|t| t.fre as f32));
-                out.extend([p.aot as f32, p.wv as f32]);
+                for b in 0..NB {
+                    let t = a.band(&p, b, cover.reflectance(&SURFACE, b));
+                    out[b * stride] = t.toa as f32;
+                    out[(NB + b) * stride] = t.sre as f32;
+                    out[(2 * NB + b) * stride] = t.fre as f32;
+                }
+                out[3 * NB * stride] = p.aot as f32;
+                out[(3 * NB + 1) * stride] = p.wv as f32;
             }
         }
     }
@@ -276,19 +282,23 @@ fn write_truth(dir: &Path, site: &Site, world: &World, opts: &Options) -> Result
     let bar = progress(site.lines as u64, "truth");
     for win in Strips::for_budget(site.lines, site.cols, opts.ram_bytes, k * 4 * 2) {
         let cols = site.cols;
-        let values: Vec<f32> = (win.row..win.end())
-            .into_par_iter()
-            .flat_map_iter(|r| {
-                let mut line = Vec::with_capacity(cols * k);
+        // one line after the other, each line layer after layer
+        let mut values = vec![0f32; win.rows * k * cols];
+        values
+            .par_chunks_mut(k * cols)
+            .enumerate()
+            .for_each(|(i, line)| {
                 for c in 0..cols {
-                    let (e, n) = site.pixel_centre(r as f64, c as f64);
-                    world.truth(e, n, &mut line);
+                    let (e, n) = site.pixel_centre((win.row + i) as f64, c as f64);
+                    world.truth(e, n, &mut line[c..], cols);
                 }
-                line
-            })
-            .collect();
+            });
         for (i, (ds, _)) in outs.iter_mut().enumerate() {
-            let layer: Vec<f32> = values.iter().skip(i).step_by(k).copied().collect();
+            let layer: Vec<f32> = values
+                .chunks_exact(k * cols)
+                .flat_map(|line| &line[i * cols..(i + 1) * cols])
+                .copied()
+                .collect();
             raster::write_window(ds, 1, (0, win.row), (cols, win.rows), &layer)?;
         }
         bar.inc(win.rows as u64);
