@@ -7,11 +7,20 @@ use vip::cli::{CommonArgs, Tool};
 ///
 /// Writes DIR/site.json, DIR/DEM.tif, DIR/GIPP/, DIR/L1A/ and DIR/truth/, and prints the path
 /// of the raw L1A product on stdout. Same seed, same bytes.
+///
+/// Without --luts the landscape's spectra are TOA reflectances (truth/TOA_Bnn.tif). With
+/// --luts they are surface reflectances seen through an atmosphere made from that LUT set
+/// (continental aerosol model, CONTINEN): smooth AOT and water-vapour fields (mean ± 25 %, 5 km
+/// features), terrain illumination (self shadows, no cast shadows) and the adjacency effect
+/// (environment: mean over a 2160 m square), at the scene-centre sun and view angles. The
+/// truth then also holds SRE_Bnn.tif (flat-terrain surface reflectance), FRE_Bnn.tif
+/// (intrinsic surface reflectance), AOT.tif, WVC.tif and atmosphere.json; the LUT GIPPs are
+/// copied into DIR/GIPP.
 #[derive(Parser)]
 #[command(
     name = "vip-sim",
     version,
-    after_help = "EXAMPLES:\n  vip-sim scene -o S\n  vip-sim scene --site CAMARGUE --date 2018-01-01 --lines 5200 --cols 5200 --ram 1024 -o BIG\n  vip-sim scene -o S | vip-l1 - --gipp S/GIPP --dem S/DEM.tif -o OUT"
+    after_help = "EXAMPLES:\n  vip-sim scene -o S\n  vip-sim scene --luts testdata/luts --aot 0.3 --wv 1.5 -o S\n  vip-sim scene --site CAMARGUE --date 2018-01-01 --lines 5200 --cols 5200 --ram 1024 -o BIG\n  vip-sim scene -o S | vip-l1 - --gipp S/GIPP --dem S/DEM.tif -o OUT"
 )]
 struct Args {
     #[command(subcommand)]
@@ -22,7 +31,7 @@ struct Args {
 
 #[derive(Subcommand)]
 enum What {
-    /// One acquisition over one site: truth TOA scene, DEM, GIPPs and the raw L1A
+    /// One acquisition over one site: truth scene, DEM, GIPPs and the raw L1A
     Scene(Scene),
 }
 
@@ -56,6 +65,16 @@ struct Scene {
     /// Put a dark lake in the middle of the site (a bright/dark edge)
     #[arg(long)]
     lake: bool,
+    /// Put an atmosphere over the surface, from the LUT GIPP set in DIR (aerosol model
+    /// CONTINEN); the GIPPs are copied into the scene's GIPP folder
+    #[arg(long, value_name = "DIR")]
+    luts: Option<std::path::PathBuf>,
+    /// Mean aerosol optical thickness at 550 nm (with --luts)
+    #[arg(long, value_name = "MEAN", default_value_t = 0.2, requires = "luts")]
+    aot: f64,
+    /// Mean water-vapour column, g/cm² (with --luts)
+    #[arg(long, value_name = "MEAN", default_value_t = 2.0, requires = "luts")]
+    wv: f64,
 }
 
 impl Tool for Args {
@@ -72,6 +91,11 @@ fn main() {
             )?;
             spec.straylight = s.straylight;
             spec.lake = s.lake;
+            spec.atmosphere = s.luts.map(|luts| vip::sim::atmosphere::AtmosphereSpec {
+                luts,
+                aot_mean: s.aot,
+                wv_mean: s.wv,
+            });
             if args.common.output.is_none() {
                 return Err(vip::VipError::Usage(
                     "vip-sim scene: -o DIR is required (the scene folder to create)".into(),

@@ -1,6 +1,7 @@
 //! Forward models used by vip-sim: a truth scene, a DEM, the instrument, the GIPPs.
 
 pub mod acquisition;
+pub mod atmosphere;
 mod gipps;
 pub mod instrument;
 pub mod landscape;
@@ -25,6 +26,9 @@ pub struct SceneSpec {
     pub straylight: bool,
     /// Put a dark lake in the middle of the site (a bright/dark edge for stray-light tests).
     pub lake: bool,
+    /// Put an atmosphere between the surface and the sensor: the landscape's spectra become
+    /// surface reflectances (`None`: they are TOA reflectances, no atmosphere).
+    pub atmosphere: Option<atmosphere::AtmosphereSpec>,
 }
 
 impl SceneSpec {
@@ -52,6 +56,7 @@ impl SceneSpec {
             relief_m,
             straylight: false,
             lake: false,
+            atmosphere: None,
         })
     }
 }

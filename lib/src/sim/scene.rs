@@ -1,8 +1,9 @@
 //! `vip-sim scene`: one acquisition over one site, written in the layout of DESIGN.md §7.
 //!
-//! Order of the work: site grid → landscape → DEM (20 m, in memory, with a margin) → truth
-//! TOA rasters in the site grid → calibration and acquisition plan → GIPPs → raw L1A images,
-//! each band streamed in strips of raw lines sized by `--ram`, lines computed in parallel.
+//! Order of the work: site grid → landscape → DEM (20 m, in memory, with a margin) →
+//! calibration and acquisition plan → atmosphere (with `--luts`) → truth rasters in the site
+//! grid → GIPPs → raw L1A images, each band streamed in strips of raw lines sized by `--ram`,
+//! lines computed in parallel.
 //! Every random draw is keyed by the seed and the sample's coordinates, so the bytes do not
 //! depend on `--threads`; header creation dates are the acquisition time for the same reason.
 
@@ -11,9 +12,11 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::acquisition::{self, Acquisition, Site};
+use super::atmosphere::{self, Atmosphere, CentreGeometry};
 use super::instrument::{self, BandCalibration};
-use super::landscape::{Landscape, NB};
+use super::landscape::{Landscape, NB, SURFACE, TOA};
 use super::SceneSpec;
+use crate::atmosphere::LutSet;
 use crate::cli::{progress, Options};
 use crate::ee::naming;
 use crate::ee::strlgt::StrayLightFilters;
@@ -40,6 +43,17 @@ pub const CLASS: &str = "TEST";
 /// the path of the raw L1A header.
 pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
     let nick = naming::nick_name(&spec.site)?;
+    let luts = match &spec.atmosphere {
+        None => None,
+        Some(a) => {
+            for (flag, v) in [("--aot", a.aot_mean), ("--wv", a.wv_mean)] {
+                if !(v.is_finite() && v > 0.0) {
+                    return Err(VipError::Usage(format!("{flag} {v}: must be positive")));
+                }
+            }
+            Some(LutSet::read(&a.luts, atmosphere::AEROSOL_MODEL)?)
+        }
+    };
     let staged = Staged::dir(&opts.output, opts.overwrite)?;
     let root = staged.path().to_path_buf();
     let t_centre = spec.date.and_time(spec.time);
@@ -70,13 +84,29 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
 
     let dem = make_dem(&site, &land);
     write_dem(&root.join("DEM.tif"), &dem, epsg, opts)?;
-    write_truth(&root.join("truth"), &site, &land, &dem, opts)?;
 
     let (h_lo, h_hi, _, _) = dem.statistics();
     let full = instrument::draw(spec.seed, 0..DETECTORS);
     let dirs: Vec<_> = full.iter().map(|c| c.view_dirs.clone()).collect();
     let acq = acquisition::plan(&site, lat, t_centre, (h_lo, h_hi), &dirs);
     let cal = instrument::draw(spec.seed, acq.first_detector..acq.first_detector + acq.cols);
+
+    let atm = match (&spec.atmosphere, &luts) {
+        (Some(a), Some(luts)) => {
+            let geometry = CentreGeometry::of(&acq, &local, &dem);
+            let origin = (site.ulx, site.uly);
+            Some(Atmosphere::new(
+                a, luts, geometry, spec.seed, origin, &land, &dem,
+            )?)
+        }
+        _ => None,
+    };
+    let world = World {
+        land: &land,
+        dem: &dem,
+        atm: atm.as_ref(),
+    };
+    write_truth(&root.join("truth"), &site, &world, opts)?;
 
     let strlgt = spec.straylight.then(super::straylight::filters);
     super::gipps::write(
@@ -87,6 +117,13 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
         &cal,
         strlgt.as_deref(),
     )?;
+    if let (Some(a), Some(atm)) = (&spec.atmosphere, &atm) {
+        atmosphere::copy_lut_gipps(&a.luts, &atm.model, &root.join("GIPP"))?;
+        let json = serde_json::to_string_pretty(&atm.record())
+            .map_err(|e| VipError::Internal(format!("atmosphere.json: {e}")))?;
+        let path = root.join("truth/atmosphere.json");
+        std::fs::write(&path, json + "\n").map_err(|e| VipError::output_io(&path, &e))?;
+    }
     let l1a = l1a_model(&nick, spec, &acq, &to_lonlat)?;
     let l1a_dir = root.join("L1A");
     raster::ensure_dir(&l1a_dir)?;
@@ -95,8 +132,7 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
         l1a: &l1a,
         acq: &acq,
         cal: &cal,
-        land: &land,
-        dem: &dem,
+        world: &world,
         local: &local,
         seed: spec.seed,
     };
@@ -154,37 +190,116 @@ fn write_dem(path: &Path, dem: &Dem, epsg: u32, opts: &Options) -> Result<()> {
     raster::finish(ds, path)
 }
 
-/// TOA_B01.tif … TOA_B12.tif: float32 truth in the site grid, at pixel centres.
-fn write_truth(dir: &Path, site: &Site, land: &Landscape, dem: &Dem, opts: &Options) -> Result<()> {
+/// The surface and what lies over it: the one source of the truth rasters and of the signal
+/// reaching the detectors.
+struct World<'a> {
+    land: &'a Landscape,
+    dem: &'a Dem,
+    atm: Option<&'a Atmosphere>,
+}
+
+impl World<'_> {
+    /// TOA reflectance in band `b` at ground point (E, N) of altitude `h`.
+    fn toa(&self, e: f64, n: f64, h: f64, b: usize) -> f64 {
+        let cover = self.land.cover(e, n, h);
+        match self.atm {
+            None => cover.reflectance(&TOA, b),
+            Some(a) => {
+                a.band(&a.point(e, n, h), b, cover.reflectance(&SURFACE, b))
+                    .toa
+            }
+        }
+    }
+
+    /// Names and descriptions of the truth rasters, in the order of [`World::truth`].
+    fn layers(&self) -> Vec<(String, String)> {
+        let per_band = |q: &str, what: &str| {
+            venus::BANDS
+                .iter()
+                .map(|b| (format!("{q}_{}", b.code), format!("{} {what}", b.code)))
+                .collect::<Vec<_>>()
+        };
+        let mut l = per_band("TOA", "TOA reflectance");
+        if self.atm.is_some() {
+            l.extend(per_band(
+                "SRE",
+                "surface reflectance, flat-terrain model (slope effects in)",
+            ));
+            l.extend(per_band(
+                "FRE",
+                "surface reflectance, intrinsic (slope effects out)",
+            ));
+            l.push(("AOT".into(), "aerosol optical thickness at 550 nm".into()));
+            l.push(("WVC".into(), "water-vapour column (g/cm2)".into()));
+        }
+        l
+    }
+
+    /// The truth values at map point (E, N) in the order of [`World::layers`], the value of
+    /// layer i going to `out[i * stride]`.
+    fn truth(&self, e: f64, n: f64, out: &mut [f32], stride: usize) {
+        let h = self.dem.height(e, n);
+        let cover = self.land.cover(e, n, h);
+        match self.atm {
+            None => {
+                for b in 0..NB {
+                    out[b * stride] = cover.reflectance(&TOA, b) as f32;
+                }
+            }
+            Some(a) => {
+                let p = a.point(e, n, h);
+                for b in 0..NB {
+                    let t = a.band(&p, b, cover.reflectance(&SURFACE, b));
+                    out[b * stride] = t.toa as f32;
+                    out[(NB + b) * stride] = t.sre as f32;
+                    out[(2 * NB + b) * stride] = t.fre as f32;
+                }
+                out[3 * NB * stride] = p.aot as f32;
+                out[(3 * NB + 1) * stride] = p.wv as f32;
+            }
+        }
+    }
+}
+
+/// The truth rasters of [`World::layers`] (TOA_B01.tif … TOA_B12.tif, and with an atmosphere
+/// SRE_Bnn, FRE_Bnn, AOT, WVC): float32 in the site grid, at pixel centres.
+fn write_truth(dir: &Path, site: &Site, world: &World, opts: &Options) -> Result<()> {
     raster::ensure_dir(dir)?;
     let mut spec = RasterSpec::new(site.cols, site.lines, 1, SampleType::F32);
     spec.geo_transform = site.geo_transform();
     spec.srs_wkt = raster::srs_wkt_from_epsg(site.epsg)?;
+    let layers = world.layers();
+    let k = layers.len();
     let mut outs = Vec::new();
-    for b in venus::BANDS.iter() {
-        let path = dir.join(format!("TOA_{}.tif", b.code));
-        spec.band_descriptions = vec![format!("{} TOA reflectance", b.code)];
+    for (name, what) in &layers {
+        let path = dir.join(format!("{name}.tif"));
+        spec.band_descriptions = vec![what.clone()];
         outs.push((
             raster::create_geotiff(&path, &spec, &opts.creation_options)?,
             path,
         ));
     }
     let bar = progress(site.lines as u64, "truth");
-    for win in Strips::for_budget(site.lines, site.cols, opts.ram_bytes, NB * 4 * 2) {
+    for win in Strips::for_budget(site.lines, site.cols, opts.ram_bytes, k * 4 * 2) {
         let cols = site.cols;
-        let values: Vec<[f32; NB]> = (win.row..win.end())
-            .into_par_iter()
-            .flat_map_iter(|r| {
-                (0..cols).map(move |c| {
-                    let (e, n) = site.pixel_centre(r as f64, c as f64);
-                    let cover = land.cover(e, n, dem.height(e, n));
-                    std::array::from_fn(|b| cover.reflectance(b) as f32)
-                })
-            })
-            .collect();
-        for (b, (ds, _)) in outs.iter_mut().enumerate() {
-            let band: Vec<f32> = values.iter().map(|v| v[b]).collect();
-            raster::write_window(ds, 1, (0, win.row), (cols, win.rows), &band)?;
+        // one line after the other, each line layer after layer
+        let mut values = vec![0f32; win.rows * k * cols];
+        values
+            .par_chunks_mut(k * cols)
+            .enumerate()
+            .for_each(|(i, line)| {
+                for c in 0..cols {
+                    let (e, n) = site.pixel_centre((win.row + i) as f64, c as f64);
+                    world.truth(e, n, &mut line[c..], cols);
+                }
+            });
+        for (i, (ds, _)) in outs.iter_mut().enumerate() {
+            let layer: Vec<f32> = values
+                .chunks_exact(k * cols)
+                .flat_map(|line| &line[i * cols..(i + 1) * cols])
+                .copied()
+                .collect();
+            raster::write_window(ds, 1, (0, win.row), (cols, win.rows), &layer)?;
         }
         bar.inc(win.rows as u64);
     }
@@ -248,8 +363,7 @@ struct RawScene<'a> {
     l1a: &'a L1a,
     acq: &'a Acquisition,
     cal: &'a [BandCalibration],
-    land: &'a Landscape,
-    dem: &'a Dem,
+    world: &'a World<'a>,
     local: &'a LocalLonLat,
     seed: u64,
 }
@@ -269,8 +383,9 @@ impl RawScene<'_> {
                 let d2 = eph.distance_au * eph.distance_au;
                 let model = &model;
                 (0..band.cols).map(move |c| {
-                    let (e, n, h) = model.locate(l as f64, c as f64, |e, n| self.dem.height(e, n));
-                    let rho = self.land.cover(e, n, h).reflectance(b);
+                    let dem = self.world.dem;
+                    let (e, n, h) = model.locate(l as f64, c as f64, |e, n| dem.height(e, n));
+                    let rho = self.world.toa(e, n, h, b);
                     let (lon, lat) = self.local.lonlat(e, n);
                     let sun = eph.cos_zenith(lat, lon).max(0.0) / d2;
                     self.cal[b].signal(b, rho, sun) as f32
