@@ -214,7 +214,10 @@ fn on_flat_ground_the_toa_truth_is_the_forward_model_of_the_sre_truth() {
         }
         assert!(env.iter().all(|&e| (0.0..0.95).contains(&e)), "{code}");
     }
-    eprintln!("largest step between neighbours: SRE {worst_sre_step:.3}, implied environment {worst_env_step:.2e}");
+    eprintln!(
+        "largest step between neighbours: SRE {worst_sre_step:.3}, implied environment \
+         {worst_env_step:.2e}"
+    );
     assert!(worst_sre_step > 0.05, "{worst_sre_step}");
     assert!(worst_env_step < 3e-3, "{worst_env_step}");
 }

@@ -16,8 +16,9 @@
 //! the point. Over a flat uniform surface ρ_app = ρ_env = ρ and ρ_TOA is [`Terms::toa`]. Only
 //! self shadows are modelled (cos i ≤ 0): the truth is defined without cast shadows. The
 //! environment means and the AOT and WV fields live on a raster of [`ENV_CELL_M`] cells over
-//! the DEM, sampled bilinearly. The terms come from a dense (altitude, AOT, WV) table per band interpolated trilinearly, so the
-//! LUT's own interpolation runs only at its nodes; every value is keyed by map coordinates.
+//! the DEM, sampled bilinearly. The terms come from a dense (altitude, AOT, WV) table per band
+//! interpolated trilinearly, so the LUT's own interpolation runs only at its nodes; every value
+//! is keyed by map coordinates.
 
 use std::path::{Path, PathBuf};
 
@@ -410,7 +411,7 @@ struct Coarse {
 
 /// Bilinear weights of one point on the coarse raster.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CellWeights {
+struct CellWeights {
     idx: [usize; 4],
     w: [f64; 4],
 }
