@@ -15,7 +15,7 @@
 use super::Terms;
 
 /// The terms one pixel's correction needs, in one band.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct PixelTerms {
     /// tg_path·ρ_path: the path reflectance as seen at TOA.
     pub path: f64,

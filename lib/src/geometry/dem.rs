@@ -1,6 +1,8 @@
 //! A digital elevation model held in memory (a site DEM at 20–30 m is a few MB) and sampled
 //! bilinearly at map coordinates.
 
+use rayon::prelude::*;
+
 /// Heights on a north-up grid, metres; pixel (0, 0) has its upper-left corner at (`ulx`, `uly`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dem {
@@ -84,6 +86,77 @@ impl Dem {
     }
 }
 
+/// Slope of a DEM: its gradient at every DEM pixel (central differences, as the slope
+/// layers of a REFDE2 DEM), sampled bilinearly.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gradient {
+    ulx: f64,
+    uly: f64,
+    pixel: f64,
+    width: usize,
+    height: usize,
+    /// (∂h/∂E, ∂h/∂N) per pixel.
+    gradient: Vec<[f32; 2]>,
+}
+
+impl Gradient {
+    pub fn of(dem: &Dem) -> Self {
+        let (w, h) = (dem.width, dem.height);
+        let z = |c: usize, r: usize| f64::from(dem.data[r * w + c]);
+        let gradient = (0..w * h)
+            .into_par_iter()
+            .map(|k| {
+                let (r, c) = (k / w, k % w);
+                let (c0, c1) = (c.saturating_sub(1), (c + 1).min(w - 1));
+                let (r0, r1) = (r.saturating_sub(1), (r + 1).min(h - 1));
+                let gx = if c1 > c0 {
+                    (z(c1, r) - z(c0, r)) / ((c1 - c0) as f64 * dem.pixel)
+                } else {
+                    0.0
+                };
+                // rows run southwards
+                let gy = if r1 > r0 {
+                    (z(c, r0) - z(c, r1)) / ((r1 - r0) as f64 * dem.pixel)
+                } else {
+                    0.0
+                };
+                [gx as f32, gy as f32]
+            })
+            .collect();
+        Gradient {
+            ulx: dem.ulx,
+            uly: dem.uly,
+            pixel: dem.pixel,
+            width: w,
+            height: h,
+            gradient,
+        }
+    }
+
+    /// (∂h/∂E, ∂h/∂N) at map point (E, N), bilinear between pixel centres, clamped.
+    pub fn at(&self, e: f64, n: f64) -> (f64, f64) {
+        let x = ((e - self.ulx) / self.pixel - 0.5).clamp(0.0, (self.width - 1) as f64);
+        let y = ((self.uly - n) / self.pixel - 0.5).clamp(0.0, (self.height - 1) as f64);
+        let (x0, y0) = (x as usize, y as usize);
+        let (x1, y1) = ((x0 + 1).min(self.width - 1), (y0 + 1).min(self.height - 1));
+        let (fx, fy) = (x - x0 as f64, y - y0 as f64);
+        let g = |c: usize, r: usize, k: usize| f64::from(self.gradient[r * self.width + c][k]);
+        let at = |k: usize| {
+            let top = g(x0, y0, k) * (1.0 - fx) + g(x1, y0, k) * fx;
+            let bottom = g(x0, y1, k) * (1.0 - fx) + g(x1, y1, k) * fx;
+            top * (1.0 - fy) + bottom * fy
+        };
+        (at(0), at(1))
+    }
+
+    /// Unit normal (east, north, up) of the terrain at (E, N).
+    pub fn normal(&self, e: f64, n: f64) -> [f64; 3] {
+        let (gx, gy) = self.at(e, n);
+        let norm = (1.0 + gx * gx + gy * gy).sqrt();
+        [-gx / norm, -gy / norm, 1.0 / norm]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +183,25 @@ mod tests {
         assert!(dem.covers(199.0, -159.0) && !dem.covers(201.0, -10.0));
         let (lo, hi, _, _) = dem.statistics();
         assert!(lo < hi);
+    }
+
+    #[test]
+    fn the_normal_of_a_plane_is_exact() {
+        // a plane rising 0.25 m per metre to the east
+        let (w, h) = (20, 20);
+        let data = (0..w * h).map(|i| (i % w) as f32 * 5.0).collect();
+        let dem = Dem {
+            ulx: 0.0,
+            uly: 400.0,
+            pixel: 20.0,
+            width: w,
+            height: h,
+            data,
+        };
+        let nrm = Gradient::of(&dem).normal(200.0, 200.0);
+        let expect = [-0.25 / 1.0625f64.sqrt(), 0.0, 1.0 / 1.0625f64.sqrt()];
+        for k in 0..3 {
+            assert!((nrm[k] - expect[k]).abs() < 1e-6, "{nrm:?}");
+        }
     }
 }

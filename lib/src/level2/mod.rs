@@ -36,7 +36,7 @@ use crate::atmosphere::surface::{direction, Slope};
 use crate::atmosphere::LutSet;
 use crate::cli::{progress, Options};
 use crate::error::{Result, VipError};
-use crate::geometry::dem::Dem;
+use crate::geometry::dem::{Dem, Gradient};
 use crate::geometry::directions::DirectionGrid;
 use crate::geometry::grid::Site;
 use crate::mission::venus::BANDS;
@@ -208,7 +208,6 @@ pub fn process(hdr: &Path, l2: &L2Options, opts: &Options) -> Result<PathBuf> {
     log_estimate("water vapour (g/cm²)", &wv);
     let terms = coarse.node_terms(&aot.field, &wv.field, alt_range);
     let env = coarse.environment(&terms, p.env_radius);
-
     let mut l2a = L2a::from_l1c(&l1c);
     l2a.adjacency_and_slope = true;
     l2a.gipps_used = gipps_used(&l2.gipp, &l2.model)?;
@@ -229,6 +228,7 @@ pub fn process(hdr: &Path, l2: &L2Options, opts: &Options) -> Result<PathBuf> {
     );
     let centre_view = geometry[geometry.len() / 2].view[p.red];
     let shadows = Occlusion::new(&dem, window, sun_zen, sun_az);
+    let gradient = Gradient::of(&dem);
     let hidden = Occlusion::new(&dem, window, centre_view.0, centre_view.1);
     let job = Correction {
         l1c: &l1c,
@@ -239,6 +239,7 @@ pub fn process(hdr: &Path, l2: &L2Options, opts: &Options) -> Result<PathBuf> {
         aot: &aot,
         wv: &wv,
         dem: &dem,
+        gradient: &gradient,
         shadows: &shadows,
         hidden: &hidden,
         alt_range,
@@ -322,22 +323,20 @@ fn map_xy(l1c: &L1c, row: f64, col: f64) -> (f64, f64) {
     )
 }
 
-/// TOA reflectances of one pixel when it is valid for estimation.
-fn valid_toa(px: &[i16], i: usize, n: usize, l1c: &L1c) -> Option<[f64; NB]> {
+/// TOA reflectances of one pixel when every band sees it (non-negative), and whether it is
+/// clean (neither saturated nor cloudy).
+fn seen_toa(px: &[i16], i: usize, n: usize, l1c: &L1c) -> (Option<[f64; NB]>, bool) {
     let sat = px[(l1c::SAT_BAND - 1) * n + i];
     let cld = px[(l1c::CLD_BAND - 1) * n + i];
-    if sat != 0 || cld != 0 {
-        return None;
-    }
     let mut t = [0.0; NB];
     for (b, v) in t.iter_mut().enumerate() {
         let d = px[b * n + i];
         if d == l1c.nodata || d < 0 {
-            return None;
+            return (None, false);
         }
         *v = f64::from(d) * l1c.quantification;
     }
-    Some(t)
+    (Some(t), sat == 0 && cld == 0)
 }
 
 const ALL_BANDS: [usize; 15] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
@@ -372,8 +371,8 @@ fn first_pass(
                 let mut acc = vec![CellSums::default(); grid.cols];
                 for c in 0..cols {
                     let (e, nn) = map_xy(l1c, r as f64, c as f64);
-                    let toa = valid_toa(&px, i * cols + c, n, l1c);
-                    acc[c / grid.f].add(dem.height(e, nn), toa.as_ref(), p);
+                    let (toa, clean) = seen_toa(&px, i * cols + c, n, l1c);
+                    acc[c / grid.f].add(dem.height(e, nn), toa.as_ref(), clean, p);
                 }
                 acc
             })
@@ -461,6 +460,7 @@ struct Correction<'a> {
     aot: &'a Estimate,
     wv: &'a Estimate,
     dem: &'a Dem,
+    gradient: &'a Gradient,
     shadows: &'a Occlusion,
     hidden: &'a Occlusion,
     alt_range: (f64, f64),
@@ -591,7 +591,7 @@ impl Correction<'_> {
             let sun: [f64; 3] = std::array::from_fn(|k| lerp(s[k], s1[k]));
             let norm = (sun[0] * sun[0] + sun[1] * sun[1] + sun[2] * sun[2]).sqrt();
             let sun = sun.map(|v| v / norm);
-            let slope = Slope::new(terrain::normal(self.dem, e, nn), sun);
+            let slope = Slope::new(self.gradient.normal(e, nn), sun);
             let mut msk = 0u8;
             if slope.cos_i < p.min_cos_i {
                 msk |= bits::MSK_STL;

@@ -1,21 +1,10 @@
-//! Terrain for the L2 slope correction and topographic flags: the normal of the DEM surface
-//! at any map point, and cast shadows (towards the sun) and hidden faces (towards the
-//! satellite) found by marching along the direction over the DEM.
+//! Topographic flags of the L2: cast shadows (towards the sun) and hidden faces (towards the
+//! satellite), found by marching along the direction over the DEM.
 
 use rayon::prelude::*;
 
 use crate::atmosphere::surface::direction;
 use crate::geometry::dem::Dem;
-
-/// Unit normal (east, north, up) of the DEM at (E, N), from centred differences one DEM
-/// pixel apart on the bilinear surface.
-pub fn normal(dem: &Dem, e: f64, n: f64) -> [f64; 3] {
-    let d = dem.pixel;
-    let gx = (dem.height(e + d, n) - dem.height(e - d, n)) / (2.0 * d);
-    let gy = (dem.height(e, n + d) - dem.height(e, n - d)) / (2.0 * d);
-    let norm = (gx * gx + gy * gy + 1.0).sqrt();
-    [-gx / norm, -gy / norm, 1.0 / norm]
-}
 
 /// Per DEM pixel inside a map window: true where the terrain hides the direction (zenith,
 /// azimuth in degrees) — a cast shadow for the sun, a hidden face for the satellite.
@@ -143,25 +132,5 @@ mod tests {
         // a sun overhead casts nothing
         let o = Occlusion::new(&dem, (0.0, 2000.0, 2000.0, 0.0), 0.0, 0.0);
         assert!(!o.at(1000.0, wall_north_edge + 100.0));
-    }
-
-    #[test]
-    fn the_normal_of_a_plane_is_exact() {
-        // a plane rising 0.25 m per metre to the east
-        let (w, h) = (20, 20);
-        let data = (0..w * h).map(|i| (i % w) as f32 * 5.0).collect();
-        let dem = Dem {
-            ulx: 0.0,
-            uly: 400.0,
-            pixel: 20.0,
-            width: w,
-            height: h,
-            data,
-        };
-        let nrm = normal(&dem, 200.0, 200.0);
-        let expect = [-0.25 / 1.0625f64.sqrt(), 0.0, 1.0 / 1.0625f64.sqrt()];
-        for k in 0..3 {
-            assert!((nrm[k] - expect[k]).abs() < 1e-9, "{nrm:?}");
-        }
     }
 }

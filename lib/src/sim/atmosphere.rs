@@ -30,7 +30,7 @@ use super::landscape::{Landscape, NB, SURFACE};
 use super::noise::{mix, Field};
 use crate::atmosphere::{BandLuts, Conditions, LutSet, Terms};
 use crate::error::{Result, VipError};
-use crate::geometry::dem::Dem;
+use crate::geometry::dem::{Dem, Gradient};
 use crate::geometry::lonlat::LocalLonLat;
 use crate::geometry::sensor::BandModel;
 use crate::geometry::sun::SunEphemeris;
@@ -314,67 +314,13 @@ impl TermTable {
     }
 }
 
-/// Slope of the DEM: its gradient at every DEM pixel (central differences), sampled
-/// bilinearly.
+/// The DEM's slopes ([`Gradient`]) and the sun incidence they give.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Terrain {
-    ulx: f64,
-    uly: f64,
-    pixel: f64,
-    width: usize,
-    height: usize,
-    /// (∂h/∂E, ∂h/∂N) per pixel.
-    gradient: Vec<[f32; 2]>,
-}
+pub struct Terrain(pub Gradient);
 
 impl Terrain {
     pub fn of(dem: &Dem) -> Self {
-        let (w, h) = (dem.width, dem.height);
-        let z = |c: usize, r: usize| f64::from(dem.data[r * w + c]);
-        let gradient = (0..w * h)
-            .into_par_iter()
-            .map(|k| {
-                let (r, c) = (k / w, k % w);
-                let (c0, c1) = (c.saturating_sub(1), (c + 1).min(w - 1));
-                let (r0, r1) = (r.saturating_sub(1), (r + 1).min(h - 1));
-                let gx = if c1 > c0 {
-                    (z(c1, r) - z(c0, r)) / ((c1 - c0) as f64 * dem.pixel)
-                } else {
-                    0.0
-                };
-                // rows run southwards
-                let gy = if r1 > r0 {
-                    (z(c, r0) - z(c, r1)) / ((r1 - r0) as f64 * dem.pixel)
-                } else {
-                    0.0
-                };
-                [gx as f32, gy as f32]
-            })
-            .collect();
-        Terrain {
-            ulx: dem.ulx,
-            uly: dem.uly,
-            pixel: dem.pixel,
-            width: w,
-            height: h,
-            gradient,
-        }
-    }
-
-    /// (∂h/∂E, ∂h/∂N) at map point (E, N), bilinear between pixel centres, clamped.
-    pub fn gradient(&self, e: f64, n: f64) -> (f64, f64) {
-        let x = ((e - self.ulx) / self.pixel - 0.5).clamp(0.0, (self.width - 1) as f64);
-        let y = ((self.uly - n) / self.pixel - 0.5).clamp(0.0, (self.height - 1) as f64);
-        let (x0, y0) = (x as usize, y as usize);
-        let (x1, y1) = ((x0 + 1).min(self.width - 1), (y0 + 1).min(self.height - 1));
-        let (fx, fy) = (x - x0 as f64, y - y0 as f64);
-        let g = |c: usize, r: usize, k: usize| f64::from(self.gradient[r * self.width + c][k]);
-        let at = |k: usize| {
-            let top = g(x0, y0, k) * (1.0 - fx) + g(x1, y0, k) * fx;
-            let bottom = g(x0, y1, k) * (1.0 - fx) + g(x1, y1, k) * fx;
-            top * (1.0 - fy) + bottom * fy
-        };
-        (at(0), at(1))
+        Terrain(Gradient::of(dem))
     }
 
     /// Sun incidence at (E, N) for the sun along `sun` ([`sun_vector`]). With slope β and
@@ -382,7 +328,7 @@ impl Terrain {
     /// cos(φs − A), computed as the dot product of the unit normal (−g, 1)/|(−g, 1)| with the
     /// sun direction.
     pub fn lighting(&self, e: f64, n: f64, sun: [f64; 3]) -> Lighting {
-        let (gx, gy) = self.gradient(e, n);
+        let (gx, gy) = self.0.at(e, n);
         let norm = (1.0 + gx * gx + gy * gy).sqrt();
         Lighting {
             cos_sza: sun[2],

@@ -1,0 +1,244 @@
+//! vip-maccs l2 end to end on simulated scenes with a known atmosphere: vip-sim puts the
+//! surface truth under an atmosphere taken from the committed 6S LUT set (its own forward
+//! model, not the inversion under test), vip-l1 makes the L1C, vip-maccs l2 must give back
+//! the AOT, the water vapour, the surface reflectance (SRE) and, over slopes, the flat-terrain
+//! reflectance (FRE).
+//!
+//! Accuracy is measured where the environment of a pixel is seen: at least half an
+//! environment window (`ENV_SIDE_M` / 2) from the image edge. Nearer the edge part of the
+//! ground lighting a pixel through the adjacency effect lies outside the image, which no
+//! processor can see; the whole-image figures are printed too.
+
+use std::path::{Path, PathBuf};
+
+use vip::product::l2a::{self, bits};
+use vip::sim::atmosphere::{AtmosphereSpec, ENV_SIDE_M};
+use vip_testkit::{project_root, read_band, run, SimScene};
+
+const BIN: &str = env!("CARGO_BIN_EXE_vip-maccs");
+/// Lines and columns of the test scenes (5 m pixels): the environment window fits inside.
+const SIZE: u32 = 800;
+
+/// A simulated scene with an atmosphere, its L1C and its L2A (made with `threads`).
+struct Case {
+    scene: SimScene,
+    l1c: PathBuf,
+    l2a: PathBuf,
+}
+
+fn case(site: &str, seed: u64, relief: f64, aot: f64, wv: f64) -> Case {
+    let mut spec =
+        vip::sim::SceneSpec::new(site, "2024-06-15", "10:30:00", SIZE, SIZE, seed, relief).unwrap();
+    spec.atmosphere = Some(AtmosphereSpec {
+        luts: project_root().join("testdata/luts"),
+        aot_mean: aot,
+        wv_mean: wv,
+    });
+    let scene = SimScene::of(spec);
+    let l1c = scene.l1c();
+    let l2a = l2(&scene, &l1c, "L2", 2);
+    Case { scene, l1c, l2a }
+}
+
+fn l2(scene: &SimScene, l1c: &Path, out: &str, threads: usize) -> PathBuf {
+    let out = scene.scratch(out);
+    let r = run(
+        BIN,
+        &[
+            "l2".to_string(),
+            l1c.display().to_string(),
+            "--gipp".into(),
+            scene.gipp().display().to_string(),
+            "--dem".into(),
+            scene.dem().display().to_string(),
+            "--threads".into(),
+            threads.to_string(),
+            "-o".into(),
+            out.display().to_string(),
+        ],
+    );
+    r.code(0);
+    r.paths().remove(0)
+}
+
+impl Case {
+    fn product(&self) -> l2a::L2a {
+        l2a::L2a::open(&self.l2a).unwrap()
+    }
+
+    fn dir(&self) -> &Path {
+        self.l2a.parent().unwrap()
+    }
+
+    fn truth(&self, name: &str) -> Vec<f64> {
+        read_band(&self.scene.dir.join("truth").join(name), 1).0
+    }
+
+    /// Pixels usable for accuracy: corrected in every band, no topographic flag, not water
+    /// (truth SRE at 865 nm under 0.05), not snow (truth blue over 0.5); with `interior`,
+    /// only those whose whole environment window lies in the image.
+    fn clear_land(&self, interior: bool) -> Vec<bool> {
+        let p = self.product();
+        let d = self.dir();
+        let oth = read_band(&p.annex_path(d, l2a::ANNEX_QLT), 3).0;
+        let msk = read_band(&p.annex_path(d, l2a::ANNEX_MSK), 1).0;
+        let nir = self.truth("SRE_B11.tif");
+        let blue = self.truth("SRE_B03.tif");
+        let (sre, w, h) = read_band(&p.image_path(d, l2a::IMAGE_SRE), 1);
+        let margin = if interior {
+            (ENV_SIDE_M / 2.0 / p.pixel_m).ceil() as usize
+        } else {
+            0
+        };
+        let inside = |i: usize| {
+            let (r, c) = (i / w, i % w);
+            r >= margin && c >= margin && r + margin < h && c + margin < w
+        };
+        (0..oth.len())
+            .map(|i| {
+                inside(i)
+                    && oth[i] as u16 & bits::OTH_EDG == 0
+                    && msk[i] == 0.0
+                    && sre[i] != -10000.0
+                    && nir[i] > 0.05
+                    && blue[i] < 0.5
+            })
+            .collect()
+    }
+}
+
+fn rmse(a: &[f64], b: &[f64], keep: &[bool]) -> (f64, usize) {
+    let (mut s, mut n) = (0.0, 0);
+    for i in 0..a.len() {
+        if keep[i] {
+            s += (a[i] - b[i]).powi(2);
+            n += 1;
+        }
+    }
+    ((s / n.max(1) as f64).sqrt(), n)
+}
+
+/// Checks AOT, water vapour and SRE of a case.
+fn check_case(c: &Case, label: &str) {
+    let p = c.product();
+    let d = c.dir();
+    let keep = c.clear_land(true);
+    let all = c.clear_land(false);
+    let n_keep = keep.iter().filter(|k| **k).count();
+    assert!(n_keep > 20_000, "{label}: only {n_keep} clear land pixels");
+    let atb = p.annex_path(d, l2a::ANNEX_ATB);
+    let vap: Vec<f64> = read_band(&atb, 1).0.iter().map(|v| v * 0.05).collect();
+    let aot: Vec<f64> = read_band(&atb, 2).0.iter().map(|v| v * 0.005).collect();
+    let (aot_rmse, _) = rmse(&aot, &c.truth("AOT.tif"), &keep);
+    let (wv_rmse, _) = rmse(&vap, &c.truth("WVC.tif"), &keep);
+    eprintln!(
+        "{label}: AOT RMSE {aot_rmse:.4} (whole image {:.4}), water vapour RMSE {wv_rmse:.3} g/cm² (whole image {:.3})",
+        rmse(&aot, &c.truth("AOT.tif"), &all).0,
+        rmse(&vap, &c.truth("WVC.tif"), &all).0
+    );
+    assert!(aot_rmse < 0.05, "{label}: AOT RMSE {aot_rmse}");
+    assert!(wv_rmse < 0.3, "{label}: water vapour RMSE {wv_rmse}");
+    let sre = p.image_path(d, l2a::IMAGE_SRE);
+    for (b, band) in vip::mission::venus::BANDS.iter().enumerate() {
+        let got: Vec<f64> = read_band(&sre, b + 1).0.iter().map(|v| v * 0.001).collect();
+        let truth = c.truth(&format!("SRE_{}.tif", band.code));
+        let (e, n) = rmse(&got, &truth, &keep);
+        eprintln!(
+            "{label}: SRE {} RMSE {e:.4} over {n} pixels (whole image {:.4})",
+            band.code,
+            rmse(&got, &truth, &all).0
+        );
+        assert!(e < 0.01, "{label}: SRE {} RMSE {e}", band.code);
+    }
+}
+
+#[test]
+fn clear_low_aerosol_dry_scene() {
+    let c = case("ATMOSLOW", 11, 300.0, 0.08, 0.6);
+    check_case(&c, "AOT 0.08, WV 0.6");
+
+    // same bytes whatever the thread count
+    let one = l2(&c.scene, &c.l1c, "L2_1", 1);
+    let (a, b) = (c.dir(), one.parent().unwrap());
+    let rasters = |d: &Path| -> Vec<PathBuf> {
+        vip_testkit::files(d)
+            .into_iter()
+            .filter(|p| p.to_string_lossy().ends_with(".DBL.TIF"))
+            .collect()
+    };
+    let (ra, rb) = (rasters(a), rasters(b));
+    assert_eq!(ra.len(), 8);
+    for (x, y) in ra.iter().zip(&rb) {
+        assert_eq!(
+            std::fs::read(x).unwrap(),
+            std::fs::read(y).unwrap(),
+            "{}",
+            x.display()
+        );
+    }
+
+    // every header validates against the VENµS schemas
+    let headers: Vec<PathBuf> = vip_testkit::files(a)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "HDR"))
+        .collect();
+    assert_eq!(headers.len(), 9);
+    let out = std::process::Command::new(vip_testkit::shared().join("reference/venus/validate"))
+        .args(&headers)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn hazy_humid_scene() {
+    let c = case("ATMOSHIG", 12, 300.0, 0.45, 3.2);
+    check_case(&c, "AOT 0.45, WV 3.2");
+}
+
+#[test]
+fn slopes_are_corrected_to_the_flat_terrain_reflectance() {
+    let c = case("ATMOSLOP", 13, 900.0, 0.2, 2.0);
+    check_case(&c, "AOT 0.2, WV 2.0, relief 900 m");
+    let p = c.product();
+    let d = c.dir();
+    let keep = c.clear_land(true);
+    let fre = p.image_path(d, l2a::IMAGE_FRE);
+    let sre_truth = c.truth("SRE_B07.tif");
+    let fre_truth = c.truth("FRE_B07.tif");
+    // slopes: where the truth SRE differs from FRE by more than 5 %
+    let sloped: Vec<bool> = (0..keep.len())
+        .map(|i| keep[i] && (sre_truth[i] / fre_truth[i] - 1.0).abs() > 0.05)
+        .collect();
+    let n = sloped.iter().filter(|s| **s).count();
+    assert!(n > 20_000, "the scene has slopes: {n} pixels");
+    let mut failed = vec![];
+    for (b, band) in vip::mission::venus::BANDS.iter().enumerate() {
+        let got: Vec<f64> = read_band(&fre, b + 1).0.iter().map(|v| v * 0.001).collect();
+        let truth = c.truth(&format!("FRE_{}.tif", band.code));
+        let mut err: Vec<f64> = (0..got.len())
+            .filter(|&i| sloped[i])
+            .map(|i| (got[i] - truth[i]).abs())
+            .collect();
+        err.sort_by(f64::total_cmp);
+        let p99 = err[err.len() * 99 / 100];
+        let (e, _) = rmse(&got, &truth, &sloped);
+        eprintln!(
+            "FRE {} over {n} sloped pixels: RMSE {e:.4}, 99th percentile {p99:.4}, max {:.4}",
+            band.code,
+            err[err.len() - 1]
+        );
+        if e >= 0.01 || p99 >= 0.02 {
+            failed.push(band.code);
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "FRE off the flat-terrain truth in {failed:?}"
+    );
+}
