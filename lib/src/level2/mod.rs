@@ -341,6 +341,14 @@ fn seen_toa(px: &[i16], i: usize, n: usize, l1c: &L1c) -> (Option<[f64; NB]>, bo
 
 const ALL_BANDS: [usize; 15] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
 
+/// The 15 bands of the L1C image over the rows of `win`, band after band.
+fn read_strip(image: &gdal::Dataset, cols: usize, win: &raster::Window) -> Result<Vec<i16>> {
+    let mut px = vec![0i16; ALL_BANDS.len() * win.rows * cols];
+    let size = (cols, win.rows);
+    raster::read_bands_into(image, &ALL_BANDS, (0, win.row), size, size, &mut px)?;
+    Ok(px)
+}
+
 /// First pass: the cell sums, strip by strip, rows in parallel, merged in row order.
 fn first_pass(
     image: &gdal::Dataset,
@@ -355,15 +363,7 @@ fn first_pass(
     let bar = progress(l1c.lines as u64, "L2 pass 1");
     for win in Strips::for_budget(l1c.lines, cols, opts.ram_bytes, 15 * 2 * 2) {
         let n = win.rows * cols;
-        let mut px = vec![0i16; ALL_BANDS.len() * n];
-        raster::read_bands_into(
-            image,
-            &ALL_BANDS,
-            (0, win.row),
-            (cols, win.rows),
-            (cols, win.rows),
-            &mut px,
-        )?;
+        let px = read_strip(image, cols, &win)?;
         let rows: Vec<Vec<CellSums>> = (0..win.rows)
             .into_par_iter()
             .map(|i| {
@@ -717,15 +717,7 @@ impl Correction<'_> {
         // per pixel: 15 int16 read, 24 int16 + 2 + 6 + 2 bytes written, row buffers
         for win in Strips::for_budget(lines, cols, opts.ram_bytes, 2 * (15 * 2 + 24 * 2 + 10)) {
             let n = win.rows * cols;
-            let mut px = vec![0i16; ALL_BANDS.len() * n];
-            raster::read_bands_into(
-                image,
-                &ALL_BANDS,
-                (0, win.row),
-                (cols, win.rows),
-                (cols, win.rows),
-                &mut px,
-            )?;
+            let px = read_strip(image, cols, &win)?;
             let rows: Vec<Row> = (0..win.rows)
                 .into_par_iter()
                 .map(|i| self.row(win.row + i, &px, i, n))
