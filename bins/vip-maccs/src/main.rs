@@ -48,13 +48,21 @@ enum Level {
     /// cos θs < 0.2); CLD uint8: the L1C cloud mask in bits 1 ALL and 5 REFL (cloud masks
     /// come with the part-2 processing).
     ///
+    /// The values above are the defaults; an L2COMM GIPP in --gipp applicable to the L1C sets
+    /// them instead (bands, NDVI and red thresholds, MS_Slope, MS_YIntercept, Default_AOT,
+    /// Half_Window_Size, Sigma_Smoothing_AOT, Env_Corr_Radius, Slope_Min_Cos_I,
+    /// Min_Cos_Ratio, the water-vapour bands and threshold; window sizes in pixels of the
+    /// VENµS chain's 100 m coarse grid) and is listed in the product header; its ozone is
+    /// checked against the LUTs'.
+    ///
     /// A sun or view zenith angle beyond the LUTs, an L1C without angle grids, a DEM that does
-    /// not cover the L1C or a GIPP of another mission is bad input (exit 3).
+    /// not cover the L1C, an L2COMM missing a parameter or a GIPP of another mission is bad
+    /// input (exit 3).
     L2 {
         /// L1C products (their .HDR), or - to read one path per line from stdin
         #[arg(required = true, value_name = "L1C")]
         inputs: Vec<PathBuf>,
-        /// Folder of GIPP parameter files (the LUT set of the aerosol model)
+        /// Folder of GIPP parameter files (the LUT set of the aerosol model, optionally L2COMM)
         #[arg(long, value_name = "DIR")]
         gipp: PathBuf,
         /// Site DEM (GeoTIFF, metres, in the L1C's projection, covering it)

@@ -201,3 +201,38 @@ fn altitudes_beyond_the_luts_are_clamped_and_flagged() {
     assert!(high > 100, "the scene reaches above the LUTs: {high}");
     assert_eq!(flagged, high);
 }
+
+#[test]
+fn an_l2comm_in_the_gipp_folder_sets_the_parameters_and_a_broken_one_is_refused() {
+    let (s, l1c) = scene(small());
+    let gipp = s.scratch("GIPP");
+    copy_luts(&gipp);
+    let example = vip_testkit::shared()
+        .join("reference/venus/examples/VE_TEST_GIP_L2COMM_L_ALLSITES_00001_20170801_99991231.EEF");
+    let text = std::fs::read_to_string(&example).unwrap();
+    let l2comm = gipp.join(example.file_name().unwrap());
+    // a sun-too-low threshold no slope passes: every pixel is flagged STL
+    std::fs::write(
+        &l2comm,
+        text.replace(
+            "<Slope_Min_Cos_I>0.20</Slope_Min_Cos_I>",
+            "<Slope_Min_Cos_I>1.00</Slope_Min_Cos_I>",
+        ),
+    )
+    .unwrap();
+    let out = s.scratch("L2");
+    l2(&l1c, &gipp, &s.dem(), &out).code(0);
+    let (msk, ..) = read_band(&l2_file(&out, "_MSK.DBL.TIF"), 1);
+    let stl = msk
+        .iter()
+        .filter(|v| (**v as u8) & vip::product::l2a::bits::MSK_STL != 0)
+        .count();
+    assert!(stl > msk.len() * 9 / 10, "{stl} of {}", msk.len());
+    let header = std::fs::read_to_string(l2_file(&out, "L2VALD_BADINPUT_20240615.HDR")).unwrap();
+    assert!(header.contains("VE_TEST_GIP_L2COMM_L_ALLSITES_00001_20170801_99991231"));
+
+    std::fs::write(&l2comm, text.replace("<MS_Slope>0.5</MS_Slope>", "")).unwrap();
+    l2(&l1c, &gipp, &s.dem(), &s.scratch("L2b"))
+        .code(3)
+        .one_error_line("MS_Slope");
+}

@@ -24,6 +24,7 @@
 //! any `--threads`.
 
 mod coarse;
+pub mod l2comm;
 pub mod terrain;
 
 use std::path::{Path, PathBuf};
@@ -135,8 +136,9 @@ const AOT_STEP: f64 = 0.05;
 
 /// One L1C → L2A.
 pub fn process(hdr: &Path, l2: &L2Options, opts: &Options) -> Result<PathBuf> {
-    let p = &l2.params;
     let l1c = L1c::open(hdr)?;
+    let (params, l2comm) = parameters(&l2.gipp, &l1c, &l2.params)?;
+    let p = &params;
     let dir = hdr.parent().unwrap_or(Path::new("."));
     if let Some(ctx) = &l2.context {
         crate::cli::require_exists(ctx)?;
@@ -146,6 +148,14 @@ pub fn process(hdr: &Path, l2: &L2Options, opts: &Options) -> Result<PathBuf> {
         );
     }
     let luts = LutSet::read(&l2.gipp, &l2.model)?;
+    if let Some((_, ozone)) = &l2comm {
+        if (ozone - luts.ozone).abs() > 0.005 {
+            log::warn!(
+                "L2COMM ozone {ozone} cm·atm, the LUTs were made with {}: remake them (scripts/make-luts)",
+                luts.ozone
+            );
+        }
+    }
     let bands = coarse::band_luts(&luts, &l2.gipp)?;
     let (dem, dem_epsg) = Dem::read(&l2.dem)?;
     let site = site_of(&l1c);
@@ -211,6 +221,9 @@ pub fn process(hdr: &Path, l2: &L2Options, opts: &Options) -> Result<PathBuf> {
     let mut l2a = L2a::from_l1c(&l1c);
     l2a.adjacency_and_slope = true;
     l2a.gipps_used = gipps_used(&l2.gipp, &l2.model)?;
+    if let Some((id, _)) = l2comm {
+        l2a.gipps_used.insert(0, ("GIP_L2COMM".into(), id));
+    }
     let stage = StagedProduct::new(&opts.output, &l2a.global_id(), opts.overwrite)?;
     let out = stage.path().to_path_buf();
     raster::ensure_dir(&l2a.dbl_dir(&out))?;
@@ -269,6 +282,33 @@ pub fn process(hdr: &Path, l2: &L2Options, opts: &Options) -> Result<PathBuf> {
     }
     l2a.write_headers(&out)?;
     stage.commit()
+}
+
+/// The parameters: `defaults`, overridden by the L2COMM GIPP of `gipp` applicable to the L1C
+/// when there is one; with its logical id and ozone.
+fn parameters(
+    gipp: &Path,
+    l1c: &L1c,
+    defaults: &Params,
+) -> Result<(Params, Option<(String, f64)>)> {
+    let catalogue = crate::ee::GippCatalogue::scan(gipp)?;
+    let mut p = defaults.clone();
+    if !catalogue
+        .entries()
+        .iter()
+        .any(|e| e.file_type == "GIP_L2COMM")
+    {
+        log::info!("{}: no L2COMM, default parameters", gipp.display());
+        return Ok((p, None));
+    }
+    let entry = catalogue.find("GIP_L2COMM", &l1c.nick, l1c.acquisition, None)?;
+    let doc = crate::ee::gipp::read_gipp(&entry.path, "GIP_L2COMM")?;
+    let data = doc
+        .data_block
+        .as_ref()
+        .ok_or_else(|| VipError::bad_input(&entry.path, "L2COMM has no Data_Block"))?;
+    let c = l2comm::apply(data, &entry.path, &mut p)?;
+    Ok((p, Some((entry.id.clone(), c.ozone))))
 }
 
 fn log_estimate(what: &str, e: &Estimate) {

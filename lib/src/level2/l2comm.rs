@@ -1,0 +1,154 @@
+//! The L2 parameters a VENµS L2COMM GIPP sets (ICD-DIGEST §5.5), over VIP's defaults.
+//!
+//! Window sizes in the L2COMM count pixels of the VENµS chain's coarse grid, 100 m; VIP's
+//! coarse cells are `Params::coarse_m` wide, so they are converted through metres (the default
+//! environment radius of 10 coarse pixels is 1000 m, 4 cells of 240 m).
+
+use std::path::Path;
+
+use super::Params;
+use crate::ee::Node;
+use crate::error::{Result, VipError};
+use crate::mission::venus::BANDS;
+
+/// Pixel of the VENµS L2 chain's coarse grid, metres: the unit of L2COMM window sizes.
+pub const L2COMM_COARSE_M: f64 = 100.0;
+
+/// What the L2COMM sets beyond [`Params`]: the ozone the LUTs should have been made with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct L2Comm {
+    pub ozone: f64,
+}
+
+/// Reads the L2COMM data block `data` (file `path`) into `p`; every element VIP uses must be
+/// there and valid.
+pub fn apply(data: &Node, path: &Path, p: &mut Params) -> Result<L2Comm> {
+    let bad = |m: String| VipError::bad_input(path, m);
+    let text = |q: &str| {
+        data.find_text(q)
+            .map(str::trim)
+            .ok_or_else(|| bad(format!("L2COMM has no {q}")))
+    };
+    let num = |q: &str| -> Result<f64> {
+        let t = text(q)?;
+        t.parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| bad(format!("{q} '{t}' is not a number")))
+    };
+    let band = |q: &str, t: &str| -> Result<usize> {
+        BANDS
+            .iter()
+            .position(|b| b.code == t)
+            .ok_or_else(|| bad(format!("{q} '{t}' is not a VENµS band")))
+    };
+    let cells = |q: &str| -> Result<f64> {
+        let v = num(q)?;
+        if v < 0.0 {
+            return Err(bad(format!("{q} {v} is negative")));
+        }
+        Ok(v * L2COMM_COARSE_M / p.coarse_m)
+    };
+    let ms = "AOT_Estimation/Multi_Spectral_Method/";
+    p.red = band(
+        "MS_AOT_Red_Band_Code",
+        text(&format!("{ms}MS_AOT_Red_Band_Code"))?,
+    )?;
+    let ms_bands = text(&format!("{ms}MS_AOT_Band_Code"))?;
+    let blue = ms_bands
+        .split_whitespace()
+        .find(|b| band("MS_AOT_Band_Code", b).ok() != Some(p.red))
+        .ok_or_else(|| bad(format!("MS_AOT_Band_Code '{ms_bands}' names no blue band")))?;
+    p.blue = band("MS_AOT_Band_Code", blue)?;
+    p.nir = band(
+        "NDVI_AOT_Band2_Code",
+        text(&format!("{ms}NDVI_AOT_Band2_Code"))?,
+    )?;
+    p.ndvi_min = num(&format!("{ms}NDVI_Threshold"))?;
+    p.red_toa_max = num(&format!("{ms}Red_TOA_Threshold"))?;
+    p.dark_vegetation.slope = num(&format!("{ms}MS_Slope"))?;
+    p.dark_vegetation.intercept = num(&format!("{ms}MS_YIntercept"))?;
+    p.default_aot = num("AOT_Estimation/Default_AOT")?;
+    p.aot_half_window = cells("AOT_Estimation/Half_Window_Size")?.round() as usize;
+    p.aot_sigma = cells("AOT_Estimation/Sigma_Smoothing_AOT")?;
+    p.env_radius = cells("Environment_Correction/Env_Corr_Radius")?.round() as usize;
+    p.min_cos_i = num("Common_Parameters/Slope_Min_Cos_I")?;
+    p.min_cos_ratio = num("Slope_Correction/Min_Cos_Ratio")?;
+    let wv = "Atmospheric_Absorption_Correction/";
+    p.wv_absorbing = band(
+        "Water_Vapor_Band_Code",
+        text(&format!("{wv}Water_Vapor_Band_Code"))?,
+    )?;
+    p.wv_reference = band(
+        "Water_Vapor_Reference_Band_Code",
+        text(&format!("{wv}Water_Vapor_Reference_Band_Code"))?,
+    )?;
+    p.wv_reference_min = num(&format!("{wv}Water_Vapor_Reflectance_Threshold_Ref"))?;
+    let ozone = num(&format!("{wv}Ozone_Amount_Default_Value"))?;
+    if !(0.0..=1.0).contains(&p.min_cos_i) || !(0.0..=1.0).contains(&p.min_cos_ratio) {
+        return Err(bad(
+            "Slope_Min_Cos_I and Min_Cos_Ratio must lie in [0, 1]".into()
+        ));
+    }
+    Ok(L2Comm { ozone })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example_path() -> std::path::PathBuf {
+        crate::shared_reference().join(
+            "reference/venus/examples/VE_TEST_GIP_L2COMM_L_ALLSITES_00001_20170801_99991231.EEF",
+        )
+    }
+
+    fn read(path: &Path, p: &mut Params) -> Result<L2Comm> {
+        let doc = crate::ee::gipp::read_gipp(path, "GIP_L2COMM")?;
+        apply(doc.data_block.as_ref().unwrap(), path, p)
+    }
+
+    #[test]
+    fn the_icd_example_sets_the_parameters() {
+        let mut p = Params::default();
+        let c = read(&example_path(), &mut p).unwrap();
+        assert_eq!((p.blue, p.red, p.nir), (2, 6, 10));
+        assert_eq!((p.wv_absorbing, p.wv_reference), (11, 10));
+        assert_eq!(p.ndvi_min, 0.3);
+        assert_eq!(p.red_toa_max, 0.1);
+        assert_eq!(p.dark_vegetation.slope, 0.5);
+        // 10 coarse pixels of 100 m: about 4 cells of 240 m; 5 -> 2; sigma 3 -> 1.25
+        assert_eq!((p.env_radius, p.aot_half_window), (4, 2));
+        assert!((p.aot_sigma - 1.25).abs() < 1e-12);
+        assert_eq!((p.min_cos_i, p.min_cos_ratio), (0.2, 0.2));
+        assert_eq!(c.ozone, 0.3);
+    }
+
+    #[test]
+    fn a_missing_or_wrong_element_is_bad_input_naming_it() {
+        let text = std::fs::read_to_string(example_path()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir
+            .path()
+            .join("VE_TEST_GIP_L2COMM_L_ALLSITES_00001_20170801_99991231.EEF");
+        for (from, to, needle) in [
+            ("<MS_Slope>0.5</MS_Slope>", "", "MS_Slope"),
+            (
+                "<Default_AOT>0.10</Default_AOT>",
+                "<Default_AOT>x</Default_AOT>",
+                "Default_AOT",
+            ),
+            (
+                "<Water_Vapor_Band_Code>B12</Water_Vapor_Band_Code>",
+                "<Water_Vapor_Band_Code>B13</Water_Vapor_Band_Code>",
+                "B13",
+            ),
+        ] {
+            assert!(text.contains(from), "{from}");
+            std::fs::write(&path, text.replace(from, to)).unwrap();
+            let e = read(&path, &mut Params::default()).unwrap_err();
+            assert_eq!(e.exit_code(), 3);
+            assert!(e.to_string().contains(needle), "{e}");
+        }
+    }
+}
