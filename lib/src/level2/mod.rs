@@ -47,8 +47,8 @@ use crate::raster::{self, RasterSpec, SampleType, StagedProduct, Strips};
 use coarse::{at_altitude, CellGeometry, CellSums, Coarse, Estimate, Grid, NodeTerms, NB};
 use terrain::Occlusion;
 
-/// Processing parameters (the L2COMM values of the VENµS chain where known, else MAJA's
-/// Sentinel-2 defaults; see the man page).
+/// Processing parameters: VIP's defaults (MAJA's where they apply, see the man page), or those
+/// of an L2COMM GIPP ([`l2comm`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Params {
     /// Coarse grid cell, metres.
