@@ -8,8 +8,9 @@ use vip::cli::{CommonArgs, Tool};
 /// Check VENµS products and report; the exit status is the verdict (0 pass, 1 fail, 3 bad
 /// input).
 ///
-/// PRODUCT is an L1C or raw L1A global header (.HDR) or any raster GDAL reads. Reports go to
-/// stdout: a table, or JSON with --json (one object per product).
+/// PRODUCT is an L2A, L1C or raw L1A global header (.HDR) or any raster GDAL reads (an L2A
+/// gives its SRE bands B01..B12, its FRE bands FRE_B01..FRE_B12, VAP, AOT and its masks).
+/// Reports go to stdout: a table, or JSON with --json (one object per product).
 #[derive(Parser)]
 #[command(
     name = "vip-qc",
@@ -136,7 +137,7 @@ enum Command {
     /// relative_drift_per_year); --json gives the same with the std of each band. Products of
     /// another site or grid are a bad input (exit 3).
     #[command(
-        after_help = "EXAMPLES:\n  vip-qc series L1C/VE_TEST_VSC_L1VALD_SIMULSIT_2024*.HDR\n  ls L1C/*.HDR | vip-qc series - --json | jq '.trends[] | {band, relative_drift_per_year}'\n  vip-qc series L1C/*.HDR --report series-report"
+        after_help = "EXAMPLES:\n  vip-qc series L1C/VE_TEST_VSC_L1VALD_SIMULSIT_2024*.HDR\n  ls L1C/*.HDR | vip-qc series - --json | jq '.trends[] | {band, relative_drift_per_year}'\n  vip-qc series L1C/*.HDR --report series-report\n  vip-qc series L2A/*.HDR --json | jq '.dates[] | {acquisition, aot}'"
     )]
     Series {
         /// Products (.HDR) of one site, any order, or - to read one path per line from stdin

@@ -209,3 +209,55 @@ fn other_site_or_grid_is_bad_input_naming_the_file() {
         .code(3)
         .one_error_line("TOA_B04.tif");
 }
+
+/// Two L2A of one site (vip-sim with an atmosphere, vip-l1, vip-maccs l2): the series carries
+/// each date's AOT, read from the products' ATB, close to the simulated one.
+#[test]
+fn series_of_l2a_products_reads_their_aot() {
+    let luts = vip_testkit::project_root().join("testdata/luts");
+    let mut products = Vec::new();
+    let mut truth = Vec::new();
+    let mut scenes = Vec::new();
+    for (date, aot) in [("2024-06-15", 0.1), ("2024-06-25", 0.35)] {
+        let mut spec =
+            vip::sim::SceneSpec::new("QCL2SITE", date, "10:30:00", 320, 320, 9, 300.0).unwrap();
+        spec.atmosphere = Some(vip::sim::atmosphere::AtmosphereSpec {
+            luts: luts.clone(),
+            aot_mean: aot,
+            wv_mean: 1.5,
+        });
+        let s = vip_testkit::SimScene::of(spec);
+        let l1c = s.l1c();
+        let l2 = vip::level2::L2Options {
+            gipp: s.gipp(),
+            dem: s.dem(),
+            context: None,
+            model: "CONTINEN".into(),
+            params: vip::level2::Params::default(),
+        };
+        let opts = vip::cli::Options {
+            output: s.scratch("L2"),
+            threads: 2,
+            ..Default::default()
+        };
+        products.push(vip::level2::process(&l1c, &l2, &opts).unwrap());
+        let (t, ..) = vip_testkit::read_band(&s.dir.join("truth/AOT.tif"), 1);
+        truth.push(t.iter().sum::<f64>() / t.len() as f64);
+        scenes.push(s);
+    }
+    let args: Vec<String> = ["series".to_string(), "--json".into()]
+        .into_iter()
+        .chain(products.iter().map(|p| p.display().to_string()))
+        .collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let j = json(&args);
+    let dates = j["dates"].as_array().unwrap();
+    assert_eq!(dates.len(), 2);
+    for (d, t) in dates.iter().zip(&truth) {
+        let aot = d["aot"].as_f64().unwrap();
+        assert!(
+            (aot - t).abs() < 0.05,
+            "series AOT {aot}, simulated mean {t}"
+        );
+    }
+}

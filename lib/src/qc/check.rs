@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::input::{Input, Role};
+use super::input::{Input, Kind, Role};
 use super::stats::{self, StatsOptions};
 use crate::error::{Result, VipError};
 
@@ -140,7 +140,7 @@ pub fn check_with_stats(input: &Input, rules: &Rules, s: &stats::ProductStats) -
                 );
             }
             Role::Mask => {
-                let allowed: u32 = if b.name.contains("CLD") { 1 } else { 12 };
+                let allowed = mask_bits(input.kind, &b.name);
                 let extra: Vec<u32> = b
                     .bits
                     .iter()
@@ -202,13 +202,26 @@ pub fn check_with_stats(input: &Input, rules: &Rules, s: &stats::ProductStats) -
     Ok(report)
 }
 
+/// Number of meaningful bits of mask layer `name` of a product of `kind` (see
+/// `docs/formats.md`): the L1C cloud mask is 0/1, the L2A's CLD has 8 bits, MSK 5, QLT OTH 4;
+/// SAT and PIX one per band.
+fn mask_bits(kind: Kind, name: &str) -> u32 {
+    match (kind, name) {
+        (Kind::L2a, "CLD") => 8,
+        (Kind::L2a, "MSK") => 5,
+        (Kind::L2a, "OTH") => 4,
+        (_, n) if n.contains("CLD") => 1,
+        _ => 12,
+    }
+}
+
 fn fmt(v: Option<f64>) -> String {
     v.map_or("-".into(), |v| format!("{v:.4}"))
 }
 
 /// Every `.HDR`/`.EEF` beside and inside the product, validated when the schemas are there.
 fn schemas(input: &Input, report: &mut Report) {
-    if input.l1c.is_none() && input.l1a.is_none() {
+    if input.l1c.is_none() && input.l1a.is_none() && input.l2a.is_none() {
         return;
     }
     let validator = crate::shared_reference().join("reference/venus/validate");

@@ -1,17 +1,19 @@
-//! What vip-qc reads: a product given by its global header (L1C, raw L1A) or any raster GDAL
-//! opens, turned into the list of raster layers to examine and the masks that qualify them.
+//! What vip-qc reads: a product given by its global header (L2A, L1C, raw L1A) or any raster
+//! GDAL opens, turned into the list of raster layers to examine and the masks that qualify them.
 
 use std::path::{Path, PathBuf};
 
 use crate::ee::EeDoc;
 use crate::error::{Result, VipError};
-use crate::product::{l1a, l1c, L1a, L1c};
+use crate::product::{l1a, l1c, l2a, L1a, L1c, L2a};
 use crate::raster::{self, SampleType};
 
 /// What kind of input a path is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Kind {
+    /// An L2A product (global `.HDR`).
+    L2a,
     /// An L1C product (global `.HDR`).
     L1c,
     /// A raw L1A product (global `.HDR`).
@@ -68,8 +70,7 @@ pub struct Group {
     pub pix: Option<BandRef>,
     /// Cloud mask: 0 clear, 1 cloud.
     pub cld: Option<BandRef>,
-    /// Aerosol optical thickness (scale and nodata in the layer): an L2A's ATB layer. None for
-    /// the products read so far (L1C, L1A, rasters).
+    /// Aerosol optical thickness (scale and nodata in the layer): an L2A's ATB layer.
     pub aot: Option<Layer>,
 }
 
@@ -86,6 +87,8 @@ pub struct Input {
     pub l1c: Option<L1c>,
     /// The L1A header model, for an L1A.
     pub l1a: Option<L1a>,
+    /// The L2A header model, for an L2A.
+    pub l2a: Option<L2a>,
 }
 
 impl Input {
@@ -155,6 +158,7 @@ impl Input {
                     groups: vec![group],
                     l1c: Some(p),
                     l1a: None,
+                    l2a: None,
                 })
             }
             l1a::FILE_TYPE => {
@@ -198,11 +202,15 @@ impl Input {
                     groups,
                     l1c: None,
                     l1a: Some(p),
+                    l2a: None,
                 })
             }
+            l2a::FILE_TYPE => Input::l2a(path, dir),
             other => Err(VipError::bad_input(
                 path,
-                format!("File_Type {other} is not a product vip-qc reads (L1C, L1A or a raster)"),
+                format!(
+                    "File_Type {other} is not a product vip-qc reads (L2A, L1C, L1A or a raster)"
+                ),
             )),
         }
     }
@@ -249,6 +257,118 @@ impl Input {
             }],
             l1c: None,
             l1a: None,
+            l2a: None,
+        })
+    }
+
+    /// The layers of an L2A: SRE (`B01`…) and FRE (`FRE_B01`…) reflectances, ATB water vapour
+    /// and AOT, and its QLT, MSK and CLD masks; SAT and PIX from QLT, clouds from CLD.
+    fn l2a(path: &Path, dir: &Path) -> Result<Input> {
+        /// Name, role, spectral band, scale and nodata of each band of a file.
+        type Bands = Vec<(String, Role, Option<usize>, Option<f64>, Option<f64>)>;
+        let p = L2a::open(path)?;
+        let mut layers = Vec::new();
+        let mut grid: Option<raster::RasterSpec> = None;
+        let mut add = |file: PathBuf, names: Bands| -> Result<()> {
+            let (spec, _) = spec_of(&file)?;
+            if spec.bands != names.len() {
+                return Err(VipError::bad_input(
+                    &file,
+                    format!("has {} bands, {} expected", spec.bands, names.len()),
+                ));
+            }
+            if let Some(g) = &grid {
+                if (g.width, g.height) != (spec.width, spec.height) {
+                    return Err(VipError::bad_input(
+                        &file,
+                        format!(
+                            "is {} × {}, the SRE {} × {}",
+                            spec.width, spec.height, g.width, g.height
+                        ),
+                    ));
+                }
+            }
+            for (k, (name, role, spectral, scale, nodata)) in names.into_iter().enumerate() {
+                layers.push(Layer {
+                    name,
+                    path: file.clone(),
+                    band: k + 1,
+                    role,
+                    spectral,
+                    sample: spec.data_type,
+                    nodata,
+                    scale,
+                    offset: None,
+                });
+            }
+            grid.get_or_insert(spec);
+            Ok(())
+        };
+        let refl = |prefix: &str| -> Bands {
+            l2a::IMAGE_BANDS
+                .iter()
+                .enumerate()
+                .map(|(i, b)| {
+                    (
+                        format!("{prefix}{b}"),
+                        Role::Reflectance,
+                        Some(i),
+                        Some(p.quantification),
+                        Some(f64::from(p.nodata)),
+                    )
+                })
+                .collect()
+        };
+        add(p.image_path(dir, l2a::IMAGE_SRE), refl(""))?;
+        add(p.image_path(dir, l2a::IMAGE_FRE), refl("FRE_"))?;
+        let atb = p.annex_path(dir, l2a::ANNEX_ATB);
+        add(
+            atb.clone(),
+            vec![
+                (
+                    "VAP".into(),
+                    Role::Other,
+                    None,
+                    Some(p.vap_quantification),
+                    Some(f64::from(p.vap_nodata)),
+                ),
+                (
+                    "AOT".into(),
+                    Role::Other,
+                    None,
+                    Some(p.aot_quantification),
+                    Some(f64::from(p.aot_nodata)),
+                ),
+            ],
+        )?;
+        let qlt = p.annex_path(dir, l2a::ANNEX_QLT);
+        let mask = |n: &str| (n.to_string(), Role::Mask, None, None, None);
+        add(
+            qlt.clone(),
+            l2a::QLT_BANDS.iter().map(|n| mask(n)).collect(),
+        )?;
+        add(p.annex_path(dir, l2a::ANNEX_MSK), vec![mask("MSK")])?;
+        let cld = p.annex_path(dir, l2a::ANNEX_CLD);
+        add(cld.clone(), vec![mask("CLD")])?;
+        let grid = grid.expect("the SRE was read");
+        let aot = layers.iter().find(|l| l.name == "AOT").cloned();
+        Ok(Input {
+            path: path.to_path_buf(),
+            kind: Kind::L2a,
+            id: p.global_id(),
+            groups: vec![Group {
+                width: grid.width,
+                height: grid.height,
+                geo_transform: grid.geo_transform,
+                layers,
+                sat: Some((qlt.clone(), l2a::QLT_SAT_BAND)),
+                pix: Some((qlt, l2a::QLT_PIX_BAND)),
+                cld: Some((cld, 1)),
+                aot,
+            }],
+            l1c: None,
+            l1a: None,
+            l2a: Some(p),
         })
     }
 

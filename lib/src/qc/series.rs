@@ -89,6 +89,9 @@ pub struct Trend {
 
 /// A product's acquisition time and site, when its header gives them.
 fn acquisition(input: &Input) -> Option<(NaiveDateTime, &str)> {
+    if let Some(h) = &input.l2a {
+        return Some((h.acquisition, &h.nick));
+    }
     if let Some(h) = &input.l1c {
         return Some((h.acquisition, &h.nick));
     }
@@ -106,7 +109,7 @@ pub fn series(inputs: &[Input], opts: &SeriesOptions) -> Result<Series> {
         let Some((t, site)) = acquisition(i) else {
             return Err(VipError::bad_input(
                 &i.path,
-                "has no acquisition date (a series takes L1C or L1A products)",
+                "has no acquisition date (a series takes L2A, L1C or L1A products)",
             ));
         };
         dated.push((t, site, i));
