@@ -20,7 +20,8 @@ pub struct Residual {
 
 /// A source of equations for the AOT of a coarse cell.
 pub trait Equations: Sync {
-    /// Appends the equations of cell (`row`, `col`) to `out`, each tabulated at `nodes`.
+    /// Appends the equations of cell (`row`, `col`) to `out`, each tabulated at the AOT nodes
+    /// the caller minimises over ([`minimise`]).
     fn equations(&self, row: usize, col: usize, out: &mut Vec<Residual>);
 }
 

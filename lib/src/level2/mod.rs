@@ -137,7 +137,8 @@ const AOT_STEP: f64 = 0.05;
 /// One L1C → L2A.
 pub fn process(hdr: &Path, l2: &L2Options, opts: &Options) -> Result<PathBuf> {
     let l1c = L1c::open(hdr)?;
-    let (params, l2comm) = parameters(&l2.gipp, &l1c, &l2.params)?;
+    let catalogue = crate::ee::GippCatalogue::scan(&l2.gipp)?;
+    let (params, l2comm) = parameters(&catalogue, &l1c, &l2.params)?;
     let p = &params;
     let dir = hdr.parent().unwrap_or(Path::new("."));
     if let Some(ctx) = &l2.context {
@@ -187,9 +188,9 @@ pub fn process(hdr: &Path, l2: &L2Options, opts: &Options) -> Result<PathBuf> {
     let f = (p.coarse_m / l1c.pixel_m).round().max(1.0) as usize;
     let grid = Grid::new(l1c.lines, l1c.cols, f);
     let image = raster::open(&l1c.image_path(dir))?;
-    let cells = first_pass(&image, &l1c, &dem, grid, p, opts)?;
+    let cells = first_pass(&image, &l1c, &site, &dem, grid, p, opts)?;
     let sol_path = l1c.annex_path(dir, l1c::ANNEX_SOL);
-    let geometry = cell_geometry(&l1c, grid, (&sol, &sol_path), (&vie, &vie_path))?;
+    let geometry = cell_geometry(&site, grid, (&sol, &sol_path), (&vie, &vie_path))?;
     check_angles(&geometry, &bands, &l2.gipp)?;
 
     let coarse = Coarse {
@@ -220,31 +221,26 @@ pub fn process(hdr: &Path, l2: &L2Options, opts: &Options) -> Result<PathBuf> {
     let env = coarse.environment(&terms, p.env_radius);
     let mut l2a = L2a::from_l1c(&l1c);
     l2a.adjacency_and_slope = true;
-    l2a.gipps_used = gipps_used(&l2.gipp, &l2.model)?;
+    l2a.gipps_used = lut_gipps(&catalogue, &l2.model);
     if let Some((id, _)) = l2comm {
         l2a.gipps_used.insert(0, ("GIP_L2COMM".into(), id));
     }
     let stage = StagedProduct::new(&opts.output, &l2a.global_id(), opts.overwrite)?;
     let out = stage.path().to_path_buf();
     raster::ensure_dir(&l2a.dbl_dir(&out))?;
+    let (cx, cy) = site.centre();
     let (sun_zen, sun_az) = sol
-        .angles(
-            l1c.ulx + l1c.cols as f64 * l1c.pixel_m / 2.0,
-            l1c.uly - l1c.lines as f64 * l1c.pixel_m / 2.0,
-        )
+        .angles(cx, cy)
         .unwrap_or((l1c.sun.zenith[4], l1c.sun.azimuth[4]));
-    let window = (
-        l1c.ulx,
-        l1c.uly,
-        l1c.ulx + l1c.cols as f64 * l1c.pixel_m,
-        l1c.uly - l1c.lines as f64 * l1c.pixel_m,
-    );
+    let [ul, _, lr, _] = site.corners();
+    let window = (ul.0, ul.1, lr.0, lr.1);
     let centre_view = geometry[geometry.len() / 2].view[p.red];
     let shadows = Occlusion::new(&dem, window, sun_zen, sun_az);
     let gradient = Gradient::of(&dem);
     let hidden = Occlusion::new(&dem, window, centre_view.0, centre_view.1);
     let job = Correction {
         l1c: &l1c,
+        site: &site,
         grid,
         terms: &terms,
         env: &env,
@@ -284,21 +280,23 @@ pub fn process(hdr: &Path, l2: &L2Options, opts: &Options) -> Result<PathBuf> {
     stage.commit()
 }
 
-/// The parameters: `defaults`, overridden by the L2COMM GIPP of `gipp` applicable to the L1C
-/// when there is one; with its logical id and ozone.
+/// The parameters: `defaults`, overridden by the L2COMM GIPP of `catalogue` applicable to the
+/// L1C when there is one; with its logical id and ozone.
 fn parameters(
-    gipp: &Path,
+    catalogue: &crate::ee::GippCatalogue,
     l1c: &L1c,
     defaults: &Params,
 ) -> Result<(Params, Option<(String, f64)>)> {
-    let catalogue = crate::ee::GippCatalogue::scan(gipp)?;
     let mut p = defaults.clone();
     if !catalogue
         .entries()
         .iter()
         .any(|e| e.file_type == "GIP_L2COMM")
     {
-        log::info!("{}: no L2COMM, default parameters", gipp.display());
+        log::info!(
+            "{}: no L2COMM, default parameters",
+            catalogue.dir().display()
+        );
         return Ok((p, None));
     }
     let entry = catalogue.find("GIP_L2COMM", &l1c.nick, l1c.acquisition, None)?;
@@ -322,22 +320,22 @@ fn log_estimate(what: &str, e: &Estimate) {
     );
 }
 
-/// The GIPPs of the LUT set, as (nature, logical id) for the header.
-fn gipps_used(dir: &Path, model: &str) -> Result<Vec<(String, String)>> {
-    let mut out = vec![];
-    let entries = std::fs::read_dir(dir).map_err(|e| VipError::bad_input(dir, e))?;
-    let mut names: Vec<String> = entries
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.ends_with(".HDR") && n.contains(&format!("_L_{model}_")))
-        .collect();
-    names.sort();
-    for n in names {
-        let id = n.trim_end_matches(".HDR").to_string();
-        if let Some(kind) = id.split("_GIP_").nth(1).and_then(|s| s.get(..6)) {
-            out.push((format!("GIP_{kind}"), id));
-        }
-    }
-    Ok(out)
+/// The LUT GIPPs of aerosol model `model` in `catalogue`, as (nature, logical id) for the
+/// header: per kind the file [`LutSet::read`] takes (the last by name).
+fn lut_gipps(catalogue: &crate::ee::GippCatalogue, model: &str) -> Vec<(String, String)> {
+    let tag = format!("_L_{model}_");
+    crate::ee::lut::LutKind::ALL
+        .iter()
+        .filter_map(|k| {
+            let nature = format!("GIP_{}", k.code());
+            catalogue
+                .entries()
+                .iter()
+                .filter(|e| e.file_type == nature && e.id.contains(&tag))
+                .max_by(|a, b| a.path.cmp(&b.path))
+                .map(|e| (nature, e.id.clone()))
+        })
+        .collect()
 }
 
 /// The product grid of an L1C as a site.
@@ -353,14 +351,6 @@ fn site_of(l1c: &L1c) -> Site {
         cols: l1c.cols,
         acquisition: l1c.acquisition.format("%Y-%m-%dT%H:%M:%S").to_string(),
     }
-}
-
-/// Map coordinates of the centre of product pixel (row, col), fractional indices allowed.
-fn map_xy(l1c: &L1c, row: f64, col: f64) -> (f64, f64) {
-    (
-        l1c.ulx + (col + 0.5) * l1c.pixel_m,
-        l1c.uly - (row + 0.5) * l1c.pixel_m,
-    )
 }
 
 /// TOA reflectances of one pixel when every band sees it (non-negative), and whether it is
@@ -393,6 +383,7 @@ fn read_strip(image: &gdal::Dataset, cols: usize, win: &raster::Window) -> Resul
 fn first_pass(
     image: &gdal::Dataset,
     l1c: &L1c,
+    site: &Site,
     dem: &Dem,
     grid: Grid,
     p: &Params,
@@ -410,7 +401,7 @@ fn first_pass(
                 let r = win.row + i;
                 let mut acc = vec![CellSums::default(); grid.cols];
                 for c in 0..cols {
-                    let (e, nn) = map_xy(l1c, r as f64, c as f64);
+                    let (e, nn) = site.pixel_centre(r as f64, c as f64);
                     let (toa, clean) = seen_toa(&px, i * cols + c, n, l1c);
                     acc[c / grid.f].add(dem.height(e, nn), toa.as_ref(), clean, p);
                 }
@@ -431,7 +422,7 @@ fn first_pass(
 
 /// Sun and per-band view angles at each cell centre.
 fn cell_geometry(
-    l1c: &L1c,
+    site: &Site,
     grid: Grid,
     (sol, sol_path): (&DirectionGrid, &Path),
     (vie, vie_path): (&[DirectionGrid], &Path),
@@ -439,7 +430,7 @@ fn cell_geometry(
     (0..grid.cells())
         .map(|i| {
             let (r, c) = (i / grid.cols, i % grid.cols);
-            let (e, n) = map_xy(l1c, grid.centre(r) - 0.5, grid.centre(c) - 0.5);
+            let (e, n) = site.pixel_centre(grid.centre(r) - 0.5, grid.centre(c) - 0.5);
             let sun = sol
                 .angles(e, n)
                 .ok_or_else(|| VipError::bad_input(sol_path, "sun angle grid has no value here"))?;
@@ -493,6 +484,7 @@ struct PassStats {
 /// Second pass: everything the per-pixel correction reads.
 struct Correction<'a> {
     l1c: &'a L1c,
+    site: &'a Site,
     grid: Grid,
     terms: &'a [Vec<NodeTerms>],
     env: &'a [Field],
@@ -608,7 +600,7 @@ impl Correction<'_> {
         let cell_row = (r / g.f).min(g.rows - 1);
         for c in 0..cols {
             let k = i * cols + c;
-            let (e, nn) = map_xy(l1c, r as f64, c as f64);
+            let (e, nn) = self.site.pixel_centre(r as f64, c as f64);
             let (c0, w) = bracket(g.frac(c), g.cols);
             let c1 = (c0 + 1).min(g.cols - 1);
             let lerp = |a: f64, b: f64| a + w * (b - a);
@@ -704,7 +696,7 @@ impl Correction<'_> {
                     names: Vec<String>|
          -> Result<RasterSpec> {
             let mut s = RasterSpec::new(cols, lines, bands, t);
-            s.geo_transform = [l1c.ulx, l1c.pixel_m, 0.0, l1c.uly, 0.0, -l1c.pixel_m];
+            s.geo_transform = self.site.geo_transform();
             s.srs_wkt = raster::srs_wkt_from_epsg(l1c.epsg)?;
             s.nodata = nodata;
             s.band_descriptions = names;
