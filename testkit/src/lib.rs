@@ -4,11 +4,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// The shared reference folder (schemas, validator, reference values).
-pub fn shared() -> PathBuf {
-    vip::shared_reference()
-}
-
 /// The project root (for `man/`, `testdata/`, `scripts/`).
 pub fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")

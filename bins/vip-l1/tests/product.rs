@@ -61,7 +61,7 @@ fn validates_opens_and_is_deterministic() {
         .map(|p| p.as_path())
         .collect();
     assert_eq!(xml.len(), 4);
-    vip::ee::validate_against_icd(&xml).unwrap();
+    vip::ee::schema::validate_all(&xml).unwrap();
     for tif in fa.iter().filter(|p| p.to_string_lossy().ends_with(".TIF")) {
         let out = Command::new("gdalinfo")
             .arg("-stats")

@@ -207,8 +207,8 @@ fn an_l2comm_in_the_gipp_folder_sets_the_parameters_and_a_broken_one_is_refused(
     let (s, l1c) = scene(small());
     let gipp = s.scratch("GIPP");
     copy_luts(&gipp);
-    let example = vip_testkit::shared()
-        .join("reference/venus/examples/VE_TEST_GIP_L2COMM_L_ALLSITES_00001_20170801_99991231.EEF");
+    let example = vip_testkit::project_root()
+        .join("testdata/venus/examples/VE_TEST_GIP_L2COMM_L_ALLSITES_00001_20170801_99991231.EEF");
     let text = std::fs::read_to_string(&example).unwrap();
     let l2comm = gipp.join(example.file_name().unwrap());
     // a sun-too-low threshold no slope passes: every pixel is flagged STL

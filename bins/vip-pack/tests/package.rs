@@ -50,7 +50,7 @@ fn l1c_package_layout_metadata_and_rasters() {
 
     // The metadata validates against the MUSCATE schema (xmllint) ...
     let mtd_path = pkg.join(format!("{id}_MTD_ALL.xml"));
-    vip::ee::validate_against_icd(&[&mtd_path]).unwrap();
+    vip::ee::schema::validate_all(&[&mtd_path]).unwrap();
     let text = std::fs::read_to_string(&mtd_path).unwrap();
     assert!(!text.contains("NOT_INITIALIZED"));
     // ... and reads back to the native header's values.
@@ -309,7 +309,7 @@ fn orbit_number_comes_from_the_native_header() {
     let pkg = pack(&with, &s.scratch("DIST"), &[]);
     let id = pkg.file_name().unwrap().to_str().unwrap();
     let mtd = pkg.join(format!("{id}_MTD_ALL.xml"));
-    vip::ee::validate_against_icd(&[&mtd]).unwrap();
+    vip::ee::schema::validate_all(&[&mtd]).unwrap();
     assert_eq!(MtdAll::read(&mtd).unwrap().orbit_number, 1234);
     // An orbit that is not a number is bad input naming the header.
     let bad = dir.join("BADORBIT.HDR");

@@ -62,7 +62,7 @@ fn writes_the_documented_layout_in_valid_formats() {
     // GIPPs: DARKCU, RELSEN, VIEDIR, OUTORD per band, PHGAIN, REFLEC; L1A: global header,
     // one image header per band, the technical file.
     assert_eq!(xml.len(), 12 * 4 + 2 + 1 + 12 + 1, "{xml:?}");
-    vip::ee::validate_against_icd(&xml).unwrap();
+    vip::ee::schema::validate_all(&xml).unwrap();
     // GDAL opens every raster; the site grid is 5 m UTM; the DEM has the requested relief.
     for tif in all
         .iter()

@@ -139,7 +139,7 @@ fn dark_lake_next_to_bright_land_comes_back_within_0_1_percent() {
         .into_iter()
         .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("HDR" | "EEF")))
         .collect();
-    vip::ee::validate_against_icd(&headers.iter().map(|p| p.as_path()).collect::<Vec<_>>())
+    vip::ee::schema::validate_all(&headers.iter().map(|p| p.as_path()).collect::<Vec<_>>())
         .unwrap();
 
     let gipps = files(&s.gipp());

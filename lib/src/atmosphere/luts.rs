@@ -604,13 +604,13 @@ pub(crate) mod tests {
             .iter()
             .partition(|h| h.file_name().unwrap().to_str().unwrap().contains("L2GAST"));
         let icd: Vec<&Path> = icd.iter().map(|p| p.as_path()).collect();
-        crate::ee::validate_against_icd(&icd).unwrap();
-        crate::ee::lut::validate_gast(&[gast[0].as_path()]).unwrap();
+        crate::ee::schema::validate_all(&icd).unwrap();
+        crate::ee::schema::validate_all(&[gast[0].as_path()]).unwrap();
         // the schema check can fail: a wrong ozone unit
         let text = std::fs::read_to_string(gast[0]).unwrap();
         let wrong = dir.path().join("wrong.HDR");
         std::fs::write(&wrong, text.replace("unit=\"cm.atm\"", "unit=\"DU\"")).unwrap();
-        assert!(crate::ee::lut::validate_gast(&[wrong.as_path()]).is_err());
+        assert!(crate::ee::schema::validate_all(&[wrong.as_path()]).is_err());
         std::fs::remove_file(&wrong).unwrap();
         let back = LutSet::read(dir.path(), "CONTINEN").unwrap();
         assert_eq!(back.ozone, 0.3);

@@ -561,7 +561,7 @@ mod tests {
             .unwrap();
         }
         // files the catalogue must not trip on
-        let ex = crate::shared_reference().join("reference/venus/examples");
+        let ex = crate::testdata("venus/examples");
         for f in [
             "VE_TEST_VSC_L1VALD_CAMARGUE_20180101.HDR",
             "VE_TEST_GIP_L2TOCR_L_CONTINEN_00001_00000000_99999999.HDR",
@@ -722,7 +722,7 @@ mod tests {
 
     #[test]
     fn read_gipp_checks_the_file_type() {
-        let ex = crate::shared_reference().join("reference/venus/examples");
+        let ex = crate::testdata("venus/examples");
         let p = ex.join("VE_TEST_VSC_L1VALD_CAMARGUE_20180101.HDR");
         let e = read_gipp(&p, "GIP_PHGAIN").unwrap_err();
         assert_eq!(e.exit_code(), 3);
@@ -738,7 +738,7 @@ mod tests {
 
     #[test]
     fn header_reading_stops_before_the_data_block() {
-        let ex = crate::shared_reference().join("reference/venus/examples");
+        let ex = crate::testdata("venus/examples");
         let p = ex.join("VE_TEST_GIP_DARKCU_L_ALLSITES_00001_20170801_99991231_B01_111101.EEF");
         let n = read_header(&p).unwrap();
         assert!(n.get("Data_Block").is_none());

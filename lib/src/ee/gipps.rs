@@ -1401,13 +1401,13 @@ pub(crate) mod tests {
 
         let paths = [&p_dc, &p_dc0, &p_rs, &p_vd, &p_od, &p_pg, &p_rp, &p_g];
         let refs: Vec<&Path> = paths.iter().map(|p| p.as_path()).collect();
-        crate::ee::validate_against_icd(&refs).unwrap();
+        crate::ee::schema::validate_all(&refs).unwrap();
         // the validator is live: below the schema's minimum version it refuses the file
         let mut old = darkcu(&all, &dark("B01")).unwrap();
         old.schema_version = "0.30".into();
         let p_old = dir.path().join("old.EEF");
         old.write(&p_old).unwrap();
-        assert!(crate::ee::validate_against_icd(&[&p_old]).is_err());
+        assert!(crate::ee::schema::validate_all(&[&p_old]).is_err());
 
         assert_eq!(read_darkcu(&p_dc).unwrap(), dc);
         assert_eq!(read_darkcu(&p_dc0).unwrap(), dark("B01"));
@@ -1533,7 +1533,7 @@ pub(crate) mod tests {
 
     #[test]
     fn reads_the_shared_examples() {
-        let ex = crate::shared_reference().join("reference/venus/examples");
+        let ex = crate::testdata("venus/examples");
         let dc = read_darkcu(
             &ex.join("VE_TEST_GIP_DARKCU_L_ALLSITES_00001_20170801_99991231_B01_111101.EEF"),
         )

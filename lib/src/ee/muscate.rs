@@ -891,8 +891,8 @@ mod tests {
 
     #[test]
     fn reads_the_validated_example() {
-        let p = crate::shared_reference().join(
-            "reference/venus/examples/VENUS-XS_20180102-105148-000_L2A_CAMARGUE_C_V1-0_MTD_ALL.xml",
+        let p = crate::testdata(
+            "venus/examples/VENUS-XS_20180102-105148-000_L2A_CAMARGUE_C_V1-0_MTD_ALL.xml",
         );
         let m = MtdAll::read(&p).unwrap();
         assert_eq!(m.level, "L2A");

@@ -414,7 +414,7 @@ mod tests {
     fn writes_valid_gipps_that_read_back() {
         let dir = tempfile::tempdir().unwrap();
         let hdr = write_strlgt(&common(), &filters(), dir.path()).unwrap();
-        crate::ee::validate_against_icd(&[&hdr]).unwrap();
+        crate::ee::schema::validate_all(&[&hdr]).unwrap();
         assert_eq!(read_strlgt(&hdr).unwrap(), filters());
     }
 

@@ -98,9 +98,7 @@ mod tests {
     use super::*;
 
     fn example_path() -> std::path::PathBuf {
-        crate::shared_reference().join(
-            "reference/venus/examples/VE_TEST_GIP_L2COMM_L_ALLSITES_00001_20170801_99991231.EEF",
-        )
+        crate::testdata("venus/examples/VE_TEST_GIP_L2COMM_L_ALLSITES_00001_20170801_99991231.EEF")
     }
 
     fn read(path: &Path, p: &mut Params) -> Result<L2Comm> {

@@ -1,10 +1,10 @@
 //! The VENµS superspectral camera (VSSC): 12 bands on 4 tri-detectors, 5200 detectors per band.
 //!
-//! Sources (see `../shared/reference/domain.md` §1.2–1.3 and §6.1):
+//! Sources (the project's domain reference, §1.2–1.3 and §6.1):
 //! - centre wavelength and width: the nominal VSSC table (eoPortal), as listed in the L1 header
 //!   `List_of_Band_Central_Wavelength` (420 … 910 nm);
 //! - solar irradiance E0: band-integrated 6SV1.1 solar spectrum over the VENµS spectral responses
-//!   (domain.md §6.1, `reference/sixs/6s_venus_srf_ref.json`), W m⁻² µm⁻¹;
+//!   (`testdata/sixs/6s_venus_srf_ref.json`), W m⁻² µm⁻¹;
 //! - tri-detector of each band: MAJA `DetectorMap = [1,1,4,4,1,4,3,3,3,2,2,2]`;
 //! - 5200 detectors per band: every per-detector GIPP list of the ICD has exactly 5200 entries;
 //! - ground sampling 5.3 m at nadir in the VM1 orbit (720 km); products are resampled to 5 m.
@@ -89,8 +89,8 @@ mod tests {
 
     #[test]
     fn irradiance_matches_the_6s_reference_file() {
-        let path = crate::shared_reference().join("reference/sixs/6s_venus_srf_ref.json");
-        let text = std::fs::read_to_string(&path).expect("shared/reference beside the project");
+        let path = crate::testdata("sixs/6s_venus_srf_ref.json");
+        let text = std::fs::read_to_string(&path).unwrap();
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         for (i, b) in BANDS.iter().enumerate() {
             let e0 = v[format!("B{}", i + 1)]["aot0.1_rho0.1"]["E0"]

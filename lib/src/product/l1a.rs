@@ -908,7 +908,7 @@ pub(crate) mod tests {
                 .map(|b| p.band_header_path(dir.path(), &b.code)),
         );
         let refs: Vec<&Path> = files.iter().map(|f| f.as_path()).collect();
-        crate::ee::validate_against_icd(&refs).unwrap();
+        crate::ee::schema::validate_all(&refs).unwrap();
         // Same lines in every band: a number instead of NIL=VARIABLE_BY_BAND.
         let mut q = sample();
         q.bands.truncate(3);
@@ -917,7 +917,7 @@ pub(crate) mod tests {
         }
         let dir2 = tempfile::tempdir().unwrap();
         let hdr2 = q.write_headers(dir2.path()).unwrap();
-        crate::ee::validate_against_icd(&[&hdr2]).unwrap();
+        crate::ee::schema::validate_all(&[&hdr2]).unwrap();
     }
 
     #[test]
@@ -955,8 +955,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_header_of_another_type_is_bad_input_naming_it() {
-        let ex = crate::shared_reference()
-            .join("reference/venus/examples/VE_TEST_VSC_L1VALD_CAMARGUE_20180101.HDR");
+        let ex = crate::testdata("venus/examples/VE_TEST_VSC_L1VALD_CAMARGUE_20180101.HDR");
         let e = L1a::open(&ex).unwrap_err();
         assert_eq!(e.exit_code(), 3);
         let msg = e.to_string();

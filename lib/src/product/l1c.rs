@@ -508,7 +508,7 @@ pub(crate) mod tests {
         let image = p.image_header_path(dir.path());
         let sol = p.annex_header_path(dir.path(), ANNEX_SOL);
         let vie = p.annex_header_path(dir.path(), ANNEX_VIE);
-        crate::ee::validate_against_icd(&[&hdr, &image, &sol, &vie]).unwrap();
+        crate::ee::schema::validate_all(&[&hdr, &image, &sol, &vie]).unwrap();
         // Optional parts absent.
         let mut q = sample();
         q.cloud_percentage = None;
@@ -518,7 +518,7 @@ pub(crate) mod tests {
         q.aks.clear();
         let dir2 = tempfile::tempdir().unwrap();
         let hdr2 = q.write_headers(dir2.path()).unwrap();
-        crate::ee::validate_against_icd(&[&hdr2]).unwrap();
+        crate::ee::schema::validate_all(&[&hdr2]).unwrap();
         // The check has teeth: a second decimal on the cloud percentage is refused.
         let text = std::fs::read_to_string(&hdr).unwrap();
         std::fs::write(
@@ -526,7 +526,7 @@ pub(crate) mod tests {
             text.replace("<Cloud_Percentage>12.5<", "<Cloud_Percentage>12.55<"),
         )
         .unwrap();
-        assert!(crate::ee::validate_against_icd(&[&hdr]).is_err());
+        assert!(crate::ee::schema::validate_all(&[&hdr]).is_err());
     }
 
     #[test]

@@ -219,19 +219,9 @@ fn fmt(v: Option<f64>) -> String {
     v.map_or("-".into(), |v| format!("{v:.4}"))
 }
 
-/// Every `.HDR`/`.EEF` beside and inside the product, validated when the schemas are there.
+/// Every `.HDR`/`.EEF` beside and inside the product, validated against its VENµS schema.
 fn schemas(input: &Input, report: &mut Report) {
     if input.l1c.is_none() && input.l1a.is_none() && input.l2a.is_none() {
-        return;
-    }
-    let validator = crate::shared_reference().join("reference/venus/validate");
-    if !validator.exists() {
-        report.add(
-            "schema",
-            &input.id,
-            true,
-            "skipped: VENµS schemas not found (set VIP_SHARED)".into(),
-        );
         return;
     }
     let mut headers = vec![input.path.clone()];
@@ -246,14 +236,14 @@ fn schemas(input: &Input, report: &mut Report) {
             .unwrap_or_default()
             .to_string_lossy()
             .into_owned();
-        match crate::ee::validate_against_icd(&[&h]) {
-            Ok(()) => report.add("schema", &subject, true, "validates".into()),
-            Err(e) => report.add(
+        match crate::ee::schema::validate(&h) {
+            Ok(schema) => report.add(
                 "schema",
                 &subject,
-                false,
-                e.lines().next().unwrap_or("").to_string(),
+                true,
+                format!("validates against {schema}"),
             ),
+            Err(e) => report.add("schema", &subject, false, e),
         }
     }
 }
