@@ -1,4 +1,4 @@
-//! The L1C as other programs see it: xmllint against the VENµS L1 schemas, GDAL opening every
+//! The L1C as other programs see it: the VENµS L1 schemas, GDAL opening every
 //! raster, and the same bytes whatever the thread count.
 
 use std::path::{Path, PathBuf};

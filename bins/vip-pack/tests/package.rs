@@ -48,7 +48,7 @@ fn l1c_package_layout_metadata_and_rasters() {
     want.sort();
     assert_eq!(rel_files(&pkg), want);
 
-    // The metadata validates against the MUSCATE schema (xmllint) ...
+    // The metadata validates against the MUSCATE schema ...
     let mtd_path = pkg.join(format!("{id}_MTD_ALL.xml"));
     vip::ee::schema::validate_all(&[&mtd_path]).unwrap();
     let text = std::fs::read_to_string(&mtd_path).unwrap();

@@ -1,4 +1,4 @@
-//! vip-sim scene: layout, formats (xmllint against the VENµS XSDs, GDAL opening every raster),
+//! vip-sim scene: layout, formats (the VENµS XSDs, GDAL opening every raster),
 //! determinism across thread counts, and refusal of bad requests.
 
 use std::path::{Path, PathBuf};

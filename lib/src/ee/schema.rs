@@ -364,6 +364,35 @@ mod tests {
         assert!(e.contains("no xsi:type"), "{e}");
     }
 
+    /// The same verdicts as the `xmllint` program on the schema files on disk: the in-memory
+    /// serving and the choice of schema change nothing.
+    #[test]
+    fn xmllint_agrees() {
+        let dir = tempfile::tempdir().unwrap();
+        let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
+        for name in [
+            "VE_TEST_VSC_L1VALD_CAMARGUE_20180101.HDR",
+            "VE_TEST_GIP_STRLGT_L_ALLSITES_00001_20170801_99991231_B05.HDR",
+            "VE_TEST_VSC_PDTANX_L2VALD_CAMARGUE_20180102_ATB.HDR",
+        ] {
+            let good = example(name);
+            let schema = validate(&good).unwrap();
+            let text = std::fs::read_to_string(&good).unwrap();
+            let bad = dir.path().join(name);
+            std::fs::write(&bad, text.replacen("<File_Name>", "<File_Nam>", 1)).unwrap();
+            assert!(validate(&bad).is_err(), "{name}");
+            for (file, valid) in [(&good, true), (&bad, false)] {
+                let out = std::process::Command::new("xmllint")
+                    .args(["--noout", "--schema"])
+                    .arg(schemas.join(ICD).join(&schema))
+                    .arg(file)
+                    .output()
+                    .expect("xmllint (Debian: libxml2-utils)");
+                assert_eq!(out.status.success(), valid, "{}", file.display());
+            }
+        }
+    }
+
     #[test]
     fn messages_are_bounded() {
         let huge = format!(
