@@ -329,3 +329,18 @@ fn orbit_number_comes_from_the_native_header() {
     .code(3)
     .one_error_line("BADORBIT.HDR");
 }
+
+#[test]
+fn an_l2a_is_refused_as_not_implemented_yet() {
+    // The ICD's example L2A header: vip-pack recognises the level and says it does not make
+    // its packages yet (exit 2, as for anything not built), instead of calling it corrupt.
+    let l2a = vip_testkit::project_root()
+        .join("testdata/venus/examples/VE_TEST_VSC_L2VALD_CAMARGUE_20180102.HDR");
+    let tmp = tempfile::tempdir().unwrap();
+    let dist = tmp.path().join("DIST");
+    run(BIN, &[l2a.to_str().unwrap(), "-o", dist.to_str().unwrap()])
+        .code(2)
+        .one_error_line("L2A packages are not implemented yet")
+        .stderr_has("VE_TEST_VSC_L2VALD_CAMARGUE_20180102.HDR");
+    assert!(!dist.exists() || files(&dist).is_empty());
+}

@@ -199,9 +199,18 @@ pub fn package(product: &Path, pack: &PackOptions, opts: &Options) -> Result<Pat
     Ok(out)
 }
 
-/// The plan for a native product, by the kind its header declares.
+/// The plan for a native product, by the kind its header declares. An L2A is a usage error
+/// (exit 2): its packages are not made by this version.
 pub fn plan_for(product: &Path) -> Result<Plan> {
     crate::cli::require_exists(product)?;
+    let doc = crate::ee::EeDoc::read(product)?;
+    if doc.fixed.file_type == crate::product::l2a::FILE_TYPE {
+        return Err(VipError::Usage(format!(
+            "{}: L2A packages are not implemented yet (this version packages L1C products); \
+             nothing was processed",
+            product.display()
+        )));
+    }
     let l1c = crate::product::l1c::L1c::open(product)?;
     l1c::plan(&l1c, product)
 }
