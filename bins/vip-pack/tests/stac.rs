@@ -414,6 +414,22 @@ fn index_refuses_broken_packages_and_links_out_of_the_folder() {
         .one_error_line("leads outside");
     unchanged();
     std::fs::remove_file(dist.join("ELSEWHERE")).unwrap();
+    // A link nested in a package, named by no asset, that a server of DIST would follow out.
+    let nested = pkg.join("MASKS").join(".cache").join("more");
+    std::fs::create_dir_all(nested.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(&outside, &nested).unwrap();
+    let target = std::fs::canonicalize(&outside).unwrap();
+    run(BIN, &["index", d])
+        .code(3)
+        .one_error_line(&format!("{}: leads outside", nested.display()))
+        .one_error_line(&format!("(to {})", target.display()));
+    unchanged();
+    std::fs::remove_dir_all(nested.parent().unwrap()).unwrap();
+    // A nested link that stays inside DIST is fine.
+    std::os::unix::fs::symlink(&b1, pkg.join("MASKS").join("B1.tif")).unwrap();
+    index(&dist);
+    unchanged();
+    std::fs::remove_file(pkg.join("MASKS").join("B1.tif")).unwrap();
     // A package folder without an item (packaged without --stac).
     let plain = s.scratch("PLAIN");
     let p = pack(&hdr, &plain, &[]);

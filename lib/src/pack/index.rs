@@ -13,7 +13,8 @@
 //! a reader never sees half a file, and an unchanged catalog keeps its date for HTTP caches.
 //! Hidden entries (`.name`, e.g. a package being written) and plain files (zipped packages) are
 //! not indexed. A package folder without a readable item, an asset outside its folder, or a
-//! symbolic link leading out of DIR is bad input (exit 3): nothing is written.
+//! symbolic link anywhere in a package leading out of DIR is bad input (exit 3): nothing is
+//! written.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -76,6 +77,23 @@ fn inside(root: &Path, path: &Path, what: &Path) -> Result<PathBuf> {
     }
 }
 
+/// Refuses every symbolic link in the tree of `dir` (at any depth, hidden entries included)
+/// that resolves outside `root`: a server of the indexed folder would follow it. Linked
+/// folders are not descended into (their link is checked).
+fn links_inside(root: &Path, dir: &Path) -> Result<()> {
+    for e in std::fs::read_dir(dir).map_err(|e| VipError::input_io(dir, &e))? {
+        let e = e.map_err(|e| VipError::input_io(dir, &e))?;
+        let path = e.path();
+        let t = e.file_type().map_err(|e| VipError::input_io(&path, &e))?;
+        if t.is_symlink() {
+            inside(root, &path, &path)?;
+        } else if t.is_dir() {
+            links_inside(root, &path)?;
+        }
+    }
+    Ok(())
+}
+
 /// Reads and checks the item of the package folder `pkg` (named `name`) of `root`.
 fn read_item(root: &Path, pkg: &Path, name: &str) -> Result<ItemInfo> {
     let path = pkg.join(item_name(name));
@@ -89,6 +107,7 @@ fn read_item(root: &Path, pkg: &Path, name: &str) -> Result<ItemInfo> {
         ));
     }
     let real_pkg = inside(root, pkg, pkg)?;
+    links_inside(root, &real_pkg)?;
     inside(&real_pkg, &path, &path)?;
     let bad = |m: String| VipError::bad_input(&path, m);
     let text = std::fs::read_to_string(&path).map_err(|e| VipError::input_io(&path, &e))?;
