@@ -2,7 +2,7 @@
 # Installs the system packages VIP needs when they are missing; does nothing when all are there.
 # (libclang: proj-sys generates its PROJ bindings with bindgen at build time; fontconfig,
 # freetype and a font: the text of vip-qc's report plots; chromium: the report rendering test.)
-vip_deps="pkg-config build-essential clang libclang-dev libgdal-dev libproj-dev libsqlite3-dev gdal-bin ksh libxml2-utils python3-venv libgfortran5 time bc libfontconfig1-dev libfreetype-dev fonts-dejavu-core chromium zip unzip"
+vip_deps="pkg-config build-essential clang libclang-dev libgdal-dev libproj-dev libsqlite3-dev gdal-bin ksh libxml2-utils python3-venv libgfortran5 time bc libfontconfig1-dev libfreetype-dev fonts-dejavu-core chromium zip unzip shellcheck"
 
 vip_install_deps() {
   missing=""
