@@ -2,7 +2,9 @@
 //! read from stdin, `--version` with the GDAL and PROJ versions, man pages, and the wrapper that
 //! runs a tool and turns its result into an exit status (DESIGN.md §4).
 //!
-//! Physics never parses flags: a tool turns [`CommonArgs`] into [`Options`] and hands those down.
+//! Physics never parses flags: a tool turns [`CommonArgs`] (and, where it writes, [`OutputArgs`]
+//! and [`CreationArgs`]) into [`Options`] and hands those down. Each (sub)command takes exactly
+//! the flags it uses: a flag it would ignore is a usage error.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -13,16 +15,11 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::error::{Result, VipError};
 
-/// The flags every tool takes (DESIGN.md §4). Flatten it into a tool's clap definition.
+/// The flags every tool and every subcommand takes (DESIGN.md §4). Flatten it into a tool's
+/// clap definition.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Common options")]
 pub struct CommonArgs {
-    /// Directory the products are written into
-    #[arg(short = 'o', long = "output", value_name = "DIR", global = true)]
-    pub output: Option<PathBuf>,
-    /// Replace products that already exist in the output directory
-    #[arg(long, global = true)]
-    pub overwrite: bool,
     /// Worker threads [default: all cores]
     #[arg(long, value_name = "N", global = true, value_parser = clap::value_parser!(u32).range(1..))]
     pub threads: Option<u32>,
@@ -44,8 +41,35 @@ pub struct CommonArgs {
     /// GDAL configuration option, e.g. GDAL_CACHEMAX=256 (repeatable)
     #[arg(long, value_name = "KEY=VALUE", global = true, value_parser = parse_key_value)]
     pub config: Vec<(String, String)>,
+}
+
+/// `--overwrite`, for the (sub)commands that write something that may already exist.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Output options")]
+pub struct OverwriteArg {
+    /// Replace outputs that already exist
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
+/// `-o/--output` and `--overwrite`, for the (sub)commands that write products. Never global: a
+/// subcommand that writes nothing must refuse them.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Output options")]
+pub struct OutputArgs {
+    /// Directory the products are written into
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub overwrite: OverwriteArg,
+}
+
+/// `--co`, for the (sub)commands that write rasters.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Output options")]
+pub struct CreationArgs {
     /// GDAL creation option for written rasters, e.g. COMPRESS=DEFLATE (repeatable)
-    #[arg(long = "co", value_name = "KEY=VALUE", global = true, value_parser = parse_key_value)]
+    #[arg(long = "co", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub co: Vec<(String, String)>,
 }
 
@@ -56,7 +80,8 @@ fn parse_key_value(s: &str) -> std::result::Result<(String, String), String> {
     }
 }
 
-/// The shared settings a library entry point needs, resolved from [`CommonArgs`].
+/// The shared settings a library entry point needs, resolved from [`CommonArgs`] and, where a
+/// subcommand writes, [`OutputArgs`] and [`CreationArgs`].
 #[derive(Debug, Clone)]
 pub struct Options {
     /// Where products go.
@@ -83,18 +108,36 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// These options writing where `out` says (`-o` defaults to the current directory).
+    pub fn writing(self, out: &OutputArgs) -> Options {
+        Options {
+            output: out.output.clone().unwrap_or_else(|| PathBuf::from(".")),
+            overwrite: out.overwrite.overwrite,
+            ..self
+        }
+    }
+
+    /// These options creating rasters with the `--co` options of `co`.
+    pub fn creating(self, co: &CreationArgs) -> Options {
+        Options {
+            creation_options: co.co.clone(),
+            ..self
+        }
+    }
+}
+
 impl CommonArgs {
-    /// The resolved options; `-o` defaults to the current directory.
+    /// The resolved options of a subcommand that writes no product (`-o` is the current
+    /// directory, nothing is replaced, no creation option).
     pub fn options(&self) -> Options {
         Options {
-            output: self.output.clone().unwrap_or_else(|| PathBuf::from(".")),
-            overwrite: self.overwrite,
             threads: self
                 .threads
                 .map(|t| t as usize)
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
             ram_bytes: self.ram << 20,
-            creation_options: self.co.clone(),
+            ..Options::default()
         }
     }
 

@@ -103,15 +103,14 @@ pub fn run_with_stdin<S: AsRef<std::ffi::OsStr>>(bin: &str, args: &[S], stdin: &
     }
 }
 
-/// The checks every tool passes (DESIGN.md §4): `--help` with EXAMPLES and the common flags,
+/// The checks every tool passes (DESIGN.md §4): `--help` with EXAMPLES and the common flags
+/// (the output flags are a (sub)command's own: see [`check_output_flags`]),
 /// `--version` naming GDAL and PROJ, usage errors exit 2, and a committed man page that is
 /// exactly what the clap definition generates.
 pub fn check_common_cli(bin: &str, name: &str) {
     let help = run(bin, &["--help"]);
     help.code(0).stdout_has("EXAMPLES:").stdout_has(name);
     for flag in [
-        "--output",
-        "--overwrite",
         "--threads",
         "--ram",
         "--quiet",
@@ -119,7 +118,6 @@ pub fn check_common_cli(bin: &str, name: &str) {
         "--progress",
         "--no-progress",
         "--config",
-        "--co",
     ] {
         help.stdout_has(flag);
     }
@@ -144,6 +142,42 @@ pub fn check_common_cli(bin: &str, name: &str) {
             "{} is stale or missing: run scripts/man and commit the result",
             committed.display()
         );
+    }
+}
+
+/// The flags that say where and how outputs are written.
+pub const OUTPUT_FLAGS: [&str; 3] = ["--output", "--overwrite", "--co"];
+
+/// `bin sub...` lists in its help exactly the output flags `takes` (of [`OUTPUT_FLAGS`]) and
+/// refuses each other one with clap's usage error (exit 2): a flag it would ignore is not
+/// accepted.
+pub fn check_output_flags(bin: &str, sub: &[&str], takes: &[&str]) {
+    let mut help_args = sub.to_vec();
+    help_args.push("--help");
+    let help = run(bin, &help_args);
+    help.code(0);
+    for flag in OUTPUT_FLAGS {
+        let listed =
+            help.stdout.contains(&format!("{flag} ")) || help.stdout.contains(&format!("{flag}\n"));
+        let taken = takes.contains(&flag);
+        assert_eq!(
+            listed, taken,
+            "{bin} {sub:?} --help lists {flag}: {listed}\n{}",
+            help.stdout
+        );
+        if taken {
+            continue;
+        }
+        let mut args = sub.to_vec();
+        args.extend(match flag {
+            "--output" => vec!["-o", "OUT"],
+            "--co" => vec!["--co", "COMPRESS=NONE"],
+            f => vec![f],
+        });
+        let short = if flag == "--output" { "-o" } else { flag };
+        run(bin, &args)
+            .code(2)
+            .stderr_has(&format!("unexpected argument '{short}' found"));
     }
 }
 

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use vip::cli::{CommonArgs, Tool};
+use vip::cli::{CommonArgs, CreationArgs, OutputArgs, Tool};
 
 /// Turn raw VENµS L1A products into orthorectified L1C TOA reflectance.
 ///
@@ -34,6 +34,10 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     site: Option<PathBuf>,
     #[command(flatten)]
+    out: OutputArgs,
+    #[command(flatten)]
+    co: CreationArgs,
+    #[command(flatten)]
     common: CommonArgs,
 }
 
@@ -50,6 +54,12 @@ fn main() {
             resampling: args.resampling,
             site: args.site,
         };
-        vip::level1::run(&inputs, &args.gipp, &args.dem, &l1, &args.common.options())
+        vip::level1::run(
+            &inputs,
+            &args.gipp,
+            &args.dem,
+            &l1,
+            &args.common.options().writing(&args.out).creating(&args.co),
+        )
     })
 }

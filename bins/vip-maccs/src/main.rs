@@ -3,14 +3,14 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use vip::cli::{CommonArgs, Tool};
+use vip::cli::{CommonArgs, CreationArgs, OutputArgs, Tool};
 
 /// Atmospheric correction and cloud screening of VENµS L1C (l2), and monthly synthesis (l3).
 #[derive(Parser)]
 #[command(
     name = "vip-maccs",
     version,
-    after_help = "EXAMPLES:\n  vip-maccs l2 L1C/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR --gipp S/GIPP --dem S/DEM.tif -o L2\n  vip-maccs l3 L2/*.HDR --gipp S/GIPP -o L3\n  echo 'B04 40 10 60 0.2 2.0 0.3 0.25' | vip-maccs lut --gipp testdata/luts\n  vip-maccs lut-build tables.json --model CONTINEN -o GIPP"
+    after_help = "EXAMPLES:\n  vip-maccs l2 L1C/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR --gipp S/GIPP --dem S/DEM.tif -o L2\n  echo 'B04 40 10 60 0.2 2.0 0.3 0.25' | vip-maccs lut --gipp testdata/luts\n  vip-maccs lut-build tables.json --model CONTINEN -o GIPP"
 )]
 struct Args {
     #[command(subcommand)]
@@ -75,15 +75,18 @@ enum Level {
         /// Aerosol model: the LUT GIPPs' applicability nick name
         #[arg(long, default_value = "CONTINEN")]
         model: String,
+        #[command(flatten)]
+        out: OutputArgs,
+        #[command(flatten)]
+        co: CreationArgs,
     },
-    /// L2A series to an L3A weighted synthesis
+    /// L2A series to an L3A weighted synthesis (not implemented in this version)
+    ///
+    /// Takes no GIPP, output or creation option until the synthesis is written.
     L3 {
         /// L2A products (their .HDR), or - to read one path per line from stdin
         #[arg(required = true, value_name = "L2A")]
         inputs: Vec<PathBuf>,
-        /// Folder of GIPP parameter files (L3COMM)
-        #[arg(long, value_name = "DIR")]
-        gipp: Option<PathBuf>,
     },
     /// LUT probe: atmospheric terms, forward TOA and inverted surface reflectance per case
     ///
@@ -123,6 +126,8 @@ enum Level {
         /// File_Class of the GIPPs
         #[arg(long, default_value = "TEST")]
         class: String,
+        #[command(flatten)]
+        out: OutputArgs,
     },
 }
 
@@ -140,6 +145,8 @@ fn main() {
             dem,
             context,
             model,
+            out,
+            co,
         } => {
             let inputs = vip::cli::input_paths(&inputs)?;
             let l2 = vip::level2::L2Options {
@@ -149,7 +156,11 @@ fn main() {
                 model,
                 params: vip::level2::Params::default(),
             };
-            vip::level2::run(&inputs, &l2, &args.common.options())
+            vip::level2::run(
+                &inputs,
+                &l2,
+                &args.common.options().writing(&out).creating(&co),
+            )
         }
         Level::Lut {
             gipp,
@@ -172,7 +183,13 @@ fn main() {
             tables,
             model,
             class,
-        } => vip::atmosphere::luts::build_gipps(&tables, &model, &class, &args.common.options()),
+            out,
+        } => vip::atmosphere::luts::build_gipps(
+            &tables,
+            &model,
+            &class,
+            &args.common.options().writing(&out),
+        ),
         Level::L3 { inputs, .. } => {
             vip::cli::input_paths(&inputs)?;
             Err(vip::VipError::not_yet("vip-maccs l3", "L3A synthesis"))

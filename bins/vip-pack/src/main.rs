@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use vip::cli::{CommonArgs, Tool};
+use vip::cli::{CommonArgs, CreationArgs, OutputArgs, Tool};
 
 /// Package VENµS products for distribution in the Theia/MUSCATE layout.
 ///
@@ -42,6 +42,10 @@ struct Args {
     /// relative hrefs, SHA2-256 multihash checksums and sizes; footprint in WGS 84
     #[arg(long)]
     stac: bool,
+    #[command(flatten)]
+    out: OutputArgs,
+    #[command(flatten)]
+    co: CreationArgs,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -108,7 +112,11 @@ fn main() {
                 cog: args.cog,
                 stac: args.stac,
             };
-            vip::pack::run(&inputs, &pack, &args.common.options())
+            vip::pack::run(
+                &inputs,
+                &pack,
+                &args.common.options().writing(&args.out).creating(&args.co),
+            )
         }
     })
 }

@@ -3,14 +3,15 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use vip::cli::{CommonArgs, Tool};
+use vip::cli::{CommonArgs, OverwriteArg, Tool};
 
 /// Check VENµS products and report; the exit status is the verdict (0 pass, 1 fail, 3 bad
 /// input).
 ///
 /// PRODUCT is an L2A, L1C or raw L1A global header (.HDR) or any raster GDAL reads (an L2A
 /// gives its SRE bands B01..B12, its FRE bands FRE_B01..FRE_B12, VAP, AOT and its masks).
-/// Reports go to stdout: a table, or JSON with --json (one object per product).
+/// Reports go to stdout: a table, or JSON with --json (one object per product); --report also
+/// writes an HTML report. vip-qc writes no product: it takes no -o or --co.
 #[derive(Parser)]
 #[command(
     name = "vip-qc",
@@ -22,15 +23,39 @@ use vip::cli::{CommonArgs, Tool};
 struct Args {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+/// How every subcommand reports.
+#[derive(clap::Args)]
+#[command(next_help_heading = "Report options")]
+struct ReportArgs {
     /// Print the report as JSON on stdout
-    #[arg(long, global = true)]
+    #[arg(long)]
     json: bool,
     /// Also write an HTML report into DIR: index.html, PNG plots and the plots' data in
     /// report.json (DIR must not exist, unless --overwrite)
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
     #[command(flatten)]
-    common: CommonArgs,
+    overwrite: OverwriteArg,
+}
+
+impl ReportArgs {
+    /// The library's reporting settings; --overwrite without --report is a usage error.
+    fn output(self) -> vip::Result<vip::qc::run::Output> {
+        if self.overwrite.overwrite && self.report.is_none() {
+            return Err(vip::VipError::Usage(
+                "--overwrite replaces the --report folder, and no --report is given".into(),
+            ));
+        }
+        Ok(vip::qc::run::Output {
+            json: self.json,
+            report: self.report,
+            overwrite: self.overwrite.overwrite,
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -48,6 +73,8 @@ enum Command {
         /// Products (.HDR) or rasters, or - to read one path per line from stdin
         #[arg(required = true, value_name = "PRODUCT")]
         inputs: Vec<PathBuf>,
+        #[command(flatten)]
+        report: ReportArgs,
     },
     /// Check a product's consistency: headers against the VENµS schemas, raster sizes,
     /// reflectance ranges, nodata fractions, mask bits, angles, declared cloud cover; exit 1
@@ -62,6 +89,8 @@ enum Command {
         /// Thresholds (JSON rules file); the shipped defaults otherwise
         #[arg(long, value_name = "FILE")]
         rules: Option<PathBuf>,
+        #[command(flatten)]
+        report: ReportArgs,
     },
     /// Compare B with the reference A band by band: max |diff|, bias, RMSE, fraction over the
     /// tolerance, and per mask bit the confusion matrix (precision, recall); exit 1 when a band
@@ -90,6 +119,8 @@ enum Command {
         /// Compare only this band of A (e.g. B04)
         #[arg(long, value_name = "BAND")]
         band: Option<String>,
+        #[command(flatten)]
+        report: ReportArgs,
     },
     /// Geometric accuracy: sub-pixel shifts of a band against a reference image of the same
     /// grid, on a grid of windows, with outlier rejection: mean, RMS, max and the vector field
@@ -124,6 +155,8 @@ enum Command {
         /// Fail (exit 1) when the RMS shift is over this, pixels
         #[arg(long, value_name = "PX")]
         max_rms: Option<f64>,
+        #[command(flatten)]
+        report: ReportArgs,
     },
     /// Time series of one site: per date, the mean and std of each band over the pixels
     /// stable and clear on every date, the cloud % and the AOT; per band, the least-squares
@@ -143,6 +176,8 @@ enum Command {
         /// Products (.HDR) of one site, any order, or - to read one path per line from stdin
         #[arg(required = true, value_name = "PRODUCT")]
         inputs: Vec<PathBuf>,
+        #[command(flatten)]
+        report: ReportArgs,
     },
 }
 
@@ -155,22 +190,21 @@ impl Tool for Args {
 fn main() {
     vip::cli::run("vip-qc", |args: Args| {
         let opts = args.common.options();
-        let out = vip::qc::run::Output {
-            json: args.json,
-            report: args.report,
-            overwrite: opts.overwrite,
-        };
         match args.command {
-            Command::Stats { inputs } => {
-                vip::qc::run::run_stats(&vip::cli::input_paths(&inputs)?, &out, &opts)
+            Command::Stats { inputs, report } => {
+                vip::qc::run::run_stats(&vip::cli::input_paths(&inputs)?, &report.output()?, &opts)
             }
-            Command::Series { inputs } => {
-                vip::qc::run::run_series(&vip::cli::input_paths(&inputs)?, &out, &opts)
+            Command::Series { inputs, report } => {
+                vip::qc::run::run_series(&vip::cli::input_paths(&inputs)?, &report.output()?, &opts)
             }
-            Command::Check { inputs, rules } => vip::qc::run::run_check(
+            Command::Check {
+                inputs,
+                rules,
+                report,
+            } => vip::qc::run::run_check(
                 &vip::cli::input_paths(&inputs)?,
                 rules.as_deref(),
-                &out,
+                &report.output()?,
                 &opts,
             ),
             Command::Compare {
@@ -179,6 +213,7 @@ fn main() {
                 tolerance,
                 max_fraction,
                 band,
+                report,
             } => {
                 let cmp = vip::qc::compare::CompareOptions {
                     tolerance,
@@ -186,7 +221,7 @@ fn main() {
                     band,
                     ..Default::default()
                 };
-                vip::qc::run::run_compare(&a, &b, &cmp, &out, &opts)
+                vip::qc::run::run_compare(&a, &b, &cmp, &report.output()?, &opts)
             }
             Command::Geom {
                 product,
@@ -196,6 +231,7 @@ fn main() {
                 step,
                 max_shift,
                 max_rms,
+                report,
             } => {
                 let g = vip::qc::geom::GeomOptions {
                     band,
@@ -205,7 +241,7 @@ fn main() {
                     max_rms,
                     ..Default::default()
                 };
-                vip::qc::run::run_geom(&product, &reference, &g, &out)
+                vip::qc::run::run_geom(&product, &reference, &g, &report.output()?)
             }
         }
     })

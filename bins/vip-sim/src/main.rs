@@ -1,7 +1,7 @@
 //! vip-sim: simulated VENµS inputs with a known truth, for qualification.
 
 use clap::{Parser, Subcommand};
-use vip::cli::{CommonArgs, Tool};
+use vip::cli::{CommonArgs, CreationArgs, OutputArgs, Tool};
 
 /// Simulate VENµS inputs (raw L1A, GIPP set, DEM) together with the truth they were made from.
 ///
@@ -75,6 +75,10 @@ struct Scene {
     /// Mean water-vapour column, g/cm² (with --luts)
     #[arg(long, value_name = "MEAN", default_value_t = 2.0, requires = "luts")]
     wv: f64,
+    #[command(flatten)]
+    out: OutputArgs,
+    #[command(flatten)]
+    co: CreationArgs,
 }
 
 impl Tool for Args {
@@ -96,12 +100,15 @@ fn main() {
                 aot_mean: s.aot,
                 wv_mean: s.wv,
             });
-            if args.common.output.is_none() {
+            if s.out.output.is_none() {
                 return Err(vip::VipError::Usage(
                     "vip-sim scene: -o DIR is required (the scene folder to create)".into(),
                 ));
             }
-            vip::sim::write_scene(&spec, &args.common.options())
+            vip::sim::write_scene(
+                &spec,
+                &args.common.options().writing(&s.out).creating(&s.co),
+            )
         }
     })
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use vip::cli::{CommonArgs, Tool};
+use vip::cli::{CommonArgs, CreationArgs, OutputArgs, Tool};
 
 /// Correct VENµS raw L1A products for stray light (type 1) and cross-talk (type 2).
 ///
@@ -25,6 +25,10 @@ struct Args {
     #[arg(long, value_name = "DIR")]
     gipp: PathBuf,
     #[command(flatten)]
+    out: OutputArgs,
+    #[command(flatten)]
+    co: CreationArgs,
+    #[command(flatten)]
     common: CommonArgs,
 }
 
@@ -37,6 +41,10 @@ impl Tool for Args {
 fn main() {
     vip::cli::run("vip-straylight", |args: Args| {
         let inputs = vip::cli::input_paths(&args.inputs)?;
-        vip::straylight::correct::run(&inputs, &args.gipp, &args.common.options())
+        vip::straylight::correct::run(
+            &inputs,
+            &args.gipp,
+            &args.common.options().writing(&args.out).creating(&args.co),
+        )
     })
 }
