@@ -1,8 +1,9 @@
 # Sourced by scripts/test and scripts/demo (POSIX sh, so ksh runs it too).
 # Installs the system packages VIP needs when they are missing; does nothing when all are there.
 # (libclang: proj-sys generates its PROJ bindings with bindgen at build time; fontconfig,
-# freetype and a font: the text of vip-qc's report plots; chromium: the report rendering test.)
-vip_deps="pkg-config build-essential clang libclang-dev libgdal-dev libproj-dev libsqlite3-dev gdal-bin ksh libxml2-utils python3-venv libgfortran5 time bc libfontconfig1-dev libfreetype-dev fonts-dejavu-core chromium zip unzip shellcheck"
+# freetype and a font: the text of vip-qc's report plots; chromium: the report rendering test;
+# Slurm, munge and shellcheck: the production drivers' tests (they start a one-node Slurm).)
+vip_deps="pkg-config build-essential clang libclang-dev libgdal-dev libproj-dev libsqlite3-dev gdal-bin ksh libxml2-utils python3-venv libgfortran5 time bc libfontconfig1-dev libfreetype-dev fonts-dejavu-core chromium zip unzip shellcheck munge slurmctld slurmd slurm-client"
 
 vip_install_deps() {
   missing=""

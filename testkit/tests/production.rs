@@ -156,61 +156,151 @@ fn vip_chain_runs_one_product_to_its_package_and_stops_at_the_first_failing_step
     assert!(!broken.join("OUT").join(format!(".{id}.partial")).exists());
 }
 
-#[test]
-fn vip_nightly_survives_a_kill_and_a_corrupt_product_and_does_each_product_once() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (inbox, work, archive, sites) = (
-        tmp.path().join("inbox"),
-        tmp.path().join("work"),
-        tmp.path().join("archive"),
-        tmp.path().join("sites"),
-    );
-    std::fs::create_dir_all(&inbox).unwrap();
-    let mut good = Vec::new();
-    for site in ["SITEA", "SITEB"] {
-        for date in ["2024-03-15", "2024-03-17", "2024-03-19"] {
-            let scene = tmp.path().join(format!("sim-{site}-{date}"));
-            let l1a = simulate(&scene, site, date);
-            deliver(&l1a, &inbox);
-            good.push(l1a.file_stem().unwrap().to_str().unwrap().to_string());
-            let res = sites.join(site);
-            if !res.exists() {
-                std::fs::create_dir_all(&res).unwrap();
-                for f in ["GIPP", "DEM.tif", "site.json"] {
-                    let ok = Command::new("cp")
-                        .arg("-R")
-                        .arg(scene.join(f))
-                        .arg(&res)
-                        .status()
-                        .unwrap()
-                        .success();
-                    assert!(ok);
+/// A simulated production inbox: SITEA and SITEB with three good dates each, a corrupt SITEA
+/// product between two good dates (its header cut in half), a stray file, and a product of
+/// SITEC, whose site folder has no DEM.
+struct Inbox {
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+    good: Vec<String>,
+    corrupt: String,
+    waiting: String,
+}
+
+impl Inbox {
+    fn new() -> Inbox {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().to_path_buf();
+        let (inbox, sites) = (root.join("inbox"), root.join("sites"));
+        std::fs::create_dir_all(&inbox).unwrap();
+        let mut good = Vec::new();
+        for site in ["SITEA", "SITEB"] {
+            for date in ["2024-03-15", "2024-03-17", "2024-03-19"] {
+                let scene = root.join(format!("sim-{site}-{date}"));
+                let l1a = simulate(&scene, site, date);
+                deliver(&l1a, &inbox);
+                good.push(l1a.file_stem().unwrap().to_str().unwrap().to_string());
+                let res = sites.join(site);
+                if !res.exists() {
+                    std::fs::create_dir_all(&res).unwrap();
+                    for f in ["GIPP", "DEM.tif", "site.json"] {
+                        let ok = Command::new("cp")
+                            .arg("-R")
+                            .arg(scene.join(f))
+                            .arg(&res)
+                            .status()
+                            .unwrap()
+                            .success();
+                        assert!(ok);
+                    }
                 }
             }
         }
+        let l1a = simulate(&root.join("sim-corrupt"), "SITEA", "2024-03-16");
+        deliver(&l1a, &inbox);
+        let corrupt = l1a.file_stem().unwrap().to_str().unwrap().to_string();
+        let hdr = inbox.join(format!("{corrupt}.HDR"));
+        let bytes = std::fs::read(&hdr).unwrap();
+        std::fs::write(&hdr, &bytes[..bytes.len() / 2]).unwrap();
+        std::fs::write(inbox.join("notes.HDR"), "not a product").unwrap();
+        let l1a = simulate(&root.join("sim-nodem"), "SITEC", "2024-03-15");
+        deliver(&l1a, &inbox);
+        let waiting = l1a.file_stem().unwrap().to_str().unwrap().to_string();
+        std::fs::create_dir_all(sites.join("SITEC/GIPP")).unwrap();
+        Inbox {
+            _tmp: tmp,
+            root,
+            good,
+            corrupt,
+            waiting,
+        }
     }
-    // a corrupt product of SITEA between two good dates: its header cut in half
-    let scene = tmp.path().join("sim-corrupt");
-    let l1a = simulate(&scene, "SITEA", "2024-03-16");
-    deliver(&l1a, &inbox);
-    let corrupt = l1a.file_stem().unwrap().to_str().unwrap().to_string();
-    let hdr = inbox.join(format!("{corrupt}.HDR"));
-    let bytes = std::fs::read(&hdr).unwrap();
-    std::fs::write(&hdr, &bytes[..bytes.len() / 2]).unwrap();
-    // a stray file, and a product of a site that has no DEM
-    std::fs::write(inbox.join("notes.HDR"), "not a product").unwrap();
-    let l1a = simulate(&tmp.path().join("sim-nodem"), "SITEC", "2024-03-15");
-    deliver(&l1a, &inbox);
-    let waiting = l1a.file_stem().unwrap().to_str().unwrap().to_string();
-    std::fs::create_dir_all(sites.join("SITEC/GIPP")).unwrap();
 
-    let nightly = || {
+    fn work(&self) -> PathBuf {
+        self.root.join("work")
+    }
+
+    /// vip-nightly on this inbox, two sites at a time, with `extra` arguments.
+    fn nightly(&self, extra: &[&str]) -> Command {
         let mut c = script("vip-nightly");
-        c.arg("--inbox").arg(&inbox).arg("--work").arg(&work);
-        c.arg("--archive").arg(&archive).arg("--sites").arg(&sites);
-        c.args(["--jobs", "2", "--threads", "1"]);
+        c.arg("--inbox").arg(self.root.join("inbox"));
+        c.arg("--work").arg(self.work());
+        c.arg("--archive").arg(self.root.join("archive"));
+        c.arg("--sites").arg(self.root.join("sites"));
+        c.args(["--jobs", "2", "--threads", "1"]).args(extra);
         c
-    };
+    }
+
+    /// The states every scheduler must end in, and the summary that says so.
+    fn check_outcome(&self, summary: &str) {
+        let work = self.work();
+        let a = queue(&work, "SITEA");
+        let b = queue(&work, "SITEB");
+        for id in &self.good {
+            let st = a
+                .iter()
+                .chain(&b)
+                .find(|(i, _)| i == id)
+                .map(|(_, s)| s.as_str());
+            assert_eq!(st, Some("DONE"), "{id}\n{summary}");
+        }
+        assert!(a.contains(&(self.corrupt.clone(), "FAIL".into())), "{a:?}");
+        assert!(
+            summary.contains("SITEA: QUEUED 0 RUNNING 0 DONE 3 FAIL 1"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("SITEB: QUEUED 0 RUNNING 0 DONE 3 FAIL 0"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains(&format!("FAIL {}: ", self.corrupt)),
+            "{summary}"
+        );
+        let log = work
+            .join("logs/SITEA")
+            .join(format!("{}.log", self.corrupt));
+        assert!(summary.contains(log.to_str().unwrap()), "{summary}");
+        assert!(
+            summary.contains("notes.HDR: an inbox entry that is not a raw L1A header"),
+            "{summary}"
+        );
+        assert!(summary.contains("SITEC: not run, no DEM"), "{summary}");
+        assert_eq!(
+            queue(&work, "SITEC"),
+            vec![(self.waiting.clone(), "QUEUED".into())]
+        );
+        assert!(summary.contains("total: 6 of 8 DONE"), "{summary}");
+        // Each good product finished exactly once (the history has one success per product)
+        // and has exactly one package in the archive; nothing half-copied stays.
+        let history = std::fs::read_to_string(work.join("history")).unwrap();
+        for id in &self.good {
+            let ok = history
+                .lines()
+                .filter(|l| l.contains(id.as_str()) && l.ends_with(" 0"))
+                .count();
+            assert_eq!(ok, 1, "{id}:\n{history}");
+        }
+        for site in ["SITEA", "SITEB"] {
+            let names: Vec<String> = std::fs::read_dir(self.root.join("archive").join(site))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            assert_eq!(names.len(), 3, "{names:?}");
+            assert!(
+                names.iter().all(|n| n.starts_with("VENUS-XS_")),
+                "{names:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn vip_nightly_survives_a_kill_and_a_corrupt_product_and_does_each_product_once() {
+    let inbox = Inbox::new();
+    let work = inbox.work();
+    let nightly = || inbox.nightly(&[]);
+    let corrupt = inbox.corrupt.clone();
 
     // 1. Killed with kill -9 (the whole process group, as a crash would) while products run.
     use std::os::unix::process::CommandExt;
@@ -251,62 +341,13 @@ fn vip_nightly_survives_a_kill_and_a_corrupt_product_and_does_each_product_once(
         .collect();
     assert!(!running.is_empty(), "the kill came after the work");
 
-    // 2. The next run resumes: every good product DONE, the corrupt one FAIL with its log.
+    // 2. The next run resumes: every good product DONE once, the corrupt one FAIL with its log.
     let o = nightly().output().unwrap();
     let summary = String::from_utf8_lossy(&o.stdout).into_owned();
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    let a = queue(&work, "SITEA");
-    let b = queue(&work, "SITEB");
-    for id in &good {
-        let st = a
-            .iter()
-            .chain(&b)
-            .find(|(i, _)| i == id)
-            .map(|(_, s)| s.as_str());
-        assert_eq!(st, Some("DONE"), "{id}\n{summary}");
-    }
-    assert!(a.contains(&(corrupt.clone(), "FAIL".into())), "{a:?}");
-    assert!(
-        summary.contains("SITEA: QUEUED 0 RUNNING 0 DONE 3 FAIL 1"),
-        "{summary}"
-    );
-    assert!(
-        summary.contains("SITEB: QUEUED 0 RUNNING 0 DONE 3 FAIL 0"),
-        "{summary}"
-    );
-    assert!(summary.contains(&format!("FAIL {corrupt}: ")), "{summary}");
-    let log = work.join("logs/SITEA").join(format!("{corrupt}.log"));
-    assert!(summary.contains(log.to_str().unwrap()), "{summary}");
     assert!(summary.contains("left RUNNING by an interrupted run, requeued"));
-    assert!(
-        summary.contains("notes.HDR: an inbox entry that is not a raw L1A header"),
-        "{summary}"
-    );
-    assert!(summary.contains("SITEC: not run, no DEM"), "{summary}");
-    assert_eq!(queue(&work, "SITEC"), vec![(waiting, "QUEUED".into())]);
-    assert!(summary.contains("total: 6 of 8 DONE"), "{summary}");
-
-    // Each good product finished exactly once (the history has one success per product) and
-    // has exactly one package in the archive; nothing half-copied stays.
+    inbox.check_outcome(&summary);
     let history = std::fs::read_to_string(work.join("history")).unwrap();
-    for id in &good {
-        let ok = history
-            .lines()
-            .filter(|l| l.contains(id.as_str()) && l.ends_with(" 0"))
-            .count();
-        assert_eq!(ok, 1, "{id}:\n{history}");
-    }
-    for site in ["SITEA", "SITEB"] {
-        let names: Vec<String> = std::fs::read_dir(archive.join(site))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        assert_eq!(names.len(), 3, "{names:?}");
-        assert!(
-            names.iter().all(|n| n.starts_with("VENUS-XS_")),
-            "{names:?}"
-        );
-    }
 
     // 3. A third run has nothing to redo; a second concurrent run is kept out.
     let o = nightly().output().unwrap();
@@ -315,7 +356,9 @@ fn vip_nightly_survives_a_kill_and_a_corrupt_product_and_does_each_product_once(
         std::fs::read_to_string(work.join("history")).unwrap(),
         history
     );
+    // (flock -o: the lock belongs to flock itself, so killing it frees the lock)
     let mut holder = Command::new("flock")
+        .arg("-o")
         .arg(work.join("nightly.lock"))
         .args(["sleep", "30"])
         .spawn()
@@ -330,7 +373,7 @@ fn vip_nightly_survives_a_kill_and_a_corrupt_product_and_does_each_product_once(
     // 4. The operator requeues the corrupt product once it is fixed: it is then done.
     let name = format!("{corrupt}.HDR");
     std::fs::copy(
-        scene.join("L1A").join(&name),
+        inbox.root.join("sim-corrupt/L1A").join(&name),
         work.join("incoming/SITEA").join(&name),
     )
     .unwrap();
@@ -346,6 +389,215 @@ fn vip_nightly_survives_a_kill_and_a_corrupt_product_and_does_each_product_once(
         String::from_utf8_lossy(&o.stdout).contains("SITEA: QUEUED 0 RUNNING 0 DONE 4 FAIL 0"),
         "{}",
         text(&o)
+    );
+}
+
+/// A one-node Slurm cluster on localhost (Debian's munged, slurmctld and slurmd), with its own
+/// MUNGE key, ports, state and logs in a temporary folder; stopped when dropped.
+struct Slurm {
+    dir: tempfile::TempDir,
+}
+
+impl Slurm {
+    fn start() -> Slurm {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        use std::os::unix::fs::PermissionsExt;
+        for sub in ["munge", "state", "spool", "log"] {
+            std::fs::create_dir(d.join(sub)).unwrap();
+        }
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let key: Vec<u8> = (0..1024u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
+        std::fs::write(d.join("munge/munge.key"), key).unwrap();
+        std::fs::set_permissions(d.join("munge"), std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::set_permissions(
+            d.join("munge/munge.key"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+        let socket = d.join("munge/munge.socket");
+        let ok = Command::new("/usr/sbin/munged")
+            .arg("-f")
+            .arg(format!("--socket={}", socket.display()))
+            .arg(format!(
+                "--key-file={}",
+                d.join("munge/munge.key").display()
+            ))
+            .arg(format!("--log-file={}", d.join("log/munged.log").display()))
+            .arg(format!(
+                "--pid-file={}",
+                d.join("munge/munged.pid").display()
+            ))
+            .arg(format!("--seed-file={}", d.join("munge/seed").display()))
+            .status()
+            .expect("munged (Debian: munge)")
+            .success();
+        assert!(ok, "munged did not start");
+        let free_port = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        };
+        let host = String::from_utf8(Command::new("hostname").output().unwrap().stdout).unwrap();
+        let host = host.trim();
+        let p = |name: &str| d.join(name).display().to_string();
+        let conf = format!(
+            "ClusterName=vip\nSlurmctldHost={host}(127.0.0.1)\nSlurmUser=root\nSlurmdUser=root\n\
+             AuthType=auth/munge\nAuthInfo=socket={}\nCredType=cred/munge\n\
+             StateSaveLocation={}\nSlurmdSpoolDir={}\nSlurmctldPidFile={}\nSlurmdPidFile={}\n\
+             SlurmctldLogFile={}\nSlurmdLogFile={}\nSlurmctldPort={}\nSlurmdPort={}\n\
+             ProctrackType=proctrack/linuxproc\nTaskPlugin=task/none\n\
+             SelectType=select/cons_tres\nSelectTypeParameters=CR_Core\nReturnToService=2\n\
+             MpiDefault=none\nSwitchType=switch/none\nJobCompType=jobcomp/none\n\
+             AccountingStorageType=accounting_storage/none\nJobAcctGatherType=jobacct_gather/none\n\
+             KillWait=5\n\
+             NodeName=vipnode NodeHostname={host} NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN\n\
+             PartitionName=main Nodes=vipnode Default=YES MaxTime=INFINITE State=UP\n",
+            socket.display(),
+            p("state"),
+            p("spool"),
+            p("slurmctld.pid"),
+            p("slurmd.pid"),
+            p("log/slurmctld.log"),
+            p("log/slurmd.log"),
+            free_port(),
+            free_port(),
+        );
+        std::fs::write(d.join("slurm.conf"), conf).unwrap();
+        let cluster = Slurm { dir };
+        let ok = cluster
+            .cmd("/usr/sbin/slurmctld")
+            .arg("-c")
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "slurmctld did not start");
+        let ok = cluster
+            .cmd("/usr/sbin/slurmd")
+            .args(["-N", "vipnode"])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "slurmd did not start");
+        let start = Instant::now();
+        loop {
+            let o = cluster
+                .cmd("sinfo")
+                .args(["-h", "-o", "%T"])
+                .output()
+                .unwrap();
+            if String::from_utf8_lossy(&o.stdout).trim() == "idle" {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "the node never came up: {}",
+                text(&o)
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        cluster
+    }
+
+    fn conf(&self) -> PathBuf {
+        self.dir.path().join("slurm.conf")
+    }
+
+    /// A Slurm command (daemon or client) talking to this cluster.
+    fn cmd(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.env("SLURM_CONF", self.conf());
+        c
+    }
+}
+
+impl Drop for Slurm {
+    fn drop(&mut self) {
+        let _ = self.cmd("scontrol").arg("shutdown").status();
+        let socket = self.dir.path().join("munge/munge.socket");
+        let _ = Command::new("/usr/sbin/munged")
+            .arg("-s")
+            .arg(format!("--socket={}", socket.display()))
+            .status();
+    }
+}
+
+#[test]
+fn vip_nightly_on_slurm_ends_in_the_local_states_and_a_cancelled_job_is_fail() {
+    let slurm = Slurm::start();
+    let inbox = Inbox::new();
+    let work = inbox.work();
+    let o = inbox
+        .nightly(&["--scheduler", "slurm"])
+        .env("SLURM_CONF", slurm.conf())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    inbox.check_outcome(&String::from_utf8_lossy(&o.stdout));
+    // one Slurm job per product, its id in the queue line
+    let lines = std::fs::read_to_string(work.join("queue/SITEB.queue")).unwrap();
+    let jobs: Vec<&str> = lines
+        .lines()
+        .map(|l| l.split_whitespace().nth(4).unwrap())
+        .collect();
+    assert_eq!(jobs.len(), 3);
+    assert!(jobs.iter().all(|j| j.parse::<u32>().is_ok()), "{lines}");
+
+    // scancel of a product's job: that product is FAIL, the site's next date waits (QUEUED)
+    let mut ids = Vec::new();
+    for date in ["2024-03-21", "2024-03-23"] {
+        let l1a = simulate(&inbox.root.join(format!("sim-late-{date}")), "SITEB", date);
+        deliver(&l1a, &inbox.root.join("inbox"));
+        ids.push(l1a.file_stem().unwrap().to_str().unwrap().to_string());
+    }
+    let child = inbox
+        .nightly(&["--scheduler", "slurm"])
+        .env("SLURM_CONF", slurm.conf())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let job = loop {
+        let o = slurm
+            .cmd("squeue")
+            .args(["-h", "-n", "vip-SITEB-20240321", "-o", "%i"])
+            .output()
+            .unwrap();
+        let j = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        if !j.is_empty() {
+            break j;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the job never came"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(slurm.cmd("scancel").arg(&job).status().unwrap().success());
+    let o = child.wait_with_output().unwrap();
+    let summary = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let b = queue(&work, "SITEB");
+    assert!(
+        b.contains(&(ids[0].clone(), "FAIL".into())),
+        "{b:?}\n{summary}"
+    );
+    assert!(
+        b.contains(&(ids[1].clone(), "QUEUED".into())),
+        "{b:?}\n{summary}"
+    );
+    assert!(
+        summary.contains(&format!("FAIL {}: Slurm job {job} cancelled", ids[0])),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("SITEB: QUEUED 1 RUNNING 0 DONE 3 FAIL 1"),
+        "{summary}"
     );
 }
 
