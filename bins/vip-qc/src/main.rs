@@ -78,9 +78,9 @@ enum Command {
     },
     /// Check a product's consistency: headers against the VENµS schemas, raster sizes,
     /// reflectance ranges, nodata fractions, mask bits, angles, declared cloud cover; exit 1
-    /// listing every failed check
+    /// listing every failed check, and rules not measured reported as such
     #[command(
-        after_help = "EXAMPLES:\n  vip-qc check OUT/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR\n  vip-qc check L1C.HDR --rules strict.json --json\n  vip-qc check L1C.HDR --report check-report --overwrite\n\nRULES FILE (JSON, any subset; the defaults):\n  {\"reflectance_min\": -0.2, \"reflectance_max\": 1.5, \"max_nodata_fraction\": 1.0,\n   \"sun_zenith_max\": 89.0, \"view_zenith_max\": 30.0, \"cloud_percentage_tolerance\": 1.0}"
+        after_help = "EXAMPLES:\n  vip-qc check OUT/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR\n  vip-qc check L1C.HDR --rules strict.json --json\n  vip-qc check L1C.HDR --report check-report --overwrite\n\nRULES FILE (JSON, any subset; the defaults):\n  {\"reflectance_min\": -0.2, \"reflectance_max\": 1.5, \"max_nodata_fraction\": 0.8,\n   \"sun_zenith_max\": 89.0, \"view_zenith_max\": 30.0, \"cloud_percentage_tolerance\": 1.0,\n   \"max_cloud_percentage\": 90.0}\n(no-data and cloud limits: the L2COMM's Max_No_Data_Percentage and Max_Cloud_Percentage)\n\nSTATUS: each finding is ok, FAIL or not measured (\"status\": pass, fail, not_measured); a\nrule whose quantity the product does not carry (a cloud percentage declared NIL=N/A) is not\nmeasured: listed and warned about, it does not fail the check."
     )]
     Check {
         /// Products (their .HDR), or - to read one path per line from stdin

@@ -1,15 +1,20 @@
 //! `vip-qc check`: a product's internal consistency and thresholds from a rules file.
 //!
-//! Checks, each reported with the rule, what it is about and the values:
-//! - `schema`: every EE header of the product validates against the VENµS XSDs (when the
-//!   schemas are found: `$VIP_SHARED/reference/venus`);
+//! Checks, each reported with the rule, what it is about, its status and the values. A status
+//! is `pass`, `fail` or `not_measured`: a rule whose quantity the product does not carry is
+//! never a silent pass; it is listed as not measured (and does not fail the product).
+//! - `schema`: every EE header of the product validates against the VENµS XSDs (compiled into
+//!   the library);
 //! - `size`: every raster has the size its header announces;
 //! - `reflectance`: valid reflectances of each band lie in `[reflectance_min, reflectance_max]`;
 //! - `nodata`: the nodata fraction of each band is at most `max_nodata_fraction`;
 //! - `mask-bits`: SAT/PIX masks use only the bits of the 12 bands, CLD only 0 and 1;
 //! - `angles`: sun zenith below `sun_zenith_max`, view zenith below `view_zenith_max`;
-//! - `cloud`: a declared cloud percentage agrees with the CLD mask within
-//!   `cloud_percentage_tolerance`.
+//! - `cloud`: the declared cloud percentage agrees with the CLD mask within
+//!   `cloud_percentage_tolerance`, and is at most `max_cloud_percentage`. A header that declares
+//!   none (`NIL=N/A`: no cloud detection ran) makes both not measured: the CLD mask of such a
+//!   product is a placeholder (vip-l1 detects no cloud, the L2A copies the L1C's), so the
+//!   percentage is not computed from it.
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +26,11 @@ use crate::error::{Result, VipError};
 
 /// Thresholds of the checks. The shipped default is [`DEFAULT_RULES`]; a rules file (JSON)
 /// may give any subset of the fields.
+///
+/// The no-data and cloud limits are those of the VENµS ground segment's L2COMM GIPP
+/// (`Max_No_Data_Percentage` 80, `Max_Cloud_Percentage` 90, in
+/// `testdata/venus/examples/VE_TEST_GIP_L2COMM_*.EEF`): beyond them the chain issues no L2A, so
+/// a product that far out of its site or under cloud is not nominal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Rules {
@@ -30,16 +40,18 @@ pub struct Rules {
     pub sun_zenith_max: f64,
     pub view_zenith_max: f64,
     pub cloud_percentage_tolerance: f64,
+    pub max_cloud_percentage: f64,
 }
 
 /// The shipped rules, as a rules file.
 pub const DEFAULT_RULES: &str = r#"{
   "reflectance_min": -0.2,
   "reflectance_max": 1.5,
-  "max_nodata_fraction": 1.0,
+  "max_nodata_fraction": 0.8,
   "sun_zenith_max": 89.0,
   "view_zenith_max": 30.0,
-  "cloud_percentage_tolerance": 1.0
+  "cloud_percentage_tolerance": 1.0,
+  "max_cloud_percentage": 90.0
 }"#;
 
 impl Default for Rules {
@@ -47,10 +59,11 @@ impl Default for Rules {
         Rules {
             reflectance_min: -0.2,
             reflectance_max: 1.5,
-            max_nodata_fraction: 1.0,
+            max_nodata_fraction: 0.8,
             sun_zenith_max: 89.0,
             view_zenith_max: 30.0,
             cloud_percentage_tolerance: 1.0,
+            max_cloud_percentage: 90.0,
         }
     }
 }
@@ -64,12 +77,41 @@ impl Rules {
     }
 }
 
+/// A check's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Fail,
+    /// The product does not carry the quantity the rule is about: neither pass nor fail.
+    NotMeasured,
+}
+
+impl Status {
+    fn of(pass: bool) -> Status {
+        if pass {
+            Status::Pass
+        } else {
+            Status::Fail
+        }
+    }
+
+    /// The status in the text table.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Pass => "ok",
+            Status::Fail => "FAIL",
+            Status::NotMeasured => "not measured",
+        }
+    }
+}
+
 /// One check's outcome.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
     pub rule: String,
     pub subject: String,
-    pub pass: bool,
+    pub status: Status,
     pub detail: String,
 }
 
@@ -81,16 +123,25 @@ pub struct Report {
 }
 
 impl Report {
+    /// The findings of status `status`.
+    pub fn with(&self, status: Status) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(move |f| f.status == status)
+    }
+
     /// The failed findings.
     pub fn failures(&self) -> impl Iterator<Item = &Finding> {
-        self.findings.iter().filter(|f| !f.pass)
+        self.with(Status::Fail)
     }
 
     fn add(&mut self, rule: &str, subject: &str, pass: bool, detail: String) {
+        self.add_status(rule, subject, Status::of(pass), detail);
+    }
+
+    fn add_status(&mut self, rule: &str, subject: &str, status: Status, detail: String) {
         self.findings.push(Finding {
             rule: rule.into(),
             subject: subject.into(),
-            pass,
+            status,
             detail,
         });
     }
@@ -158,16 +209,9 @@ pub fn check_with_stats(input: &Input, rules: &Rules, s: &stats::ProductStats) -
                     },
                 );
                 if b.name.contains("CLD") {
-                    if let Some(declared) = input.l1c.as_ref().and_then(|h| h.cloud_percentage) {
-                        let measured = 100.0 * b.bits.get(&0).copied().unwrap_or(0) as f64
-                            / b.count.max(1) as f64;
-                        report.add(
-                            "cloud",
-                            &b.name,
-                            (declared - measured).abs() <= rules.cloud_percentage_tolerance,
-                            format!("declared {declared:.1} %, mask {measured:.1} %"),
-                        );
-                    }
+                    let mask =
+                        100.0 * b.bits.get(&0).copied().unwrap_or(0) as f64 / b.count.max(1) as f64;
+                    cloud(declared_cloud(input), mask, &b.name, rules, &mut report);
                 }
             }
             _ => {}
@@ -213,6 +257,44 @@ fn mask_bits(kind: Kind, name: &str) -> u32 {
         (_, n) if n.contains("CLD") => 1,
         _ => 12,
     }
+}
+
+/// The cloud percentage the product's header declares, if any.
+fn declared_cloud(input: &Input) -> Option<f64> {
+    (input.l1c.as_ref().and_then(|h| h.cloud_percentage))
+        .or_else(|| input.l2a.as_ref().and_then(|h| h.cloud_percentage))
+}
+
+/// The `cloud` findings on the mask `subject`, whose cloud bit covers `mask` % of the pixels,
+/// of a product declaring `declared` %.
+fn cloud(declared: Option<f64>, mask: f64, subject: &str, rules: &Rules, report: &mut Report) {
+    let Some(declared) = declared else {
+        let why = format!(
+            "no cloud percentage declared (no cloud detection ran): the mask's {mask:.1} % is \
+             a placeholder, not a measurement"
+        );
+        report.add_status("cloud", subject, Status::NotMeasured, why.clone());
+        report.add_status("cloud", "cover", Status::NotMeasured, why);
+        return;
+    };
+    report.add(
+        "cloud",
+        subject,
+        (declared - mask).abs() <= rules.cloud_percentage_tolerance,
+        format!(
+            "declared {declared:.1} %, mask {mask:.1} % (allowed difference {})",
+            rules.cloud_percentage_tolerance
+        ),
+    );
+    report.add(
+        "cloud",
+        "cover",
+        declared <= rules.max_cloud_percentage,
+        format!(
+            "declared {declared:.1} % (allowed {})",
+            rules.max_cloud_percentage
+        ),
+    );
 }
 
 fn fmt(v: Option<f64>) -> String {
@@ -293,15 +375,15 @@ fn sizes(input: &Input, report: &mut Report) -> Result<()> {
 /// The report as a table.
 pub fn text_table(r: &Report) -> String {
     let mut s = format!(
-        "{}\n{:<12} {:<48} {:<5} detail\n",
-        r.product, "rule", "subject", "pass"
+        "{}\n{:<12} {:<48} {:<12} detail\n",
+        r.product, "rule", "subject", "status"
     );
     for f in &r.findings {
         s += &format!(
-            "{:<12} {:<48} {:<5} {}\n",
+            "{:<12} {:<48} {:<12} {}\n",
             f.rule,
             f.subject,
-            if f.pass { "ok" } else { "FAIL" },
+            f.status.label(),
             f.detail
         );
     }

@@ -180,6 +180,15 @@ pub fn run_check(
             super::check::text_table(&r),
             || super::report::stats_figures(&input, &s),
         )?);
+        for f in r.with(super::check::Status::NotMeasured) {
+            log::warn!(
+                "{}: {} {}: not measured: {}",
+                r.product,
+                f.rule,
+                f.subject,
+                f.detail
+            );
+        }
         failed.extend(
             r.failures()
                 .map(|f| format!("{}: {} {}: {}", r.product, f.rule, f.subject, f.detail)),
