@@ -136,6 +136,17 @@ pub fn epsg(ds: &Dataset) -> Option<u32> {
     srs.auth_code().ok().and_then(|c| u32::try_from(c).ok())
 }
 
+/// Whether a dataset's coordinate reference system, when it has one, is projected in metres
+/// (`None` when it has none).
+pub fn projected_in_metres(ds: &Dataset) -> Option<bool> {
+    let wkt = ds.projection();
+    if wkt.is_empty() {
+        return None;
+    }
+    let srs = gdal::spatial_ref::SpatialRef::from_wkt(&wkt).ok()?;
+    Some(srs.is_projected() && (srs.linear_units() - 1.0).abs() < 1e-9)
+}
+
 /// The spec of an existing raster (band 1 gives the type, nodata, scale and offset), to create
 /// another one like it.
 pub fn spec_like(ds: &Dataset) -> Result<RasterSpec> {

@@ -40,6 +40,25 @@ pub fn open(path: &Path) -> Result<Dataset> {
     Ok(ds)
 }
 
+/// Opens the raster at `path` and checks that it is `width` × `height` pixels with `bands`
+/// bands, as the header describing it says; otherwise a bad input (exit 3) naming the file
+/// and both sizes.
+pub fn expect_shape(path: &Path, (width, height): (usize, usize), bands: usize) -> Result<()> {
+    let ds = open(path)?;
+    let (w, h) = ds.raster_size();
+    let n = ds.raster_count();
+    if (w, h, n) != (width, height, bands) {
+        return Err(VipError::bad_input(
+            path,
+            format!(
+                "image is {w} × {h} pixels, {n} bands; its header says {width} × {height}, \
+                 {bands} bands"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The file a dataset was opened or created from (its GDAL description).
 pub fn dataset_path(ds: &Dataset) -> PathBuf {
     PathBuf::from(ds.description().unwrap_or_default())

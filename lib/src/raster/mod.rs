@@ -34,14 +34,14 @@ mod strips;
 mod tests;
 
 pub use create::{
-    cog_defaults, create_geotiff, epsg, geo_transform, geotiff_defaults, merge_options, spec_like,
-    srs_wkt, srs_wkt_from_epsg, write_cog, RasterSpec, SampleType,
+    cog_defaults, create_geotiff, epsg, geo_transform, geotiff_defaults, merge_options,
+    projected_in_metres, spec_like, srs_wkt, srs_wkt_from_epsg, write_cog, RasterSpec, SampleType,
 };
 pub use distribution::{
     copy_band, derive_mask, distribution_defaults, quicklook_jpeg, split_bands, BandCopy, Layout,
 };
 pub use io::{
-    block_rows, dataset_path, finish, open, read_bands_into, read_rows, read_window,
+    block_rows, dataset_path, expect_shape, finish, open, read_bands_into, read_rows, read_window,
     read_window_into, write_window,
 };
 pub use rpc::{read_rpc, write_rpc_vrt, RPC_DOMAIN};
