@@ -236,3 +236,26 @@ fn an_l2comm_in_the_gipp_folder_sets_the_parameters_and_a_broken_one_is_refused(
         .code(3)
         .one_error_line("MS_Slope");
 }
+
+#[test]
+fn an_l1c_image_one_line_short_of_its_header_is_refused_naming_both_sizes() {
+    let (s, l1c) = scene(small());
+    let image = vip::product::l1c::L1c::open(&l1c)
+        .unwrap()
+        .image_path(l1c.parent().unwrap());
+    let short = s.scratch("short.tif");
+    let st = std::process::Command::new("gdal_translate")
+        .args(["-q", "-srcwin", "0", "0", "160", "159"])
+        .arg(&image)
+        .arg(&short)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    std::fs::rename(&short, &image).unwrap();
+    let out = s.scratch("L2");
+    l2(&l1c, &luts(), &s.dem(), &out)
+        .code(3)
+        .one_error_line(&format!("{}: image is 160 × 159", image.display()))
+        .one_error_line("header says 160 × 160");
+    assert!(!out.exists() || vip_testkit::files(&out).is_empty());
+}

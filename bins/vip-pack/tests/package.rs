@@ -22,10 +22,40 @@ fn rel_files(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Rewrites the L1C image with band `band` set to `nodata` over rows and columns `0..n`: the
+/// simulated scene covers its whole grid, so this makes an edge that only one band has.
+fn with_edge(image: &Path, band: usize, n: usize, nodata: i16) {
+    let spec = vip::raster::spec_like(&vip::raster::open(image).unwrap()).unwrap();
+    let bands: Vec<Vec<i16>> = (1..=spec.bands)
+        .map(|b| {
+            let (mut v, w, _) = read_band(image, b);
+            if b == band {
+                for i in (0..v.len()).filter(|i| i / w < n && i % w < n) {
+                    v[i] = f64::from(nodata);
+                }
+            }
+            v.iter().map(|x| *x as i16).collect()
+        })
+        .collect();
+    let tmp = image.with_extension("tmp.tif");
+    let mut ds = vip::raster::create_geotiff(&tmp, &spec, &[]).unwrap();
+    for (b, v) in bands.iter().enumerate() {
+        vip::raster::write_window(&mut ds, b + 1, (0, 0), (spec.width, spec.height), v).unwrap();
+    }
+    vip::raster::finish(ds, &tmp).unwrap();
+    std::fs::rename(&tmp, image).unwrap();
+}
+
 #[test]
 fn l1c_package_layout_metadata_and_rasters() {
     let (s, hdr) = l1c();
     let native = L1c::open(&hdr).unwrap();
+    with_edge(
+        &native.image_path(hdr.parent().unwrap()),
+        5,
+        10,
+        native.nodata,
+    );
     let dist = s.scratch("DIST");
     let pkg = pack(&hdr, &dist, &[]);
     let id = "VENUS-XS_20240315-103000-000_L1C_SIMULSIT_C_V1-0";
@@ -115,13 +145,18 @@ fn l1c_package_layout_metadata_and_rasters() {
             "{file}"
         );
     }
+    // The edge mask is 1 exactly where some band has no data: both directions, on a scene
+    // that has both kinds of pixel (a mask of all ones or all zeros fails).
     let (edg, _, _) = read_band(&pkg.join(format!("MASKS/{id}_EDG_XS.tif")), 1);
-    let (b1, _, _) = read_band(&image, 1);
-    for (e, v) in edg.iter().zip(&b1) {
-        if *v == native.nodata as f64 {
-            assert_eq!(*e, 1.0);
-        }
+    let reflectance: Vec<Vec<f64>> = (1..=12).map(|b| read_band(&image, b).0).collect();
+    assert_eq!(edg.len(), reflectance[0].len());
+    let mut edge = 0;
+    for (i, e) in edg.iter().enumerate() {
+        let no_data = reflectance.iter().any(|b| b[i] == native.nodata as f64);
+        assert_eq!(*e, f64::from(u8::from(no_data)), "EDG at pixel {i}");
+        edge += usize::from(no_data);
     }
+    assert_eq!(edge, 10 * 10, "edge pixels");
     let ds = vip::raster::open(&pkg.join(format!("{id}_SRE_B3.tif"))).unwrap();
     let b = ds.rasterband(1).unwrap();
     assert_eq!(b.no_data_value(), Some(-10000.0));
@@ -342,5 +377,26 @@ fn an_l2a_is_refused_as_not_implemented_yet() {
         .code(2)
         .one_error_line("L2A packages are not implemented yet")
         .stderr_has("VE_TEST_VSC_L2VALD_CAMARGUE_20180102.HDR");
+    assert!(!dist.exists() || files(&dist).is_empty());
+}
+
+#[test]
+fn an_image_one_line_short_of_its_header_is_refused_naming_both_sizes() {
+    let (s, hdr) = l1c();
+    let image = L1c::open(&hdr).unwrap().image_path(hdr.parent().unwrap());
+    let short = s.scratch("short.tif");
+    let st = std::process::Command::new("gdal_translate")
+        .args(["-q", "-srcwin", "0", "0", "128", "95"])
+        .arg(&image)
+        .arg(&short)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    std::fs::rename(&short, &image).unwrap();
+    let dist = s.scratch("DIST");
+    run(BIN, &[hdr.to_str().unwrap(), "-o", dist.to_str().unwrap()])
+        .code(3)
+        .one_error_line(&format!("{}: image is 128 × 95", image.display()))
+        .one_error_line("header says 128 × 96");
     assert!(!dist.exists() || files(&dist).is_empty());
 }

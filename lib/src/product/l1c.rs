@@ -48,6 +48,7 @@ pub use super::common::{ANNEX_SOL, ANNEX_VIE, GRID_VALUES_UNIT, SOL_PLANES, VIE_
 use super::ids::Ids;
 use crate::ee::{EeDoc, Layout, Node};
 use crate::error::{Result, VipError};
+use crate::raster;
 
 /// File semantic of a valid L1 product.
 pub const SEMANTIC: &str = "L1VALD";
@@ -330,7 +331,8 @@ impl L1c {
     }
 
     /// Reads an L1C from its global header, checking that it is a `VSC_L1VALD` EE header and
-    /// that the image and the SOL and VIE annexes it lists (headers and rasters) exist.
+    /// that the image and the SOL and VIE annexes it lists (headers and rasters) exist and have
+    /// the sizes and band counts the header gives them.
     pub fn open(hdr: &Path) -> Result<L1c> {
         let doc = EeDoc::read(hdr)?;
         doc.expect_type(FILE_TYPE, hdr)?;
@@ -341,10 +343,15 @@ impl L1c {
         let org = r.node(sph, "Product_Organization")?;
 
         let image_hdr = r.located(base, r.node(org, "Image_File")?)?;
-        must_exist(&raster_beside(&image_hdr), "L1C image")?;
+        let image = raster_beside(&image_hdr);
+        must_exist(&image, "L1C image")?;
         let sol = r.annex(base, org, ANNEX_SOL)?;
-        r.annex(base, org, ANNEX_VIE)?;
+        let vie = r.annex(base, org, ANNEX_VIE)?;
         let s = SiteHeader::read(&doc, hdr, SEMANTIC, &sol)?;
+        raster::expect_shape(&image, (s.cols, s.lines), IMAGE_BANDS.len())?;
+        let (gl, gc) = s.angle_grid_shape();
+        raster::expect_shape(&raster_beside(&sol), (gc, gl), SOL_PLANES.len())?;
+        raster::expect_shape(&raster_beside(&vie), (gc, gl), vie_planes().len())?;
 
         let flags_node = r.node(info, "Processing_Flags_And_Modes")?;
         let mut flags = [false; 9];
@@ -452,10 +459,36 @@ pub(crate) mod tests {
         }
     }
 
+    /// Empty (sparse) rasters of the sizes the header gives.
     fn touch_rasters(p: &L1c, dir: &Path) {
-        std::fs::write(p.image_path(dir), b"").unwrap();
-        for code in [ANNEX_SOL, ANNEX_VIE] {
-            std::fs::write(p.annex_path(dir, code), b"").unwrap();
+        let (gl, gc) = p.angle_grid_shape();
+        for (path, w, h, n, t) in [
+            (
+                p.image_path(dir),
+                p.cols,
+                p.lines,
+                15,
+                raster::SampleType::I16,
+            ),
+            (
+                p.annex_path(dir, ANNEX_SOL),
+                gc,
+                gl,
+                2,
+                raster::SampleType::F32,
+            ),
+            (
+                p.annex_path(dir, ANNEX_VIE),
+                gc,
+                gl,
+                8,
+                raster::SampleType::F32,
+            ),
+        ] {
+            let spec = raster::RasterSpec::new(w, h, n, t);
+            let sparse = [("SPARSE_OK".to_string(), "TRUE".to_string())];
+            let ds = raster::create_geotiff(&path, &spec, &sparse).unwrap();
+            raster::finish(ds, &path).unwrap();
         }
     }
 
@@ -561,6 +594,36 @@ pub(crate) mod tests {
             assert_eq!(e.exit_code(), 3);
             assert!(e.to_string().contains(gone.to_str().unwrap()), "{e}");
         }
+    }
+
+    #[test]
+    fn a_raster_of_another_size_than_its_header_is_bad_input_naming_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = sample();
+        let hdr = p.write_headers(dir.path()).unwrap();
+        let short = L1c {
+            lines: p.lines - 1,
+            ..p.clone()
+        };
+        touch_rasters(&short, dir.path());
+        let e = L1c::open(&hdr).unwrap_err();
+        assert_eq!(e.exit_code(), 3);
+        let msg = e.to_string();
+        let image = p.image_path(dir.path());
+        assert!(
+            msg.contains(image.to_str().unwrap())
+                && msg.contains("5400 × 5499")
+                && msg.contains("5400 × 5500"),
+            "{msg}"
+        );
+        // An angle grid with a node row missing.
+        touch_rasters(&p, dir.path());
+        let sol = p.annex_path(dir.path(), ANNEX_SOL);
+        let (gl, gc) = p.angle_grid_shape();
+        let spec = raster::RasterSpec::new(gc, gl - 1, 2, raster::SampleType::F32);
+        raster::finish(raster::create_geotiff(&sol, &spec, &[]).unwrap(), &sol).unwrap();
+        let msg = L1c::open(&hdr).unwrap_err().to_string();
+        assert!(msg.contains(sol.to_str().unwrap()), "{msg}");
     }
 
     #[test]
