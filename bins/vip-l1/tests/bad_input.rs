@@ -239,3 +239,29 @@ fn dem_that_does_not_cover_the_footprint() {
         .one_error_line("small_dem.tif: DEM does not cover the output grid");
     nothing_written(&s);
 }
+
+#[test]
+fn a_geographic_dem_is_refused_naming_the_dem_not_the_site() {
+    let s = scene();
+    let geo = s.scratch("dem_4326.tif");
+    let ok = std::process::Command::new("gdalwarp")
+        .args(["-q", "-t_srs", "EPSG:4326"])
+        .arg(s.dem())
+        .arg(&geo)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let site = s.site_json().display().to_string();
+    for extra in [vec![], vec!["--site", site.as_str()]] {
+        let mut args = s.l1_args(&s.gipp(), &geo, &out(&s), &extra);
+        args[0] = s.l1a.display().to_string();
+        run(L1, &args)
+            .code(3)
+            .one_error_line(&format!(
+                "{}: DEM must be in a map projection",
+                geo.display()
+            ))
+            .one_error_line("EPSG:4326 is not");
+        nothing_written(&s);
+    }
+}

@@ -17,10 +17,21 @@ pub struct Dem {
 
 impl Dem {
     /// Reads a DEM GeoTIFF (north-up, square pixels, metres) whole: a site DEM is small.
-    /// Returns the DEM and the EPSG code of its CRS.
+    /// Returns the DEM and the EPSG code of its CRS. A DEM in a geographic CRS (degrees, e.g.
+    /// EPSG:4326) is bad input naming it: the site grid is a map projection in metres.
     pub fn read(path: &std::path::Path) -> crate::Result<(Dem, Option<u32>)> {
         use crate::raster;
         let ds = raster::open(path)?;
+        if raster::projected_in_metres(&ds) == Some(false) {
+            let crs = raster::epsg(&ds).map_or("its CRS".to_string(), |e| format!("EPSG:{e}"));
+            return Err(crate::VipError::bad_input(
+                path,
+                format!(
+                    "DEM must be in a map projection in metres (the site grid's, e.g. UTM), \
+                     {crs} is not; reproject it (gdalwarp -t_srs)"
+                ),
+            ));
+        }
         let gt = raster::geo_transform(&ds)?;
         if gt[2] != 0.0 || gt[4] != 0.0 || (gt[1] + gt[5]).abs() > 1e-9 * gt[1].abs() {
             return Err(crate::VipError::bad_input(
