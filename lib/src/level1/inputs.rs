@@ -1,9 +1,10 @@
 //! Everything one L1A → L1C run reads, loaded and checked before any pixel is written: the raw
 //! product (header, band images of the announced size), the GIPPs of its site, date and TDI
-//! configurations, and the DEM. Every problem is a bad-input error naming the file.
+//! configurations (calibration, viewing directions, REFLEC), and the DEM. Every problem is a bad-input error naming the file.
 
 use std::path::{Path, PathBuf};
 
+use super::EarthSun;
 use crate::ee::gipp::{GippCatalogue, GippEntry, GippQuery};
 use crate::ee::gipps;
 use crate::error::{Result, VipError};
@@ -29,6 +30,8 @@ pub struct Inputs {
     pub bands: Vec<BandInputs>,
     /// GIPPs used, as (File_Type, logical id), in the order they were looked up.
     pub gipps_used: Vec<(String, String)>,
+    /// Earth–Sun distance model (REFLEC).
+    pub earth_sun: EarthSun,
     pub dem: Dem,
     pub dem_path: PathBuf,
     /// EPSG code of the DEM, which is the CRS of the output grid.
@@ -80,6 +83,7 @@ impl Inputs {
             Ok::<PathBuf, VipError>(entry.path.clone())
         };
         let phgain = gipps::read_phgain(&find("GIP_PHGAIN", None, None)?)?;
+        let earth_sun = EarthSun::read(&find("GIP_REFLEC", None, None)?)?;
         let mut bands = Vec::new();
         for band in &product.bands {
             let (code, tdi) = (Some(band.code.as_str()), Some(band.tdi));
@@ -108,6 +112,7 @@ impl Inputs {
             dir,
             bands,
             gipps_used: used,
+            earth_sun,
             dem: dem_grid,
             dem_path: dem.to_path_buf(),
             epsg,

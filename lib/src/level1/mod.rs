@@ -8,7 +8,8 @@
 //!    (dark current, equalisation, defective detectors filled and flagged, absolute gain;
 //!    saturated counts flagged), see [`crate::radiometry`];
 //! 3. radiance is resampled (nearest, bilinear or cubic) and turned into TOA reflectance with
-//!    the sun zenith of that ground point at the acquisition time of that band's line;
+//!    the sun zenith of that ground point at the acquisition time of that band's line and the
+//!    Earth–Sun distance of the REFLEC GIPP ([`EarthSun`]);
 //! 4. reflectance × 1000 (int16), SAT and PIX bit masks (bit n−1 = band Bn, set when any
 //!    sample the kernel used was saturated or defective) are written; pixels no band image
 //!    covers are −10000 (the edge mask of the ICD).
@@ -17,6 +18,7 @@
 //! (small) is held whole. Parallel over output rows; every pixel is computed the same way
 //! whatever the thread count, so outputs are byte-identical for any `--threads`.
 
+mod earth_sun;
 mod inputs;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +26,7 @@ use std::path::{Path, PathBuf};
 use chrono::Timelike;
 use rayon::prelude::*;
 
+pub use earth_sun::EarthSun;
 pub use inputs::Inputs;
 
 use crate::cli::{progress, Options};
@@ -309,7 +312,7 @@ impl Context<'_> {
         };
         let d = &band.datation;
         let eph = SunEphemeris::at(d.time_ref);
-        let d_au = eph.distance_au;
+        let d_au = self.inp.earth_sun.distance_au(d.time_ref);
         let row0 = rows.start;
         let out: Vec<(i16, u8)> = (0..rows.len())
             .into_par_iter()
