@@ -48,7 +48,9 @@ fn validates_opens_and_is_deterministic() {
     let (fa, fb) = (files(&a), files(&b));
     // Global header, image and 2 annexes (header + raster each), 12 RPC VRTs.
     assert_eq!(fa.len(), 1 + 2 * 3 + 12, "{fa:?}");
+    assert_eq!(fb.len(), fa.len(), "{fb:?}");
     for (x, y) in fa.iter().zip(&fb) {
+        assert_eq!(x.strip_prefix(&a).unwrap(), y.strip_prefix(&b).unwrap());
         assert!(
             std::fs::read(x).unwrap() == std::fs::read(y).unwrap(),
             "{} differs between 1 and 2 threads",
