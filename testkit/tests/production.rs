@@ -601,6 +601,115 @@ fn vip_nightly_on_slurm_ends_in_the_local_states_and_a_cancelled_job_is_fail() {
     );
 }
 
+/// `--plan` from vip-bench rows: the closed form of its arithmetic.
+#[test]
+fn vip_nightly_plan_from_bench_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    // the rows vip-bench writes (name, reference, wall s, peak MB), reference scene figures
+    std::fs::write(
+        tmp.path().join("times"),
+        "vip-sim - 93 500\nvip-l1 gdalwarp-rpc 40.4 900\ngdalwarp-rpc - 113 300\n\
+         vip-maccs-l2 gdal-sre-fre 19.5 690\nvip-pack gdal-cog-zip 146 600\n\
+         vip-straylight copy-12-bands 12.9 1400\n",
+    )
+    .unwrap();
+    let o = script("vip-nightly")
+        .args([
+            "--plan",
+            "--scenes-per-day",
+            "1000",
+            "--jobs",
+            "4",
+            "--bench",
+        ])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let plan = String::from_utf8_lossy(&o.stdout);
+    // 12.9 + 40.4 + 19.5 + 146 = 218.8 s a scene on 2 threads; 1000 scenes: 121.56 core-hours;
+    // jobs = ceil(1000 × 218.8 / (86400 / 1.25)) = ceil(3.166) = 4, so 8 cores and 4 × 1400 MB
+    assert!(plan.contains("per scene: 218.8 s on 2 threads"), "{plan}");
+    assert!(plan.contains("121.56 core-hours a day"), "{plan}");
+    assert!(plan.contains("4 jobs side by side = 8 cores"), "{plan}");
+    assert!(plan.contains("4 x 1400 MB = 5.5 GB"), "{plan}");
+    assert!(
+        plan.contains("about 54700 s (250 rounds of 218.8 s)"),
+        "{plan}"
+    );
+}
+
+/// `--plan` from a production work folder predicts the run it measured: the wall time of a
+/// clean nightly run of four small products, two sites side by side, within 40 % (the steps'
+/// own times leave out the driver's and vip-chain's overhead: process starts, queue updates,
+/// archive copies).
+#[test]
+fn vip_nightly_plan_matches_a_measured_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (inbox, work, sites) = (
+        tmp.path().join("inbox"),
+        tmp.path().join("work"),
+        tmp.path().join("sites"),
+    );
+    std::fs::create_dir_all(&inbox).unwrap();
+    for site in ["PLANA", "PLANB"] {
+        for date in ["2024-05-01", "2024-05-03"] {
+            let scene = tmp.path().join(format!("sim-{site}-{date}"));
+            deliver(&simulate(&scene, site, date), &inbox);
+            let res = sites.join(site);
+            if !res.exists() {
+                std::fs::create_dir_all(&res).unwrap();
+                for f in ["GIPP", "DEM.tif"] {
+                    let ok = Command::new("cp")
+                        .arg("-R")
+                        .arg(scene.join(f))
+                        .arg(&res)
+                        .status()
+                        .unwrap()
+                        .success();
+                    assert!(ok);
+                }
+            }
+        }
+    }
+    let archive = tmp.path().join("archive");
+    let start = Instant::now();
+    let o = script("vip-nightly")
+        .arg("--inbox")
+        .arg(&inbox)
+        .arg("--work")
+        .arg(&work)
+        .arg("--archive")
+        .arg(&archive)
+        .arg("--sites")
+        .arg(&sites)
+        .args(["--jobs", "2", "--threads", "1"])
+        .output()
+        .unwrap();
+    let measured = start.elapsed().as_secs_f64();
+    assert!(o.status.success(), "{}", text(&o));
+    let o = script("vip-nightly")
+        .args(["--plan", "--scenes-per-day", "4", "--jobs", "2", "--work"])
+        .arg(&work)
+        .arg("--archive")
+        .arg(&archive)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let plan = String::from_utf8_lossy(&o.stdout);
+    assert!(plan.contains("(4 measured products)"), "{plan}");
+    let predicted: f64 = plan
+        .split("with --jobs 2: about ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no run time in the plan:\n{plan}"));
+    assert!(
+        (predicted - measured).abs() <= 0.4 * measured,
+        "plan {predicted} s, measured {measured:.1} s\n{plan}"
+    );
+}
+
 #[test]
 fn every_script_is_shellcheck_clean_as_ksh() {
     let dir = project_root().join("scripts");
