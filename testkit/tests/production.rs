@@ -601,6 +601,89 @@ fn vip_nightly_on_slurm_ends_in_the_local_states_and_a_cancelled_job_is_fail() {
     );
 }
 
+/// An archive that cannot take a package: the product is retried, then FAIL naming the archive,
+/// and kept in the work folder; once the archive is fixed, a requeue only archives it.
+#[test]
+fn vip_nightly_keeps_a_product_it_cannot_archive() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (inbox, work, sites, archive) = (
+        tmp.path().join("inbox"),
+        tmp.path().join("work"),
+        tmp.path().join("sites"),
+        tmp.path().join("archive"),
+    );
+    std::fs::create_dir_all(&inbox).unwrap();
+    let scene = tmp.path().join("sim");
+    let l1a = simulate(&scene, "ARCH", "2024-06-01");
+    deliver(&l1a, &inbox);
+    let id = l1a.file_stem().unwrap().to_str().unwrap().to_string();
+    std::fs::create_dir_all(sites.join("ARCH")).unwrap();
+    for f in ["GIPP", "DEM.tif"] {
+        let ok = Command::new("cp")
+            .arg("-R")
+            .arg(scene.join(f))
+            .arg(sites.join("ARCH"))
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    }
+    // the site's archive folder cannot be made: a file stands in its place
+    std::fs::create_dir_all(&archive).unwrap();
+    std::fs::write(archive.join("ARCH"), "in the way").unwrap();
+    let nightly = || {
+        let mut c = script("vip-nightly");
+        c.arg("--inbox").arg(&inbox).arg("--work").arg(&work);
+        c.arg("--archive").arg(&archive).arg("--sites").arg(&sites);
+        c.args(["--retries", "1", "--threads", "1"]);
+        c
+    };
+    let o = nightly().output().unwrap();
+    let summary = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        summary.contains("ARCH: QUEUED 0 RUNNING 0 DONE 0 FAIL 1"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(&format!(
+            "{}: cannot archive",
+            archive.join("ARCH").display()
+        )),
+        "{summary}"
+    );
+    let history = std::fs::read_to_string(work.join("history")).unwrap();
+    assert_eq!(
+        history.lines().filter(|l| l.ends_with(" 5")).count(),
+        2,
+        "{history}"
+    );
+    assert!(work.join("products/ARCH").join(&id).join("DIST").is_dir());
+
+    std::fs::remove_file(archive.join("ARCH")).unwrap();
+    let o = script("vip-nightly")
+        .arg("--work")
+        .arg(&work)
+        .args(["--requeue", &id])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let logs = work.join("products/ARCH/logs").join(&id);
+    let before = std::fs::metadata(logs.join("1-straylight.log"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let o = nightly().output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(std::fs::read_dir(archive.join("ARCH")).unwrap().count(), 1);
+    // archived without running the chain again
+    let after = std::fs::metadata(logs.join("1-straylight.log"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(before, after);
+}
+
 /// `--plan` from vip-bench rows: the closed form of its arithmetic.
 #[test]
 fn vip_nightly_plan_from_bench_rows() {
