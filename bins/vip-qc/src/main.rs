@@ -163,9 +163,12 @@ enum Command {
     /// trend (slope per year, its standard error, relative drift) to spot calibration drift
     ///
     /// A pixel is stable when on every date it is valid in every band, unsaturated and not
-    /// cloudy (defective pixels, interpolated, are kept). Values are physical (reflectance for an L1C). The output is
-    /// tab-separated: one line per date (acquisition, product, cloud_percentage, aot, the mean
-    /// of each band; NA where there is none), a blank line, then one line per band (band,
+    /// cloudy (defective pixels, interpolated, are kept). Values are physical (reflectance for
+    /// an L1C). The cloud % is that of the cloud mask of a product whose header declares a cloud
+    /// percentage; one declaring none (NIL=N/A: no cloud detection ran) has its cloud cover not
+    /// measured: - in the table, null in JSON. The output is tab-separated: one line per date
+    /// (acquisition, product, cloud_percentage, aot, the mean of each band; NA where there is
+    /// none), a blank line, then one line per band (band,
     /// stable_pixels, dates, slope_per_year, slope_stderr, intercept, mean,
     /// relative_drift_per_year); --json gives the same with the std of each band. Products of
     /// another site or grid are a bad input (exit 3).

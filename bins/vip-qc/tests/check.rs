@@ -105,14 +105,6 @@ fn a_product_mostly_outside_its_footprint_fails_the_nodata_rule() {
     }
 }
 
-/// Writes `text` as the cloud percentage the L1C `hdr` declares.
-fn declare_cloud(hdr: &std::path::Path, text: &str) {
-    let xml = std::fs::read_to_string(hdr).unwrap();
-    let start = xml.find("<Cloud_Percentage>").unwrap() + "<Cloud_Percentage>".len();
-    let end = start + xml[start..].find('<').unwrap();
-    std::fs::write(hdr, format!("{}{text}{}", &xml[..start], &xml[end..])).unwrap();
-}
-
 /// Regression: an L1C declares no cloud percentage (vip-l1 detects no cloud), and the cloud
 /// rule then used to be left out of the report, a silent pass. It is now listed as not
 /// measured (neither pass nor fail, in the table, the JSON and a warning); a declared
@@ -141,12 +133,12 @@ fn cloud_cover_is_checked_when_declared_and_not_measured_otherwise() {
             v[..n].fill(1.0);
         }
     });
-    declare_cloud(&s.hdr, "20.0");
+    common::declare_cloud(&s.hdr, "20.0");
     let ok = common::json(&["check", hdr, "--json"]);
     let cloud = findings(&ok, "cloud");
     assert_eq!(cloud.len(), 2, "{cloud:?}");
     assert!(cloud.iter().all(|f| f["status"] == "pass"), "{cloud:?}");
-    declare_cloud(&s.hdr, "30.0");
+    common::declare_cloud(&s.hdr, "30.0");
     run(QC, &["check", hdr])
         .code(1)
         .one_error_line("cloud CLD: declared 30.0 %, mask 20.0 %");
@@ -158,7 +150,7 @@ fn cloud_cover_is_checked_when_declared_and_not_measured_otherwise() {
             v[..n].fill(1.0);
         }
     });
-    declare_cloud(&s.hdr, "95.0");
+    common::declare_cloud(&s.hdr, "95.0");
     let r = run(QC, &["check", hdr, "--json"]);
     r.code(1)
         .one_error_line("1 check(s) failed")

@@ -1,6 +1,6 @@
 mod common;
 
-use common::{edit_image, json, l1c_of, Scene, BIN};
+use common::{declare_cloud, edit_image, json, l1c_of, Scene, BIN};
 use vip_testkit::run;
 
 const DRIFT_PER_YEAR: f64 = 0.02;
@@ -65,6 +65,9 @@ fn series_recovers_a_known_drift() {
             15 if k == 3 => v[70 * 40..70 * 55].iter_mut().for_each(|x| *x = 1.0),
             _ => {}
         });
+        // Cloud detection ran: the masks are measurements (cloud cover is not measured
+        // otherwise; see cloud_cover_not_measured_is_null_and_a_dash).
+        declare_cloud(&s.hdr, if k == 3 { "16.7" } else { "0.0" });
     }
     // Given in reverse: the series sorts by date.
     let mut args = vec!["series".to_string(), "--json".into()];
@@ -187,6 +190,60 @@ fn tsv_by_default_and_independent_of_threads() {
     assert_eq!(trends.len(), 13);
     // Two dates: a slope but no standard error.
     assert_eq!(trends[1].split('\t').nth(4), Some("NA"));
+}
+
+/// Regression: an L1C declares no cloud percentage (no cloud detection ran) and its cloud mask
+/// is a placeholder of zeros, which series once reported as 0 % cloud. That cover is not
+/// measured: null in JSON, `-` in the table and the HTML report; a product whose header
+/// declares a percentage gets the measured one.
+#[test]
+fn cloud_cover_not_measured_is_null_and_a_dash() {
+    let scenes: Vec<Scene> = DATES[..2]
+        .iter()
+        .map(|d| l1c_of("SIMULSIT", d, 40, 30, 3))
+        .collect();
+    let hdrs: Vec<String> = scenes.iter().map(|s| s.hdr.display().to_string()).collect();
+    let report = scenes[0].sim.scratch("report");
+    let args = [
+        "series",
+        &hdrs[0],
+        &hdrs[1],
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    let r = run(BIN, &args);
+    r.code(0);
+    let cloud: Vec<&str> = r
+        .stdout
+        .lines()
+        .skip(1)
+        .take(2)
+        .map(|l| l.split('\t').nth(2).unwrap())
+        .collect();
+    assert_eq!(cloud, ["-", "-"], "{}", r.stdout);
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    assert!(
+        html.contains(r.stdout.lines().nth(1).unwrap()),
+        "the report's table is the printed one"
+    );
+    let j = json(&["series", &hdrs[0], &hdrs[1], "--json"]);
+    for d in j["dates"].as_array().unwrap() {
+        assert!(d["cloud_percentage"].is_null(), "{d}");
+    }
+
+    // Declared on the second date, with a quarter of the mask cloudy: measured there only.
+    edit_image(&scenes[1].hdr, |band, v| {
+        if band == 15 {
+            let n = v.len() / 4;
+            v[..n].fill(1.0);
+        }
+    });
+    declare_cloud(&scenes[1].hdr, "25.0");
+    let j = json(&["series", &hdrs[0], &hdrs[1], "--json"]);
+    let dates = j["dates"].as_array().unwrap();
+    assert!(dates[0]["cloud_percentage"].is_null());
+    let c = dates[1]["cloud_percentage"].as_f64().unwrap();
+    assert!((c - 25.0).abs() < 1e-9, "{c}");
 }
 
 /// A product of another site or another grid is a bad input naming it.

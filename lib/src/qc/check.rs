@@ -211,7 +211,13 @@ pub fn check_with_stats(input: &Input, rules: &Rules, s: &stats::ProductStats) -
                 if b.name.contains("CLD") {
                     let mask =
                         100.0 * b.bits.get(&0).copied().unwrap_or(0) as f64 / b.count.max(1) as f64;
-                    cloud(declared_cloud(input), mask, &b.name, rules, &mut report);
+                    cloud(
+                        input.declared_cloud_percentage(),
+                        mask,
+                        &b.name,
+                        rules,
+                        &mut report,
+                    );
                 }
             }
             _ => {}
@@ -257,12 +263,6 @@ fn mask_bits(kind: Kind, name: &str) -> u32 {
         (_, n) if n.contains("CLD") => 1,
         _ => 12,
     }
-}
-
-/// The cloud percentage the product's header declares, if any.
-fn declared_cloud(input: &Input) -> Option<f64> {
-    (input.l1c.as_ref().and_then(|h| h.cloud_percentage))
-        .or_else(|| input.l2a.as_ref().and_then(|h| h.cloud_percentage))
 }
 
 /// The `cloud` findings on the mask `subject`, whose cloud bit covers `mask` % of the pixels,

@@ -92,6 +92,14 @@ pub struct Input {
 }
 
 impl Input {
+    /// The cloud percentage the product's header declares: `None` when it declares none
+    /// (`NIL=N/A`: no cloud detection ran, its cloud mask is a placeholder) or has no header
+    /// that could. Where it is `None`, cloud cover is not measured.
+    pub fn declared_cloud_percentage(&self) -> Option<f64> {
+        (self.l1c.as_ref().and_then(|h| h.cloud_percentage))
+            .or_else(|| self.l2a.as_ref().and_then(|h| h.cloud_percentage))
+    }
+
     /// Opens `path`: an EE global header (`.HDR`) of an L1C or L1A, or a raster. A missing or
     /// unreadable file, an unknown header type or a missing band file is a bad input naming it.
     pub fn open(path: &Path) -> Result<Input> {

@@ -8,7 +8,9 @@
 //! detector columns that move from date to date.
 //! For each date and band the mean and standard deviation of the physical values (reflectance
 //! for an L1C) over the stable pixels are given; the cloud percentage is that of the cloud mask
-//! over the pixels valid in every band of that product, and the mean AOT that of the product's
+//! over the pixels valid in every band of that product when its header declares a cloud
+//! percentage (cloud detection ran; otherwise the mask is a placeholder and the cloud cover is
+//! not measured: null, `-` in the table), and the mean AOT that of the product's
 //! AOT layer over its valid pixels (null when the product has none: only an L2A has one).
 //!
 //! The trend of a band is the least-squares line through (t, mean) with t in years (365.25
@@ -57,7 +59,8 @@ pub struct DatePoint {
     pub acquisition: String,
     /// Years since the first acquisition of the series.
     pub years: f64,
-    /// Cloudy pixels, percent of the pixels valid in every band (null without a cloud mask).
+    /// Cloudy pixels, percent of the pixels valid in every band; null when not measured (no
+    /// cloud mask, or a header that declares no cloud percentage: no cloud detection ran).
     pub cloud_percentage: Option<f64>,
     /// Mean aerosol optical thickness (null without an AOT layer).
     pub aot: Option<f64>,
@@ -188,7 +191,7 @@ pub fn series(inputs: &[Input], opts: &SeriesOptions) -> Result<Series> {
             id: p.id.clone(),
             acquisition: dated[k].0.format("%Y-%m-%dT%H:%M:%S").to_string(),
             years: years[k],
-            cloud_percentage: has_cloud_mask[k]
+            cloud_percentage: (has_cloud_mask[k] && p.declared_cloud_percentage().is_some())
                 .then(|| 100.0 * cloud[k].0 as f64 / cloud[k].1.max(1) as f64),
             aot: aot[k],
             mean: per_band.iter().map(|b| b.sums[k].mean()).collect(),
@@ -491,8 +494,9 @@ fn mean_aot(p: &Input, opts: &SeriesOptions) -> Result<Option<f64>> {
     Ok(total.mean())
 }
 
-/// Tab-separated values: one line per date (acquisition, product id, cloud %, AOT, the mean
-/// of each band), a blank line, then one line per band with its trend.
+/// Tab-separated values: one line per date (acquisition, product id, cloud % or `-` where not
+/// measured, AOT, the mean of each band; `NA` where there is no value), a blank line, then one
+/// line per band with its trend.
 pub fn tsv(s: &Series) -> String {
     let f = |v: Option<f64>| v.map_or("NA".to_string(), |v| format!("{v}"));
     let mut out = String::from("acquisition\tproduct\tcloud_percentage\taot");
@@ -505,7 +509,8 @@ pub fn tsv(s: &Series) -> String {
             "{}\t{}\t{}\t{}",
             d.acquisition,
             d.id,
-            f(d.cloud_percentage),
+            d.cloud_percentage
+                .map_or("-".to_string(), |v| format!("{v}")),
             f(d.aot)
         );
         for m in &d.mean {

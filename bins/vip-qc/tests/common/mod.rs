@@ -104,3 +104,12 @@ pub fn edit_image(hdr: &Path, edit: impl Fn(usize, &mut Vec<f64>)) {
     vip::raster::finish(ds, &tmp).unwrap();
     std::fs::rename(&tmp, &image).unwrap();
 }
+
+/// Writes `text` as the cloud percentage the L1C `hdr` declares (vip-l1 declares none,
+/// `NIL=N/A`: no cloud detection ran), as a product whose cloud mask was measured would.
+pub fn declare_cloud(hdr: &Path, text: &str) {
+    let xml = std::fs::read_to_string(hdr).unwrap();
+    let start = xml.find("<Cloud_Percentage>").unwrap() + "<Cloud_Percentage>".len();
+    let end = start + xml[start..].find('<').unwrap();
+    std::fs::write(hdr, format!("{}{text}{}", &xml[..start], &xml[end..])).unwrap();
+}
