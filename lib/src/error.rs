@@ -17,8 +17,9 @@ pub enum VipError {
     /// The command line is wrong, or asks for something this version does not do: exit 2.
     #[error("{0}")]
     Usage(String),
-    /// An input (product, GIPP, DEM, fixture) is missing, corrupt or invalid: exit 3.
-    #[error("{}: {msg}", path.display())]
+    /// An input (product, GIPP, DEM, fixture) is missing, corrupt or invalid: exit 3. The path
+    /// is shown on one line of at most [`MAX_PATH`] bytes (it may come from a file's content).
+    #[error("{}: {msg}", shown(path))]
     BadInput { path: PathBuf, msg: String },
     /// The processing itself failed on valid inputs: exit 4.
     #[error("{0}")]
@@ -44,11 +45,12 @@ impl VipError {
         }
     }
 
-    /// A bad-input error about `path`.
+    /// A bad-input error about `path`; the message is kept to one line of at most
+    /// [`MAX_MESSAGE`] bytes, whatever input text it quotes.
     pub fn bad_input(path: impl AsRef<Path>, msg: impl std::fmt::Display) -> Self {
         VipError::BadInput {
             path: path.as_ref().to_path_buf(),
-            msg: msg.to_string(),
+            msg: bounded_to(&msg.to_string(), MAX_MESSAGE),
         }
     }
 
@@ -89,6 +91,41 @@ impl VipError {
     }
 }
 
+/// Longest quote of outside text in a message, in bytes.
+pub const MAX_QUOTE: usize = 200;
+
+/// Longest bad-input message, in bytes.
+pub const MAX_MESSAGE: usize = 500;
+
+/// Longest path shown in a bad-input error, in bytes.
+pub const MAX_PATH: usize = 400;
+
+fn shown(path: &Path) -> String {
+    bounded_to(&path.display().to_string(), MAX_PATH)
+}
+
+/// `text` (a piece of an input quoted in a message) on one line, cut to [`MAX_QUOTE`] bytes.
+pub fn bounded(text: &str) -> String {
+    bounded_to(text, MAX_QUOTE)
+}
+
+/// `text` on one line (control characters made spaces), cut to at most `max` bytes (`…`
+/// marks a cut).
+pub fn bounded_to(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut line: String = text[..end]
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if end < text.len() {
+        line.push('…');
+    }
+    line
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +146,25 @@ mod tests {
         assert_eq!(e.to_string(), "/d/a.tif: not a TIFF");
         let e = VipError::output_io("/o", &std::io::Error::from_raw_os_error(libc::ENOSPC));
         assert_eq!(e.to_string(), "/o: no space left on device");
+    }
+
+    #[test]
+    fn bad_input_messages_are_one_bounded_line() {
+        let e = VipError::bad_input("h.HDR", format!("text '{}'\nnext", "x".repeat(50 << 20)));
+        let m = e.to_string();
+        assert!(m.starts_with("h.HDR: text 'xxx"), "{}", &m[..40]);
+        assert!(
+            m.chars().count() <= "h.HDR: ".len() + MAX_MESSAGE + 1,
+            "{}",
+            m.len()
+        );
+        assert!(!m.contains('\n'));
+        assert_eq!(bounded("a\tb"), "a b");
+        assert_eq!(
+            bounded(&"é".repeat(300)),
+            format!("{}…", "é".repeat(MAX_QUOTE / 2))
+        );
+        assert_eq!(bounded("€€"), "€€");
+        assert_eq!(bounded_to("€€", 4), "€…");
     }
 }

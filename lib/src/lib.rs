@@ -7,6 +7,7 @@ pub mod cli;
 pub mod ee;
 pub mod error;
 pub mod geometry;
+pub mod input;
 pub mod level1;
 pub mod level2;
 pub mod mission;

@@ -7,7 +7,7 @@
 //! the TOA reflectance); the band is `B01`..`B12` or `1`..`12`; extra columns, blank lines,
 //! `#` comments and a header line starting with `band` are ignored.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 
 use super::luts::{Conditions, LutSet, Terms};
 use crate::error::{Result, VipError};
@@ -81,17 +81,34 @@ pub fn parse_case(line: &str, n: usize, origin: &str) -> Result<Option<(String, 
     Ok(Some((band, c, refl)))
 }
 
+/// Longest input line, in bytes (a case line is a few tens).
+pub const MAX_LINE: usize = 4096;
+
 /// Evaluates every case of `input`.
 pub fn probe(
     luts: &LutSet,
-    input: impl BufRead,
+    mut input: impl BufRead,
     toa_input: bool,
     origin: &str,
 ) -> Result<Vec<ProbeCase>> {
     let mut out = vec![];
-    for (i, line) in input.lines().enumerate() {
-        let line = line.map_err(|e| VipError::bad_input(origin, e))?;
-        let Some((band, c, refl)) = parse_case(&line, i + 1, origin)? else {
+    let mut buf = Vec::new();
+    for i in 0.. {
+        let bad = |m: String| VipError::bad_input(origin, format!("line {}: {m}", i + 1));
+        buf.clear();
+        // a line is read only up to its limit, so an endless one costs no memory
+        let n = (&mut input)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| bad(e.to_string()))?;
+        if n == 0 {
+            break;
+        }
+        if buf.len() > MAX_LINE {
+            return Err(bad(format!("longer than {MAX_LINE} bytes")));
+        }
+        let line = std::str::from_utf8(&buf).map_err(|_| bad("not UTF-8 text".into()))?;
+        let Some((band, c, refl)) = parse_case(line, i + 1, origin)? else {
             continue;
         };
         let l = luts.band(&band).ok_or_else(|| {

@@ -94,6 +94,9 @@ impl Weights {
     }
 }
 
+/// Largest MetaImage table read (a VENµS LUT band is well under a megabyte).
+pub const MAX_MHA_BYTES: u64 = 256 << 20;
+
 /// A table of f32 values over the product of its axes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
@@ -115,11 +118,12 @@ impl Table {
         for a in &axes {
             a.check()?;
         }
-        let n: usize = axes.iter().map(|a| a.values.len()).product();
-        if data.len() != n {
+        let n = nodes(&axes.iter().map(|a| a.values.len()).collect::<Vec<_>>());
+        if n != Some(data.len()) {
             return Err(format!(
-                "{} values for a grid of {n} nodes ({})",
+                "{} values for a grid of {} nodes ({})",
                 data.len(),
+                n.map_or("too many".into(), |n| n.to_string()),
                 axes.iter()
                     .map(|a| format!("{} {}", a.name, a.values.len()))
                     .collect::<Vec<_>>()
@@ -202,7 +206,7 @@ impl Table {
 
     /// Reads a MetaImage file written for a table on `axes` (sizes checked against the axes).
     pub fn read_mha(path: &Path, axes: Vec<Axis>) -> Result<Table> {
-        let bytes = std::fs::read(path).map_err(|e| VipError::bad_input(path, e))?;
+        let bytes = crate::input::read_file(path, MAX_MHA_BYTES, "a LUT table")?;
         let bad = |m: String| VipError::bad_input(path, m);
         let mut pos = 0;
         let mut dims: Option<Vec<usize>> = None;
@@ -252,13 +256,15 @@ impl Table {
                 "MetaImage DimSize {dims:?} does not match the header's axes {want:?}"
             )));
         }
-        let n: usize = dims.iter().product();
+        let size = nodes(&dims)
+            .and_then(|n| n.checked_mul(4))
+            .ok_or_else(|| bad(format!("MetaImage DimSize {dims:?} is too big")))?;
         let body = &bytes[pos..];
-        if body.len() != 4 * n {
+        if body.len() != size {
             return Err(bad(format!(
-                "{} bytes of data, {} expected for {n} float32 values",
+                "{} bytes of data, {size} expected for {} float32 values",
                 body.len(),
-                4 * n
+                size / 4
             )));
         }
         let data: Vec<f32> = body
@@ -270,6 +276,11 @@ impl Table {
         }
         Table::new(axes, data).map_err(bad)
     }
+}
+
+/// Node count of a grid of `shape`, `None` past `usize`.
+fn nodes(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |n, &k| n.checked_mul(k))
 }
 
 #[cfg(test)]

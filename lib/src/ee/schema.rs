@@ -21,6 +21,9 @@ use libxml::bindings;
 use libxml::parser::{Parser, ParserOptions};
 use libxml::schemas::{SchemaParserContext, SchemaValidationContext};
 
+pub use crate::error::bounded;
+use crate::error::{bounded_to, MAX_MESSAGE};
+
 /// The vendored schema tree.
 static SCHEMAS: Dir = include_dir!("$CARGO_MANIFEST_DIR/schemas");
 
@@ -91,7 +94,11 @@ pub fn validate_bytes(bytes: &[u8]) -> Validation {
             Err(e) => return Err(e),
         }
     }
-    Err(format!("fails against {}", why.join("; ")))
+    // each schema gives a few bounded messages; several schemas may define the type
+    Err(bounded_to(
+        &format!("fails against {}", why.join("; ")),
+        MAX_MESSAGE,
+    ))
 }
 
 /// Validates `path` against one given schema of the library (`venus/icd/Venus/X.xsd`), whatever
@@ -215,19 +222,6 @@ fn join(errors: &[libxml::error::StructuredError]) -> String {
         "rejected without a message".into()
     } else {
         parts.join("; ")
-    }
-}
-
-/// `text` on one line, cut to a length a message can carry.
-pub fn bounded(text: &str) -> String {
-    const MAX: usize = 200;
-    let one_line: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    match one_line.char_indices().nth(MAX) {
-        Some((i, _)) => format!("{}…", &one_line[..i]),
-        None => one_line,
     }
 }
 

@@ -1,11 +1,27 @@
 //! A small XML element tree over quick-xml: enough to build Earth Explorer files in schema order
 //! and to read back the values we need from files written elsewhere.
+//!
+//! Reading is bounded: a file over [`MAX_XML_BYTES`] is refused before it is read, and a
+//! document deeper than [`MAX_DEPTH`], with more than [`MAX_ELEMENTS`] elements or an element
+//! with more than [`MAX_ATTRIBUTES`] attributes is refused as it is parsed. Entities other than
+//! the five predefined ones and character references are not expanded (a DTD is skipped).
 
 use std::path::Path;
 
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
-use crate::error::{Result, VipError};
+use crate::error::{bounded, Result, VipError};
+
+pub use super::schema::MAX_XML_BYTES;
+
+/// Deepest element nesting read (VENµS headers and MUSCATE metadata nest about ten deep).
+pub const MAX_DEPTH: usize = 100;
+
+/// Most elements read from one document (the biggest GIPP holds a few ten thousand).
+pub const MAX_ELEMENTS: usize = 1 << 20;
+
+/// Most attributes of one element.
+pub const MAX_ATTRIBUTES: usize = 64;
 
 /// One XML element: name (as written, prefixes kept), attributes, text and children.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -133,6 +149,20 @@ impl Node {
         let mut r = quick_xml::Reader::from_str(xml);
         let mut stack: Vec<Node> = Vec::new();
         let mut root: Option<Node> = None;
+        let mut elements = 0usize;
+        let mut count = |n: &Node, depth: usize| {
+            elements += 1;
+            if depth > MAX_DEPTH {
+                Err(format!(
+                    "<{}> is nested deeper than {MAX_DEPTH} elements",
+                    bounded(&n.name)
+                ))
+            } else if elements > MAX_ELEMENTS {
+                Err(format!("more than {MAX_ELEMENTS} elements"))
+            } else {
+                Ok(())
+            }
+        };
         loop {
             let ev = r
                 .read_event()
@@ -140,6 +170,7 @@ impl Node {
             match ev {
                 Event::Start(s) => {
                     let n = start_node(&s).map_err(&bad)?;
+                    count(&n, stack.len() + 1).map_err(&bad)?;
                     if stack.len() == 1 && stop.is_some_and(|name| local(&n.name) == name) {
                         // Only the root is open: it holds everything before `stop`.
                         return Ok(stack.pop().expect("the root is open"));
@@ -148,6 +179,7 @@ impl Node {
                 }
                 Event::Empty(s) => {
                     let n = start_node(&s).map_err(&bad)?;
+                    count(&n, stack.len() + 1).map_err(&bad)?;
                     attach(&mut stack, &mut root, n).map_err(&bad)?;
                 }
                 Event::End(_) => {
@@ -172,7 +204,10 @@ impl Node {
             }
         }
         if !stack.is_empty() {
-            return Err(bad(format!("element <{}> is not closed", stack[0].name)));
+            return Err(bad(format!(
+                "element <{}> is not closed",
+                bounded(&stack[0].name)
+            )));
         }
         root.ok_or_else(|| bad("no root element".into()))
     }
@@ -182,18 +217,24 @@ impl Node {
         Node::read_until(path, None)
     }
 
-    /// Reads an XML file, stopping as [`Node::parse_until`] does.
+    /// Reads an XML file, stopping as [`Node::parse_until`] does; a file over
+    /// [`MAX_XML_BYTES`] is refused unread.
     pub fn read_until(path: &Path, stop: Option<&str>) -> Result<Node> {
-        let bytes = std::fs::read(path).map_err(|e| VipError::input_io(path, &e))?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| VipError::bad_input(path, "not UTF-8 text, so not an XML header"))?;
+        let text = crate::input::read_text(path, MAX_XML_BYTES, "an XML header")?;
         Node::parse_until(&text, path, stop)
     }
 }
 
 fn start_node(s: &BytesStart) -> std::result::Result<Node, String> {
     let mut n = Node::new(String::from_utf8_lossy(s.name().as_ref()).into_owned());
-    for a in s.attributes() {
+    for (i, a) in s.attributes().enumerate() {
+        if i == MAX_ATTRIBUTES {
+            // before the duplicate check of quick-xml, quadratic in the count, gets slow
+            return Err(format!(
+                "<{}> has more than {MAX_ATTRIBUTES} attributes",
+                bounded(&n.name)
+            ));
+        }
         let a = a.map_err(|e| e.to_string())?;
         let v = a.unescape_value().map_err(|e| e.to_string())?;
         n.attrs.push((

@@ -6,13 +6,13 @@
 //! (GDAL reads them through `/vsizip/` without inflating); the text files are deflated.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipArchive, ZipWriter};
 
-use super::manifest::{list_files, parse, sha256_reader};
+use super::manifest::{list_files, parse, sha256_reader, MAX_MANIFEST_BYTES};
 use super::{is_safe_relative, MANIFEST};
 use crate::error::{Result, VipError};
 
@@ -125,10 +125,16 @@ pub fn hash_zip(path: &Path) -> Result<(BTreeMap<String, String>, BTreeMap<Strin
             .by_index(i)
             .map_err(|e| bad(format!("entry '{name}': {e}")))?;
         if rel == MANIFEST {
+            // read no more than a manifest may hold, whatever the entry says it inflates to
             let mut text = String::new();
-            std::io::Read::read_to_string(&mut e, &mut text)
+            std::io::Read::read_to_string(&mut (&mut e).take(MAX_MANIFEST_BYTES + 1), &mut text)
                 .map_err(|e| bad(format!("entry '{name}': {e}")))?;
-            listed = Some(parse(&text, &path.join(&name))?);
+            if text.len() as u64 > MAX_MANIFEST_BYTES {
+                return Err(bad(format!(
+                    "entry '{name}' holds more than the {MAX_MANIFEST_BYTES} bytes a manifest may"
+                )));
+            }
+            listed = Some(parse(&text, &path.join(crate::error::bounded(&name)))?);
         } else {
             let h = sha256_reader(&mut e).map_err(|e| bad(format!("entry '{name}': {e}")))?;
             found.insert(rel.to_string(), h);

@@ -10,7 +10,10 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::{archive, is_safe_relative, MANIFEST};
-use crate::error::{Result, VipError};
+use crate::error::{bounded, Result, VipError};
+
+/// Largest manifest read (one line of about 100 bytes per file of the package).
+pub const MAX_MANIFEST_BYTES: u64 = 16 << 20;
 
 /// Lowercase hex SHA-256 of everything `r` yields.
 pub fn sha256_reader(mut r: impl Read) -> std::io::Result<String> {
@@ -79,13 +82,16 @@ pub fn parse(text: &str, origin: &Path) -> Result<BTreeMap<String, String>> {
             return Err(bad("not a SHA-256 hex digest"));
         }
         if !is_safe_relative(path) {
-            return Err(bad(&format!("'{path}' is not a path inside the package")));
+            return Err(bad(&format!(
+                "'{}' is not a path inside the package",
+                bounded(path)
+            )));
         }
         if out
             .insert(path.to_string(), hex.to_ascii_lowercase())
             .is_some()
         {
-            return Err(bad(&format!("'{path}' is listed twice")));
+            return Err(bad(&format!("'{}' is listed twice", bounded(path))));
         }
     }
     Ok(out)
@@ -136,7 +142,7 @@ pub fn verify(package: &Path) -> Result<PathBuf> {
     crate::cli::require_exists(package)?;
     let (listed, found) = if package.is_dir() {
         let mpath = package.join(MANIFEST);
-        let text = std::fs::read_to_string(&mpath).map_err(|e| VipError::input_io(&mpath, &e))?;
+        let text = crate::input::read_text(&mpath, MAX_MANIFEST_BYTES, "a manifest")?;
         (parse(&text, &mpath)?, hash_files(package)?)
     } else {
         archive::hash_zip(package)?
