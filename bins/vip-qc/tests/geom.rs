@@ -179,9 +179,29 @@ fn max_rms_decides_the_verdict() {
     };
     geom("1.5").code(0);
     geom("0.5").code(1).one_error_line("RMS shift 1.0");
-    // The product against itself: no shift.
+    // The product against itself: no shift, measured on as many windows as the shifted band;
+    // a quarter-pixel shift on the same windows is seen and fails a 0.1 pixel limit.
+    let shifted = json(&["geom", m, "--reference", r, "--window", "48", "--json"]);
     let g = json(&["geom", r, "--reference", r, "--window", "48", "--json"]);
+    assert!(g["kept"].as_u64().unwrap() >= 4, "{g}");
+    assert_eq!(g["kept"], shifted["kept"], "{g}");
     assert!(g["rms"].as_f64().unwrap() < 1e-3, "{g}");
+    let quarter = shifted_band(&s, 4, 0.25, 0.0, "quarter");
+    let q = quarter.to_str().unwrap();
+    let args = [
+        "geom",
+        q,
+        "--reference",
+        r,
+        "--window",
+        "48",
+        "--max-rms",
+        "0.1",
+    ];
+    run(BIN, &args).code(1).one_error_line("RMS shift 0.2");
+    let g = json(&["geom", q, "--reference", r, "--window", "48", "--json"]);
+    let dx = g["mean_dx"].as_f64().unwrap();
+    assert!((dx - 0.25).abs() < 0.05, "{g}");
 }
 
 #[test]
