@@ -366,17 +366,16 @@ fn orbit_number_comes_from_the_native_header() {
 }
 
 #[test]
-fn an_l2a_is_refused_as_not_implemented_yet() {
-    // The ICD's example L2A header: vip-pack recognises the level and says it does not make
-    // its packages yet (exit 2, as for anything not built), instead of calling it corrupt.
+fn the_icd_example_l2a_header_without_its_rasters_is_bad_input() {
+    // The ICD's example L2A header: vip-pack takes it as an L2A (it packages L2As now), and
+    // its rasters are not beside it: exit 3 naming a missing file, nothing written.
     let l2a = vip_testkit::project_root()
         .join("testdata/venus/examples/VE_TEST_VSC_L2VALD_CAMARGUE_20180102.HDR");
     let tmp = tempfile::tempdir().unwrap();
     let dist = tmp.path().join("DIST");
     run(BIN, &[l2a.to_str().unwrap(), "-o", dist.to_str().unwrap()])
-        .code(2)
-        .one_error_line("L2A packages are not implemented yet")
-        .stderr_has("VE_TEST_VSC_L2VALD_CAMARGUE_20180102.HDR");
+        .code(3)
+        .one_error_line("VE_TEST_VSC_");
     assert!(!dist.exists() || files(&dist).is_empty());
 }
 

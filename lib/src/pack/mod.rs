@@ -2,26 +2,20 @@
 //! Theia/MUSCATE layout, with a SHA-256 manifest, optionally Cloud Optimized GeoTIFFs and a
 //! deterministic zip, and the check of a package against its manifest.
 //!
-//! Layout written for an L1C (`<ID>` = `VENUS-XS_<yyyymmdd-hhmmss-mmm>_L1C_<SITE>_C_V1-0`):
-//! ```text
-//! <ID>/<ID>_MTD_ALL.xml          MUSCATE metadata (ee::muscate)
-//! <ID>/<ID>_QKL_ALL.jpg          quicklook, RGB = B7, B4, B3, TOA 0–0.25 stretched
-//! <ID>/<ID>_SRE_B1.tif … B12     int16 TOA reflectance ×1000 (NATURE Reflectance), nodata −10000
-//! <ID>/MASKS/<ID>_SAT_XS.tif     uint16 saturation, bit n (1-based) = band Bn
-//! <ID>/MASKS/<ID>_PIX_XS.tif     uint16 aberrant/defective pixels, bit n = band Bn
-//! <ID>/MASKS/<ID>_EDG_XS.tif     byte, 1 where a band has no data
-//! <ID>/MASKS/<ID>_CLM_XS.tif     byte L1 cloud mask, bit 1 = cloud
-//! <ID>/<ID>_STAC.json            STAC 1.0.0 item (with --stac; stac)
-//! <ID>/MANIFEST.sha256           SHA-256 of every other file (sha256sum format, sorted)
-//! ```
+//! Layouts written (`<ID>` = `VENUS-XS_<yyyymmdd-hhmmss-mmm>_<level>_<SITE>_C_V1-0`): the L1C
+//! package ([`l1c`]) and the L2A package ([`l2a`]), as docs/formats.md lists them; both have
+//! `<ID>_MTD_ALL.xml` (ee::muscate), `<ID>_QKL_ALL.jpg`, `MASKS/`, with `--stac`
+//! `<ID>_STAC.json` ([`stac`]) and `MANIFEST.sha256` (SHA-256 of every other file).
 //! `vip-pack index DIR` makes a folder of packages a static STAC catalog ([`index`]).
 //! A product level plugs in as a [`Plan`]: the files to make from the native product and the
-//! metadata that describes them ([`l1c::plan`] today; L2A/L3A add theirs).
+//! metadata that describes them ([`l1c::plan`], [`l2a::plan`]; [`site`] holds what they share).
 
 pub mod archive;
 pub mod index;
 pub mod l1c;
+pub mod l2a;
 pub mod manifest;
+pub mod site;
 pub mod stac;
 
 use std::path::{Path, PathBuf};
@@ -56,13 +50,16 @@ pub enum Job {
         copy: BandCopy,
         rel: String,
     },
-    /// A byte mask that is 1 where any of `bands` of `src` equals `nodata`.
-    Edge {
-        src: PathBuf,
-        bands: Vec<usize>,
-        nodata: i16,
+    /// A byte mask computed pixel by pixel from bands of native rasters of one size; `edge`
+    /// marks the no-data mask, whose share of flagged pixels the metadata reports.
+    Mask {
+        inputs: Vec<(PathBuf, usize)>,
+        rule: MaskRule,
+        edge: bool,
         rel: String,
     },
+    /// A whole native raster copied (every band, its type and nodata).
+    Copy { src: PathBuf, rel: String },
     /// The RGB JPEG quicklook.
     Quicklook {
         src: PathBuf,
@@ -77,7 +74,33 @@ impl Job {
     /// Path of the file in the package folder, `/`-separated.
     pub fn rel(&self) -> &str {
         match self {
-            Job::Band { rel, .. } | Job::Edge { rel, .. } | Job::Quicklook { rel, .. } => rel,
+            Job::Band { rel, .. }
+            | Job::Mask { rel, .. }
+            | Job::Copy { rel, .. }
+            | Job::Quicklook { rel, .. } => rel,
+        }
+    }
+}
+
+/// How a [`Job::Mask`] pixel is made from its inputs' values at that pixel.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MaskRule {
+    /// 1 where any input equals the value (a no-data mask).
+    AnyEquals(i16),
+    /// Bit fields remapped: each `(input, bits, out)` sets the output bits `out` where input
+    /// `input` has any of `bits`.
+    Bits(Vec<(usize, i16, u8)>),
+}
+
+impl MaskRule {
+    /// The mask value of one pixel whose input values are `v`.
+    pub fn apply(&self, v: impl Fn(usize) -> i16, n: usize) -> u8 {
+        match self {
+            MaskRule::AnyEquals(x) => u8::from((0..n).any(|i| v(i) == *x)),
+            MaskRule::Bits(map) => map
+                .iter()
+                .filter(|(i, bits, _)| v(*i) & bits != 0)
+                .fold(0, |acc, (_, _, out)| acc | out),
         }
     }
 }
@@ -199,20 +222,29 @@ pub fn package(product: &Path, pack: &PackOptions, opts: &Options) -> Result<Pat
     Ok(out)
 }
 
-/// The plan for a native product, by the kind its header declares. An L2A is a usage error
-/// (exit 2): its packages are not made by this version.
+/// The plan for a native product, by the kind its header declares: an L1C or an L2A; any
+/// other product is bad input naming its header.
 pub fn plan_for(product: &Path) -> Result<Plan> {
     crate::cli::require_exists(product)?;
     let doc = crate::ee::EeDoc::read(product)?;
-    if doc.fixed.file_type == crate::product::l2a::FILE_TYPE {
-        return Err(VipError::Usage(format!(
-            "{}: L2A packages are not implemented yet (this version packages L1C products); \
-             nothing was processed",
-            product.display()
-        )));
+    match doc.fixed.file_type.as_str() {
+        crate::product::l1c::FILE_TYPE => {
+            let l1c = crate::product::l1c::L1c::open(product)?;
+            l1c::plan(&l1c, product)
+        }
+        crate::product::l2a::FILE_TYPE => {
+            let l2a = crate::product::l2a::L2a::open(product)?;
+            l2a::plan(&l2a, product)
+        }
+        other => Err(VipError::bad_input(
+            product,
+            format!(
+                "is a {other} product: vip-pack packages L1C ({}) and L2A ({}) products",
+                crate::product::l1c::FILE_TYPE,
+                crate::product::l2a::FILE_TYPE
+            ),
+        )),
     }
-    let l1c = crate::product::l1c::L1c::open(product)?;
-    l1c::plan(&l1c, product)
 }
 
 fn write_text(path: &Path, text: &str) -> Result<()> {
@@ -244,22 +276,25 @@ fn make_files(plan: &Plan, root: &Path, pack: &PackOptions, opts: &Options) -> R
                 Job::Band { src, copy, .. } => {
                     raster::copy_band(src, copy, &dst, layout, co).map(|()| None)
                 }
-                Job::Edge {
-                    src, bands, nodata, ..
+                Job::Copy { src, .. } => raster::copy_raster(src, &dst, layout, co).map(|()| None),
+                Job::Mask {
+                    inputs, rule, edge, ..
                 } => {
                     let flagged = std::sync::atomic::AtomicU64::new(0);
                     let total = std::sync::atomic::AtomicU64::new(0);
-                    raster::derive_mask(src, bands, &dst, (layout, co), ram, "EDG", |s, out| {
+                    // The mask code of `MASKS/<ID>_<code>_XS.tif`.
+                    let name = job.rel().rsplit('_').nth(1).unwrap_or_default();
+                    raster::derive_mask(inputs, &dst, (layout, co), ram, name, |s, out| {
                         let mut n = 0u64;
                         for (i, o) in out.iter_mut().enumerate() {
-                            *o = u8::from(s.iter().any(|b| b[i] == *nodata));
-                            n += u64::from(*o);
+                            *o = rule.apply(|k| s[k][i], s.len());
+                            n += u64::from(*o != 0);
                         }
                         flagged.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
                         total.fetch_add(out.len() as u64, std::sync::atomic::Ordering::Relaxed);
                     })?;
                     let t = total.into_inner().max(1);
-                    Ok(Some(100.0 * flagged.into_inner() as f64 / t as f64))
+                    Ok(edge.then(|| 100.0 * flagged.into_inner() as f64 / t as f64))
                 }
                 Job::Quicklook {
                     src,

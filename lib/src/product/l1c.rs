@@ -206,7 +206,7 @@ impl L1c {
     }
 
     /// The content shared with the other site products.
-    fn site(&self) -> SiteHeader {
+    pub(crate) fn site(&self) -> SiteHeader {
         SiteHeader {
             ids: self.ids(),
             acquisition: self.acquisition,

@@ -248,7 +248,7 @@ impl L2a {
     }
 
     /// The content shared with the other site products.
-    fn site(&self) -> SiteHeader {
+    pub(crate) fn site(&self) -> SiteHeader {
         SiteHeader {
             ids: self.ids(),
             acquisition: self.acquisition,

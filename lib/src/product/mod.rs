@@ -12,6 +12,7 @@ pub mod l1a;
 pub mod l1c;
 pub mod l2a;
 
+pub(crate) use common::SiteHeader;
 pub use common::{mjd_epoch, raster_beside, AngleSet};
 pub use l1a::{L1a, LineDatation, RawBand, RawGeometry, StraylightCorrection};
 pub use l1c::{L1c, ProcessingFlags};

@@ -195,23 +195,48 @@ pub fn copy_band(
     copy_with(&v, dst, layout, creation_options)
 }
 
-/// Writes the byte mask `dst` computed strip by strip from bands `bands` (1-based, read as
-/// int16) of `src`: `f(strip_of_each_band, out)` fills `out` (one value per pixel). The file
-/// is written with `layout` and `creation_options` over its defaults.
+/// Writes the byte mask `dst` computed strip by strip from `inputs`, (raster, 1-based band)
+/// pairs of rasters of one size, each read as int16 (uint16 bit fields keep their bits):
+/// `f(strip_of_each_input, out)` fills `out` (one value per pixel). The georeferencing is the
+/// first input's; the file is written with `layout` and `creation_options` over its defaults.
 pub fn derive_mask(
-    src: &Path,
-    bands: &[usize],
+    inputs: &[(std::path::PathBuf, usize)],
     dst: &Path,
     (layout, creation_options): (Layout, &[(String, String)]),
     ram_bytes: u64,
     description: &str,
     f: impl Fn(&[Vec<i16>], &mut [u8]),
 ) -> Result<()> {
-    let ds = open(src)?;
+    let Some((first, _)) = inputs.first() else {
+        return Err(VipError::Internal(format!(
+            "{}: a mask needs at least one input",
+            dst.display()
+        )));
+    };
+    let sources = inputs
+        .iter()
+        .map(|(p, _)| open(p))
+        .collect::<Result<Vec<_>>>()?;
+    let ds = &sources[0];
     let (w, h) = ds.raster_size();
+    for ((p, b), s) in inputs.iter().zip(&sources) {
+        if s.raster_size() != (w, h) {
+            let (sw, sh) = s.raster_size();
+            return Err(VipError::bad_input(
+                p,
+                format!("is {sw} × {sh} pixels, {} is {w} × {h}", first.display()),
+            ));
+        }
+        if *b == 0 || *b > s.raster_count() {
+            return Err(VipError::bad_input(
+                p,
+                format!("has {} bands, not band {b}", s.raster_count()),
+            ));
+        }
+    }
     let mut spec = RasterSpec::new(w, h, 1, SampleType::U8);
-    spec.geo_transform = super::create::geo_transform(&ds)?;
-    spec.srs_wkt = srs_wkt(&ds);
+    spec.geo_transform = super::create::geo_transform(ds)?;
+    spec.srs_wkt = srs_wkt(ds);
     spec.band_descriptions = vec![description.to_string()];
     // Built in memory, then copied with the distribution layout (a COG needs a source).
     let mem = DriverManager::get_driver_by_name("MEM")
@@ -228,17 +253,28 @@ pub fn derive_mask(
     m.rasterband(1)
         .and_then(|mut b| b.set_description(description))
         .map_err(|e| VipError::Internal(format!("in-memory mask: {e}")))?;
-    let per_row = 2 * bands.len() + 1;
+    let per_row = 2 * inputs.len() + 1;
     for win in Strips::for_budget(h, w, ram_bytes / 2, per_row) {
-        let strips = bands
+        let strips = inputs
             .iter()
-            .map(|&b| read_rows::<i16>(&ds, b, win))
+            .zip(&sources)
+            .map(|((_, b), s)| read_rows::<i16>(s, *b, win))
             .collect::<Result<Vec<_>>>()?;
         let mut out = vec![0u8; w * win.rows];
         f(&strips, &mut out);
         write_window(&mut m, 1, (0, win.row), (w, win.rows), &out)?;
     }
     copy_with(&m, dst, layout, creation_options)
+}
+
+/// Copies the whole raster `src` (every band, its type, nodata and descriptions) into `dst`.
+pub fn copy_raster(
+    src: &Path,
+    dst: &Path,
+    layout: Layout,
+    creation_options: &[(String, String)],
+) -> Result<()> {
+    copy_with(&open(src)?, dst, layout, creation_options)
 }
 
 /// Writes the RGB JPEG quicklook `dst` from bands `rgb` (1-based) of `src`: each band averaged

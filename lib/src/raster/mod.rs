@@ -38,7 +38,8 @@ pub use create::{
     projected_in_metres, spec_like, srs_wkt, srs_wkt_from_epsg, write_cog, RasterSpec, SampleType,
 };
 pub use distribution::{
-    copy_band, derive_mask, distribution_defaults, quicklook_jpeg, split_bands, BandCopy, Layout,
+    copy_band, copy_raster, derive_mask, distribution_defaults, quicklook_jpeg, split_bands,
+    BandCopy, Layout,
 };
 pub use io::{
     block_rows, dataset_path, expect_shape, finish, open, read_bands_into, read_rows, read_window,
