@@ -8,21 +8,26 @@ use vip::cli::{CommonArgs, CreationArgs, OutputArgs, Tool};
 /// Package VENµS products for distribution in the Theia/MUSCATE layout.
 ///
 /// Writes <ID>/ (or <ID>.zip with --zip) in the output directory, where <ID> is
-/// VENUS-XS_<yyyymmdd-hhmmss-mmm>_<LEVEL>_<SITE>_C_V1-0: <ID>_MTD_ALL.xml (MUSCATE metadata),
-/// one GeoTIFF per band (<ID>_SRE_B1.tif ... B12, int16, reflectance x 1000, nodata -10000),
-/// MASKS/<ID>_SAT_XS.tif (uint16, bit n = band Bn saturated), MASKS/<ID>_PIX_XS.tif (uint16,
-/// bit n = band Bn aberrant or defective), MASKS/<ID>_EDG_XS.tif (byte, 1 = no data in some
-/// band), MASKS/<ID>_CLM_XS.tif (byte, bit 1 = L1 cloud), the quicklook <ID>_QKL_ALL.jpg
-/// (B7, B4, B3), with --stac the STAC 1.0.0 item <ID>_STAC.json, and MANIFEST.sha256
-/// (sha256sum format) listing every other file. Only L1C products are packaged by this
-/// version.
+/// VENUS-XS_<yyyymmdd-hhmmss-mmm>_<LEVEL>_<SITE>_C_V1-0, from a native L1C or L2A:
+/// <ID>_MTD_ALL.xml (MUSCATE metadata), one GeoTIFF per band (int16, reflectance x 1000,
+/// nodata -10000: <ID>_SRE_B1.tif ... B12 for an L1C's TOA reflectance; <ID>_SRE_Bn.tif and
+/// <ID>_FRE_Bn.tif for an L2A's surface and flat reflectance, with <ID>_ATB_XS.tif, byte,
+/// band 1 water vapour x 20, band 2 AOT x 200, nodata 0), MASKS/<ID>_SAT_XS.tif (uint16,
+/// bit n = band Bn saturated), MASKS/<ID>_PIX_XS.tif (uint16, bit n = band Bn aberrant or
+/// defective), MASKS/<ID>_EDG_XS.tif (byte, 1 = no data), MASKS/<ID>_CLM_XS.tif (byte: L1C
+/// bit 1 = cloud; L2A the 8 MUSCATE cloud bits), for an L2A MASKS/<ID>_MG2_XS.tif (bits 1
+/// water, 2 cloud, 3 snow, 4 cloud shadow, 5 topographic shadow, 6 hidden surface, 7 sun too
+/// low, 8 tangent sun) and MASKS/<ID>_IAB_XS.tif (bit 1 water vapour, bit 2 AOT
+/// interpolated), the quicklook <ID>_QKL_ALL.jpg (B7, B4, B3), with --stac the STAC 1.0.0
+/// item <ID>_STAC.json, and MANIFEST.sha256 (sha256sum format) listing every other file.
+/// Another product is bad input (exit 3).
 #[derive(Parser)]
 #[command(
     name = "vip-pack",
     version,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = "EXAMPLES:\n  vip-pack OUT/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR -o DIST\n  vip-pack L1C.HDR -o DIST --cog --zip\n  vip-pack L1C.HDR -o DIST --cog --stac && vip-pack index DIST\n  vip-l1 L1A.HDR --gipp G --dem DEM.tif -o OUT | vip-pack - -o DIST\n  vip-pack verify DIST/VENUS-XS_20240315-103000-000_L1C_SIMULSIT_C_V1-0.zip"
+    after_help = "EXAMPLES:\n  vip-pack OUT/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR -o DIST\n  vip-pack L1C.HDR -o DIST --cog --zip\n  vip-pack L2A/VE_TEST_VSC_L2VALD_SIMULSIT_20240315.HDR -o DIST --stac\n  vip-pack L1C.HDR -o DIST --cog --stac && vip-pack index DIST\n  vip-l1 L1A.HDR --gipp G --dem DEM.tif -o OUT | vip-pack - -o DIST\n  vip-pack verify DIST/VENUS-XS_20240315-103000-000_L1C_SIMULSIT_C_V1-0.zip"
 )]
 struct Args {
     #[command(subcommand)]
