@@ -127,6 +127,15 @@ impl BandCalibration {
 /// Replaces the samples of defective columns by linear interpolation between the nearest good
 /// columns of the line (the nearest one at the image edges) and flags them.
 fn fill_defective(line: &mut [f32], flags: &mut [u8], bad: &[bool]) {
+    interpolate_defective(line, bad);
+    for (f, _) in flags.iter_mut().zip(bad).filter(|(_, &b)| b) {
+        *f |= DEFECTIVE;
+    }
+}
+
+/// Replaces the samples of the columns `bad` marks by linear interpolation between the nearest
+/// good columns of the line (the nearest one at the image edges; NaN if none is good).
+pub fn interpolate_defective(line: &mut [f32], bad: &[bool]) {
     let n = line.len();
     let mut c = 0;
     while c < n {
@@ -150,7 +159,6 @@ fn fill_defective(line: &mut [f32], flags: &mut [u8], bad: &[bool]) {
                 (None, Some(b)) => b,
                 (None, None) => f32::NAN,
             };
-            flags[j] |= DEFECTIVE;
         }
     }
 }

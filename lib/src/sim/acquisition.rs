@@ -36,13 +36,45 @@ pub struct Acquisition {
     /// Image columns (the same detectors for every band).
     pub cols: usize,
     pub first_detector: usize,
+    /// How the first detector followed from the site: its nearest cross-track coordinate (m),
+    /// metres per detector there, and the detector margin.
+    cross_track: (f64, f64, f64),
+    /// The site reaches beyond an end of the detector array.
+    clipped: bool,
 }
 
 /// Plans the acquisition of `site` at `t_centre` from a platform at nadir over its centre
 /// (heading from latitude `lat_deg`), so that every band covers the site for terrain heights in
-/// `h_range`. `view_dirs` are the 12 bands' VIEDIR tables.
+/// `h_range`. `view_dirs` are the 12 bands' VIEDIR tables. With `first_detector`, the ground
+/// track is moved across so that the image starts at that detector (as real products start
+/// wherever the site lies in the swath); `None` if the site then does not fit the array.
 pub fn plan(
     site: &Site,
+    lat_deg: f64,
+    t_centre: NaiveDateTime,
+    h_range: (f64, f64),
+    view_dirs: &[Vec<(f64, f64)>],
+    first_detector: Option<usize>,
+) -> Option<Acquisition> {
+    let nadir = plan_from(site, site.centre(), lat_deg, t_centre, h_range, view_dirs);
+    let Some(want) = first_detector else {
+        return Some(nadir);
+    };
+    // The first detector is floor(j(r_min) − margin) with j(r) = 2599.5 + r / ((H − h)·k):
+    // move the track by δ to the right so that j(r_min − δ) − margin = want + ½.
+    let (r_min, scale, margin) = nadir.cross_track;
+    let delta = r_min - (want as f64 + 0.5 + margin - 2599.5) * scale;
+    let h = descending_heading(lat_deg).to_radians();
+    let c = site.centre();
+    let centre = (c.0 + delta * h.cos(), c.1 - delta * h.sin());
+    let acq = plan_from(site, centre, lat_deg, t_centre, h_range, view_dirs);
+    let fits = acq.first_detector == want && !acq.clipped;
+    fits.then_some(acq)
+}
+
+fn plan_from(
+    site: &Site,
+    centre: (f64, f64),
     lat_deg: f64,
     t_centre: NaiveDateTime,
     h_range: (f64, f64),
@@ -52,7 +84,7 @@ pub fn plan(
     let speed = ground_speed(altitude);
     let te = venus::GROUND_SAMPLING_M / speed;
     let platform = Platform {
-        centre: site.centre(),
+        centre,
         t_centre,
         heading_deg: descending_heading(lat_deg),
         ground_speed: speed,
@@ -85,9 +117,15 @@ pub fn plan(
     let k = venus::GROUND_SAMPLING_M / altitude;
     let margin =
         8.0 + (h_range.1.abs().max(h_range.0.abs()) * 0.02 / venus::GROUND_SAMPLING_M).ceil();
-    let j_of = |r: f64| 2599.5 + r / ((altitude - h_range.1.max(0.0)) * k);
-    let first = (j_of(r_min) - margin).floor().max(0.0) as usize;
-    let last = ((j_of(r_max) + margin).ceil() as usize).min(DETECTORS - 1);
+    let scale = (altitude - h_range.1.max(0.0)) * k;
+    let j_of = |r: f64| 2599.5 + r / scale;
+    let (lo, hi) = (
+        (j_of(r_min) - margin).floor(),
+        (j_of(r_max) + margin).ceil(),
+    );
+    let clipped = lo < 0.0 || hi > (DETECTORS - 1) as f64;
+    let first = lo.max(0.0) as usize;
+    let last = (hi.max(0.0) as usize).min(DETECTORS - 1);
     let cols = last - first + 1;
     let mut bands = Vec::new();
     let mut lines = Vec::new();
@@ -114,6 +152,8 @@ pub fn plan(
         lines,
         cols,
         first_detector: first,
+        cross_track: (r_min, scale, margin),
+        clipped,
     }
 }
 
@@ -154,8 +194,20 @@ mod tests {
         let dirs: Vec<_> = cal.iter().map(|c| c.view_dirs.clone()).collect();
         let t = chrono::NaiveDateTime::parse_from_str("2024-03-15T10:30:00", "%Y-%m-%dT%H:%M:%S")
             .unwrap();
-        let acq = plan(&s, 44.0, t, (100.0, 1000.0), &dirs);
-        assert!(acq.cols > 512 && acq.cols < 700, "{}", acq.cols);
+        // At nadir, and with the image starting at detectors of every alignment.
+        for first in [None, Some(1000), Some(1001), Some(1002), Some(4500)] {
+            let acq = plan(&s, 44.0, t, (100.0, 1000.0), &dirs, first).unwrap();
+            assert!(acq.cols > 512 && acq.cols < 700, "{}", acq.cols);
+            if let Some(f) = first {
+                assert_eq!(acq.first_detector, f);
+            }
+            covers(&s, &acq);
+        }
+        // Too near the end of the array for the site to fit.
+        assert!(plan(&s, 44.0, t, (100.0, 1000.0), &dirs, Some(4800)).is_none());
+    }
+
+    fn covers(s: &Site, acq: &Acquisition) {
         for (b, geom) in acq.bands.iter().enumerate() {
             let m = BandModel::new(&acq.platform, geom);
             let (l, c) = (acq.lines[b] as f64 - 1.0, acq.cols as f64 - 1.0);

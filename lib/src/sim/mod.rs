@@ -26,6 +26,9 @@ pub struct SceneSpec {
     pub straylight: bool,
     /// Put a dark lake in the middle of the site (a bright/dark edge for stray-light tests).
     pub lake: bool,
+    /// Detector of the image's first column (`None`: the site under the ground track, as
+    /// before); the track is moved across so that the image starts there.
+    pub first_detector: Option<usize>,
     /// Put an atmosphere between the surface and the sensor: the landscape's spectra become
     /// surface reflectances (`None`: they are TOA reflectances, no atmosphere).
     pub atmosphere: Option<atmosphere::AtmosphereSpec>,
@@ -56,6 +59,7 @@ impl SceneSpec {
             relief_m,
             straylight: false,
             lake: false,
+            first_detector: None,
             atmosphere: None,
         })
     }

@@ -88,7 +88,20 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
     let (h_lo, h_hi, _, _) = dem.statistics();
     let full = instrument::draw(spec.seed, 0..DETECTORS);
     let dirs: Vec<_> = full.iter().map(|c| c.view_dirs.clone()).collect();
-    let acq = acquisition::plan(&site, lat, t_centre, (h_lo, h_hi), &dirs);
+    let acq = acquisition::plan(
+        &site,
+        lat,
+        t_centre,
+        (h_lo, h_hi),
+        &dirs,
+        spec.first_detector,
+    )
+    .ok_or_else(|| {
+        VipError::Usage(format!(
+            "first detector {}: the site does not fit the detector array from there",
+            spec.first_detector.unwrap_or(0)
+        ))
+    })?;
     let cal = instrument::draw(spec.seed, acq.first_detector..acq.first_detector + acq.cols);
 
     let atm = match (&spec.atmosphere, &luts) {
@@ -447,7 +460,8 @@ impl RawScene<'_> {
     /// reach across the image and between bands), the stray terms added exactly (full
     /// resolution FFT convolution), then the detectors respond. `truth/RAW_Bnn.tif` receives
     /// the stray-light-free, noise-free counts and `truth/STRAY_Bnn.tif` the stray light
-    /// itself, in counts.
+    /// itself, in counts, `truth/SIGNAL_Bnn.tif` the equalised signal that reaches the
+    /// detectors without stray light.
     fn write_with_straylight(
         &self,
         dir: &Path,
@@ -478,6 +492,7 @@ impl RawScene<'_> {
             .map(|(b, band)| straylight::Image {
                 cols: band.cols,
                 rows: band.lines,
+                width: band.cols,
                 data: self.signal(b, 0..band.lines),
             })
             .collect();
@@ -526,6 +541,11 @@ impl RawScene<'_> {
             for (what, data, name) in [
                 ("counts without stray light or noise", &clean, "RAW"),
                 ("stray light in counts (noise-free)", &stray_counts, "STRAY"),
+                (
+                    "equalised signal without stray light",
+                    &images[b].data,
+                    "SIGNAL",
+                ),
             ] {
                 let path = truth.join(format!("{name}_{}.tif", band.code));
                 let mut spec = RasterSpec::new(band.cols, band.lines, 1, SampleType::F32);

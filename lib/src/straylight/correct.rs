@@ -19,7 +19,10 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::{BlockMeans, Image, Operator, SourceRows, Terms, Upsampler, FACTOR, TOLERANCE};
+use super::{
+    BlockMeans, Image, InBandUpsampler, Operator, SourceRows, StripTerm, Terms, Upsampler, FACTOR,
+    TOLERANCE,
+};
 use crate::cli::Options;
 use crate::ee::gipp::{GippCatalogue, GippQuery};
 use crate::ee::gipps;
@@ -28,7 +31,7 @@ use crate::error::{Result, VipError};
 use crate::geometry::time::seconds_between;
 use crate::mission::venus;
 use crate::product::{L1a, StraylightCorrection};
-use crate::radiometry::BandCalibration;
+use crate::radiometry::{interpolate_defective, BandCalibration};
 use crate::raster::{self, RasterSpec, SampleType, StagedProduct, Strips, Window};
 use gdal::Dataset;
 
@@ -107,15 +110,16 @@ pub fn process(l1a: &Path, gipp: &Path, opts: &Options) -> Result<PathBuf> {
     );
 
     let filters = all_bands(&product, &bands);
+    // Lines pair by acquisition time: offsets between the bands' line 0, in line periods.
     let te = product.bands[0].datation.te;
-    let t0 = product.bands[0].datation.time_ref;
+    let t0 = product.bands[0].datation.time_of_line(0.0);
     let op = Operator {
         filters: &filters,
         first_detector: first,
         line_offsets: product
             .bands
             .iter()
-            .map(|b| seconds_between(t0, b.datation.time_ref) / te)
+            .map(|b| seconds_between(t0, b.datation.time_of_line(0.0)) / te)
             .collect(),
         factor: FACTOR,
     };
@@ -243,18 +247,24 @@ struct Sources<'a> {
 }
 
 impl Sources<'_> {
-    /// Rows `rows` of band `s`'s full-resolution signal less its up-sampled stray term.
+    /// Rows `rows` of band `s`'s full-resolution signal less its up-sampled stray terms,
+    /// defective detectors filled.
     fn true_rows(&self, s: usize, counts: &Counts, rows: Range<usize>) -> Result<Vec<f32>> {
         let (cols, cal) = (self.cols[s], &self.bands[s].calibration);
-        let up = Upsampler::new(&self.stray.total[s], FACTOR, cols);
+        let in_band = InBandUpsampler::new(&self.stray.in_band[s], FACTOR);
+        let crosstalk = Upsampler::new(&self.stray.crosstalk[s], FACTOR, cols);
+        let bad = defective(cal, self.first, cols);
         let mut data = counts.rows(rows.clone())?;
         data.par_chunks_mut(cols).enumerate().for_each_init(
-            || vec![0f32; cols],
-            |stray, (i, row)| {
-                up.row(rows.start + i, stray);
-                for (c, (v, &d)) in row.iter_mut().zip(stray.iter()).enumerate() {
-                    *v = (cal.signal(self.first + c, f64::from(*v)) - f64::from(d)) as f32;
+            || (vec![0f32; cols], vec![0f32; cols]),
+            |(a, x), (i, row)| {
+                in_band.row(rows.start + i, a);
+                crosstalk.row(rows.start + i, x);
+                for (c, v) in row.iter_mut().enumerate() {
+                    let stray = f64::from(a[c]) + f64::from(x[c]);
+                    *v = (cal.signal(self.first + c, f64::from(*v)) - stray) as f32;
                 }
+                interpolate_defective(row, &bad);
             },
         );
         Ok(data)
@@ -335,6 +345,9 @@ fn first_read(
     let mut kept = Vec::with_capacity(if keep { cols * lines } else { 0 });
     let mut acc = BlockMeans::new(cols, lines, FACTOR);
     let mut signal = Vec::with_capacity(cols);
+    // What defective detectors would have seen, from their neighbours: the scene under a
+    // blind detector still lights the rest of the image.
+    let bad = defective(&b.calibration, first, cols);
     for win in strips(lines, cols, opts) {
         let counts: Vec<f32> = raster::read_rows(&ds, 1, win)?;
         if keep {
@@ -346,12 +359,18 @@ fn first_read(
             signal.extend(
                 row.iter()
                     .enumerate()
-                    .map(|(c, &x)| b.calibration.signal(first + c, f64::from(x))),
+                    .map(|(c, &x)| b.calibration.signal(first + c, f64::from(x)) as f32),
             );
+            interpolate_defective(&mut signal, &bad);
             acc.add_row(win.row + i, &signal);
         }
     }
     Ok((acc.finish(), keep.then_some(kept)))
+}
+
+/// Which of `cols` image columns from detector `first` on are defective.
+fn defective(cal: &BandCalibration, first: usize, cols: usize) -> Vec<bool> {
+    cal.defective[first..first + cols].to_vec()
 }
 
 /// Strips whose height is a multiple of the correction's factor, at most [`STRIP_ROWS`].
@@ -362,24 +381,36 @@ fn strips(lines: usize, cols: usize, opts: &Options) -> Strips {
 
 /// The stray terms of every band at the correction's resolution.
 struct Stray {
-    in_band: Vec<Image>,
+    /// Per band, the in-band term of each type-1 strip.
+    in_band: Vec<Vec<StripTerm>>,
+    crosstalk: Vec<Image>,
     /// In-band plus cross-talk.
     total: Vec<Image>,
 }
 
 impl Stray {
     fn of(op: &Operator, truth: &[Image]) -> Self {
-        let in_band = op.apply_terms(truth, Terms::InBand);
+        let in_band: Vec<Vec<StripTerm>> = (0..truth.len())
+            .into_par_iter()
+            .map(|b| op.in_band(b, &truth[b]))
+            .collect();
         let crosstalk = op.apply_terms(truth, Terms::CrossTalk);
         let total = in_band
             .iter()
-            .zip(crosstalk)
-            .map(|(a, mut x)| {
-                x.data.iter_mut().zip(&a.data).for_each(|(x, a)| *x += a);
-                x
+            .zip(&crosstalk)
+            .map(|(terms, x)| {
+                let mut t = x.clone();
+                for term in terms {
+                    term.add_to(&mut t, op.factor);
+                }
+                t
             })
             .collect();
-        Stray { in_band, total }
+        Stray {
+            in_band,
+            crosstalk,
+            total,
+        }
     }
 }
 
@@ -402,6 +433,7 @@ fn solve(op: &Operator, observed: Vec<Image>, iterations: usize) -> (Stray, f64)
             .map(|(o, s)| Image {
                 cols: o.cols,
                 rows: o.rows,
+                width: o.width,
                 data: o.data.iter().zip(&s.data).map(|(a, b)| a - b).collect(),
             })
             .collect();
@@ -441,7 +473,7 @@ fn write_corrected(
     )];
     let mut ds = raster::create_geotiff(path, &spec, &opts.creation_options)?;
     let (cal, first) = (&inputs.calibration, sources.first);
-    let up = Upsampler::new(&sources.stray.in_band[b], FACTOR, cols);
+    let up = InBandUpsampler::new(&sources.stray.in_band[b], FACTOR);
     // The cross-talk sources' counts, opened on first use.
     let mut source_counts: Vec<Option<Counts>> = (0..sources.bands.len()).map(|_| None).collect();
     for win in strips(lines, cols, opts) {
@@ -457,6 +489,7 @@ fn write_corrected(
             let counts = source_counts[s].as_ref().expect("opened above");
             Ok::<_, VipError>(SourceRows {
                 cols: sources.cols[s],
+                width: sources.cols[s],
                 data: Cow::Owned(sources.true_rows(s, counts, lines)?),
             })
         })?;
