@@ -692,3 +692,21 @@ fn a_file_path_read_from_a_header_is_shown_on_one_line() {
     let p = write(dir.path(), name, text.as_bytes());
     refused(dir.path(), Instant::now(), vip::ee::strlgt::read_strlgt(&p));
 }
+
+#[test]
+fn a_1_gib_rules_file_is_refused_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "rules.json",
+        b"{\"reflectance_max\": 1.5, \"x\": \"",
+    );
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&p)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let msg = refused(dir.path(), Instant::now(), vip::qc::check::Rules::read(&p));
+    assert!(msg.contains("1073741824 bytes or more"), "{msg}");
+}

@@ -43,6 +43,9 @@ pub struct Rules {
     pub max_cloud_percentage: f64,
 }
 
+/// Largest rules file read (the shipped one is a few hundred bytes).
+pub const MAX_RULES_BYTES: u64 = 1 << 20;
+
 /// The shipped rules, as a rules file.
 pub const DEFAULT_RULES: &str = r#"{
   "reflectance_min": -0.2,
@@ -71,7 +74,7 @@ impl Default for Rules {
 impl Rules {
     /// Reads a rules file; fields it does not give keep their default.
     pub fn read(path: &Path) -> Result<Rules> {
-        let text = std::fs::read_to_string(path).map_err(|e| VipError::input_io(path, &e))?;
+        let text = crate::input::read_text(path, MAX_RULES_BYTES, "a rules file")?;
         serde_json::from_str(&text)
             .map_err(|e| VipError::bad_input(path, format!("not a rules file: {e}")))
     }

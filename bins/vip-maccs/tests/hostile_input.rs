@@ -1,0 +1,75 @@
+//! Hostile input through the real binary: exit 3, one bounded error line naming the input.
+
+use std::path::Path;
+
+use vip_testkit::{project_root, run_with_stdin, Run};
+
+const BIN: &str = env!("CARGO_BIN_EXE_vip-maccs");
+
+/// Longest stderr a refused input may give.
+const MAX_STDERR: usize = 1200;
+
+fn refused(r: &Run, needle: &str) {
+    r.code(3).one_error_line(needle);
+    assert!(
+        r.stderr.len() < MAX_STDERR,
+        "{} bytes of stderr",
+        r.stderr.len()
+    );
+}
+
+#[test]
+fn lut_refuses_garbage_on_stdin() {
+    let luts = project_root().join("testdata/luts");
+    let gipp = luts.to_str().unwrap();
+    // (within a pipe buffer: the tool stops reading at the limit; the library test feeds an
+    // endless line)
+    let long = "7".repeat(50_000);
+    let r = run_with_stdin(BIN, &["lut", "--gipp", gipp], &long);
+    refused(&r, "stdin: line 1: longer than 4096 bytes");
+    let r = run_with_stdin(
+        BIN,
+        &["lut", "--gipp", gipp],
+        "B04 40 10 60 0.2 NaN 0.3 0.25\n",
+    );
+    refused(&r, "stdin: line 1: wv 'NaN' is not a number");
+    let word = format!("B04 40 10 60 0.2 2.0 0.3 {}\n", "x".repeat(3000));
+    let r = run_with_stdin(BIN, &["lut", "--gipp", gipp], &word);
+    refused(&r, "stdin: line 1: reflectance 'xxx");
+}
+
+#[test]
+fn lut_refuses_a_billion_laughs_gipp() {
+    let luts = project_root().join("testdata/luts");
+    let dir = tempfile::tempdir().unwrap();
+    let mut hostile = None;
+    for e in std::fs::read_dir(&luts).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap();
+        let to = dir.path().join(name);
+        if name.to_string_lossy().contains("L2TOCR") && p.extension().unwrap() == "HDR" {
+            std::fs::write(&to, laughs(&p)).unwrap();
+            hostile = Some(to);
+        } else {
+            std::os::unix::fs::symlink(&p, &to).unwrap();
+        }
+    }
+    let hostile = hostile.unwrap();
+    let r = run_with_stdin(BIN, &["lut", "--gipp", dir.path().to_str().unwrap()], "");
+    refused(&r, &format!("{}: not well-formed XML", hostile.display()));
+}
+
+/// `header` with a billion-laughs DTD and its entity in the first element's text.
+fn laughs(header: &Path) -> String {
+    let text = std::fs::read_to_string(header).unwrap();
+    let mut dtd = String::from("<!DOCTYPE Earth_Explorer_Header [<!ENTITY l0 \"lol\">");
+    for i in 1..10 {
+        dtd.push_str(&format!(
+            "<!ENTITY l{i} \"{}\">",
+            format!("&l{};", i - 1).repeat(10)
+        ));
+    }
+    dtd.push_str("]>\n");
+    let text = text.replacen("?>\n", &format!("?>\n{dtd}"), 1);
+    text.replacen("<File_Name>", "<File_Name>&l9;", 1)
+}

@@ -1,0 +1,75 @@
+//! Hostile input through the real binary: exit 3, one bounded error line naming the input.
+
+use vip_testkit::{project_root, run, Run};
+
+const BIN: &str = env!("CARGO_BIN_EXE_vip-qc");
+
+/// Longest stderr a refused input may give.
+const MAX_STDERR: usize = 1200;
+
+fn refused(r: &Run, needle: &str) {
+    r.code(3).one_error_line(needle);
+    assert!(
+        r.stderr.len() < MAX_STDERR,
+        "{} bytes of stderr",
+        r.stderr.len()
+    );
+}
+
+const L1C: &str = "testdata/venus/examples/VE_TEST_VSC_L1VALD_CAMARGUE_20180101.HDR";
+
+#[test]
+fn check_refuses_a_malformed_rules_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.json");
+    let product = project_root().join(L1C);
+    let args = [
+        "check",
+        product.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+    ];
+    let key = "k".repeat(100_000);
+    std::fs::write(&rules, format!("{{\"{key}\": 1}}")).unwrap();
+    refused(
+        &run(BIN, &args),
+        &format!("{}: not a rules file: unknown field", rules.display()),
+    );
+    std::fs::write(
+        &rules,
+        format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000)),
+    )
+    .unwrap();
+    refused(
+        &run(BIN, &args),
+        &format!("{}: not a rules file", rules.display()),
+    );
+    std::fs::write(&rules, [b'{', 0xff, b'}']).unwrap();
+    refused(
+        &run(BIN, &args),
+        &format!("{}: not UTF-8 text", rules.display()),
+    );
+}
+
+#[test]
+fn check_refuses_a_billion_laughs_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(project_root().join(L1C)).unwrap();
+    let mut dtd = String::from("<!DOCTYPE Earth_Explorer_Header [<!ENTITY l0 \"lol\">");
+    for i in 1..10 {
+        dtd.push_str(&format!(
+            "<!ENTITY l{i} \"{}\">",
+            format!("&l{};", i - 1).repeat(10)
+        ));
+    }
+    dtd.push_str("]>\n");
+    let text = text.replacen("?>\n", &format!("?>\n{dtd}"), 1);
+    let text = text.replacen("<File_Name>", "<File_Name>&l9;", 1);
+    assert!(text.contains("&l9;") && text.contains("ENTITY l9"));
+    let hdr = dir.path().join("VE_TEST_VSC_L1VALD_CAMARGUE_20180101.HDR");
+    std::fs::write(&hdr, text).unwrap();
+    refused(
+        &run(BIN, &["check", hdr.to_str().unwrap()]),
+        &format!("{}: ", hdr.display()),
+    );
+}
