@@ -49,17 +49,9 @@ pub type Validation = std::result::Result<String, String>;
 /// `Err` says, in at most a few bounded lines that start with the file name, why it did not
 /// (unreadable, not XML, no schema for its type, or what the schema rejected).
 pub fn validate(path: &Path) -> Validation {
-    let shown = path.display();
-    let size = std::fs::metadata(path)
-        .map_err(|e| format!("{shown}: cannot read: {e}"))?
-        .len();
-    if size > MAX_XML_BYTES {
-        return Err(format!(
-            "{shown}: {size} bytes, more than the {MAX_XML_BYTES} an XML header may hold"
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| format!("{shown}: cannot read: {e}"))?;
-    validate_bytes(&bytes).map_err(|e| format!("{shown}: {e}"))
+    let bytes = crate::input::read_file(path, MAX_XML_BYTES, "an XML header")
+        .map_err(|e| e.to_string())?;
+    validate_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// [`validate`] for a document in memory; messages do not name a file.
