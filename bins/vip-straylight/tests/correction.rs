@@ -1,10 +1,13 @@
 //! vip-straylight against independent references: scipy's FFT convolution for the forward
 //! operator, and the simulator's stray-light-free truth for the correction.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use vip::ee::strlgt::Kernel;
 use vip_testkit::{files, python_oracle, read_band, run, SimScene};
+
+mod common;
+use common::{band_file, eroded};
 
 const SL: &str = env!("CARGO_BIN_EXE_vip-straylight");
 
@@ -77,38 +80,6 @@ fn straylight_scene(lines: u32, cols: u32) -> SimScene {
     spec.straylight = true;
     spec.lake = true;
     SimScene::of(spec)
-}
-
-fn band_file(dir: &Path, code: &str) -> PathBuf {
-    files(dir)
-        .into_iter()
-        .find(|p| p.to_string_lossy().ends_with(&format!("_{code}.DBL.TIF")))
-        .unwrap()
-}
-
-/// Pixels whose whole (2·r+1)² neighbourhood is dark in `dark`.
-fn eroded(dark: &[bool], cols: usize, rows: usize, r: usize) -> Vec<bool> {
-    let pass = |m: &[bool], horizontal: bool| -> Vec<bool> {
-        (0..rows * cols)
-            .map(|i| {
-                let (y, x) = (i / cols, i % cols);
-                let (lo, hi, pos) = if horizontal {
-                    (x.saturating_sub(r), (x + r).min(cols - 1), x)
-                } else {
-                    (y.saturating_sub(r), (y + r).min(rows - 1), y)
-                };
-                let full = pos >= r && pos + r < if horizontal { cols } else { rows };
-                full && (lo..=hi).all(|k| {
-                    if horizontal {
-                        m[y * cols + k]
-                    } else {
-                        m[k * cols + x]
-                    }
-                })
-            })
-            .collect()
-    };
-    pass(&pass(dark, true), false)
 }
 
 #[test]
