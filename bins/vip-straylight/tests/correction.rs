@@ -278,3 +278,53 @@ fn crosstalk_source_absent_from_the_product() {
         .one_error_line("cross-talk source B02 of B01 is not a band of the product");
     nothing_written(&s);
 }
+
+/// A RADIOV GIPP in the scene's GIPP folder whose `Correction_Scenario` is `scenario` (made from
+/// the scene's REFLEC: same header, RADIOV type, only the stray-light parameters in its body).
+fn put_radiov(s: &SimScene, scenario: &str) -> PathBuf {
+    let reflec = files(&s.gipp())
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("_GIP_REFLEC_"))
+        .unwrap();
+    let text = std::fs::read_to_string(&reflec).unwrap();
+    let body = text.find("<Data_Block>").unwrap();
+    let text = text[..body].replace("REFLEC", "RADIOV").replace(
+        "<File_Description>ReflectProcess</File_Description>",
+        "<File_Description>RadioVProcess</File_Description>",
+    ) + &format!(
+        "<Data_Block><Straylight_Correction_Parameters><Correction_Scenario>{scenario}</Correction_Scenario></Straylight_Correction_Parameters></Data_Block>\n</Earth_Explorer_File>\n"
+    );
+    let path = PathBuf::from(reflec.to_string_lossy().replace("REFLEC", "RADIOV"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn correction_scenario_of_the_radiov_gipp() {
+    let s = straylight_scene(320, 320);
+    // Type 2 then type 1 is an order of two corrections; vip-straylight inverts both at once.
+    let radiov = put_radiov(&s, "TYPE2_TYPE1");
+    correct(&s).code(3).one_error_line(&format!(
+        "{}: Correction_Scenario TYPE2_TYPE1 is not supported",
+        radiov.display()
+    ));
+    nothing_written(&s);
+    // Type 1 only: the cross-talk stays, and the product says so.
+    put_radiov(&s, "TYPE1");
+    let r = correct(&s);
+    r.code(0);
+    let headers: Vec<PathBuf> = files(&s.scratch("C"))
+        .into_iter()
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("HDR" | "EEF")))
+        .collect();
+    vip::ee::schema::validate_all(&headers.iter().map(|p| p.as_path()).collect::<Vec<_>>())
+        .unwrap();
+    let product = vip::product::L1a::open(&r.paths().remove(0)).unwrap();
+    let record = product.straylight.unwrap();
+    assert!(record.type1 && !record.type2, "{record:?}");
+    assert!(
+        record.gipps.iter().any(|(t, _)| t == "GIP_RADIOV"),
+        "{:?}",
+        record.gipps
+    );
+}

@@ -5,6 +5,9 @@
 //!   with an overlap margin (columns read on each side of a strip when convolving).
 //! - Type 2 (cross-talk, at most 2): a source band, its kernel, and per vertical strip of the
 //!   target a factor and a horizontal shift of the filtered source.
+//!
+//! Which of the two a correction removes comes from the RADIOV GIPP's `Correction_Scenario`
+//! ([`read_correction_scenario`]).
 
 use std::path::{Path, PathBuf};
 
@@ -266,6 +269,42 @@ pub fn read_strlgt(path: &Path) -> Result<StrayLightFilters> {
     };
     check(&f, path)?;
     Ok(f)
+}
+
+/// The stray terms a correction removes (RADIOV `Correction_Scenario`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// `TYPE1`: in-band stray light only.
+    Type1,
+    /// `TYPE2`: cross-talk only.
+    Type2,
+    /// `TYPE1_TYPE2`: both, the model's sum inverted as one.
+    Both,
+}
+
+/// Reads `Correction_Scenario` from a RADIOV GIPP. `TYPE2_TYPE1` (cross-talk removed first,
+/// then the in-band term computed from that image) is refused: the correction inverts the
+/// sum of both terms at once, which leaves no order to choose.
+pub fn read_correction_scenario(path: &Path) -> Result<Scenario> {
+    let doc = super::gipp::read_gipp(path, "GIP_RADIOV")?;
+    let data = doc
+        .data_block
+        .as_ref()
+        .ok_or_else(|| VipError::bad_input(path, "no Data_Block"))?;
+    let params = child(data, "Straylight_Correction_Parameters", path)?;
+    match child(params, "Correction_Scenario", path)?.text.trim() {
+        "TYPE1" => Ok(Scenario::Type1),
+        "TYPE2" => Ok(Scenario::Type2),
+        "TYPE1_TYPE2" => Ok(Scenario::Both),
+        "TYPE2_TYPE1" => Err(VipError::bad_input(
+            path,
+            "Correction_Scenario TYPE2_TYPE1 is not supported: both terms are inverted together, as TYPE1_TYPE2",
+        )),
+        other => Err(VipError::bad_input(
+            path,
+            format!("Correction_Scenario '{other}' is not TYPE1, TYPE2, TYPE1_TYPE2 or TYPE2_TYPE1"),
+        )),
+    }
 }
 
 fn read_range(n: &Node, path: &Path) -> Result<ColRange> {

@@ -26,7 +26,7 @@ use super::{
 use crate::cli::Options;
 use crate::ee::gipp::{GippCatalogue, GippQuery};
 use crate::ee::gipps;
-use crate::ee::strlgt::{read_strlgt, StrayLightFilters};
+use crate::ee::strlgt::{read_correction_scenario, read_strlgt, Scenario, StrayLightFilters};
 use crate::error::{Result, VipError};
 use crate::geometry::time::seconds_between;
 use crate::mission::venus;
@@ -109,6 +109,29 @@ pub fn process(l1a: &Path, gipp: &Path, opts: &Options) -> Result<PathBuf> {
         kept.len()
     );
 
+    // A RADIOV GIPP in the folder says which terms to remove; both without one.
+    let radiov = catalogue
+        .entries()
+        .iter()
+        .any(|e| e.file_type == "GIP_RADIOV");
+    if radiov {
+        let e = catalogue.select(&GippQuery {
+            file_type: "GIP_RADIOV",
+            site: &product.nick,
+            when: product.acquisition,
+            band: None,
+            tdi: None,
+        })?;
+        let scenario = read_correction_scenario(&e.path)?;
+        used.push(("GIP_RADIOV".to_string(), e.id.clone()));
+        for b in &mut bands {
+            match scenario {
+                Scenario::Type1 => b.filters.type2.clear(),
+                Scenario::Type2 => b.filters.type1.clear(),
+                Scenario::Both => {}
+            }
+        }
+    }
     let filters = all_bands(&product, &bands);
     // Lines pair by acquisition time: offsets between the bands' line 0, in line periods.
     let te = product.bands[0].datation.te;
