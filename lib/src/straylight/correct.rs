@@ -276,18 +276,17 @@ impl Sources<'_> {
         let (cols, cal) = (self.cols[s], &self.bands[s].calibration);
         let in_band = InBandUpsampler::new(&self.stray.in_band[s], FACTOR);
         let crosstalk = Upsampler::new(&self.stray.crosstalk[s], FACTOR, cols);
-        let bad = defective(cal, self.first, cols);
+        let eq = Equaliser::new(cal, self.first, cols);
         let mut data = counts.rows(rows.clone())?;
         data.par_chunks_mut(cols).enumerate().for_each_init(
             || (vec![0f32; cols], vec![0f32; cols]),
             |(a, x), (i, row)| {
                 in_band.row(rows.start + i, a);
                 crosstalk.row(rows.start + i, x);
-                for (c, v) in row.iter_mut().enumerate() {
-                    let stray = f64::from(a[c]) + f64::from(x[c]);
-                    *v = (cal.signal(self.first + c, f64::from(*v)) - stray) as f32;
+                eq.equalise(row);
+                for ((v, &a), &x) in row.iter_mut().zip(a.iter()).zip(x.iter()) {
+                    *v = (f64::from(*v) - f64::from(a) - f64::from(x)) as f32;
                 }
-                interpolate_defective(row, &bad);
             },
         );
         Ok(data)
@@ -368,9 +367,7 @@ fn first_read(
     let mut kept = Vec::with_capacity(if keep { cols * lines } else { 0 });
     let mut acc = BlockMeans::new(cols, lines, FACTOR);
     let mut signal = Vec::with_capacity(cols);
-    // What defective detectors would have seen, from their neighbours: the scene under a
-    // blind detector still lights the rest of the image.
-    let bad = defective(&b.calibration, first, cols);
+    let eq = Equaliser::new(&b.calibration, first, cols);
     for win in strips(lines, cols, opts) {
         let counts: Vec<f32> = raster::read_rows(&ds, 1, win)?;
         if keep {
@@ -379,21 +376,38 @@ fn first_read(
         }
         for (i, row) in counts.chunks(cols).enumerate() {
             signal.clear();
-            signal.extend(
-                row.iter()
-                    .enumerate()
-                    .map(|(c, &x)| b.calibration.signal(first + c, f64::from(x)) as f32),
-            );
-            interpolate_defective(&mut signal, &bad);
+            signal.extend_from_slice(row);
+            eq.equalise(&mut signal);
             acc.add_row(win.row + i, &signal);
         }
     }
     Ok((acc.finish(), keep.then_some(kept)))
 }
 
-/// Which of `cols` image columns from detector `first` on are defective.
-fn defective(cal: &BandCalibration, first: usize, cols: usize) -> Vec<bool> {
-    cal.defective[first..first + cols].to_vec()
+/// Counts to equalised signal over image lines whose column 0 is detector `first`.
+struct Equaliser<'a> {
+    cal: &'a BandCalibration,
+    first: usize,
+    defective: Vec<bool>,
+}
+
+impl<'a> Equaliser<'a> {
+    fn new(cal: &'a BandCalibration, first: usize, cols: usize) -> Self {
+        Equaliser {
+            cal,
+            first,
+            defective: cal.defective[first..first + cols].to_vec(),
+        }
+    }
+
+    /// A line of counts into signal, in place. Defective detectors get what they would have
+    /// seen, from their neighbours: the scene under a blind detector still lights the image.
+    fn equalise(&self, row: &mut [f32]) {
+        for (c, v) in row.iter_mut().enumerate() {
+            *v = self.cal.signal(self.first + c, f64::from(*v)) as f32;
+        }
+        interpolate_defective(row, &self.defective);
+    }
 }
 
 /// Strips whose height is a multiple of the correction's factor, at most [`STRIP_ROWS`].
@@ -538,4 +552,24 @@ fn write_corrected(
         raster::write_window(&mut ds, 1, (0, win.row), (cols, win.rows), &corrected)?;
     }
     raster::finish(ds, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mission::venus::DETECTORS;
+
+    #[test]
+    fn blind_detectors_are_given_their_neighbours_signal() {
+        // Detector 1003 is blind: its count is its dark current alone.
+        let cal = BandCalibration {
+            gain: 1.0,
+            dark: vec![20.0; DETECTORS],
+            relsen: vec![[1.0, 1.0, 600.0]; DETECTORS],
+            defective: (0..DETECTORS).map(|j| j == 1003).collect(),
+        };
+        let mut row = [120.0, 130.0, 140.0, 20.0, 160.0, 170.0];
+        Equaliser::new(&cal, 1000, row.len()).equalise(&mut row);
+        assert_eq!(row, [100.0, 110.0, 120.0, 130.0, 140.0, 150.0]);
+    }
 }
