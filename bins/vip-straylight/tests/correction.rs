@@ -1,7 +1,7 @@
 //! vip-straylight against independent references: scipy's FFT convolution for the forward
 //! operator, and the simulator's stray-light-free truth for the correction.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use vip::ee::strlgt::Kernel;
 use vip_testkit::{files, python_oracle, read_band, run, SimScene};
@@ -113,70 +113,137 @@ fn dark_lake_next_to_bright_land_comes_back_within_0_1_percent() {
     vip::ee::schema::validate_all(&headers.iter().map(|p| p.as_path()).collect::<Vec<_>>())
         .unwrap();
 
-    let gipps = files(&s.gipp());
-    let first = product.geometry.first_detector;
     for code in ["B05", "B07", "B11"] {
-        let darkcu = gipps
-            .iter()
-            .find(|p| {
-                p.to_string_lossy().contains(&format!(
-                    "GIP_DARKCU_S_SIMULSIT_00001_20240701_99991231_{code}"
-                ))
-            })
-            .unwrap();
-        let dark = vip::ee::gipps::read_darkcu(darkcu).unwrap().values;
-        let (clean, cols, rows) = read_band(&s.dir.join(format!("truth/RAW_{code}.tif")), 1);
-        let (raw, _, _) = read_band(&band_file(&s.l1a.with_extension("DBL.DIR"), code), 1);
-        let (corr, _, _) = read_band(
-            &band_file(&corrected_hdr.with_extension("DBL.DIR"), code),
-            1,
-        );
-        let (stray, _, _) = read_band(&s.dir.join(format!("truth/STRAY_{code}.tif")), 1);
-        let signal = |i: usize, v: f64| v - dark[first + i % cols];
-        let is_dark: Vec<bool> = (0..rows * cols)
-            .map(|i| signal(i, clean[i]) < 80.0)
-            .collect();
-        let far = eroded(&is_dark, cols, rows, 20);
-        let idx: Vec<usize> = (0..rows * cols).filter(|&i| far[i]).collect();
-        assert!(
-            idx.len() > 500,
-            "{code}: only {} dark pixels 20 px from bright ones",
-            idx.len()
-        );
-        let mean =
-            |f: &dyn Fn(usize) -> f64| idx.iter().map(|&i| f(i)).sum::<f64>() / idx.len() as f64;
-        let level = mean(&|i| signal(i, clean[i]));
-        // Raw counts are 10-bit integers: their rounding (a few hundredths of a count on
-        // average over these pixels) is in the raw image before and after any correction, so
-        // the correction is judged on what it removes against the stray light really added.
-        let before = mean(&|i| raw[i] - clean[i]) / level;
-        let quantisation = mean(&|i| raw[i] - clean[i] - stray[i]) / level;
-        let error = mean(&|i| (raw[i] - corr[i]) - stray[i]) / level;
-        let after = mean(&|i| corr[i] - clean[i]) / level;
+        let j = judge_dark_lake(&s, &corrected_hdr, code, |_| true);
         eprintln!(
-            "{code}: {} dark pixels at {level:.1} counts: stray light {:.3} %, after correction {:.4} % (correction error {:.4} %, raw quantisation {:.4} %)",
-            idx.len(),
-            100.0 * before,
-            100.0 * after,
-            100.0 * error,
-            100.0 * quantisation
+            "{code}: {} dark pixels at {:.1} counts: stray light {:.3} %, after correction {:.4} % (correction error {:.4} %, raw quantisation {:.4} %)",
+            j.pixels,
+            j.level,
+            100.0 * j.before,
+            100.0 * j.after,
+            100.0 * j.error,
+            100.0 * j.quantisation
         );
         assert!(
-            before > 0.01,
+            j.pixels > 500,
+            "{code}: only {} dark pixels 20 px from bright ones",
+            j.pixels
+        );
+        assert!(
+            j.before > 0.01,
             "{code}: stray light only {:.3} % of the dark signal",
-            100.0 * before
+            100.0 * j.before
         );
         assert!(
-            error.abs() < 0.001,
+            j.error.abs() < 0.001,
             "{code}: correction off by {:.4} % of the signal",
-            100.0 * error
+            100.0 * j.error
         );
         assert!(
-            after.abs() < 0.001,
+            j.after.abs() < 0.001,
             "{code}: {:.4} % from the truth after correction",
-            100.0 * after
+            100.0 * j.after
         );
     }
+}
+
+/// Means over the dark pixels 20 px from bright ones (in the columns `keep` accepts), relative
+/// to their mean signal: the stray light, what the correction got wrong of it, what is left of
+/// the truth, and the raw image's own rounding.
+struct Judged {
+    pixels: usize,
+    level: f64,
+    before: f64,
+    error: f64,
+    after: f64,
+    quantisation: f64,
+}
+
+fn judge_dark_lake(
+    s: &SimScene,
+    corrected: &Path,
+    code: &str,
+    keep: impl Fn(usize) -> bool,
+) -> Judged {
+    let first = vip::product::L1a::open(&s.l1a)
+        .unwrap()
+        .geometry
+        .first_detector;
+    let darkcu = files(&s.gipp())
+        .into_iter()
+        .find(|p| {
+            let p = p.to_string_lossy();
+            p.contains("_GIP_DARKCU_") && p.contains(&format!("_{code}_"))
+        })
+        .unwrap();
+    let dark = vip::ee::gipps::read_darkcu(&darkcu).unwrap().values;
+    let (clean, cols, rows) = read_band(&s.dir.join(format!("truth/RAW_{code}.tif")), 1);
+    let (raw, _, _) = read_band(&band_file(&s.l1a.with_extension("DBL.DIR"), code), 1);
+    let (corr, _, _) = read_band(&band_file(&corrected.with_extension("DBL.DIR"), code), 1);
+    let (stray, _, _) = read_band(&s.dir.join(format!("truth/STRAY_{code}.tif")), 1);
+    let signal = |i: usize, v: f64| v - dark[first + i % cols];
+    let is_dark: Vec<bool> = (0..rows * cols)
+        .map(|i| signal(i, clean[i]) < 80.0)
+        .collect();
+    let far = eroded(&is_dark, cols, rows, 20);
+    let idx: Vec<usize> = (0..rows * cols)
+        .filter(|&i| far[i] && keep(i % cols))
+        .collect();
+    let mean = |f: &dyn Fn(usize) -> f64| idx.iter().map(|&i| f(i)).sum::<f64>() / idx.len() as f64;
+    let level = mean(&|i| signal(i, clean[i]));
+    // Raw counts are 10-bit integers: their rounding (a few hundredths of a count on average
+    // over these pixels) is in the raw image before and after any correction, so the
+    // correction is judged on what it removes against the stray light really added.
+    Judged {
+        pixels: idx.len(),
+        level,
+        before: mean(&|i| raw[i] - clean[i]) / level,
+        error: mean(&|i| (raw[i] - corr[i]) - stray[i]) / level,
+        after: mean(&|i| corr[i] - clean[i]) / level,
+        quantisation: mean(&|i| raw[i] - clean[i] - stray[i]) / level,
+    }
+}
+
+#[test]
+fn strip_boundary_at_every_offset_in_a_block() {
+    // The simulator's strips meet at detector 2600; images starting at four consecutive
+    // detectors put that boundary at every offset in the correction's 4-column blocks (a
+    // boundary between a block's second and third columns used to leave the block without
+    // in-band correction).
+    let mut offsets = Vec::new();
+    for first in 2410..2414 {
+        let mut spec =
+            vip::sim::SceneSpec::new("SIMULSIT", "2024-07-01", "10:30:00", 320, 320, 4, 300.0)
+                .unwrap();
+        spec.straylight = true;
+        spec.lake = true;
+        spec.first_detector = Some(first);
+        let s = SimScene::of(spec);
+        let r = correct(&s);
+        r.code(0);
+        let corrected = r.paths().remove(0);
+        let edge = 2600 - first;
+        offsets.push(edge % 4);
+        for code in ["B05", "B07", "B11"] {
+            let near = judge_dark_lake(&s, &corrected, code, |c| c.abs_diff(edge) <= 4);
+            eprintln!(
+                "first detector {first}, boundary at column {edge} (offset {}), {code}: {} dark pixels within 4 columns: stray light {:.3} %, correction error {:.4} %",
+                edge % 4,
+                near.pixels,
+                100.0 * near.before,
+                100.0 * near.error
+            );
+            assert!(near.pixels > 100, "{code}: {} pixels", near.pixels);
+            assert!(
+                near.error.abs() < 0.001,
+                "{code}, boundary at offset {}: correction off by {:.4} % of the signal within 4 columns",
+                edge % 4,
+                100.0 * near.error
+            );
+        }
+    }
+    offsets.sort();
+    assert_eq!(offsets, [0, 1, 2, 3]);
 }
 
 fn strlgt(s: &SimScene, code: &str) -> PathBuf {
