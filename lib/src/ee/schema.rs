@@ -49,8 +49,8 @@ pub type Validation = std::result::Result<String, String>;
 /// `Err` says, in at most a few bounded lines that start with the file name, why it did not
 /// (unreadable, not XML, no schema for its type, or what the schema rejected).
 pub fn validate(path: &Path) -> Validation {
-    let bytes = crate::input::read_file(path, MAX_XML_BYTES, "an XML header")
-        .map_err(|e| e.to_string())?;
+    let bytes =
+        crate::input::read_file(path, MAX_XML_BYTES, "an XML header").map_err(|e| e.to_string())?;
     validate_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
