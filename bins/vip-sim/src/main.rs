@@ -65,6 +65,11 @@ struct Scene {
     /// Put a dark lake in the middle of the site (a bright/dark edge)
     #[arg(long)]
     lake: bool,
+    /// Detector (0-5199) of the raw image's first column: the ground track is moved across so
+    /// that the image starts there, as real products start wherever the site lies in the
+    /// swath [default: the site under the track]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..5200))]
+    first_detector: Option<u16>,
     /// Put an atmosphere over the surface, from the LUT GIPP set in DIR (aerosol model
     /// CONTINEN); the GIPPs are copied into the scene's GIPP folder
     #[arg(long, value_name = "DIR")]
@@ -95,6 +100,7 @@ fn main() {
             )?;
             spec.straylight = s.straylight;
             spec.lake = s.lake;
+            spec.first_detector = s.first_detector.map(usize::from);
             spec.atmosphere = s.luts.map(|luts| vip::sim::atmosphere::AtmosphereSpec {
                 luts,
                 aot_mean: s.aot,

@@ -98,7 +98,7 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
     )
     .ok_or_else(|| {
         VipError::Usage(format!(
-            "first detector {}: the site does not fit the detector array from there",
+            "--first-detector {}: the site does not fit the detector array from there",
             spec.first_detector.unwrap_or(0)
         ))
     })?;
