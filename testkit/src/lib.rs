@@ -64,6 +64,18 @@ impl Run {
         self
     }
 
+    /// Asserts a refusal of hostile input: exit 3, one ERROR line holding `needle`, and a
+    /// stderr short whatever the input held (under 1200 bytes).
+    pub fn refused(&self, needle: &str) -> &Self {
+        self.code(3).one_error_line(needle);
+        assert!(
+            self.stderr.len() < 1200,
+            "{} bytes of stderr",
+            self.stderr.len()
+        );
+        self
+    }
+
     /// The paths printed on stdout, one per line.
     pub fn paths(&self) -> Vec<PathBuf> {
         self.stdout

@@ -2,21 +2,9 @@
 
 use std::path::Path;
 
-use vip_testkit::{project_root, run_with_stdin, Run};
+use vip_testkit::{project_root, run_with_stdin};
 
 const BIN: &str = env!("CARGO_BIN_EXE_vip-maccs");
-
-/// Longest stderr a refused input may give.
-const MAX_STDERR: usize = 1200;
-
-fn refused(r: &Run, needle: &str) {
-    r.code(3).one_error_line(needle);
-    assert!(
-        r.stderr.len() < MAX_STDERR,
-        "{} bytes of stderr",
-        r.stderr.len()
-    );
-}
 
 #[test]
 fn lut_refuses_garbage_on_stdin() {
@@ -26,16 +14,16 @@ fn lut_refuses_garbage_on_stdin() {
     // endless line)
     let long = "7".repeat(50_000);
     let r = run_with_stdin(BIN, &["lut", "--gipp", gipp], &long);
-    refused(&r, "stdin: line 1: longer than 4096 bytes");
+    r.refused("stdin: line 1: longer than 4096 bytes");
     let r = run_with_stdin(
         BIN,
         &["lut", "--gipp", gipp],
         "B04 40 10 60 0.2 NaN 0.3 0.25\n",
     );
-    refused(&r, "stdin: line 1: wv 'NaN' is not a number");
+    r.refused("stdin: line 1: wv 'NaN' is not a number");
     let word = format!("B04 40 10 60 0.2 2.0 0.3 {}\n", "x".repeat(3000));
     let r = run_with_stdin(BIN, &["lut", "--gipp", gipp], &word);
-    refused(&r, "stdin: line 1: reflectance 'xxx");
+    r.refused("stdin: line 1: reflectance 'xxx");
 }
 
 #[test]
@@ -56,7 +44,7 @@ fn lut_refuses_a_billion_laughs_gipp() {
     }
     let hostile = hostile.unwrap();
     let r = run_with_stdin(BIN, &["lut", "--gipp", dir.path().to_str().unwrap()], "");
-    refused(&r, &format!("{}: not well-formed XML", hostile.display()));
+    r.refused(&format!("{}: not well-formed XML", hostile.display()));
 }
 
 /// `header` with a billion-laughs DTD and its entity in the first element's text.

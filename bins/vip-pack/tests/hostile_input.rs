@@ -2,21 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use vip_testkit::{run, Run};
+use vip_testkit::run;
 
 const BIN: &str = env!("CARGO_BIN_EXE_vip-pack");
-
-/// Longest stderr a refused input may give.
-const MAX_STDERR: usize = 1200;
-
-fn refused(r: &Run, needle: &str) {
-    r.code(3).one_error_line(needle);
-    assert!(
-        r.stderr.len() < MAX_STDERR,
-        "{} bytes of stderr",
-        r.stderr.len()
-    );
-}
 
 /// A package folder `dir/PKG` (two files and their manifest) as the library writes it.
 fn package(dir: &Path) -> PathBuf {
@@ -40,15 +28,9 @@ fn verify_refuses_a_corrupted_manifest() {
     // a 5 MB path with control characters
     let line = format!("{}  ../{}\u{1b}[2J\n", "a".repeat(64), "x".repeat(5 << 20));
     std::fs::write(&m, [good.as_slice(), line.as_bytes()].concat()).unwrap();
-    refused(
-        &run(BIN, &["verify", pkg]),
-        &format!("{}: line 3: '../xxx", m.display()),
-    );
+    run(BIN, &["verify", pkg]).refused(&format!("{}: line 3: '../xxx", m.display()));
     std::fs::write(&m, [&good[..70], &[0xff, 0xfe], &good[70..]].concat()).unwrap();
-    refused(
-        &run(BIN, &["verify", pkg]),
-        &format!("{}: not UTF-8 text", m.display()),
-    );
+    run(BIN, &["verify", pkg]).refused(&format!("{}: not UTF-8 text", m.display()));
     // a manifest that says it is 1 GiB (sparse) is refused unread
     std::fs::OpenOptions::new()
         .write(true)
@@ -56,7 +38,7 @@ fn verify_refuses_a_corrupted_manifest() {
         .unwrap()
         .set_len(1 << 30)
         .unwrap();
-    refused(&run(BIN, &["verify", pkg]), "1073741824 bytes or more");
+    run(BIN, &["verify", pkg]).refused("1073741824 bytes or more");
 }
 
 #[test]
@@ -70,17 +52,11 @@ fn verify_refuses_a_corrupted_zip() {
     let good = std::fs::read(&zip).unwrap();
     // cut: no central directory
     std::fs::write(&zip, &good[..good.len() / 2]).unwrap();
-    refused(
-        &run(BIN, &["verify", z]),
-        &format!("{z}: not a readable zip"),
-    );
+    run(BIN, &["verify", z]).refused(&format!("{z}: not a readable zip"));
     // random bytes
     let noise: Vec<u8> = (0..4096u32)
         .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
         .collect();
     std::fs::write(&zip, noise).unwrap();
-    refused(
-        &run(BIN, &["verify", z]),
-        &format!("{z}: not a readable zip"),
-    );
+    run(BIN, &["verify", z]).refused(&format!("{z}: not a readable zip"));
 }
