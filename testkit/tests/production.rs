@@ -78,6 +78,26 @@ fn deliver(hdr: &Path, dest: &Path) {
     assert!(ok);
 }
 
+/// Copies `parts` of a simulated scene (GIPP/, DEM.tif, site.json) into the site folder
+/// `sites/SITE`, unless it exists already.
+fn stock_site(scene: &Path, sites: &Path, site: &str, parts: &[&str]) {
+    let res = sites.join(site);
+    if res.exists() {
+        return;
+    }
+    std::fs::create_dir_all(&res).unwrap();
+    for f in parts {
+        let ok = Command::new("cp")
+            .arg("-R")
+            .arg(scene.join(f))
+            .arg(&res)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    }
+}
+
 fn queue(work: &Path, site: &str) -> Vec<(String, String)> {
     std::fs::read_to_string(work.join("queue").join(format!("{site}.queue")))
         .unwrap_or_default()
@@ -180,20 +200,7 @@ impl Inbox {
                 let l1a = simulate(&scene, site, date);
                 deliver(&l1a, &inbox);
                 good.push(l1a.file_stem().unwrap().to_str().unwrap().to_string());
-                let res = sites.join(site);
-                if !res.exists() {
-                    std::fs::create_dir_all(&res).unwrap();
-                    for f in ["GIPP", "DEM.tif", "site.json"] {
-                        let ok = Command::new("cp")
-                            .arg("-R")
-                            .arg(scene.join(f))
-                            .arg(&res)
-                            .status()
-                            .unwrap()
-                            .success();
-                        assert!(ok);
-                    }
-                }
+                stock_site(&scene, &sites, site, &["GIPP", "DEM.tif", "site.json"]);
             }
         }
         let l1a = simulate(&root.join("sim-corrupt"), "SITEA", "2024-03-16");
@@ -617,17 +624,7 @@ fn vip_nightly_keeps_a_product_it_cannot_archive() {
     let l1a = simulate(&scene, "ARCH", "2024-06-01");
     deliver(&l1a, &inbox);
     let id = l1a.file_stem().unwrap().to_str().unwrap().to_string();
-    std::fs::create_dir_all(sites.join("ARCH")).unwrap();
-    for f in ["GIPP", "DEM.tif"] {
-        let ok = Command::new("cp")
-            .arg("-R")
-            .arg(scene.join(f))
-            .arg(sites.join("ARCH"))
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok);
-    }
+    stock_site(&scene, &sites, "ARCH", &["GIPP", "DEM.tif"]);
     // the site's archive folder cannot be made: a file stands in its place
     std::fs::create_dir_all(&archive).unwrap();
     std::fs::write(archive.join("ARCH"), "in the way").unwrap();
@@ -739,20 +736,7 @@ fn vip_nightly_plan_matches_a_measured_run() {
         for date in ["2024-05-01", "2024-05-03"] {
             let scene = tmp.path().join(format!("sim-{site}-{date}"));
             deliver(&simulate(&scene, site, date), &inbox);
-            let res = sites.join(site);
-            if !res.exists() {
-                std::fs::create_dir_all(&res).unwrap();
-                for f in ["GIPP", "DEM.tif"] {
-                    let ok = Command::new("cp")
-                        .arg("-R")
-                        .arg(scene.join(f))
-                        .arg(&res)
-                        .status()
-                        .unwrap()
-                        .success();
-                    assert!(ok);
-                }
-            }
+            stock_site(&scene, &sites, site, &["GIPP", "DEM.tif"]);
         }
     }
     let archive = tmp.path().join("archive");
