@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::{
-    BlockMeans, Image, InBandUpsampler, Operator, SourceRows, StripTerm, Terms, Upsampler, FACTOR,
-    TOLERANCE,
+    with_crosstalk, BlockMeans, Image, InBandUpsampler, Operator, SourceRows, StripTerm, Terms,
+    FACTOR, TOLERANCE,
 };
 use crate::cli::Options;
 use crate::ee::gipp::{GippCatalogue, GippQuery};
@@ -185,6 +185,12 @@ pub fn process(l1a: &Path, gipp: &Path, opts: &Options) -> Result<PathBuf> {
         bands: &bands,
         kept: &kept,
         stray: &stray,
+        totals: stray
+            .in_band
+            .iter()
+            .zip(&stray.crosstalk)
+            .map(|(t, x)| with_crosstalk(t, x, FACTOR))
+            .collect(),
         lines: &lines,
         cols: product.bands.iter().map(|b| b.cols).collect(),
         first,
@@ -264,6 +270,8 @@ struct Sources<'a> {
     bands: &'a [BandInputs],
     kept: &'a [Option<Vec<u16>>],
     stray: &'a Stray,
+    /// Per band, its whole stray term by strip (in-band plus cross-talk).
+    totals: Vec<Vec<StripTerm>>,
     lines: &'a [usize],
     cols: Vec<usize>,
     first: usize,
@@ -274,18 +282,16 @@ impl Sources<'_> {
     /// defective detectors filled.
     fn true_rows(&self, s: usize, counts: &Counts, rows: Range<usize>) -> Result<Vec<f32>> {
         let (cols, cal) = (self.cols[s], &self.bands[s].calibration);
-        let in_band = InBandUpsampler::new(&self.stray.in_band[s], FACTOR);
-        let crosstalk = Upsampler::new(&self.stray.crosstalk[s], FACTOR, cols);
+        let stray = InBandUpsampler::new(&self.totals[s], FACTOR);
         let eq = Equaliser::new(cal, self.first, cols);
         let mut data = counts.rows(rows.clone())?;
         data.par_chunks_mut(cols).enumerate().for_each_init(
-            || (vec![0f32; cols], vec![0f32; cols]),
-            |(a, x), (i, row)| {
-                in_band.row(rows.start + i, a);
-                crosstalk.row(rows.start + i, x);
+            || vec![0f32; cols],
+            |d, (i, row)| {
+                stray.row(rows.start + i, d);
                 eq.equalise(row);
-                for ((v, &a), &x) in row.iter_mut().zip(a.iter()).zip(x.iter()) {
-                    *v = (f64::from(*v) - f64::from(a) - f64::from(x)) as f32;
+                for (v, &d) in row.iter_mut().zip(d.iter()) {
+                    *v -= d;
                 }
             },
         );

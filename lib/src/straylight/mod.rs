@@ -152,6 +152,60 @@ impl StripTerm {
     }
 }
 
+impl StripTerm {
+    /// Image block columns `blocks` of `image` (at the same factor), as a term over `cols`.
+    fn of(image: &Image, cols: Range<usize>, blocks: Range<usize>) -> StripTerm {
+        let n = blocks.len();
+        let mut data = Vec::with_capacity(n * image.rows);
+        for r in 0..image.rows {
+            data.extend_from_slice(
+                &image.data[r * image.cols + blocks.start..r * image.cols + blocks.end],
+            );
+        }
+        StripTerm {
+            cols,
+            blocks,
+            image: Image {
+                cols: n,
+                rows: image.rows,
+                width: image.width,
+                data,
+            },
+        }
+    }
+}
+
+/// A band's whole stray term at factor `f` as strip terms for [`InBandUpsampler`]: each
+/// in-band strip term (`terms`, in column order) plus the cross-talk term `crosstalk` over its
+/// blocks, and the columns in no strip as terms of the cross-talk alone.
+pub fn with_crosstalk(terms: &[StripTerm], crosstalk: &Image, f: usize) -> Vec<StripTerm> {
+    let ext = usize::from(f > 1);
+    let piece = |cols: Range<usize>| {
+        let r = cols.start as isize..cols.end as isize;
+        let b = blocks(&r, f, ext, crosstalk.cols);
+        StripTerm::of(crosstalk, cols, b)
+    };
+    let mut out = Vec::new();
+    let mut next = 0;
+    for t in terms {
+        if t.cols.start > next {
+            out.push(piece(next..t.cols.start));
+        }
+        let mut sum = StripTerm::of(crosstalk, t.cols.clone(), t.blocks.clone());
+        sum.image
+            .data
+            .iter_mut()
+            .zip(&t.image.data)
+            .for_each(|(x, a)| *x += a);
+        out.push(sum);
+        next = t.cols.end;
+    }
+    if next < crosstalk.width {
+        out.push(piece(next..crosstalk.width));
+    }
+    out
+}
+
 /// The in-band term of a band at full resolution, row by row, from its [`StripTerm`]s at
 /// factor `f`: each strip up-sampled over its own columns, zero in no strip.
 pub struct InBandUpsampler<'a> {
@@ -512,8 +566,16 @@ impl Operator<'_> {
                 let to = blocks(&target, f, 0, cols);
                 let weights: Vec<f32> =
                     to.clone().map(|k| coverage(&target, k, f, width)).collect();
-                let shift = strip.shift as f64 / f as f64;
+                // Target block c takes the source at c − shift/f: two taps c + k and c + k + 1
+                // with weights 1 − t and t (one tap when the shift is whole blocks).
+                let d = -(strip.shift as f64) / f as f64;
+                let k = d.floor() as isize;
+                let t = (d - k as f64) as f32;
                 let factor = strip.factor as f32;
+                let taps: Vec<(isize, f32)> = [(k, factor * (1.0 - t)), (k + 1, factor * t)]
+                    .into_iter()
+                    .filter(|&(_, w)| w != 0.0)
+                    .collect();
                 out.par_chunks_mut(cols).enumerate().for_each(|(i, row)| {
                     let rs = (rows.start + i) as isize + dl;
                     if rs < lo as isize || rs >= hi as isize {
@@ -521,23 +583,18 @@ impl Operator<'_> {
                     }
                     let at = (rs as usize - lo) * src.cols;
                     let line = &conv[at..at + src.cols];
-                    let get = |x: isize| {
-                        usize::try_from(x)
-                            .ok()
-                            .and_then(|x| line.get(x))
-                            .copied()
-                            .unwrap_or(0.0)
-                    };
-                    for (c, &w) in to.clone().zip(&weights) {
-                        let x = c as f64 - shift;
-                        let x0 = x.floor();
-                        let t = (x - x0) as f32;
-                        let v = if t == 0.0 {
-                            get(x0 as isize)
-                        } else {
-                            (1.0 - t) * get(x0 as isize) + t * get(x0 as isize + 1)
-                        };
-                        row[c] += w * factor * v;
+                    for &(k, w) in &taps {
+                        // Columns c of the strip whose source column c + k is in the image.
+                        let c0 = (to.start as isize).max(-k) as usize;
+                        let c1 = (to.end as isize).min(src.cols as isize - k).max(0) as usize;
+                        if c0 >= c1 {
+                            continue;
+                        }
+                        let x0 = (c0 as isize + k) as usize;
+                        let cover = &weights[c0 - to.start..c1 - to.start];
+                        for ((o, &x), &cw) in row[c0..c1].iter_mut().zip(&line[x0..]).zip(cover) {
+                            *o += cw * w * x;
+                        }
                     }
                 });
             }
@@ -877,6 +934,62 @@ mod tests {
                         "boundary offset {offset}: {terms:?} term of block row {r} {a} vs {e}"
                     );
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn whole_stray_term_by_strip_equals_the_sum_of_its_parts() {
+        // In-band strips over image columns 30..99 and 99..150 (the rest in no strip) and a
+        // cross-talk term everywhere: up-sampled together, strip by strip, they give the
+        // in-band term plus the up-sampled cross-talk.
+        let (_, low) = smooth_band();
+        let range = |a: usize, b: usize| ColRange { first: a, last: b };
+        let mut filters: Vec<Option<StrayLightFilters>> = vec![None; 12];
+        filters[4] = Some(StrayLightFilters {
+            band: "B05".into(),
+            type1_overlap: 5,
+            type1: vec![
+                Type1Filter {
+                    cols: range(1030, 1098),
+                    kernel: lopsided(31, 41, 0.03),
+                },
+                Type1Filter {
+                    cols: range(1099, 1149),
+                    kernel: lopsided(21, 17, 0.06),
+                },
+            ],
+            type2: vec![],
+        });
+        let op = Operator {
+            filters: &filters,
+            first_detector: 1000,
+            line_offsets: vec![0.0; 12],
+            factor: 4,
+        };
+        let terms = op.in_band(4, &low);
+        let crosstalk = Image {
+            data: (0..low.data.len()).map(|i| (i % 7) as f32).collect(),
+            ..low.clone()
+        };
+        let whole = with_crosstalk(&terms, &crosstalk, 4);
+        assert_eq!(whole.len(), 4);
+        let (a, b, c) = (
+            InBandUpsampler::new(&whole, 4),
+            InBandUpsampler::new(&terms, 4),
+            Upsampler::new(&crosstalk, 4, low.width),
+        );
+        let mut rows = [
+            vec![0f32; low.width],
+            vec![0f32; low.width],
+            vec![0f32; low.width],
+        ];
+        for r in 0..4 * low.rows {
+            a.row(r, &mut rows[0]);
+            b.row(r, &mut rows[1]);
+            c.row(r, &mut rows[2]);
+            for (col, ((&w, &i), &x)) in rows[0].iter().zip(&rows[1]).zip(&rows[2]).enumerate() {
+                assert!((w - (i + x)).abs() < 1e-4, "({r}, {col}) {w} vs {}", i + x);
             }
         }
     }
