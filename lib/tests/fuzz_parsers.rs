@@ -47,14 +47,20 @@ fn luts() -> PathBuf {
     root().join("testdata/luts")
 }
 
-/// `default` cases, or `PROPTEST_CASES`.
+/// `default` cases, or `PROPTEST_CASES`; a fixed seed, so that the suite is the same on every
+/// machine, or `PROPTEST_RNG_SEED` (a number) to explore other cases.
 fn config(default: u32) -> Config {
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default);
+    let seed = std::env::var("PROPTEST_RNG_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x5EED_0F_F1E5);
     Config {
         cases,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(seed),
         failure_persistence: None,
         ..Config::default()
     }
@@ -709,4 +715,24 @@ fn a_1_gib_rules_file_is_refused_unread() {
         .unwrap();
     let msg = refused(dir.path(), Instant::now(), vip::qc::check::Rules::read(&p));
     assert!(msg.contains("1073741824 bytes or more"), "{msg}");
+}
+
+/// Found by the `manifests` target: a manifest listing many files the package lacks gave a
+/// verdict of every problem in full (over 1000 bytes); the list is now cut to a bounded line.
+#[test]
+fn a_verdict_on_many_missing_files_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = package(dir.path());
+    let lines: String = (0..40)
+        .map(|i| format!("{}  MASKS/P{i:0>60}\n", "d6".repeat(32)))
+        .collect();
+    write(&root, vip::pack::MANIFEST, lines.as_bytes());
+    match vip::pack::manifest::verify(&root) {
+        Err(VipError::Verdict(m)) => {
+            let scope = dir.path().display().to_string();
+            judge_message(&scope, &m).unwrap();
+            assert!(m.contains("problem(s)"), "{m}");
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -156,11 +156,12 @@ pub fn verify(package: &Path) -> Result<PathBuf> {
         );
         Ok(package.to_path_buf())
     } else {
+        // one bounded line, however many files differ and whatever their names hold
         Err(VipError::Verdict(format!(
             "{}: {} problem(s): {}",
             package.display(),
             problems.len(),
-            problems.join("; ")
+            crate::error::bounded_to(&problems.join("; "), crate::error::MAX_MESSAGE)
         )))
     }
 }
