@@ -57,7 +57,7 @@ fn config(default: u32) -> Config {
     let seed = std::env::var("PROPTEST_RNG_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(0x5EED_0F_F1E5);
+        .unwrap_or(0x5EED_F1E5);
     Config {
         cases,
         rng_seed: proptest::test_runner::RngSeed::Fixed(seed),
