@@ -58,20 +58,6 @@ pub fn plan(p: &L1c, hdr: &Path) -> Result<Plan> {
     });
     for (key, rel, t, role, title) in [
         (
-            "SAT",
-            &sat,
-            SampleType::U16,
-            "saturation",
-            "Saturation, bit n = band Bn",
-        ),
-        (
-            "PIX",
-            &pix,
-            SampleType::U16,
-            "quality",
-            "Aberrant or defective pixels, bit n = band Bn",
-        ),
-        (
             "EDG",
             &edg,
             SampleType::U8,
@@ -82,6 +68,7 @@ pub fn plan(p: &L1c, hdr: &Path) -> Result<Plan> {
     ] {
         assets.push(site::mask_asset(key, rel, t, role, title));
     }
+    assets.extend(site::band_bit_mask_assets(&sat, &pix));
     let (quicklook, more) = site::quicklook_and_metadata(&id, &image, &header);
     jobs.push(quicklook);
     assets.extend(more);

@@ -177,20 +177,6 @@ pub fn plan(p: &L2a, hdr: &Path) -> Result<Plan> {
             "Geophysical mask: water, cloud, snow, cloud shadow, topographic shadow, \
              hidden surface, sun too low, tangent sun",
         ),
-        (
-            "SAT",
-            &sat,
-            SampleType::U16,
-            "saturation",
-            "Saturation, bit n = band Bn",
-        ),
-        (
-            "PIX",
-            &pix,
-            SampleType::U16,
-            "quality",
-            "Aberrant or defective pixels, bit n = band Bn",
-        ),
         ("EDG", &edg, SampleType::U8, "data-mask", "No data (edge)"),
         (
             "IAB",
@@ -202,6 +188,7 @@ pub fn plan(p: &L2a, hdr: &Path) -> Result<Plan> {
     ] {
         assets.push(site::mask_asset(key, rel, t, role, title));
     }
+    assets.extend(site::band_bit_mask_assets(&sat, &pix));
     let (quicklook, more) = site::quicklook_and_metadata(&id, &sre, &header);
     jobs.push(quicklook);
     assets.extend(more);

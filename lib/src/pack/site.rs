@@ -95,6 +95,27 @@ pub fn group_bit(rel: &str, bit: usize) -> Vec<FileRef> {
         .with("bit_number", bit)]
 }
 
+/// The STAC assets of the per-band bit masks every level carries: saturation and aberrant
+/// pixels, bit n = band Bn.
+pub fn band_bit_mask_assets(sat: &str, pix: &str) -> [Asset; 2] {
+    [
+        mask_asset(
+            "SAT",
+            sat,
+            SampleType::U16,
+            "saturation",
+            "Saturation, bit n = band Bn",
+        ),
+        mask_asset(
+            "PIX",
+            pix,
+            SampleType::U16,
+            "quality",
+            "Aberrant or defective pixels, bit n = band Bn",
+        ),
+    ]
+}
+
 /// A single-band mask asset.
 pub fn mask_asset(key: &str, rel: &str, t: SampleType, role: &'static str, title: &str) -> Asset {
     Asset {
