@@ -86,6 +86,22 @@ impl Run {
     }
 }
 
+/// Replaces the raster `image` by its top-left `cols` × `lines` window (gdal_translate), to make
+/// a product whose image is smaller than its header says.
+pub fn crop_in_place(image: &Path, cols: usize, lines: usize) {
+    let cropped = image.with_extension("cropped.tif");
+    let ok = Command::new("gdal_translate")
+        .args(["-q", "-srcwin", "0", "0"])
+        .args([cols.to_string(), lines.to_string()])
+        .arg(image)
+        .arg(&cropped)
+        .status()
+        .expect("gdal_translate (Debian: gdal-bin)")
+        .success();
+    assert!(ok, "gdal_translate could not crop {}", image.display());
+    std::fs::rename(&cropped, image).unwrap();
+}
+
 /// Runs `bin` with `args` and no stdin.
 pub fn run<S: AsRef<std::ffi::OsStr>>(bin: &str, args: &[S]) -> Run {
     run_with_stdin(bin, args, "")
