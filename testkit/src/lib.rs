@@ -86,6 +86,22 @@ impl Run {
     }
 }
 
+/// The XML header at `header` with a billion-laughs DTD (ten levels of ten) and its last
+/// entity in the `File_Name` text: a reader that expands entities would need gigabytes.
+pub fn billion_laughs(header: &Path) -> String {
+    let text = std::fs::read_to_string(header).unwrap();
+    let mut dtd = String::from("<!DOCTYPE Earth_Explorer_Header [<!ENTITY l0 \"lol\">");
+    for i in 1..10 {
+        let refs = format!("&l{};", i - 1).repeat(10);
+        dtd.push_str(&format!("<!ENTITY l{i} \"{refs}\">"));
+    }
+    dtd.push_str("]>\n");
+    let text = text.replacen("?>\n", &format!("?>\n{dtd}"), 1);
+    let text = text.replacen("<File_Name>", "<File_Name>&l9;", 1);
+    assert!(text.contains("&l9;") && text.contains("ENTITY l9"));
+    text
+}
+
 /// Replaces the raster `image` by its top-left `cols` × `lines` window (gdal_translate), to make
 /// a product whose image is smaller than its header says.
 pub fn crop_in_place(image: &Path, cols: usize, lines: usize) {

@@ -1,7 +1,4 @@
 //! Hostile input through the real binary: exit 3, one bounded error line naming the input.
-
-use std::path::Path;
-
 use vip_testkit::{project_root, run_with_stdin};
 
 const BIN: &str = env!("CARGO_BIN_EXE_vip-maccs");
@@ -36,7 +33,7 @@ fn lut_refuses_a_billion_laughs_gipp() {
         let name = p.file_name().unwrap();
         let to = dir.path().join(name);
         if name.to_string_lossy().contains("L2TOCR") && p.extension().unwrap() == "HDR" {
-            std::fs::write(&to, laughs(&p)).unwrap();
+            std::fs::write(&to, vip_testkit::billion_laughs(&p)).unwrap();
             hostile = Some(to);
         } else {
             std::os::unix::fs::symlink(&p, &to).unwrap();
@@ -45,19 +42,4 @@ fn lut_refuses_a_billion_laughs_gipp() {
     let hostile = hostile.unwrap();
     let r = run_with_stdin(BIN, &["lut", "--gipp", dir.path().to_str().unwrap()], "");
     r.refused(&format!("{}: not well-formed XML", hostile.display()));
-}
-
-/// `header` with a billion-laughs DTD and its entity in the first element's text.
-fn laughs(header: &Path) -> String {
-    let text = std::fs::read_to_string(header).unwrap();
-    let mut dtd = String::from("<!DOCTYPE Earth_Explorer_Header [<!ENTITY l0 \"lol\">");
-    for i in 1..10 {
-        dtd.push_str(&format!(
-            "<!ENTITY l{i} \"{}\">",
-            format!("&l{};", i - 1).repeat(10)
-        ));
-    }
-    dtd.push_str("]>\n");
-    let text = text.replacen("?>\n", &format!("?>\n{dtd}"), 1);
-    text.replacen("<File_Name>", "<File_Name>&l9;", 1)
 }
