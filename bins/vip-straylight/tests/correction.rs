@@ -4,12 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use vip::ee::strlgt::Kernel;
-use vip_testkit::{files, python_oracle, read_band, run, SimScene};
+use vip_testkit::{files, python_oracle, read_band, SimScene};
 
 mod common;
 use common::{band_file, eroded};
-
-const SL: &str = env!("CARGO_BIN_EXE_vip-straylight");
 
 #[test]
 fn fft_convolution_agrees_with_scipy() {
@@ -86,16 +84,7 @@ fn straylight_scene(lines: u32, cols: u32) -> SimScene {
 fn dark_lake_next_to_bright_land_comes_back_within_0_1_percent() {
     let s = straylight_scene(320, 320);
     let out = s.scratch("C");
-    let r = run(
-        SL,
-        &[
-            s.l1a.to_str().unwrap(),
-            "--gipp",
-            s.gipp().to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ],
-    );
+    let r = common::correct(&s);
     r.code(0);
     let corrected_hdr = r.paths().remove(0);
     // The corrected product records the correction and validates.
@@ -219,7 +208,7 @@ fn strip_boundary_at_every_offset_in_a_block() {
         spec.lake = true;
         spec.first_detector = Some(first);
         let s = SimScene::of(spec);
-        let r = correct(&s);
+        let r = common::correct(&s);
         r.code(0);
         let corrected = r.paths().remove(0);
         let edge = 2600 - first;
@@ -257,19 +246,6 @@ fn strlgt(s: &SimScene, code: &str) -> PathBuf {
         .unwrap()
 }
 
-fn correct(s: &SimScene) -> vip_testkit::Run {
-    run(
-        SL,
-        &[
-            s.l1a.to_str().unwrap(),
-            "--gipp",
-            s.gipp().to_str().unwrap(),
-            "-o",
-            s.scratch("C").to_str().unwrap(),
-        ],
-    )
-}
-
 fn nothing_written(s: &SimScene) {
     let out = s.scratch("C");
     assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none());
@@ -279,7 +255,7 @@ fn nothing_written(s: &SimScene) {
 fn filter_larger_than_the_image() {
     // 257 × 257 filters on a raw image of ~90 columns.
     let s = straylight_scene(64, 64);
-    correct(&s)
+    common::correct(&s)
         .code(3)
         .one_error_line("filter of 257 × 257 is larger than the B01 image");
     nothing_written(&s);
@@ -298,7 +274,7 @@ fn nan_in_a_filter_and_bad_column_ranges() {
     let mut ds = vip::raster::create_geotiff(&filter, &spec, &[]).unwrap();
     vip::raster::write_window(&mut ds, 1, (0, 0), (257, 257), &data).unwrap();
     vip::raster::finish(ds, &filter).unwrap();
-    correct(&s).code(3).one_error_line(&format!(
+    common::correct(&s).code(3).one_error_line(&format!(
         "{}: filter value at row 3, column 229 is not a number",
         filter.display()
     ));
@@ -312,7 +288,7 @@ fn nan_in_a_filter_and_bad_column_ranges() {
         text.replacen("<Last>5199</Last>", "<Last>5300</Last>", 1),
     )
     .unwrap();
-    correct(&s)
+    common::correct(&s)
         .code(3)
         .one_error_line("column range 2600..5300 is outside 0..5199");
     std::fs::write(
@@ -320,7 +296,7 @@ fn nan_in_a_filter_and_bad_column_ranges() {
         text.replacen("<First>2600</First>", "<First>2000</First>", 1),
     )
     .unwrap();
-    correct(&s)
+    common::correct(&s)
         .code(3)
         .one_error_line("overlap or are out of order");
     nothing_written(&s);
@@ -340,7 +316,7 @@ fn crosstalk_source_absent_from_the_product() {
         1,
     );
     std::fs::write(&s.l1a, edited).unwrap();
-    correct(&s)
+    common::correct(&s)
         .code(3)
         .one_error_line("cross-talk source B02 of B01 is not a band of the product");
     nothing_written(&s);
@@ -371,14 +347,14 @@ fn correction_scenario_of_the_radiov_gipp() {
     let s = straylight_scene(320, 320);
     // Type 2 then type 1 is an order of two corrections; vip-straylight inverts both at once.
     let radiov = put_radiov(&s, "TYPE2_TYPE1");
-    correct(&s).code(3).one_error_line(&format!(
+    common::correct(&s).code(3).one_error_line(&format!(
         "{}: Correction_Scenario TYPE2_TYPE1 is not supported",
         radiov.display()
     ));
     nothing_written(&s);
     // Type 1 only: the cross-talk stays, and the product says so.
     put_radiov(&s, "TYPE1");
-    let r = correct(&s);
+    let r = common::correct(&s);
     r.code(0);
     let headers: Vec<PathBuf> = files(&s.scratch("C"))
         .into_iter()

@@ -13,12 +13,11 @@ use vip::ee::strlgt::{
     read_strlgt, write_strlgt, ColRange, Kernel, StrayLightFilters, Type1Filter, Type2Filter,
     Type2Strip,
 };
-use vip_testkit::{project_root, python, read_band, run, SimScene};
+use vip_testkit::{project_root, python, read_band, SimScene};
 
 mod common;
 use common::{band_file, eroded};
 
-const SL: &str = env!("CARGO_BIN_EXE_vip-straylight");
 const SEED: u64 = 4;
 const FIRST_DETECTOR: usize = 1999;
 
@@ -193,17 +192,7 @@ fn correction_agrees_with_an_independent_model_at_every_boundary_offset() {
         clean.push(c);
     }
 
-    let out = s.scratch("C");
-    let r = run(
-        SL,
-        &[
-            s.l1a.to_str().unwrap(),
-            "--gipp",
-            s.gipp().to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ],
-    );
+    let r = common::correct(&s);
     r.code(0);
     let corrected = r.paths().remove(0);
 

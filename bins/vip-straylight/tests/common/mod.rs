@@ -36,3 +36,17 @@ pub fn eroded(dark: &[bool], cols: usize, rows: usize, r: usize) -> Vec<bool> {
     };
     pass(&pass(dark, true), false)
 }
+
+/// vip-straylight on the scene's L1A with its GIPPs, into the scene's scratch folder `C`.
+pub fn correct(s: &vip_testkit::SimScene) -> vip_testkit::Run {
+    vip_testkit::run(
+        env!("CARGO_BIN_EXE_vip-straylight"),
+        &[
+            s.l1a.to_str().unwrap(),
+            "--gipp",
+            s.gipp().to_str().unwrap(),
+            "-o",
+            s.scratch("C").to_str().unwrap(),
+        ],
+    )
+}
