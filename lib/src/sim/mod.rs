@@ -7,6 +7,7 @@ pub mod instrument;
 pub mod landscape;
 pub mod noise;
 mod scene;
+pub mod spectra;
 pub mod straylight;
 
 use crate::error::{Result, VipError};
