@@ -173,17 +173,19 @@ def write(path):
 
 def measure(table_rows):
     """The band relations the L2 retrievals rely on, as this table has them."""
-    veg = np.array([b for k, p, b in table_rows if k == "canopy" and p["lai"] >= 2.0])
-    blue, red = veg[:, 2], veg[:, 6]
-    ratio = blue / red
-    a, b = np.polyfit(red, blue, 1)
-    print(f"canopy LAI>=2 (n={len(veg)}): B03/B07 mean {ratio.mean():.3f} sd {ratio.std():.3f} "
-          f"range {ratio.min():.3f}-{ratio.max():.3f}; B03 = {a:.3f} B07 + {b:.4f}")
+    def blue_red(label, keep):
+        veg = np.array([b for k, p, b in table_rows if k == "canopy" and keep(p)])
+        blue, red = veg[:, 2], veg[:, 6]
+        ratio = blue / red
+        a, b = np.polyfit(red, blue, 1)
+        print(f"canopy {label} (n={len(veg)}): B03/B07 mean {ratio.mean():.3f} sd {ratio.std():.3f} "
+              f"range {ratio.min():.3f}-{ratio.max():.3f}; B03 = {a:.3f} B07 + {b:.4f}")
+    blue_red("LAI>=2", lambda p: p["lai"] >= 2.0)
+    blue_red("LAI>=2 green (brown 0)", lambda p: p["lai"] >= 2.0 and p["brown"] == 0.0)
     for kind in ["canopy", "soil", "material", "water", "snow"]:
         r = np.array([b[11] / b[10] for k, p, b in table_rows if k == kind])
         print(f"{kind} (n={len(r)}): B12/B11 mean {r.mean():.3f} sd {r.std():.3f} "
               f"range {r.min():.3f}-{r.max():.3f}")
-
 
 if __name__ == "__main__":
     if len(sys.argv) not in (2, 3) or (len(sys.argv) == 3 and sys.argv[2] != "--measure"):
