@@ -4,8 +4,8 @@ earthlib 1.1.0 (PyPI, MIT licence) ships an ENVI spectral library (earthlib/data
 every 10 nm, reflectance 0-1) with its metadata (spectra.csv). This one-off step keeps only what
 make_spectra.py needs, 400-1000 nm, in sources/earthlib-1.1.0.tsv, so that the generator runs offline:
 
-    .venv/bin/pip download --no-deps earthlib==1.1.0 -d /tmp/el && unzip -q /tmp/el/earthlib-*.whl -d /tmp/el
-    .venv/bin/python scripts/spectra/extract_earthlib.py /tmp/el/earthlib/data scripts/spectra/sources/earthlib-1.1.0.tsv
+    .venv/bin/pip download --no-deps earthlib==1.1.0 -d DIR && unzip -q DIR/earthlib-*.whl -d DIR
+    .venv/bin/python scripts/spectra/extract_earthlib.py DIR/earthlib/data scripts/spectra/sources/earthlib-1.1.0.tsv
 
 Each kept spectrum is one measured sample: the medoid of its class (the member with the least summed
 absolute difference to the others over 400-940 nm), so no averaging smooths its features.
