@@ -8,6 +8,10 @@ use vip::cli::{CommonArgs, CreationArgs, OutputArgs, Tool};
 /// Writes DIR/site.json, DIR/DEM.tif, DIR/GIPP/, DIR/L1A/ and DIR/truth/, and prints the path
 /// of the raw L1A product on stdout. Same seed, same bytes.
 ///
+/// --site names a known VENµS site (placed at its position) or, with --lat and --lon, any
+/// place; the UTM zone follows from the position. Without --time the scene is taken at the
+/// VENµS pass time, 10:30 local mean solar time at the site's longitude.
+///
 /// Without --luts the landscape's spectra are TOA reflectances (truth/TOA_Bnn.tif). With
 /// --luts they are surface reflectances seen through an atmosphere made from that LUT set
 /// (continental aerosol model, CONTINEN): smooth AOT and water-vapour fields (mean ± 25 %, 5 km
@@ -20,7 +24,7 @@ use vip::cli::{CommonArgs, CreationArgs, OutputArgs, Tool};
 #[command(
     name = "vip-sim",
     version,
-    after_help = "EXAMPLES:\n  vip-sim scene -o S\n  vip-sim scene --luts testdata/luts --aot 0.3 --wv 1.5 -o S\n  vip-sim scene --site CAMARGUE --date 2018-01-01 --lines 5200 --cols 5200 --ram 1024 -o BIG\n  vip-sim scene -o S | vip-l1 - --gipp S/GIPP --dem S/DEM.tif -o OUT"
+    after_help = "EXAMPLES:\n  vip-sim scene -o S\n  vip-sim scene --luts testdata/luts --aot 0.3 --wv 1.5 -o S\n  vip-sim scene --site CAMARGUE --date 2018-01-01 --lines 5200 --cols 5200 --ram 1024 -o BIG\n  vip-sim scene --site ATTO --date 2024-08-01 -o S        (a known VENµS site, at its place)\n  vip-sim scene --site SOUTHSIT --lat -33.9 --lon 18.9 --time 08:50:00 -o S\n  vip-sim scene -o S | vip-l1 - --gipp S/GIPP --dem S/DEM.tif -o OUT"
 )]
 struct Args {
     #[command(subcommand)]
@@ -35,17 +39,23 @@ enum What {
     Scene(Scene),
 }
 
+/// What every simulated acquisition of a site is made of (scene and series alike).
 #[derive(clap::Args)]
-struct Scene {
-    /// Site name (up to 8 characters of A-Z, 0-9, _ ; padded with _ in file names)
+struct Acquisition {
+    /// Site: a known VENµS site (placed at its position) or, with --lat/--lon, any name (up to 8
+    /// characters of A-Z, 0-9, _ ; padded with _ in file names)
     #[arg(long, default_value = "SIMULSIT")]
     site: String,
-    /// Acquisition date, YYYY-MM-DD
-    #[arg(long, default_value = "2024-03-15")]
-    date: String,
-    /// Acquisition time of the scene centre (UTC), HH:MM:SS
-    #[arg(long, default_value = "10:30:00")]
-    time: String,
+    /// Latitude of the site centre, degrees north (-81..81; with --lon)
+    #[arg(long, value_name = "DEG", allow_negative_numbers = true, requires = "lon")]
+    lat: Option<f64>,
+    /// Longitude of the site centre, degrees east (with --lat)
+    #[arg(long, value_name = "DEG", allow_negative_numbers = true, requires = "lat")]
+    lon: Option<f64>,
+    /// Acquisition time of the scene centre (UTC), HH:MM:SS [default: the VENµS pass, 10:30
+    /// local mean solar time at the site's longitude]
+    #[arg(long)]
+    time: Option<String>,
     /// Lines of the site grid (5 m pixels)
     #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(32..=20000))]
     lines: u32,
@@ -80,10 +90,64 @@ struct Scene {
     /// Mean water-vapour column, g/cm² (with --luts)
     #[arg(long, value_name = "MEAN", default_value_t = 2.0, requires = "luts")]
     wv: f64,
+}
+
+impl Acquisition {
+    /// The scene of this site on `date`.
+    fn spec(&self, date: &str) -> vip::Result<vip::sim::SceneSpec> {
+        let (lon, lat) = vip::sim::sites::place(&self.site, self.lon.zip(self.lat))?;
+        let time = match &self.time {
+            Some(t) => t.clone(),
+            None => vip::sim::sites::pass_time_utc(lon)
+                .format("%H:%M:%S")
+                .to_string(),
+        };
+        let mut spec = vip::sim::SceneSpec::new(
+            &self.site,
+            date,
+            &time,
+            self.lines,
+            self.cols,
+            self.seed,
+            self.relief,
+        )?
+        .placed(lon, lat)?;
+        spec.straylight = self.straylight;
+        spec.lake = self.lake;
+        spec.first_detector = self.first_detector.map(usize::from);
+        spec.atmosphere = self
+            .luts
+            .clone()
+            .map(|luts| vip::sim::atmosphere::AtmosphereSpec {
+                luts,
+                aot_mean: self.aot,
+                wv_mean: self.wv,
+            });
+        Ok(spec)
+    }
+}
+
+#[derive(clap::Args)]
+struct Scene {
+    #[command(flatten)]
+    acq: Acquisition,
+    /// Acquisition date (UTC), YYYY-MM-DD
+    #[arg(long, default_value = "2024-03-15")]
+    date: String,
     #[command(flatten)]
     out: OutputArgs,
     #[command(flatten)]
     co: CreationArgs,
+}
+
+/// The usage error of a missing -o.
+fn output_required(what: &str, out: &OutputArgs) -> vip::Result<()> {
+    match out.output {
+        Some(_) => Ok(()),
+        None => Err(vip::VipError::Usage(format!(
+            "vip-sim {what}: -o DIR is required (the folder to create)"
+        ))),
+    }
 }
 
 impl Tool for Args {
@@ -95,22 +159,8 @@ impl Tool for Args {
 fn main() {
     vip::cli::run("vip-sim", |args: Args| match args.what {
         What::Scene(s) => {
-            let mut spec = vip::sim::SceneSpec::new(
-                &s.site, &s.date, &s.time, s.lines, s.cols, s.seed, s.relief,
-            )?;
-            spec.straylight = s.straylight;
-            spec.lake = s.lake;
-            spec.first_detector = s.first_detector.map(usize::from);
-            spec.atmosphere = s.luts.map(|luts| vip::sim::atmosphere::AtmosphereSpec {
-                luts,
-                aot_mean: s.aot,
-                wv_mean: s.wv,
-            });
-            if s.out.output.is_none() {
-                return Err(vip::VipError::Usage(
-                    "vip-sim scene: -o DIR is required (the scene folder to create)".into(),
-                ));
-            }
+            let spec = s.acq.spec(&s.date)?;
+            output_required("scene", &s.out)?;
             vip::sim::write_scene(
                 &spec,
                 &args.common.options().writing(&s.out).creating(&s.co),

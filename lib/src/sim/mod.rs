@@ -7,6 +7,7 @@ pub mod instrument;
 pub mod landscape;
 pub mod noise;
 mod scene;
+pub mod sites;
 pub mod spectra;
 pub mod straylight;
 
@@ -15,7 +16,11 @@ use crate::error::{Result, VipError};
 /// What one simulated acquisition is made of.
 #[derive(Debug, Clone)]
 pub struct SceneSpec {
+    /// Site name: a known site's ([`sites`]) or any other.
     pub site: String,
+    /// Longitude and latitude of the site centre, degrees: the known site's, else
+    /// [`sites::DEFAULT_LONLAT`]; [`SceneSpec::placed`] moves it.
+    pub centre_lonlat: (f64, f64),
     pub date: chrono::NaiveDate,
     pub time: chrono::NaiveTime,
     pub lines: usize,
@@ -36,7 +41,8 @@ pub struct SceneSpec {
 }
 
 impl SceneSpec {
-    /// Checks and builds a scene specification from command-line values.
+    /// Checks and builds a scene specification from command-line values; a known site lies at
+    /// its position, any other name at the default place.
     pub fn new(
         site: &str,
         date: &str,
@@ -52,6 +58,7 @@ impl SceneSpec {
             .map_err(|e| VipError::Usage(format!("--time {time}: {e} (expected HH:MM:SS)")))?;
         Ok(SceneSpec {
             site: site.to_string(),
+            centre_lonlat: sites::find(site).map_or(sites::DEFAULT_LONLAT, |s| s.lonlat()),
             date,
             time,
             lines: lines as usize,
@@ -63,6 +70,21 @@ impl SceneSpec {
             first_detector: None,
             atmosphere: None,
         })
+    }
+
+    /// This scene with its site centred on (lon, lat) degrees, checked
+    /// ([`sites::check_position`]).
+    pub fn placed(self, lon: f64, lat: f64) -> Result<Self> {
+        sites::check_position(lon, lat)?;
+        Ok(SceneSpec {
+            centre_lonlat: (lon, lat),
+            ..self
+        })
+    }
+
+    /// The 8-character nick name of the site ([`sites::nick_name`]).
+    pub fn nick(&self) -> Result<String> {
+        sites::nick_name(&self.site)
     }
 }
 

@@ -18,7 +18,6 @@ use super::landscape::{Landscape, NB, SURFACE, TOA};
 use super::SceneSpec;
 use crate::atmosphere::LutSet;
 use crate::cli::{progress, Options};
-use crate::ee::naming;
 use crate::ee::strlgt::StrayLightFilters;
 use crate::error::{Result, VipError};
 use crate::geometry::dem::Dem;
@@ -31,9 +30,6 @@ use crate::product::l1a::{L1a, LineDatation, RawBand, RawGeometry};
 use crate::raster::{self, RasterSpec, SampleType, Staged, Strips};
 use crate::straylight;
 
-/// Where simulated sites lie by default: the southern French Alps foothills (44.2° N, 5.9° E,
-/// UTM 31 N), a place with relief, valleys and snow in winter.
-pub const DEFAULT_CENTRE_LONLAT: (f64, f64) = (5.9, 44.2);
 /// Pixel of the simulated DEM, metres (REFDE2-like).
 pub const DEM_PIXEL_M: f64 = 20.0;
 /// File class of everything the simulator writes.
@@ -42,7 +38,7 @@ pub const CLASS: &str = "TEST";
 /// Writes the scene under `opts.output` (which must not exist unless `--overwrite`) and returns
 /// the path of the raw L1A header.
 pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
-    let nick = naming::nick_name(&spec.site)?;
+    let nick = spec.nick()?;
     let luts = match &spec.atmosphere {
         None => None,
         Some(a) => {
@@ -58,7 +54,7 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
     let root = staged.path().to_path_buf();
     let t_centre = spec.date.and_time(spec.time);
 
-    let (lon, lat) = DEFAULT_CENTRE_LONLAT;
+    let (lon, lat) = spec.centre_lonlat;
     let epsg = utm_epsg(lon, lat);
     let to_lonlat = MapToLonLat::new(epsg)?;
     let (cx, cy) = to_lonlat.map(lon, lat)?;
