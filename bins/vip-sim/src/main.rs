@@ -10,7 +10,10 @@ use vip::cli::{CommonArgs, CreationArgs, OutputArgs, Tool};
 ///
 /// --site names a known VENµS site (placed at its position) or, with --lat and --lon, any
 /// place; the UTM zone follows from the position. Without --time the scene is taken at the
-/// VENµS pass time, 10:30 local mean solar time at the site's longitude.
+/// VENµS pass time, 10:30 local mean solar time at the site's longitude. `vip-sim series`
+/// makes one such scene folder per date (DIR/YYYYMMDD/) over one site grid and DEM, with the
+/// atmosphere and the cloud situation of each date drawn from the seed, writes DIR/series.json
+/// and prints the L1A paths oldest first.
 ///
 /// Without --luts the landscape's spectra are TOA reflectances (truth/TOA_Bnn.tif). With
 /// --luts they are surface reflectances seen through an atmosphere made from that LUT set
@@ -24,7 +27,7 @@ use vip::cli::{CommonArgs, CreationArgs, OutputArgs, Tool};
 #[command(
     name = "vip-sim",
     version,
-    after_help = "EXAMPLES:\n  vip-sim scene -o S\n  vip-sim scene --luts testdata/luts --aot 0.3 --wv 1.5 -o S\n  vip-sim scene --site CAMARGUE --date 2018-01-01 --lines 5200 --cols 5200 --ram 1024 -o BIG\n  vip-sim scene --site ATTO --date 2024-08-01 -o S        (a known VENµS site, at its place)\n  vip-sim scene --site SOUTHSIT --lat -33.9 --lon 18.9 --time 08:50:00 -o S\n  vip-sim scene -o S | vip-l1 - --gipp S/GIPP --dem S/DEM.tif -o OUT"
+    after_help = "EXAMPLES:\n  vip-sim scene -o S\n  vip-sim scene --luts testdata/luts --aot 0.3 --wv 1.5 -o S\n  vip-sim scene --site CAMARGUE --date 2018-01-01 --lines 5200 --cols 5200 --ram 1024 -o BIG\n  vip-sim scene --site ATTO --date 2024-08-01 -o S        (a known VENµS site, at its place)\n  vip-sim scene --site SOUTHSIT --lat -33.9 --lon 18.9 --time 08:50:00 -o S\n  vip-sim scene -o S | vip-l1 - --gipp S/GIPP --dem S/DEM.tif -o OUT\n  vip-sim series --site FR-LAM --start 2024-03-01 --count 8 --every 2 --luts testdata/luts -o SER\n  vip-sim series --dates 2024-06-01,2024-06-03,2024-07-15 --clear -o SER | xargs -I{} vip-l1 {} ..."
 )]
 struct Args {
     #[command(subcommand)]
@@ -37,6 +40,9 @@ struct Args {
 enum What {
     /// One acquisition over one site: truth scene, DEM, GIPPs and the raw L1A
     Scene(Scene),
+    /// One site over many dates: a scene folder per date, one grid and DEM, per-date
+    /// atmosphere and sky
+    Series(Series),
 }
 
 /// What every simulated acquisition of a site is made of (scene and series alike).
@@ -135,6 +141,33 @@ struct Scene {
     #[arg(long, default_value = "2024-03-15")]
     date: String,
     #[command(flatten)]
+    clouds: vip::sim::clouds::CloudArgs,
+    #[command(flatten)]
+    out: OutputArgs,
+    #[command(flatten)]
+    co: CreationArgs,
+}
+
+#[derive(clap::Args)]
+struct Series {
+    #[command(flatten)]
+    acq: Acquisition,
+    /// First date (UTC), YYYY-MM-DD, then --count dates --every days apart
+    #[arg(long, value_name = "DATE", required_unless_present = "dates")]
+    start: Option<String>,
+    /// Number of dates from --start
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=400), conflicts_with = "dates")]
+    count: u32,
+    /// Days between dates from --start (VENµS revisits a site every 2 days)
+    #[arg(long, value_name = "DAYS", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=366), conflicts_with = "dates")]
+    every: u32,
+    /// The dates, oldest first, comma separated (instead of --start)
+    #[arg(long, value_name = "D1,D2,...", conflicts_with = "start")]
+    dates: Option<String>,
+    /// Clear skies on every date (else each date's cloud situation is drawn from the seed)
+    #[arg(long)]
+    clear: bool,
+    #[command(flatten)]
     out: OutputArgs,
     #[command(flatten)]
     co: CreationArgs,
@@ -159,9 +192,32 @@ impl Tool for Args {
 fn main() {
     vip::cli::run("vip-sim", |args: Args| match args.what {
         What::Scene(s) => {
-            let spec = s.acq.spec(&s.date)?;
+            let mut spec = s.acq.spec(&s.date)?;
+            spec.clouds = s.clouds.spec(spec.seed)?;
             output_required("scene", &s.out)?;
             vip::sim::write_scene(
+                &spec,
+                &args.common.options().writing(&s.out).creating(&s.co),
+            )
+        }
+        What::Series(s) => {
+            let dates = match (&s.dates, &s.start) {
+                (Some(list), _) => vip::sim::series::dates_of_list(list)?,
+                (None, Some(start)) => vip::sim::series::dates_from(start, s.count, s.every)?,
+                (None, None) => {
+                    return Err(vip::VipError::Usage(
+                        "vip-sim series: --start DATE or --dates D1,D2,... is required".into(),
+                    ))
+                }
+            };
+            let base = s.acq.spec(&dates[0].format("%Y-%m-%d").to_string())?;
+            output_required("series", &s.out)?;
+            let spec = vip::sim::series::SeriesSpec {
+                base,
+                dates,
+                clouds: !s.clear,
+            };
+            vip::sim::series::write_series(
                 &spec,
                 &args.common.options().writing(&s.out).creating(&s.co),
             )

@@ -1,118 +1,112 @@
-//! The simulated world: terrain altitude and a reflectance truth (TOA without an atmosphere,
-//! surface with one), both continuous functions of map position, so the site-grid truth and
-//! what each detector sees come from one source.
+//! The simulated world: terrain altitude and the surface reflectance spectrum of every ground
+//! point, both continuous functions of map position, so the site-grid truth and what each
+//! detector sees come from one source.
 //!
-//! Land cover: bare soil everywhere, overlaid with soft-edged patches of vegetation (red edge),
-//! urban fabric, water in the valleys and snow above a snow line, with a mild texture. Edges are
-//! tens of metres wide: sharp enough to look like a landscape, smooth enough that resampling
-//! errors measure the processing, not aliasing.
+//! What lies where, by priority: water (lakes in the valleys with sharp shores, rivers with
+//! riparian trees, an optional round lake), roads, villages (a street grid with roofs of tiles,
+//! metal or concrete, yards and gardens), forests (deciduous or evergreen, with crowns and
+//! gaps), and everywhere else agricultural parcels (a Voronoi tessellation of 2–8 ha fields,
+//! each with its own crop, calendar, vigour, leaf chlorophyll and water, soil and, for
+//! orchards, rows), separated by dirt tracks and hedges; snow above the season's snow line.
+//! Each point's spectrum is a mixture of spectra of the committed table
+//! (`testdata/spectra/`: PROSAIL canopies, soils, urban materials, water, snow) drawn with that
+//! point's own parameters (leaf area varies within a field, soil moisture across the site), not
+//! a scaled copy of a class spectrum, so the relations the L2 retrievals assume hold only as
+//! well as they do in nature.
+//!
+//! Edges are as sharp as the instrument lets them be: every boundary is a transition of about
+//! 5 m (a step seen through a Gaussian point spread function of σ ≈ 2.3 m, VENµS's MTF of about
+//! 0.3 at Nyquist), and the finest textures (orchard rows, tree crowns, 12–20 m) are attenuated
+//! as that MTF would, so that sampling the world at a pixel centre is what the detectors see.
 
-use super::noise::{smoothstep, Field};
+use chrono::NaiveDate;
 
-/// Number of spectral bands of the truth (the VENµS bands B01..B12).
-pub const NB: usize = 12;
+use super::noise::{hash, mix, smoothstep, unit, Field};
+use super::phenology::{Crop, Forest, Season};
+use super::spectra::{self, Material, Soil};
 
-/// Reflectance spectra of the five covers, B01..B12 at 420 443 490 555 620 620 667 702 742 782
-/// 865 910 nm.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Spectra {
-    pub soil: [f64; NB],
-    pub vegetation: [f64; NB],
-    pub water: [f64; NB],
-    pub urban: [f64; NB],
-    pub snow: [f64; NB],
-}
+pub use super::spectra::NB;
 
-/// Typical TOA reflectance spectra (sun at ~45°, mid-latitude atmosphere): the truth when the
-/// scene has no atmosphere. The 910 nm band sits in a water-vapour absorption band, hence its
-/// dip at TOA.
-pub const TOA: Spectra = Spectra {
-    soil: [
-        0.14, 0.15, 0.17, 0.21, 0.25, 0.25, 0.27, 0.29, 0.30, 0.31, 0.32, 0.22,
-    ],
-    vegetation: [
-        0.09, 0.08, 0.06, 0.09, 0.06, 0.06, 0.04, 0.12, 0.28, 0.33, 0.35, 0.22,
-    ],
-    water: [
-        0.12, 0.10, 0.08, 0.06, 0.04, 0.04, 0.035, 0.03, 0.025, 0.022, 0.02, 0.015,
-    ],
-    urban: [
-        0.16, 0.16, 0.17, 0.18, 0.19, 0.19, 0.20, 0.21, 0.21, 0.22, 0.23, 0.17,
-    ],
-    snow: [
-        0.85, 0.86, 0.86, 0.85, 0.83, 0.83, 0.81, 0.80, 0.78, 0.76, 0.70, 0.50,
-    ],
-};
+/// Half-width of every boundary, metres (see the module doc).
+const EDGE_M: f64 = 4.0;
+/// Mean size of an agricultural parcel, metres.
+const PARCEL_M: f64 = 220.0;
+/// Size of the cells that hold at most one village each, metres.
+const VILLAGE_CELL_M: f64 = 2600.0;
+/// Street grid of villages, metres.
+const BLOCK_M: f64 = 44.0;
 
-/// Surface reflectance spectra: the truth when the scene has an atmosphere. Dark vegetation
-/// keeps blue (B03) = 0.5 × red (B07), the relation the L2 aerosol retrieval relies on, and
-/// every cover has B11 = B12, the one the water-vapour retrieval relies on; the texture scales
-/// all bands alike, so both relations hold everywhere in pure patches.
-pub const SURFACE: Spectra = Spectra {
-    soil: [
-        0.080, 0.090, 0.110, 0.150, 0.190, 0.190, 0.210, 0.230, 0.250, 0.260, 0.280, 0.280,
-    ],
-    vegetation: [
-        0.030, 0.028, 0.022, 0.070, 0.050, 0.050, 0.044, 0.150, 0.330, 0.380, 0.400, 0.400,
-    ],
-    water: [
-        0.060, 0.055, 0.050, 0.040, 0.025, 0.025, 0.020, 0.015, 0.010, 0.008, 0.006, 0.006,
-    ],
-    urban: [
-        0.120, 0.120, 0.130, 0.140, 0.150, 0.150, 0.160, 0.170, 0.170, 0.180, 0.190, 0.190,
-    ],
-    snow: [
-        0.900, 0.900, 0.900, 0.880, 0.860, 0.860, 0.850, 0.840, 0.820, 0.800, 0.750, 0.750,
-    ],
-};
-
-/// Terrain and land cover of one simulated site.
+/// Terrain and land cover of one simulated site on one date.
 #[derive(Debug, Clone)]
 pub struct Landscape {
     /// Map point the fields are anchored to (keeps field arguments small).
     origin: (f64, f64),
+    seed: u64,
     base_altitude: f64,
     relief: f64,
-    snow_line: f64,
+    season: Season,
     terrain: Field,
     detail: Field,
-    vegetation: Field,
-    urban: Field,
+    within: Field,
+    moisture: Field,
+    forest: Field,
+    evergreen: Field,
+    crowns: Field,
+    roads: [Field; 2],
+    river: Field,
     water: Field,
-    texture: Field,
+    snow_edge: Field,
     /// Centre and radius of a lake, metres.
     lake: Option<((f64, f64), f64)>,
 }
 
 impl Landscape {
-    /// A landscape for a site of `extent_m` metres around `origin`, with `relief_m` of relief.
+    /// A landscape for a site of `extent_m` metres around `origin`, with `relief_m` of relief,
+    /// in the season of 15 March at 44° N until [`Landscape::on`] says otherwise.
     pub fn new(seed: u64, origin: (f64, f64), extent_m: f64, relief_m: f64) -> Self {
         let field = |k: u64, scale: f64, octaves: u32| Field {
-            seed: super::noise::mix(seed ^ k.wrapping_mul(0x1234_5678_9abc)),
+            seed: mix(seed ^ k.wrapping_mul(0x1234_5678_9abc)),
             scale,
             octaves,
         };
         let mountains = (extent_m / 3.0).clamp(800.0, 8000.0);
-        let base_altitude = 150.0;
         Landscape {
             origin,
-            base_altitude,
+            seed,
+            base_altitude: 150.0,
             relief: relief_m,
-            snow_line: base_altitude + 0.9 * relief_m,
+            season: Season::on(NaiveDate::from_ymd_opt(2024, 3, 15).expect("date"), 44.0),
             terrain: field(1, mountains, 4),
             detail: field(2, 300.0, 2),
-            vegetation: field(3, 1500.0, 3),
-            urban: field(4, 600.0, 2),
-            water: field(5, 2000.0, 2),
-            texture: field(6, 150.0, 2),
+            within: field(3, 35.0, 2),
+            moisture: field(4, 700.0, 2),
+            forest: field(5, 1800.0, 3),
+            evergreen: field(6, 2500.0, 1),
+            crowns: field(7, 9.0, 1),
+            roads: [field(8, 5000.0, 1), field(9, 6500.0, 1)],
+            river: field(10, 8000.0, 1),
+            water: field(11, 2000.0, 2),
+            snow_edge: field(12, 250.0, 2),
             lake: None,
         }
+    }
+
+    /// The same land on `date` at latitude `lat_deg`: crops, forests and snow as the season
+    /// makes them (the terrain and the layout of fields do not change).
+    pub fn on(mut self, date: NaiveDate, lat_deg: f64) -> Self {
+        self.season = Season::on(date, lat_deg);
+        self
     }
 
     /// Adds a round lake of `radius` metres centred on map point `centre`.
     pub fn with_lake(mut self, centre: (f64, f64), radius: f64) -> Self {
         self.lake = Some((centre, radius));
         self
+    }
+
+    /// The season the surfaces are in.
+    pub fn season(&self) -> &Season {
+        &self.season
     }
 
     /// Terrain altitude at map point (E, N), metres.
@@ -122,52 +116,400 @@ impl Landscape {
         self.base_altitude + self.relief * (0.95 * shape + 0.05 * self.detail.at(x, y))
     }
 
-    /// Land-cover weights at map point (E, N) whose altitude is `h`.
-    pub fn cover(&self, e: f64, n: f64, h: f64) -> Cover {
+    /// Surface reflectance spectrum (B01..B12) at map point (E, N) of altitude `h`.
+    pub fn reflectance(&self, e: f64, n: f64, h: f64) -> [f64; NB] {
+        self.ground(e, n, h).spectrum()
+    }
+
+    /// What covers map point (E, N) of altitude `h`.
+    pub fn ground(&self, e: f64, n: f64, h: f64) -> Ground {
         let (x, y) = (e - self.origin.0, n - self.origin.1);
-        let low = 1.0 - smoothstep(0.15, 0.35, (h - self.base_altitude) / self.relief.max(1.0));
-        Cover {
-            vegetation: smoothstep(0.45, 0.52, self.vegetation.at(x, y)),
-            urban: smoothstep(0.66, 0.70, self.urban.at(x, y)),
-            water: (smoothstep(0.60, 0.64, self.water.at(x, y)) * low).max(
-                self.lake.map_or(0.0, |((cx, cy), r)| {
-                    1.0 - smoothstep(r - 10.0, r + 10.0, (e - cx).hypot(n - cy))
+        // the table's wet soils are saturated ones (5–9 times darker than dry): surface soils in
+        // the field span the first 40 % of that range
+        let moisture = 0.4 * self.moisture.at(x, y);
+        let mut g = self
+            .village(x, y, moisture)
+            .unwrap_or_else(|| self.fields(x, y, moisture));
+        self.forests(&mut g, x, y, h, moisture);
+        self.roads(&mut g, x, y);
+        self.waters(&mut g, e, n, x, y, h);
+        // snow on everything but open water, thinner over forest canopies
+        let s = &self.season;
+        let above = h + 120.0 * (self.snow_edge.at(x, y) - 0.5) - s.snow_line_m;
+        let snow = smoothstep(-15.0, 15.0, above) * (1.0 - g.water);
+        if snow > 0.0 {
+            g.snow = snow * (1.0 - 0.45 * g.forest);
+            g.overlay(g.snow, Part::Snow(s.snow_age));
+        }
+        g
+    }
+
+    /// Agricultural parcels, with tracks and hedges along some of their borders.
+    fn fields(&self, x: f64, y: f64, moisture: f64) -> Ground {
+        let cells = Voronoi::at(self.seed ^ 0xf1e1d, PARCEL_M, x, y);
+        let p = Parcel::of(self.seed, cells.nearest);
+        let mut g = Ground::of(p.surface(self, x, y, moisture));
+        // a 5 m transition into the neighbouring parcel
+        let q = Parcel::of(self.seed, cells.second);
+        g.overlay(
+            1.0 - smoothstep(-EDGE_M, EDGE_M, cells.edge_distance),
+            q.surface(self, x, y, moisture),
+        );
+        // borders: one in four a dirt track (4 m), one in five a hedge (7 m)
+        let border = unit(hash(
+            self.seed ^ 0xb0de7,
+            cells.nearest.0.min(cells.second.0) * 7919 + cells.nearest.1.min(cells.second.1),
+            cells.nearest.0.max(cells.second.0) * 7919 + cells.nearest.1.max(cells.second.1),
+            3,
+        ));
+        let band = |half: f64| 1.0 - smoothstep(half - EDGE_M, half + EDGE_M, cells.edge_distance);
+        if border < 0.25 {
+            g.overlay(band(2.0), Part::Material(Material::Gravel));
+        } else if border < 0.45 {
+            g.overlay(
+                band(3.5),
+                Part::Canopy(spectra::Canopy {
+                    lai: 3.5,
+                    cab: 45.0,
+                    cw: 0.015,
+                    brown: self.season.forest(Forest::Deciduous, 1.0).brown * 0.8,
+                    soil_moisture: moisture,
                 }),
-            ),
-            snow: smoothstep(self.snow_line - 40.0, self.snow_line + 40.0, h),
-            brightness: 1.0 + 0.08 * (self.texture.at(x, y) - 0.5),
+            );
+        }
+        g
+    }
+
+    /// Villages: at most one per cell of [`VILLAGE_CELL_M`], a few hundred metres across, with
+    /// a street grid of their own orientation.
+    fn village(&self, x: f64, y: f64, moisture: f64) -> Option<Ground> {
+        let (i, j) = (
+            (x / VILLAGE_CELL_M).floor() as i64,
+            (y / VILLAGE_CELL_M).floor() as i64,
+        );
+        let h = hash(self.seed ^ 0x0b1a6e, i, j, 0);
+        if unit(h) > 0.55 {
+            return None;
+        }
+        let c = |k: u64| 0.3 + 0.4 * unit(mix(h ^ k));
+        let centre = (
+            (i as f64 + c(1)) * VILLAGE_CELL_M,
+            (j as f64 + c(2)) * VILLAGE_CELL_M,
+        );
+        let radius = 180.0 + 320.0 * unit(mix(h ^ 3));
+        let (dx, dy) = (x - centre.0, y - centre.1);
+        let r = dx.hypot(dy) * (0.85 + 0.3 * self.detail.at(x * 3.0, y * 3.0));
+        let inside = 1.0 - smoothstep(radius - EDGE_M, radius + EDGE_M, r);
+        if inside <= 0.0 {
+            return None;
+        }
+        let angle = std::f64::consts::PI * unit(mix(h ^ 4));
+        let (s, co) = angle.sin_cos();
+        let (u, v) = (dx * co + dy * s, -dx * s + dy * co);
+        let (bu, bv) = (u.rem_euclid(BLOCK_M), v.rem_euclid(BLOCK_M));
+        // streets 7 m wide along both axes
+        let street = |w: f64| 1.0 - smoothstep(7.0 - EDGE_M, 7.0 + EDGE_M, w).min(1.0);
+        let on_street = street(bu).max(street(bv));
+        // four lots per block: a roof (12–16 m) in a yard or garden
+        let lot = |w: f64| ((w - 7.0) / ((BLOCK_M - 7.0) / 2.0)).floor().clamp(0.0, 1.0) as i64;
+        let (bi, bj) = ((u / BLOCK_M).floor() as i64, (v / BLOCK_M).floor() as i64);
+        let lh = hash(h, bi * 2 + lot(bu), bj * 2 + lot(bv), 5);
+        let half = (BLOCK_M - 7.0) / 4.0;
+        let (lu, lv) = (
+            (bu - 7.0).rem_euclid(2.0 * half) - half,
+            (bv - 7.0).rem_euclid(2.0 * half) - half,
+        );
+        let size = 6.0 + 2.0 * unit(mix(lh));
+        let roof = 1.0 - smoothstep(size - EDGE_M, size + EDGE_M, lu.abs().max(lv.abs()));
+        let material = match unit(mix(lh ^ 9)) {
+            u if u < 0.55 => Material::RedTile,
+            u if u < 0.75 => Material::MetalRoof,
+            _ => Material::Concrete,
+        };
+        let yard = if unit(mix(lh ^ 11)) < 0.5 {
+            Part::Canopy(spectra::Canopy {
+                lai: 2.2 * (0.6 + 0.8 * self.within.at(x, y)),
+                cab: 40.0,
+                cw: 0.014,
+                brown: 0.15,
+                soil_moisture: moisture,
+            })
+        } else {
+            Part::Material(Material::Concrete)
+        };
+        let mut g = self.fields(x, y, moisture);
+        let mut town = Ground::of(yard);
+        town.overlay(roof, Part::Material(material));
+        town.overlay(on_street, Part::Material(Material::Asphalt));
+        g.blend(inside, &town);
+        Some(g)
+    }
+
+    /// Forests on the wetter and higher ground, with crowns and gaps.
+    fn forests(&self, g: &mut Ground, x: f64, y: f64, h: f64, moisture: f64) {
+        let f = self.forest.at(x, y) + 0.15 * ((h - self.base_altitude) / self.relief.max(1.0));
+        // field units to metres: the field moves by about 1 over its scale
+        let d = (f - 0.62) * self.forest.scale / 1.3;
+        let cover = smoothstep(-EDGE_M, EDGE_M, d);
+        if cover <= 0.0 {
+            return;
+        }
+        let kind = if self.evergreen.at(x, y) > 0.55 {
+            Forest::Evergreen
+        } else {
+            Forest::Deciduous
+        };
+        let c = self.season.forest(kind, 0.9 + 0.2 * self.within.at(x, y));
+        // crowns of ~9 m: their contrast attenuated as the MTF does (about 0.5)
+        let crown = 0.5 + 0.5 * (self.crowns.at(x, y) - 0.5) * 2.0;
+        g.overlay(
+            cover,
+            Part::Canopy(spectra::Canopy {
+                lai: c.lai * (0.55 + 0.9 * crown),
+                cab: if kind == Forest::Evergreen { 55.0 } else { 42.0 },
+                cw: 0.02,
+                brown: c.brown,
+                soil_moisture: moisture.max(0.25),
+            }),
+        );
+        g.forest = cover;
+    }
+
+    /// Two families of roads (6 m of asphalt) along the contours of smooth fields.
+    fn roads(&self, g: &mut Ground, x: f64, y: f64) {
+        for r in &self.roads {
+            let d = (r.at(x, y) - 0.5).abs() * r.scale / 1.2;
+            let on = 1.0 - smoothstep(3.0 - EDGE_M, 3.0 + EDGE_M, d);
+            if on > 0.0 {
+                g.overlay(on, Part::Material(Material::Asphalt));
+                g.forest *= 1.0 - on;
+            }
         }
     }
 
-    /// Reflectance of the 12 bands with `spectra` at map point (E, N) whose altitude is `h`.
-    pub fn reflectance(&self, spectra: &Spectra, e: f64, n: f64, h: f64) -> [f64; NB] {
-        let c = self.cover(e, n, h);
-        std::array::from_fn(|b| c.reflectance(spectra, b))
+    /// Lakes in the valleys, a river with trees on its banks, and the optional round lake.
+    fn waters(&self, g: &mut Ground, e: f64, n: f64, x: f64, y: f64, h: f64) {
+        let turbidity = 0.2 + 0.6 * self.moisture.at(y, x);
+        // river: 10–30 m wide, riparian trees 15 m on each side
+        let rd = (self.river.at(x, y) - 0.5).abs() * self.river.scale / 1.2;
+        let half = 5.0 + 10.0 * self.detail.at(x, y);
+        let banks = 1.0 - smoothstep(half + 15.0 - EDGE_M, half + 15.0 + EDGE_M, rd);
+        if banks > 0.0 {
+            g.overlay(
+                banks,
+                Part::Canopy(spectra::Canopy {
+                    lai: 4.0,
+                    cab: 45.0,
+                    cw: 0.02,
+                    brown: self.season.forest(Forest::Deciduous, 1.0).brown,
+                    soil_moisture: 0.4,
+                }),
+            );
+        }
+        let mut water = 1.0 - smoothstep(half - EDGE_M, half + EDGE_M, rd);
+        let low = 1.0 - smoothstep(0.15, 0.35, (h - self.base_altitude) / self.relief.max(1.0));
+        let ld = (self.water.at(x, y) - 0.62) * self.water.scale / 1.3;
+        water = water.max(smoothstep(-EDGE_M, EDGE_M, ld) * low);
+        if let Some(((cx, cy), r)) = self.lake {
+            water = water.max(1.0 - smoothstep(r - EDGE_M, r + EDGE_M, (e - cx).hypot(n - cy)));
+        }
+        if water > 0.0 {
+            g.overlay(water, Part::Water(turbidity));
+            g.water = water;
+            g.forest *= 1.0 - water;
+        }
     }
 }
 
-/// Soft land-cover weights of one ground point.
+/// One ingredient of a ground point's spectrum.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Cover {
-    pub vegetation: f64,
-    pub urban: f64,
-    pub water: f64,
-    pub snow: f64,
-    pub brightness: f64,
+pub enum Part {
+    Canopy(spectra::Canopy),
+    Soil(Soil, f64),
+    Material(Material),
+    Water(f64),
+    Snow(f64),
 }
 
-impl Cover {
-    /// Reflectance in band `b` (0-based) with `spectra` ([`TOA`] or [`SURFACE`]): soil, then
-    /// vegetation and urban patches, a mild texture, snow above the snow line and water in the
-    /// valleys.
-    pub fn reflectance(&self, spectra: &Spectra, b: usize) -> f64 {
-        let mut r = spectra.soil[b];
-        r += self.vegetation * (spectra.vegetation[b] - r);
-        r += self.urban * (spectra.urban[b] - r);
-        r *= self.brightness;
-        r += self.snow * (spectra.snow[b] - r);
-        r += self.water * (spectra.water[b] - r);
-        r
+impl Part {
+    fn band(&self, b: usize) -> f64 {
+        let lib = spectra::library();
+        match *self {
+            Part::Canopy(c) => lib.canopy_band(&c, b),
+            Part::Soil(s, moisture) => lib.soil(s, moisture)[b],
+            Part::Material(m) => lib.material(m)[b],
+            Part::Water(t) => lib.water(t)[b],
+            Part::Snow(age) => lib.snow(age)[b],
+        }
+    }
+}
+
+const MAX_PARTS: usize = 6;
+
+/// What covers one ground point: a linear mixture of at most six parts (a pixel on the edge of
+/// a field, a road, a shore), and the water, snow and forest fractions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ground {
+    parts: [(f64, Part); MAX_PARTS],
+    len: usize,
+    /// Open-water fraction.
+    pub water: f64,
+    /// Snow-covered fraction.
+    pub snow: f64,
+    /// Forest fraction.
+    pub forest: f64,
+}
+
+impl Ground {
+    fn of(part: Part) -> Ground {
+        Ground {
+            parts: [(1.0, part); MAX_PARTS],
+            len: 1,
+            water: 0.0,
+            snow: 0.0,
+            forest: 0.0,
+        }
+    }
+
+    /// Lays `part` over a fraction `w` of the point.
+    fn overlay(&mut self, w: f64, part: Part) {
+        if w <= 0.0 {
+            return;
+        }
+        if w >= 1.0 {
+            self.parts[0] = (1.0, part);
+            self.len = 1;
+            return;
+        }
+        for p in &mut self.parts[..self.len] {
+            p.0 *= 1.0 - w;
+        }
+        if self.len == MAX_PARTS {
+            // the smallest part makes room
+            let k = (0..self.len)
+                .min_by(|&a, &b| self.parts[a].0.total_cmp(&self.parts[b].0))
+                .unwrap_or(0);
+            let lost = self.parts[k].0;
+            self.parts[k] = self.parts[self.len - 1];
+            self.len -= 1;
+            self.parts[0].0 += lost;
+        }
+        self.parts[self.len] = (w, part);
+        self.len += 1;
+    }
+
+    /// Lays a fraction `w` of `other` over this point.
+    fn blend(&mut self, w: f64, other: &Ground) {
+        if w >= 1.0 {
+            *self = *other;
+            return;
+        }
+        for &(v, p) in &other.parts[..other.len] {
+            if v > 1e-3 {
+                self.overlay(w * v, p);
+            }
+        }
+    }
+
+    /// Reflectance in band `b` (0-based).
+    pub fn band(&self, b: usize) -> f64 {
+        self.parts[..self.len].iter().map(|(w, p)| w * p.band(b)).sum()
+    }
+
+    /// Reflectance in the 12 bands.
+    pub fn spectrum(&self) -> [f64; NB] {
+        std::array::from_fn(|b| self.band(b))
+    }
+}
+
+/// The two nearest parcel centres of a jittered grid, and the distance to their border.
+struct Voronoi {
+    nearest: (i64, i64),
+    second: (i64, i64),
+    /// Distance from the point to the bisector of the two centres, metres.
+    edge_distance: f64,
+}
+
+impl Voronoi {
+    fn at(seed: u64, cell: f64, x: f64, y: f64) -> Voronoi {
+        let centre = |i: i64, j: i64| {
+            let h = hash(seed, i, j, 1);
+            (
+                (i as f64 + 0.1 + 0.8 * unit(h)) * cell,
+                (j as f64 + 0.1 + 0.8 * unit(mix(h))) * cell,
+            )
+        };
+        let (ci, cj) = ((x / cell).floor() as i64, (y / cell).floor() as i64);
+        let mut best = [(f64::MAX, (0, 0), (0.0, 0.0)); 2];
+        for i in ci - 1..=ci + 1 {
+            for j in cj - 1..=cj + 1 {
+                let c = centre(i, j);
+                let d2 = (x - c.0).powi(2) + (y - c.1).powi(2);
+                if d2 < best[0].0 {
+                    best[1] = best[0];
+                    best[0] = (d2, (i, j), c);
+                } else if d2 < best[1].0 {
+                    best[1] = (d2, (i, j), c);
+                }
+            }
+        }
+        let (a, b) = (best[0].2, best[1].2);
+        let span = (a.0 - b.0).hypot(a.1 - b.1).max(1e-9);
+        Voronoi {
+            nearest: best[0].1,
+            second: best[1].1,
+            edge_distance: (best[1].0 - best[0].0) / (2.0 * span),
+        }
+    }
+}
+
+/// One agricultural parcel's draws.
+struct Parcel {
+    crop: Crop,
+    shift: f64,
+    vigour: f64,
+    cab: f64,
+    cw: f64,
+    soil: Soil,
+    /// Orchard rows: direction (radians) and period (m).
+    rows: (f64, f64),
+}
+
+impl Parcel {
+    fn of(seed: u64, (i, j): (i64, i64)) -> Parcel {
+        let h = hash(seed ^ 0x9a4ce1, i, j, 2);
+        let u = |k: u64| unit(mix(h ^ k));
+        Parcel {
+            crop: Crop::from_unit(u(1)),
+            shift: 24.0 * (u(2) - 0.5),
+            vigour: 0.75 + 0.35 * u(3),
+            cab: 25.0 + 40.0 * u(4),
+            cw: 0.008 + 0.017 * u(5),
+            soil: Soil::ALL[((u(6) * Soil::ALL.len() as f64) as usize).min(Soil::ALL.len() - 1)],
+            rows: (std::f64::consts::PI * u(7), 12.0 + 8.0 * u(8)),
+        }
+    }
+
+    /// The parcel's surface at (x, y): its crop's canopy, or its bare soil.
+    fn surface(&self, land: &Landscape, x: f64, y: f64, moisture: f64) -> Part {
+        let Some(c) = land.season.crop(self.crop, self.shift, self.vigour) else {
+            return Part::Soil(self.soil, moisture);
+        };
+        // leaf area varies within the field (±20 %), orchards in rows (contrast as the MTF
+        // leaves it)
+        let mut lai = c.lai * (0.8 + 0.4 * land.within.at(x, y));
+        if self.crop == Crop::Orchard {
+            let (s, co) = self.rows.0.sin_cos();
+            let phase = (x * co + y * s) / self.rows.1 * std::f64::consts::TAU;
+            lai *= 1.0 + 0.5 * phase.cos();
+        }
+        Part::Canopy(spectra::Canopy {
+            lai,
+            cab: self.cab,
+            cw: self.cw,
+            brown: c.brown,
+            soil_moisture: moisture,
+        })
     }
 }
 
@@ -190,45 +532,48 @@ mod tests {
         assert!(hi - lo >= 500.0, "relief {lo}..{hi}");
     }
 
+    /// Counts the covers of a 20 km site in June, sampled every 20 m.
     #[test]
-    fn reflectances_are_physical_and_cover_several_classes() {
+    fn reflectances_are_physical_and_cover_many_classes() {
         let o = (650_000.0, 4_900_000.0);
-        let l = Landscape::new(1, o, 20_000.0, 800.0);
-        let mut red_edge = 0;
-        let mut dark = 0;
-        for i in 0..200 {
-            for j in 0..200 {
-                let (e, n) = (o.0 + 100.0 * i as f64, o.1 - 100.0 * j as f64);
-                let r = l.reflectance(&TOA, e, n, l.altitude(e, n));
-                assert!(r.iter().all(|v| (0.0..=1.0).contains(v)));
-                red_edge += usize::from(r[10] > 2.0 * r[6]);
-                dark += usize::from(r[10] < 0.05);
+        let l = Landscape::new(1, o, 20_000.0, 800.0)
+            .on(NaiveDate::from_ymd_opt(2024, 6, 15).unwrap(), 44.0);
+        let (mut veg, mut water, mut bright, mut n) = (0, 0, 0, 0);
+        for i in 0..500 {
+            for j in 0..500 {
+                let (e, n_) = (o.0 + 40.0 * i as f64, o.1 - 40.0 * j as f64);
+                let r = l.reflectance(e, n_, l.altitude(e, n_));
+                assert!(r.iter().all(|v| (0.0..=1.0).contains(v)), "{r:?}");
+                veg += usize::from(r[10] > 2.5 * r[6]);
+                water += usize::from(r[10] < 0.05);
+                bright += usize::from(r[6] > 0.15);
+                n += 1;
             }
         }
-        assert!(red_edge > 1000, "vegetation {red_edge}");
-        assert!(dark > 10, "water {dark}");
+        let f = |k: usize| k as f64 / n as f64;
+        eprintln!("vegetation {:.3} water {:.3} bright {:.3}", f(veg), f(water), f(bright));
+        assert!(f(veg) > 0.3, "vegetation {}", f(veg));
+        assert!(f(water) > 0.005, "water {}", f(water));
+        assert!(f(bright) > 0.03, "bright soils and roofs {}", f(bright));
     }
 
+    /// Within one parcel the spectrum varies (leaf area, soil moisture), and the edge between
+    /// two parcels is crossed in about 10 m.
     #[test]
-    fn surface_spectra_keep_the_relations_the_l2_retrievals_rely_on() {
-        let v = &SURFACE.vegetation;
-        assert!((v[2] - 0.5 * v[6]).abs() < 1e-12);
-        let c = Cover {
-            vegetation: 1.0,
-            urban: 0.0,
-            water: 0.0,
-            snow: 0.0,
-            brightness: 1.03,
-        };
-        assert!((c.reflectance(&SURFACE, 2) - 0.5 * c.reflectance(&SURFACE, 6)).abs() < 1e-12);
-        for s in [
-            &SURFACE.soil,
-            &SURFACE.vegetation,
-            &SURFACE.water,
-            &SURFACE.urban,
-            &SURFACE.snow,
-        ] {
-            assert_eq!(s[10], s[11]);
+    fn parcels_have_inner_variation_and_sharp_edges() {
+        let l = Landscape::new(3, (0.0, 0.0), 10_000.0, 100.0)
+            .on(NaiveDate::from_ymd_opt(2024, 5, 20).unwrap(), 44.0);
+        let mut widest: f64 = 0.0;
+        let mut steps = 0;
+        for k in 0..2000 {
+            let y = 10.0 * k as f64;
+            let (a, b) = (l.reflectance(0.0, y, 150.0), l.reflectance(1.0, y, 150.0));
+            // a 1 m step changes the NIR by at most contrast × 1 m / 8 m across an edge
+            let jump = (a[10] - b[10]).abs();
+            widest = widest.max(jump);
+            steps += usize::from(jump > 1e-4);
         }
+        assert!(widest < 0.2, "a 1 m step jumped {widest}");
+        assert!(steps > 1000, "only {steps} of 2000 places vary at the metre scale");
     }
 }

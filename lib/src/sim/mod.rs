@@ -2,11 +2,14 @@
 
 pub mod acquisition;
 pub mod atmosphere;
+pub mod clouds;
 mod gipps;
 pub mod instrument;
 pub mod landscape;
 pub mod noise;
+pub mod phenology;
 mod scene;
+pub mod series;
 pub mod sites;
 pub mod spectra;
 pub mod straylight;
@@ -38,6 +41,8 @@ pub struct SceneSpec {
     /// Put an atmosphere between the surface and the sensor: the landscape's spectra become
     /// surface reflectances (`None`: they are TOA reflectances, no atmosphere).
     pub atmosphere: Option<atmosphere::AtmosphereSpec>,
+    /// Clouds over the site (`None`: a clear sky).
+    pub clouds: Option<clouds::CloudSpec>,
 }
 
 impl SceneSpec {
@@ -69,6 +74,7 @@ impl SceneSpec {
             lake: false,
             first_detector: None,
             atmosphere: None,
+            clouds: None,
         })
     }
 

@@ -13,8 +13,9 @@ use rayon::prelude::*;
 
 use super::acquisition::{self, Acquisition, Site};
 use super::atmosphere::{self, Atmosphere, CentreGeometry};
+use super::clouds::{CloudSpec, Clouds, Column, SunGeometry, ViewField, SEEN_BAND};
 use super::instrument::{self, BandCalibration};
-use super::landscape::{Landscape, NB, SURFACE, TOA};
+use super::landscape::{Landscape, NB};
 use super::SceneSpec;
 use crate::atmosphere::LutSet;
 use crate::cli::{progress, Options};
@@ -72,7 +73,8 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
         acquisition: t_centre.format("%Y-%m-%dT%H:%M:%S").to_string(),
     };
     let extent = (spec.lines.max(spec.cols)) as f64 * px;
-    let mut land = Landscape::new(spec.seed, (site.ulx, site.uly), extent, spec.relief_m);
+    let mut land =
+        Landscape::new(spec.seed, (site.ulx, site.uly), extent, spec.relief_m).on(spec.date, lat);
     if spec.lake {
         land = land.with_lake(site.centre(), 0.2 * extent);
     }
@@ -110,10 +112,26 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
         }
         _ => None,
     };
+    let sun = SunGeometry {
+        eph: SunEphemeris::at(t_centre),
+        local: &local,
+    };
+    let clouds = spec.clouds.as_ref().map(|c| (c, Clouds::new(c, &dem, &sun)));
     let world = World {
         land: &land,
         dem: &dem,
         atm: atm.as_ref(),
+        sky: clouds.as_ref().map(|(spec, clouds)| Sky {
+            spec,
+            clouds,
+            sun,
+            seen: ViewField::of(
+                &BandModel::new(&acq.platform, &acq.bands[SEEN_BAND]),
+                site.centre(),
+                dem.height(site.centre().0, site.centre().1),
+                extent / 2.0,
+            ),
+        }),
     };
     write_truth(&root.join("truth"), &site, &world, opts)?;
 
@@ -205,18 +223,37 @@ struct World<'a> {
     land: &'a Landscape,
     dem: &'a Dem,
     atm: Option<&'a Atmosphere>,
+    sky: Option<Sky<'a>>,
+}
+
+/// The clouds of a scene with what their truth needs: the sun that casts their shadows and
+/// the viewing direction of the band ([`SEEN_BAND`]) the "as seen" truth is taken along.
+struct Sky<'a> {
+    spec: &'a CloudSpec,
+    clouds: &'a Clouds,
+    sun: SunGeometry<'a>,
+    seen: ViewField,
 }
 
 impl World<'_> {
-    /// TOA reflectance in band `b` at ground point (E, N) of altitude `h`.
-    fn toa(&self, e: f64, n: f64, h: f64, b: usize) -> f64 {
-        let cover = self.land.cover(e, n, h);
-        match self.atm {
-            None => cover.reflectance(&TOA, b),
+    /// TOA reflectance in band `b` at ground point (E, N) of altitude `h`, under the clouds of
+    /// `sky` (what the line of sight meets, and cos θs) if any.
+    fn toa(&self, e: f64, n: f64, h: f64, b: usize, sky: Option<(&Column, f64)>) -> f64 {
+        let rho = self.land.ground(e, n, h).band(b);
+        // Clear-sky TOA reflectance with the direct sun scaled by `direct`.
+        let lit = |direct: f64| match self.atm {
+            None => rho * direct,
             Some(a) => {
-                a.band(&a.point(e, n, h), b, cover.reflectance(&SURFACE, b))
-                    .toa
+                let mut p = a.point(e, n, h);
+                p.light.cos_i *= direct;
+                a.band(&p, b, rho).toa
             }
+        };
+        match sky {
+            Some((col, mu_s)) if !col.is_clear() => {
+                col.toa(mu_s, lit(col.sun_transmittance(mu_s)), lit(1.0))
+            }
+            _ => lit(1.0),
         }
     }
 
@@ -241,6 +278,18 @@ impl World<'_> {
             l.push(("AOT".into(), "aerosol optical thickness at 550 nm".into()));
             l.push(("WVC".into(), "water-vapour column (g/cm2)".into()));
         }
+        if self.sky.is_some() {
+            let seen = venus::BANDS[SEEN_BAND].code;
+            for (name, what) in [
+                ("CLD_THICK", "optical thickness of low and middle clouds, footprint".into()),
+                ("CLD_THIN", "optical thickness of cirrus, footprint".into()),
+                ("CLA", "cloud altitude (m; thick layer first, 0 clear), footprint".into()),
+                ("CLD_SEEN", format!("cloud optical thickness as {seen} sees it (L1C geometry)")),
+                ("SHD", "direct-sun transmittance on the ground (1 lit, < 1 cloud shadow)".into()),
+            ] {
+                l.push((name.into(), what));
+            }
+        }
         l
     }
 
@@ -248,17 +297,17 @@ impl World<'_> {
     /// layer i going to `out[i * stride]`.
     fn truth(&self, e: f64, n: f64, out: &mut [f32], stride: usize) {
         let h = self.dem.height(e, n);
-        let cover = self.land.cover(e, n, h);
+        let rho = self.land.reflectance(e, n, h);
         match self.atm {
             None => {
                 for b in 0..NB {
-                    out[b * stride] = cover.reflectance(&TOA, b) as f32;
+                    out[b * stride] = rho[b] as f32;
                 }
             }
             Some(a) => {
                 let p = a.point(e, n, h);
                 for b in 0..NB {
-                    let t = a.band(&p, b, cover.reflectance(&SURFACE, b));
+                    let t = a.band(&p, b, rho[b]);
                     out[b * stride] = t.toa as f32;
                     out[(NB + b) * stride] = t.sre as f32;
                     out[(2 * NB + b) * stride] = t.fre as f32;
@@ -267,13 +316,60 @@ impl World<'_> {
                 out[(3 * NB + 1) * stride] = p.wv as f32;
             }
         }
+        if let Some(sky) = &self.sky {
+            let first = if self.atm.is_some() { 3 * NB + 2 } else { NB };
+            let (dx, dy) = sky.seen.at(e, n);
+            let col = sky
+                .clouds
+                .column(e, n, h, |z| (e + (z - h) * dx, n + (z - h) * dy));
+            let layers = sky.clouds.altitudes();
+            let over = |cirrus: bool| -> f64 {
+                (0..col.n)
+                    .filter(|&k| layers[k].1 == cirrus)
+                    .map(|k| col.over[k])
+                    .sum()
+            };
+            let cla = (0..col.n)
+                .filter(|&k| !layers[k].1)
+                .chain((0..col.n).filter(|&k| layers[k].1))
+                .find(|&k| col.over[k] > 0.0)
+                .map_or(0.0, |k| layers[k].0);
+            let seen: f64 = col.view[..col.n].iter().map(|v| v.0).sum();
+            let shadow = col.sun_transmittance(sky.sun.at(e, n).0);
+            for (i, v) in [over(false), over(true), cla, seen, shadow]
+                .into_iter()
+                .enumerate()
+            {
+                out[(first + i) * stride] = v as f32;
+            }
+        }
     }
 }
 
 /// The truth rasters of [`World::layers`] (TOA_B01.tif … TOA_B12.tif, and with an atmosphere
-/// SRE_Bnn, FRE_Bnn, AOT, WVC): float32 in the site grid, at pixel centres.
+/// SRE_Bnn, FRE_Bnn, AOT, WVC): float32 in the site grid, at pixel centres. The reflectances
+/// are the clear sky's. With clouds: CLD_THICK, CLD_THIN (optical thickness, vertical
+/// footprint), CLA (cloud altitude above the datum, footprint), CLD_SEEN (the layers' optical
+/// thickness on the line of sight of [`SEEN_BAND`] through each ground point: the clouds where
+/// that band's L1C shows them), SHD (direct-sun transmittance of the ground, which the L1C
+/// shows in place, hidden where CLD_SEEN > 0), and clouds.json (the layers, with their
+/// altitudes above the datum).
 fn write_truth(dir: &Path, site: &Site, world: &World, opts: &Options) -> Result<()> {
     raster::ensure_dir(dir)?;
+    if let Some(sky) = &world.sky {
+        let mut json = serde_json::to_value(sky.spec)
+            .map_err(|e| VipError::Internal(format!("clouds.json: {e}")))?;
+        json["altitudes_m"] = sky
+            .clouds
+            .altitudes()
+            .iter()
+            .map(|a| a.0)
+            .collect::<Vec<_>>()
+            .into();
+        let path = dir.join("clouds.json");
+        let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+        std::fs::write(&path, text + "\n").map_err(|e| VipError::output_io(&path, &e))?;
+    }
     let mut spec = RasterSpec::new(site.cols, site.lines, 1, SampleType::F32);
     spec.geo_transform = site.geo_transform();
     spec.srs_wkt = raster::srs_wkt_from_epsg(site.epsg)?;
@@ -394,9 +490,15 @@ impl RawScene<'_> {
                 (0..band.cols).map(move |c| {
                     let dem = self.world.dem;
                     let (e, n, h) = model.locate(l as f64, c as f64, |e, n| dem.height(e, n));
-                    let rho = self.world.toa(e, n, h, b);
                     let (lon, lat) = self.local.lonlat(e, n);
-                    let sun = eph.cos_zenith(lat, lon).max(0.0) / d2;
+                    let mu_s = eph.cos_zenith(lat, lon);
+                    let column = self.world.sky.as_ref().map(|s| {
+                        s.clouds
+                            .column(e, n, h, |z| model.ground(l as f64, c as f64, z))
+                    });
+                    let sky = column.as_ref().map(|col| (col, mu_s.max(1e-3)));
+                    let rho = self.world.toa(e, n, h, b, sky);
+                    let sun = mu_s.max(0.0) / d2;
                     self.cal[b].signal(b, rho, sun) as f32
                 })
             })

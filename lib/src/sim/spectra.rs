@@ -263,7 +263,7 @@ impl Library {
         std::array::from_fn(|corner| {
             let (mut index, mut weight) = (0, 1.0);
             for (k, &(i, w)) in cells.iter().enumerate() {
-                let up = (corner >> (4 - k)) & 1 == 1;
+                let up = (corner >> k) & 1 == 1;
                 let j = if up {
                     (i + 1).min(axes[k].len() - 1)
                 } else {
