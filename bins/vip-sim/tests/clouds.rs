@@ -59,7 +59,10 @@ fn offset(a: &[f64], b: &[f64], n: usize, guess: (f64, f64), radius: i64) -> (f6
                 if xb < 0 || xb >= n as i64 {
                     continue;
                 }
-                let (u, v) = (a[y as usize * n + x as usize], b[yb as usize * n + xb as usize]);
+                let (u, v) = (
+                    a[y as usize * n + x as usize],
+                    b[yb as usize * n + xb as usize],
+                );
                 sa += u;
                 sb += v;
                 sab += u * v;
@@ -133,21 +136,13 @@ fn clouds_show_their_parallax_and_cast_their_shadows() {
     };
     // VIE planes: B05 DX, DY first, B06 DX, DY last (VIE_BANDS).
     let (d05, d06) = ((mean(1), mean(2)), (mean(7), mean(8)));
-    eprintln!("DEBUG d05 {d05:?} d06 {d06:?} d07 {:?} d10 {:?}", (mean(5), mean(6)), (mean(3), mean(4)));
     let east = -(z - h) * (d06.0 - d05.0);
     let north = -(z - h) * (d06.1 - d05.1);
     let predicted = (east / PX, -north / PX);
     let measured = offset(&b05, &b06, n, predicted, 6);
-    let foot: Vec<f64> = truth(&s, "CLD_THICK").iter().map(|&t| 1.0 - transmittance(0.9, t)).collect();
-    let seen: Vec<f64> = truth(&s, "CLD_SEEN").iter().map(|&t| 1.0 - transmittance(0.9, t)).collect();
-    let b07 = excess(7);
-    let shifted: Vec<f64> = (0..n * n).map(|i| { let (x, y) = (i % n, i / n); if x >= 3 && y >= 2 { foot[(y - 2) * n + x - 3] } else { 0.0 } }).collect();
-    eprintln!("DEBUG synthetic (3, 2): {:?}", offset(&foot, &shifted, n, (2.0, 1.0), 5));
-    for (name, img, d) in [("B05", &b05, d05), ("B06", &b06, d06), ("SEEN", &seen, (mean(5), mean(6))), ("B07", &b07, (mean(5), mean(6)))] {
-        let p = (-(z - h) * d.0 / PX, (z - h) * d.1 / PX);
-        eprintln!("DEBUG {name} footprint→L1C predicted {p:?} measured {:?}", offset(&foot, img, n, p, 10));
-    }
-    eprintln!("B05→B06 cloud offset (columns, rows): predicted {predicted:?}, measured {measured:?}");
+    eprintln!(
+        "B05→B06 cloud offset (columns, rows): predicted {predicted:?}, measured {measured:?}"
+    );
     assert!(
         predicted.0.hypot(predicted.1) > 8.0,
         "a 2.5 km cloud shows a parallax of ~12 px: {predicted:?}"
@@ -205,7 +200,10 @@ fn clouds_show_their_parallax_and_cast_their_shadows() {
         }
     }
     assert!(shaded > 500, "{shaded} shadow pixels");
-    assert!(worst < 0.03, "shadow truth off its transmittance by {worst}");
+    assert!(
+        worst < 0.03,
+        "shadow truth off its transmittance by {worst}"
+    );
 
     // The L1C in the open shadow (no cloud on B07's line of sight nor overhead, away from
     // edges) is the clear-sky TOA times the transmittance.
@@ -242,10 +240,22 @@ fn out_of_range_cloud_parameters_are_refused() {
     let out = tmp.path().join("S");
     let o = out.to_str().unwrap();
     for (args, needle) in [
-        (&["--clouds", "scattered", "--cloud-base", "9"][..], "--cloud-base 9"),
-        (&["--clouds", "overcast", "--cloud-tau", "0.5:20"][..], "--cloud-tau 0.5:20"),
-        (&["--clouds", "mixed", "--cirrus-altitude", "3"][..], "--cirrus-altitude 3"),
-        (&["--clouds", "cirrus", "--cloud-cover", "1.5"][..], "--cloud-cover 1.5"),
+        (
+            &["--clouds", "scattered", "--cloud-base", "9"][..],
+            "--cloud-base 9",
+        ),
+        (
+            &["--clouds", "overcast", "--cloud-tau", "0.5:20"][..],
+            "--cloud-tau 0.5:20",
+        ),
+        (
+            &["--clouds", "mixed", "--cirrus-altitude", "3"][..],
+            "--cirrus-altitude 3",
+        ),
+        (
+            &["--clouds", "cirrus", "--cloud-cover", "1.5"][..],
+            "--cloud-cover 1.5",
+        ),
         (&["--cloud-cover", "0.5"][..], "--clouds"),
     ] {
         let mut all = vec!["scene", "--lines", "32", "--cols", "32", "-o", o];
@@ -261,8 +271,18 @@ fn cloudy_scenes_are_the_same_bytes_whatever_the_threads() {
     let make = |name: &str, extra: &[&str]| {
         let dir = tmp.path().join(name);
         let mut args = vec![
-            "scene", "--lines", "96", "--cols", "128", "--seed", "4", "--clouds", "mixed",
-            "--cloud-base", "1.5", "-o",
+            "scene",
+            "--lines",
+            "96",
+            "--cols",
+            "128",
+            "--seed",
+            "4",
+            "--clouds",
+            "mixed",
+            "--cloud-base",
+            "1.5",
+            "-o",
         ];
         args.push(dir.to_str().unwrap());
         args.extend_from_slice(extra);

@@ -202,7 +202,9 @@ fn in_range(flag: &str, v: f64, (lo, hi): (f64, f64)) -> Result<f64> {
     if v.is_finite() && (lo..=hi).contains(&v) {
         Ok(v)
     } else {
-        Err(VipError::Usage(format!("{flag} {v}: must be within {lo}-{hi}")))
+        Err(VipError::Usage(format!(
+            "{flag} {v}: must be within {lo}-{hi}"
+        )))
     }
 }
 
@@ -659,7 +661,11 @@ mod tests {
             cirrus_tau: Some("0.5:3".into()),
             ..Default::default()
         };
-        assert!(a.spec(1).unwrap_err().to_string().contains("--cirrus-tau 0.5:3"));
+        assert!(a
+            .spec(1)
+            .unwrap_err()
+            .to_string()
+            .contains("--cirrus-tau 0.5:3"));
         let a = CloudArgs {
             cloud_cover: Some(0.5),
             ..Default::default()

@@ -116,7 +116,10 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
         eph: SunEphemeris::at(t_centre),
         local: &local,
     };
-    let clouds = spec.clouds.as_ref().map(|c| (c, Clouds::new(c, &dem, &sun)));
+    let clouds = spec
+        .clouds
+        .as_ref()
+        .map(|c| (c, Clouds::new(c, &dem, &sun)));
     let world = World {
         land: &land,
         dem: &dem,
@@ -278,14 +281,28 @@ impl World<'_> {
             l.push(("AOT".into(), "aerosol optical thickness at 550 nm".into()));
             l.push(("WVC".into(), "water-vapour column (g/cm2)".into()));
         }
+        l.push(("WAT".into(), "open-water fraction of the ground".into()));
+        l.push(("SNW".into(), "snow-covered fraction of the ground".into()));
         if self.sky.is_some() {
             let seen = venus::BANDS[SEEN_BAND].code;
             for (name, what) in [
-                ("CLD_THICK", "optical thickness of low and middle clouds, footprint".into()),
+                (
+                    "CLD_THICK",
+                    "optical thickness of low and middle clouds, footprint".into(),
+                ),
                 ("CLD_THIN", "optical thickness of cirrus, footprint".into()),
-                ("CLA", "cloud altitude (m; thick layer first, 0 clear), footprint".into()),
-                ("CLD_SEEN", format!("cloud optical thickness as {seen} sees it (L1C geometry)")),
-                ("SHD", "direct-sun transmittance on the ground (1 lit, < 1 cloud shadow)".into()),
+                (
+                    "CLA",
+                    "cloud altitude (m; thick layer first, 0 clear), footprint".into(),
+                ),
+                (
+                    "CLD_SEEN",
+                    format!("cloud optical thickness as {seen} sees it (L1C geometry)"),
+                ),
+                (
+                    "SHD",
+                    "direct-sun transmittance on the ground (1 lit, < 1 cloud shadow)".into(),
+                ),
             ] {
                 l.push((name.into(), what));
             }
@@ -297,7 +314,11 @@ impl World<'_> {
     /// layer i going to `out[i * stride]`.
     fn truth(&self, e: f64, n: f64, out: &mut [f32], stride: usize) {
         let h = self.dem.height(e, n);
-        let rho = self.land.reflectance(e, n, h);
+        let ground = self.land.ground(e, n, h);
+        let rho = ground.spectrum();
+        let covers = if self.atm.is_some() { 3 * NB + 2 } else { NB };
+        out[covers * stride] = ground.water as f32;
+        out[(covers + 1) * stride] = ground.snow as f32;
         match self.atm {
             None => {
                 for b in 0..NB {
@@ -317,7 +338,7 @@ impl World<'_> {
             }
         }
         if let Some(sky) = &self.sky {
-            let first = if self.atm.is_some() { 3 * NB + 2 } else { NB };
+            let first = covers + 2;
             let (dx, dy) = sky.seen.at(e, n);
             let col = sky
                 .clouds
@@ -347,11 +368,12 @@ impl World<'_> {
 }
 
 /// The truth rasters of [`World::layers`] (TOA_B01.tif … TOA_B12.tif, and with an atmosphere
-/// SRE_Bnn, FRE_Bnn, AOT, WVC): float32 in the site grid, at pixel centres. The reflectances
-/// are the clear sky's. With clouds: CLD_THICK, CLD_THIN (optical thickness, vertical
-/// footprint), CLA (cloud altitude above the datum, footprint), CLD_SEEN (the layers' optical
-/// thickness on the line of sight of [`SEEN_BAND`] through each ground point: the clouds where
-/// that band's L1C shows them), SHD (direct-sun transmittance of the ground, which the L1C
+/// SRE_Bnn, FRE_Bnn, AOT, WVC; always WAT and SNW, the open-water and snow fractions of the
+/// ground): float32 in the site grid, at pixel centres. The reflectances are the clear sky's.
+/// With clouds: CLD_THICK, CLD_THIN (optical thickness, vertical footprint), CLA (cloud
+/// altitude above the datum, footprint), CLD_SEEN (the layers' optical thickness on the line
+/// of sight of [`SEEN_BAND`] through each ground point: the clouds where that band's L1C shows
+/// them), SHD (direct-sun transmittance of the ground, which the L1C
 /// shows in place, hidden where CLD_SEEN > 0), and clouds.json (the layers, with their
 /// altitudes above the datum).
 fn write_truth(dir: &Path, site: &Site, world: &World, opts: &Options) -> Result<()> {
