@@ -2,7 +2,8 @@
 //! of the equator and one at 70° N in summer are simulated in their own UTM zone, at the VENµS
 //! pass time of their longitude, and vip-l1 puts them back where they are: the L1C's centre,
 //! read by gdalinfo (GDAL/PROJ, not our code), lies on the site, and the L1C on the site grid
-//! gives the truth back.
+//! lies on the truth to a fraction of a pixel (registered on the landscape's sharp edges) and
+//! gives its values back where it is smooth.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -68,25 +69,99 @@ fn gdal_centre(path: &Path) -> (u32, f64, f64) {
     (epsg, mean(0), mean(1))
 }
 
-/// 99th percentile of |L1C − truth| over bands B03, B07, B11, `shift` columns apart, 4 pixels
-/// from the edges.
-fn p99_against_truth(scene: &Path, l1c_hdr: &Path, shift: usize) -> f64 {
-    let img = image(l1c_hdr);
-    let mut errs = Vec::new();
-    for b in [3usize, 7, 11] {
-        let (l1c, w, h) = read_band(&img, b);
-        let (truth, _, _) = read_band(&scene.join(format!("truth/TOA_B{b:02}.tif")), 1);
-        for r in 4..h - 4 {
-            for c in 4..w - 4 - shift {
-                let v = l1c[r * w + c + shift];
-                if v != -10000.0 {
-                    errs.push((v * 0.001 - truth[r * w + c]).abs());
+/// Largest span of a 5 × 5 truth neighbourhood counted as smooth (reflectance), as in vip-l1's
+/// round trip: across the pixel-sharp edges of the landscape (field borders, roads, crowns) no
+/// resampling gives the truth back, so the value check is held where the truth is smooth.
+const SMOOTH: f64 = 0.02;
+
+/// The L1C of bands B03, B07, B11 next to their truth, for comparisons `BORDER` pixels from
+/// the edges.
+struct Pair {
+    /// (L1C reflectance or NaN where no data, truth) per band.
+    bands: Vec<(Vec<f64>, Vec<f64>)>,
+    w: usize,
+    h: usize,
+}
+
+const BORDER: usize = 4;
+
+impl Pair {
+    fn read(scene: &Path, l1c_hdr: &Path) -> Pair {
+        let img = image(l1c_hdr);
+        let (mut w, mut h) = (0, 0);
+        let bands = [3usize, 7, 11]
+            .into_iter()
+            .map(|b| {
+                let (l1c, lw, lh) = read_band(&img, b);
+                let (truth, tw, th) = read_band(&scene.join(format!("truth/TOA_B{b:02}.tif")), 1);
+                assert_eq!((lw, lh), (tw, th));
+                (w, h) = (lw, lh);
+                let l1c = l1c
+                    .iter()
+                    .map(|&v| if v == -10000.0 { f64::NAN } else { v * 0.001 })
+                    .collect();
+                (l1c, truth)
+            })
+            .collect();
+        Pair { bands, w, h }
+    }
+
+    /// 99th percentile of |L1C − truth| where the truth is smooth, and the number compared.
+    fn p99_where_smooth(&self) -> (f64, usize) {
+        let (w, h) = (self.w, self.h);
+        let mut errs = Vec::new();
+        for (l1c, truth) in &self.bands {
+            for r in BORDER..h - BORDER {
+                for c in BORDER..w - BORDER {
+                    let near = (r - 2..=r + 2)
+                        .flat_map(|y| (c - 2..=c + 2).map(move |x| truth[y * w + x]));
+                    let span =
+                        near.clone().fold(f64::MIN, f64::max) - near.fold(f64::MAX, f64::min);
+                    let v = l1c[r * w + c];
+                    if span < SMOOTH && !v.is_nan() {
+                        errs.push((v - truth[r * w + c]).abs());
+                    }
                 }
             }
         }
+        errs.sort_by(f64::total_cmp);
+        (errs[(errs.len() as f64 * 0.99) as usize], errs.len())
     }
-    errs.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    errs[(errs.len() as f64 * 0.99) as usize]
+
+    /// Mean square of L1C(r + dr, c + dc) − truth(r, c) over every pixel, edges included.
+    fn mse(&self, dr: isize, dc: isize) -> f64 {
+        let (w, h) = (self.w as isize, self.h as isize);
+        let b = BORDER as isize;
+        let (mut sum, mut n) = (0.0, 0usize);
+        for (l1c, truth) in &self.bands {
+            for r in b..h - b {
+                for c in b..w - b {
+                    let v = l1c[((r + dr) * w + c + dc) as usize];
+                    if !v.is_nan() {
+                        sum += (v - truth[(r * w + c) as usize]).powi(2);
+                        n += 1;
+                    }
+                }
+            }
+        }
+        sum / n as f64
+    }
+
+    /// Where the L1C lies against the truth, pixels (rows, columns): the minimum of the mean
+    /// square difference over shifts of -1, 0, 1 pixel, refined by a parabola along each axis.
+    /// Panics unless the unshifted comparison is the best of the 3 × 3.
+    fn offset(&self) -> (f64, f64) {
+        let m: Vec<Vec<f64>> = (-1..=1)
+            .map(|dr| (-1..=1).map(|dc| self.mse(dr, dc)).collect())
+            .collect();
+        let best = m.iter().flatten().copied().fold(f64::MAX, f64::min);
+        assert_eq!(best, m[1][1], "best shift is not (0, 0): {m:?}");
+        let vertex = |a: f64, o: f64, b: f64| 0.5 * (a - b) / (a - 2.0 * o + b);
+        (
+            vertex(m[0][1], m[1][1], m[2][1]),
+            vertex(m[1][0], m[1][1], m[1][2]),
+        )
+    }
 }
 
 #[test]
@@ -136,16 +211,25 @@ fn southern_and_high_latitude_sites_simulate_and_orthorectify_where_they_are() {
         eprintln!("{place:?}: L1C centre ({clon:.5}, {clat:.5}), {metres:.0} m from the site");
         assert!(metres < 50.0, "{place:?}: L1C centre {metres:.0} m away");
 
-        // On the site grid the truth comes back; shifted by 3 columns it does not (the check
-        // sees a misplacement of 15 m).
+        // On the site grid the L1C lies on the truth: the sharp edges of the landscape
+        // register it to a fraction of a pixel (0.2 px is 1 m), and where the truth is smooth
+        // the values come back.
         let on_site = l1c(&dir, &l1a, &tmp.path().join(format!("G{i}")), true);
-        let (good, shifted) = (
-            p99_against_truth(&dir, &on_site, 0),
-            p99_against_truth(&dir, &on_site, 3),
+        let pair = Pair::read(&dir, &on_site);
+        let (dr, dc) = pair.offset();
+        let (p99, n) = pair.p99_where_smooth();
+        eprintln!(
+            "{place:?}: L1C offset against the truth ({dr:+.3}, {dc:+.3}) px; p99 |L1C - truth| \
+             {p99:.4} where smooth ({n} px); rms over every pixel {:.4}, one column off {:.4}",
+            pair.mse(0, 0).sqrt(),
+            pair.mse(0, 1).sqrt()
         );
-        eprintln!("{place:?}: p99 |L1C - truth| {good:.4}, 3 columns off {shifted:.4}");
-        assert!(good < 0.005, "{place:?}: {good}");
-        assert!(shifted > 2.0 * good && shifted > 0.005, "{place:?}: {shifted}");
+        assert!(
+            dr.abs() < 0.2 && dc.abs() < 0.2,
+            "{place:?}: offset ({dr}, {dc}) px"
+        );
+        assert!(n > 3 * 88 * 88 / 5, "{place:?}: only {n} smooth pixels");
+        assert!(p99 < 0.003, "{place:?}: {p99}");
     }
 }
 
