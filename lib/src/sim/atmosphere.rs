@@ -12,13 +12,23 @@
 //! ρ_TOA  = P + Tg·T↓·(T↑dir·ρ_app + T↑dif·ρ_env) / (1 − S·ρ_env)
 //! ```
 //!
-//! ρ̄ and ρ_env are the means of ρ and of ρ_app over a square of side [`ENV_SIDE_M`] centred on
-//! the point. Over a flat uniform surface ρ_app = ρ_env = ρ and ρ_TOA is [`Terms::toa`]. Only
-//! self shadows are modelled (cos i ≤ 0): the truth is defined without cast shadows. The
-//! environment means and the AOT and WV fields live on a raster of [`ENV_CELL_M`] cells over
-//! the DEM, sampled bilinearly. The terms come from a dense (altitude, AOT, WV) table per band
-//! interpolated trilinearly, so the LUT's own interpolation runs only at its nodes; every value
-//! is keyed by map coordinates.
+//! ρ̄ (the ground facing a slope) is the mean of ρ over a square of side [`ENV_SIDE_M`] centred
+//! on the point. ρ_env is the mean of ρ_app weighted as 6S weights the environment of a target
+//! ([`EnvFunction`]: its share of the diffuse upward transmission within a distance r, a few
+//! hundred metres for aerosols, kilometres for Rayleigh), the weights beyond the DEM raster
+//! spread over the raster. Over a flat uniform surface ρ_app = ρ_env = ρ and ρ_TOA is
+//! [`Terms::toa`]. Only self shadows are modelled (cos i ≤ 0): the truth is defined without
+//! cast shadows. The environment means and the AOT and WV fields live on a raster of
+//! [`ENV_CELL_M`] cells over the DEM, sampled bilinearly. The terms come from a dense
+//! (altitude, AOT, WV) table per band interpolated trilinearly, so the LUT's own interpolation
+//! runs only at its nodes; every value is keyed by map coordinates.
+//!
+//! Agreement with 6S run over a heterogeneous surface (`bins/vip-maccs/tests/adjacency_6s.rs`:
+//! 6S's TOA at the centre of a Lambertian disc of radius 0.1–10 km, reflectance 0.03 in 0.30
+//! and the reverse, AOT 0.25 and 0.5, B03, B07 and B11, θs 40°, θv 12°): this forward model on
+//! a 100 km raster gives 6S's TOA within 0.00045 over the discs (RMS 0.00016–0.00029 per
+//! radius), within 0.00004 over uniform ground; the weight it gives the disc is 6S's F(R)
+//! within 0.005 (F from 0.12 at 0.1 km to 0.95 at 10 km).
 
 use std::path::{Path, PathBuf};
 
@@ -26,7 +36,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::acquisition::Acquisition;
-use super::landscape::{Landscape, NB, SURFACE};
+use super::landscape::{Landscape, NB};
 use super::noise::{mix, Field};
 use crate::atmosphere::{BandLuts, Conditions, LutSet, Terms};
 use crate::error::{Result, VipError};
@@ -37,12 +47,12 @@ use crate::geometry::sun::SunEphemeris;
 use crate::mission::venus::BANDS;
 use crate::product::l1c::grid_to_angles;
 
-/// Side of the square the environment reflectance is the mean over, metres (MAJA's 2r + 1
-/// coarse pixels at r = 10 for VENµS' 100 m: about 2.1 km).
+/// Side of the square ρ̄ is the mean over, metres: MAJA's environment window (2r + 1 coarse
+/// pixels at r = 10 for VENµS' 100 m: about 2.1 km), which the simulator's ρ_env does not use.
 pub const ENV_SIDE_M: f64 = 2160.0;
-/// Cell of the coarse raster the environment means are computed on (45 cells, odd so each
-/// square is centred on a cell, span [`ENV_SIDE_M`]; each cell is sampled at its centre) and the
-/// AOT and water-vapour fields are held on (bilinear between cell centres).
+/// Cell of the coarse raster the environment means are computed on (each cell sampled at its
+/// centre; 45 cells, odd so that it is centred on a cell, span [`ENV_SIDE_M`]) and the AOT and
+/// water-vapour fields are held on (bilinear between cell centres).
 pub const ENV_CELL_M: f64 = 48.0;
 /// Aerosol model of the LUT GIPPs the simulator reads.
 pub const AEROSOL_MODEL: &str = "CONTINEN";
@@ -345,6 +355,162 @@ pub fn sun_vector(zenith: f64, azimuth: f64) -> [f64; 3] {
     [sz * sa, sz * ca, cz]
 }
 
+/// 6S's environment function (`ENVIRO.f`, sensor at satellite level; Vermote et al. 1997,
+/// 6S manual): the share F(r) of a band's diffuse upward transmission that comes from the
+/// ground within r of the target, so that the environment reflectance is ∫ ρ dF. Its
+/// Rayleigh and aerosol parts, fitted at nadir and corrected for the view zenith angle, are
+/// weighted by their diffuse upward transmissions.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct EnvFunction {
+    /// Cosine of the view zenith angle.
+    pub mu_v: f64,
+    /// Aerosol share of the diffuse upward transmission, t_dif,A / (t_dif,A + t_dif,R).
+    pub aerosol: f64,
+}
+
+impl EnvFunction {
+    /// The function of a band under `c`, from its LUTs: the Rayleigh diffuse upward
+    /// transmission is the one at AOT 0, the aerosol one that of the aerosols alone taking
+    /// the total transmissions as Rayleigh × aerosol.
+    pub fn of(luts: &BandLuts, c: &Conditions) -> Self {
+        let t = luts.terms(c);
+        let r = luts.terms(&Conditions { aot: 0.0, ..*c });
+        let dif_r = r.t_up - r.t_up_dir;
+        let dif_a = (t.t_up / r.t_up - t.t_up_dir / r.t_up_dir).max(0.0);
+        EnvFunction {
+            mu_v: c.vza.to_radians().cos(),
+            aerosol: if dif_a + dif_r > 0.0 {
+                dif_a / (dif_a + dif_r)
+            } else {
+                0.0
+            },
+        }
+    }
+
+    /// F(r), r in kilometres.
+    pub fn at(&self, r_km: f64) -> f64 {
+        let x = self.mu_v.ln();
+        let fr0 = 1.0 - 0.930 * (-0.080 * r_km).exp() - 0.070 * (-1.100 * r_km).exp();
+        let fa0 = 1.0 - 0.448 * (-0.27 * r_km).exp() - 0.552 * (-2.83 * r_km).exp();
+        let fr = fr0 * (x * (1.0 - fr0) + 1.0);
+        let (a0, b0, a1, b1) = (1.3347, 0.57757, -1.479, -1.5275);
+        let fa = fa0
+            * ((1.0 + a0 * x + b0 * x * x)
+                + fa0 * (a1 * x + b1 * x * x)
+                + fa0 * fa0 * ((-a1 - a0) * x + (-b1 - b0) * x * x));
+        self.aerosol * fa + (1.0 - self.aerosol) * fr
+    }
+}
+
+/// Summed-area table of a raster of [`ENV_CELL_M`] cells.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummedArea {
+    width: usize,
+    height: usize,
+    sums: Vec<f64>,
+}
+
+impl SummedArea {
+    /// The table of the `width` × `height` raster whose cell k (row major) holds `value(k)`.
+    pub fn new(width: usize, height: usize, value: impl Fn(usize) -> f64) -> Self {
+        let mut sums = vec![0.0f64; (width + 1) * (height + 1)];
+        for r in 0..height {
+            let mut row = 0.0;
+            for c in 0..width {
+                row += value(r * width + c);
+                sums[(r + 1) * (width + 1) + c + 1] = sums[r * (width + 1) + c + 1] + row;
+            }
+        }
+        SummedArea {
+            width,
+            height,
+            sums,
+        }
+    }
+
+    /// Sum and number of the cells within `half` cells (a square) of cell (row, col).
+    fn square(&self, row: usize, col: usize, half: usize) -> (f64, usize) {
+        let (r0, r1) = (row.saturating_sub(half), (row + half + 1).min(self.height));
+        let (c0, c1) = (col.saturating_sub(half), (col + half + 1).min(self.width));
+        let w = self.width + 1;
+        let s = self.sums[r1 * w + c1] - self.sums[r0 * w + c1] - self.sums[r1 * w + c0]
+            + self.sums[r0 * w + c0];
+        (s, (r1 - r0) * (c1 - c0))
+    }
+}
+
+/// A weighting of the cells around a centre cell made of nested squares centred on it, each
+/// with a weight per cell: a box, or a radially decreasing function approximated by rings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Window {
+    /// Per square: half side in cells, weight per cell.
+    squares: Vec<(usize, f64)>,
+}
+
+/// Squares of [`Window::environment`] one cell apart up to this half side, then growing by
+/// [`RING_GROWTH`].
+const RING_CELLS: usize = 8;
+const RING_GROWTH: f64 = 1.25;
+
+impl Window {
+    /// The square of side `side_m` (rounded down to an odd number of cells).
+    pub fn square(side_m: f64) -> Self {
+        Window {
+            squares: vec![((side_m / ENV_CELL_M / 2.0).floor() as usize, 1.0)],
+        }
+    }
+
+    /// The weighting of `f` out to `reach` cells from the centre: each ring between
+    /// consecutive squares gets what F gives the annulus of the same area, spread evenly over
+    /// its cells.
+    pub fn environment(f: &EnvFunction, reach: usize) -> Self {
+        let mut halves = vec![0];
+        while halves[halves.len() - 1] < reach {
+            let h = halves[halves.len() - 1];
+            let next = if h < RING_CELLS {
+                h + 1
+            } else {
+                (h as f64 * RING_GROWTH).ceil() as usize
+            };
+            halves.push(next.min(reach));
+        }
+        let cells = |h: usize| ((2 * h + 1) * (2 * h + 1)) as f64;
+        // F of the disc of the area of the square of half side h
+        let within =
+            |h: usize| f.at((2 * h + 1) as f64 * ENV_CELL_M / std::f64::consts::PI.sqrt() / 1000.0);
+        let density: Vec<f64> = halves
+            .iter()
+            .enumerate()
+            .map(|(k, &h)| match k {
+                0 => within(h) / cells(h),
+                _ => {
+                    let g = halves[k - 1];
+                    (within(h) - within(g)) / (cells(h) - cells(g))
+                }
+            })
+            .collect();
+        Window {
+            squares: halves
+                .iter()
+                .enumerate()
+                .map(|(k, &h)| (h, density[k] - density.get(k + 1).unwrap_or(&0.0)))
+                .collect(),
+        }
+    }
+
+    /// The weighted mean of the raster of `sat` around cell (row, col), over the part of the
+    /// window inside the raster.
+    pub fn mean_at(&self, sat: &SummedArea, row: usize, col: usize) -> f64 {
+        let (mut sum, mut weight) = (0.0, 0.0);
+        for &(half, w) in &self.squares {
+            let (s, n) = sat.square(row, col, half);
+            sum += w * s;
+            weight += w * n as f64;
+        }
+        sum / weight
+    }
+}
+
 /// The coarse raster of [`ENV_CELL_M`] cells the environment means and the AOT and WV fields
 /// are held on, sampled bilinearly between cell centres.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -410,33 +576,15 @@ impl Coarse {
         }
     }
 
-    /// The mean of `data` over the square of [`ENV_SIDE_M`] around each cell (the part of
-    /// it inside the raster), per band, through summed-area tables.
-    fn box_mean(&self, data: &[[f32; NB]]) -> Vec<[f32; NB]> {
-        let half = (ENV_SIDE_M / ENV_CELL_M / 2.0).floor() as usize;
+    /// The mean of `data` around each cell, per band, weighted by `windows[b]`.
+    fn window_mean(&self, data: &[[f32; NB]], windows: &[Window]) -> Vec<[f32; NB]> {
         let (w, h) = (self.width, self.height);
         let bands: Vec<Vec<f32>> = (0..NB)
             .into_par_iter()
             .map(|b| {
-                let mut sat = vec![0.0f64; (w + 1) * (h + 1)];
-                for r in 0..h {
-                    let mut row = 0.0;
-                    for c in 0..w {
-                        row += f64::from(data[r * w + c][b]);
-                        sat[(r + 1) * (w + 1) + c + 1] = sat[r * (w + 1) + c + 1] + row;
-                    }
-                }
+                let sat = SummedArea::new(w, h, |k| f64::from(data[k][b]));
                 (0..w * h)
-                    .map(|k| {
-                        let (r, c) = (k / w, k % w);
-                        let (r0, r1) = (r.saturating_sub(half), (r + half + 1).min(h));
-                        let (c0, c1) = (c.saturating_sub(half), (c + half + 1).min(w));
-                        let s = sat[r1 * (w + 1) + c1]
-                            - sat[r0 * (w + 1) + c1]
-                            - sat[r1 * (w + 1) + c0]
-                            + sat[r0 * (w + 1) + c0];
-                        (s / ((r1 - r0) * (c1 - c0)) as f64) as f32
-                    })
+                    .map(|k| windows[b].mean_at(&sat, k / w, k % w) as f32)
                     .collect()
             })
             .collect();
@@ -475,6 +623,8 @@ pub struct Atmosphere {
     pub aot_mean: f64,
     pub wv_mean: f64,
     pub geometry: CentreGeometry,
+    /// Per band, the weighting of ρ_env (at the scene-mean altitude, AOT and WV).
+    pub environment: Vec<EnvFunction>,
     sun: [f64; 3],
     tables: Vec<TermTable>,
     terrain: Terrain,
@@ -493,9 +643,26 @@ pub struct AtmosphereRecord {
     pub wv_mean: f64,
     pub field_spread: f64,
     pub field_scale_m: f64,
-    pub env_side_m: f64,
+    /// Side of the square ρ̄ (the ground facing slopes) is the mean over, metres.
+    pub terrain_side_m: f64,
+    /// How ρ_env weights the ground around a point.
+    pub environment: EnvironmentRecord,
     pub geometry: CentreGeometry,
 }
+
+/// The weighting of ρ_env, in `truth/atmosphere.json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EnvironmentRecord {
+    pub function: &'static str,
+    pub cell_m: f64,
+    /// Per band B01..B12.
+    pub bands: Vec<EnvFunction>,
+}
+
+/// What [`EnvironmentRecord::function`] says.
+pub const ENVIRONMENT_FUNCTION: &str = "6S ENVIRO.f, satellite level: F(r) of Rayleigh and \
+     aerosol, view-angle corrected, weighted by their diffuse upward transmissions; weights \
+     beyond the DEM raster spread over it";
 
 impl Atmosphere {
     /// The atmosphere of `spec` over `land` and its `dem`, at the scene-centre `geometry`;
@@ -514,9 +681,9 @@ impl Atmosphere {
             scale: FIELD_SCALE_M,
             octaves: 2,
         };
-        let (h_lo, h_hi, _, _) = dem.statistics();
+        let (h_lo, h_hi, h_mean, _) = dem.statistics();
         let range = |m: f64| (m * (1.0 - FIELD_SPREAD), m * (1.0 + FIELD_SPREAD));
-        let tables = BANDS
+        let (tables, environment): (Vec<_>, Vec<_>) = BANDS
             .iter()
             .enumerate()
             .map(|(b, band)| {
@@ -524,7 +691,7 @@ impl Atmosphere {
                     VipError::bad_input(&spec.luts, format!("no LUT for band {}", band.code))
                 })?;
                 let at = |alt, aot, wv| geometry.conditions(b, alt, aot, wv);
-                TermTable::new(
+                let table = TermTable::new(
                     l,
                     at,
                     (h_lo, h_hi),
@@ -538,9 +705,13 @@ impl Atmosphere {
                         spec.luts.display(),
                         axes.join(", ")
                     ))
-                })
+                })?;
+                let f = EnvFunction::of(l, &at(h_mean, spec.aot_mean, spec.wv_mean));
+                Ok((table, f))
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .unzip();
         let coarse = Coarse::over(dem);
         let (aot, wv) = (field(101), field(102));
         let spread = |f: &Field, mean: f64, (e, n): (f64, f64)| {
@@ -560,6 +731,7 @@ impl Atmosphere {
             wv_mean: spec.wv_mean,
             sun: sun_vector(geometry.sun_zenith, geometry.sun_azimuth),
             geometry,
+            environment,
             tables,
             terrain: Terrain::of(dem),
             coarse,
@@ -568,16 +740,17 @@ impl Atmosphere {
             rho_env: vec![],
         };
         // ρ at every cell centre, then its box mean ρ̄; then ρ_app (which needs ρ̄) and its
-        // box mean ρ_env.
+        // environment mean ρ_env.
         let rho: Vec<[f64; NB]> = (0..coarse.cells())
             .into_par_iter()
             .map(|k| {
                 let (e, n) = coarse.centre(k);
-                land.reflectance(&SURFACE, e, n, dem.height(e, n))
+                land.reflectance(e, n, dem.height(e, n))
             })
             .collect();
         let rho32: Vec<[f32; NB]> = rho.iter().map(|r| r.map(|v| v as f32)).collect();
-        atm.rho_bar = coarse.box_mean(&rho32);
+        let square = Window::square(ENV_SIDE_M);
+        atm.rho_bar = coarse.window_mean(&rho32, &vec![square; NB]);
         let app: Vec<[f32; NB]> = (0..coarse.cells())
             .into_par_iter()
             .map(|k| {
@@ -586,7 +759,13 @@ impl Atmosphere {
                 std::array::from_fn(|b| atm.apparent(&p, b, rho[k][b]).0 as f32)
             })
             .collect();
-        atm.rho_env = coarse.box_mean(&app);
+        let reach = coarse.width.max(coarse.height);
+        let windows: Vec<Window> = atm
+            .environment
+            .iter()
+            .map(|f| Window::environment(f, reach))
+            .collect();
+        atm.rho_env = coarse.window_mean(&app, &windows);
         Ok(atm)
     }
 
@@ -643,7 +822,12 @@ impl Atmosphere {
             wv_mean: self.wv_mean,
             field_spread: FIELD_SPREAD,
             field_scale_m: FIELD_SCALE_M,
-            env_side_m: ENV_SIDE_M,
+            terrain_side_m: ENV_SIDE_M,
+            environment: EnvironmentRecord {
+                function: ENVIRONMENT_FUNCTION,
+                cell_m: ENV_CELL_M,
+                bands: self.environment.clone(),
+            },
             geometry: self.geometry.clone(),
         }
     }
@@ -833,7 +1017,7 @@ mod tests {
         let data: Vec<[f32; NB]> = (0..6000)
             .map(|k| std::array::from_fn(|b| ((k % 100) + b) as f32))
             .collect();
-        let m = c.box_mean(&data);
+        let m = c.window_mean(&data, &vec![Window::square(ENV_SIDE_M); NB]);
         // inside: the mean of a linear ramp over a centred square is the centre value
         assert_eq!(m[30 * 100 + 50][0], 50.0);
         assert_eq!(m[30 * 100 + 50][3], 53.0);
