@@ -15,6 +15,16 @@ use vip::cli::{CommonArgs, CreationArgs, OutputArgs, Tool};
 /// atmosphere and the cloud situation of each date drawn from the seed, writes DIR/series.json
 /// and prints the L1A paths oldest first.
 ///
+/// The landscape (parcels, tracks and hedges, roads, villages, forests, lakes and rivers) is
+/// drawn from a committed table of surface spectra (PROSAIL canopies, soils, urban materials,
+/// water, snow) in the season of the date and latitude: crops grow and are harvested, forests
+/// leaf out and turn, snow lies above a seasonal snow line. truth/WAT.tif and truth/SNW.tif
+/// hold the open-water and snow fractions. --clouds puts cloud layers at their altitudes, seen
+/// by each band along its own line of sight and casting shadows on the DEM; the truth then
+/// holds CLD_THICK.tif, CLD_THIN.tif (optical thickness), CLA.tif (cloud altitude), CLD_SEEN.tif
+/// (clouds where B07's L1C shows them), SHD.tif (direct-sun transmittance: shadows) and
+/// clouds.json.
+///
 /// Without --luts the landscape's spectra are TOA reflectances (truth/TOA_Bnn.tif). With
 /// --luts they are surface reflectances seen through an atmosphere made from that LUT set
 /// (continental aerosol model, CONTINEN): smooth AOT and water-vapour fields (mean ± 25 %, 5 km
@@ -27,7 +37,7 @@ use vip::cli::{CommonArgs, CreationArgs, OutputArgs, Tool};
 #[command(
     name = "vip-sim",
     version,
-    after_help = "EXAMPLES:\n  vip-sim scene -o S\n  vip-sim scene --luts testdata/luts --aot 0.3 --wv 1.5 -o S\n  vip-sim scene --site CAMARGUE --date 2018-01-01 --lines 5200 --cols 5200 --ram 1024 -o BIG\n  vip-sim scene --site ATTO --date 2024-08-01 -o S        (a known VENµS site, at its place)\n  vip-sim scene --site SOUTHSIT --lat -33.9 --lon 18.9 --time 08:50:00 -o S\n  vip-sim scene -o S | vip-l1 - --gipp S/GIPP --dem S/DEM.tif -o OUT\n  vip-sim series --site FR-LAM --start 2024-03-01 --count 8 --every 2 --luts testdata/luts -o SER\n  vip-sim series --dates 2024-06-01,2024-06-03,2024-07-15 --clear -o SER | xargs -I{} vip-l1 {} ..."
+    after_help = "EXAMPLES:\n  vip-sim scene -o S\n  vip-sim scene --luts testdata/luts --aot 0.3 --wv 1.5 -o S\n  vip-sim scene --site CAMARGUE --date 2018-01-01 --lines 5200 --cols 5200 --ram 1024 -o BIG\n  vip-sim scene --site ATTO --date 2024-08-01 -o S        (a known VENµS site, at its place)\n  vip-sim scene --site SOUTHSIT --lat -33.9 --lon 18.9 --time 08:50:00 -o S\n  vip-sim scene -o S | vip-l1 - --gipp S/GIPP --dem S/DEM.tif -o OUT\n  vip-sim series --site FR-LAM --start 2024-03-01 --count 8 --every 2 --luts testdata/luts -o SER\n  vip-sim series --dates 2024-06-01,2024-06-03,2024-07-15 --clear -o SER   (more: vip-sim series --help)"
 )]
 struct Args {
     #[command(subcommand)]
@@ -36,12 +46,24 @@ struct Args {
     common: CommonArgs,
 }
 
+/// Examples of `vip-sim series` (its own help, and the tool's).
+const SERIES_EXAMPLES: &str = "EXAMPLES:
+  vip-sim series --site FR-LAM --start 2024-03-01 --count 8 --every 2 --luts testdata/luts -o SER
+  vip-sim series --site CAMARGUE --dates 2024-01-10,2024-02-11,2024-04-02 --clear -o SER
+  vip-sim series --site ALPS --lat 45.9 --lon 6.9 --start 2024-10-01 --count 30 --every 4 -o SER
+      (an autumn and winter of one place: the snow line comes down, fields are harvested)
+  vip-sim series --start 2024-05-01 --count 4 -o SER |
+    while read -r l1a; do d=${l1a%/L1A/*}
+      vip-l1 \"$l1a\" --gipp \"$d/GIPP\" --dem \"$d/DEM.tif\" --site \"$d/site.json\" -o L1C
+    done";
+
 #[derive(Subcommand)]
 enum What {
     /// One acquisition over one site: truth scene, DEM, GIPPs and the raw L1A
     Scene(Scene),
     /// One site over many dates: a scene folder per date, one grid and DEM, per-date
     /// atmosphere and sky
+    #[command(after_help = SERIES_EXAMPLES)]
     Series(Series),
 }
 
@@ -53,10 +75,20 @@ struct Acquisition {
     #[arg(long, default_value = "SIMULSIT")]
     site: String,
     /// Latitude of the site centre, degrees north (-81..81; with --lon)
-    #[arg(long, value_name = "DEG", allow_negative_numbers = true, requires = "lon")]
+    #[arg(
+        long,
+        value_name = "DEG",
+        allow_negative_numbers = true,
+        requires = "lon"
+    )]
     lat: Option<f64>,
     /// Longitude of the site centre, degrees east (with --lat)
-    #[arg(long, value_name = "DEG", allow_negative_numbers = true, requires = "lat")]
+    #[arg(
+        long,
+        value_name = "DEG",
+        allow_negative_numbers = true,
+        requires = "lat"
+    )]
     lon: Option<f64>,
     /// Acquisition time of the scene centre (UTC), HH:MM:SS [default: the VENµS pass, 10:30
     /// local mean solar time at the site's longitude]
@@ -91,10 +123,22 @@ struct Acquisition {
     #[arg(long, value_name = "DIR")]
     luts: Option<std::path::PathBuf>,
     /// Mean aerosol optical thickness at 550 nm (with --luts)
-    #[arg(long, value_name = "MEAN", default_value_t = 0.2, requires = "luts")]
+    #[arg(
+        long,
+        value_name = "MEAN",
+        default_value_t = 0.2,
+        requires = "luts",
+        allow_negative_numbers = true
+    )]
     aot: f64,
     /// Mean water-vapour column, g/cm² (with --luts)
-    #[arg(long, value_name = "MEAN", default_value_t = 2.0, requires = "luts")]
+    #[arg(
+        long,
+        value_name = "MEAN",
+        default_value_t = 2.0,
+        requires = "luts",
+        allow_negative_numbers = true
+    )]
     wv: f64,
 }
 

@@ -16,6 +16,7 @@ use serde::Serialize;
 use super::clouds::{CloudSpec, Situation};
 use super::noise;
 use super::SceneSpec;
+use crate::atmosphere::LutSet;
 use crate::cli::Options;
 use crate::error::{Result, VipError};
 use crate::raster::Staged;
@@ -109,11 +110,21 @@ pub fn dates_from(start: &str, count: u32, every: u32) -> Result<Vec<NaiveDate>>
 /// The dates of a comma-separated list, which must be strictly increasing.
 pub fn dates_of_list(list: &str) -> Result<Vec<NaiveDate>> {
     let mut dates: Vec<NaiveDate> = Vec::new();
-    for item in list.split(',') {
+    for (k, item) in list.split(',').enumerate() {
+        if item.trim().is_empty() {
+            return Err(VipError::Usage(format!(
+                "--dates {list}: date {} is empty (expected D1,D2,... as YYYY-MM-DD)",
+                k + 1
+            )));
+        }
         let d = parse_date("--dates", item.trim())?;
         if let Some(&last) = dates.last() {
             if d <= last {
-                let why = if d == last { "repeated" } else { "out of order" };
+                let why = if d == last {
+                    "repeated"
+                } else {
+                    "out of order"
+                };
                 return Err(VipError::Usage(format!(
                     "--dates: {d} is {why} (dates must be increasing)"
                 )));
@@ -134,7 +145,8 @@ impl SeriesSpec {
     pub fn conditions(&self, date: NaiveDate) -> DateConditions {
         let day = i64::from(chrono::Datelike::num_days_from_ce(&date));
         let seed = self.base.seed;
-        let normal = |k: i64| noise::gaussian(seed, DRAW_KEY, day, k).clamp(-DRAW_LIMIT, DRAW_LIMIT);
+        let normal =
+            |k: i64| noise::gaussian(seed, DRAW_KEY, day, k).clamp(-DRAW_LIMIT, DRAW_LIMIT);
         let atm = self.base.atmosphere.as_ref();
         let sky = if self.clouds {
             sky_of_unit(noise::unit(noise::hash(seed, DRAW_KEY, day, 3)))
@@ -176,10 +188,10 @@ pub fn write_series(spec: &SeriesSpec, opts: &Options) -> Result<Vec<PathBuf>> {
             w[1]
         )));
     }
+    check_before_writing(&spec.base)?;
     let staged = Staged::dir(&opts.output, opts.overwrite)?;
     let root = staged.path().to_path_buf();
-    let conditions: Vec<DateConditions> =
-        spec.dates.iter().map(|&d| spec.conditions(d)).collect();
+    let conditions: Vec<DateConditions> = spec.dates.iter().map(|&d| spec.conditions(d)).collect();
     let mut l1a = Vec::new();
     for c in &conditions {
         let scene_opts = Options {
@@ -211,6 +223,22 @@ pub fn write_series(spec: &SeriesSpec, opts: &Options) -> Result<Vec<PathBuf>> {
     Ok(l1a.into_iter().map(|p| dest.join(p)).collect())
 }
 
+/// What each date's scene would refuse, refused before anything is written: the site's nick
+/// name, the atmosphere's means (each date's are the base's times a positive factor) and the
+/// LUT set.
+fn check_before_writing(base: &SceneSpec) -> Result<()> {
+    base.nick()?;
+    if let Some(a) = &base.atmosphere {
+        for (flag, v) in [("--aot", a.aot_mean), ("--wv", a.wv_mean)] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(VipError::Usage(format!("{flag} {v}: must be positive")));
+            }
+        }
+        LutSet::read(&a.luts, super::atmosphere::AEROSOL_MODEL)?;
+    }
+    Ok(())
+}
+
 fn iso_date<S: serde::Serializer>(d: &NaiveDate, s: S) -> std::result::Result<S::Ok, S::Error> {
     s.collect_str(&d.format("%Y-%m-%d"))
 }
@@ -240,9 +268,17 @@ mod tests {
             ("2024-01-05,2024-01-01", "2024-01-01 is out of order"),
             ("2024-01-05,2024-01-05", "2024-01-05 is repeated"),
             ("2024-01-05,2024-13-01", "--dates 2024-13-01"),
+            (
+                "2024-01-05,,2024-01-09",
+                "--dates 2024-01-05,,2024-01-09: date 2 is empty",
+            ),
+            ("", "--dates : date 1 is empty"),
         ] {
             let e = dates_of_list(list).unwrap_err();
-            assert!(matches!(e, VipError::Usage(_)) && e.to_string().contains(needle), "{e}");
+            assert!(
+                matches!(e, VipError::Usage(_)) && e.to_string().contains(needle),
+                "{e}"
+            );
         }
     }
 
@@ -277,8 +313,6 @@ mod tests {
         sorted.sort_by(f64::total_cmp);
         assert!((sorted[2000] - 0.2).abs() < 0.01, "{}", sorted[2000]);
         spec.clouds = false;
-        assert!(days
-            .iter()
-            .all(|&x| spec.conditions(x).clouds.is_none()));
+        assert!(days.iter().all(|&x| spec.conditions(x).clouds.is_none()));
     }
 }
