@@ -14,22 +14,20 @@
 //! - The processor's correction formula (`PixelTerms::uniform` then `PixelTerms::adjacency`)
 //!   gives back uniform ground within 0.00006, and, fed the environment 6S's function makes of
 //!   the disc, the disc's reflectance within 0.0012 (RMS 0.0003–0.0006 per radius).
-//! - With its own window (the best environment its box can give: the mean over its
-//!   (2·env_radius + 1)² cells of 240 m of their true reflectances) the processor gets the
-//!   discs' reflectance off by, per radius (km) max (RMS): 0.1 0.023 (0.013), 0.2 0.039
-//!   (0.022), 0.3 0.047 (0.027), 0.5 0.047 (0.027), 1 0.031 (0.016), 2 0.077 (0.041),
-//!   3 0.064 (0.033), 5 0.045 (0.023), 10 0.022 (0.011); per AOT 0.25 / 0.5 up to 0.047 /
-//!   0.077, alike for dark and bright discs. 6S's F(R) is 0.11–0.14 at 0.1 km, 0.48–0.60 at
-//!   1 km and 0.86–0.95 at 10 km (more of the Rayleigh light comes from afar), the box's
-//!   0.007, 0.67 and 1.
+//! - With its own window (6S's function on its environment grid of 50 m cells, each cell its
+//!   true reflectance) the processor gets the discs' reflectance within 0.0012 (RMS
+//!   0.0003–0.0006 per radius). The box it used before (MAJA's mean over 9 × 9 cells of
+//!   240 m) was off by up to 0.077 (R = 2 km, AOT 0.5): 6S's F(R) is 0.11–0.14 at 0.1 km,
+//!   0.48–0.60 at 1 km and 0.86–0.95 at 10 km (more of the Rayleigh light comes from afar),
+//!   the box's 0.007, 0.67 and 1.
 
 use std::path::PathBuf;
 
-use vip::atmosphere::field::Field;
+use vip::atmosphere::environment::{EnvFunction, SummedArea, Window};
 use vip::atmosphere::surface::PixelTerms;
 use vip::atmosphere::{BandLuts, Conditions, LutSet};
-use vip::level2::Params;
-use vip::sim::atmosphere::{EnvFunction, PointTerms, SummedArea, Window, ENV_CELL_M};
+use vip::level2;
+use vip::sim::atmosphere::{PointTerms, ENV_CELL_M};
 use vip_testkit::{project_root, python_oracle};
 
 /// LUT probe bounds (`lut_vs_sixs.rs`): forward TOA, inverse surface reflectance.
@@ -116,7 +114,7 @@ fn disc_raster(n: usize, cell_m: f64, radius_km: f64) -> impl Fn(usize) -> f64 {
 
 /// The simulator's weight of the disc in the environment of its centre, band `l` under `c`.
 fn sim_disc_weight(l: &BandLuts, c: &Conditions, sat: &SummedArea, n: usize) -> f64 {
-    let w = Window::environment(&EnvFunction::of(l, c), n);
+    let w = Window::environment(&EnvFunction::of(l, c), ENV_CELL_M, n);
     w.mean_at(sat, n / 2, n / 2)
 }
 
@@ -133,17 +131,25 @@ fn sim_disc_weights(set: &LutSet, cases: &[Case]) -> Vec<f64> {
     out
 }
 
-/// The processor's best environment: the box mean of the cells' true reflectances.
-fn box_disc_weight(radius_km: f64) -> f64 {
-    let p = Params::default();
-    let n = 4 * p.env_radius + 3;
-    let share = disc_raster(n, p.coarse_m, radius_km);
-    let field = Field {
-        rows: n,
-        cols: n,
-        data: (0..n * n).map(share).collect(),
-    };
-    field.box_mean(p.env_radius).at(n / 2, n / 2)
+/// The processor's weight of the disc in the environment of its centre, band `l` under `c`:
+/// its window on its environment grid of cells of true reflectance (every cell one sample).
+fn processor_disc_weight(l: &BandLuts, c: &Conditions, sat: &SummedArea, n: usize) -> f64 {
+    let w = Window::environment(&EnvFunction::of(l, c), level2::ENV_CELL_M, n);
+    let ones = SummedArea::new(n, n, |_| 1.0);
+    w.weighted_mean_at(sat, &ones, n / 2, n / 2)
+}
+
+/// The processor's weight of the disc for every disc case (NaN for uniform ground).
+fn processor_disc_weights(set: &LutSet, cases: &[Case]) -> Vec<f64> {
+    let n = 2 * (SIM_HALF_M / level2::ENV_CELL_M).round() as usize + 1;
+    let mut out = vec![f64::NAN; cases.len()];
+    for r in radii(cases) {
+        let sat = SummedArea::new(n, n, disc_raster(n, level2::ENV_CELL_M, r));
+        for (k, case) in cases.iter().enumerate().filter(|(_, c)| c.radius_km == r) {
+            out[k] = processor_disc_weight(set.band(&case.band).unwrap(), &case.c, &sat, n);
+        }
+    }
+    out
 }
 
 /// 6S's own environment weight F(R) of the disc: from its TOA, inverting its coupling formula
@@ -191,9 +197,10 @@ fn the_simulator_gives_6s_toa_over_discs_and_uniform_ground() {
     assert_eq!(cases.len(), 120);
     let radii = radii(&cases);
     let weights = sim_disc_weights(&set, &cases);
+    let processor = processor_disc_weights(&set, &cases);
     let (mut err, mut f_err) = (vec![], 0.0f64);
-    println!("band aot radius rho_t: F(R) of 6S, of the simulator, of the processor's box");
-    for (case, &w) in cases.iter().zip(&weights) {
+    println!("band aot radius rho_t: F(R) of 6S, of the simulator, of the processor");
+    for ((case, &w), &wp) in cases.iter().zip(&weights).zip(&processor) {
         if case.radius_km.is_infinite() {
             continue;
         }
@@ -205,10 +212,7 @@ fn the_simulator_gives_6s_toa_over_discs_and_uniform_ground() {
         f_err = f_err.max((w - f6s).abs());
         println!(
             "{} {} {r:4} {}: {f6s:.3} {w:.3} {:.3}",
-            case.band,
-            case.c.aot,
-            case.rho_t,
-            box_disc_weight(r)
+            case.band, case.c.aot, case.rho_t, wp
         );
     }
     let worst = report("simulator TOA − 6S", &radii, &err);
@@ -241,23 +245,14 @@ fn processor_errors(set: &LutSet, cases: &[Case], weight: &[f64]) -> Vec<(f64, f
         .collect()
 }
 
-/// The weight the processor's box window gives the disc, per case.
-fn box_weights(cases: &[Case]) -> Vec<f64> {
-    cases.iter().map(|c| box_disc_weight(c.radius_km)).collect()
-}
-
 #[test]
 fn the_processor_inverts_6s_uniform_ground() {
+    let set = luts();
     let cases = cases();
-    let err = processor_errors(&luts(), &cases, &box_weights(&cases));
+    let err = processor_errors(&set, &cases, &processor_disc_weights(&set, &cases));
     let worst = report("processor ρ − ρt, uniform ground", &[f64::INFINITY], &err);
     assert!(worst < LUT_INVERSE, "uniform inversion off by {worst}");
-    report(
-        "processor ρ − ρt, discs, its box window",
-        &radii(&cases),
-        &err,
-    );
-    println!("processor ρ − ρt, discs, its box window, per AOT and disc: max |err|, rms");
+    println!("processor ρ − ρt, discs, its own window, per AOT and disc: max |err|, rms");
     for aot in [0.25, 0.5] {
         for rho_t in [0.03, 0.3] {
             let e: Vec<f64> = cases
@@ -292,15 +287,19 @@ fn given_6s_environment_the_processor_recovers_6s_discs() {
     assert!(worst < LUT_INVERSE, "disc reflectance off by up to {worst}");
 }
 
-/// What the processor reaches with its own window: MAJA's box of (2·env_radius + 1)² coarse
-/// cells is not 6S's environment function.
+/// What the processor reaches with its own window (6S's environment function on its
+/// environment grid of [`level2::ENV_CELL_M`] cells, each cell its true reflectance).
 #[test]
-#[ignore = "the processor's box window is not 6S's environment function (up to 0.077 off at \
-            R = 2 km): issue 13"]
 fn the_processor_recovers_6s_discs() {
+    let set = luts();
     let cases = cases();
-    let err = processor_errors(&luts(), &cases, &box_weights(&cases));
-    let worst = report("processor ρ − ρt, discs", &radii(&cases), &err);
+    let err = processor_errors(&set, &cases, &processor_disc_weights(&set, &cases));
+    let discs: Vec<(f64, f64)> = err.into_iter().filter(|e| e.0.is_finite()).collect();
+    let worst = report(
+        "processor ρ − ρt, discs, its own window",
+        &radii(&cases),
+        &discs,
+    );
     assert!(worst < LUT_INVERSE, "disc reflectance off by up to {worst}");
 }
 

@@ -3,6 +3,7 @@
 //! and slope correction build on these.
 
 pub mod aot;
+pub mod environment;
 pub mod field;
 pub mod luts;
 pub mod probe;

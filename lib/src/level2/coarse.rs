@@ -6,7 +6,8 @@ use rayon::prelude::*;
 
 use super::Params;
 use crate::atmosphere::aot::{self, Equations, Residual};
-use crate::atmosphere::field::Field;
+use crate::atmosphere::environment::{EnvFunction, SummedArea, Window};
+use crate::atmosphere::field::{bracket, Field};
 use crate::atmosphere::surface::{PixelTerms, PIXEL_TERMS};
 use crate::atmosphere::vapour;
 use crate::atmosphere::{BandLuts, Conditions, LutSet};
@@ -58,9 +59,8 @@ pub struct CellSums {
     pub alt_min: f64,
     pub alt_max: f64,
     /// Pixels seen in every band (non-negative TOA; saturated or cloudy ones included: they
-    /// light their neighbours too) and their TOA sums: the environment.
+    /// light their neighbours too; their TOA sums are on the environment grid, [`EnvSums`]).
     pub n_valid: f64,
-    pub toa: [f64; NB],
     /// Among those not saturated nor cloudy: dark-vegetation pixels and their blue and red
     /// TOA sums.
     pub n_dark: f64,
@@ -84,18 +84,13 @@ impl CellSums {
         self.alt_max = self.alt_max.max(h);
         let Some(t) = toa else { return };
         self.n_valid += 1.0;
-        for (s, v) in self.toa.iter_mut().zip(t) {
-            *s += v;
-        }
         if !clean {
             return;
         }
-        let (blue, red, nir) = (t[p.blue], t[p.red], t[p.nir]);
-        let ndvi = (nir - red) / (nir + red);
-        if ndvi > p.ndvi_min && red < p.red_toa_max {
+        if p.is_dark_vegetation(t) {
             self.n_dark += 1.0;
-            self.dark[0] += blue;
-            self.dark[1] += red;
+            self.dark[0] += t[p.blue];
+            self.dark[1] += t[p.red];
         }
         if t[p.wv_reference] > p.wv_reference_min {
             self.n_wv += 1.0;
@@ -118,9 +113,6 @@ impl CellSums {
         self.alt_min = self.alt_min.min(o.alt_min);
         self.alt_max = self.alt_max.max(o.alt_max);
         self.n_valid += o.n_valid;
-        for k in 0..NB {
-            self.toa[k] += o.toa[k];
-        }
         self.n_dark += o.n_dark;
         self.n_wv += o.n_wv;
         for k in 0..2 {
@@ -131,6 +123,46 @@ impl CellSums {
 
     pub fn mean_alt(&self) -> f64 {
         self.alt / self.n
+    }
+}
+
+/// What one cell of the environment grid accumulates in the first pass: its pixels seen in
+/// every band, their altitude and TOA sums.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct EnvSums {
+    pub n: f64,
+    pub alt: f64,
+    pub toa: [f64; NB],
+    /// Dark-vegetation pixels (as [`CellSums`] counts them) and their blue and red TOA sums.
+    pub n_dark: f64,
+    pub dark: [f64; 2],
+}
+
+impl EnvSums {
+    /// Adds one pixel of altitude `h` seen in every band; `clean` as in [`CellSums::add`].
+    pub fn add(&mut self, h: f64, toa: &[f64; NB], clean: bool, p: &Params) {
+        self.n += 1.0;
+        self.alt += h;
+        for (s, v) in self.toa.iter_mut().zip(toa) {
+            *s += v;
+        }
+        if clean && p.is_dark_vegetation(toa) {
+            self.n_dark += 1.0;
+            self.dark[0] += toa[p.blue];
+            self.dark[1] += toa[p.red];
+        }
+    }
+
+    /// Adds the sums of `o` (in a fixed order, so results do not depend on threads).
+    pub fn merge(&mut self, o: &EnvSums) {
+        self.n += o.n;
+        self.alt += o.alt;
+        self.n_dark += o.n_dark;
+        self.dark[0] += o.dark[0];
+        self.dark[1] += o.dark[1];
+        for (s, v) in self.toa.iter_mut().zip(&o.toa) {
+            *s += v;
+        }
     }
 }
 
@@ -160,6 +192,10 @@ impl CellGeometry {
 /// Everything the coarse estimation works on.
 pub struct Coarse<'a> {
     pub grid: Grid,
+    /// The environment grid, its cell side (metres) and its sums.
+    pub fine: Grid,
+    pub env_cell_m: f64,
+    pub env_sums: &'a [EnvSums],
     pub cells: &'a [CellSums],
     pub geometry: &'a [CellGeometry],
     pub luts: &'a [&'a BandLuts],
@@ -174,10 +210,6 @@ pub struct Estimate {
 }
 
 impl Coarse<'_> {
-    fn mean_toa(&self, i: usize, b: usize) -> f64 {
-        self.cells[i].toa[b] / self.cells[i].n_valid
-    }
-
     /// Water vapour per cell from the B11/B12 pair at the given AOT, gap-filled and smoothed.
     pub fn water_vapour(&self, aot: &Field, max_wv: f64) -> Estimate {
         let p = self.params;
@@ -298,47 +330,104 @@ impl Coarse<'_> {
             .collect()
     }
 
-    /// Environment reflectance per band and cell (see [`environment`]) from the cells' mean
-    /// TOA and their terms at their mean altitude.
-    pub fn environment(&self, nodes: &[Vec<NodeTerms>], radius: usize) -> Vec<Field> {
+    /// 6S's environment function of band `b` at the scene centre under `aot` and `wv`.
+    pub fn env_function(&self, b: usize, aot: f64, wv: f64) -> EnvFunction {
         let g = self.grid;
+        let centre = (g.rows / 2) * g.cols + g.cols / 2;
+        let alt = self
+            .cells
+            .iter()
+            .filter(|s| s.n > 0.0)
+            .map(|s| s.mean_alt())
+            .fold((0.0, 0.0), |(s, n), h| (s + h, n + 1.0));
+        let alt = if alt.1 > 0.0 { alt.0 / alt.1 } else { 0.0 };
+        EnvFunction::of(
+            self.luts[b],
+            &self.geometry[centre].conditions(b, aot, wv, alt),
+        )
+    }
+
+    /// Environment reflectance per band on the environment grid: each cell's uniform-surface
+    /// reflectance of its mean TOA, with the terms interpolated from the coarse nodes at its
+    /// mean altitude, weighted by 6S's environment function of the band (`functions`); see
+    /// [`environment`].
+    pub fn environment(&self, nodes: &[Vec<NodeTerms>], functions: &[EnvFunction]) -> Vec<Field> {
+        let (g, fine, sums) = (self.grid, self.fine, self.env_sums);
+        let reach = fine.rows.max(fine.cols);
         (0..NB)
+            .into_par_iter()
             .map(|b| {
-                let (terms, uniform): (Vec<PixelTerms>, Vec<f64>) = (0..g.cells())
-                    .map(|i| {
-                        let s = &self.cells[i];
-                        let t = at_altitude(&nodes[b][i], s.mean_alt());
-                        if s.n_valid < self.params.min_pixels {
-                            return (t, f64::NAN);
+                let (terms, uniform): (Vec<PixelTerms>, Vec<f64>) = (0..fine.cells())
+                    .map(|k| {
+                        let s = &sums[k];
+                        // the fine cell's centre in coarse cell coordinates
+                        let at = |i: usize, n: usize| bracket(fine.centre(i) / g.f as f64 - 0.5, n);
+                        let ((r0, wr), (c0, wc)) =
+                            (at(k / fine.cols, g.rows), at(k % fine.cols, g.cols));
+                        let (r1, c1) = ((r0 + 1).min(g.rows - 1), (c0 + 1).min(g.cols - 1));
+                        let node = |r: usize, c: usize| &nodes[b][r * g.cols + c];
+                        let t: NodeTerms = std::array::from_fn(|q| {
+                            let top = node(r0, c0)[q] * (1.0 - wc) + node(r0, c1)[q] * wc;
+                            let bottom = node(r1, c0)[q] * (1.0 - wc) + node(r1, c1)[q] * wc;
+                            top * (1.0 - wr) + bottom * wr
+                        });
+                        if s.n < 1.0 {
+                            return (PixelTerms::default(), f64::NAN);
                         }
-                        (t, t.uniform(self.mean_toa(i, b)))
+                        let t = at_altitude(&t, s.alt / s.n);
+                        (t, t.uniform(s.toa[b] / s.n))
                     })
                     .unzip();
-                environment(g, &terms, uniform, radius)
+                let counts: Vec<f64> = sums.iter().map(|s| s.n).collect();
+                let window = Window::environment(&functions[b], self.env_cell_m, reach);
+                environment(fine, &window, &terms, &uniform, &counts)
             })
             .collect()
     }
 }
 
 /// Fixed-point passes of the environment estimate: a uniform-surface reflectance is itself
-/// blurred by its environment, so its box mean over-smooths the environment (dark valleys
+/// blurred by its environment, so its weighted mean over-smooths the environment (dark valleys
 /// around bright snow come out too bright, by up to 0.015 at AOT 0.45 in the blue); each pass
 /// corrects the cells for the adjacency effect of the previous estimate and averages again.
 const ENVIRONMENT_PASSES: usize = 3;
 
-/// The environment reflectance of every cell: the mean over the (2r+1)² cells around of the
-/// cells' own reflectance, found from their uniform-surface reflectances `uniform` (NaN where
-/// a cell has none) and terms by [`ENVIRONMENT_PASSES`] fixed-point passes; gaps filled (0
-/// when no cell has a value).
-fn environment(g: Grid, terms: &[PixelTerms], uniform: Vec<f64>, radius: usize) -> Field {
-    let field = |data| Field {
-        rows: g.rows,
-        cols: g.cols,
-        data,
+/// The environment reflectance of every cell of grid `g`: the mean, weighted by `window` and
+/// by the cells' pixel counts `counts`, of the cells' own reflectance, found from their
+/// uniform-surface reflectances `uniform` (NaN where a cell has none) and terms by
+/// [`ENVIRONMENT_PASSES`] fixed-point passes; gaps filled (0 when no cell has a value).
+fn environment(
+    g: Grid,
+    window: &Window,
+    terms: &[PixelTerms],
+    uniform: &[f64],
+    counts: &[f64],
+) -> Field {
+    let n: Vec<f64> = uniform
+        .iter()
+        .zip(counts)
+        .map(|(u, &c)| if u.is_nan() { 0.0 } else { c })
+        .collect();
+    let n_sat = SummedArea::new(g.cols, g.rows, |k| n[k]);
+    let mean = |own: &[f64]| -> Field {
+        let sat = SummedArea::new(
+            g.cols,
+            g.rows,
+            |k| if n[k] > 0.0 { own[k] * n[k] } else { 0.0 },
+        );
+        Field {
+            rows: g.rows,
+            cols: g.cols,
+            data: (0..g.cells())
+                .into_par_iter()
+                .map(|k| window.weighted_mean_at(&sat, &n_sat, k / g.cols, k % g.cols))
+                .map(|v| if v.is_finite() { v } else { f64::NAN })
+                .collect(),
+        }
     };
-    let mut env = field(uniform.clone()).box_mean(radius);
+    let mut env = mean(uniform);
     for _ in 0..ENVIRONMENT_PASSES {
-        let own = uniform
+        let own: Vec<f64> = uniform
             .iter()
             .zip(terms)
             .zip(&env.data)
@@ -350,7 +439,7 @@ fn environment(g: Grid, terms: &[PixelTerms], uniform: Vec<f64>, radius: usize) 
                 }
             })
             .collect();
-        env = field(own).box_mean(radius);
+        env = mean(&own);
     }
     if env.fill_gaps(1.0).is_none() {
         env.data.iter_mut().for_each(|v| *v = 0.0);
@@ -367,78 +456,81 @@ pub fn at_altitude(t: &NodeTerms, h: f64) -> PixelTerms {
 }
 
 /// Multi-spectral equations: per cell with enough dark vegetation, the relation's residual for
-/// the surface blue and red reflectances of its mean dark-vegetation TOA, tabulated over the
-/// AOT nodes and weighted by the number of pixels. The reflectances are corrected for the
-/// adjacency effect as the image will be (environment from the cells around, at each AOT):
-/// dark vegetation next to bright soil would otherwise look bluer than it is and bias the AOT.
+/// the surface blue and red reflectances of its dark vegetation, tabulated over the AOT nodes
+/// and weighted by the number of pixels. The reflectances are corrected for the adjacency
+/// effect as the image will be, on the environment grid (at each AOT node, the environment of
+/// every environment cell from 6S's function; each cell's dark pixels corrected with their
+/// own environment, then averaged over the coarse cell): dark vegetation next to bright soil
+/// would otherwise look bluer than it is and bias the AOT.
 struct MultiSpectral {
     cols: usize,
     residuals: Vec<Option<Residual>>,
 }
 
-/// One band of one cell over the AOT nodes: its terms, the uniform-surface reflectance of the
-/// mean TOA of all valid pixels and of the dark-vegetation pixels.
-struct Curves {
-    terms: Vec<PixelTerms>,
-    all: Vec<f64>,
-    dark: Option<Vec<f64>>,
-}
-
 impl MultiSpectral {
     fn new(c: &Coarse, wv: &Field, nodes: &[f64]) -> Self {
         let p = c.params;
-        let g = c.grid;
-        let curves = |b: usize, dark_sum: usize| -> Vec<Option<Curves>> {
-            (0..g.cells())
-                .into_par_iter()
-                .map(|i| {
-                    let s = &c.cells[i];
-                    if s.n_valid < p.min_pixels {
-                        return None;
-                    }
-                    let terms: Vec<PixelTerms> = nodes
-                        .iter()
-                        .map(|&a| {
-                            let k = c.geometry[i].conditions(b, a, wv.data[i], s.mean_alt());
+        let (g, fine) = (c.grid, c.fine);
+        let wv_centre = wv.data[(g.rows / 2) * g.cols + g.cols / 2];
+        let counts: Vec<f64> = c.env_sums.iter().map(|s| s.n).collect();
+        // the coarse cell of each environment cell
+        let coarse_of: Vec<usize> = (0..fine.cells())
+            .map(|k| {
+                let (r, col) = (k / fine.cols, k % fine.cols);
+                let at = |i: usize, n: usize| ((fine.centre(i) / g.f as f64) as usize).min(n - 1);
+                at(r, g.rows) * g.cols + at(col, g.cols)
+            })
+            .collect();
+        // per band and node, the dark vegetation of each coarse cell corrected for adjacency
+        let corrected = |b: usize, dark_sum: usize| -> Vec<Option<Vec<f64>>> {
+            let per_node: Vec<Vec<f64>> = nodes
+                .par_iter()
+                .map(|&aot| {
+                    let coarse_terms: Vec<PixelTerms> = (0..g.cells())
+                        .map(|i| {
+                            let s = &c.cells[i];
+                            if s.n == 0.0 {
+                                return PixelTerms::default();
+                            }
+                            let k = c.geometry[i].conditions(b, aot, wv.data[i], s.mean_alt());
                             PixelTerms::from(&c.luts[b].terms(&k))
                         })
                         .collect();
-                    let invert = |toa: f64| terms.iter().map(|t| t.uniform(toa)).collect();
-                    Some(Curves {
-                        all: invert(c.mean_toa(i, b)),
-                        dark: (s.n_dark >= p.min_pixels)
-                            .then(|| invert(s.dark[dark_sum] / s.n_dark)),
-                        terms,
-                    })
-                })
-                .collect()
-        };
-        // per band, the adjacency-corrected dark-vegetation reflectance at every node
-        let corrected = |b: usize, dark_sum: usize| -> Vec<Option<Vec<f64>>> {
-            let cv = curves(b, dark_sum);
-            let env: Vec<Field> = (0..nodes.len())
-                .map(|j| {
-                    let (terms, uniform): (Vec<PixelTerms>, Vec<f64>) = cv
+                    let terms: Vec<PixelTerms> =
+                        coarse_of.iter().map(|&i| coarse_terms[i]).collect();
+                    let uniform: Vec<f64> = c
+                        .env_sums
                         .iter()
-                        .map(|x| {
-                            x.as_ref().map_or((PixelTerms::default(), f64::NAN), |x| {
-                                (x.terms[j], x.all[j])
-                            })
+                        .zip(&terms)
+                        .map(|(s, t)| {
+                            if s.n < 1.0 {
+                                f64::NAN
+                            } else {
+                                t.uniform(s.toa[b] / s.n)
+                            }
                         })
-                        .unzip();
-                    environment(g, &terms, uniform, p.env_radius)
+                        .collect();
+                    let f = c.env_function(b, aot, wv_centre);
+                    let window = Window::environment(&f, c.env_cell_m, fine.rows.max(fine.cols));
+                    let env = environment(fine, &window, &terms, &uniform, &counts);
+                    let mut sums = vec![(0.0, 0.0); g.cells()];
+                    for (k, s) in c.env_sums.iter().enumerate() {
+                        if s.n_dark > 0.0 {
+                            let t = &terms[k];
+                            let own = t.uniform(s.dark[dark_sum] / s.n_dark);
+                            let v = t.adjacency(own, env.data[k]);
+                            let acc = &mut sums[coarse_of[k]];
+                            acc.0 += s.n_dark * v;
+                            acc.1 += s.n_dark;
+                        }
+                    }
+                    sums.iter().map(|(v, n)| v / n).collect()
                 })
                 .collect();
-            cv.iter()
-                .enumerate()
-                .map(|(i, x)| {
-                    let x = x.as_ref()?;
-                    let dark = x.dark.as_ref()?;
-                    Some(
-                        (0..nodes.len())
-                            .map(|j| x.terms[j].adjacency(dark[j], env[j].data[i]))
-                            .collect(),
-                    )
+            (0..g.cells())
+                .map(|i| {
+                    (c.cells[i].n_dark >= p.min_pixels && c.cells[i].n_valid >= p.min_pixels)
+                        .then(|| per_node.iter().map(|v| v[i]).collect())
                 })
                 .collect()
         };
@@ -506,6 +598,7 @@ mod tests {
         a.merge(&b);
         assert_eq!(a.n, whole.n);
         assert_eq!((a.alt_min, a.alt_max), (100.0, 109.0));
-        assert!((a.toa[3] - whole.toa[3]).abs() < 1e-12);
+        assert_eq!((a.n_valid, a.n_dark), (whole.n_valid, whole.n_dark));
+        assert!((a.dark[1] - whole.dark[1]).abs() < 1e-12);
     }
 }

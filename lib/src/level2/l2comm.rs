@@ -71,7 +71,6 @@ pub fn apply(data: &Node, path: &Path, p: &mut Params) -> Result<L2Comm> {
     p.default_aot = num("AOT_Estimation/Default_AOT")?;
     p.aot_half_window = cells("AOT_Estimation/Half_Window_Size")?.round() as usize;
     p.aot_sigma = cells("AOT_Estimation/Sigma_Smoothing_AOT")?;
-    p.env_radius = cells("Environment_Correction/Env_Corr_Radius")?.round() as usize;
     p.min_cos_i = num("Common_Parameters/Slope_Min_Cos_I")?;
     p.min_cos_ratio = num("Slope_Correction/Min_Cos_Ratio")?;
     let wv = "Atmospheric_Absorption_Correction/";
@@ -116,7 +115,7 @@ mod tests {
         assert_eq!(p.red_toa_max, 0.1);
         assert_eq!(p.dark_vegetation.slope, 0.5);
         // 10 coarse pixels of 100 m: about 4 cells of 240 m; 5 -> 2; sigma 3 -> 1.25
-        assert_eq!((p.env_radius, p.aot_half_window), (4, 2));
+        assert_eq!(p.aot_half_window, 2);
         assert!((p.aot_sigma - 1.25).abs() < 1e-12);
         assert_eq!((p.min_cos_i, p.min_cos_ratio), (0.2, 0.2));
         assert_eq!(c.ozone, 0.3);

@@ -7,9 +7,11 @@
 //!    multi-spectral method, water vapour again at that AOT; each gap-filled (flagged) and
 //!    smoothed. The atmospheric terms of every band are computed from the LUTs at every cell
 //!    centre (its sun and view angles from the SOL/VIE grids, its AOT and water vapour), as a
-//!    linear function of altitude over the altitudes of the cell and its neighbours; the
-//!    environment reflectance is the mean uniform-surface reflectance over
-//!    (2·`env_radius` + 1)² cells.
+//!    linear function of altitude over the altitudes of the cell and its neighbours. The
+//!    environment reflectance lives on a finer grid of [`ENV_CELL_M`] cells (summed in the
+//!    same pass): their uniform-surface reflectances weighted by 6S's environment function
+//!    of each band ([`crate::atmosphere::environment`]; a few hundred metres for aerosols,
+//!    kilometres for Rayleigh) and corrected for their own adjacency by fixed-point passes.
 //! 3. A second streaming pass corrects each pixel: terms interpolated bilinearly between cell
 //!    centres at the pixel's DEM altitude, the uniform-surface inversion, the adjacency
 //!    correction (SRE), and the slope correction with the DEM normal (FRE); see
@@ -44,7 +46,7 @@ use crate::mission::venus::BANDS;
 use crate::product::l1c::{self, L1c};
 use crate::product::l2a::{self, bits, L2a};
 use crate::raster::{self, RasterSpec, SampleType, StagedProduct, Strips};
-use coarse::{at_altitude, CellGeometry, CellSums, Coarse, Estimate, Grid, NodeTerms, NB};
+use coarse::{at_altitude, CellGeometry, CellSums, Coarse, EnvSums, Estimate, Grid, NodeTerms, NB};
 use terrain::Occlusion;
 
 /// Processing parameters: VIP's defaults (MAJA's where they apply, see the man page), or those
@@ -57,7 +59,8 @@ pub struct Params {
     pub blue: usize,
     pub red: usize,
     pub nir: usize,
-    /// Dark vegetation: NDVI (TOA) above, red TOA below.
+    /// Dark vegetation: NDVI (TOA) above, red TOA below. The default NDVI 0.65 keeps dense
+    /// canopies, where the blue-red relation is tightest, and few mixtures with soil or roads.
     pub ndvi_min: f64,
     pub red_toa_max: f64,
     /// Surface blue = slope × red + intercept over dark vegetation. The default (B03 =
@@ -82,11 +85,18 @@ pub struct Params {
     pub wv_reference_min: f64,
     pub default_wv: f64,
     pub wv_sigma: f64,
-    /// Environment radius, cells.
-    pub env_radius: usize,
     /// Slope correction: lowest cos i used (below: STL), lowest cos i / cos θs (below: TGS).
     pub min_cos_i: f64,
     pub min_cos_ratio: f64,
+}
+
+impl Params {
+    /// Whether TOA reflectances `t` (12 bands) are dark vegetation: NDVI over
+    /// [`Params::ndvi_min`], red under [`Params::red_toa_max`].
+    pub fn is_dark_vegetation(&self, t: &[f64; coarse::NB]) -> bool {
+        let (red, nir) = (t[self.red], t[self.nir]);
+        (nir - red) / (nir + red) > self.ndvi_min && red < self.red_toa_max
+    }
 }
 
 impl Default for Params {
@@ -96,7 +106,7 @@ impl Default for Params {
             blue: 2,
             red: 6,
             nir: 10,
-            ndvi_min: 0.5,
+            ndvi_min: 0.65,
             red_toa_max: 0.15,
             dark_vegetation: DarkVegetation {
                 slope: 0.70,
@@ -112,7 +122,6 @@ impl Default for Params {
             wv_reference_min: 0.1,
             default_wv: 2.0,
             wv_sigma: 1.0,
-            env_radius: 4,
             min_cos_i: 0.2,
             min_cos_ratio: 0.2,
         }
@@ -138,6 +147,9 @@ pub fn run(inputs: &[PathBuf], l2: &L2Options, opts: &Options) -> Result<Vec<Pat
 
 /// Spacing of the AOT nodes the cost is tabulated at.
 const AOT_STEP: f64 = 0.05;
+/// Cell of the environment grid, metres (rounded to whole pixels): fine enough for the
+/// aerosol part of the environment function, whose weight is half spent within 300 m.
+pub const ENV_CELL_M: f64 = 50.0;
 
 /// One L1C → L2A.
 pub fn process(hdr: &Path, l2: &L2Options, opts: &Options) -> Result<PathBuf> {
@@ -192,14 +204,19 @@ pub fn process(hdr: &Path, l2: &L2Options, opts: &Options) -> Result<PathBuf> {
 
     let f = (p.coarse_m / l1c.pixel_m).round().max(1.0) as usize;
     let grid = Grid::new(l1c.lines, l1c.cols, f);
+    let fe = (ENV_CELL_M / l1c.pixel_m).round().max(1.0) as usize;
+    let fine = Grid::new(l1c.lines, l1c.cols, fe);
     let image = raster::open(&l1c.image_path(dir))?;
-    let cells = first_pass(&image, &l1c, &site, &dem, grid, p, opts)?;
+    let (cells, env_sums) = first_pass(&image, &l1c, &site, &dem, (grid, fine), p, opts)?;
     let sol_path = l1c.annex_path(dir, l1c::ANNEX_SOL);
     let geometry = cell_geometry(&site, grid, (&sol, &sol_path), (&vie, &vie_path))?;
     check_angles(&geometry, &bands, &l2.gipp)?;
 
     let coarse = Coarse {
         grid,
+        fine,
+        env_cell_m: fe as f64 * l1c.pixel_m,
+        env_sums: &env_sums,
         cells: &cells,
         geometry: &geometry,
         luts: &bands,
@@ -223,7 +240,11 @@ pub fn process(hdr: &Path, l2: &L2Options, opts: &Options) -> Result<PathBuf> {
     log_estimate("AOT", &aot);
     log_estimate("water vapour (g/cm²)", &wv);
     let terms = coarse.node_terms(&aot.field, &wv.field, alt_range);
-    let env = coarse.environment(&terms, p.env_radius);
+    let centre = (grid.rows / 2) * grid.cols + grid.cols / 2;
+    let functions: Vec<_> = (0..NB)
+        .map(|b| coarse.env_function(b, aot.field.data[centre], wv.field.data[centre]))
+        .collect();
+    let env = coarse.environment(&terms, &functions);
     let mut l2a = L2a::from_l1c(&l1c);
     l2a.adjacency_and_slope = true;
     l2a.gipps_used = lut_gipps(&catalogue, &l2.model);
@@ -247,6 +268,7 @@ pub fn process(hdr: &Path, l2: &L2Options, opts: &Options) -> Result<PathBuf> {
         l1c: &l1c,
         site: &site,
         grid,
+        fine,
         terms: &terms,
         env: &env,
         geometry: &geometry,
@@ -390,39 +412,49 @@ fn first_pass(
     l1c: &L1c,
     site: &Site,
     dem: &Dem,
-    grid: Grid,
+    (grid, fine): (Grid, Grid),
     p: &Params,
     opts: &Options,
-) -> Result<Vec<CellSums>> {
+) -> Result<(Vec<CellSums>, Vec<EnvSums>)> {
     let cols = l1c.cols;
     let mut cells = vec![CellSums::default(); grid.cells()];
+    let mut env = vec![EnvSums::default(); fine.cells()];
     let bar = progress(l1c.lines as u64, "L2 pass 1");
     for win in Strips::for_budget(l1c.lines, cols, opts.ram_bytes, 15 * 2 * 2) {
         let n = win.rows * cols;
         let px = read_strip(image, cols, &win)?;
-        let rows: Vec<Vec<CellSums>> = (0..win.rows)
+        let rows: Vec<(Vec<CellSums>, Vec<EnvSums>)> = (0..win.rows)
             .into_par_iter()
             .map(|i| {
                 let r = win.row + i;
                 let mut acc = vec![CellSums::default(); grid.cols];
+                let mut acc_env = vec![EnvSums::default(); fine.cols];
                 for c in 0..cols {
                     let (e, nn) = site.pixel_centre(r as f64, c as f64);
                     let (toa, clean) = seen_toa(&px, i * cols + c, n, l1c);
-                    acc[c / grid.f].add(dem.height(e, nn), toa.as_ref(), clean, p);
+                    let h = dem.height(e, nn);
+                    acc[c / grid.f].add(h, toa.as_ref(), clean, p);
+                    if let Some(t) = &toa {
+                        acc_env[c / fine.f].add(h, t, clean, p);
+                    }
                 }
-                acc
+                (acc, acc_env)
             })
             .collect();
-        for (i, acc) in rows.iter().enumerate() {
+        for (i, (acc, acc_env)) in rows.iter().enumerate() {
             let cr = (win.row + i) / grid.f;
             for (cc, s) in acc.iter().enumerate() {
                 cells[cr * grid.cols + cc].merge(s);
+            }
+            let fr = (win.row + i) / fine.f;
+            for (cc, s) in acc_env.iter().enumerate() {
+                env[fr * fine.cols + cc].merge(s);
             }
         }
         bar.inc(win.rows as u64);
     }
     bar.finish_and_clear();
-    Ok(cells)
+    Ok((cells, env))
 }
 
 /// Sun and per-band view angles at each cell centre.
@@ -491,6 +523,8 @@ struct Correction<'a> {
     l1c: &'a L1c,
     site: &'a Site,
     grid: Grid,
+    /// The environment grid `env` is on.
+    fine: Grid,
     terms: &'a [Vec<NodeTerms>],
     env: &'a [Field],
     geometry: &'a [CellGeometry],
@@ -522,6 +556,7 @@ struct Row {
 /// row's position between two node rows.
 struct RowNodes {
     terms: Vec<Vec<NodeTerms>>,
+    /// Per band, per column of the environment grid.
     env: Vec<Vec<f64>>,
     sun: Vec<[f64; 3]>,
     aot: Vec<f64>,
@@ -565,7 +600,18 @@ impl Correction<'_> {
                 .map(|c| lerp(f.at(r0, c), f.at(r1, c)))
                 .collect()
         };
-        let env = self.env.iter().map(field_row).collect();
+        let fine = self.fine;
+        let (f0, fw) = bracket(fine.frac(r), fine.rows);
+        let f1 = (f0 + 1).min(fine.rows - 1);
+        let env = self
+            .env
+            .iter()
+            .map(|f| {
+                (0..fine.cols)
+                    .map(|c| f.at(f0, c) + fw * (f.at(f1, c) - f.at(f0, c)))
+                    .collect()
+            })
+            .collect();
         let sun = (0..g.cols)
             .map(|c| {
                 let d0 = self.geometry[r0 * g.cols + c].sun;
@@ -609,6 +655,8 @@ impl Correction<'_> {
             let (c0, w) = bracket(g.frac(c), g.cols);
             let c1 = (c0 + 1).min(g.cols - 1);
             let lerp = |a: f64, b: f64| a + w * (b - a);
+            let (e0, ew) = bracket(self.fine.frac(c), self.fine.cols);
+            let e1 = (e0 + 1).min(self.fine.cols - 1);
             let h = self.dem.height(e, nn);
             let hc = h.clamp(self.alt_range.0, self.alt_range.1);
             let mut oth = 0u16;
@@ -659,7 +707,7 @@ impl Correction<'_> {
                 let (t0, t1) = (&nodes.terms[b][c0], &nodes.terms[b][c1]);
                 let t: NodeTerms = std::array::from_fn(|k| lerp(t0[k], t1[k]));
                 let t = at_altitude(&t, hc);
-                let env = lerp(nodes.env[b][c0], nodes.env[b][c1]);
+                let env = nodes.env[b][e0] + ew * (nodes.env[b][e1] - nodes.env[b][e0]);
                 let toa = f64::from(d) * l1c.quantification;
                 let sre = t.adjacency(t.uniform(toa), env);
                 let fre = sre / t.illumination(&lit, env);

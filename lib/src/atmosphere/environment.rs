@@ -1,0 +1,183 @@
+//! The adjacency effect's weighting of the ground around a target: 6S's environment
+//! function and the windows that apply it to a raster of cells (nested squares read from
+//! summed-area tables). The simulator's forward model and the L2 processor's environment
+//! correction both weight the environment with it; `bins/vip-maccs/tests/adjacency_6s.rs` holds
+//! it against 6S run over a disc in a contrasting surround.
+
+use serde::Serialize;
+
+use super::{BandLuts, Conditions};
+
+/// 6S's environment function (`ENVIRO.f`, sensor at satellite level; Vermote et al. 1997,
+/// 6S manual): the share F(r) of a band's diffuse upward transmission that comes from the
+/// ground within r of the target, so that the environment reflectance is ∫ ρ dF. Its
+/// Rayleigh and aerosol parts, fitted at nadir and corrected for the view zenith angle, are
+/// weighted by their diffuse upward transmissions.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct EnvFunction {
+    /// Cosine of the view zenith angle.
+    pub mu_v: f64,
+    /// Aerosol share of the diffuse upward transmission, t_dif,A / (t_dif,A + t_dif,R).
+    pub aerosol: f64,
+}
+
+impl EnvFunction {
+    /// The function of a band under `c`, from its LUTs: the Rayleigh diffuse upward
+    /// transmission is the one at AOT 0, the aerosol one that of the aerosols alone taking
+    /// the total transmissions as Rayleigh × aerosol.
+    pub fn of(luts: &BandLuts, c: &Conditions) -> Self {
+        let t = luts.terms(c);
+        let r = luts.terms(&Conditions { aot: 0.0, ..*c });
+        let dif_r = r.t_up - r.t_up_dir;
+        let dif_a = (t.t_up / r.t_up - t.t_up_dir / r.t_up_dir).max(0.0);
+        EnvFunction {
+            mu_v: c.vza.to_radians().cos(),
+            aerosol: if dif_a + dif_r > 0.0 {
+                dif_a / (dif_a + dif_r)
+            } else {
+                0.0
+            },
+        }
+    }
+
+    /// F(r), r in kilometres.
+    pub fn at(&self, r_km: f64) -> f64 {
+        let x = self.mu_v.ln();
+        let fr0 = 1.0 - 0.930 * (-0.080 * r_km).exp() - 0.070 * (-1.100 * r_km).exp();
+        let fa0 = 1.0 - 0.448 * (-0.27 * r_km).exp() - 0.552 * (-2.83 * r_km).exp();
+        let fr = fr0 * (x * (1.0 - fr0) + 1.0);
+        let (a0, b0, a1, b1) = (1.3347, 0.57757, -1.479, -1.5275);
+        let fa = fa0
+            * ((1.0 + a0 * x + b0 * x * x)
+                + fa0 * (a1 * x + b1 * x * x)
+                + fa0 * fa0 * ((-a1 - a0) * x + (-b1 - b0) * x * x));
+        self.aerosol * fa + (1.0 - self.aerosol) * fr
+    }
+}
+
+/// Summed-area table of a raster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummedArea {
+    width: usize,
+    height: usize,
+    sums: Vec<f64>,
+}
+
+impl SummedArea {
+    /// The table of the `width` × `height` raster whose cell k (row major) holds `value(k)`.
+    pub fn new(width: usize, height: usize, value: impl Fn(usize) -> f64) -> Self {
+        let mut sums = vec![0.0f64; (width + 1) * (height + 1)];
+        for r in 0..height {
+            let mut row = 0.0;
+            for c in 0..width {
+                row += value(r * width + c);
+                sums[(r + 1) * (width + 1) + c + 1] = sums[r * (width + 1) + c + 1] + row;
+            }
+        }
+        SummedArea {
+            width,
+            height,
+            sums,
+        }
+    }
+
+    /// Sum and number of the cells within `half` cells (a square) of cell (row, col).
+    fn square(&self, row: usize, col: usize, half: usize) -> (f64, usize) {
+        let (r0, r1) = (row.saturating_sub(half), (row + half + 1).min(self.height));
+        let (c0, c1) = (col.saturating_sub(half), (col + half + 1).min(self.width));
+        let w = self.width + 1;
+        let s = self.sums[r1 * w + c1] - self.sums[r0 * w + c1] - self.sums[r1 * w + c0]
+            + self.sums[r0 * w + c0];
+        (s, (r1 - r0) * (c1 - c0))
+    }
+}
+
+/// A weighting of the cells around a centre cell made of nested squares centred on it, each
+/// with a weight per cell: a box, or a radially decreasing function approximated by rings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Window {
+    /// Per square: half side in cells, weight per cell.
+    squares: Vec<(usize, f64)>,
+}
+
+/// Squares of [`Window::environment`] one cell apart up to this half side, then growing by
+/// [`RING_GROWTH`].
+const RING_CELLS: usize = 8;
+const RING_GROWTH: f64 = 1.25;
+
+impl Window {
+    /// The square of side `side_m` (rounded down to an odd number of cells of `cell_m`).
+    pub fn square(side_m: f64, cell_m: f64) -> Self {
+        Window {
+            squares: vec![((side_m / cell_m / 2.0).floor() as usize, 1.0)],
+        }
+    }
+
+    /// The weighting of `f` out to `reach` cells from the centre: each ring between
+    /// consecutive squares gets what F gives the annulus of the same area, spread evenly over
+    /// its cells.
+    pub fn environment(f: &EnvFunction, cell_m: f64, reach: usize) -> Self {
+        let mut halves = vec![0];
+        while halves[halves.len() - 1] < reach {
+            let h = halves[halves.len() - 1];
+            let next = if h < RING_CELLS {
+                h + 1
+            } else {
+                (h as f64 * RING_GROWTH).ceil() as usize
+            };
+            halves.push(next.min(reach));
+        }
+        let cells = |h: usize| ((2 * h + 1) * (2 * h + 1)) as f64;
+        // F of the disc of the area of the square of half side h
+        let within =
+            |h: usize| f.at((2 * h + 1) as f64 * cell_m / std::f64::consts::PI.sqrt() / 1000.0);
+        let density: Vec<f64> = halves
+            .iter()
+            .enumerate()
+            .map(|(k, &h)| match k {
+                0 => within(h) / cells(h),
+                _ => {
+                    let g = halves[k - 1];
+                    (within(h) - within(g)) / (cells(h) - cells(g))
+                }
+            })
+            .collect();
+        Window {
+            squares: halves
+                .iter()
+                .enumerate()
+                .map(|(k, &h)| (h, density[k] - density.get(k + 1).unwrap_or(&0.0)))
+                .collect(),
+        }
+    }
+
+    /// The weighted mean of the raster of `sat` around cell (row, col), over the part of the
+    /// window inside the raster.
+    pub fn mean_at(&self, sat: &SummedArea, row: usize, col: usize) -> f64 {
+        let (mut sum, mut weight) = (0.0, 0.0);
+        for &(half, w) in &self.squares {
+            let (s, n) = sat.square(row, col, half);
+            sum += w * s;
+            weight += w * n as f64;
+        }
+        sum / weight
+    }
+
+    /// The weighted mean around cell (row, col) of a raster given as sums: `values` holds
+    /// each cell's sum and `counts` how many samples it summed (cells without samples count
+    /// for nothing), over the part of the window inside the raster.
+    pub fn weighted_mean_at(
+        &self,
+        values: &SummedArea,
+        counts: &SummedArea,
+        row: usize,
+        col: usize,
+    ) -> f64 {
+        let (mut sum, mut weight) = (0.0, 0.0);
+        for &(half, w) in &self.squares {
+            sum += w * values.square(row, col, half).0;
+            weight += w * counts.square(row, col, half).0;
+        }
+        sum / weight
+    }
+}
