@@ -28,13 +28,18 @@ enum Level {
     /// vapour from the B12 (910 nm) / B11 (865 nm) pair, the column that makes their surface
     /// reflectances agree (cells with B11 TOA under 0.1 are filled from their neighbours);
     /// AOT at 550 nm by the multi-spectral dark-vegetation method (pixels of TOA NDVI
-    /// (B11, B07) > 0.5 and red TOA < 0.15; surface B03 = 0.5 × B07; least squares over the
-    /// 5 × 5 cells around each cell, at least 3 of them with 50 dark pixels), cells without
+    /// (B11, B07) > 0.65 and red TOA < 0.15; surface B03 = 0.70 × B07 + 0.005, the PROSAIL
+    /// canopies' line; their reflectances corrected for adjacency with their own environment
+    /// at every AOT; least squares over the 5 × 5 cells around each cell, at least 3 of them
+    /// with 50 dark pixels), cells without
     /// an estimate filled from their neighbours (or 0.1 when none has one), Gaussian
     /// smoothing of 1 cell. Per pixel, the terms of the LUTs at the cell centres (angles from
     /// the L1C SOL/VIE grids) are interpolated bilinearly and linearly in the DEM altitude,
     /// and the TOA reflectance inverted: ρs = y/(1 + S·y), y = (ρ_TOA − Tg_path·ρ_path) /
-    /// (Tg·T↓·T↑); adjacency (environment = mean over 9 × 9 cells): SRE = [ρs·T↑·(1 −
+    /// (Tg·T↓·T↑); adjacency (environment ρe: the uniform-surface reflectances of 50 m cells
+    /// weighted by 6S's environment function of the band, Rayleigh and aerosol parts by their
+    /// diffuse transmissions, corrected for their own adjacency by 3 fixed-point passes;
+    /// interpolated bilinearly): SRE = [ρs·T↑·(1 −
     /// S·ρe)/(1 − S·ρs) − T↑dif·ρe] / T↑dir; slope (DEM normal, sun incidence i): FRE = SRE
     /// / [p·cos i / cos θs + (1 − p)(1 + cos β)/2 + ρe(1 − cos β)/2], p = T↓dir/T↓, cos i
     /// held at 0.2 or more.
@@ -50,10 +55,10 @@ enum Level {
     ///
     /// The values above are the defaults; an L2COMM GIPP in --gipp applicable to the L1C sets
     /// them instead (bands, NDVI and red thresholds, MS_Slope, MS_YIntercept, Default_AOT,
-    /// Half_Window_Size, Sigma_Smoothing_AOT, Env_Corr_Radius, Slope_Min_Cos_I,
-    /// Min_Cos_Ratio, the water-vapour bands and threshold; window sizes in pixels of the
-    /// VENµS chain's 100 m coarse grid) and is listed in the product header; its ozone is
-    /// checked against the LUTs'.
+    /// Half_Window_Size, Sigma_Smoothing_AOT, Slope_Min_Cos_I, Min_Cos_Ratio, the
+    /// water-vapour bands and threshold; window sizes in pixels of the VENµS chain's 100 m
+    /// coarse grid; Env_Corr_Radius is not read, the environment follows 6S's function) and is
+    /// listed in the product header; its ozone is checked against the LUTs'.
     ///
     /// A sun or view zenith angle beyond the LUTs, an L1C without angle grids, a DEM that does
     /// not cover the L1C, an L2COMM missing a parameter or a GIPP of another mission is bad
