@@ -29,7 +29,8 @@ use vip::cli::{CommonArgs, CreationArgs, OutputArgs, Tool};
 /// --luts they are surface reflectances seen through an atmosphere made from that LUT set
 /// (continental aerosol model, CONTINEN): smooth AOT and water-vapour fields (mean ± 25 %, 5 km
 /// features), terrain illumination (self shadows, no cast shadows) and the adjacency effect
-/// (environment: mean over a 2160 m square), at the scene-centre sun and view angles. The
+/// (environment weighted by 6S's environment function), at the scene-centre sun and view
+/// angles. The
 /// truth then also holds SRE_Bnn.tif (flat-terrain surface reflectance), FRE_Bnn.tif
 /// (intrinsic surface reflectance), AOT.tif, WVC.tif and atmosphere.json; the LUT GIPPs are
 /// copied into DIR/GIPP.
