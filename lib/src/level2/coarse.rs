@@ -65,9 +65,10 @@ pub struct CellSums {
     /// TOA sums.
     pub n_dark: f64,
     pub dark: [f64; 2],
-    /// Pixels bright enough for water vapour and their reference/absorbing TOA sums.
+    /// Pixels bright enough for water vapour and their reference, absorbing and continuum
+    /// TOA sums.
     pub n_wv: f64,
-    pub wv: [f64; 2],
+    pub wv: [f64; 3],
 }
 
 impl CellSums {
@@ -94,6 +95,7 @@ impl CellSums {
         }
         if t[p.wv_reference] > p.wv_reference_min {
             self.n_wv += 1.0;
+            self.wv[2] += p.wv_continuum.map_or(0.0, |b| t[b]);
             self.wv[0] += t[p.wv_reference];
             self.wv[1] += t[p.wv_absorbing];
         }
@@ -117,6 +119,8 @@ impl CellSums {
         self.n_wv += o.n_wv;
         for k in 0..2 {
             self.dark[k] += o.dark[k];
+        }
+        for k in 0..3 {
             self.wv[k] += o.wv[k];
         }
     }
@@ -210,7 +214,8 @@ pub struct Estimate {
 }
 
 impl Coarse<'_> {
-    /// Water vapour per cell from the B11/B12 pair at the given AOT, gap-filled and smoothed.
+    /// Water vapour per cell from the B11/B12 pair (B12's continuum extrapolated from B10 and
+    /// B11) at the given AOT, gap-filled and smoothed.
     pub fn water_vapour(&self, aot: &Field, max_wv: f64) -> Estimate {
         let p = self.params;
         let (rf, ab) = (self.luts[p.wv_reference], self.luts[p.wv_absorbing]);
@@ -224,7 +229,13 @@ impl Coarse<'_> {
                 let cond =
                     self.geometry[i].conditions(p.wv_absorbing, aot.data[i], 0.0, c.mean_alt());
                 let (r, a) = (c.wv[0] / c.n_wv, c.wv[1] / c.n_wv);
-                vapour::retrieve(rf, ab, r, a, &cond, max_wv).unwrap_or(f64::NAN)
+                let continuum = p.wv_continuum.map(|b| vapour::Continuum {
+                    luts: self.luts[b],
+                    toa: c.wv[2] / c.n_wv,
+                    k: (BANDS[p.wv_absorbing].centre_nm - BANDS[p.wv_reference].centre_nm)
+                        / (BANDS[p.wv_reference].centre_nm - BANDS[b].centre_nm),
+                });
+                vapour::retrieve(rf, ab, r, a, continuum, &cond, max_wv).unwrap_or(f64::NAN)
             })
             .collect();
         self.finish(data, p.default_wv, p.wv_sigma)

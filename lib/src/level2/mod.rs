@@ -81,6 +81,9 @@ pub struct Params {
     /// Water-vapour bands (reference 865 nm, absorbing 910 nm), the reference TOA below
     /// which a pixel is too dark, the default column (g/cm²) and smoothing (cells).
     pub wv_reference: usize,
+    /// Continuum band below the reference: the absorbing band's surface reflectance is
+    /// extrapolated from the two (`None`: taken equal to the reference's).
+    pub wv_continuum: Option<usize>,
     pub wv_absorbing: usize,
     pub wv_reference_min: f64,
     pub default_wv: f64,
@@ -118,6 +121,7 @@ impl Default for Params {
             default_aot: 0.1,
             aot_sigma: 1.0,
             wv_reference: 10,
+            wv_continuum: Some(9),
             wv_absorbing: 11,
             wv_reference_min: 0.1,
             default_wv: 2.0,
