@@ -104,8 +104,8 @@ struct Acquisition {
     /// Seed of every random draw; same seed, same bytes
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Altitude range of the simulated relief, metres
-    #[arg(long, default_value_t = 800.0)]
+    /// Altitude range of the simulated relief, metres (0-6000)
+    #[arg(long, default_value_t = 800.0, allow_negative_numbers = true)]
     relief: f64,
     /// Add stray light and cross-talk (writes the STRLGT GIPPs and truth/RAW_Bnn.tif, the
     /// stray-light-free raw counts); holds the 12 bands in memory

@@ -147,6 +147,12 @@ fn cloud_parameters_out_of_range_are_refused() {
             &["--clouds", "scattered", "--cirrus-tau", "0.1:0.2"][..],
             "--cirrus-tau: --clouds Scattered has no cirrus layer",
         ),
+        (
+            &["--clouds", "scattered", "--cloud-base", "-1"][..],
+            "--cloud-base -1",
+        ),
+        (&["--relief", "-5"][..], "--relief -5"),
+        (&["--relief", "nan"][..], "--relief NaN"),
     ] {
         let mut all = vec!["scene"];
         all.extend_from_slice(args);

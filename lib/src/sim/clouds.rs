@@ -181,17 +181,17 @@ pub struct CloudArgs {
     pub clouds: Situation,
     /// Cover of the low or middle layer (of the cirrus with --clouds cirrus), 0-1
     /// [default: drawn from the seed]
-    #[arg(long, value_name = "FRACTION")]
+    #[arg(long, value_name = "FRACTION", allow_negative_numbers = true)]
     pub cloud_cover: Option<f64>,
     /// Height of the low or middle layer above the site's mean terrain, 0.5-4 km [default:
     /// drawn from the seed]
-    #[arg(long, value_name = "KM")]
+    #[arg(long, value_name = "KM", allow_negative_numbers = true)]
     pub cloud_base: Option<f64>,
     /// Optical-thickness range of the low or middle layer, within 1:50 [default: drawn]
     #[arg(long, value_name = "MIN:MAX")]
     pub cloud_tau: Option<String>,
     /// Height of the cirrus above the site's mean terrain, 6-12 km [default: drawn]
-    #[arg(long, value_name = "KM")]
+    #[arg(long, value_name = "KM", allow_negative_numbers = true)]
     pub cirrus_altitude: Option<f64>,
     /// Optical-thickness range of the cirrus, within 0.05:1 [default: drawn]
     #[arg(long, value_name = "MIN:MAX")]

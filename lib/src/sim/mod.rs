@@ -45,6 +45,9 @@ pub struct SceneSpec {
     pub clouds: Option<clouds::CloudSpec>,
 }
 
+/// Largest relief a site may be given, metres (the Himalaya's valleys to summits).
+pub const MAX_RELIEF_M: f64 = 6000.0;
+
 impl SceneSpec {
     /// Checks and builds a scene specification from command-line values; a known site lies at
     /// its position, any other name at the default place.
@@ -61,6 +64,11 @@ impl SceneSpec {
             .map_err(|e| VipError::Usage(format!("--date {date}: {e} (expected YYYY-MM-DD)")))?;
         let time = chrono::NaiveTime::parse_from_str(time, "%H:%M:%S")
             .map_err(|e| VipError::Usage(format!("--time {time}: {e} (expected HH:MM:SS)")))?;
+        if !(relief_m.is_finite() && (0.0..=MAX_RELIEF_M).contains(&relief_m)) {
+            return Err(VipError::Usage(format!(
+                "--relief {relief_m}: must be within 0-{MAX_RELIEF_M} m"
+            )));
+        }
         Ok(SceneSpec {
             site: site.to_string(),
             centre_lonlat: sites::find(site).map_or(sites::DEFAULT_LONLAT, |s| s.lonlat()),
