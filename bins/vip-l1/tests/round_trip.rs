@@ -5,7 +5,7 @@
 //! `vip::sim::landscape`), and resampling the detectors' samples onto the site grid cannot
 //! restore an edge between samples: there the L1C departs from the truth by a share of the
 //! contrast, as a real L1C does. The 0.002 bound is held where the truth is smooth at the
-//! resampling kernel's scale (5 × 5 pixels within 0.02 of each other); the errors over every
+//! resampling kernel's scale (5 × 5 pixels within 0.01 of each other); the errors over every
 //! pixel, edges included, are printed.
 
 use std::path::Path;
@@ -14,7 +14,7 @@ use vip_testkit::{read_band, run, SimScene};
 
 const L1: &str = env!("CARGO_BIN_EXE_vip-l1");
 /// Largest span of a 5 × 5 truth neighbourhood counted as smooth (reflectance).
-const SMOOTH: f64 = 0.02;
+const SMOOTH: f64 = 0.01;
 
 /// Per band: 99th percentile of |L1C − truth| over valid pixels `border` pixels from the edges
 /// (pixels with a SAT or PIX bit too, unless `skip_flagged`; with `smooth`, only those whose
