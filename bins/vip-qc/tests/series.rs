@@ -7,7 +7,7 @@ const DRIFT_PER_YEAR: f64 = 0.02;
 
 /// The dates of the series: the same day of four years, so the sun (hence the simulated TOA
 /// reflectance) is nearly the same and a calibration drift stands out.
-const DATES: [&str; 4] = ["2021-03-15", "2022-03-15", "2023-03-15", "2024-03-15"];
+const DATES: [&str; 4] = ["2021-02-15", "2022-02-15", "2023-02-15", "2024-02-15"];
 
 fn years_since_first(date: &str) -> f64 {
     let d = |s: &str| chrono_days(s);

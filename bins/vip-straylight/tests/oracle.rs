@@ -222,6 +222,9 @@ fn correction_agrees_with_an_independent_model_at_every_boundary_offset() {
                 mean(&|i| added[b][i]) / level,
                 mean(&|i| (raw[i] - corr[i]) - added[b][i]) / level,
                 mean(&|i| corr[i] - clean[b][i]) / level,
+                // 0.1 % of the signal, or a fiftieth of a raw count where that is larger
+                // (water in the near infrared: a few counts)
+                0.001f64.max(0.02 / level),
             )
         };
         // Defective detectors are passed through uncorrected (the L1 fills them).
@@ -238,7 +241,7 @@ fn correction_agrees_with_an_independent_model_at_every_boundary_offset() {
             assert!(b < 4, "{}: only {} dark pixels", band.code, all.len());
             continue;
         }
-        let (before, error, after) = judge(&all);
+        let (before, error, after, tolerance) = judge(&all);
         eprintln!(
             "{}: {} dark pixels: stray light {:.3} %, after correction {:.4} % (correction error {:.4} %)",
             band.code,
@@ -249,7 +252,7 @@ fn correction_agrees_with_an_independent_model_at_every_boundary_offset() {
         );
         assert!(before > 0.01, "{}: stray light {before}", band.code);
         assert!(
-            error.abs() < 0.001,
+            error.abs() < tolerance,
             "{}: stray light left {:.4} % of the dark signal",
             band.code,
             100.0 * error
@@ -267,7 +270,7 @@ fn correction_agrees_with_an_independent_model_at_every_boundary_offset() {
                 assert!(b < 4, "{}: boundary {e}: {} pixels", band.code, near.len());
                 continue;
             }
-            let (before, error, after) = judge(&near);
+            let (before, error, after, tolerance) = judge(&near);
             eprintln!(
                 "  boundary at column {e} (offset {}): stray light {:.3} %, after {:.4} % (correction error {:.4} %)",
                 e % 4,
@@ -276,7 +279,7 @@ fn correction_agrees_with_an_independent_model_at_every_boundary_offset() {
                 100.0 * error
             );
             assert!(
-                error.abs() < 0.001,
+                error.abs() < tolerance,
                 "{}: stray light left {:.4} % of the dark signal within 4 columns of the boundary at column {e}",
                 band.code,
                 100.0 * error

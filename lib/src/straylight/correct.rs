@@ -5,8 +5,8 @@
 //!    counts stay in memory when the memory budget allows (otherwise step 3 reads the files
 //!    again).
 //! 2. `true = observed − A(true)` is solved at that resolution by fixed-point iteration; the
-//!    iteration count comes from the operator's norm bound ρ (ρⁿ⁺¹ < [`TOLERANCE`]), and the
-//!    last update is measured and recorded.
+//!    iteration count comes from the operator's norm bound ρ (ρⁿ⁺¹ < [`TOLERANCE`]), and it
+//!    goes on until the last update, measured and recorded, is under [`TOLERANCE`] too.
 //! 3. Each band is streamed in strips: its in-band stray term, up-sampled bilinearly, and its
 //!    cross-talk term, computed at full resolution from the same rows (plus the kernel's
 //!    halo) of the source band corrected by its up-sampled stray term, are removed from the
@@ -152,12 +152,13 @@ pub fn process(l1a: &Path, gipp: &Path, opts: &Options) -> Result<PathBuf> {
             "stray-light filters spread {rho:.2} of the signal: too strong to invert by iteration"
         )));
     }
-    let iterations = ((TOLERANCE.ln() / rho.max(1e-12).ln()).ceil() as usize).clamp(1, 50);
+    let iterations =
+        ((TOLERANCE.ln() / rho.max(1e-12).ln()).ceil() as usize).clamp(1, MAX_ITERATIONS);
     log::debug!(
         "low-resolution signal read in {:.1} s",
         clock.elapsed().as_secs_f64()
     );
-    let (stray, residual) = solve(&op, observed, iterations);
+    let (stray, residual, iterations) = solve(&op, observed, iterations);
     log::debug!(
         "fixed point solved at {:.1} s",
         clock.elapsed().as_secs_f64()
@@ -459,7 +460,13 @@ impl Stray {
 
 /// Fixed-point solution of `true = observed − A(true)`: the stray terms of the solution and
 /// the last update relative to the mean observed signal.
-fn solve(op: &Operator, observed: Vec<Image>, iterations: usize) -> (Stray, f64) {
+/// Most fixed-point iterations run.
+const MAX_ITERATIONS: usize = 50;
+
+/// The fixed point by `iterations` iterations at least, more until the last update is under
+/// [`TOLERANCE`] of the mean signal (a scene's darkest parts converge slowest relative to it):
+/// the stray light, that last update and the iterations run.
+fn solve(op: &Operator, observed: Vec<Image>, iterations: usize) -> (Stray, f64, usize) {
     let mean = observed
         .iter()
         .flat_map(|i| &i.data)
@@ -469,7 +476,12 @@ fn solve(op: &Operator, observed: Vec<Image>, iterations: usize) -> (Stray, f64)
     let mut truth: Vec<Image> = observed.clone();
     let mut stray = Stray::of(op, &truth);
     let mut residual = f64::NAN;
-    for _ in 0..iterations {
+    let mut done = 0;
+    for k in 0..MAX_ITERATIONS {
+        if k >= iterations && residual < TOLERANCE {
+            break;
+        }
+        done = k + 1;
         let next: Vec<Image> = observed
             .iter()
             .zip(&stray.total)
@@ -494,7 +506,7 @@ fn solve(op: &Operator, observed: Vec<Image>, iterations: usize) -> (Stray, f64)
         truth = next;
         stray = Stray::of(op, &truth);
     }
-    (stray, residual)
+    (stray, residual, done)
 }
 
 /// Band `b` corrected, streamed strip by strip into a new float32 image at `path`.
