@@ -51,10 +51,13 @@ fn text(o: &Output) -> String {
     )
 }
 
-/// A simulated site scene (stray light and an atmosphere, so every step has work) in `dir`.
+/// A simulated site scene (stray light and an atmosphere, so every step has work) in `dir`,
+/// named `site` and placed where vip-sim's default site is.
 fn simulate(dir: &Path, site: &str, date: &str) -> PathBuf {
+    let (lon, lat) = vip::sim::sites::DEFAULT_LONLAT;
     let out = Command::new(tools().join("vip-sim"))
         .args(["scene", "--site", site, "--date", date, "--lines", "256"])
+        .args(["--lat", &lat.to_string(), "--lon", &lon.to_string()])
         .args(["--cols", "256", "--straylight", "-q", "--luts"])
         .arg(project_root().join("testdata/luts"))
         .arg("-o")
