@@ -146,6 +146,10 @@ impl Landscape {
         self.waters(&mut g, e, n, x, y, h);
         // snow on everything but open water, thinner over forest canopies
         let s = &self.season;
+        // the edge field moves the line by ±60 m: well below it, no snow whatever its value
+        if h + 60.0 - s.snow_line_m <= -15.0 {
+            return g;
+        }
         let above = h + 120.0 * (self.snow_edge.at(x, y) - 0.5) - s.snow_line_m;
         let snow = smoothstep(-15.0, 15.0, above) * (1.0 - g.water);
         if snow > 0.0 {
@@ -334,7 +338,6 @@ impl Landscape {
 
     /// Lakes in the valleys, a river with trees on its banks, and the optional round lake.
     fn waters(&self, g: &mut Ground, e: f64, n: f64, x: f64, y: f64, h: f64) {
-        let turbidity = 0.2 + 0.6 * self.moisture.at(y, x);
         // river: 10–30 m wide, riparian trees 15 m on each side
         let rd = (self.river.at(x, y) - 0.5).abs() * self.river.scale / 1.2;
         let half = 5.0 + 10.0 * self.detail.at(x, y);
@@ -361,6 +364,7 @@ impl Landscape {
             water = water.max(1.0 - smoothstep(r - EDGE_M, r + EDGE_M, (e - cx).hypot(n - cy)));
         }
         if water > 0.0 {
+            let turbidity = 0.2 + 0.6 * self.moisture.at(y, x);
             g.overlay(water, Part::Water(turbidity));
             g.water = water;
             g.forest *= 1.0 - water;
