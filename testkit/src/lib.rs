@@ -240,6 +240,26 @@ pub fn files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Asserts that the trees below `a` and `b` hold the same files with the same bytes.
+pub fn assert_same_tree(a: &Path, b: &Path) {
+    let (fa, fb) = (files(a), files(b));
+    assert_eq!(
+        fa.len(),
+        fb.len(),
+        "{} and {} differ",
+        a.display(),
+        b.display()
+    );
+    for (x, y) in fa.iter().zip(&fb) {
+        assert_eq!(x.strip_prefix(a).unwrap(), y.strip_prefix(b).unwrap());
+        assert!(
+            std::fs::read(x).unwrap() == std::fs::read(y).unwrap(),
+            "{} differs",
+            x.display()
+        );
+    }
+}
+
 /// Band `band` (1-based) of a raster, as f64, with its width and height.
 pub fn read_band(path: &Path, band: usize) -> (Vec<f64>, usize, usize) {
     let ds = vip::raster::open(path).unwrap();
@@ -373,6 +393,22 @@ pub fn python_oracle(script: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Checks cases of a committed 6S table against 6S run now: `script` prints one TOA
+/// reflectance per argument line, `cases` pairs each argument line with its (description,
+/// committed TOA); they must agree within 1e-6.
+pub fn rerun_6s(script: &str, cases: &[(String, String, f64)]) {
+    let args: Vec<&str> = cases.iter().map(|c| c.0.as_str()).collect();
+    let out = python_oracle(script, &args);
+    let live: Vec<f64> = out.lines().map(|l| l.trim().parse().unwrap()).collect();
+    assert_eq!(live.len(), cases.len());
+    for ((_, what, toa), t) in cases.iter().zip(live) {
+        assert!(
+            (t - toa).abs() < 1e-6,
+            "case {what}: 6S gives {t} now, the table says {toa}"
+        );
+    }
 }
 
 /// The stac-validator schema config that maps the official STAC schemas to the local copies

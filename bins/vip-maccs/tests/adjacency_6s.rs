@@ -28,7 +28,7 @@ use vip::atmosphere::surface::PixelTerms;
 use vip::atmosphere::{BandLuts, Conditions, LutSet};
 use vip::level2;
 use vip::sim::atmosphere::{PointTerms, ENV_CELL_M};
-use vip_testkit::{project_root, python_oracle};
+use vip_testkit::{project_root, rerun_6s};
 
 /// LUT probe bounds (`lut_vs_sixs.rs`): forward TOA, inverse surface reflectance.
 const LUT_FORWARD: f64 = 0.002;
@@ -315,25 +315,15 @@ fn the_committed_table_is_what_6s_gives() {
            print(a.toa((int(b), float(aot), float(r), float(rt), float(re))))",
         oracles().to_str().unwrap()
     );
-    let args: Vec<String> = picked
+    let cases: Vec<(String, String, f64)> = picked
         .iter()
         .map(|c| {
             let f = &c.fields;
-            format!("{} {} {} {} {}", f[0], f[4], f[7], f[8], f[9])
+            let line = format!("{} {} {} {} {}", f[0], f[4], f[7], f[8], f[9]);
+            (line, format!("{:?}", c.fields), c.toa)
         })
         .collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = python_oracle(&script, &args);
-    let live: Vec<f64> = out.lines().map(|l| l.trim().parse().unwrap()).collect();
-    assert_eq!(live.len(), picked.len());
-    for (c, t) in picked.iter().zip(live) {
-        assert!(
-            (t - c.toa).abs() < 1e-6,
-            "case {:?}: 6S gives {t} now, the table says {}",
-            c.fields,
-            c.toa
-        );
-    }
+    rerun_6s(&script, &cases);
 }
 
 fn oracles() -> PathBuf {

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use vip_testkit::{project_root, python_oracle, run_with_stdin};
+use vip_testkit::{project_root, run_with_stdin};
 
 const BIN: &str = env!("CARGO_BIN_EXE_vip-maccs");
 
@@ -116,19 +116,11 @@ fn the_committed_cases_are_what_6s_gives() {
            print(r.toa(int(b), float(sza), float(vza), float(raa), float(aot), float(wv), float(alt), float(rho)))",
         project_root().join("scripts/sixs").to_str().unwrap()
     );
-    let args: Vec<String> = picked.iter().map(|c| c.fields[..8].join(" ")).collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = python_oracle(&script, &args);
-    let live: Vec<f64> = out.lines().map(|l| l.trim().parse().unwrap()).collect();
-    assert_eq!(live.len(), picked.len());
-    for (c, t) in picked.iter().zip(live) {
-        assert!(
-            (t - c.toa).abs() < 1e-6,
-            "case {:?}: 6S gives {t} now, the table says {}",
-            c.fields,
-            c.toa
-        );
-    }
+    let cases: Vec<(String, String, f64)> = picked
+        .iter()
+        .map(|c| (c.fields[..8].join(" "), format!("{:?}", c.fields), c.toa))
+        .collect();
+    vip_testkit::rerun_6s(&script, &cases);
 }
 
 #[test]

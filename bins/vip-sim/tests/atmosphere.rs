@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use vip::atmosphere::LutSet;
 use vip::sim::atmosphere::ENV_CELL_M;
-use vip_testkit::{files, project_root, run};
+use vip_testkit::{project_root, run};
 
 const SIM: &str = env!("CARGO_BIN_EXE_vip-sim");
 
@@ -256,16 +256,7 @@ fn same_bytes_whatever_the_threads() {
         &b,
         &[&args[..], &["--threads", "2", "--ram", "16"]].concat(),
     );
-    let (fa, fb) = (files(&a), files(&b));
-    assert_eq!(fa.len(), fb.len());
-    for (x, y) in fa.iter().zip(&fb) {
-        assert_eq!(x.strip_prefix(&a).unwrap(), y.strip_prefix(&b).unwrap());
-        assert!(
-            std::fs::read(x).unwrap() == std::fs::read(y).unwrap(),
-            "{} differs",
-            x.display()
-        );
-    }
+    vip_testkit::assert_same_tree(&a, &b);
 }
 
 #[test]

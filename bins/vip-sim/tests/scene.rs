@@ -126,16 +126,7 @@ fn same_seed_same_bytes_whatever_the_threads() {
     );
     scene(&a, &["--threads", "1"]);
     scene(&b, &["--threads", "2", "--ram", "16"]);
-    let (fa, fb) = (files(&a), files(&b));
-    assert_eq!(fa.len(), fb.len());
-    for (x, y) in fa.iter().zip(&fb) {
-        assert_eq!(x.strip_prefix(&a).unwrap(), y.strip_prefix(&b).unwrap());
-        assert!(
-            std::fs::read(x).unwrap() == std::fs::read(y).unwrap(),
-            "{} differs",
-            x.display()
-        );
-    }
+    vip_testkit::assert_same_tree(&a, &b);
     let r = run(
         SIM,
         &[
