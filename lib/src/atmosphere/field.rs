@@ -114,29 +114,6 @@ impl Field {
             .collect();
         Field { data, ..*self }
     }
-
-    /// Mean of the valid cells over the (2r+1)² window around each cell (NaN if none).
-    pub fn box_mean(&self, r: usize) -> Field {
-        let mut data = vec![f64::NAN; self.data.len()];
-        for row in 0..self.rows {
-            for col in 0..self.cols {
-                let (mut s, mut n) = (0.0, 0usize);
-                for rr in row.saturating_sub(r)..(row + r + 1).min(self.rows) {
-                    for cc in col.saturating_sub(r)..(col + r + 1).min(self.cols) {
-                        let v = self.at(rr, cc);
-                        if !v.is_nan() {
-                            s += v;
-                            n += 1;
-                        }
-                    }
-                }
-                if n > 0 {
-                    data[row * self.cols + col] = s / n as f64;
-                }
-            }
-        }
-        Field { data, ..*self }
-    }
 }
 
 /// Bilinear sampling position between cell centres: for a fractional cell coordinate `x`
@@ -199,17 +176,6 @@ mod tests {
         };
         let sd = noisy.smoothed(2.0).data.iter().map(|v| v * v).sum::<f64>() / 400.0;
         assert!(sd < 0.05, "{sd}");
-    }
-
-    #[test]
-    fn box_mean_skips_missing_cells() {
-        let f = Field {
-            rows: 1,
-            cols: 4,
-            data: vec![1.0, f64::NAN, 3.0, 5.0],
-        };
-        let m = f.box_mean(1);
-        assert_eq!(m.data, vec![1.0, 2.0, 4.0, 4.0]);
     }
 
     #[test]
