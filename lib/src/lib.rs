@@ -4,6 +4,8 @@
 
 pub mod atmosphere;
 pub mod cli;
+pub mod cloud;
+pub mod context;
 pub mod ee;
 pub mod error;
 pub mod geometry;
