@@ -1,0 +1,312 @@
+//! The per-pixel tests of the L2 cloud, snow and water masks (MAJA's, on VENµS bands).
+//!
+//! Every test reads Rayleigh-corrected reflectances (RCR: TOA inverted through the LUTs at
+//! zero aerosol), so that a date and the site's composite of earlier clear dates compare
+//! like with like whatever the sun and view angles. Bits are those of the VENµS L2 CLD annex
+//! ([`crate::product::l2a::bits`]).
+//!
+//! - **REFL** (mono-temporal): blue RCR above [`CloudParams::blue_threshold`] and a flat
+//!   spectrum (NIR / red inside [`CloudParams::nir_red`]): bright soils are redder than blue,
+//!   vegetation has a high NIR / red, water a low one.
+//! - **REFL_VAR** (multi-temporal, Hagolle et al. 2010): the blue rose over the composite by
+//!   more than a threshold that grows with the composite's age, from
+//!   [`CloudParams::var_blue_min`] by [`CloudParams::var_blue_delta`] per
+//!   [`CloudParams::forgetting_days`] up to [`CloudParams::var_blue_max`], and red and NIR rose
+//!   with it (by at least `k_red_blue` and `k_nir_blue` times the blue increase): a cloud
+//!   brightens every band alike, aerosols and surface changes do not. A composite older than
+//!   the forgetting duration is not used.
+//! - **ALT**: the L1 stereo saw a cloud (B05/B06 parallax, [`crate::cloud::stereo`]).
+//!
+//! **Snow without SWIR.** VENµS has no 1.6 µm band, so the NDSI cannot be formed. Snow is
+//! told from cloud by what the VENµS bands and the L1 stereo allow: snow is bright and white
+//! in the visible, but ice absorption lowers its NIR (865 nm) by 5–20 % below its blue
+//! (measured snow spectra of `testdata/spectra`: B11/B03 = 0.92 fresh, 0.88 aged), where a
+//! cloud's spectrum is flat (after the Rayleigh correction of ground-level air its ratio is 1
+//! or above); and snow lies at the ground, where the stereo finds no parallax. A pixel bright
+//! and white with NIR / blue below [`CloudParams::snow_nir_blue_max`] and no stereo cloud is
+//! snow, not cloud.
+//!
+//! **Water**: NDVI (red, NIR) below [`CloudParams::water_ndvi_max`], NIR under
+//! [`CloudParams::water_nir_max`] and a DEM slope under [`CloudParams::water_slope_max`]
+//! (cloud shadows on land are dark too, but keep a positive NDVI).
+
+use crate::mission::venus::BANDS;
+use crate::product::l2a::bits;
+
+/// Number of spectral bands.
+pub const NB: usize = BANDS.len();
+
+/// Parameters of the mask tests; defaults are the VENµS L2COMM's where it has them (see
+/// [`crate::level2::l2comm`] for the element names).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CloudParams {
+    /// Bands (0-based) of the tests: blue, red, near infrared, and the correlation band.
+    pub blue: usize,
+    pub red: usize,
+    pub nir: usize,
+    pub correl: usize,
+    /// Band whose darkening confirms a shadow (NIR: shadows are deepest where the sky adds
+    /// least).
+    pub shadow_band: usize,
+    /// REFL: blue RCR above (`Cloud_Blue_Reflectance_Threshold`).
+    pub blue_threshold: f64,
+    /// NIR / red of a cloud lies inside (`Nir_Red_Ratio_Min/Max_Threshold`).
+    pub nir_red: (f64, f64),
+    /// REFL_VAR threshold on the blue increase: minimum, maximum, growth per forgetting
+    /// duration (`Min/Max_Threshold_Var_Blue`, `Delta_Threshold`).
+    pub var_blue_min: f64,
+    pub var_blue_max: f64,
+    pub var_blue_delta: f64,
+    /// Days after which a composite pixel no longer serves the variation test
+    /// (`Cloud_Forgetting_Duration`).
+    pub forgetting_days: f64,
+    /// Red and NIR increases must be at least these times the blue one (`K_Red_Blue`,
+    /// `K_NIR_Blue`).
+    pub k_red_blue: f64,
+    pub k_nir_blue: f64,
+    /// Correlation test: window half size in metres (`N_Correl` coarse pixels of 100 m), the
+    /// correlation above which a detection is a surface change (`Correl_Threshold`, %/100),
+    /// the fewest valid cells (`Min_Pixel_Correl`).
+    pub correl_half_m: f64,
+    pub correl_threshold: f64,
+    pub correl_min_cells: usize,
+    /// Dilation of the cloud mask, metres (`SE_Cloud_Radius` coarse pixels of 100 m).
+    pub dilation_m: f64,
+    /// Cloud altitude where the stereo measured none, metres above the ground
+    /// (`Default_Altitude`), and the search range around it for shadows by darkening
+    /// (`Delta_H_Min/Max/Step`).
+    pub default_altitude: f64,
+    pub delta_h: (f64, f64, f64),
+    /// Highest cloud altitude, metres (`Max_Cloud_Altitude`).
+    pub max_altitude: f64,
+    /// A shadow darkens the shadow band to less than this fraction of the composite
+    /// (`Shad_Var_Darkening_Max`).
+    pub shadow_darkening_max: f64,
+    /// Above this percentage of cloudy pixels the product is not issued
+    /// (`Max_Cloud_Percentage`).
+    pub max_cloud_percentage: f64,
+    /// Snow: blue RCR above, NIR / blue below (VIP; no L2COMM element).
+    pub snow_blue_min: f64,
+    pub snow_nir_blue_max: f64,
+    /// Water: NDVI below (`Water_NDVI_Threshold`), NIR below (`Water_Reflectance_Threshold`),
+    /// slope below (`Water_Slope_Threshold`, rise over run).
+    pub water_ndvi_max: f64,
+    pub water_nir_max: f64,
+    pub water_slope_max: f64,
+}
+
+impl Default for CloudParams {
+    fn default() -> Self {
+        CloudParams {
+            blue: 2,
+            red: 6,
+            nir: 10,
+            correl: 2,
+            shadow_band: 10,
+            blue_threshold: 0.25,
+            nir_red: (0.5, 2.0),
+            var_blue_min: 0.03,
+            var_blue_max: 0.08,
+            var_blue_delta: 0.03,
+            forgetting_days: 30.0,
+            k_red_blue: 0.5,
+            k_nir_blue: 0.5,
+            correl_half_m: 300.0,
+            correl_threshold: 0.90,
+            correl_min_cells: 5,
+            dilation_m: 200.0,
+            default_altitude: 2000.0,
+            delta_h: (-500.0, 500.0, 100.0),
+            max_altitude: 10000.0,
+            shadow_darkening_max: 0.9,
+            max_cloud_percentage: 90.0,
+            snow_blue_min: 0.3,
+            snow_nir_blue_max: 0.95,
+            water_ndvi_max: 0.0,
+            water_nir_max: 0.1,
+            water_slope_max: 0.05,
+        }
+    }
+}
+
+/// The site's composite at one pixel: its RCR and its age in days.
+#[derive(Debug, Clone, Copy)]
+pub struct Composite<'a> {
+    pub rcr: &'a [f64; NB],
+    pub age_days: f64,
+}
+
+/// What the tests decide for one pixel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Verdict {
+    /// CLD bits of the tests (REFL, REFL_VAR, ALT); the summary and extension bits come later.
+    pub cld: u8,
+    pub snow: bool,
+    pub water: bool,
+}
+
+impl CloudParams {
+    /// REFL_VAR threshold on the blue increase over a composite `age_days` old.
+    pub fn var_threshold(&self, age_days: f64) -> f64 {
+        (self.var_blue_min + self.var_blue_delta * age_days / self.forgetting_days)
+            .min(self.var_blue_max)
+    }
+
+    /// The tests on one pixel: its RCR, the composite (if any), whether the L1 stereo saw a
+    /// cloud, and the terrain slope (rise over run).
+    pub fn classify(
+        &self,
+        rcr: &[f64; NB],
+        composite: Option<Composite>,
+        stereo: bool,
+        slope: f64,
+    ) -> Verdict {
+        let (b, r, n) = (rcr[self.blue], rcr[self.red], rcr[self.nir]);
+        let nir_red = if r > 0.0 { n / r } else { f64::INFINITY };
+        let flat = nir_red >= self.nir_red.0 && nir_red <= self.nir_red.1;
+        let mut v = Verdict::default();
+        if stereo {
+            v.cld |= bits::CLD_ALT;
+        }
+        let snow = !stereo && flat && b > self.snow_blue_min && n < self.snow_nir_blue_max * b;
+        if snow {
+            v.snow = true;
+            return v;
+        }
+        if flat && b > self.blue_threshold {
+            v.cld |= bits::CLD_REFL;
+        }
+        if let Some(c) = composite.filter(|c| c.age_days <= self.forgetting_days) {
+            let db = b - c.rcr[self.blue];
+            if db > self.var_threshold(c.age_days)
+                && r - c.rcr[self.red] > self.k_red_blue * db
+                && n - c.rcr[self.nir] > self.k_nir_blue * db
+            {
+                v.cld |= bits::CLD_REFL_VAR;
+            }
+        }
+        if v.cld == 0 {
+            let ndvi = (n - r) / (n + r);
+            v.water = ndvi < self.water_ndvi_max && n < self.water_nir_max && slope < self.water_slope_max;
+        }
+        v
+    }
+}
+
+/// Pearson correlation of two series over the pairs where both are finite, or `None` with
+/// fewer than `min` pairs or no variance.
+pub fn correlation(a: &[f64], b: &[f64], min: usize) -> Option<f64> {
+    let (mut n, mut sa, mut sb, mut saa, mut sbb, mut sab) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    for (&x, &y) in a.iter().zip(b) {
+        if x.is_finite() && y.is_finite() {
+            n += 1.0;
+            sa += x;
+            sb += y;
+            saa += x * x;
+            sbb += y * y;
+            sab += x * y;
+        }
+    }
+    if (n as usize) < min {
+        return None;
+    }
+    let va = saa - sa * sa / n;
+    let vb = sbb - sb * sb / n;
+    if va <= 1e-12 || vb <= 1e-12 {
+        return None;
+    }
+    Some((sab - sa * sb / n) / (va * vb).sqrt())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flat(v: f64) -> [f64; NB] {
+        [v; NB]
+    }
+
+    /// A PROSAIL-like canopy: dark blue and red, bright NIR.
+    fn canopy() -> [f64; NB] {
+        let mut s = [0.03; NB];
+        s[6] = 0.03;
+        s[10] = 0.35;
+        s
+    }
+
+    #[test]
+    fn a_bright_white_pixel_is_a_cloud_and_a_canopy_is_not() {
+        let p = CloudParams::default();
+        assert_eq!(p.classify(&flat(0.4), None, false, 0.0).cld, bits::CLD_REFL);
+        assert_eq!(p.classify(&canopy(), None, false, 0.0), Verdict::default());
+    }
+
+    #[test]
+    fn the_variation_threshold_grows_with_age_and_stops_at_the_maximum() {
+        let p = CloudParams::default();
+        assert!((p.var_threshold(0.0) - 0.03).abs() < 1e-12);
+        assert!((p.var_threshold(15.0) - 0.045).abs() < 1e-12);
+        assert!((p.var_threshold(300.0) - 0.08).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_thin_cloud_is_caught_by_the_history_and_haze_is_not() {
+        let p = CloudParams::default();
+        let before = canopy();
+        let c = Composite {
+            rcr: &before,
+            age_days: 2.0,
+        };
+        // a thin cloud adds 0.06 in every band
+        let cloudy = before.map(|v| v + 0.06);
+        let v = p.classify(&cloudy, Some(c), false, 0.0);
+        assert_eq!(v.cld, bits::CLD_REFL_VAR);
+        // haze brightens the blue much more than the NIR
+        let mut hazy = before;
+        hazy[2] += 0.06;
+        hazy[6] += 0.025;
+        hazy[10] += 0.01;
+        assert_eq!(p.classify(&hazy, Some(c), false, 0.0).cld, 0);
+        // a composite past the forgetting duration is not used
+        let old = Composite {
+            rcr: &before,
+            age_days: 40.0,
+        };
+        assert_eq!(p.classify(&cloudy, Some(old), false, 0.0).cld, 0);
+    }
+
+    #[test]
+    fn snow_is_white_with_a_lower_nir_and_stereo_overrules_it() {
+        let p = CloudParams::default();
+        // the aged snow of testdata/spectra: B03 0.874, B07 0.878, B11 0.769
+        let mut snow = flat(0.87);
+        snow[10] = 0.769;
+        let v = p.classify(&snow, None, false, 0.0);
+        assert!(v.snow && v.cld == 0, "{v:?}");
+        let v = p.classify(&snow, None, true, 0.0);
+        assert!(!v.snow && v.cld & bits::CLD_ALT != 0, "{v:?}");
+        // a cloud over the Rayleigh-overcorrected blue is flat or redder: a cloud
+        let v = p.classify(&flat(0.6), None, false, 0.0);
+        assert!(!v.snow && v.cld == bits::CLD_REFL);
+    }
+
+    #[test]
+    fn water_is_dark_in_the_nir_on_flat_ground() {
+        let p = CloudParams::default();
+        let mut w = [0.05; NB];
+        w[6] = 0.03;
+        w[10] = 0.01;
+        assert!(p.classify(&w, None, false, 0.0).water);
+        assert!(!p.classify(&w, None, false, 0.3).water);
+        assert!(!p.classify(&canopy(), None, false, 0.0).water);
+    }
+
+    #[test]
+    fn correlation_of_a_scaled_pattern_is_one_and_needs_enough_pairs() {
+        let a = [0.1, 0.2, 0.15, 0.3, f64::NAN, 0.25];
+        let b = a.map(|v| 2.0 * v + 0.1);
+        assert!((correlation(&a, &b, 5).unwrap() - 1.0).abs() < 1e-9);
+        assert!(correlation(&a, &b, 6).is_none());
+        assert!(correlation(&[0.1; 6], &b, 3).is_none());
+    }
+}
