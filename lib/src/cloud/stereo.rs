@@ -1,2 +1,1336 @@
 //! Cloud altitude from the parallax between the two 620 nm bands (B05, B06), as the VENµS L1
 //! chain measured it (CLOUDD GIPP).
+//!
+//! **Why it works.** Each band of the L1C is orthorectified over the DEM along its own line of
+//! sight, so the ground is co-registered across bands while a cloud at height H above the DEM
+//! is not: a cloud whose footprint (vertical projection) is P shows in band b at P − H·d_b,
+//! d_b = (DX, DY) the band's viewing direction as map displacement per metre of altitude (the
+//! L1C VIE grid). Between the stereo reference band (B05, detector 1) and the secondary band
+//! (B06, detector 4) a cloud is shifted by H·(d_ref − d_sec), along the *epipolar* direction
+//! e = d_ref − d_sec; the ground (H = 0) is not. So H = disparity / |e|, and bright soil or snow,
+//! which have no disparity, are not clouds.
+//!
+//! **Steps** (CLOUDD element names in brackets; VIP's defaults in [`vip_default`]):
+//! 1. *Correlation grid.* Every `Grid_Line_Sampling_Step` × `Grid_Column_Sampling_Step` pixels
+//!    (the cells of the CLA annex) whose mean reflectance in the reflectance band
+//!    (`Reflectance_Reference_Band_Code`) reaches `Minimum_Reflectance_Threshold`, a window of
+//!    `Reference_Window_Nb_Of_Lines` × `…_Columns` pixels of the reference band is correlated
+//!    (zero-mean normalised cross-correlation) with the secondary band shifted by s pixels
+//!    along e, s = H·|e| for H from −`Cloud_MNT_Margin` to `Cloud_Detection_Maximum_Altitude`
+//!    in 1-pixel steps, the shift limited to `Exploration_Line_Number` lines and
+//!    `Exploration_Column_Number` columns; the secondary band is interpolated at the shifted
+//!    positions with a spline of `Spline_Order` 0 (nearest), 1 (bilinear) or 3 (cubic). The best
+//!    integer shift must correlate at `Initial_Resemblance_Threshold` or better and not be on
+//!    the border of the search; a parabola through it and its neighbours gives the sub-pixel
+//!    disparity, whose peak must reach `Final_Resemblance_Threshold`. When another local
+//!    maximum comes within `Periodic_Landscape_Detection_Threshold` of the best one, the
+//!    landscape is periodic and the point is rejected. Windows without contrast are rejected.
+//! 2. *Filtering.* With `Correlation_Filtering`, a disparity more than one pixel away from the
+//!    median of its valid 3 × 3 neighbours is rejected. A point is *cloud* when its disparity
+//!    reaches `Disparity_Threshold` pixels and its height above the DEM lies between
+//!    `Cloud_MNT_Margin` and `Cloud_Detection_Maximum_Altitude`, *ground* otherwise. With
+//!    `K_Filter` k ≥ 0, cloud heights more than k standard deviations from their mean are
+//!    rejected.
+//! 3. *Propagation.* Cells whose mean reflectance reaches `Minimum_Reflectance_Threshold` are
+//!    bright. Every bright cell takes the vote (cloud with its height, or ground) of the
+//!    nearest valid point reached through bright cells (8-connected, breadth first from all
+//!    points at once): cloud interiors too uniform to correlate take the heights measured on
+//!    their textured edges, and a cloud over bright soil or snow stops halfway to the ground
+//!    points around it. A bright region that no valid point reaches is cloud when its mean
+//!    reflectance reaches min(`Maximum_Reflectance_Threshold`,
+//!    `Reflectance_Threshold_Adjustment_Factor` × the median reflectance of the cloud points)
+//!    (the reflectance test of the VENµS chain), at the median height of the scene's cloud
+//!    points (`Cloud_MNT_Margin` when there are none).
+//! 4. *Mask filtering.* The cloud cells are eroded then dilated by boxes of
+//!    `Eroding_Filter_Size` and `Dilating_Filter_Size` cells (a size of 0 or 1 does nothing);
+//!    a cell the dilation adds takes the highest height of the cloud cells around it.
+//! 5. *CLA.* Each cloud cell is moved from where the reference band sees it to its footprint,
+//!    P = x_ref + H·d_ref; the altitude above the datum (H plus the DEM height) is kept, the
+//!    highest cloud winning; footprint cells left empty between moved cells (8 filled
+//!    neighbours of 8 or 7) are filled with the highest of their neighbours.
+//! 6. *L1 cloud mask,* covering the cloud in every band (`Final_L1_Dilatation`): `AUTOMATIC`
+//!    marks, for every footprint cell, where each of the four tri-detectors sees it,
+//!    P − H·d_k, and the cells between (the cloud's parallax sweep across the focal plane),
+//!    with H capped at the height below which all but `Maximum_Disparity_Eliminated_Percent` %
+//!    of the cloud heights lie; `FIXED` dilates the cells as the reference band sees them by
+//!    `Final_Dilating_Filter_Size` pixels (rounded up to cells). The cell mask is interpolated
+//!    bilinearly to the pixels and set where it reaches `Binarization_Threshold`.
+//!
+//! Memory: the correlation holds the reference, secondary and reflectance bands over the
+//! rows of one strip plus the largest vertical disparity and half a window on each side; the
+//! per-cell results (a sixteenth of the pixels with the default 4 × 4 grid) are held whole.
+//! Every cell is computed the same way whatever the thread count.
+
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use crate::ee::cloudd::{self, Cloudd, DilationChoice, FilterSize};
+use crate::error::{Result, VipError};
+use crate::mission::venus;
+
+/// Reflectance of one L1C count.
+const COUNT: f32 = 0.001;
+/// L1C nodata code.
+const NODATA: i16 = -10000;
+/// Lowest standard deviation of a correlation window (reflectance) for it to be matched.
+pub const MIN_WINDOW_STD: f64 = 0.002;
+/// Spacing of the nodes where the viewing geometry is evaluated, in correlation-grid cells.
+const GEOMETRY_NODE_CELLS: usize = 16;
+/// Upper bounds of the cloud altitude histogram of the L1 header (2 km bins, 0 to 14 km and
+/// above).
+pub const HISTOGRAM_BINS: usize = 8;
+
+/// Interpolation of the secondary band at sub-pixel shifts (`Spline_Order`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spline {
+    Nearest,
+    Linear,
+    Cubic,
+}
+
+/// The CLOUDD parameters, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StereoParams {
+    /// Correlation grid step (lines, columns), pixels.
+    pub step: (usize, usize),
+    /// Half window (lines, columns): the window is 2·half + 1 pixels.
+    pub half_window: (usize, usize),
+    pub initial_threshold: f64,
+    pub final_threshold: f64,
+    /// Largest shift explored (lines, columns).
+    pub exploration: (usize, usize),
+    pub spline: Spline,
+    pub filtering: bool,
+    /// 0-based band indices.
+    pub reference: usize,
+    pub secondary: usize,
+    pub reflectance: usize,
+    /// Pixels.
+    pub disparity_threshold: f64,
+    pub min_reflectance: f64,
+    pub max_reflectance: f64,
+    pub adjustment_factor: f64,
+    /// Metres above the DEM.
+    pub max_altitude: f64,
+    pub k_filter: i64,
+    /// Metres.
+    pub dem_margin: f64,
+    pub periodic_threshold: f64,
+    /// Cells (lines, columns).
+    pub eroding: (usize, usize),
+    pub dilating: (usize, usize),
+    pub final_dilation: DilationChoice,
+    /// Pixels (lines, columns).
+    pub final_dilating: (usize, usize),
+    pub max_disparity_eliminated_percent: f64,
+    pub binarization_threshold: f64,
+}
+
+/// VIP's CLOUDD values (written by vip-sim into every GIPP set):
+/// - a 4 × 4 pixel correlation grid (20 m, the ICD's CLA sampling), 11 × 11 pixel windows,
+///   resemblance thresholds 0.6 (integer peak) and 0.7 (refined peak), exploration ±48 lines
+///   and columns, bilinear interpolation, median filtering on;
+/// - B05 against B06, reflectance tests on B02 (443 nm); 1.5 pixels of disparity (about
+///   300 m with VENµS's B05/B06 base) for a cloud; bright cells from 0.12, reflectance test
+///   at min(0.5, 0.8 × the median of the stereo clouds); heights up to 8000 m; K_Filter 3;
+///   ground below 250 m; periodic landscape when two peaks are within 0.02;
+/// - no erosion, a 3 × 3 cell dilation; final dilation AUTOMATIC (the parallax sweep of each
+///   cloud across the four detectors) discarding the highest 2 % of heights (FIXED: 5 × 5
+///   pixels); rebinarisation at 0.5.
+pub fn vip_default() -> Cloudd {
+    Cloudd {
+        grid_line_step: 4,
+        grid_col_step: 4,
+        window_lines: 11,
+        window_cols: 11,
+        initial_threshold: 0.6,
+        final_threshold: 0.7,
+        exploration_lines: 48,
+        exploration_cols: 48,
+        spline_order: 1,
+        correlation_filtering: true,
+        reference_band: "B05".into(),
+        secondary_band: "B06".into(),
+        reflectance_band: "B02".into(),
+        disparity_threshold: 1.5,
+        min_reflectance: 0.12,
+        max_reflectance: 0.5,
+        adjustment_factor: 0.8,
+        max_altitude: 8000.0,
+        k_filter: 3,
+        dem_margin: 250.0,
+        periodic_threshold: 0.02,
+        eroding: FilterSize { rows: 1, cols: 1 },
+        dilating: FilterSize { rows: 3, cols: 3 },
+        final_dilation: DilationChoice::Automatic,
+        final_dilating: FilterSize { rows: 5, cols: 5 },
+        max_disparity_eliminated_percent: 2.0,
+        binarization_threshold: 0.5,
+    }
+}
+
+impl StereoParams {
+    /// Reads and checks a GIP_CLOUDD file.
+    pub fn read(path: &Path) -> Result<Self> {
+        Self::from_gipp(&cloudd::read_cloudd(path)?, path)
+    }
+
+    /// Checks the values of a CLOUDD read from `path`: anything out of range is a bad input
+    /// naming the file and the element.
+    pub fn from_gipp(c: &Cloudd, path: &Path) -> Result<Self> {
+        let bad = |element: &str, why: String| {
+            Err(VipError::bad_input(path, format!("CLOUDD {element} {why}")))
+        };
+        let band = |element: &str, code: &str| -> Result<usize> {
+            venus::BANDS
+                .iter()
+                .position(|b| b.code == code)
+                .ok_or_else(|| {
+                    VipError::bad_input(
+                        path,
+                        format!("CLOUDD {element} '{code}' is not a VENµS band"),
+                    )
+                })
+        };
+        let within = |element: &str, v: f64, lo: f64, hi: f64| -> Result<f64> {
+            if v.is_finite() && (lo..=hi).contains(&v) {
+                Ok(v)
+            } else {
+                Err(VipError::bad_input(
+                    path,
+                    format!("CLOUDD {element} {v} is outside {lo}..{hi}"),
+                ))
+            }
+        };
+        let count = |element: &str, v: i64, lo: i64, hi: i64| -> Result<usize> {
+            if (lo..=hi).contains(&v) {
+                Ok(v as usize)
+            } else {
+                Err(VipError::bad_input(
+                    path,
+                    format!("CLOUDD {element} {v} is outside {lo}..{hi}"),
+                ))
+            }
+        };
+        let step = (
+            count("Grid_Line_Sampling_Step", c.grid_line_step.into(), 1, 64)?,
+            count("Grid_Column_Sampling_Step", c.grid_col_step.into(), 1, 64)?,
+        );
+        let mut half = [0usize; 2];
+        for (h, (name, v)) in half.iter_mut().zip([
+            ("Reference_Window_Nb_Of_Lines", c.window_lines),
+            ("Reference_Window_Nb_Of_Columns", c.window_cols),
+        ]) {
+            let n = count(name, v, 3, 101)?;
+            if n % 2 == 0 {
+                return bad(name, format!("{n} is even (a window has a centre pixel)"));
+            }
+            *h = n / 2;
+        }
+        let spline = match c.spline_order {
+            0 => Spline::Nearest,
+            1 => Spline::Linear,
+            3 => Spline::Cubic,
+            o => return bad("Spline_Order", format!("{o} is not 0, 1 or 3")),
+        };
+        let reference = band("Stereo_Reference_Band_Code", &c.reference_band)?;
+        let secondary = band("Stereo_Secondary_Band_Code", &c.secondary_band)?;
+        if venus::BANDS[reference].detector == venus::BANDS[secondary].detector {
+            return bad(
+                "Stereo_Secondary_Band_Code",
+                format!(
+                    "{} is on the detector of {}: no parallax between them",
+                    c.secondary_band, c.reference_band
+                ),
+            );
+        }
+        let filter = |name: &str, f: FilterSize| -> Result<(usize, usize)> {
+            Ok((
+                count(&format!("{name}/Row_Size"), f.rows.into(), 0, 101)?,
+                count(&format!("{name}/Col_Size"), f.cols.into(), 0, 101)?,
+            ))
+        };
+        let min_reflectance = within("Minimum_Reflectance_Threshold", c.min_reflectance, 0.0, 2.0)?;
+        let max_reflectance = within("Maximum_Reflectance_Threshold", c.max_reflectance, 0.0, 2.0)?;
+        if max_reflectance < min_reflectance {
+            return bad(
+                "Maximum_Reflectance_Threshold",
+                format!(
+                    "{max_reflectance} is below Minimum_Reflectance_Threshold {min_reflectance}"
+                ),
+            );
+        }
+        Ok(StereoParams {
+            step,
+            half_window: (half[0], half[1]),
+            initial_threshold: within(
+                "Initial_Resemblance_Threshold",
+                c.initial_threshold,
+                0.0,
+                1.0,
+            )?,
+            final_threshold: within("Final_Resemblance_Threshold", c.final_threshold, 0.0, 1.0)?,
+            exploration: (
+                count(
+                    "Exploration_Line_Number",
+                    c.exploration_lines.into(),
+                    1,
+                    500,
+                )?,
+                count(
+                    "Exploration_Column_Number",
+                    c.exploration_cols.into(),
+                    1,
+                    500,
+                )?,
+            ),
+            spline,
+            filtering: c.correlation_filtering,
+            reference,
+            secondary,
+            reflectance: band("Reflectance_Reference_Band_Code", &c.reflectance_band)?,
+            disparity_threshold: within("Disparity_Threshold", c.disparity_threshold, 0.1, 100.0)?,
+            min_reflectance,
+            max_reflectance,
+            adjustment_factor: within(
+                "Reflectance_Threshold_Adjustment_Factor",
+                c.adjustment_factor,
+                0.0,
+                10.0,
+            )?,
+            max_altitude: within(
+                "Cloud_Detection_Maximum_Altitude",
+                c.max_altitude,
+                100.0,
+                20000.0,
+            )?,
+            k_filter: c.k_filter,
+            dem_margin: within("Cloud_MNT_Margin", c.dem_margin, 0.0, 5000.0)?,
+            periodic_threshold: within(
+                "Periodic_Landscape_Detection_Threshold",
+                c.periodic_threshold,
+                0.0,
+                1.0,
+            )?,
+            eroding: filter("Eroding_Filter_Size", c.eroding)?,
+            dilating: filter("Dilating_Filter_Size", c.dilating)?,
+            final_dilation: c.final_dilation,
+            final_dilating: filter("Final_Dilating_Filter_Size", c.final_dilating)?,
+            max_disparity_eliminated_percent: within(
+                "Maximum_Disparity_Eliminated_Percent",
+                c.max_disparity_eliminated_percent,
+                0.0,
+                50.0,
+            )?,
+            binarization_threshold: within(
+                "Binarization_Threshold",
+                c.binarization_threshold,
+                0.01,
+                1.0,
+            )?,
+        })
+    }
+
+    /// Number of correlation-grid cells (lines, columns) over `lines` × `cols` pixels.
+    pub fn grid_shape(&self, lines: usize, cols: usize) -> (usize, usize) {
+        (lines.div_ceil(self.step.0), cols.div_ceil(self.step.1))
+    }
+}
+
+/// The viewing geometry at a point of the L1C: the directions towards the satellite of the
+/// stereo reference and secondary bands and of the four tri-detectors, in pixels of the L1C
+/// (columns, lines) per metre of altitude.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Views {
+    pub reference: (f64, f64),
+    pub secondary: (f64, f64),
+    pub detectors: [(f64, f64); 4],
+}
+
+impl Views {
+    fn lerp(a: &Views, b: &Views, t: f64) -> Views {
+        let l = |p: (f64, f64), q: (f64, f64)| (p.0 + (q.0 - p.0) * t, p.1 + (q.1 - p.1) * t);
+        Views {
+            reference: l(a.reference, b.reference),
+            secondary: l(a.secondary, b.secondary),
+            detectors: std::array::from_fn(|k| l(a.detectors[k], b.detectors[k])),
+        }
+    }
+
+    /// e = d_ref − d_sec, pixels (columns, lines) of disparity per metre of height.
+    pub fn epipolar(&self) -> (f64, f64) {
+        (
+            self.reference.0 - self.secondary.0,
+            self.reference.1 - self.secondary.1,
+        )
+    }
+}
+
+/// Views on coarse nodes, interpolated bilinearly (they vary over kilometres).
+struct ViewGrid {
+    rows: usize,
+    cols: usize,
+    /// Node spacing, pixels.
+    spacing: f64,
+    nodes: Vec<Views>,
+}
+
+impl ViewGrid {
+    fn new(
+        lines: usize,
+        cols: usize,
+        spacing: f64,
+        f: &(dyn Fn(f64, f64) -> Views + Sync),
+    ) -> Self {
+        let rows = ((lines as f64 / spacing).ceil() as usize) + 1;
+        let ncols = ((cols as f64 / spacing).ceil() as usize) + 1;
+        let nodes = (0..rows * ncols)
+            .into_par_iter()
+            .map(|k| f((k / ncols) as f64 * spacing, (k % ncols) as f64 * spacing))
+            .collect();
+        ViewGrid {
+            rows,
+            cols: ncols,
+            spacing,
+            nodes,
+        }
+    }
+
+    fn at(&self, row: f64, col: f64) -> Views {
+        let y = (row / self.spacing).clamp(0.0, (self.rows - 1) as f64);
+        let x = (col / self.spacing).clamp(0.0, (self.cols - 1) as f64);
+        let (i, j) = (
+            (y.floor() as usize).min(self.rows.saturating_sub(2)),
+            (x.floor() as usize).min(self.cols.saturating_sub(2)),
+        );
+        let (i1, j1) = ((i + 1).min(self.rows - 1), (j + 1).min(self.cols - 1));
+        let (ty, tx) = (y - i as f64, x - j as f64);
+        let n = |a: usize, b: usize| &self.nodes[a * self.cols + b];
+        let top = Views::lerp(n(i, j), n(i, j1), tx);
+        let bottom = Views::lerp(n(i1, j), n(i1, j1), tx);
+        Views::lerp(&top, &bottom, ty)
+    }
+}
+
+/// What the correlation found at one grid cell.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cell {
+    /// Disparity along the epipolar direction, pixels; NaN when not measured or rejected.
+    pub disparity: f32,
+    /// Correlation at the peak (NaN when not correlated).
+    pub score: f32,
+    /// Mean reflectance of the reflectance band over the cell's pixels (NaN: no valid pixel).
+    pub reflectance: f32,
+    /// DEM height at the cell centre, metres.
+    pub dem: f32,
+    /// Whether the cell was correlated.
+    pub correlated: bool,
+}
+
+/// Row buffers of the three bands the stereo reads.
+struct Rows {
+    /// First image row held.
+    row0: usize,
+    cols: usize,
+    reference: Vec<f32>,
+    secondary: Vec<f32>,
+    reflectance: Vec<f32>,
+}
+
+impl Rows {
+    fn held(&self) -> usize {
+        self.reference.len() / self.cols
+    }
+
+    fn drop_before(&mut self, row: usize) {
+        if row <= self.row0 {
+            return;
+        }
+        let n = (row - self.row0).min(self.held()) * self.cols;
+        for v in [
+            &mut self.reference,
+            &mut self.secondary,
+            &mut self.reflectance,
+        ] {
+            v.drain(..n);
+        }
+        self.row0 += n / self.cols;
+    }
+}
+
+fn to_reflectance(v: i16) -> f32 {
+    if v == NODATA {
+        f32::NAN
+    } else {
+        f32::from(v) * COUNT
+    }
+}
+
+/// The stereo correlation over an L1C being written, strip by strip.
+pub struct Stereo {
+    p: StereoParams,
+    lines: usize,
+    cols: usize,
+    shape: (usize, usize),
+    views: ViewGrid,
+    /// Rows of margin above and below a grid row's window that the secondary band needs.
+    margin: usize,
+    rows: Rows,
+    received: usize,
+    next_grid_row: usize,
+    cells: Vec<Cell>,
+}
+
+impl Stereo {
+    /// A correlation over `lines` × `cols` pixels; `views(line, col)` gives the viewing
+    /// geometry at a pixel (evaluated on coarse nodes) and `dem(line, col)` the DEM height.
+    pub fn new(
+        p: StereoParams,
+        lines: usize,
+        cols: usize,
+        views: &(dyn Fn(f64, f64) -> Views + Sync),
+        dem: &(dyn Fn(f64, f64) -> f64 + Sync),
+    ) -> Stereo {
+        let spacing = (GEOMETRY_NODE_CELLS * p.step.0.max(p.step.1)) as f64;
+        let views = ViewGrid::new(lines, cols, spacing, views);
+        let largest_e = views
+            .nodes
+            .iter()
+            .map(|v| {
+                let e = v.epipolar();
+                e.1.abs()
+            })
+            .fold(0.0f64, f64::max);
+        let reach = (p.max_altitude.max(p.dem_margin) * largest_e).ceil() as usize + 2;
+        let margin = reach.min(p.exploration.0 + 1) + 3;
+        let shape = p.grid_shape(lines, cols);
+        let cells = (0..shape.0 * shape.1)
+            .into_par_iter()
+            .map(|k| {
+                let (r, c) = centre(&p, k / shape.1, k % shape.1);
+                Cell {
+                    disparity: f32::NAN,
+                    score: f32::NAN,
+                    reflectance: f32::NAN,
+                    dem: dem(r as f64, c as f64) as f32,
+                    correlated: false,
+                }
+            })
+            .collect();
+        Stereo {
+            rows: Rows {
+                row0: 0,
+                cols,
+                reference: Vec::new(),
+                secondary: Vec::new(),
+                reflectance: Vec::new(),
+            },
+            p,
+            lines,
+            cols,
+            shape,
+            views,
+            margin,
+            received: 0,
+            next_grid_row: 0,
+            cells,
+        }
+    }
+
+    /// Image rows the correlation holds at most at once beyond a strip (for memory budgets).
+    pub fn margin_rows(&self) -> usize {
+        2 * (self.margin + self.p.half_window.0) + self.p.step.0
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &StereoParams {
+        &self.p
+    }
+
+    /// Hands over the next rows of the L1C (reflectance counts of the reference, secondary and
+    /// reflectance bands, rows `row0..`, full width) and correlates every grid row they
+    /// complete.
+    pub fn push(&mut self, row0: usize, reference: &[i16], secondary: &[i16], reflectance: &[i16]) {
+        assert_eq!(row0, self.received, "stereo rows handed over in order");
+        self.rows
+            .reference
+            .extend(reference.iter().map(|&v| to_reflectance(v)));
+        self.rows
+            .secondary
+            .extend(secondary.iter().map(|&v| to_reflectance(v)));
+        self.rows
+            .reflectance
+            .extend(reflectance.iter().map(|&v| to_reflectance(v)));
+        self.received += reference.len() / self.cols;
+        while self.next_grid_row < self.shape.0 {
+            let gi = self.next_grid_row;
+            let (rc, _) = centre(&self.p, gi, 0);
+            let need = (rc + self.p.half_window.0 + self.margin + 1)
+                .max((gi + 1) * self.p.step.0)
+                .min(self.lines);
+            if self.received < need {
+                break;
+            }
+            self.correlate_row(gi);
+            self.next_grid_row += 1;
+            let (next, _) = centre(&self.p, gi + 1, 0);
+            let keep = next
+                .saturating_sub(self.p.half_window.0 + self.margin + 1)
+                .min((gi + 1) * self.p.step.0);
+            self.rows.drop_before(keep);
+        }
+    }
+
+    fn correlate_row(&mut self, gi: usize) {
+        let gc = self.shape.1;
+        let this = &*self;
+        let row: Vec<Cell> = (0..gc)
+            .into_par_iter()
+            .map(|gj| this.correlate(gi, gj))
+            .collect();
+        self.cells[gi * gc..(gi + 1) * gc].copy_from_slice(&row);
+    }
+
+    fn value(band: &[f32], rows: &Rows, r: isize, c: isize) -> f32 {
+        if r < rows.row0 as isize
+            || c < 0
+            || c >= rows.cols as isize
+            || r >= (rows.row0 + rows.held()) as isize
+        {
+            return f32::NAN;
+        }
+        band[(r as usize - rows.row0) * rows.cols + c as usize]
+    }
+
+    fn correlate(&self, gi: usize, gj: usize) -> Cell {
+        let p = &self.p;
+        let rows = &self.rows;
+        let mut cell = self.cells[gi * self.shape.1 + gj];
+        // Mean reflectance over the cell.
+        let (mut sum, mut n) = (0.0f64, 0usize);
+        for r in gi * p.step.0..((gi + 1) * p.step.0).min(self.lines) {
+            for c in gj * p.step.1..((gj + 1) * p.step.1).min(self.cols) {
+                let v = Self::value(&rows.reflectance, rows, r as isize, c as isize);
+                if v.is_finite() {
+                    sum += f64::from(v);
+                    n += 1;
+                }
+            }
+        }
+        if n == 0 {
+            return cell;
+        }
+        cell.reflectance = (sum / n as f64) as f32;
+        if f64::from(cell.reflectance) < p.min_reflectance {
+            return cell;
+        }
+        let (rc, cc) = centre(p, gi, gj);
+        let (hl, hc) = (p.half_window.0 as isize, p.half_window.1 as isize);
+        let (rc, cc) = (rc as isize, cc as isize);
+        // The reference window.
+        let wn = ((2 * hl + 1) * (2 * hc + 1)) as usize;
+        let mut a = Vec::with_capacity(wn);
+        for y in -hl..=hl {
+            for x in -hc..=hc {
+                let v = Self::value(&rows.reference, rows, rc + y, cc + x);
+                if !v.is_finite() {
+                    return cell;
+                }
+                a.push(f64::from(v));
+            }
+        }
+        let ma = a.iter().sum::<f64>() / wn as f64;
+        for v in a.iter_mut() {
+            *v -= ma;
+        }
+        let saa: f64 = a.iter().map(|v| v * v).sum();
+        if (saa / wn as f64).sqrt() < MIN_WINDOW_STD {
+            return cell;
+        }
+        cell.correlated = true;
+        let v = self.views.at(rc as f64, cc as f64);
+        let e = v.epipolar();
+        let norm = e.0.hypot(e.1);
+        if norm <= 0.0 {
+            return cell;
+        }
+        let u = (e.0 / norm, e.1 / norm);
+        let lo = (-p.dem_margin * norm).floor() as i64 - 1;
+        let mut hi = (p.max_altitude * norm).ceil() as i64 + 1;
+        // The exploration limits, in steps along u.
+        for (comp, limit) in [(u.0.abs(), p.exploration.1), (u.1.abs(), p.exploration.0)] {
+            if comp > 1e-9 {
+                hi = hi.min((limit as f64 / comp).floor() as i64);
+            }
+        }
+        let lo = lo.max(-hi);
+        if hi - lo < 3 {
+            return cell;
+        }
+        let scores: Vec<f64> = (lo..=hi)
+            .map(|s| self.zncc(&a, saa, rc, cc, s as f64 * u.1, s as f64 * u.0))
+            .collect();
+        let (mut k, mut best) = (0usize, f64::MIN);
+        for (i, &c) in scores.iter().enumerate() {
+            if c > best {
+                best = c;
+                k = i;
+            }
+        }
+        cell.score = best as f32;
+        if best < p.initial_threshold || k == 0 || k + 1 == scores.len() {
+            return cell;
+        }
+        // Another local maximum almost as good: a periodic landscape.
+        let rival = (1..scores.len() - 1)
+            .filter(|&i| i.abs_diff(k) >= 2)
+            .filter(|&i| scores[i] >= scores[i - 1] && scores[i] >= scores[i + 1])
+            .map(|i| scores[i])
+            .fold(f64::MIN, f64::max);
+        if best - rival < p.periodic_threshold {
+            return cell;
+        }
+        let (m, c0, pl) = (scores[k - 1], best, scores[k + 1]);
+        let denom = m - 2.0 * c0 + pl;
+        let (delta, peak) = if denom < 0.0 {
+            let d = (0.5 * (m - pl) / denom).clamp(-0.5, 0.5);
+            (d, c0 - 0.25 * (m - pl) * d)
+        } else {
+            (0.0, c0)
+        };
+        cell.score = peak as f32;
+        if peak < p.final_threshold {
+            return cell;
+        }
+        cell.disparity = ((lo + k as i64) as f64 + delta) as f32;
+        cell
+    }
+
+    /// Zero-mean normalised correlation of the centred reference window `a` (sum of squares
+    /// `saa`) with the secondary band shifted by (`dr`, `dc`) pixels.
+    fn zncc(&self, a: &[f64], saa: f64, rc: isize, cc: isize, dr: f64, dc: f64) -> f64 {
+        let p = &self.p;
+        let rows = &self.rows;
+        let (hl, hc) = (p.half_window.0 as isize, p.half_window.1 as isize);
+        let (r0, c0) = (dr.floor(), dc.floor());
+        let (fr, fc) = (dr - r0, dc - c0);
+        let (r0, c0) = (r0 as isize, c0 as isize);
+        let taps = |f: f64| -> ([f64; 4], isize, usize) {
+            match p.spline {
+                Spline::Nearest => {
+                    if f < 0.5 {
+                        ([1.0, 0.0, 0.0, 0.0], 0, 1)
+                    } else {
+                        ([1.0, 0.0, 0.0, 0.0], 1, 1)
+                    }
+                }
+                Spline::Linear => ([1.0 - f, f, 0.0, 0.0], 0, 2),
+                Spline::Cubic => {
+                    let k = |x: f64| {
+                        let x = x.abs();
+                        if x <= 1.0 {
+                            (1.5 * x - 2.5) * x * x + 1.0
+                        } else if x < 2.0 {
+                            ((-0.5 * x + 2.5) * x - 4.0) * x + 2.0
+                        } else {
+                            0.0
+                        }
+                    };
+                    ([k(1.0 + f), k(f), k(1.0 - f), k(2.0 - f)], -1, 4)
+                }
+            }
+        };
+        let (wr, or, nr) = taps(fr);
+        let (wc, oc, nc) = taps(fc);
+        let mut b = Vec::with_capacity(a.len());
+        for y in -hl..=hl {
+            for x in -hc..=hc {
+                let (br, bc) = (rc + y + r0 + or, cc + x + c0 + oc);
+                let mut v = 0.0;
+                for (i, w_r) in wr.iter().enumerate().take(nr) {
+                    for (j, w_c) in wc.iter().enumerate().take(nc) {
+                        let s =
+                            Self::value(&rows.secondary, rows, br + i as isize, bc + j as isize);
+                        if !s.is_finite() {
+                            return -1.0;
+                        }
+                        v += w_r * w_c * f64::from(s);
+                    }
+                }
+                b.push(v);
+            }
+        }
+        let mb = b.iter().sum::<f64>() / b.len() as f64;
+        let (mut sab, mut sbb) = (0.0, 0.0);
+        for (x, y) in a.iter().zip(&b) {
+            let y = y - mb;
+            sab += x * y;
+            sbb += y * y;
+        }
+        if sbb <= 0.0 {
+            return -1.0;
+        }
+        sab / (saa * sbb).sqrt()
+    }
+
+    /// Correlates what is left and classifies the cells (module doc, steps 2 to 6).
+    pub fn finish(mut self) -> StereoResult {
+        if self.received < self.lines {
+            // Rows that never came (the caller stopped early): nothing more to correlate.
+            self.next_grid_row = self.shape.0;
+        }
+        while self.next_grid_row < self.shape.0 {
+            let gi = self.next_grid_row;
+            self.correlate_row(gi);
+            self.next_grid_row += 1;
+        }
+        classify(self)
+    }
+}
+
+/// Pixel (line, column) at the centre of grid cell (gi, gj).
+fn centre(p: &StereoParams, gi: usize, gj: usize) -> (usize, usize) {
+    (gi * p.step.0 + p.step.0 / 2, gj * p.step.1 + p.step.1 / 2)
+}
+
+/// What the L1 cloud detection produced, on the correlation grid.
+#[derive(Debug, Clone)]
+pub struct StereoResult {
+    pub params: StereoParams,
+    pub lines: usize,
+    pub cols: usize,
+    /// Grid cells (lines, columns).
+    pub shape: (usize, usize),
+    pub cells: Vec<Cell>,
+    /// Cloud cells as the reference band sees them, with their height above the DEM
+    /// (metres; NaN: clear).
+    pub seen_height: Vec<f32>,
+    /// Cloud altitude above the datum at each footprint cell (metres; 0: no cloud).
+    pub altitude: Vec<f32>,
+    /// The cell cloud mask of the L1 (0 or 1, before resampling to the pixels).
+    pub mask: Vec<f32>,
+    pub stats: StereoStats,
+}
+
+/// Figures for the L1 header.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StereoStats {
+    /// Grid cells correlated, and those with a valid disparity.
+    pub correlated: usize,
+    pub valid: usize,
+    /// Mean peak correlation of the valid cells.
+    pub mean_score: f64,
+    /// Valid cells measured as cloud and as ground.
+    pub cloud_points: usize,
+    pub ground_points: usize,
+    /// Reflectance threshold used for regions without a valid point.
+    pub reflectance_threshold: f64,
+    /// Footprint cells with a cloud.
+    pub cloud_cells: usize,
+    /// Mean and standard deviation of the cloud altitude over them (m, above the datum), and
+    /// their histogram in percent (0-2 km, ..., 12-14 km, above 14 km).
+    pub altitude_mean: f64,
+    pub altitude_std: f64,
+    pub histogram: [f64; HISTOGRAM_BINS],
+    /// Mean and standard deviation of the reflectance band over the cloud cells as the
+    /// reference band sees them (reflectance).
+    pub radiometry_mean: f64,
+    pub radiometry_std: f64,
+}
+
+fn median(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    })
+}
+
+fn neighbours(
+    (gl, gc): (usize, usize),
+    i: usize,
+    j: usize,
+    (hr, hc): (usize, usize),
+) -> impl Iterator<Item = usize> {
+    let rows = i.saturating_sub(hr)..(i + hr + 1).min(gl);
+    rows.flat_map(move |a| (j.saturating_sub(hc)..(j + hc + 1).min(gc)).map(move |b| a * gc + b))
+}
+
+fn classify(s: Stereo) -> StereoResult {
+    let p = s.p.clone();
+    let (gl, gc) = s.shape;
+    let n = gl * gc;
+    let cells = s.cells;
+    let views = s.views;
+    let geom: Vec<Views> = (0..n)
+        .into_par_iter()
+        .map(|k| {
+            let (r, c) = centre(&p, k / gc, k % gc);
+            views.at(r as f64, c as f64)
+        })
+        .collect();
+    let norm = |k: usize| {
+        let e = geom[k].epipolar();
+        e.0.hypot(e.1)
+    };
+    // Step 2: median filtering of the disparities.
+    let mut disparity: Vec<f32> = cells.iter().map(|c| c.disparity).collect();
+    if p.filtering {
+        disparity = (0..n)
+            .into_par_iter()
+            .map(|k| {
+                let d = cells[k].disparity;
+                if d.is_nan() {
+                    return d;
+                }
+                let mut around: Vec<f64> = neighbours((gl, gc), k / gc, k % gc, (1, 1))
+                    .filter(|&m| m != k)
+                    .map(|m| f64::from(cells[m].disparity))
+                    .filter(|v| v.is_finite())
+                    .collect();
+                match median(&mut around) {
+                    Some(m) if (f64::from(d) - m).abs() > 1.0 => f32::NAN,
+                    _ => d,
+                }
+            })
+            .collect();
+    }
+    // Heights above the DEM; cloud (true) or ground (false) votes.
+    let mut height = vec![f64::NAN; n];
+    let mut vote: Vec<Option<bool>> = vec![None; n];
+    for k in 0..n {
+        let d = f64::from(disparity[k]);
+        if d.is_nan() {
+            continue;
+        }
+        let h = d / norm(k);
+        height[k] = h;
+        vote[k] = Some(d >= p.disparity_threshold && h >= p.dem_margin && h <= p.max_altitude);
+    }
+    if p.k_filter >= 0 {
+        let hs: Vec<f64> = (0..n)
+            .filter(|&k| vote[k] == Some(true))
+            .map(|k| height[k])
+            .collect();
+        if hs.len() >= 3 {
+            let m = hs.iter().sum::<f64>() / hs.len() as f64;
+            let sd = (hs.iter().map(|h| (h - m).powi(2)).sum::<f64>() / hs.len() as f64).sqrt();
+            for k in 0..n {
+                if vote[k] == Some(true) && (height[k] - m).abs() > p.k_filter as f64 * sd {
+                    vote[k] = None;
+                }
+            }
+        }
+    }
+    let mut cloud_refl: Vec<f64> = (0..n)
+        .filter(|&k| vote[k] == Some(true))
+        .map(|k| f64::from(cells[k].reflectance))
+        .collect();
+    let threshold = match median(&mut cloud_refl) {
+        Some(m) => p.max_reflectance.min(p.adjustment_factor * m),
+        None => p.max_reflectance,
+    };
+    let mut all_cloud_h: Vec<f64> = (0..n)
+        .filter(|&k| vote[k] == Some(true))
+        .map(|k| height[k])
+        .collect();
+    let scene_height = median(&mut all_cloud_h);
+    // Step 3: every bright cell takes the label of the nearest valid point reached through
+    // bright cells (a breadth-first search from all of them at once, in index order); bright
+    // regions no valid point reaches are tested on their mean reflectance.
+    let bright: Vec<bool> = cells
+        .iter()
+        .map(|c| f64::from(c.reflectance) >= p.min_reflectance)
+        .collect();
+    // Label: the index of the valid point a cell took its vote from.
+    let mut from = vec![usize::MAX; n];
+    let mut queue = std::collections::VecDeque::new();
+    for k in 0..n {
+        if bright[k] && vote[k].is_some() {
+            from[k] = k;
+            queue.push_back(k);
+        }
+    }
+    while let Some(k) = queue.pop_front() {
+        for m in neighbours((gl, gc), k / gc, k % gc, (1, 1)) {
+            if bright[m] && from[m] == usize::MAX {
+                from[m] = from[k];
+                queue.push_back(m);
+            }
+        }
+    }
+    let mut seen_height = vec![f32::NAN; n];
+    for k in 0..n {
+        if from[k] != usize::MAX && vote[from[k]] == Some(true) {
+            seen_height[k] = height[from[k]] as f32;
+        }
+    }
+    let fill = scene_height.unwrap_or(p.dem_margin) as f32;
+    let mut stack = Vec::new();
+    for start in 0..n {
+        if !bright[start] || from[start] != usize::MAX {
+            continue;
+        }
+        let mut members = Vec::new();
+        from[start] = start;
+        stack.push(start);
+        while let Some(k) = stack.pop() {
+            members.push(k);
+            for m in neighbours((gl, gc), k / gc, k % gc, (1, 1)) {
+                if bright[m] && from[m] == usize::MAX {
+                    from[m] = start;
+                    stack.push(m);
+                }
+            }
+        }
+        let mean = members
+            .iter()
+            .map(|&k| f64::from(cells[k].reflectance))
+            .sum::<f64>()
+            / members.len() as f64;
+        if mean >= threshold {
+            for &k in &members {
+                seen_height[k] = fill;
+            }
+        }
+    }
+    // Step 4: erosion then dilation (in cells).
+    let half = |(r, c): (usize, usize)| (r.max(1) / 2, c.max(1) / 2);
+    let (er, ec) = half(p.eroding);
+    if er + ec > 0 {
+        let before = seen_height.clone();
+        for k in 0..n {
+            if !before[k].is_nan()
+                && neighbours((gl, gc), k / gc, k % gc, (er, ec)).any(|m| before[m].is_nan())
+            {
+                seen_height[k] = f32::NAN;
+            }
+        }
+    }
+    let (dr, dc) = half(p.dilating);
+    if dr + dc > 0 {
+        let before = seen_height.clone();
+        for k in 0..n {
+            if before[k].is_nan() && cells[k].reflectance.is_finite() {
+                let h = neighbours((gl, gc), k / gc, k % gc, (dr, dc))
+                    .map(|m| before[m])
+                    .filter(|v| !v.is_nan())
+                    .fold(f32::NAN, f32::max);
+                seen_height[k] = h;
+            }
+        }
+    }
+    // Step 5: footprints.
+    let to_cell = |r: f64, c: f64| -> Option<usize> {
+        let (i, j) = ((r / p.step.0 as f64).floor(), (c / p.step.1 as f64).floor());
+        (i >= 0.0 && j >= 0.0 && (i as usize) < gl && (j as usize) < gc)
+            .then(|| i as usize * gc + j as usize)
+    };
+    let mut foot_h = vec![f32::NAN; n];
+    let mut altitude = vec![0f32; n];
+    for k in 0..n {
+        let h = seen_height[k];
+        if h.is_nan() {
+            continue;
+        }
+        let (r, c) = centre(&p, k / gc, k % gc);
+        let d = geom[k].reference;
+        let hh = f64::from(h);
+        if let Some(m) = to_cell(r as f64 + hh * d.1, c as f64 + hh * d.0) {
+            let z = h + cells[k].dem;
+            if foot_h[m].is_nan() || z > altitude[m] {
+                foot_h[m] = h;
+                altitude[m] = z.max(1.0);
+            }
+        }
+    }
+    let before = foot_h.clone();
+    for k in 0..n {
+        if !before[k].is_nan() {
+            continue;
+        }
+        let filled: Vec<usize> = neighbours((gl, gc), k / gc, k % gc, (1, 1))
+            .filter(|&m| m != k && !before[m].is_nan())
+            .collect();
+        if filled.len() >= 7 {
+            let m = *filled
+                .iter()
+                .max_by(|&&a, &&b| altitude[a].total_cmp(&altitude[b]).then(b.cmp(&a)))
+                .expect("seven neighbours");
+            foot_h[k] = before[m];
+            altitude[k] = altitude[m];
+        }
+    }
+    // Step 6: the L1 mask.
+    let mut mask = vec![0f32; n];
+    match p.final_dilation {
+        DilationChoice::Automatic => {
+            let mut hs: Vec<f64> = foot_h
+                .iter()
+                .filter(|h| !h.is_nan())
+                .map(|&h| f64::from(h))
+                .collect();
+            hs.sort_by(f64::total_cmp);
+            let cap = if hs.is_empty() {
+                0.0
+            } else {
+                let q = 1.0 - p.max_disparity_eliminated_percent / 100.0;
+                hs[((q * (hs.len() - 1) as f64).round() as usize).min(hs.len() - 1)]
+            };
+            for k in 0..n {
+                if foot_h[k].is_nan() {
+                    continue;
+                }
+                let h = f64::from(foot_h[k]).min(cap);
+                let (r, c) = centre(&p, k / gc, k % gc);
+                let (r, c) = (r as f64, c as f64);
+                let g = &geom[k];
+                let seen = |d: (f64, f64)| (r - h * d.1, c - h * d.0);
+                let (a, b) = (seen(g.detectors[0]), seen(g.detectors[3]));
+                let len = (a.0 - b.0).hypot(a.1 - b.1) / p.step.0.min(p.step.1) as f64;
+                let steps = (2.0 * len).ceil() as usize + 1;
+                for t in 0..=steps {
+                    let t = t as f64 / steps as f64;
+                    if let Some(m) = to_cell(a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t) {
+                        mask[m] = 1.0;
+                    }
+                }
+                for d in g.detectors.iter().chain([&g.reference, &g.secondary]) {
+                    let (y, x) = seen(*d);
+                    if let Some(m) = to_cell(y, x) {
+                        mask[m] = 1.0;
+                    }
+                }
+            }
+        }
+        DilationChoice::Fixed => {
+            let hr = p.final_dilating.0.div_ceil(p.step.0) / 2;
+            let hc = p.final_dilating.1.div_ceil(p.step.1) / 2;
+            for (k, v) in mask.iter_mut().enumerate() {
+                if neighbours((gl, gc), k / gc, k % gc, (hr, hc)).any(|m| !seen_height[m].is_nan())
+                {
+                    *v = 1.0;
+                }
+            }
+        }
+    }
+    // Statistics.
+    let valid: Vec<usize> = (0..n).filter(|&k| !disparity[k].is_nan()).collect();
+    let mut stats = StereoStats {
+        correlated: cells.iter().filter(|c| c.correlated).count(),
+        valid: valid.len(),
+        mean_score: if valid.is_empty() {
+            0.0
+        } else {
+            valid
+                .iter()
+                .map(|&k| f64::from(cells[k].score))
+                .sum::<f64>()
+                / valid.len() as f64
+        },
+        cloud_points: vote.iter().filter(|v| **v == Some(true)).count(),
+        ground_points: vote.iter().filter(|v| **v == Some(false)).count(),
+        reflectance_threshold: threshold,
+        ..Default::default()
+    };
+    let zs: Vec<f64> = (0..n)
+        .filter(|&k| !foot_h[k].is_nan())
+        .map(|k| f64::from(altitude[k]))
+        .collect();
+    stats.cloud_cells = zs.len();
+    if !zs.is_empty() {
+        let m = zs.iter().sum::<f64>() / zs.len() as f64;
+        stats.altitude_mean = m;
+        stats.altitude_std =
+            (zs.iter().map(|z| (z - m).powi(2)).sum::<f64>() / zs.len() as f64).sqrt();
+        for z in &zs {
+            let b = ((z / 2000.0).floor().max(0.0) as usize).min(HISTOGRAM_BINS - 1);
+            stats.histogram[b] += 100.0 / zs.len() as f64;
+        }
+    }
+    let rs: Vec<f64> = (0..n)
+        .filter(|&k| !seen_height[k].is_nan() && cells[k].reflectance.is_finite())
+        .map(|k| f64::from(cells[k].reflectance))
+        .collect();
+    if !rs.is_empty() {
+        let m = rs.iter().sum::<f64>() / rs.len() as f64;
+        stats.radiometry_mean = m;
+        stats.radiometry_std =
+            (rs.iter().map(|z| (z - m).powi(2)).sum::<f64>() / rs.len() as f64).sqrt();
+    }
+    StereoResult {
+        params: p,
+        lines: s.lines,
+        cols: s.cols,
+        shape: (gl, gc),
+        cells,
+        seen_height,
+        altitude,
+        mask,
+        stats,
+    }
+}
+
+impl StereoResult {
+    /// The L1 cloud mask (0 clear, 1 cloud) of image rows `rows`, full width: the cell mask
+    /// interpolated bilinearly between cell centres and set where it reaches
+    /// `Binarization_Threshold`; 0 in cells without a valid pixel.
+    pub fn mask_rows(&self, rows: std::ops::Range<usize>) -> Vec<i16> {
+        let p = &self.params;
+        let (gl, gc) = self.shape;
+        let t = p.binarization_threshold as f32;
+        let coord = |x: usize, step: usize, n: usize| {
+            let g = ((x as f64 + 0.5) / step as f64 - 0.5).clamp(0.0, (n - 1) as f64);
+            let i = (g.floor() as usize).min(n.saturating_sub(2));
+            let i1 = (i + 1).min(n - 1);
+            (i, i1, (g - i as f64) as f32)
+        };
+        let cols: Vec<(usize, usize, f32)> =
+            (0..self.cols).map(|c| coord(c, p.step.1, gc)).collect();
+        rows.into_par_iter()
+            .flat_map_iter(|r| {
+                let (i, i1, ty) = coord(r, p.step.0, gl);
+                let cell_row = r / p.step.0;
+                cols.iter().enumerate().map(move |(c, &(j, j1, tx))| {
+                    let m = |a: usize, b: usize| self.mask[a * gc + b];
+                    let top = m(i, j) * (1.0 - tx) + m(i, j1) * tx;
+                    let bottom = m(i1, j) * (1.0 - tx) + m(i1, j1) * tx;
+                    let v = top * (1.0 - ty) + bottom * ty;
+                    let own = cell_row * gc + c / p.step.1;
+                    i16::from(v >= t && self.cells[own].reflectance.is_finite())
+                })
+            })
+            .collect()
+    }
+
+    /// The CLA annex values: altitude above the datum in metres, rounded, 0 where clear.
+    pub fn altitude_u16(&self) -> Vec<u16> {
+        self.altitude
+            .iter()
+            .map(|&z| z.round().clamp(0.0, 65535.0) as u16)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> StereoParams {
+        StereoParams::from_gipp(&vip_default(), Path::new("CLOUDD.EEF")).unwrap()
+    }
+
+    #[test]
+    fn the_defaults_pass_their_own_checks() {
+        let p = params();
+        assert_eq!((p.reference, p.secondary, p.reflectance), (4, 5, 1));
+        assert_eq!(p.half_window, (5, 5));
+        assert_eq!(p.grid_shape(10, 9), (3, 3));
+    }
+
+    #[test]
+    fn out_of_range_elements_are_bad_input_naming_them() {
+        let path = Path::new("VE_TEST_GIP_CLOUDD.EEF");
+        type Change = Box<dyn Fn(&mut Cloudd)>;
+        let cases: Vec<(Change, &str)> = vec![
+            (
+                Box::new(|c| c.window_lines = 10),
+                "Reference_Window_Nb_Of_Lines",
+            ),
+            (
+                Box::new(|c| c.secondary_band = "B05".into()),
+                "Stereo_Secondary_Band_Code",
+            ),
+            (Box::new(|c| c.reflectance_band = "B13".into()), "B13"),
+            (
+                Box::new(|c| c.max_altitude = -5.0),
+                "Cloud_Detection_Maximum_Altitude",
+            ),
+            (Box::new(|c| c.spline_order = 2), "Spline_Order"),
+            (
+                Box::new(|c| c.final_threshold = 1.5),
+                "Final_Resemblance_Threshold",
+            ),
+            (
+                Box::new(|c| c.binarization_threshold = 0.0),
+                "Binarization_Threshold",
+            ),
+        ];
+        for (change, needle) in cases {
+            let mut c = vip_default();
+            change(&mut c);
+            let e = StereoParams::from_gipp(&c, path).unwrap_err();
+            assert_eq!(e.exit_code(), 3);
+            let msg = e.to_string();
+            assert!(
+                msg.contains(needle) && msg.contains("VE_TEST_GIP_CLOUDD"),
+                "{msg}"
+            );
+        }
+    }
+
+    /// A synthetic pair: a textured bright square shifted by a known disparity along the
+    /// epipolar direction over a textured darker ground that is not shifted.
+    #[test]
+    fn a_shifted_square_is_found_at_its_height_and_the_ground_is_not() {
+        let (lines, cols) = (160usize, 160usize);
+        let mut p = params();
+        p.dilating = (1, 1);
+        // e = 0.005 px/m along the lines (B05 north of B06, say): 2000 m = 10 px.
+        let views = |_: f64, _: f64| Views {
+            reference: (0.0, 0.01),
+            secondary: (0.0, 0.005),
+            detectors: [(0.0, 0.01), (0.0, 0.008), (0.0, 0.006), (0.0, 0.005)],
+        };
+        let dem = |_: f64, _: f64| 100.0;
+        let tex = |r: f64, c: f64| {
+            0.5 + 0.25 * ((r * 0.7).sin() * (c * 0.45).cos()) + 0.1 * ((r * 0.23 + c * 0.31).sin())
+        };
+        let ground = |r: f64, c: f64| 0.2 + 0.1 * tex(r * 1.3, c * 0.9);
+        let inside = |r: f64, c: f64| (50.0..100.0).contains(&r) && (40.0..110.0).contains(&c);
+        let image = |shift: f64| -> Vec<i16> {
+            (0..lines * cols)
+                .map(|k| {
+                    let (r, c) = ((k / cols) as f64, (k % cols) as f64);
+                    let v = if inside(r - shift, c) {
+                        tex(r - shift, c)
+                    } else {
+                        ground(r, c)
+                    };
+                    (v / 0.001).round() as i16
+                })
+                .collect()
+        };
+        let (a, b) = (image(0.0), image(10.0));
+        let mut st = Stereo::new(p, lines, cols, &views, &dem);
+        for r0 in (0..lines).step_by(32) {
+            let r1 = (r0 + 32).min(lines);
+            let s = r0 * cols..r1 * cols;
+            st.push(r0, &a[s.clone()], &b[s.clone()], &a[s]);
+        }
+        let out = st.finish();
+        let (gl, gc) = out.shape;
+        let at = |r: usize, c: usize| (r / 4) * gc + c / 4;
+        let h = out.seen_height[at(75, 75)];
+        assert!((h - 2000.0).abs() < 100.0, "{h}");
+        assert!(out.seen_height[at(20, 20)].is_nan());
+        assert!(
+            out.stats.ground_points > 0 && out.stats.cloud_points > 0,
+            "{:?}",
+            out.stats
+        );
+        // The footprint is 2000 m × 0.01 px/m = 20 px south (down) of where B05 sees it.
+        assert!(out.altitude[at(95, 75)] > 2000.0);
+        assert_eq!(out.altitude[at(45, 75)], 0.0);
+        assert_eq!(gl, 40);
+        let m = out.mask_rows(0..lines);
+        assert_eq!(m[75 * cols + 75], 1);
+        assert_eq!(m[10 * cols + 10], 0);
+    }
+}

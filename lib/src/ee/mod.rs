@@ -3,6 +3,7 @@
 pub mod xml;
 
 pub use xml::Node;
+pub mod cloudd;
 pub mod header;
 pub mod strlgt;
 

@@ -20,6 +20,7 @@
 
 mod earth_sun;
 mod inputs;
+pub mod quicklook;
 
 use std::path::{Path, PathBuf};
 

@@ -6,6 +6,7 @@ use std::path::Path;
 use chrono::{NaiveDate, NaiveDateTime};
 
 use super::instrument::{BandCalibration, Defect};
+use crate::ee::cloudd;
 use crate::ee::gipp::Applicability;
 use crate::ee::gipps::{
     self, DarkCurrents, DefectKind, GippCommon, OutOfOrderDetectors, PhysicalGains,
@@ -21,7 +22,9 @@ use crate::raster;
 /// TDI configuration of every simulated band.
 pub const TDI: u8 = 8;
 
-/// Writes DARKCU, RELSEN, VIEDIR, OUTORD (per band), PHGAIN and REFLEC into `dir`.
+/// Writes DARKCU, RELSEN, VIEDIR, OUTORD (per band), PHGAIN, REFLEC, and the CLOUDD and CKQLTL
+/// of VIP's defaults ([`crate::cloud::stereo::vip_default`],
+/// [`crate::level1::quicklook::vip_default`]) into `dir`.
 pub fn write(
     dir: &Path,
     nick: &str,
@@ -108,6 +111,16 @@ pub fn write(
         max_reflectance: 1.2,
     };
     gipps::write_gipp(&gipps::reflec(&common, &reflec)?, dir)?;
+    let mut defaults = common.clone();
+    defaults.notes = "VIP default parameters".into();
+    gipps::write_gipp(
+        &cloudd::cloudd(&defaults, &crate::cloud::stereo::vip_default())?,
+        dir,
+    )?;
+    gipps::write_gipp(
+        &cloudd::ckqltl(&defaults, &crate::level1::quicklook::vip_default())?,
+        dir,
+    )?;
     for f in strlgt.unwrap_or_default() {
         crate::ee::strlgt::write_strlgt(&common, f, dir)?;
     }
