@@ -46,8 +46,9 @@ fn validates_opens_and_is_deterministic() {
     let hdr = l1(&scene, &a, "1");
     l1(&scene, &b, "2");
     let (fa, fb) = (files(&a), files(&b));
-    // Global header, image and 2 annexes (header + raster each), 12 RPC VRTs.
-    assert_eq!(fa.len(), 1 + 2 * 3 + 12, "{fa:?}");
+    // Global header, image, quicklook and 3 annexes (CLA, SOL, VIE; header + raster each),
+    // 12 RPC VRTs.
+    assert_eq!(fa.len(), 1 + 2 * 5 + 12, "{fa:?}");
     assert_eq!(fb.len(), fa.len(), "{fb:?}");
     for (x, y) in fa.iter().zip(&fb) {
         assert_eq!(x.strip_prefix(&a).unwrap(), y.strip_prefix(&b).unwrap());
@@ -62,9 +63,12 @@ fn validates_opens_and_is_deterministic() {
         .filter(|p| p.extension().is_some_and(|e| e == "HDR"))
         .map(|p| p.as_path())
         .collect();
-    assert_eq!(xml.len(), 4);
+    assert_eq!(xml.len(), 6);
     vip::ee::schema::validate_all(&xml).unwrap();
-    for tif in fa.iter().filter(|p| p.to_string_lossy().ends_with(".TIF")) {
+    for tif in fa.iter().filter(|p| {
+        let name = p.to_string_lossy();
+        name.ends_with(".TIF") || name.ends_with(".JPG")
+    }) {
         let out = Command::new("gdalinfo")
             .arg("-stats")
             .arg(tif)

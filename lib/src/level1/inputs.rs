@@ -1,10 +1,12 @@
 //! Everything one L1A → L1C run reads, loaded and checked before any pixel is written: the raw
 //! product (header, band images of the announced size), the GIPPs of its site, date and TDI
-//! configurations (calibration, viewing directions, REFLEC), and the DEM. Every problem is a bad-input error naming the file.
+//! configurations (calibration, viewing directions, REFLEC, CLOUDD, CKQLTL), and the DEM. Every problem is a bad-input error naming the file.
 
 use std::path::{Path, PathBuf};
 
 use super::EarthSun;
+use crate::cloud::stereo::StereoParams;
+use crate::ee::cloudd::{self, Ckqltl};
 use crate::ee::gipp::{GippCatalogue, GippEntry, GippQuery};
 use crate::ee::gipps;
 use crate::error::{Result, VipError};
@@ -32,6 +34,10 @@ pub struct Inputs {
     pub gipps_used: Vec<(String, String)>,
     /// Earth–Sun distance model (REFLEC).
     pub earth_sun: EarthSun,
+    /// Stereo cloud detection parameters (CLOUDD).
+    pub stereo: StereoParams,
+    /// Quicklook parameters (CKQLTL) and the file they come from.
+    pub quicklook: (Ckqltl, PathBuf),
     pub dem: Dem,
     pub dem_path: PathBuf,
     /// EPSG code of the DEM, which is the CRS of the output grid.
@@ -84,6 +90,9 @@ impl Inputs {
         };
         let phgain = gipps::read_phgain(&find("GIP_PHGAIN", None, None)?)?;
         let earth_sun = EarthSun::read(&find("GIP_REFLEC", None, None)?)?;
+        let stereo = StereoParams::read(&find("GIP_CLOUDD", None, None)?)?;
+        let ckqltl = find("GIP_CKQLTL", None, None)?;
+        let quicklook = (cloudd::read_ckqltl(&ckqltl)?, ckqltl);
         let mut bands = Vec::new();
         for band in &product.bands {
             let (code, tdi) = (Some(band.code.as_str()), Some(band.tdi));
@@ -113,6 +122,8 @@ impl Inputs {
             bands,
             gipps_used: used,
             earth_sun,
+            stereo,
+            quicklook,
             dem: dem_grid,
             dem_path: dem.to_path_buf(),
             epsg,

@@ -31,6 +31,7 @@ pub use earth_sun::EarthSun;
 pub use inputs::Inputs;
 
 use crate::cli::{progress, Options};
+use crate::cloud::stereo::{Stereo, StereoResult, Views};
 use crate::error::{Result, VipError};
 use crate::geometry::dem::Dem;
 use crate::geometry::grid::Site;
@@ -40,10 +41,14 @@ use crate::geometry::resample::{self, Resampling, Window};
 use crate::geometry::sensor::BandModel;
 use crate::geometry::sun::SunEphemeris;
 use crate::mission::venus;
-use crate::product::l1c::{self, angles_to_grid, grid_to_angles, L1c, ProcessingFlags};
+use crate::product::l1c::{
+    self, angles_to_grid, grid_to_angles, ClaGrid, CloudStatistics, L1c, ProcessingFlags,
+    QualityIndex, QuicklookInfo,
+};
 use crate::product::AngleSet;
 use crate::radiometry::{self, DEFECTIVE, SATURATED};
 use crate::raster::{self, RasterSpec, SampleType, StagedProduct, Strips};
+use quicklook::QuicklookBuilder;
 
 /// Reflectance of one count of the L1C (`Reflectance_Quantification_Value`).
 pub const QUANTIFICATION: f64 = 0.001;
@@ -122,7 +127,8 @@ pub fn process(
         site: &site,
         local: &local,
     };
-    let stats = ctx.write_image(&l1c.image_path(&dir), l1.resampling, opts)?;
+    let out = ctx.write_image(&l1c.image_path(&dir), l1.resampling, opts)?;
+    let stats = &out.stats;
     log::info!(
         "{}: {:.1} % of the grid seen by every band, {} saturated and {} defective samples",
         l1c.global_id(),
@@ -131,6 +137,7 @@ pub fn process(
         stats.defective
     );
     ctx.write_angle_grids(&l1c, &dir, opts)?;
+    ctx.write_clouds(&mut l1c, &dir, &out, opts)?;
     l1c.dem_stats = Some(dem_statistics(&inp.dem, &site));
     l1c.write_headers(&dir)?;
     let hdr = stage.commit()?;
@@ -191,10 +198,19 @@ struct ImageStats {
     valid: usize,
     saturated: usize,
     defective: usize,
+    /// Pixels of the L1 cloud mask.
+    cloudy: usize,
+}
+
+/// What writing the image gives beside it.
+struct ImageOutputs {
+    stats: ImageStats,
+    clouds: StereoResult,
+    quicklook: Option<QuicklookBuilder>,
 }
 
 impl Context<'_> {
-    fn write_image(&self, path: &Path, kind: Resampling, opts: &Options) -> Result<ImageStats> {
+    fn write_image(&self, path: &Path, kind: Resampling, opts: &Options) -> Result<ImageOutputs> {
         let site = self.site;
         let (cols, lines) = (site.cols, site.lines);
         let mut spec = RasterSpec::new(cols, lines, l1c::IMAGE_BANDS.len(), SampleType::I16);
@@ -202,15 +218,44 @@ impl Context<'_> {
         spec.srs_wkt = raster::srs_wkt_from_epsg(site.epsg)?;
         spec.nodata = Some(f64::from(NODATA));
         spec.band_descriptions = l1c::IMAGE_BANDS.iter().map(|b| b.to_string()).collect();
-        let mut ds = raster::create_geotiff(path, &spec, &opts.creation_options)?;
-        // Per output pixel: 15 int16 outputs, height, lon/lat; plus a raw window per band.
-        let strips = Strips::for_budget(lines, cols, opts.ram_bytes, 15 * 2 + 4 + 16 + 4 * 7);
+        // Band-interleaved tiles: the cloud mask is written after the other bands.
+        let mut co = vec![("INTERLEAVE".to_string(), "BAND".to_string())];
+        co.extend(opts.creation_options.iter().cloned());
+        let mut ds = raster::create_geotiff(path, &spec, &co)?;
+        // Per output pixel: 15 int16 outputs, height, lon/lat; plus a raw window per band;
+        // the stereo's three bands (f32) and the copies handed to it.
+        let strips = Strips::for_budget(
+            lines,
+            cols,
+            opts.ram_bytes,
+            15 * 2 + 4 + 16 + 4 * 7 + 3 * 4 + 6 * 2,
+        );
+        let p = &self.inp.stereo;
+        let px = site.pixel_m;
+        let to_px = |(dx, dy): (f64, f64)| (dx / px, -dy / px);
+        let views = |line: f64, col: f64| {
+            let (e, n) = site.pixel_centre(line, col);
+            Views {
+                reference: to_px(self.view_at(p.reference, e, n)),
+                secondary: to_px(self.view_at(p.secondary, e, n)),
+                detectors: std::array::from_fn(|k| {
+                    to_px(self.view_at(band_index(l1c::VIE_BANDS[k]), e, n))
+                }),
+            }
+        };
+        let dem = |line: f64, col: f64| {
+            let (e, n) = site.pixel_centre(line, col);
+            self.inp.dem.height(e, n)
+        };
+        let mut stereo = Stereo::new(p.clone(), lines, cols, &views, &dem);
+        let (ckqltl, ckqltl_path) = &self.inp.quicklook;
+        let mut ql = QuicklookBuilder::new(ckqltl, ckqltl_path, lines, cols)?;
         let bar = progress(lines as u64, "L1C rows");
         let mut stats = ImageStats::default();
         // Per band: was any raw line read, and did one hold a non-zero count?
         let mut read_any = [false; 12];
         let mut signal = [false; 12];
-        for win in strips {
+        for win in strips.clone() {
             let rows = win.row..win.end();
             let n = win.rows * cols;
             let points: Vec<(f32, f64, f64)> = rows
@@ -227,6 +272,13 @@ impl Context<'_> {
             let mut sat = vec![0i16; n];
             let mut pix = vec![0i16; n];
             let mut seen_by_all = vec![true; n];
+            let mut kept: Vec<Option<Vec<i16>>> = vec![None; venus::BANDS.len()];
+            let wanted = |b: usize| {
+                b == p.reference
+                    || b == p.secondary
+                    || b == p.reflectance
+                    || ql.as_ref().is_some_and(|q| q.bands.contains(&b))
+            };
             for b in 0..venus::BANDS.len() {
                 let (refl, flags, raw) = self.band_strip(b, rows.clone(), &points, kind)?;
                 read_any[b] |= raw.is_some();
@@ -243,27 +295,48 @@ impl Context<'_> {
                     }
                 }
                 raster::write_window(&mut ds, b + 1, (0, win.row), (cols, win.rows), &refl)?;
+                if wanted(b) {
+                    kept[b] = Some(refl);
+                }
             }
             stats.valid += seen_by_all.iter().filter(|&&v| v).count();
-            let cld = vec![0i16; n];
-            for (band, data) in [
-                (l1c::SAT_BAND, &sat),
-                (l1c::PIX_BAND, &pix),
-                (l1c::CLD_BAND, &cld),
-            ] {
+            for (band, data) in [(l1c::SAT_BAND, &sat), (l1c::PIX_BAND, &pix)] {
                 raster::write_window(&mut ds, band, (0, win.row), (cols, win.rows), data)?;
+            }
+            let band = |b: usize| kept[b].as_deref().unwrap_or_default();
+            stereo.push(
+                win.row,
+                band(p.reference),
+                band(p.secondary),
+                band(p.reflectance),
+            );
+            if let Some(q) = ql.as_mut() {
+                for k in 0..3 {
+                    let b = q.bands[k];
+                    q.add(k, win.row, cols, band(b), NODATA, QUANTIFICATION);
+                }
             }
             bar.inc(win.rows as u64);
         }
         bar.finish_and_clear();
-        raster::finish(ds, path)?;
         if let Some(b) = (0..12).find(|&b| read_any[b] && !signal[b]) {
             return Err(VipError::bad_input(
                 self.inp.band_image(b),
                 "every count is zero: the band holds no signal",
             ));
         }
-        Ok(stats)
+        let clouds = stereo.finish();
+        for win in strips {
+            let cld = clouds.mask_rows(win.row..win.end());
+            stats.cloudy += cld.iter().filter(|&&v| v == 1).count();
+            raster::write_window(&mut ds, l1c::CLD_BAND, (0, win.row), (cols, win.rows), &cld)?;
+        }
+        raster::finish(ds, path)?;
+        Ok(ImageOutputs {
+            stats,
+            clouds,
+            quicklook: ql,
+        })
     }
 
     /// Reflectance counts and flags of band `b` over output rows `rows`, and whether the raw
@@ -336,6 +409,97 @@ impl Context<'_> {
             .collect();
         let (refl, flags) = out.into_iter().unzip();
         Ok((refl, flags, Some(signal)))
+    }
+
+    /// The CLA annex and the quicklook, and the cloud figures of the header.
+    fn write_clouds(
+        &self,
+        l1c: &mut L1c,
+        dir: &Path,
+        out: &ImageOutputs,
+        opts: &Options,
+    ) -> Result<()> {
+        let c = &out.clouds;
+        let p = &c.params;
+        let site = self.site;
+        let (gl, gc) = c.shape;
+        let mut spec = RasterSpec::new(gc, gl, 1, SampleType::U16);
+        spec.geo_transform = [
+            site.ulx,
+            site.pixel_m * p.step.1 as f64,
+            0.0,
+            site.uly,
+            0.0,
+            -site.pixel_m * p.step.0 as f64,
+        ];
+        spec.srs_wkt = raster::srs_wkt_from_epsg(site.epsg)?;
+        spec.nodata = Some(65535.0);
+        spec.band_descriptions = vec![l1c::CLA_PLANE.to_string()];
+        let cla = l1c.annex_path(dir, l1c::ANNEX_CLA);
+        let mut ds = raster::create_geotiff(&cla, &spec, &opts.creation_options)?;
+        raster::write_window(&mut ds, 1, (0, 0), (gc, gl), &c.altitude_u16())?;
+        raster::finish(ds, &cla)?;
+        l1c.cla = Some(ClaGrid {
+            lines: gl,
+            cols: gc,
+            step: p.step,
+        });
+        if let Some(q) = &out.quicklook {
+            let jpg = l1c.quicklook_path(dir);
+            q.write(&jpg.with_extension("QLK.TIF"), &jpg)?;
+            l1c.quicklook = Some(QuicklookInfo {
+                bands: q.codes.clone(),
+                factor: q.factor,
+                lines: q.shape.0,
+                cols: q.shape.1,
+            });
+        }
+        let s = &c.stats;
+        let stats = &out.stats;
+        let percent = if stats.valid == 0 {
+            0.0
+        } else {
+            (100.0 * stats.cloudy as f64 / stats.valid as f64).min(100.0)
+        };
+        l1c.cloud_percentage = Some((percent * 10.0).round() / 10.0);
+        l1c.cloud_statistics = Some(CloudStatistics {
+            altitude_mean: s.altitude_mean.round(),
+            altitude_std: s.altitude_std.round(),
+            histogram: s.histogram.map(|v| (v * 10.0).round() / 10.0),
+            radiometry_mean: (s.radiometry_mean / QUANTIFICATION * 100.0).round() / 100.0,
+            radiometry_std: (s.radiometry_std / QUANTIFICATION * 100.0).round() / 100.0,
+            blue_band: venus::BANDS[p.reflectance].code.to_string(),
+        });
+        let secondary = venus::BANDS[p.secondary].code.to_string();
+        let index = |code: &str, value: String, band: bool| QualityIndex {
+            code: code.into(),
+            value,
+            band: band.then(|| secondary.clone()),
+        };
+        l1c.quality_indexes = vec![
+            index("CLOUDS_RATE", format!("{:.3}", percent / 100.0), false),
+            index("CORRELATION_NB_POINTS", s.correlated.to_string(), true),
+            index("CORRELATION_NB_VALID_POINTS", s.valid.to_string(), true),
+            index(
+                "CORRELATION_PERCENTAGE_VALID_POINTS",
+                format!("{:.2}", 100.0 * s.valid as f64 / s.correlated.max(1) as f64),
+                true,
+            ),
+            index("CORRELATION_RATE", format!("{:.3}", s.mean_score), true),
+        ];
+        log::info!(
+            "{}: {:.1} % cloud; stereo: {} of {} points matched ({} cloud, {} ground), clouds at \
+             {:.0} ± {:.0} m",
+            l1c.global_id(),
+            percent,
+            s.valid,
+            s.correlated,
+            s.cloud_points,
+            s.ground_points,
+            s.altitude_mean,
+            s.altitude_std
+        );
+        Ok(())
     }
 
     /// SOL and VIE annexes: sun and viewing directions on the coarse grid, as displacement per
@@ -585,6 +749,10 @@ fn header_model(
             ..Default::default()
         },
         angle_grid_step_m: ANGLE_GRID_STEP_M,
+        cloud_statistics: None,
+        quality_indexes: vec![],
+        cla: None,
+        quicklook: None,
         creation,
         creator: "vip-l1".into(),
         creator_version: env!("CARGO_PKG_VERSION").into(),

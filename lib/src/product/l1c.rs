@@ -18,6 +18,14 @@
 //!       13    SAT       saturation: bit n−1 set when band Bn is saturated (12 bits)
 //!       14    PIX       defective pixel (dead, interpolated or aberrant detector): bit n−1 for Bn
 //!       15    CLD       L1 cloud mask: 0 clear, 1 cloud
+//!   VE_c_VSC_PDTANX_L1VALD_NICK_D_CLA.HDR   cloud altitude annex header, PDTANX_Header_Type
+//!   VE_c_VSC_PDTANX_L1VALD_NICK_D_CLA.DBL.TIF  uint16 GeoTIFF, one plane CLA: altitude above
+//!                                           the datum (m) of the cloud over each cell of the
+//!                                           stereo correlation grid (its footprint), 0 clear;
+//!                                           Subsampling_Factor = the CLOUDD grid step (4: 20 m)
+//!   VE_c_VSC_PDTQLK_L1VALD_NICK_D.HDR       quicklook header, PDTQLK_Header_Type
+//!   VE_c_VSC_PDTQLK_L1VALD_NICK_D.DBL.JPG   3-band JPEG quicklook (CKQLTL: bands, stretch,
+//!                                           undersampling, e.g. 20: 100 m)
 //!   VE_c_VSC_PDTANX_L1VALD_NICK_D_SOL.HDR   sun direction grid header, PDTANX_Header_Type
 //!   VE_c_VSC_PDTANX_L1VALD_NICK_D_SOL.DBL.TIF  float32 GeoTIFF, 2 planes DX_ALT=0.0m, DY_ALT=0.0m
 //!   VE_c_VSC_PDTANX_L1VALD_NICK_D_VIE.HDR   viewing direction grid header, PDTANX_Header_Type
@@ -36,16 +44,30 @@
 //!
 //! The raw product the L1C was made from is named in the global header extension
 //! [`EXT_INPUT_PRODUCT`] (the ICD's private technical file can only name inventoried raw
-//! products). The optional private technical file, the quicklook and the CLA annex are not
-//! written.
+//! products). The optional private technical file is not written. The CLA annex and the
+//! quicklook are optional when reading (an L1C made without cloud detection has neither).
+//!
+//! The global header carries the cloud detection's figures as real VENµS L1 headers do:
+//! `Cloud_Percentage` (pixels of the CLD mask among those every band sees),
+//! `Cloud_Detection_Statistics` (cloud altitude mean, standard deviation and histogram in
+//! percent of the cloudy CLA cells over 0-2, ..., 12-14, > 14 km; mean and standard deviation
+//! of the cloudy cells' reflectance in the CLOUDD reflectance band, in reflectance counts, and
+//! that band) and `List_of_Quality_Indexes` ([`QualityIndex`]: `CLOUDS_RATE`, the cloudy
+//! fraction, and `CORRELATION_NB_POINTS`, `CORRELATION_NB_VALID_POINTS`,
+//! `CORRELATION_PERCENTAGE_VALID_POINTS`, `CORRELATION_RATE` of the stereo correlation, with
+//! the secondary stereo band as `Band_Code`).
 
 use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use super::common::{boolean, must_exist, raster_beside, vie_planes, AngleSet, Reader, SiteHeader};
+use super::common::{
+    boolean, must_exist, raster_beside, raster_format, raster_size, vie_planes, AngleSet, Reader,
+    SiteHeader, SUB_SCHEMA_VERSION,
+};
 pub use super::common::{ANNEX_SOL, ANNEX_VIE, GRID_VALUES_UNIT, SOL_PLANES, VIE_BANDS};
 use super::ids::Ids;
+use crate::ee::xml::dec;
 use crate::ee::{EeDoc, Layout, Node};
 use crate::error::{Result, VipError};
 use crate::raster;
@@ -65,10 +87,16 @@ pub const SAT_BAND: usize = 13;
 pub const PIX_BAND: usize = 14;
 /// 1-based raster band of the cloud mask (0 clear, 1 cloud).
 pub const CLD_BAND: usize = 15;
+/// Annex code of the cloud altitude grid.
+pub const ANNEX_CLA: &str = "CLA";
+/// Band description of the CLA raster.
+pub const CLA_PLANE: &str = "CLA";
 /// Extension keyword: id of the raw product the L1C was made from.
 pub const EXT_INPUT_PRODUCT: &str = "INPUT_PRODUCT_ID";
 
 const GLOBAL_SCHEMA_VERSION: &str = "1.6";
+/// Nodata value written in the CLA annex header (0 is "no cloud", a value).
+const CLA_NODATA: &str = "65535";
 
 /// Processing flags of the L1 header (`Processing_Flags_And_Modes`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -126,6 +154,66 @@ impl ProcessingFlags {
     }
 }
 
+/// `Cloud_Detection_Statistics` of the header.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CloudStatistics {
+    /// Cloud altitude over the cloudy CLA cells, metres (whole metres kept).
+    pub altitude_mean: f64,
+    pub altitude_std: f64,
+    /// Percent of the cloudy cells per 2 km of altitude, 0-2 km first, the last above 14 km
+    /// (1 decimal kept).
+    pub histogram: [f64; 8],
+    /// Mean and standard deviation of the cloudy cells' reflectance in `blue_band`, in
+    /// reflectance counts (2 decimals kept).
+    pub radiometry_mean: f64,
+    pub radiometry_std: f64,
+    pub blue_band: String,
+}
+
+/// One `Quality_Index`: code, value (as written) and optional band.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QualityIndex {
+    pub code: String,
+    pub value: String,
+    pub band: Option<String>,
+}
+
+/// The CLA annex grid: cells of `step` (lines, columns) pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaGrid {
+    pub lines: usize,
+    pub cols: usize,
+    pub step: (usize, usize),
+}
+
+/// The quicklook: RGB bands, undersampling and size.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuicklookInfo {
+    pub bands: [String; 3],
+    pub factor: usize,
+    pub lines: usize,
+    pub cols: usize,
+}
+
+/// The cloud altitude of an L1C on its grid, read from the CLA annex.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CloudAltitude {
+    pub grid: ClaGrid,
+    /// Altitude above the datum, metres, row-major; 0 where no cloud was found.
+    pub values: Vec<f32>,
+}
+
+impl CloudAltitude {
+    /// The altitude over pixel (line, column) of the L1C grid (0: no cloud).
+    pub fn at_pixel(&self, line: usize, col: usize) -> f32 {
+        let (i, j) = (
+            (line / self.grid.step.0).min(self.grid.lines - 1),
+            (col / self.grid.step.1).min(self.grid.cols - 1),
+        );
+        self.values[i * self.grid.cols + j]
+    }
+}
+
 /// An L1C product (header model; the pixels are in the files it names).
 #[derive(Debug, Clone, PartialEq)]
 pub struct L1c {
@@ -175,6 +263,13 @@ pub struct L1c {
     pub flags: ProcessingFlags,
     /// Spacing of the SOL/VIE grid nodes, metres (a multiple of `pixel_m`).
     pub angle_grid_step_m: f64,
+    /// Cloud detection figures (`None`: not computed).
+    pub cloud_statistics: Option<CloudStatistics>,
+    pub quality_indexes: Vec<QualityIndex>,
+    /// The CLA annex, when the product has one.
+    pub cla: Option<ClaGrid>,
+    /// The quicklook, when the product has one.
+    pub quicklook: Option<QuicklookInfo>,
     /// Creation time of the headers (whole seconds).
     pub creation: NaiveDateTime,
     pub creator: String,
@@ -271,6 +366,53 @@ impl L1c {
         raster_beside(&self.annex_header_path(dir, code))
     }
 
+    /// The quicklook header: `…DBL.DIR/VE_<class>_VSC_PDTQLK_L1VALD_<inst>.HDR`.
+    pub fn quicklook_header_path(&self, dir: &Path) -> PathBuf {
+        let ids = self.ids();
+        ids.in_dbl(dir, &format!("{}.HDR", self.quicklook_id()))
+    }
+
+    /// The quicklook JPEG: `…_PDTQLK_L1VALD_<inst>.DBL.JPG`.
+    pub fn quicklook_path(&self, dir: &Path) -> PathBuf {
+        self.quicklook_header_path(dir).with_extension("DBL.JPG")
+    }
+
+    fn quicklook_id(&self) -> String {
+        let ids = self.ids();
+        format!(
+            "VE_{}_VSC_PDTQLK_{}_{}",
+            ids.class,
+            SEMANTIC,
+            ids.instance()
+        )
+    }
+
+    /// The CLA annex raster when the product has one.
+    pub fn cla_path(&self, dir: &Path) -> Option<PathBuf> {
+        self.cla.map(|_| self.annex_path(dir, ANNEX_CLA))
+    }
+
+    /// Reads the CLA annex of the product whose global header is in `dir`: `None` when the
+    /// product has none.
+    pub fn read_cloud_altitude(&self, dir: &Path) -> Result<Option<CloudAltitude>> {
+        let (Some(grid), Some(path)) = (self.cla, self.cla_path(dir)) else {
+            return Ok(None);
+        };
+        let ds = raster::open(&path)?;
+        let values: Vec<f32> = raster::read_window(&ds, 1, (0, 0), (grid.cols, grid.lines))?;
+        Ok(Some(CloudAltitude { grid, values }))
+    }
+
+    /// The L1 cloud mask (band CLD: 0 clear, 1 cloud) over image rows `rows`, full width,
+    /// of the product whose global header is in `dir`.
+    pub fn read_cloud_mask(&self, dir: &Path, rows: std::ops::Range<usize>) -> Result<Vec<u8>> {
+        let path = self.image_path(dir);
+        let ds = raster::open(&path)?;
+        let v: Vec<i16> =
+            raster::read_window(&ds, CLD_BAND, (0, rows.start), (self.cols, rows.len()))?;
+        Ok(v.into_iter().map(|x| u8::from(x == 1)).collect())
+    }
+
     /// Number of (lines, columns) of the SOL/VIE grids.
     pub fn angle_grid_shape(&self) -> (usize, usize) {
         self.site().angle_grid_shape()
@@ -292,15 +434,131 @@ impl L1c {
         site.image_doc(site.ids.image(None), site.image_information(&IMAGE_BANDS))
             .write(&self.image_header_path(dir))?;
         site.write_grid_annexes(dir)?;
+        if let Some(g) = &self.cla {
+            let info = Node::new("Annex_Information")
+                .children(raster_format("UNSIGNED_SHORT", 16))
+                .child(Node::text("Nodata_Value", CLA_NODATA))
+                .children(raster_size(g.lines, g.cols, &[CLA_PLANE]))
+                .child(
+                    Node::new("Subsampling_Factor")
+                        .child(Node::text("By_Line", g.step.0))
+                        .child(Node::text("By_Column", g.step.1)),
+                )
+                .child(Node::text("Values_Unit", "m"));
+            site.annex_doc(ANNEX_CLA, "Cloud Altitudes", info)
+                .write(&self.annex_header_path(dir, ANNEX_CLA))?;
+        }
+        if let Some(q) = &self.quicklook {
+            self.quicklook_doc(&site, q)
+                .write(&self.quicklook_header_path(dir))?;
+        }
         let hdr = self.header_path(dir);
         self.global_doc(&site).write(&hdr)?;
         Ok(hdr)
     }
 
+    fn quicklook_doc(&self, site: &SiteHeader, q: &QuicklookInfo) -> EeDoc {
+        let ids = &site.ids;
+        let info = Node::new("Quick_Look_Information")
+            .child(Node::text("Format", "JPEG"))
+            .child(Node::text("Binary_Encoding", "LITTLE_ENDIAN"))
+            .child(Node::text("Data_Type", "UNSIGNED_BYTE"))
+            .child(Node::text("Number_of_Significant_Bits", 8))
+            .child(Node::text("Nodata_Value", 0))
+            .child(
+                Node::new("Size")
+                    .child(Node::text("Lines", q.lines))
+                    .child(Node::text("Columns", q.cols))
+                    .child(Node::text("Bands", 3)),
+            )
+            .child(Node::text("Image_Compacting_Tool", "NO"))
+            .child(Node::list(
+                "List_of_Bands",
+                q.bands
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| Node::text("Band", b).attr("sn", i + 1))
+                    .collect(),
+            ))
+            .child(Node::text("Subsampling_Factor", q.factor))
+            .child(Node::text("Colorspace", "RGB"))
+            .child(Node::text("Bands_Order", "RGB"));
+        EeDoc {
+            layout: Layout::Header,
+            xsi_type: "PDTQLK_Header_Type".into(),
+            schema_version: SUB_SCHEMA_VERSION.into(),
+            fixed: site.fixed(self.quicklook_id(), "QuickLook", "VSC_PDTQLK"),
+            extensions: vec![],
+            specific: Node::new("Specific_Product_Header")
+                .child(
+                    Node::new("Instance_Id")
+                        .child(Node::text("Reference_Product_Semantic", ids.semantic))
+                        .child(Node::text("Reference_Product_Instance", ids.instance())),
+                )
+                .child(Node::text("Reference_Product_Header_Id", ids.product()))
+                .child(info),
+            data_block: None,
+        }
+    }
+
+    /// `Cloud_Detection_Statistics` and `List_of_Quality_Indexes` put into the generic
+    /// `Product_Information`.
+    fn with_cloud_figures(&self, mut info: Node) -> Node {
+        if let Some(slot) = info
+            .children
+            .iter_mut()
+            .find(|c| c.name == "List_of_Quality_Indexes")
+        {
+            *slot = Node::list(
+                "List_of_Quality_Indexes",
+                self.quality_indexes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, q)| {
+                        let mut n = Node::new("Quality_Index")
+                            .attr("sn", i + 1)
+                            .child(Node::text("Code", &q.code))
+                            .child(Node::text("Value", &q.value));
+                        if let Some(b) = &q.band {
+                            n = n.child(Node::text("Band_Code", b));
+                        }
+                        n
+                    })
+                    .collect(),
+            );
+        }
+        if let Some(c) = &self.cloud_statistics {
+            let at = info
+                .children
+                .iter()
+                .position(|n| n.name == "Cloud_Percentage")
+                .map_or(info.children.len(), |i| i + 1);
+            let hist: Vec<String> = c.histogram.iter().map(|v| dec(*v, 1)).collect();
+            let stats = Node::new("Cloud_Detection_Statistics")
+                .child(
+                    Node::new("Cloud_Altitude")
+                        .child(Node::text("Average", dec(c.altitude_mean, 0)).attr("unit", "m"))
+                        .child(
+                            Node::text("Standard_Deviation", dec(c.altitude_std, 0))
+                                .attr("unit", "m"),
+                        )
+                        .child(Node::text("Histogram", hist.join(" "))),
+                )
+                .child(
+                    Node::new("Cloud_Radiometry")
+                        .child(Node::text("Average", dec(c.radiometry_mean, 2)))
+                        .child(Node::text("Standard_Deviation", dec(c.radiometry_std, 2)))
+                        .child(Node::text("Blue_Band", &c.blue_band)),
+                );
+            info.children.insert(at, stats);
+        }
+        info
+    }
+
     fn global_doc(&self, site: &SiteHeader) -> EeDoc {
         let ids = &site.ids;
-        let info = site
-            .product_information("L1")
+        let info = self
+            .with_cloud_figures(site.product_information("L1"))
             .child(Node::list("List_of_Polarization_Coefficients", vec![]))
             .child(
                 Node::new("Processing_Flags_And_Modes").children(
@@ -311,9 +569,24 @@ impl L1c {
                 ),
             )
             .child(Node::text("Used_Reference_Image", "NONE"));
-        let organization = Node::new("Product_Organization")
-            .child(site.file_ref("Image_File", "VSC_PDTIMG", &ids.image(None)))
-            .child(site.annex_list(&[ANNEX_SOL, ANNEX_VIE]));
+        let mut organization = Node::new("Product_Organization").child(site.file_ref(
+            "Image_File",
+            "VSC_PDTIMG",
+            &ids.image(None),
+        ));
+        if self.quicklook.is_some() {
+            organization = organization.child(site.file_ref(
+                "Quicklook_File",
+                "VSC_PDTQLK",
+                &self.quicklook_id(),
+            ));
+        }
+        let annexes: &[&str] = if self.cla.is_some() {
+            &[ANNEX_CLA, ANNEX_SOL, ANNEX_VIE]
+        } else {
+            &[ANNEX_SOL, ANNEX_VIE]
+        };
+        organization = organization.child(site.annex_list(annexes));
         EeDoc {
             layout: Layout::Header,
             xsi_type: "VSC_PDT_L1_Header_Type".into(),
@@ -353,6 +626,87 @@ impl L1c {
         raster::expect_shape(&raster_beside(&sol), (gc, gl), SOL_PLANES.len())?;
         raster::expect_shape(&raster_beside(&vie), (gc, gl), vie_planes().len())?;
 
+        let listed = |code: &str| {
+            org.find("List_of_Annex_Files")
+                .is_some_and(|l| l.all("Annex_File").any(|a| a.get_attr("sk") == Some(code)))
+        };
+        let cla = if listed(ANNEX_CLA) {
+            let cla_hdr = r.annex(base, org, ANNEX_CLA)?;
+            let doc = EeDoc::read(&cla_hdr)?;
+            let cr = Reader::new(&cla_hdr);
+            let ai = cr.node(&doc.specific, "Annex_Information")?;
+            let g = ClaGrid {
+                lines: cr.usize(ai, "Size/Lines")?,
+                cols: cr.usize(ai, "Size/Columns")?,
+                step: (
+                    cr.usize(ai, "Subsampling_Factor/By_Line")?,
+                    cr.usize(ai, "Subsampling_Factor/By_Column")?,
+                ),
+            };
+            raster::expect_shape(&raster_beside(&cla_hdr), (g.cols, g.lines), 1)?;
+            Some(g)
+        } else {
+            None
+        };
+        let quicklook = match org.find("Quicklook_File") {
+            Some(q) => {
+                let qh = r.located(base, q)?;
+                must_exist(&qh.with_extension("DBL.JPG"), "L1C quicklook")?;
+                let doc = EeDoc::read(&qh)?;
+                let qr = Reader::new(&qh);
+                let qi = qr.node(&doc.specific, "Quick_Look_Information")?;
+                let bands: Vec<String> = qr
+                    .node(qi, "List_of_Bands")?
+                    .all("Band")
+                    .map(|b| b.text.trim().to_string())
+                    .collect();
+                let bands: [String; 3] = bands
+                    .try_into()
+                    .map_err(|_| qr.bad("quicklook List_of_Bands does not hold 3 bands"))?;
+                Some(QuicklookInfo {
+                    bands,
+                    factor: qr.usize(qi, "Subsampling_Factor")?,
+                    lines: qr.usize(qi, "Size/Lines")?,
+                    cols: qr.usize(qi, "Size/Columns")?,
+                })
+            }
+            None => None,
+        };
+        let cloud_statistics = match info.find("Cloud_Detection_Statistics") {
+            Some(c) => {
+                let hist: Vec<f64> = r
+                    .text(c, "Cloud_Altitude/Histogram")?
+                    .split_whitespace()
+                    .map(|v| v.parse::<f64>())
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(|_| r.bad("Cloud_Altitude/Histogram is not a list of numbers"))?;
+                let histogram: [f64; 8] = hist
+                    .try_into()
+                    .map_err(|_| r.bad("Cloud_Altitude/Histogram does not hold 8 values"))?;
+                Some(CloudStatistics {
+                    altitude_mean: r.f64(c, "Cloud_Altitude/Average")?,
+                    altitude_std: r.f64(c, "Cloud_Altitude/Standard_Deviation")?,
+                    histogram,
+                    radiometry_mean: r.f64(c, "Cloud_Radiometry/Average")?,
+                    radiometry_std: r.f64(c, "Cloud_Radiometry/Standard_Deviation")?,
+                    blue_band: r.text(c, "Cloud_Radiometry/Blue_Band")?.to_string(),
+                })
+            }
+            None => None,
+        };
+        let quality_indexes = match info.find("List_of_Quality_Indexes") {
+            Some(l) => l
+                .all("Quality_Index")
+                .map(|q| {
+                    Ok(QualityIndex {
+                        code: r.text(q, "Code")?.to_string(),
+                        value: r.text(q, "Value")?.to_string(),
+                        band: q.find_text("Band_Code").map(|b| b.trim().to_string()),
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?,
+            None => vec![],
+        };
         let flags_node = r.node(info, "Processing_Flags_And_Modes")?;
         let mut flags = [false; 9];
         for (f, name) in flags.iter_mut().zip(FLAG_NAMES) {
@@ -386,6 +740,10 @@ impl L1c {
             aks: s.aks,
             flags: ProcessingFlags::from_values(flags),
             angle_grid_step_m: s.angle_grid_step_m,
+            cloud_statistics,
+            quality_indexes,
+            cla,
+            quicklook,
             creation: s.creation,
             creator: s.creator,
             creator_version: s.creator_version,
@@ -453,6 +811,37 @@ pub(crate) mod tests {
                 ..Default::default()
             },
             angle_grid_step_m: 5000.0,
+            cloud_statistics: Some(CloudStatistics {
+                altitude_mean: 2412.0,
+                altitude_std: 350.0,
+                histogram: [10.0, 85.5, 4.5, 0.0, 0.0, 0.0, 0.0, 0.0],
+                radiometry_mean: 412.37,
+                radiometry_std: 80.12,
+                blue_band: "B02".into(),
+            }),
+            quality_indexes: vec![
+                QualityIndex {
+                    code: "CLOUDS_RATE".into(),
+                    value: "0.125".into(),
+                    band: None,
+                },
+                QualityIndex {
+                    code: "CORRELATION_NB_POINTS".into(),
+                    value: "1200".into(),
+                    band: Some("B06".into()),
+                },
+            ],
+            cla: Some(ClaGrid {
+                lines: 1375,
+                cols: 1350,
+                step: (4, 4),
+            }),
+            quicklook: Some(QuicklookInfo {
+                bands: ["B07".into(), "B04".into(), "B03".into()],
+                factor: 20,
+                lines: 275,
+                cols: 270,
+            }),
             creation: t("2024-11-24T12:00:00"),
             creator: "vip-l1".into(),
             creator_version: "0.1.0".into(),
@@ -489,6 +878,15 @@ pub(crate) mod tests {
             let sparse = [("SPARSE_OK".to_string(), "TRUE".to_string())];
             let ds = raster::create_geotiff(&path, &spec, &sparse).unwrap();
             raster::finish(ds, &path).unwrap();
+        }
+        if let Some(g) = p.cla {
+            let path = p.annex_path(dir, ANNEX_CLA);
+            let spec = raster::RasterSpec::new(g.cols, g.lines, 1, raster::SampleType::U16);
+            let ds = raster::create_geotiff(&path, &spec, &[]).unwrap();
+            raster::finish(ds, &path).unwrap();
+        }
+        if p.quicklook.is_some() {
+            std::fs::write(p.quicklook_path(dir), b"").unwrap();
         }
     }
 
@@ -541,9 +939,20 @@ pub(crate) mod tests {
         let image = p.image_header_path(dir.path());
         let sol = p.annex_header_path(dir.path(), ANNEX_SOL);
         let vie = p.annex_header_path(dir.path(), ANNEX_VIE);
-        crate::ee::schema::validate_all(&[&hdr, &image, &sol, &vie]).unwrap();
+        let cla = p.annex_header_path(dir.path(), ANNEX_CLA);
+        let qlk = p.quicklook_header_path(dir.path());
+        crate::ee::schema::validate_all(&[&hdr, &image, &sol, &vie, &cla, &qlk]).unwrap();
+        let text = std::fs::read_to_string(&hdr).unwrap();
+        assert!(
+            text.contains("<Histogram>10 85.5 4.5 0 0 0 0 0</Histogram>"),
+            "{text}"
+        );
         // Optional parts absent.
         let mut q = sample();
+        q.cla = None;
+        q.quicklook = None;
+        q.cloud_statistics = None;
+        q.quality_indexes.clear();
         q.cloud_percentage = None;
         q.dem_stats = None;
         q.dem_reference = "NONE".into();
@@ -573,6 +982,10 @@ pub(crate) mod tests {
         q.cloud_percentage = None;
         q.dem_stats = None;
         q.aks.truncate(3);
+        q.cla = None;
+        q.quicklook = None;
+        q.cloud_statistics = None;
+        q.quality_indexes.clear();
         let dir2 = tempfile::tempdir().unwrap();
         let hdr2 = q.write_headers(dir2.path()).unwrap();
         touch_rasters(&q, dir2.path());
