@@ -46,8 +46,8 @@
 //!    a cell the dilation adds takes the highest height of the cloud cells around it.
 //! 5. *CLA.* Each cloud cell is moved from where the reference band sees it to its footprint,
 //!    P = x_ref + H·d_ref; the altitude above the datum (H plus the DEM height) is kept, the
-//!    highest cloud winning; footprint cells left empty between moved cells (8 filled
-//!    neighbours of 8 or 7) are filled with the highest of their neighbours.
+//!    highest cloud winning; footprint cells left empty between moved cells (at least 5 of
+//!    their 8 neighbours filled; two passes) take the highest of their neighbours.
 //! 6. *L1 cloud mask,* covering the cloud in every band (`Final_L1_Dilatation`): `AUTOMATIC`
 //!    marks, for every footprint cell, where each of the four tri-detectors sees it,
 //!    P − H·d_k, and the cells between (the cloud's parallax sweep across the focal plane),
@@ -1050,21 +1050,23 @@ fn classify(s: Stereo) -> StereoResult {
             }
         }
     }
-    let before = foot_h.clone();
-    for k in 0..n {
-        if !before[k].is_nan() {
-            continue;
-        }
-        let filled: Vec<usize> = neighbours((gl, gc), k / gc, k % gc, (1, 1))
-            .filter(|&m| m != k && !before[m].is_nan())
-            .collect();
-        if filled.len() >= 7 {
-            let m = *filled
-                .iter()
-                .max_by(|&&a, &&b| altitude[a].total_cmp(&altitude[b]).then(b.cmp(&a)))
-                .expect("seven neighbours");
-            foot_h[k] = before[m];
-            altitude[k] = altitude[m];
+    for _ in 0..2 {
+        let (before, z_before) = (foot_h.clone(), altitude.clone());
+        for k in 0..n {
+            if !before[k].is_nan() {
+                continue;
+            }
+            let filled: Vec<usize> = neighbours((gl, gc), k / gc, k % gc, (1, 1))
+                .filter(|&m| m != k && !before[m].is_nan())
+                .collect();
+            if filled.len() >= 5 {
+                let m = *filled
+                    .iter()
+                    .max_by(|&&a, &&b| z_before[a].total_cmp(&z_before[b]).then(b.cmp(&a)))
+                    .expect("five neighbours");
+                foot_h[k] = before[m];
+                altitude[k] = z_before[m];
+            }
         }
     }
     // Step 6: the L1 mask.
