@@ -111,7 +111,22 @@ impl Context {
             }
             return Ok(None);
         };
-        let version = dir.join(&name);
+        // A writer may switch CURRENT and remove the version read meanwhile: read again then.
+        let mut name = name;
+        for _ in 0..3 {
+            match Context::open_version(dir, &name) {
+                Err(e) => match layout::read_current(dir)? {
+                    Some(now) if now != name => name = now,
+                    _ => return Err(e),
+                },
+                done => return done.map(Some),
+            }
+        }
+        Context::open_version(dir, &name).map(Some)
+    }
+
+    fn open_version(dir: &Path, name: &str) -> Result<Context> {
+        let version = dir.join(name);
         if !version.is_dir() {
             return Err(VipError::bad_input(
                 dir.join(CURRENT),
@@ -126,7 +141,7 @@ impl Context {
         let header = Header::from_json(&text, &header_path)?;
         let planes = header.stack_dates.len();
         let open = |layer: &Layer, bands: usize| open_layer(&version, layer, bands, &header.grid);
-        Ok(Some(Context {
+        Ok(Context {
             rcr: open(&layout::RCR, BANDS)?,
             pxd: open(&layout::PXD, 1)?,
             sto: open(&layout::STO, planes)?,
@@ -136,7 +151,7 @@ impl Context {
             dir: dir.to_path_buf(),
             version,
             header,
-        }))
+        })
     }
 
     /// Refuses (bad input, exit 3, one line naming the context and what to do) a context of

@@ -639,6 +639,7 @@ fn chain_index(c: &Context) -> u64 {
 fn kill_child(dir: &Path) -> ! {
     use std::io::Write;
     let start = Context::open(dir).unwrap().map_or(0, |c| chain_index(&c));
+    println!("ready");
     for i in start + 1..start + 10_000 {
         update_dir(
             dir,
@@ -665,25 +666,36 @@ fn kill_9_during_updates_leaves_a_whole_committed_context() {
     let mut rng = ChaCha8Rng::seed_from_u64(14);
     let mut committed = 0u64;
     let mut expected = Vec::new();
-    for round in 0..8 {
-        let child = std::process::Command::new(&exe)
+    let mut mid_update = 0;
+    for round in 0..12 {
+        use std::io::{BufRead, Read};
+        let mut child = std::process::Command::new(&exe)
             .args([KILL_TEST, "--exact", "--nocapture", "--test-threads=1"])
             .env(KILL_CHILD, &dir)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        let wait = rng.gen_range(30..300);
+        // The clock starts when the child has opened the context, however slow its start.
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut text = String::new();
+        while !text.contains("ready") {
+            assert!(out.read_line(&mut text).unwrap() > 0, "child ended: {text}");
+        }
+        let wait = rng.gen_range(0..250);
         std::thread::sleep(std::time::Duration::from_millis(wait));
-        let mut child = child;
         child.kill().unwrap(); // SIGKILL
-        let out = child.wait_with_output().unwrap();
-        let printed = String::from_utf8_lossy(&out.stdout)
+        child.wait().unwrap();
+        out.read_to_string(&mut text).unwrap();
+        let printed = text
             .lines()
             // libtest may print "test NAME ... " on the same line as the first one.
             .filter_map(|l| l.rsplit_once("committed ")?.1.parse::<u64>().ok())
             .max();
         let printed = printed.unwrap_or(committed).max(committed);
+        if entries(&dir).iter().any(|n| n.contains(".tmp-")) {
+            mid_update += 1;
+        }
         match Context::open(&dir).unwrap() {
             None => assert_eq!(printed, 0, "round {round}: a committed context vanished"),
             Some(c) => {
@@ -707,6 +719,7 @@ fn kill_9_during_updates_leaves_a_whole_committed_context() {
         committed >= 3,
         "the children committed only {committed} versions"
     );
+    assert!(mid_update >= 1, "no kill landed in the middle of an update");
     // The next normal update cleans whatever the kills left.
     update_dir(
         &dir,
