@@ -9,7 +9,11 @@ use vip::cli::{CommonArgs, CreationArgs, OutputArgs, Tool};
 ///
 /// Radiometry (dark current, equalisation, defective detectors, absolute gain, TOA reflectance)
 /// in sensor geometry, then each band located with its own viewing geometry over the DEM and
-/// resampled into the site's UTM grid.
+/// resampled into the site's UTM grid. Clouds are found by stereo, as the VENµS L1 chain did
+/// (CLOUDD GIPP): the parallax between B05 and B06 gives each cloud's height above the DEM,
+/// written as the CLA annex (altitude, 20 m) and the CLD band (0 clear, 1 cloud); bright ground
+/// such as snow has no parallax and stays clear. A quicklook (CKQLTL GIPP) and the cloud
+/// percentage and statistics complete the header.
 #[derive(Parser)]
 #[command(
     name = "vip-l1",
@@ -20,7 +24,8 @@ struct Args {
     /// Raw L1A products (their .HDR), or - to read one path per line from stdin
     #[arg(required = true, value_name = "L1A")]
     inputs: Vec<PathBuf>,
-    /// Folder of GIPP parameter files (DARKCU, RELSEN, OUTORD, VIEDIR, PHGAIN, REFLEC)
+    /// Folder of GIPP parameter files (DARKCU, RELSEN, OUTORD, VIEDIR, PHGAIN, REFLEC, CLOUDD,
+    /// CKQLTL)
     #[arg(long, value_name = "DIR")]
     gipp: PathBuf,
     /// Site DEM (GeoTIFF, metres); its projection is the output grid's

@@ -13,9 +13,15 @@
 //! 4. reflectance × 1000 (int16), SAT and PIX bit masks (bit n−1 = band Bn, set when any
 //!    sample the kernel used was saturated or defective) are written; pixels no band image
 //!    covers are −10000 (the edge mask of the ICD).
+//! 5. the stereo reference, secondary and reflectance bands of the strip are handed to the
+//!    B05/B06 correlation ([`crate::cloud::stereo`], CLOUDD GIPP) and the quicklook bands to
+//!    the quicklook ([`quicklook`], CKQLTL GIPP); once every strip is written, the cloud mask
+//!    (band CLD) is written strip by strip (the image's tiles are band-interleaved), then the
+//!    CLA annex, the quicklook and the header's cloud figures.
 //!
 //! Memory: strips sized by `--ram`; one band's raw lines for one strip at a time; the DEM
-//! (small) is held whole. Parallel over output rows; every pixel is computed the same way
+//! (small) is held whole; the stereo holds its three bands over a strip plus the largest
+//! disparity, and its per-cell results (a sixteenth of the pixels). Parallel over output rows; every pixel is computed the same way
 //! whatever the thread count, so outputs are byte-identical for any `--threads`.
 
 mod earth_sun;
