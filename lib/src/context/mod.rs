@@ -9,26 +9,38 @@
 //! the same way:
 //!
 //! ```no_run
-//! # fn main() -> vip::Result<()> {
-//! # let (dir, site, date) = (std::path::Path::new("CTX"), todo!(), todo!());
-//! # let observation = |_rows: std::ops::Range<usize>| -> vip::context::Observation { todo!() };
-//! use vip::context::{Context, ContextWriter, Mode, Rule, Update};
+//! use std::ops::Range;
+//! use std::path::Path;
 //!
-//! let old = Context::open(dir)?;
-//! if let Some(c) = &old {
-//!     c.check(&site, date)?;
+//! use chrono::NaiveDate;
+//! use vip::context::{Context, ContextWriter, Mode, Observation, Rule, Strip, Update};
+//! use vip::geometry::grid::Site;
+//! use vip::raster::Strips;
+//!
+//! fn update(
+//!     dir: &Path,
+//!     site: &Site,
+//!     date: NaiveDate,
+//!     observe: impl Fn(Range<usize>) -> vip::Result<Observation<'static>>,
+//! ) -> vip::Result<()> {
+//!     let old = Context::open(dir)?;
+//!     if let Some(c) = &old {
+//!         c.check(site, date)?;
+//!     }
+//!     let mode = if old.is_some() { Mode::Nominal } else { Mode::Init };
+//!     let rule = Rule { max_age_days: 30, n_stack: 10 };
+//!     let update = Update::new(old.as_ref().map(Context::header), site, date, mode, &rule)?;
+//!     let mut writer = ContextWriter::create(dir, update.header(), &[])?;
+//!     let per_pixel = 3 * Strip::bytes_per_pixel(rule.n_stack);
+//!     for win in Strips::for_budget(site.lines, site.cols, 1 << 30, per_pixel) {
+//!         let rows = win.row..win.end();
+//!         let before = old.as_ref().map(|c| c.read_strip(rows.clone())).transpose()?;
+//!         let after = update.apply(before.as_ref(), &observe(rows.clone())?)?;
+//!         writer.write_strip(rows, &after)?;
+//!     }
+//!     writer.commit()?; // or drop the writer (too cloudy): the context stays as it was
+//!     Ok(())
 //! }
-//! let rule = Rule { max_age_days: 30, n_stack: 10 };
-//! let update = Update::new(old.as_ref().map(Context::header), &site, date, Mode::Nominal, &rule)?;
-//! let mut writer = ContextWriter::create(dir, update.header(), &[])?;
-//! for rows in [0..256, 256..site.lines] {
-//!     let before = old.as_ref().map(|c| c.read_strip(rows.clone())).transpose()?;
-//!     let after = update.apply(before.as_ref(), &observation(rows.clone()))?;
-//!     writer.write_strip(rows, &after)?;
-//! }
-//! writer.commit()?; // or drop the writer (too cloudy): the context stays as it was
-//! # Ok(())
-//! # }
 //! ```
 
 mod header;
