@@ -72,7 +72,8 @@ pub use writer::ContextWriter;
 
 use layout::Layer;
 
-/// A context as read from its folder: the header, and the rasters open for strip reads.
+/// A context as read from its folder: the header, and the rasters open for strip reads. Like a
+/// GDAL dataset it is `Send` but not `Sync`: read strips on one thread, compute on many.
 pub struct Context {
     dir: PathBuf,
     version: PathBuf,
