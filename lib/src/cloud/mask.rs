@@ -15,7 +15,8 @@
 //!   with it (by at least `k_red_blue` and `k_nir_blue` times the blue increase): a cloud
 //!   brightens every band alike, aerosols and surface changes do not. A composite older than
 //!   the forgetting duration is not used.
-//! - **ALT**: the L1 stereo saw a cloud (B05/B06 parallax, [`crate::cloud::stereo`]).
+//! - **ALT**: the L1 stereo saw a cloud (B05/B06 parallax, [`crate::cloud::stereo`]) and the
+//!   pixel's spectrum could be a cloud's (flat, blue over [`CloudParams::stereo_blue_min`]).
 //!
 //! **Snow without SWIR.** VENµS has no 1.6 µm band, so the NDSI cannot be formed. Snow is
 //! told from cloud by what the VENµS bands and the L1 stereo allow: snow is bright and white
@@ -85,6 +86,8 @@ pub struct CloudParams {
     /// Above this percentage of cloudy pixels the product is not issued
     /// (`Max_Cloud_Percentage`).
     pub max_cloud_percentage: f64,
+    /// ALT: blue RCR above which a pixel of the L1 stereo mask is cloudy (VIP).
+    pub stereo_blue_min: f64,
     /// Snow: blue RCR above, NIR / blue below (VIP; no L2COMM element).
     pub snow_blue_min: f64,
     pub snow_nir_blue_max: f64,
@@ -120,6 +123,7 @@ impl Default for CloudParams {
             max_altitude: 10000.0,
             shadow_darkening_max: 0.9,
             max_cloud_percentage: 90.0,
+            stereo_blue_min: 0.1,
             snow_blue_min: 0.3,
             snow_nir_blue_max: 0.95,
             water_ndvi_max: 0.0,
@@ -165,6 +169,9 @@ impl CloudParams {
         let nir_red = if r > 0.0 { n / r } else { f64::INFINITY };
         let flat = nir_red >= self.nir_red.0 && nir_red <= self.nir_red.1;
         let mut v = Verdict::default();
+        // the stereo mask is made on a 20 m correlation grid and spreads over the clear
+        // pixels around a cloud: it flags the pixels whose spectrum could be a cloud's
+        let stereo = stereo && flat && b > self.stereo_blue_min;
         if stereo {
             v.cld |= bits::CLD_ALT;
         }
@@ -187,7 +194,9 @@ impl CloudParams {
         }
         if v.cld == 0 {
             let ndvi = (n - r) / (n + r);
-            v.water = ndvi < self.water_ndvi_max && n < self.water_nir_max && slope < self.water_slope_max;
+            v.water = ndvi < self.water_ndvi_max
+                && n < self.water_nir_max
+                && slope < self.water_slope_max;
         }
         v
     }
@@ -285,6 +294,8 @@ mod tests {
         assert!(v.snow && v.cld == 0, "{v:?}");
         let v = p.classify(&snow, None, true, 0.0);
         assert!(!v.snow && v.cld & bits::CLD_ALT != 0, "{v:?}");
+        // the stereo mask alone does not make a canopy cloudy
+        assert_eq!(p.classify(&canopy(), None, true, 0.0).cld, 0);
         // a cloud over the Rayleigh-overcorrected blue is flat or redder: a cloud
         let v = p.classify(&flat(0.6), None, false, 0.0);
         assert!(!v.snow && v.cld == bits::CLD_REFL);

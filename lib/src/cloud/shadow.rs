@@ -2,12 +2,12 @@
 //! pixels wide (the whole scene's cells fit in memory: a 5200 × 5200 scene in 20 m cells is
 //! 1.7 million cells).
 //!
-//! A cloud seen at the ground point A of the L1C (orthorectified over the DEM) at altitude z
-//! above the datum lies vertically above C = A + (z − h(A))·v, v the band's viewing direction
-//! as displacement per metre of altitude (the VIE annex); its shadow falls at the ground point
-//! S where the sun ray through the cloud meets the DEM: S = C − (z − h(S))·s, s the sun's
-//! direction (SOL annex). h(S) is found by fixed-point iteration (it converges where the terrain rises more slowly
-//! than the sun ray descends, i.e. wherever the ground is lit).
+//! A ground point G at height h is in a cloud's shadow when the ray from G towards the sun,
+//! at altitude z above the datum at the horizontal position G + (z − h)·s (s the sun's
+//! direction as displacement per metre of altitude, the SOL annex), passes through a cloud
+//! at that altitude. The search follows each cell's ray upwards over the altitudes clouds
+//! were found at, so every ground point the ray reaches is tested as the light reaches it
+//! (casting forward from each cloud instead leaves holes and pile-ups over rugged terrain).
 
 /// A boolean mask on a regular grid of cells.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +30,40 @@ impl CellMask {
         self.data[r * self.cols + c]
     }
 
+    /// Connected components (8-neighbours) of the set cells: per cell its label (`u32::MAX`
+    /// where not set), and the number of labels.
+    pub fn labels(&self) -> (Vec<u32>, usize) {
+        let mut label = vec![u32::MAX; self.data.len()];
+        let mut next = 0u32;
+        let mut stack = Vec::new();
+        for start in 0..self.data.len() {
+            if !self.data[start] || label[start] != u32::MAX {
+                continue;
+            }
+            label[start] = next;
+            stack.push(start);
+            while let Some(i) = stack.pop() {
+                let (r, c) = ((i / self.cols) as isize, (i % self.cols) as isize);
+                for dr in -1..=1 {
+                    for dc in -1..=1 {
+                        let (rr, cc) = (r + dr, c + dc);
+                        if rr < 0 || cc < 0 || rr >= self.rows as isize || cc >= self.cols as isize
+                        {
+                            continue;
+                        }
+                        let j = rr as usize * self.cols + cc as usize;
+                        if self.data[j] && label[j] == u32::MAX {
+                            label[j] = next;
+                            stack.push(j);
+                        }
+                    }
+                }
+            }
+            next += 1;
+        }
+        (label, next as usize)
+    }
+
     /// The mask dilated by a disc of `radius` cells.
     pub fn dilated(&self, radius: f64) -> CellMask {
         let k = radius.floor() as isize;
@@ -45,7 +79,11 @@ impl CellMask {
             })
             .collect();
         let half: Vec<isize> = (-k..=k)
-            .map(|dy| ((radius * radius - (dy * dy) as f64).max(0.0)).sqrt().floor() as isize)
+            .map(|dy| {
+                ((radius * radius - (dy * dy) as f64).max(0.0))
+                    .sqrt()
+                    .floor() as isize
+            })
             .collect();
         let mut out = CellMask::new(self.rows, self.cols);
         for r in 0..rows {
@@ -66,85 +104,58 @@ impl CellMask {
     }
 }
 
-/// One cloud cell to cast: its centre (E, N) as the L1C shows it, the cloud's altitude above
-/// the datum, and the viewing direction v of the band that detected it there.
-#[derive(Debug, Clone, Copy)]
-pub struct CloudCell {
-    pub e: f64,
-    pub n: f64,
-    pub altitude: f64,
-    pub view: (f64, f64),
-}
-
-/// Casts cloud shadows onto a cell grid.
-pub struct Caster<'a> {
-    /// Upper-left corner of the grid (map units) and cell size (m).
-    pub ulx: f64,
-    pub uly: f64,
-    pub cell_m: f64,
-    pub rows: usize,
-    pub cols: usize,
+/// Finds ground points in cloud shadow by following the sun ray up from them.
+pub struct Shadows<'a> {
     /// Ground height at (E, N).
     pub height: &'a (dyn Fn(f64, f64) -> f64 + Sync),
     /// Sun direction (displacement per metre of altitude, towards the sun) at (E, N).
     pub sun: &'a (dyn Fn(f64, f64) -> (f64, f64) + Sync),
+    /// Altitudes the ray is followed between (above the datum), and the step.
+    pub altitudes: (f64, f64),
+    pub step: f64,
+    /// How far a cloud's altitude may lie from the ray's to count.
+    pub tolerance: f64,
 }
 
-impl Caster<'_> {
-    /// Ground point of the shadow of `cloud` (None when the cloud is below the ground).
-    pub fn shadow_point(&self, cloud: &CloudCell) -> Option<(f64, f64)> {
-        let dz = cloud.altitude - (self.height)(cloud.e, cloud.n);
-        if dz <= 0.0 {
-            return None;
-        }
-        let (ce, cn) = (cloud.e + dz * cloud.view.0, cloud.n + dz * cloud.view.1);
-        let (sx, sy) = (self.sun)(ce, cn);
-        let (mut e, mut n) = (ce, cn);
-        for _ in 0..30 {
-            let dz = (cloud.altitude - (self.height)(e, n)).max(0.0);
-            let (e1, n1) = (ce - dz * sx, cn - dz * sy);
-            let moved = (e1 - e).hypot(n1 - n);
-            (e, n) = (e1, n1);
-            if moved < 0.1 {
-                break;
-            }
-        }
-        Some((e, n))
-    }
-
-    /// The cells shadowed by `clouds`, each cloud cell cast as a square of one cell; the
-    /// holes a slowly varying shift leaves between cast cells are closed by one step of
-    /// dilation limited to cells with two cast neighbours.
-    pub fn cast(&self, clouds: &[CloudCell]) -> CellMask {
-        let mut m = CellMask::new(self.rows, self.cols);
-        for c in clouds {
-            let Some((e, n)) = self.shadow_point(c) else {
-                continue;
-            };
-            let col = ((e - self.ulx) / self.cell_m).floor();
-            let row = ((self.uly - n) / self.cell_m).floor();
-            if row >= 0.0 && col >= 0.0 && (row as usize) < self.rows && (col as usize) < self.cols
-            {
-                m.data[row as usize * self.cols + col as usize] = true;
-            }
-        }
-        let mut filled = m.clone();
-        for r in 1..self.rows.saturating_sub(1) {
-            for c in 1..self.cols.saturating_sub(1) {
-                if m.at(r, c) {
-                    continue;
+impl Shadows<'_> {
+    /// Whether the ground at (E, N) is in the shadow of a cloud: the sun ray from it meets, at
+    /// some altitude z, a point where `cloud(E, N, z)` gives a cloud altitude within the
+    /// tolerance of z.
+    pub fn shadowed(&self, e: f64, n: f64, cloud: &dyn Fn(f64, f64, f64) -> Option<f64>) -> bool {
+        let h = (self.height)(e, n);
+        let (sx, sy) = (self.sun)(e, n);
+        let mut z = self.altitudes.0.max(h + self.step);
+        while z <= self.altitudes.1 {
+            let dz = z - h;
+            if let Some(a) = cloud(e + dz * sx, n + dz * sy, z) {
+                if (a - z).abs() <= self.tolerance {
+                    return true;
                 }
-                let opposite = (m.at(r - 1, c) && m.at(r + 1, c)) || (m.at(r, c - 1) && m.at(r, c + 1));
-                filled.data[r * self.cols + c] = opposite;
             }
+            z += self.step;
         }
-        filled
+        false
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_join_diagonal_neighbours_and_keep_apart_the_rest() {
+        let mut m = CellMask::new(4, 5);
+        for i in [0, 6, 3, 4, 19] {
+            m.data[i] = true;
+        }
+        let (l, n) = m.labels();
+        assert_eq!(n, 3);
+        assert_eq!(l[0], l[6]);
+        assert_eq!(l[3], l[4]);
+        assert_ne!(l[0], l[3]);
+        assert_ne!(l[19], l[3]);
+        assert_eq!(l[1], u32::MAX);
+    }
 
     #[test]
     fn a_disc_dilation_grows_one_cell_into_a_disc() {
@@ -157,60 +168,54 @@ mod tests {
         assert!(d.at(5, 8) && d.at(2, 5) && !d.at(2, 2));
     }
 
-    #[test]
-    fn a_shadow_falls_away_from_the_sun_by_height_times_tan_zenith() {
-        let flat = |_: f64, _: f64| 100.0;
-        // sun at 45° zenith in the south (azimuth 180°): towards the sun is (0, −1) per metre
-        let sun = |_: f64, _: f64| (0.0, -1.0);
-        let caster = Caster {
-            ulx: 0.0,
-            uly: 10000.0,
-            cell_m: 20.0,
-            rows: 500,
-            cols: 500,
-            height: &flat,
-            sun: &sun,
-        };
-        let cloud = CloudCell {
-            e: 5000.0,
-            n: 5000.0,
-            altitude: 2100.0,
-            view: (0.0, 0.0),
-        };
-        let (e, n) = caster.shadow_point(&cloud).unwrap();
-        assert!((e - 5000.0).abs() < 1e-9 && (n - 7000.0).abs() < 1e-9, "{e} {n}");
-        // seen off nadir from the east (v points to the satellite), the cloud's true position
-        // is 2000·0.2 m further east of where the L1C shows it
-        let tilted = CloudCell {
-            view: (0.2, 0.0),
-            ..cloud
-        };
-        let (e, _) = caster.shadow_point(&tilted).unwrap();
-        assert!((e - 5400.0).abs() < 1e-9, "{e}");
+    fn flat(_: f64, _: f64) -> f64 {
+        100.0
+    }
+
+    fn south_sun(_: f64, _: f64) -> (f64, f64) {
+        // 45° zenith in the south: towards the sun is (0, −1) per metre
+        (0.0, -1.0)
+    }
+
+    /// A 20 m cloud over (5000, 5000) at 2100 m above the datum.
+    fn cloud(e: f64, n: f64, _: f64) -> Option<f64> {
+        ((e - 5000.0).abs() < 10.0 && (n - 5000.0).abs() < 10.0).then_some(2100.0)
     }
 
     #[test]
-    fn a_shadow_on_rising_ground_is_shorter() {
-        // ground rises 0.5 m per metre northwards from 0 at N = 5000
-        let slope = |_: f64, n: f64| ((n - 5000.0) * 0.5).max(0.0);
-        let sun = |_: f64, _: f64| (0.0, -1.0);
-        let caster = Caster {
-            ulx: 0.0,
-            uly: 10000.0,
-            cell_m: 20.0,
-            rows: 500,
-            cols: 500,
-            height: &slope,
-            sun: &sun,
+    fn a_cloud_shadows_the_ground_away_from_the_sun_by_height_times_tan_zenith() {
+        let finder = Shadows {
+            height: &flat,
+            sun: &south_sun,
+            altitudes: (0.0, 5000.0),
+            step: 50.0,
+            tolerance: 100.0,
         };
-        let cloud = CloudCell {
-            e: 5000.0,
-            n: 5000.0,
-            altitude: 1500.0,
-            view: (0.0, 0.0),
+        // its shadow: 2000 m north
+        assert!(finder.shadowed(5000.0, 7000.0, &cloud));
+        assert!(!finder.shadowed(5000.0, 6000.0, &cloud));
+        assert!(!finder.shadowed(5000.0, 3000.0, &cloud));
+        assert!(!finder.shadowed(5100.0, 7000.0, &cloud));
+    }
+
+    #[test]
+    fn a_ridge_between_does_not_stop_the_search() {
+        // the ray from a valley point rises past a ridge to the cloud: straight rays (the
+        // simulator's and nature's) shade the valley floor behind the ridge too
+        let ridge = |_: f64, n: f64| {
+            if (5500.0..5600.0).contains(&n) {
+                900.0
+            } else {
+                100.0
+            }
         };
-        let (_, n) = caster.shadow_point(&cloud).unwrap();
-        // the ray descends 1 m per metre north, the ground rises 0.5: they meet 1000 m north
-        assert!((n - 6000.0).abs() < 1.0, "{n}");
+        let finder = Shadows {
+            height: &ridge,
+            sun: &south_sun,
+            altitudes: (0.0, 5000.0),
+            step: 50.0,
+            tolerance: 100.0,
+        };
+        assert!(finder.shadowed(5000.0, 7000.0, &cloud));
     }
 }

@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use super::Params;
+use crate::cloud::mask::CloudParams;
 use crate::ee::Node;
 use crate::error::{Result, VipError};
 use crate::mission::venus::BANDS;
@@ -84,12 +85,76 @@ pub fn apply(data: &Node, path: &Path, p: &mut Params) -> Result<L2Comm> {
     )?;
     p.wv_reference_min = num(&format!("{wv}Water_Vapor_Reflectance_Threshold_Ref"))?;
     let ozone = num(&format!("{wv}Ozone_Amount_Default_Value"))?;
+    clouds(data, path, &mut p.clouds)?;
     if !(0.0..=1.0).contains(&p.min_cos_i) || !(0.0..=1.0).contains(&p.min_cos_ratio) {
         return Err(bad(
             "Slope_Min_Cos_I and Min_Cos_Ratio must lie in [0, 1]".into()
         ));
     }
     Ok(L2Comm { ozone })
+}
+
+/// The `Cloud_Masking`, `Water_Masking` and common elements of the masks
+/// ([`CloudParams`]); window sizes in L2COMM coarse pixels become metres.
+fn clouds(data: &Node, path: &Path, c: &mut CloudParams) -> Result<()> {
+    let bad = |m: String| VipError::bad_input(path, m);
+    let text = |q: &str| {
+        data.find_text(q)
+            .map(str::trim)
+            .ok_or_else(|| bad(format!("L2COMM has no {q}")))
+    };
+    // a number within [lo, hi]
+    let num = |q: &str, lo: f64, hi: f64| -> Result<f64> {
+        let t = text(q)?;
+        let v = t
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| bad(format!("{q} '{t}' is not a number")))?;
+        if !(lo..=hi).contains(&v) {
+            return Err(bad(format!("{q} {v} is outside [{lo}, {hi}]")));
+        }
+        Ok(v)
+    };
+    let band = |q: &str| -> Result<usize> {
+        let t = text(q)?;
+        BANDS
+            .iter()
+            .position(|b| b.code == t)
+            .ok_or_else(|| bad(format!("{q} '{t}' is not a VENµS band")))
+    };
+    let cm = "Cloud_Masking/";
+    let wm = "Water_Masking/";
+    c.correl = band(&format!("{cm}Correl_Band_Code"))?;
+    c.shadow_band = band(&format!("{cm}Shadow_Band_Code"))?;
+    c.blue_threshold = num(&format!("{cm}Cloud_Blue_Reflectance_Threshold"), 0.0, 1.0)?;
+    c.nir_red = (
+        num(&format!("{cm}Nir_Red_Ratio_Min_Threshold"), 0.0, 10.0)?,
+        num(&format!("{cm}Nir_Red_Ratio_Max_Threshold"), 0.0, 10.0)?,
+    );
+    c.var_blue_min = num(&format!("{cm}Min_Threshold_Var_Blue"), 0.0, 1.0)?;
+    c.var_blue_max = num(&format!("{cm}Max_Threshold_Var_Blue"), c.var_blue_min, 1.0)?;
+    c.var_blue_delta = num(&format!("{cm}Delta_Threshold"), 0.0, 1.0)?;
+    c.forgetting_days = num(&format!("{cm}Cloud_Forgetting_Duration"), 1.0, 3650.0)?;
+    c.k_red_blue = num(&format!("{cm}K_Red_Blue"), 0.0, 10.0)?;
+    c.k_nir_blue = num(&format!("{cm}K_NIR_Blue"), 0.0, 10.0)?;
+    c.correl_half_m = num(&format!("{cm}N_Correl"), 1.0, 50.0)? * L2COMM_COARSE_M;
+    c.correl_threshold = num(&format!("{cm}Correl_Threshold"), 0.0, 100.0)? / 100.0;
+    c.correl_min_cells = num(&format!("{cm}Min_Pixel_Correl"), 2.0, 10000.0)? as usize;
+    c.dilation_m = num(&format!("{cm}SE_Cloud_Radius"), 0.0, 50.0)? * L2COMM_COARSE_M;
+    c.max_altitude = num(&format!("{cm}Max_Cloud_Altitude"), 1000.0, 20000.0)?;
+    c.default_altitude = num(&format!("{cm}Default_Altitude"), 0.0, c.max_altitude)?;
+    c.delta_h = (
+        num(&format!("{cm}Delta_H_Min"), -c.max_altitude, 0.0)?,
+        num(&format!("{cm}Delta_H_Max"), 0.0, c.max_altitude)?,
+        num(&format!("{cm}Delta_H_Step"), 10.0, 5000.0)?,
+    );
+    c.shadow_darkening_max = num(&format!("{cm}Shad_Var_Darkening_Max"), 0.0, 1.0)?;
+    c.max_cloud_percentage = num("Common_Parameters/Max_Cloud_Percentage", 0.0, 100.0)?;
+    c.water_ndvi_max = num(&format!("{wm}Water_NDVI_Threshold"), -1.0, 1.0)?;
+    c.water_nir_max = num(&format!("{cm}Water_Reflectance_Threshold"), 0.0, 1.0)?;
+    c.water_slope_max = num(&format!("{wm}Water_Slope_Threshold"), 0.0, 10.0)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -119,6 +184,18 @@ mod tests {
         assert!((p.aot_sigma - 1.25).abs() < 1e-12);
         assert_eq!((p.min_cos_i, p.min_cos_ratio), (0.2, 0.2));
         assert_eq!(c.ozone, 0.3);
+        let k = &p.clouds;
+        assert_eq!((k.correl, k.shadow_band), (2, 10));
+        assert_eq!(
+            (k.var_blue_min, k.var_blue_max, k.var_blue_delta),
+            (0.03, 0.08, 0.03)
+        );
+        assert_eq!(
+            (k.correl_half_m, k.correl_threshold, k.dilation_m),
+            (300.0, 0.9, 200.0)
+        );
+        assert_eq!((k.default_altitude, k.max_altitude), (2000.0, 10000.0));
+        assert_eq!(k.max_cloud_percentage, 90.0);
     }
 
     #[test]
@@ -139,6 +216,16 @@ mod tests {
                 "<Water_Vapor_Band_Code>B12</Water_Vapor_Band_Code>",
                 "<Water_Vapor_Band_Code>B13</Water_Vapor_Band_Code>",
                 "B13",
+            ),
+            (
+                "<Correl_Threshold>90</Correl_Threshold>",
+                "<Correl_Threshold>190</Correl_Threshold>",
+                "Correl_Threshold 190 is outside [0, 100]",
+            ),
+            (
+                "<Max_Cloud_Altitude>10000</Max_Cloud_Altitude>",
+                "",
+                "Max_Cloud_Altitude",
             ),
         ] {
             assert!(text.contains(from), "{from}");

@@ -25,6 +25,7 @@
 //! rows and cells with results gathered in a fixed order, so outputs are byte-identical for
 //! any `--threads`.
 
+mod clouds;
 mod coarse;
 pub mod l2comm;
 pub mod terrain;
@@ -38,6 +39,7 @@ use crate::atmosphere::field::{bracket, Field};
 use crate::atmosphere::surface::{direction, Slope};
 use crate::atmosphere::LutSet;
 use crate::cli::{progress, Options};
+use crate::cloud::mask::CloudParams;
 use crate::error::{Result, VipError};
 use crate::geometry::dem::{Dem, Gradient};
 use crate::geometry::directions::DirectionGrid;
@@ -91,6 +93,8 @@ pub struct Params {
     /// Slope correction: lowest cos i used (below: STL), lowest cos i / cos θs (below: TGS).
     pub min_cos_i: f64,
     pub min_cos_ratio: f64,
+    /// Cloud, shadow, snow and water masks.
+    pub clouds: CloudParams,
 }
 
 impl Params {
@@ -128,6 +132,7 @@ impl Default for Params {
             wv_sigma: 1.0,
             min_cos_i: 0.2,
             min_cos_ratio: 0.2,
+            clouds: CloudParams::default(),
         }
     }
 }
@@ -211,10 +216,47 @@ pub fn process(hdr: &Path, l2: &L2Options, opts: &Options) -> Result<PathBuf> {
     let fe = (ENV_CELL_M / l1c.pixel_m).round().max(1.0) as usize;
     let fine = Grid::new(l1c.lines, l1c.cols, fe);
     let image = raster::open(&l1c.image_path(dir))?;
-    let (cells, env_sums) = first_pass(&image, &l1c, &site, &dem, (grid, fine), p, opts)?;
     let sol_path = l1c.annex_path(dir, l1c::ANNEX_SOL);
     let geometry = cell_geometry(&site, grid, (&sol, &sol_path), (&vie, &vie_path))?;
     check_angles(&geometry, &bands, &l2.gipp)?;
+    let path_axes = &bands[0].path.axes;
+    let alt_axis = &path_axes[3].values;
+    let alt_range = (alt_axis[0], *alt_axis.last().unwrap_or(&0.0));
+    let gradient = Gradient::of(&dem);
+    let blue_detector = usize::from(BANDS[p.clouds.blue].detector) - 1;
+    let cloud_altitude = l1c.read_cloud_altitude(dir)?;
+    let l1_mask = l1c.read_cloud_mask(dir, 0..l1c.lines)?;
+    let masks = clouds::MaskJob {
+        l1c: &l1c,
+        site: &site,
+        dem: &dem,
+        gradient: &gradient,
+        grid,
+        rayleigh: clouds::rayleigh_terms(
+            &geometry,
+            &bands,
+            &site,
+            grid,
+            &dem,
+            p.default_wv,
+            alt_range,
+        ),
+        params: &p.clouds,
+        sol: &sol,
+        view: &vie[blue_detector],
+        altitude: cloud_altitude.as_ref(),
+        l1_mask: &l1_mask,
+        typical_dz: clouds::typical_height(cloud_altitude.as_ref(), &site, &dem),
+    }
+    .run(&image, opts)?;
+    log::info!(
+        "{}: {:.1} % cloud, {:.1} % snow, {:.1} % water",
+        hdr.display(),
+        masks.cloud_percentage,
+        masks.snow_percentage,
+        masks.water_percentage
+    );
+    let (cells, env_sums) = first_pass(&image, &l1c, &site, (&dem, &masks), (grid, fine), p, opts)?;
 
     let coarse = Coarse {
         grid,
@@ -226,10 +268,7 @@ pub fn process(hdr: &Path, l2: &L2Options, opts: &Options) -> Result<PathBuf> {
         luts: &bands,
         params: p,
     };
-    let path_axes = &bands[0].path.axes;
     let aot_max = *path_axes[4].values.last().unwrap_or(&0.0);
-    let alt_axis = &path_axes[3].values;
-    let alt_range = (alt_axis[0], *alt_axis.last().unwrap_or(&0.0));
     let wv_max = *bands[p.wv_absorbing].gast.axes[3]
         .values
         .last()
@@ -251,6 +290,7 @@ pub fn process(hdr: &Path, l2: &L2Options, opts: &Options) -> Result<PathBuf> {
     let env = coarse.environment(&terms, &functions);
     let mut l2a = L2a::from_l1c(&l1c);
     l2a.adjacency_and_slope = true;
+    l2a.cloud_percentage = Some((masks.cloud_percentage * 10.0).round() / 10.0);
     l2a.gipps_used = lut_gipps(&catalogue, &l2.model);
     if let Some((id, _)) = l2comm {
         l2a.gipps_used.insert(0, ("GIP_L2COMM".into(), id));
@@ -266,7 +306,6 @@ pub fn process(hdr: &Path, l2: &L2Options, opts: &Options) -> Result<PathBuf> {
     let window = (ul.0, ul.1, lr.0, lr.1);
     let centre_view = geometry[geometry.len() / 2].view[p.red];
     let shadows = Occlusion::new(&dem, window, sun_zen, sun_az);
-    let gradient = Gradient::of(&dem);
     let hidden = Occlusion::new(&dem, window, centre_view.0, centre_view.1);
     let job = Correction {
         l1c: &l1c,
@@ -282,6 +321,7 @@ pub fn process(hdr: &Path, l2: &L2Options, opts: &Options) -> Result<PathBuf> {
         gradient: &gradient,
         shadows: &shadows,
         hidden: &hidden,
+        masks: &masks,
         alt_range,
         params: p,
         l2a: &l2a,
@@ -384,11 +424,10 @@ fn site_of(l1c: &L1c) -> Site {
     }
 }
 
-/// TOA reflectances of one pixel when every band sees it (non-negative), and whether it is
-/// clean (neither saturated nor cloudy).
+/// TOA reflectances of one pixel when every band sees it (non-negative), and whether no band
+/// is saturated (the masks say whether it is clear: [`clouds::Masks::clean`]).
 fn seen_toa(px: &[i16], i: usize, n: usize, l1c: &L1c) -> (Option<[f64; NB]>, bool) {
     let sat = px[(l1c::SAT_BAND - 1) * n + i];
-    let cld = px[(l1c::CLD_BAND - 1) * n + i];
     let mut t = [0.0; NB];
     for (b, v) in t.iter_mut().enumerate() {
         let d = px[b * n + i];
@@ -397,7 +436,7 @@ fn seen_toa(px: &[i16], i: usize, n: usize, l1c: &L1c) -> (Option<[f64; NB]>, bo
         }
         *v = f64::from(d) * l1c.quantification;
     }
-    (Some(t), sat == 0 && cld == 0)
+    (Some(t), sat == 0)
 }
 
 const ALL_BANDS: [usize; 15] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
@@ -415,7 +454,7 @@ fn first_pass(
     image: &gdal::Dataset,
     l1c: &L1c,
     site: &Site,
-    dem: &Dem,
+    (dem, masks): (&Dem, &clouds::Masks),
     (grid, fine): (Grid, Grid),
     p: &Params,
     opts: &Options,
@@ -436,6 +475,7 @@ fn first_pass(
                 for c in 0..cols {
                     let (e, nn) = site.pixel_centre(r as f64, c as f64);
                     let (toa, clean) = seen_toa(&px, i * cols + c, n, l1c);
+                    let clean = clean && masks.clean(r * cols + c);
                     let h = dem.height(e, nn);
                     acc[c / grid.f].add(h, toa.as_ref(), clean, p);
                     if let Some(t) = &toa {
@@ -538,6 +578,7 @@ struct Correction<'a> {
     gradient: &'a Gradient,
     shadows: &'a Occlusion,
     hidden: &'a Occlusion,
+    masks: &'a clouds::Masks,
     alt_range: (f64, f64),
     params: &'a Params,
     l2a: &'a L2a,
@@ -735,10 +776,9 @@ impl Correction<'_> {
             out.qlt[c] = px[(l1c::SAT_BAND - 1) * n + k] as u16;
             out.qlt[cols + c] = px[(l1c::PIX_BAND - 1) * n + k] as u16;
             out.qlt[2 * cols + c] = oth;
-            out.msk[c] = msk;
-            if px[(l1c::CLD_BAND - 1) * n + k] != 0 {
-                out.cld[c] = bits::CLD_ALL | bits::CLD_REFL;
-            }
+            let full = r * cols + c;
+            out.msk[c] = msk | self.masks.msk[full];
+            out.cld[c] = self.masks.cld[full];
         }
         out
     }

@@ -106,6 +106,8 @@ pub mod bits {
     pub const MSK_STL: u8 = 8;
     /// MSK bit 5: sun tangent to the slope.
     pub const MSK_TGS: u8 = 16;
+    /// MSK bit 6 (VIP addition; the VENµS L2 has no snow mask, MUSCATE's MG2 has one): snow.
+    pub const MSK_SNW: u8 = 32;
 
     /// QLT OTH bit 1: no data (edge of the image).
     pub const OTH_EDG: u16 = 1;
@@ -669,7 +671,7 @@ mod tests {
     #[test]
     fn mask_bits_are_distinct_and_fit_their_types() {
         use bits::*;
-        let msk = [MSK_WAT, MSK_HID, MSK_SHD, MSK_STL, MSK_TGS];
+        let msk = [MSK_WAT, MSK_HID, MSK_SHD, MSK_STL, MSK_TGS, MSK_SNW];
         let oth = [OTH_EDG, OTH_IAO, OTH_IWC, OTH_CLAMP];
         let cld = [
             CLD_ALL,

@@ -1,0 +1,459 @@
+//! The mask pass of `vip-maccs l2`: before any estimate, every pixel is tested for cloud, snow
+//! and water ([`crate::cloud::mask`]) on its Rayleigh-corrected reflectance; cloud cells of
+//! [`MASK_CELL_M`] are dilated (EXTENSION) and cast their shadows on the DEM
+//! ([`crate::cloud::shadow`]). The scene's masks are held whole at full resolution, one byte
+//! per pixel each (27 MB apiece for a 5200 × 5200 scene): the shadows of a cloud fall
+//! kilometres away from it, so no strip can be finished on its own.
+
+use rayon::prelude::*;
+
+use super::coarse::{CellGeometry, Grid, NB};
+use super::{read_strip, seen_toa};
+use crate::atmosphere::surface::PixelTerms;
+use crate::atmosphere::BandLuts;
+use crate::cli::{progress, Options};
+use crate::cloud::mask::{CloudParams, Composite, Verdict};
+use crate::cloud::shadow::{CellMask, Shadows};
+use crate::error::Result;
+use crate::geometry::dem::{Dem, Gradient};
+use crate::geometry::directions::DirectionGrid;
+use crate::geometry::grid::Site;
+use crate::product::l1c::{angles_to_grid, CloudAltitude, L1c};
+use crate::product::l2a::bits;
+use crate::raster::Strips;
+
+/// The CLD bits of the cloud tests (not their extension, not shadows).
+const TESTS: u8 = bits::CLD_REFL | bits::CLD_REFL_VAR | bits::CLD_ALT;
+
+/// Step the sun ray is followed at, metres of altitude (a cloud counts within half a step).
+const SHADOW_STEP_M: f64 = 50.0;
+
+/// The cloud bits whose clouds cast the shadows searched: the bright ones. A cloud dim enough
+/// to pass only the multi-temporal or stereo tests (optical thickness about 1 or less) lets
+/// most of the sun through, scattered forward; its shadow darkens the ground by a few percent.
+const CASTING: u8 = bits::CLD_REFL;
+
+/// Cell of the grid clouds are dilated and cast on, metres.
+pub const MASK_CELL_M: f64 = 20.0;
+
+/// The masks of one scene, full resolution, row-major.
+pub struct Masks {
+    /// CLD bits ([`bits`]`::CLD_*`), summaries included.
+    pub cld: Vec<u8>,
+    /// MSK bits the mask pass sets: water ([`bits::MSK_WAT`]) and snow ([`bits::MSK_SNW`]).
+    pub msk: Vec<u8>,
+    /// Percentages of the seen pixels: cloudy (tests, not the extension), snowy, water.
+    pub cloud_percentage: f64,
+    pub snow_percentage: f64,
+    pub water_percentage: f64,
+}
+
+impl Masks {
+    /// Whether pixel `k` may serve the aerosol and water-vapour estimates: no cloud, cloud
+    /// extension or shadow, no snow, no water.
+    pub fn clean(&self, k: usize) -> bool {
+        self.cld[k] == 0 && self.msk[k] & (bits::MSK_WAT | bits::MSK_SNW) == 0
+    }
+}
+
+/// Everything the mask pass reads.
+pub struct MaskJob<'a> {
+    pub l1c: &'a L1c,
+    pub site: &'a Site,
+    pub dem: &'a Dem,
+    pub gradient: &'a Gradient,
+    /// The coarse grid and, per band and cell, the terms at zero aerosol (Rayleigh).
+    pub grid: Grid,
+    pub rayleigh: Vec<Vec<PixelTerms>>,
+    pub params: &'a CloudParams,
+    pub sol: &'a DirectionGrid,
+    /// Viewing directions of the blue band's detector (where the L1C shows the clouds).
+    pub view: &'a DirectionGrid,
+    /// The L1 stereo cloud altitude (CLA annex, at the clouds' vertical footprints), when the
+    /// L1C has one, and the L1 cloud mask (whole scene, 1 = cloud).
+    pub altitude: Option<&'a CloudAltitude>,
+    pub l1_mask: &'a [u8],
+    /// Median height of the stereo clouds above the ground (0 without any).
+    pub typical_dz: f64,
+}
+
+/// Per band and coarse cell, the terms of a Rayleigh-only atmosphere (AOT 0, water vapour
+/// `wv`) at the cell centre's DEM height.
+pub fn rayleigh_terms(
+    geometry: &[CellGeometry],
+    luts: &[&BandLuts],
+    site: &Site,
+    grid: Grid,
+    dem: &Dem,
+    wv: f64,
+    alt_range: (f64, f64),
+) -> Vec<Vec<PixelTerms>> {
+    (0..NB)
+        .into_par_iter()
+        .map(|b| {
+            (0..grid.cells())
+                .map(|i| {
+                    let (r, c) = (i / grid.cols, i % grid.cols);
+                    let (e, n) = site.pixel_centre(grid.centre(r) - 0.5, grid.centre(c) - 0.5);
+                    let h = dem.height(e, n).clamp(alt_range.0, alt_range.1);
+                    let k = geometry[i].conditions(b, 0.0, wv, h);
+                    PixelTerms::from(&luts[b].terms(&k))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Median height above the ground of the clouds of the CLA annex (0 when it has none).
+pub fn typical_height(altitude: Option<&CloudAltitude>, site: &Site, dem: &Dem) -> f64 {
+    let Some(a) = altitude else { return 0.0 };
+    let (sl, sc) = a.grid.step;
+    let mut dz: Vec<f64> = (0..a.grid.lines * a.grid.cols)
+        .filter(|&i| a.values[i] > 0.0)
+        .map(|i| {
+            let (r, c) = (
+                (i / a.grid.cols) * sl + sl / 2,
+                (i % a.grid.cols) * sc + sc / 2,
+            );
+            let (e, n) = site.pixel_centre(r as f64, c as f64);
+            f64::from(a.values[i]) - dem.height(e, n)
+        })
+        .collect();
+    if dz.is_empty() {
+        return 0.0;
+    }
+    dz.sort_by(f64::total_cmp);
+    dz[dz.len() / 2]
+}
+
+/// What the pass counts per mask cell.
+#[derive(Debug, Clone, Copy, Default)]
+struct CellCount {
+    seen: u32,
+    cloudy: u32,
+    /// Clear pixels (no test, no snow, no water) with a composite, and their sums of
+    /// shadow-band RCR today and in the composite.
+    history: u32,
+    dark_now: f64,
+    dark_before: f64,
+}
+
+impl CellCount {
+    fn merge(&mut self, o: &CellCount) {
+        self.seen += o.seen;
+        self.cloudy += o.cloudy;
+        self.history += o.history;
+        self.dark_now += o.dark_now;
+        self.dark_before += o.dark_before;
+    }
+}
+
+/// What one row of the pass gives.
+struct RowMasks {
+    cld: Vec<u8>,
+    msk: Vec<u8>,
+    /// Per mask cell of the row.
+    cells: Vec<CellCount>,
+}
+
+impl MaskJob<'_> {
+    fn row(&self, r: usize, px: &[i16], i: usize, n: usize, fm: usize) -> RowMasks {
+        let cols = self.l1c.cols;
+        let g = self.grid;
+        let cell_row = (r / g.f).min(g.rows - 1);
+        let mut out = RowMasks {
+            cld: vec![0; cols],
+            msk: vec![0; cols],
+            cells: vec![CellCount::default(); cols.div_ceil(fm)],
+        };
+        for c in 0..cols {
+            let k = i * cols + c;
+            let (toa, _) = seen_toa(px, k, n, self.l1c);
+            let Some(toa) = toa else { continue };
+            let cell = cell_row * g.cols + (c / g.f).min(g.cols - 1);
+            let rcr: [f64; NB] = std::array::from_fn(|b| self.rayleigh[b][cell].uniform(toa[b]));
+            // the L1 mask covers a cloud wherever any band sees it
+            let stereo = self.l1_mask[r * cols + c] != 0;
+            let (e, nn) = self.site.pixel_centre(r as f64, c as f64);
+            let normal = self.gradient.normal(e, nn);
+            let slope = (1.0 - normal[2] * normal[2]).max(0.0).sqrt() / normal[2];
+            let composite: Option<Composite> = None;
+            let v: Verdict = self.params.classify(&rcr, composite, stereo, slope);
+            out.cld[c] = v.cld;
+            if v.snow {
+                out.msk[c] |= bits::MSK_SNW;
+            }
+            if v.water {
+                out.msk[c] |= bits::MSK_WAT;
+            }
+            let acc = &mut out.cells[c / fm];
+            acc.seen += 1;
+            if v.cld != 0 {
+                acc.cloudy += 1;
+            } else if let (false, false, Some(before)) = (v.snow, v.water, composite) {
+                acc.history += 1;
+                acc.dark_now += rcr[self.params.shadow_band];
+                acc.dark_before += before.rcr[self.params.shadow_band];
+            }
+        }
+        out
+    }
+
+    /// Runs the pass over `image` (the L1C image).
+    pub fn run(&self, image: &gdal::Dataset, opts: &Options) -> Result<Masks> {
+        let (lines, cols) = (self.l1c.lines, self.l1c.cols);
+        let fm = (MASK_CELL_M / self.l1c.pixel_m).round().max(1.0) as usize;
+        let cells = Grid::new(lines, cols, fm);
+        let mut cld = vec![0u8; lines * cols];
+        let mut msk = vec![0u8; lines * cols];
+        let mut counts = vec![CellCount::default(); cells.cells()];
+        let bar = progress(lines as u64, "L2 masks");
+        for win in Strips::for_budget(lines, cols, opts.ram_bytes, 15 * 2 * 2) {
+            let n = win.rows * cols;
+            let px = read_strip(image, cols, &win)?;
+            let rows: Vec<RowMasks> = (0..win.rows)
+                .into_par_iter()
+                .map(|i| self.row(win.row + i, &px, i, n, fm))
+                .collect();
+            for (i, row) in rows.into_iter().enumerate() {
+                let r = win.row + i;
+                cld[r * cols..(r + 1) * cols].copy_from_slice(&row.cld);
+                msk[r * cols..(r + 1) * cols].copy_from_slice(&row.msk);
+                for (cc, cell) in row.cells.iter().enumerate() {
+                    counts[(r / fm) * cells.cols + cc].merge(cell);
+                }
+            }
+            bar.inc(win.rows as u64);
+        }
+        bar.finish_and_clear();
+
+        let mut cloud_cells = CellMask::new(cells.rows, cells.cols);
+        for (m, k) in cloud_cells.data.iter_mut().zip(&counts) {
+            *m = k.seen > 0 && 2 * k.cloudy >= k.seen;
+        }
+        let extension = cloud_cells.dilated(self.params.dilation_m / MASK_CELL_M);
+        let shadows = self.shadows(&cloud_cells, cells, &cld);
+        let (seen, cloudy, snowy, water) = (0..lines * cols)
+            .into_par_iter()
+            .with_min_len(4096)
+            .map(|k| {
+                let (r, c) = (k / cols, k % cols);
+                let cell = (r / fm) * cells.cols + c / fm;
+                let tests = cld[k] & TESTS;
+                let seen = counts[cell].seen > 0;
+                (
+                    u64::from(seen),
+                    u64::from(tests != 0),
+                    u64::from(msk[k] & bits::MSK_SNW != 0),
+                    u64::from(msk[k] & bits::MSK_WAT != 0),
+                )
+            })
+            .reduce(
+                || (0, 0, 0, 0),
+                |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2, a.3 + b.3),
+            );
+        cld.par_chunks_mut(cols)
+            .zip(msk.par_chunks_mut(cols))
+            .enumerate()
+            .for_each(|(r, (cld, msk))| {
+                for c in 0..cols {
+                    let cell = (r / fm) * cells.cols + c / fm;
+                    let mut v = cld[c];
+                    if v == 0 && extension.data[cell] {
+                        v |= bits::CLD_EXTENSION;
+                    }
+                    if shadows[r * cols + c] {
+                        v |= bits::CLD_SHADOWS;
+                    }
+                    if v & !(bits::CLD_SHADOWS | bits::CLD_SHADVAR) != 0 {
+                        v |= bits::CLD_ALL_CLOUDS;
+                        msk[c] &= !(bits::MSK_WAT | bits::MSK_SNW);
+                    }
+                    if v != 0 {
+                        v |= bits::CLD_ALL;
+                    }
+                    cld[c] = v;
+                }
+            });
+        let pct = |x: u64| {
+            if seen == 0 {
+                0.0
+            } else {
+                100.0 * x as f64 / seen as f64
+            }
+        };
+        Ok(Masks {
+            cld,
+            msk,
+            cloud_percentage: pct(cloudy),
+            snow_percentage: pct(snowy),
+            water_percentage: pct(water),
+        })
+    }
+
+    /// Pixels in cloud shadow ([`Shadows`]), searched first on the mask cells, then pixel by
+    /// pixel in and around the shadowed cells. The masks show each cloud where the blue band
+    /// sees it, displaced from its vertical footprint by its height times the band's viewing
+    /// direction; the search looks for it there. Clouds the L1 stereo measured lie at their
+    /// altitude (CLA annex, at their footprints). The others lie at one height above the
+    /// ground: the median height of the stereo clouds when there are some (the L1 stereo
+    /// works on a 20 m grid and misses parts of the clouds the reflectance tests find), else
+    /// [`CloudParams::default_altitude`]. `tests` holds the cloud-test bits of every pixel.
+    fn shadows(&self, clouds: &CellMask, cells: Grid, tests: &[u8]) -> Vec<bool> {
+        let p = self.params;
+        let l1c = self.l1c;
+        let (lines, cols) = (l1c.lines, l1c.cols);
+        let (ulx, uly) = (l1c.ulx, l1c.uly);
+        let direction = |g: &DirectionGrid, e: f64, n: f64| {
+            g.angles(e, n)
+                .map(|(z, a)| angles_to_grid(z, a))
+                .unwrap_or((0.0, 0.0))
+        };
+        let f = cells.f;
+        let cell_centre = |i: usize| ((i / cells.cols) * f + f / 2, (i % cells.cols) * f + f / 2);
+        let stereo_at =
+            |r: usize, c: usize| self.altitude.map_or(0.0, |a| f64::from(a.at_pixel(r, c)));
+        let free_height = if self.typical_dz > 0.0 {
+            self.typical_dz
+        } else {
+            p.default_altitude
+        };
+        // one altitude per cloud: the median of its stereo cells, or its median ground height
+        // plus the free height
+        let (label, n_labels) = clouds.labels();
+        let mut stereo: Vec<Vec<f64>> = vec![Vec::new(); n_labels];
+        let mut ground: Vec<Vec<f64>> = vec![Vec::new(); n_labels];
+        for i in 0..cells.cells() {
+            let Some(&l) = label.get(i).filter(|&&l| l != u32::MAX) else {
+                continue;
+            };
+            let (r, c) = cell_centre(i);
+            let (r, c) = (r.min(lines - 1), c.min(cols - 1));
+            let a = stereo_at(r, c);
+            if a > 0.0 {
+                stereo[l as usize].push(a);
+            }
+            let (e, n) = self.site.pixel_centre(r as f64, c as f64);
+            ground[l as usize].push(self.dem.height(e, n));
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let object_altitude: Vec<f64> = stereo
+            .iter_mut()
+            .zip(ground.iter_mut())
+            .map(|(s, g)| {
+                if s.is_empty() {
+                    median(g) + free_height
+                } else {
+                    median(s)
+                }
+            })
+            .collect();
+        let tolerance = SHADOW_STEP_M / 2.0;
+        let (lo, hi) = object_altitude
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), &a| (lo.min(a), hi.max(a)));
+        if lo > hi {
+            return vec![false; lines * cols];
+        }
+        // pixel (fractional) position of a map point
+        let position = |e: f64, n: f64| ((uly - n) / l1c.pixel_m, (e - ulx) / l1c.pixel_m);
+        let inside = |r: f64, c: f64| r >= 0.0 && c >= 0.0 && r < lines as f64 && c < cols as f64;
+        let altitude_of = |r: usize, c: usize| {
+            let l = label[(r / f) * cells.cols + c / f];
+            (l != u32::MAX).then(|| object_altitude[l as usize])
+        };
+        // the L1C shows a cloud at altitude z over (E, N) displaced by −(z − h)·v
+        let apparent = |e: f64, n: f64, z: f64| {
+            let (vx, vy) = direction(self.view, e, n);
+            let dz = z - self.dem.height(e, n);
+            position(e - dz * vx, n - dz * vy)
+        };
+        let cell_cloud = |e: f64, n: f64, z: f64| -> Option<f64> {
+            let (r, c) = apparent(e, n, z);
+            if !inside(r, c) {
+                return None;
+            }
+            let (r, c) = (r as usize, c as usize);
+            let i = (r / f) * cells.cols + c / f;
+            if clouds.data[i] {
+                altitude_of(r, c)
+            } else {
+                None
+            }
+        };
+        let pixel_cloud = |e: f64, n: f64, z: f64| -> Option<f64> {
+            let (r, c) = apparent(e, n, z);
+            if !inside(r, c) {
+                return None;
+            }
+            let (r, c) = (r as usize, c as usize);
+            if tests[r * cols + c] & CASTING != 0 {
+                // a cloud pixel in a cell below half cloudy: its neighbour cells' cloud
+                altitude_of(r, c).or_else(|| {
+                    let (cr, cc) = ((r / f) as isize, (c / f) as isize);
+                    (-1..=1)
+                        .flat_map(|dr| (-1..=1).map(move |dc| (cr + dr, cc + dc)))
+                        .filter(|&(a, b)| {
+                            a >= 0
+                                && b >= 0
+                                && (a as usize) < cells.rows
+                                && (b as usize) < cells.cols
+                        })
+                        .find_map(|(a, b)| {
+                            let l = label[a as usize * cells.cols + b as usize];
+                            (l != u32::MAX).then(|| object_altitude[l as usize])
+                        })
+                })
+            } else {
+                None
+            }
+        };
+        let height = |e: f64, n: f64| self.dem.height(e, n);
+        let sun = |e: f64, n: f64| direction(self.sol, e, n);
+        let finder = Shadows {
+            height: &height,
+            sun: &sun,
+            altitudes: (
+                lo - tolerance,
+                (hi + tolerance).min(p.max_altitude + tolerance),
+            ),
+            step: SHADOW_STEP_M,
+            tolerance,
+        };
+        let coarse: Vec<bool> = (0..cells.cells())
+            .into_par_iter()
+            .with_min_len(256)
+            .map(|i| {
+                let (r, c) = cell_centre(i);
+                let (e, n) = self.site.pixel_centre(r as f64 - 0.5, c as f64 - 0.5);
+                finder.shadowed(e, n, &cell_cloud)
+            })
+            .collect();
+        let near = CellMask {
+            rows: cells.rows,
+            cols: cells.cols,
+            data: coarse,
+        }
+        .dilated(1.5);
+        let shadow: Vec<bool> = (0..lines * cols)
+            .into_par_iter()
+            .with_min_len(4096)
+            .map(|k| {
+                let (r, c) = (k / cols, k % cols);
+                if tests[k] & TESTS != 0 || !near.data[(r / f) * cells.cols + c / f] {
+                    return false;
+                }
+                let (e, n) = self.site.pixel_centre(r as f64, c as f64);
+                finder.shadowed(e, n, &pixel_cloud)
+            })
+            .collect();
+        log::debug!(
+            "shadows: {n_labels} clouds at {lo:.0}–{hi:.0} m (without stereo: {free_height:.0} m above the ground); {} pixels shadowed",
+            shadow.iter().filter(|&&v| v).count()
+        );
+        shadow
+    }
+}
