@@ -69,7 +69,7 @@ fn l2a_package_layout_metadata_pixels_and_mask_bits() {
         (i % 256) as f64
     });
     rewrite(&native.annex_path(dir, l2a::ANNEX_MSK), 1, |i| {
-        ((i / 3) % 32) as f64
+        ((i / 3) % 64) as f64
     });
     let qlt = native.annex_path(dir, l2a::ANNEX_QLT);
     rewrite(&qlt, l2a::QLT_OTH_BAND, |i| ((i / 7) % 16) as f64);
@@ -206,11 +206,11 @@ fn l2a_package_layout_metadata_pixels_and_mask_bits() {
                 k + 1
             );
         }
-        // MSK (0-based): WAT, HID, SHD, STL, TGS.
+        // MSK (0-based): WAT, HID, SHD, STL, TGS, SNW.
         let want_mg2 = [
             bit(msk[i], 0),
             bit(cld[i], 1),
-            0,
+            bit(msk[i], 5),
             bit(cld[i], 2) | bit(cld[i], 3),
             bit(msk[i], 2),
             bit(msk[i], 1),

@@ -27,11 +27,12 @@ pub const CLM_FROM_CLD: [(u8, u8); 8] = [
 ];
 
 /// MUSCATE `MG2` bits: 1 water, 2 cloud, 3 snow, 4 cloud shadow, 5 topographic shadow,
-/// 6 hidden surface, 7 sun too low, 8 tangent sun. (native MSK bits, native CLD bits,
-/// MUSCATE bit value); snow has no native bit yet and stays 0.
-pub const MG2_FROM_NATIVE: [(u8, u8, u8); 7] = [
+/// 6 hidden surface, 7 sun too low, 8 tangent sun (the bit numbers the MUSCATE metadata
+/// gives each mask nature). (native MSK bits, native CLD bits, MUSCATE bit value).
+pub const MG2_FROM_NATIVE: [(u8, u8, u8); 8] = [
     (bits::MSK_WAT, 0, 1),
     (0, bits::CLD_ALL_CLOUDS, 2),
+    (bits::MSK_SNW, 0, 4),
     (0, bits::CLD_SHADOWS | bits::CLD_SHADVAR, 8),
     (bits::MSK_SHD, 0, 16),
     (bits::MSK_HID, 0, 32),
