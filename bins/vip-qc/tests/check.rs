@@ -105,14 +105,16 @@ fn a_product_mostly_outside_its_footprint_fails_the_nodata_rule() {
     }
 }
 
-/// Regression: an L1C declares no cloud percentage (vip-l1 detects no cloud), and the cloud
-/// rule then used to be left out of the report, a silent pass. It is now listed as not
+/// Regression: an L1C declaring no cloud percentage (as vip-l1 did before it detected clouds)
+/// had its cloud rule left out of the report, a silent pass. It is now listed as not
 /// measured (neither pass nor fail, in the table, the JSON and a warning); a declared
 /// percentage is checked against the CLD mask and against `max_cloud_percentage`.
 #[test]
 fn cloud_cover_is_checked_when_declared_and_not_measured_otherwise() {
     let s = common::l1c(64, 80, 5);
     let hdr = s.hdr.to_str().unwrap();
+    // vip-l1 declares what its cloud detection found; a header may declare none.
+    common::declare_cloud(&s.hdr, "NIL=N/A");
     let r = run(QC, &["check", hdr, "--json"]);
     r.code(0)
         .stderr_has(" WARN ")

@@ -8,10 +8,14 @@
 //! - `size`: every raster has the size its header announces;
 //! - `reflectance`: valid reflectances of each band lie in `[reflectance_min, reflectance_max]`;
 //! - `nodata`: the nodata fraction of each band is at most `max_nodata_fraction`;
-//! - `mask-bits`: SAT/PIX masks use only the bits of the 12 bands, CLD only 0 and 1;
+//! - `mask-bits`: SAT/PIX masks use only the bits of the 12 bands, an L1C's CLD only 0 and 1,
+//!   an L2A's CLD 8 bits, MSK 6 (SNW is bit 6), OTH 4;
 //! - `angles`: sun zenith below `sun_zenith_max`, view zenith below `view_zenith_max`;
 //! - `cloud`: the declared cloud percentage agrees with the CLD mask within
-//!   `cloud_percentage_tolerance`, and is at most `max_cloud_percentage`. A header that declares
+//!   `cloud_percentage_tolerance` (1 % by default; the header's value is rounded to 0.1 %), the
+//!   mask's percentage computed as the processor computes it ([`super::masks`]: for an L2A the
+//!   cloud tests' bits REFL, REFL_VAR and ALT, not the extension or shadows, over the mask cells
+//!   every band sees), and is at most `max_cloud_percentage`. A header that declares
 //!   none (`NIL=N/A`: no cloud detection ran) makes both not measured: the CLD mask of such a
 //!   product is a placeholder (vip-l1 detects no cloud, the L2A copies the L1C's), so the
 //!   percentage is not computed from it.
@@ -21,6 +25,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::input::{Input, Kind, Role};
+use super::masks::MaskSummary;
 use super::stats::{self, StatsOptions};
 use crate::error::{Result, VipError};
 
@@ -123,6 +128,9 @@ pub struct Finding {
 pub struct Report {
     pub product: String,
     pub findings: Vec<Finding>,
+    /// Cloud, shadow, snow and water percentages of an L2A or L1C.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub masks: Option<MaskSummary>,
 }
 
 impl Report {
@@ -160,6 +168,7 @@ pub fn check_with_stats(input: &Input, rules: &Rules, s: &stats::ProductStats) -
     let mut report = Report {
         product: input.id.clone(),
         findings: Vec::new(),
+        masks: s.masks.clone(),
     };
     schemas(input, &mut report);
     sizes(input, &mut report)?;
@@ -211,9 +220,8 @@ pub fn check_with_stats(input: &Input, rules: &Rules, s: &stats::ProductStats) -
                         format!("bits {extra:?} used, only bits below {allowed} mean something")
                     },
                 );
-                if b.name.contains("CLD") {
-                    let mask =
-                        100.0 * b.bits.get(&0).copied().unwrap_or(0) as f64 / b.count.max(1) as f64;
+                if let (true, Some(m)) = (b.name.contains("CLD"), &s.masks) {
+                    let mask = m.cloud_percentage;
                     cloud(
                         input.declared_cloud_percentage(),
                         mask,
@@ -256,20 +264,20 @@ pub fn check_with_stats(input: &Input, rules: &Rules, s: &stats::ProductStats) -
 }
 
 /// Number of meaningful bits of mask layer `name` of a product of `kind` (see
-/// `docs/formats.md`): the L1C cloud mask is 0/1, the L2A's CLD has 8 bits, MSK 5, QLT OTH 4;
+/// `docs/formats.md`): the L1C cloud mask is 0/1, the L2A's CLD has 8 bits, MSK 6, QLT OTH 4;
 /// SAT and PIX one per band.
 fn mask_bits(kind: Kind, name: &str) -> u32 {
     match (kind, name) {
         (Kind::L2a, "CLD") => 8,
-        (Kind::L2a, "MSK") => 5,
+        (Kind::L2a, "MSK") => 6,
         (Kind::L2a, "OTH") => 4,
         (_, n) if n.contains("CLD") => 1,
         _ => 12,
     }
 }
 
-/// The `cloud` findings on the mask `subject`, whose cloud bit covers `mask` % of the pixels,
-/// of a product declaring `declared` %.
+/// The `cloud` findings on the mask `subject`, whose cloud tests cover `mask` % of the pixels
+/// (the header's definition), of a product declaring `declared` %.
 fn cloud(declared: Option<f64>, mask: f64, subject: &str, rules: &Rules, report: &mut Report) {
     let Some(declared) = declared else {
         let why = format!(
@@ -389,6 +397,9 @@ pub fn text_table(r: &Report) -> String {
             f.status.label(),
             f.detail
         );
+    }
+    if let Some(m) = &r.masks {
+        s += &super::masks::text(m);
     }
     s
 }

@@ -68,8 +68,13 @@ pub struct Group {
     pub sat: Option<BandRef>,
     /// Defective-pixel bit mask, bit n−1 for band Bn.
     pub pix: Option<BandRef>,
-    /// Cloud mask: 0 clear, 1 cloud.
+    /// Cloud mask: 0 clear, 1 cloud (an L1C's CLD band); an L2A's CLD annex holds the bits
+    /// `product::l2a::bits::CLD_*`.
     pub cld: Option<BandRef>,
+    /// Geophysical mask (an L2A's MSK: bits `MSK_*`, water and snow among them).
+    pub msk: Option<BandRef>,
+    /// Other quality bits (an L2A's QLT OTH: `OTH_EDG` marks the edges).
+    pub oth: Option<BandRef>,
     /// Aerosol optical thickness (scale and nodata in the layer): an L2A's ATB layer.
     pub aot: Option<Layer>,
 }
@@ -157,6 +162,8 @@ impl Input {
                     sat: Some((image.clone(), l1c::SAT_BAND)),
                     pix: Some((image.clone(), l1c::PIX_BAND)),
                     cld: Some((image.clone(), l1c::CLD_BAND)),
+                    msk: None,
+                    oth: None,
                     aot: None,
                 };
                 Ok(Input {
@@ -199,6 +206,8 @@ impl Input {
                             sat: None,
                             pix: None,
                             cld: None,
+                            msk: None,
+                            oth: None,
                             aot: None,
                         }),
                     }
@@ -261,6 +270,8 @@ impl Input {
                 sat: None,
                 pix: None,
                 cld: None,
+                msk: None,
+                oth: None,
                 aot: None,
             }],
             l1c: None,
@@ -355,7 +366,8 @@ impl Input {
             qlt.clone(),
             l2a::QLT_BANDS.iter().map(|n| mask(n)).collect(),
         )?;
-        add(p.annex_path(dir, l2a::ANNEX_MSK), vec![mask("MSK")])?;
+        let msk = p.annex_path(dir, l2a::ANNEX_MSK);
+        add(msk.clone(), vec![mask("MSK")])?;
         let cld = p.annex_path(dir, l2a::ANNEX_CLD);
         add(cld.clone(), vec![mask("CLD")])?;
         let grid = grid.expect("the SRE was read");
@@ -370,8 +382,10 @@ impl Input {
                 geo_transform: grid.geo_transform,
                 layers,
                 sat: Some((qlt.clone(), l2a::QLT_SAT_BAND)),
-                pix: Some((qlt, l2a::QLT_PIX_BAND)),
+                pix: Some((qlt.clone(), l2a::QLT_PIX_BAND)),
                 cld: Some((cld, 1)),
+                msk: Some((msk, 1)),
+                oth: Some((qlt, l2a::QLT_OTH_BAND)),
                 aot,
             }],
             l1c: None,

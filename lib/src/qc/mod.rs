@@ -8,6 +8,7 @@ pub mod check;
 pub mod compare;
 pub mod geom;
 pub mod input;
+pub mod masks;
 pub mod plot;
 pub mod report;
 pub mod series;

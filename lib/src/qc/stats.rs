@@ -10,10 +10,11 @@
 //! band's nodata value (nor NaN); the standard deviation is the population one (divided by n);
 //! [`GdalHistogram`] has GDAL's default 256 buckets from min − h to max + h,
 //! h = (max − min) / 510. Percentile p is the smallest value v such that at least p % of the
-//! valid pixels are ≤ v (numpy's `inverted_cdf`). For an L1C, each reflectance band is also
-//! split by the cloud mask (`clear`: CLD = 0, `cloud`: CLD = 1) and the fractions of
-//! saturated (SAT bit n−1), defective (PIX bit n−1) and cloudy pixels are counted; a mask band
-//! reports how many pixels have each bit set.
+//! valid pixels are ≤ v (numpy's `inverted_cdf`). For an L1C or L2A, each reflectance band is
+//! also split by the cloud mask (`clear`: CLD = 0, `cloud`: CLD bit ALL, an L1C's 1) and the
+//! fractions of saturated (SAT bit n−1), defective (PIX bit n−1) and cloudy pixels are counted;
+//! a mask band reports how many pixels have each bit set; the product's cloud, shadow, snow and
+//! water percentages and clear pixels are given beside ([`super::masks`]).
 //!
 //! Reading: strips are whole rows of blocks (256 lines for VIP's tiles); all the integer bands
 //! of a file are read in one call, so a pixel-interleaved tile is decoded once for every band;
@@ -27,6 +28,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::input::{BandRef, Group, Handles, Input, Kind, Layer, Role};
+use super::masks::MaskSummary;
 use crate::error::{Result, VipError};
 use crate::raster::{self, SampleType, Strips, Window, TILE_ROWS};
 
@@ -46,6 +48,9 @@ pub struct ProductStats {
     pub kind: Kind,
     pub id: String,
     pub bands: Vec<BandStats>,
+    /// Cloud, shadow, snow and water percentages of an L2A or L1C ([`super::masks`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub masks: Option<MaskSummary>,
 }
 
 /// Statistics of one band.
@@ -69,7 +74,7 @@ pub struct BandStats {
     pub saturated_fraction: Option<f64>,
     /// Of all pixels: PIX bit set (L1C reflectance bands).
     pub defective_fraction: Option<f64>,
-    /// Of the valid pixels: CLD = 1 (L1C reflectance bands).
+    /// Of the valid pixels: CLD bit ALL set (L1C and L2A reflectance bands).
     pub cloudy_fraction: Option<f64>,
     /// Over the valid pixels, raw values (apply `scale` and `offset` for physical ones).
     #[serde(flatten)]
@@ -167,10 +172,11 @@ pub fn stats(input: &Input, opts: &StatsOptions) -> Result<ProductStats> {
         kind: input.kind,
         id: input.id.clone(),
         bands,
+        masks: super::masks::summarise(input, opts.ram_bytes, opts.threads)?,
     })
 }
 
-/// Class of each pixel: 0 clear (or no mask), 1 cloud, 2 any other CLD value.
+/// Class of each pixel: 0 clear (or no mask), 1 cloud (CLD bit ALL), 2 any other CLD value.
 const CLASSES: [&str; 3] = ["clear", "cloud", "other"];
 
 /// What a group's strips add up to, per layer.
@@ -353,14 +359,14 @@ impl Samples {
         }
     }
 
-    /// Class of each of band `k`'s `n` samples read as a cloud mask: 0 clear, 1 cloud,
-    /// 2 other.
+    /// Class of each of band `k`'s `n` samples read as a cloud mask: 0 clear, 1 cloud (bit
+    /// ALL: an L1C's 1; an L2A's clouds, their extension and shadows), 2 other.
     fn classes(&self, k: usize, n: usize) -> Vec<u8> {
         fn go<T: Copy + Into<i32>>(v: &[T]) -> Vec<u8> {
             v.iter()
                 .map(|&x| match x.into() {
                     0 => 0,
-                    1 => 1,
+                    x if x & 1 != 0 => 1,
                     _ => 2,
                 })
                 .collect()
@@ -963,6 +969,9 @@ pub fn text_table(s: &ProductStats) -> String {
             p("p50"),
             p("p98"),
         );
+    }
+    if let Some(m) = &s.masks {
+        out += &super::masks::text(m);
     }
     out
 }

@@ -105,8 +105,8 @@ pub fn edit_image(hdr: &Path, edit: impl Fn(usize, &mut Vec<f64>)) {
     std::fs::rename(&tmp, &image).unwrap();
 }
 
-/// Writes `text` as the cloud percentage the L1C `hdr` declares (vip-l1 declares none,
-/// `NIL=N/A`: no cloud detection ran), as a product whose cloud mask was measured would.
+/// Writes `text` as the cloud percentage the L1C `hdr` declares (`NIL=N/A` for none, as a
+/// header whose cloud detection did not run declares).
 pub fn declare_cloud(hdr: &Path, text: &str) {
     let xml = std::fs::read_to_string(hdr).unwrap();
     let start = xml.find("<Cloud_Percentage>").unwrap() + "<Cloud_Percentage>".len();
