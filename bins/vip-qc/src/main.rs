@@ -159,19 +159,28 @@ enum Command {
         report: ReportArgs,
     },
     /// Time series of one site: per date, the mean and std of each band over the pixels
-    /// stable and clear on every date, the cloud % and the AOT; per band, the least-squares
-    /// trend (slope per year, its standard error, relative drift) to spot calibration drift
+    /// stable and clear on every date, the cloud, shadow, snow and water %, the clear pixels
+    /// and the AOT; per band, the least-squares trend (slope per year, its standard error,
+    /// relative drift) to spot calibration drift
     ///
-    /// A pixel is stable when on every date it is valid in every band, unsaturated and not
-    /// cloudy (defective pixels, interpolated, are kept). Values are physical (reflectance for
-    /// an L1C). The cloud % is that of the cloud mask of a product whose header declares a cloud
-    /// percentage; one declaring none (NIL=N/A: no cloud detection ran) has its cloud cover not
+    /// A pixel is clear on a date when every band sees it and its masks show no cloud (CLD bit
+    /// ALL: clouds, their extension and shadows; an L1C's CLD 1), no snow or water (L2A MSK) and
+    /// no edge (L2A QLT OTH EDG). A date with fewer clear pixels than --min-clear percent of its
+    /// seen pixels is reported as too_few_clear_pixels, with no means, and left out of the
+    /// stable pixels and the trends. A pixel is stable when on every other date it is valid in
+    /// every band, unsaturated and clear (defective pixels, interpolated, are kept). Values are
+    /// physical (reflectance for an L1C). The cloud % is computed from the cloud mask as the
+    /// processor computes the header's Cloud_Percentage (L2A: the cloud tests' bits REFL,
+    /// REFL_VAR and ALT over the 20 m cells every band sees), the header's value beside it; a
+    /// product declaring none (NIL=N/A: no cloud detection ran) has its cloud cover not
     /// measured: - in the table, null in JSON. The output is tab-separated: one line per date
-    /// (acquisition, product, cloud_percentage, aot, the mean of each band; NA where there is
-    /// none), a blank line, then one line per band (band,
+    /// (acquisition, product, cloud_percentage, aot, header_cloud_percentage,
+    /// shadow_percentage, snow_percentage, water_percentage, clear_pixels, status, the mean of
+    /// each band; NA where there is none), a blank line, then one line per band (band,
     /// stable_pixels, dates, slope_per_year, slope_stderr, intercept, mean,
-    /// relative_drift_per_year); --json gives the same with the std of each band. Products of
-    /// another site or grid are a bad input (exit 3).
+    /// relative_drift_per_year); --json gives the same with the std of each band and its mean
+    /// over the pixels clear on that date alone (clear_mean). Products of another site or grid
+    /// are a bad input (exit 3).
     #[command(
         after_help = "EXAMPLES:\n  vip-qc series L1C/VE_TEST_VSC_L1VALD_SIMULSIT_2024*.HDR\n  ls L1C/*.HDR | vip-qc series - --json | jq '.trends[] | {band, relative_drift_per_year}'\n  vip-qc series L1C/*.HDR --report series-report\n  vip-qc series L2A/*.HDR --json | jq '.dates[] | {acquisition, aot}'"
     )]
@@ -179,9 +188,21 @@ enum Command {
         /// Products (.HDR) of one site, any order, or - to read one path per line from stdin
         #[arg(required = true, value_name = "PRODUCT")]
         inputs: Vec<PathBuf>,
+        /// Fewest clear pixels a date needs to be averaged, percent of its seen pixels
+        #[arg(long, value_name = "PCT", default_value_t = vip::qc::series::MIN_CLEAR_PERCENTAGE,
+              value_parser = percentage)]
+        min_clear: f64,
         #[command(flatten)]
         report: ReportArgs,
     },
+}
+
+/// A percentage, 0 to 100.
+fn percentage(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=100.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s} is not a percentage from 0 to 100")),
+    }
 }
 
 impl Tool for Args {
@@ -197,9 +218,16 @@ fn main() {
             Command::Stats { inputs, report } => {
                 vip::qc::run::run_stats(&vip::cli::input_paths(&inputs)?, &report.output()?, &opts)
             }
-            Command::Series { inputs, report } => {
-                vip::qc::run::run_series(&vip::cli::input_paths(&inputs)?, &report.output()?, &opts)
-            }
+            Command::Series {
+                inputs,
+                min_clear,
+                report,
+            } => vip::qc::run::run_series(
+                &vip::cli::input_paths(&inputs)?,
+                min_clear,
+                &report.output()?,
+                &opts,
+            ),
             Command::Check {
                 inputs,
                 rules,

@@ -183,25 +183,38 @@ fn tsv_by_default_and_independent_of_threads() {
     assert_eq!(blocks.len(), 2, "{}", one.stdout);
     let dates: Vec<&str> = blocks[0].lines().collect();
     assert_eq!(dates.len(), 3);
-    assert!(dates[0].starts_with("acquisition\tproduct\tcloud_percentage\taot\tB01"));
-    assert_eq!(dates[1].split('\t').count(), 16);
+    assert!(dates[0].starts_with(
+        "acquisition\tproduct\tcloud_percentage\taot\theader_cloud_percentage\t\
+         shadow_percentage\tsnow_percentage\twater_percentage\tclear_pixels\tstatus\tB01"
+    ));
+    assert_eq!(dates[1].split('\t').count(), 22);
     assert_eq!(dates[1].split('\t').nth(3), Some("NA"), "no AOT in an L1C");
+    // An L1C has a cloud mask, no snow or water mask.
+    assert_eq!(
+        dates[1].split('\t').nth(6),
+        Some("NA"),
+        "no snow mask in an L1C"
+    );
+    assert_eq!(dates[1].split('\t').nth(9), Some("ok"));
     let trends: Vec<&str> = blocks[1].lines().collect();
     assert_eq!(trends.len(), 13);
     // Two dates: a slope but no standard error.
     assert_eq!(trends[1].split('\t').nth(4), Some("NA"));
 }
 
-/// Regression: an L1C declares no cloud percentage (no cloud detection ran) and its cloud mask
-/// is a placeholder of zeros, which series once reported as 0 % cloud. That cover is not
-/// measured: null in JSON, `-` in the table and the HTML report; a product whose header
-/// declares a percentage gets the measured one.
+/// Regression: an L1C declaring no cloud percentage (no cloud detection ran, as vip-l1 did
+/// before it detected clouds) has a cloud mask that is a placeholder of zeros, which series
+/// once reported as 0 % cloud. That cover is not measured: null in JSON, `-` in the table and
+/// the HTML report; a product whose header declares a percentage gets the measured one.
 #[test]
 fn cloud_cover_not_measured_is_null_and_a_dash() {
     let scenes: Vec<Scene> = DATES[..2]
         .iter()
         .map(|d| l1c_of("SIMULSIT", d, 40, 30, 3))
         .collect();
+    for s in &scenes {
+        declare_cloud(&s.hdr, "NIL=N/A");
+    }
     let hdrs: Vec<String> = scenes.iter().map(|s| s.hdr.display().to_string()).collect();
     let report = scenes[0].sim.scratch("report");
     let args = [

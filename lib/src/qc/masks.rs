@@ -82,6 +82,11 @@ pub(crate) struct Sources<'a> {
 }
 
 impl<'a> Sources<'a> {
+    /// The group the masks qualify.
+    pub(crate) fn group(&self) -> &'a Group {
+        self.group
+    }
+
     /// The mask sources of `input`, when it is an L2A or an L1C.
     pub(crate) fn of(input: &'a Input) -> Option<Sources<'a>> {
         if !matches!(input.kind, Kind::L2a | Kind::L1c) {

@@ -206,8 +206,14 @@ pub fn run_check(
     }
 }
 
-/// `vip-qc series`: the per-date statistics and trends of products of one site.
-pub fn run_series(inputs: &[PathBuf], out: &Output, opts: &Options) -> Result<Vec<PathBuf>> {
+/// `vip-qc series`: the per-date statistics and trends of products of one site; a date needs
+/// `min_clear_percentage` percent of clear pixels to be averaged.
+pub fn run_series(
+    inputs: &[PathBuf],
+    min_clear_percentage: f64,
+    out: &Output,
+    opts: &Options,
+) -> Result<Vec<PathBuf>> {
     let products = inputs
         .iter()
         .map(|p| Input::open(p))
@@ -217,6 +223,7 @@ pub fn run_series(inputs: &[PathBuf], out: &Output, opts: &Options) -> Result<Ve
         &series::SeriesOptions {
             ram_bytes: opts.ram_bytes,
             threads: opts.threads.max(1),
+            min_clear_percentage,
         },
     )?;
     log::info!(

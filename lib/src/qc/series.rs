@@ -1,17 +1,26 @@
 //! Time series of one site: per-date statistics over the pixels that are stable and clear on
 //! every date, and a linear trend per band, to spot calibration drift.
 //!
-//! The products must share the site and the grid. A pixel is *stable* when, in every product,
-//! every band of the series is valid (not nodata, not NaN), no band is saturated (SAT bit) and
-//! it is not cloudy (CLD ≠ 0), for the products that have those masks. Defective pixels (PIX)
-//! are kept: they are interpolated from their neighbours, and excluding them would drop the
-//! detector columns that move from date to date.
+//! The products must share the site and the grid. Each product's masks are summarised first
+//! ([`super::masks`]): its cloud percentage (the processor's definition; the header's value
+//! beside it), for an L2A its shadow, snow and water percentages, and its *clear* pixels (seen
+//! by every band, no CLD bit ALL, no snow, no water, no edge). A date whose clear pixels are
+//! fewer than [`SeriesOptions::min_clear_percentage`] percent of its seen pixels is reported as
+//! such (`status` `too_few_clear_pixels`) with no means, and takes no part in the stable pixels
+//! or the trends: a mostly cloudy date would otherwise leave no pixel stable on every date.
+//!
+//! A pixel is *stable* when, in every other product, every band of the series is valid (not
+//! nodata, not NaN), no band is saturated (SAT bit) and it is clear (CLD without bit ALL, no
+//! snow or water in MSK, no EDG in QLT OTH), for the products that have those masks. Defective
+//! pixels (PIX) are kept: they are interpolated from their neighbours, and excluding them would
+//! drop the detector columns that move from date to date.
 //! For each date and band the mean and standard deviation of the physical values (reflectance
-//! for an L1C) over the stable pixels are given; the cloud percentage is that of the cloud mask
-//! over the pixels valid in every band of that product when its header declares a cloud
-//! percentage (cloud detection ran; otherwise the mask is a placeholder and the cloud cover is
-//! not measured: null, `-` in the table), and the mean AOT that of the product's
-//! AOT layer over its valid pixels (null when the product has none: only an L2A has one).
+//! for an L1C) over the stable pixels are given, and the mean over the pixels valid,
+//! unsaturated and clear on that date alone (`clear_mean`). The cloud percentage is measured
+//! when the product's header declares one (cloud detection ran; otherwise the mask is a
+//! placeholder and the cloud cover is not measured: null, `-` in the table), and the mean AOT
+//! is that of the product's AOT layer over its valid pixels (null when the product has none:
+//! only an L2A has one).
 //!
 //! The trend of a band is the least-squares line through (t, mean) with t in years (365.25
 //! days) since the first acquisition: its slope per year, the slope's standard error
@@ -27,14 +36,39 @@ use serde::Serialize;
 
 use super::compare::check_grids;
 use super::input::{BandRef, Group, Handles, Input, Layer, Role};
+use super::masks::Sources;
 use crate::error::{Result, VipError};
 use crate::raster::{self, Strips, Window};
 
-/// Memory and threads of a series.
+/// Memory and threads of a series, and the clear pixels a date needs.
 #[derive(Debug, Clone)]
 pub struct SeriesOptions {
     pub ram_bytes: u64,
     pub threads: usize,
+    /// Fewest clear pixels a date needs to be averaged, percent of its seen pixels.
+    pub min_clear_percentage: f64,
+}
+
+/// The default of [`SeriesOptions::min_clear_percentage`]: the complement of the L2COMM's
+/// `Max_Cloud_Percentage` (90), beyond which the chain issues no L2A.
+pub const MIN_CLEAR_PERCENTAGE: f64 = 10.0;
+
+/// Whether a date is averaged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DateStatus {
+    Ok,
+    /// Fewer clear pixels than [`SeriesOptions::min_clear_percentage`]: no means.
+    TooFewClearPixels,
+}
+
+impl DateStatus {
+    fn label(self) -> &'static str {
+        match self {
+            DateStatus::Ok => "ok",
+            DateStatus::TooFewClearPixels => "too_few_clear_pixels",
+        }
+    }
 }
 
 /// The series of a site.
@@ -59,15 +93,28 @@ pub struct DatePoint {
     pub acquisition: String,
     /// Years since the first acquisition of the series.
     pub years: f64,
-    /// Cloudy pixels, percent of the pixels valid in every band; null when not measured (no
-    /// cloud mask, or a header that declares no cloud percentage: no cloud detection ran).
+    /// Cloudy pixels by the cloud mask, percent (the processor's definition, see
+    /// [`super::masks`]); null when not measured (no cloud mask, or a header that declares no
+    /// cloud percentage: no cloud detection ran).
     pub cloud_percentage: Option<f64>,
+    /// The header's `Cloud_Percentage` (null when it declares none).
+    pub header_cloud_percentage: Option<f64>,
+    /// Cloud shadow, snow and water pixels, percent (an L2A's masks; null otherwise).
+    pub shadow_percentage: Option<f64>,
+    pub snow_percentage: Option<f64>,
+    pub water_percentage: Option<f64>,
+    /// Clear pixels: seen by every band, no cloud, snow, water or edge (null without masks).
+    pub clear_pixels: Option<u64>,
+    /// `ok`, or `too_few_clear_pixels`: then no mean.
+    pub status: DateStatus,
     /// Mean aerosol optical thickness (null without an AOT layer).
     pub aot: Option<f64>,
     /// Mean physical value of each band over its stable pixels (null when there are none).
     pub mean: Vec<Option<f64>>,
     /// Standard deviation (population) of the same values.
     pub std: Vec<Option<f64>>,
+    /// Mean of each band over the pixels valid, unsaturated and clear on this date.
+    pub clear_mean: Vec<Option<f64>>,
 }
 
 /// Linear trend of one band.
@@ -135,11 +182,32 @@ pub fn series(inputs: &[Input], opts: &SeriesOptions) -> Result<Series> {
         .map(|(t, _, _)| (*t - t0).num_milliseconds() as f64 / (365.25 * 86_400_000.0))
         .collect();
 
+    let summaries = products
+        .iter()
+        .map(|p| super::masks::summarise(p, opts.ram_bytes, opts.threads))
+        .collect::<Result<Vec<_>>>()?;
+    let usable: Vec<bool> = summaries
+        .iter()
+        .map(|m| {
+            m.as_ref().is_none_or(|m| {
+                m.clear_pixels > 0 && m.clear_percentage() >= opts.min_clear_percentage
+            })
+        })
+        .collect();
+    for ((p, m), ok) in products.iter().zip(&summaries).zip(&usable) {
+        if let (Some(m), false) = (m, ok) {
+            log::warn!(
+                "{}: {:.1} % clear pixels, fewer than {} %: not averaged",
+                p.id,
+                m.clear_percentage(),
+                opts.min_clear_percentage
+            );
+        }
+    }
+
     let reference = products[0];
     let mut bands = Vec::new();
     let mut per_band: Vec<BandSums> = Vec::new();
-    let mut cloud = vec![(0u64, 0u64); products.len()];
-    let mut has_cloud_mask = vec![false; products.len()];
     for g in &reference.groups {
         let names: Vec<&str> = g
             .layers
@@ -150,25 +218,21 @@ pub fn series(inputs: &[Input], opts: &SeriesOptions) -> Result<Series> {
         if names.is_empty() {
             continue;
         }
-        let groups = matching_groups(g, &names, &products)?;
+        let groups = matching_groups(g, &names, &products, &usable)?;
         let acc = group_series(&groups, &names, opts)?;
-        for (k, gk) in groups.iter().enumerate() {
-            if gk.group.cld.is_some() {
-                has_cloud_mask[k] = true;
-                cloud[k].0 += acc.cloudy[k];
-                cloud[k].1 += acc.valid[k];
-            }
-        }
+        let total = |rows: &BTreeMap<usize, Vec<Vec<Sums>>>, k: usize, li: usize| {
+            rows.values()
+                .fold(Sums::default(), |t, r: &Vec<Vec<Sums>>| t.add(r[k][li]))
+        };
         for (li, name) in names.iter().enumerate() {
             bands.push(name.to_string());
             per_band.push(BandSums {
                 stable: acc.stable,
                 sums: (0..products.len())
-                    .map(|k| {
-                        acc.rows
-                            .values()
-                            .fold(Sums::default(), |t, r| t.add(r[k][li]))
-                    })
+                    .map(|k| total(&acc.rows, k, li))
+                    .collect(),
+                clear: (0..products.len())
+                    .map(|k| total(&acc.clear_rows, k, li))
                     .collect(),
             });
         }
@@ -186,16 +250,41 @@ pub fn series(inputs: &[Input], opts: &SeriesOptions) -> Result<Series> {
     let dates = products
         .iter()
         .enumerate()
-        .map(|(k, p)| DatePoint {
-            product: p.path.display().to_string(),
-            id: p.id.clone(),
-            acquisition: dated[k].0.format("%Y-%m-%dT%H:%M:%S").to_string(),
-            years: years[k],
-            cloud_percentage: (has_cloud_mask[k] && p.declared_cloud_percentage().is_some())
-                .then(|| 100.0 * cloud[k].0 as f64 / cloud[k].1.max(1) as f64),
-            aot: aot[k],
-            mean: per_band.iter().map(|b| b.sums[k].mean()).collect(),
-            std: per_band.iter().map(|b| b.sums[k].std()).collect(),
+        .map(|(k, p)| {
+            let m = summaries[k].as_ref();
+            let ok = usable[k];
+            DatePoint {
+                product: p.path.display().to_string(),
+                id: p.id.clone(),
+                acquisition: dated[k].0.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                years: years[k],
+                cloud_percentage: m
+                    .filter(|_| p.declared_cloud_percentage().is_some())
+                    .map(|m| m.cloud_percentage),
+                header_cloud_percentage: p.declared_cloud_percentage(),
+                shadow_percentage: m.and_then(|m| m.shadow_percentage),
+                snow_percentage: m.and_then(|m| m.snow_percentage),
+                water_percentage: m.and_then(|m| m.water_percentage),
+                clear_pixels: m.map(|m| m.clear_pixels),
+                status: if ok {
+                    DateStatus::Ok
+                } else {
+                    DateStatus::TooFewClearPixels
+                },
+                aot: aot[k],
+                mean: per_band
+                    .iter()
+                    .map(|b| b.sums[k].mean().filter(|_| ok))
+                    .collect(),
+                std: per_band
+                    .iter()
+                    .map(|b| b.sums[k].std().filter(|_| ok))
+                    .collect(),
+                clear_mean: per_band
+                    .iter()
+                    .map(|b| b.clear[k].mean().filter(|_| ok))
+                    .collect(),
+            }
         })
         .collect::<Vec<_>>();
     let trends = bands
@@ -279,8 +368,10 @@ impl Sums {
 
 struct BandSums {
     stable: u64,
-    /// Per product.
+    /// Per product, over the stable pixels.
     sums: Vec<Sums>,
+    /// Per product, over its own clear pixels.
+    clear: Vec<Sums>,
 }
 
 /// The group of one product that holds the series' bands of a reference group.
@@ -288,15 +379,20 @@ struct Matched<'a> {
     group: &'a Group,
     /// The layers, in the order of the band names.
     layers: Vec<&'a Layer>,
+    /// Its cloud, snow, water and edge masks, when the product has them.
+    masks: Option<Sources<'a>>,
+    /// Whether the date has enough clear pixels to count.
+    usable: bool,
 }
 
 fn matching_groups<'a>(
     reference: &Group,
     names: &[&str],
     products: &[&'a Input],
+    usable: &[bool],
 ) -> Result<Vec<Matched<'a>>> {
     let mut out = Vec::with_capacity(products.len());
-    for p in products {
+    for (k, p) in products.iter().enumerate() {
         let mut group: Option<&Group> = None;
         let mut layers = Vec::with_capacity(names.len());
         for name in names {
@@ -322,7 +418,13 @@ fn matching_groups<'a>(
         }
         let group = group.expect("at least one band name");
         check_grids(reference, group, products[0], p)?;
-        out.push(Matched { group, layers });
+        let masks = Sources::of(p).filter(|s| std::ptr::eq(s.group(), group));
+        out.push(Matched {
+            group,
+            layers,
+            masks,
+            usable: usable[k],
+        });
     }
     Ok(out)
 }
@@ -330,33 +432,27 @@ fn matching_groups<'a>(
 /// What the strips of one group add up.
 #[derive(Default)]
 struct GroupAcc {
-    /// Per row: per product, per band.
+    /// Per row: per product, per band; over the stable pixels.
     rows: BTreeMap<usize, Vec<Vec<Sums>>>,
+    /// The same over each product's own clear pixels.
+    clear_rows: BTreeMap<usize, Vec<Vec<Sums>>>,
     stable: u64,
-    /// Per product: valid in every band and cloudy; valid in every band.
-    cloudy: Vec<u64>,
-    valid: Vec<u64>,
 }
 
 impl GroupAcc {
     fn merge(mut self, o: GroupAcc) -> GroupAcc {
         self.rows.extend(o.rows);
+        self.clear_rows.extend(o.clear_rows);
         self.stable += o.stable;
-        for (a, b) in [(&mut self.cloudy, o.cloudy), (&mut self.valid, o.valid)] {
-            if a.is_empty() {
-                *a = b;
-            } else {
-                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-            }
-        }
         self
     }
 }
 
 fn group_series(groups: &[Matched], names: &[&str], opts: &SeriesOptions) -> Result<GroupAcc> {
     let g0 = groups[0].group;
-    // Per product: an f64 per band, two i32 masks; plus the stable flags.
-    let per_col = groups.len() * (names.len() * 8 + 8) + 1;
+    // Per product: an f64 per band, an i32 mask, three mask bytes and two flags; plus the
+    // stable flags.
+    let per_col = groups.len() * (names.len() * 8 + 4 + 4 + 3 + 2) + 1;
     let budget = opts.ram_bytes / opts.threads.max(1) as u64;
     let strips: Vec<Window> = Strips::for_budget(g0.height, g0.width, budget, per_col).collect();
     strips
@@ -388,21 +484,18 @@ fn strip_series(groups: &[Matched], win: Window) -> Result<GroupAcc> {
     let mut h = Handles::default();
     let mut stable = vec![true; n];
     let mut values: Vec<Vec<Vec<f64>>> = Vec::with_capacity(groups.len());
-    let mut acc = GroupAcc {
-        cloudy: vec![0; groups.len()],
-        valid: vec![0; groups.len()],
-        ..Default::default()
-    };
-    for (k, m) in groups.iter().enumerate() {
-        let mut valid = vec![true; n];
+    let mut own: Vec<Vec<bool>> = Vec::with_capacity(groups.len());
+    for m in groups {
+        // Valid in every band of the series, unsaturated and clear on this date.
+        let mut ok = vec![true; n];
         let mut bands = Vec::with_capacity(m.layers.len());
         for l in &m.layers {
             let ds = h.get(&l.path)?;
             let mut v: Vec<f64> = raster::read_window(ds, l.band, (0, win.row), (width, win.rows))?;
             let (scale, offset) = (l.scale.unwrap_or(1.0), l.offset.unwrap_or(0.0));
-            for (x, ok) in v.iter_mut().zip(valid.iter_mut()) {
+            for (x, o) in v.iter_mut().zip(ok.iter_mut()) {
                 if x.is_nan() || Some(*x) == l.nodata {
-                    *ok = false;
+                    *o = false;
                 }
                 *x = *x * scale + offset;
             }
@@ -415,23 +508,37 @@ fn strip_series(groups: &[Matched], win: Window) -> Result<GroupAcc> {
             .filter_map(|l| l.spectral)
             .fold(0, |b, s| b | 1 << s);
         if let Some(v) = read_mask(&mut h, &m.group.sat, width, win)? {
-            for (s, x) in stable.iter_mut().zip(&v) {
-                *s &= x & bits == 0;
+            for (o, x) in ok.iter_mut().zip(&v) {
+                *o &= x & bits == 0;
             }
         }
-        if let Some(c) = read_mask(&mut h, &m.group.cld, width, win)? {
-            for ((s, &x), &ok) in stable.iter_mut().zip(&c).zip(&valid) {
-                *s &= x == 0;
-                acc.cloudy[k] += u64::from(ok && x != 0);
+        if let Some(src) = &m.masks {
+            let masks = super::masks::read_strip(src, &mut h, win, false)?;
+            for (k, o) in ok.iter_mut().enumerate() {
+                *o &= masks.clear_masks(k);
             }
         }
-        acc.valid[k] = valid.iter().filter(|&&v| v).count() as u64;
-        for (s, ok) in stable.iter_mut().zip(&valid) {
-            *s &= ok;
+        if m.usable {
+            for (s, o) in stable.iter_mut().zip(&ok) {
+                *s &= o;
+            }
         }
         values.push(bands);
+        own.push(ok);
     }
-    acc.stable = stable.iter().filter(|&&s| s).count() as u64;
+    let mut acc = GroupAcc {
+        stable: stable.iter().filter(|&&s| s).count() as u64,
+        ..Default::default()
+    };
+    let sums = |v: &[f64], keep: &[bool]| {
+        let mut s = Sums::default();
+        for (x, _) in v.iter().zip(keep).filter(|(_, &ok)| ok) {
+            s.n += 1;
+            s.sum += x;
+            s.sum2 += x * x;
+        }
+        s
+    };
     for r in 0..win.rows {
         let cols = r * width..(r + 1) * width;
         let row = values
@@ -439,23 +546,22 @@ fn strip_series(groups: &[Matched], win: Window) -> Result<GroupAcc> {
             .map(|bands| {
                 bands
                     .iter()
-                    .map(|v| {
-                        let mut s = Sums::default();
-                        for (x, _) in v[cols.clone()]
-                            .iter()
-                            .zip(&stable[cols.clone()])
-                            .filter(|(_, &ok)| ok)
-                        {
-                            s.n += 1;
-                            s.sum += x;
-                            s.sum2 += x * x;
-                        }
-                        s
-                    })
+                    .map(|v| sums(&v[cols.clone()], &stable[cols.clone()]))
                     .collect()
             })
             .collect();
         acc.rows.insert(win.row + r, row);
+        let row = values
+            .iter()
+            .zip(&own)
+            .map(|(bands, ok)| {
+                bands
+                    .iter()
+                    .map(|v| sums(&v[cols.clone()], &ok[cols.clone()]))
+                    .collect()
+            })
+            .collect();
+        acc.clear_rows.insert(win.row + r, row);
     }
     Ok(acc)
 }
@@ -495,23 +601,33 @@ fn mean_aot(p: &Input, opts: &SeriesOptions) -> Result<Option<f64>> {
 }
 
 /// Tab-separated values: one line per date (acquisition, product id, cloud % or `-` where not
-/// measured, AOT, the mean of each band; `NA` where there is no value), a blank line, then one
-/// line per band with its trend.
+/// measured, AOT, the header's cloud %, shadow, snow and water %, clear pixels, status, the mean
+/// of each band; `NA` where there is no value), a blank line, then one line per band with its
+/// trend.
 pub fn tsv(s: &Series) -> String {
     let f = |v: Option<f64>| v.map_or("NA".to_string(), |v| format!("{v}"));
-    let mut out = String::from("acquisition\tproduct\tcloud_percentage\taot");
+    let mut out = String::from(
+        "acquisition\tproduct\tcloud_percentage\taot\theader_cloud_percentage\t\
+         shadow_percentage\tsnow_percentage\twater_percentage\tclear_pixels\tstatus",
+    );
     for b in &s.bands {
         out += &format!("\t{b}");
     }
     out.push('\n');
     for d in &s.dates {
         out += &format!(
-            "{}\t{}\t{}\t{}",
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
             d.acquisition,
             d.id,
             d.cloud_percentage
                 .map_or("-".to_string(), |v| format!("{v}")),
-            f(d.aot)
+            f(d.aot),
+            f(d.header_cloud_percentage),
+            f(d.shadow_percentage),
+            f(d.snow_percentage),
+            f(d.water_percentage),
+            d.clear_pixels.map_or("NA".to_string(), |v| v.to_string()),
+            d.status.label()
         );
         for m in &d.mean {
             out += &format!("\t{}", f(*m));
