@@ -274,8 +274,12 @@ fn l2a_zip_cog_and_stac() {
         assert!(assets.contains_key(key), "{key}");
     }
     // Offline: the file extension has no local schema (as in stac.rs).
-    let (valid, report) = vip_testkit::stac_validate(&doc, &[vip::pack::stac::EXT_FILE]);
+    let (valid, report) = vip_testkit::stac_validate(&doc, &common::UNCHECKED);
     assert!(valid, "{report}");
+    assert_eq!(
+        common::check_bitfields(&doc),
+        ["CLM", "EDG", "IAB", "MG2", "PIX", "SAT"]
+    );
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 use vip::mission::venus::BANDS;
-use vip::pack::stac::{EXT_EO, EXT_FILE, EXT_PROJ, EXT_RASTER};
+use vip::pack::stac::{EXT_EO, EXT_PROJ, EXT_RASTER};
 use vip::product::l1c::L1c;
 use vip_testkit::{files, python_oracle, run, stac_validate, SimScene};
 
@@ -73,8 +73,10 @@ fn stac_item_validates_and_describes_the_package() {
     let (item_path, item) = item_of(&pkg);
 
     // stac-validator, offline, against the official core, eo, projection and raster schemas.
-    let (ok, report) = stac_validate(&item, &[EXT_FILE]);
+    let (ok, report) = stac_validate(&item, &common::UNCHECKED);
     assert!(ok, "{report:#}");
+    // The masks' bits, by the classification extension's rules.
+    assert_eq!(common::check_bitfields(&item), ["CLM", "EDG", "PIX", "SAT"]);
     let checked: Vec<&str> = report[0]["schema"]
         .as_array()
         .unwrap()
@@ -113,7 +115,7 @@ fn stac_item_validates_and_describes_the_package() {
     for (what, f) in breakages {
         let mut bad = item.clone();
         f(&mut bad);
-        assert!(!stac_validate(&bad, &[EXT_FILE]).0, "{what} passed");
+        assert!(!stac_validate(&bad, &common::UNCHECKED).0, "{what} passed");
     }
 
     // Every file of the package but the manifest and the item is an asset, with the manifest's

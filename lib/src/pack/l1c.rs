@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::site::{self, Level, GROUP};
+use super::stac::BitField;
 use super::{Job, Plan};
 use crate::ee::muscate::FileRef;
 use crate::error::Result;
@@ -53,20 +54,34 @@ pub fn plan(p: &L1c, hdr: &Path) -> Result<Plan> {
     jobs.push(Job::Mask {
         inputs: (1..=venus_bands()).map(|b| (image.clone(), b)).collect(),
         rule: super::MaskRule::AnyEquals(p.nodata),
-        edge: true,
+        shares: vec![super::Share {
+            index: "NodataPercent",
+            bits: 1,
+            skip: None,
+            format: super::ShareFormat::Decimals(2),
+        }],
         rel: edg.clone(),
     });
-    for (key, rel, t, role, title) in [
+    for (key, rel, role, title, field) in [
         (
             "EDG",
             &edg,
-            SampleType::U8,
             "data-mask",
             "No data in some band",
+            ("edge", "no data in some band"),
         ),
-        ("CLM", &clm, SampleType::U8, "cloud", "L1 cloud mask, bit 1"),
+        (
+            "CLM",
+            &clm,
+            "cloud",
+            "L1 cloud mask, bit 1",
+            ("cloud", "cloud (L1 stereo mask)"),
+        ),
     ] {
-        assets.push(site::mask_asset(key, rel, t, role, title));
+        assets.push(
+            site::mask_asset(key, rel, SampleType::U8, role, title)
+                .with_bitfields(vec![BitField::flag(0, field.0, field.1)]),
+        );
     }
     assets.extend(site::band_bit_mask_assets(&sat, &pix));
     let (quicklook, more) = site::quicklook_and_metadata(&id, &image, &header);

@@ -6,7 +6,8 @@
 use std::path::Path;
 
 use super::site::{self, Level, GROUP};
-use super::{Job, MaskRule, Plan};
+use super::stac::BitField;
+use super::{Job, MaskRule, Plan, Share, ShareFormat};
 use crate::ee::muscate::FileRef;
 use crate::error::Result;
 use crate::product::l2a::{self, bits, L2a};
@@ -39,6 +40,60 @@ pub const MG2_FROM_NATIVE: [(u8, u8, u8); 8] = [
     (bits::MSK_STL, 0, 64),
     (bits::MSK_TGS, 0, 128),
 ];
+
+/// The STAC bit fields of `CLM` (MUSCATE order; [`CLM_FROM_CLD`]).
+pub fn clm_bitfields() -> Vec<BitField> {
+    [
+        ("all", "cloud, cloud extension or cloud shadow (summary)"),
+        (
+            "all_clouds",
+            "cloud or cloud extension (summary of the cloud bits)",
+        ),
+        ("refl", "cloud by the mono-temporal reflectance threshold"),
+        (
+            "refl_var",
+            "cloud by the multi-temporal reflectance variation",
+        ),
+        ("extension", "extension (dilation) of the cloud mask"),
+        ("shadows", "shadow of a cloud detected in the image"),
+        (
+            "shadvar",
+            "shadow of a cloud outside the image (not detected by VIP: always 0)",
+        ),
+        ("alt", "cloud by its stereoscopic altitude (B05/B06)"),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(k, (name, what))| BitField::flag(k as u32, name, what))
+    .collect()
+}
+
+/// The STAC bit fields of `MG2` (MUSCATE order; [`MG2_FROM_NATIVE`]).
+pub fn mg2_bitfields() -> Vec<BitField> {
+    [
+        ("water", "water"),
+        ("cloud", "cloud (CLM bit 2)"),
+        ("snow", "snow"),
+        ("cloud_shadow", "cloud shadow (CLM bits 6 and 7)"),
+        ("topography_shadow", "topographic shadow cast by the relief"),
+        (
+            "hidden_surface",
+            "surface hidden from the satellite by the relief",
+        ),
+        (
+            "sun_too_low",
+            "sun too low for an accurate slope correction",
+        ),
+        (
+            "tangent_sun",
+            "sun tangent to the slope: no slope correction",
+        ),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(k, (name, what))| BitField::flag(k as u32, name, what))
+    .collect()
+}
 
 /// MUSCATE `IAB` bits from the native QLT OTH bits: 1 water vapour interpolated, 2 AOT
 /// interpolated.
@@ -101,6 +156,15 @@ pub fn plan(p: &L2a, hdr: &Path) -> Result<Plan> {
         mask("IAB"),
     );
     let oth = (qlt.clone(), l2a::QLT_OTH_BAND);
+    // CloudPercent and SnowPercent as MAJA computes them (validity_l2_cloud_percentage.py,
+    // snow_percentage_computation.py): pixels of the cloud (ALL_CLOUDS) or snow mask, percent;
+    // here both among the pixels with data (input 2 of the MG2 job, OTH, bit EDG).
+    let percent = |index, bits| Share {
+        index,
+        bits,
+        skip: Some((2, bits::OTH_EDG as i16)),
+        format: ShareFormat::Integer,
+    };
     jobs.push(Job::Mask {
         inputs: vec![(cld.clone(), 1)],
         rule: MaskRule::Bits(
@@ -109,11 +173,11 @@ pub fn plan(p: &L2a, hdr: &Path) -> Result<Plan> {
                 .map(|&(n, m)| (0, i16::from(n), m))
                 .collect(),
         ),
-        edge: false,
+        shares: Vec::new(),
         rel: clm.clone(),
     });
     jobs.push(Job::Mask {
-        inputs: vec![(msk.clone(), 1), (cld.clone(), 1)],
+        inputs: vec![(msk.clone(), 1), (cld.clone(), 1), oth.clone()],
         rule: MaskRule::Bits(
             MG2_FROM_NATIVE
                 .iter()
@@ -126,13 +190,18 @@ pub fn plan(p: &L2a, hdr: &Path) -> Result<Plan> {
                 })
                 .collect(),
         ),
-        edge: false,
+        shares: vec![percent("CloudPercent", 2), percent("SnowPercent", 4)],
         rel: mg2.clone(),
     });
     jobs.push(Job::Mask {
         inputs: vec![oth.clone()],
         rule: MaskRule::Bits(vec![(0, bits::OTH_EDG as i16, 1)]),
-        edge: true,
+        shares: vec![Share {
+            index: "NodataPercent",
+            bits: 1,
+            skip: None,
+            format: ShareFormat::Decimals(2),
+        }],
         rel: edg.clone(),
     });
     jobs.push(Job::Mask {
@@ -143,7 +212,7 @@ pub fn plan(p: &L2a, hdr: &Path) -> Result<Plan> {
                 .map(|&(n, m)| (0, n as i16, m))
                 .collect(),
         ),
-        edge: false,
+        shares: Vec::new(),
         rel: iab.clone(),
     });
     for (band, rel, code) in [
@@ -162,32 +231,45 @@ pub fn plan(p: &L2a, hdr: &Path) -> Result<Plan> {
             rel: rel.clone(),
         });
     }
-    for (key, rel, t, role, title) in [
+    for (key, rel, role, title, fields) in [
         (
             "CLM",
             &clm,
-            SampleType::U8,
             "cloud",
             "Detailed cloud mask (8 bits)",
+            clm_bitfields(),
         ),
         (
             "MG2",
             &mg2,
-            SampleType::U8,
             "cloud",
             "Geophysical mask: water, cloud, snow, cloud shadow, topographic shadow, \
              hidden surface, sun too low, tangent sun",
+            mg2_bitfields(),
         ),
-        ("EDG", &edg, SampleType::U8, "data-mask", "No data (edge)"),
+        (
+            "EDG",
+            &edg,
+            "data-mask",
+            "No data (edge)",
+            vec![BitField::flag(0, "edge", "no data")],
+        ),
         (
             "IAB",
             &iab,
-            SampleType::U8,
             "quality",
             "Interpolated water vapour (bit 1) and AOT (bit 2)",
+            vec![
+                BitField::flag(0, "wvc_interpolated", "water vapour interpolated"),
+                BitField::flag(
+                    1,
+                    "aot_interpolated",
+                    "aerosol optical thickness interpolated",
+                ),
+            ],
         ),
     ] {
-        assets.push(site::mask_asset(key, rel, t, role, title));
+        assets.push(site::mask_asset(key, rel, SampleType::U8, role, title).with_bitfields(fields));
     }
     assets.extend(site::band_bit_mask_assets(&sat, &pix));
     let (quicklook, more) = site::quicklook_and_metadata(&id, &sre, &header);
@@ -263,6 +345,9 @@ pub fn plan(p: &L2a, hdr: &Path) -> Result<Plan> {
         byte_bit("Sun_Too_Low", &mg2, 7),
         byte_bit("Tangent_Sun", &mg2, 8),
     ];
+    // The L2A's CloudPercent and SnowPercent are measured on MG2 as the package is made
+    // (not the native header's figure: that one leaves out the cloud extension).
+    mtd.quality_indexes.retain(|(k, _)| k != "CloudPercent");
     mtd.water_vapor_quantification = Some((1.0 / p.vap_quantification).round());
     mtd.aot_quantification = Some((1.0 / p.aot_quantification).round());
     mtd.special_values.extend([

@@ -50,12 +50,12 @@ pub enum Job {
         copy: BandCopy,
         rel: String,
     },
-    /// A byte mask computed pixel by pixel from bands of native rasters of one size; `edge`
-    /// marks the no-data mask, whose share of flagged pixels the metadata reports.
+    /// A byte mask computed pixel by pixel from bands of native rasters of one size; the
+    /// metadata reports the `shares` measured on it as quality indexes.
     Mask {
         inputs: Vec<(PathBuf, usize)>,
         rule: MaskRule,
-        edge: bool,
+        shares: Vec<Share>,
         rel: String,
     },
     /// A whole native raster copied (every band, its type and nodata).
@@ -105,6 +105,44 @@ impl MaskRule {
     }
 }
 
+/// A quality index measured on a [`Job::Mask`] as it is made: the percentage of the counted
+/// pixels whose mask value has any of `bits`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Share {
+    /// `QUALITY_INDEX` name in `MTD_ALL.xml`.
+    pub index: &'static str,
+    pub bits: u8,
+    /// Pixels not counted: those where input `.0` of the job has any of the bits `.1` (no
+    /// data); `None` counts every pixel.
+    pub skip: Option<(usize, i16)>,
+    pub format: ShareFormat,
+}
+
+/// How a [`Share`] is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShareFormat {
+    /// With this many decimals.
+    Decimals(usize),
+    /// As MAJA writes `CloudPercent` and `SnowPercent`: the integer part (Python's `int()`
+    /// of the percentage, maja_muscate_l2_header_writer.py).
+    Integer,
+}
+
+impl Share {
+    /// The text of the index for `hits` pixels flagged among `counted`; 0 when none counted.
+    pub fn text(&self, hits: u64, counted: u64) -> String {
+        let p = if counted == 0 {
+            0.0
+        } else {
+            100.0 * hits as f64 / counted as f64
+        };
+        match self.format {
+            ShareFormat::Decimals(d) => crate::ee::muscate::dec(p, d),
+            ShareFormat::Integer => format!("{}", p.trunc() as u64),
+        }
+    }
+}
+
 /// A package to make: its id (folder name), the files, the metadata and the STAC assets.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -117,13 +155,6 @@ pub struct Plan {
 /// File name of the MUSCATE metadata of package `id`.
 pub fn mtd_name(id: &str) -> String {
     format!("{id}_MTD_ALL.xml")
-}
-
-/// Quality figures measured while the files are made, for the metadata.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Measured {
-    /// Share of pixels flagged in the edge mask, percent.
-    pub nodata_percent: Option<f64>,
 }
 
 /// True when `rel` is a plain relative path that stays inside its folder: not empty, not
@@ -175,10 +206,7 @@ pub fn package(product: &Path, pack: &PackOptions, opts: &Options) -> Result<Pat
     let root = dir_stage.path().to_path_buf();
     let measured = make_files(&plan, &root, pack, opts)?;
     let mut mtd = plan.mtd.clone();
-    if let Some(p) = measured.nodata_percent {
-        mtd.quality_indexes
-            .push(("NodataPercent".into(), crate::ee::muscate::dec(p, 2)));
-    }
+    mtd.quality_indexes.extend(measured);
     write_text(&root.join(mtd_name(&plan.id)), &mtd.to_xml())?;
     let mut hashes = manifest::hash_files(&root)?;
     if pack.stac {
@@ -251,7 +279,14 @@ fn write_text(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).map_err(|e| VipError::output_io(path, &e))
 }
 
-fn make_files(plan: &Plan, root: &Path, pack: &PackOptions, opts: &Options) -> Result<Measured> {
+/// Makes the files of `plan` under `root`; returns the quality indexes measured on the masks
+/// ([`Share`]), in job order.
+fn make_files(
+    plan: &Plan,
+    root: &Path,
+    pack: &PackOptions,
+    opts: &Options,
+) -> Result<Vec<(String, String)>> {
     for job in &plan.jobs {
         if let Some(parent) = root.join(job.rel()).parent() {
             raster::ensure_dir(parent)?;
@@ -268,33 +303,54 @@ fn make_files(plan: &Plan, root: &Path, pack: &PackOptions, opts: &Options) -> R
     // compressed pixel-interleaved image would be decompressed whole for every band).
     let split_dir = root.join(".bands");
     let jobs = split_sources(&plan.jobs, &split_dir, opts.ram_bytes)?;
-    let results: Vec<Result<Option<f64>>> = jobs
+    let results: Vec<Result<Vec<(String, String)>>> = jobs
         .par_iter()
         .map(|job| {
             let dst = root.join(job.rel());
             match job {
                 Job::Band { src, copy, .. } => {
-                    raster::copy_band(src, copy, &dst, layout, co).map(|()| None)
+                    raster::copy_band(src, copy, &dst, layout, co).map(|()| Vec::new())
                 }
-                Job::Copy { src, .. } => raster::copy_raster(src, &dst, layout, co).map(|()| None),
+                Job::Copy { src, .. } => {
+                    raster::copy_raster(src, &dst, layout, co).map(|()| Vec::new())
+                }
                 Job::Mask {
-                    inputs, rule, edge, ..
+                    inputs,
+                    rule,
+                    shares,
+                    ..
                 } => {
-                    let flagged = std::sync::atomic::AtomicU64::new(0);
-                    let total = std::sync::atomic::AtomicU64::new(0);
+                    // Per share: pixels flagged and pixels counted (integer sums: the same
+                    // whatever the strip order).
+                    let counts = std::sync::Mutex::new(vec![(0u64, 0u64); shares.len()]);
                     // The mask code of `MASKS/<ID>_<code>_XS.tif`.
                     let name = job.rel().rsplit('_').nth(1).unwrap_or_default();
                     raster::derive_mask(inputs, &dst, (layout, co), ram, name, |s, out| {
-                        let mut n = 0u64;
+                        let mut local = vec![(0u64, 0u64); shares.len()];
                         for (i, o) in out.iter_mut().enumerate() {
                             *o = rule.apply(|k| s[k][i], s.len());
-                            n += u64::from(*o != 0);
+                            for (share, c) in shares.iter().zip(local.iter_mut()) {
+                                if share.skip.is_some_and(|(k, b)| s[k][i] & b != 0) {
+                                    continue;
+                                }
+                                c.1 += 1;
+                                c.0 += u64::from(*o & share.bits != 0);
+                            }
                         }
-                        flagged.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-                        total.fetch_add(out.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                        let mut total = counts.lock().unwrap_or_else(|e| e.into_inner());
+                        for (t, l) in total.iter_mut().zip(local) {
+                            t.0 += l.0;
+                            t.1 += l.1;
+                        }
                     })?;
-                    let t = total.into_inner().max(1);
-                    Ok(edge.then(|| 100.0 * flagged.into_inner() as f64 / t as f64))
+                    let counts = counts.into_inner().unwrap_or_else(|e| e.into_inner());
+                    Ok(shares
+                        .iter()
+                        .zip(counts)
+                        .map(|(share, (hits, counted))| {
+                            (share.index.to_string(), share.text(hits, counted))
+                        })
+                        .collect())
                 }
                 Job::Quicklook {
                     src,
@@ -302,20 +358,17 @@ fn make_files(plan: &Plan, root: &Path, pack: &PackOptions, opts: &Options) -> R
                     stretch,
                     nodata,
                     ..
-                } => {
-                    raster::quicklook_jpeg(src, *rgb, &dst, 1000, *stretch, *nodata).map(|()| None)
-                }
+                } => raster::quicklook_jpeg(src, *rgb, &dst, 1000, *stretch, *nodata)
+                    .map(|()| Vec::new()),
             }
         })
         .collect();
     if split_dir.exists() {
         std::fs::remove_dir_all(&split_dir).map_err(|e| VipError::output_io(&split_dir, &e))?;
     }
-    let mut measured = Measured::default();
+    let mut measured = Vec::new();
     for r in results {
-        if let Some(p) = r? {
-            measured.nodata_percent = Some(p);
-        }
+        measured.extend(r?);
     }
     Ok(measured)
 }

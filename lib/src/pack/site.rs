@@ -6,7 +6,7 @@ use std::path::Path;
 
 use chrono::NaiveDateTime;
 
-use super::stac::{Asset, AssetKind};
+use super::stac::{Asset, AssetKind, BitField};
 use super::{mtd_name, Job};
 use crate::ee::muscate::{
     AngleGrid, AngleGrids, BandInfo, FileGroup, FileRef, GeoPoint, Job as MtdJob, MtdAll,
@@ -98,6 +98,13 @@ pub fn group_bit(rel: &str, bit: usize) -> Vec<FileRef> {
 /// The STAC assets of the per-band bit masks every level carries: saturation and aberrant
 /// pixels, bit n = band Bn.
 pub fn band_bit_mask_assets(sat: &str, pix: &str) -> [Asset; 2] {
+    let per_band = |what: &str| -> Vec<BitField> {
+        band_ids()
+            .iter()
+            .enumerate()
+            .map(|(k, b)| BitField::flag(k as u32, b, &format!("{what} in band {b}")))
+            .collect()
+    };
     [
         mask_asset(
             "SAT",
@@ -105,14 +112,16 @@ pub fn band_bit_mask_assets(sat: &str, pix: &str) -> [Asset; 2] {
             SampleType::U16,
             "saturation",
             "Saturation, bit n = band Bn",
-        ),
+        )
+        .with_bitfields(per_band("saturated")),
         mask_asset(
             "PIX",
             pix,
             SampleType::U16,
             "quality",
             "Aberrant or defective pixels, bit n = band Bn",
-        ),
+        )
+        .with_bitfields(per_band("aberrant or defective")),
     ]
 }
 
@@ -129,6 +138,7 @@ pub fn mask_asset(key: &str, rel: &str, t: SampleType, role: &'static str, title
             scale: None,
             band: None,
         },
+        bitfields: Vec::new(),
     }
 }
 
@@ -175,6 +185,7 @@ pub(crate) fn reflectance_files(
                 scale: Some(site.quantification),
                 band: Some(&venus::BANDS[i]),
             },
+            bitfields: Vec::new(),
         });
         jobs.push(Job::Band {
             src: image.to_path_buf(),
@@ -205,6 +216,7 @@ pub(crate) fn quicklook_and_metadata(
             title: format!("Quicklook ({})", QUICKLOOK_BANDS.0),
             roles: vec!["thumbnail"],
             kind: AssetKind::Quicklook,
+            bitfields: Vec::new(),
         },
         Asset {
             key: "metadata".into(),
@@ -212,6 +224,7 @@ pub(crate) fn quicklook_and_metadata(
             title: "MUSCATE metadata".into(),
             roles: vec!["metadata"],
             kind: AssetKind::Metadata,
+            bitfields: Vec::new(),
         },
     ];
     let job = Job::Quicklook {

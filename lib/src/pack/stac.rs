@@ -5,8 +5,9 @@
 //! the MUSCATE metadata (`metadata`); each with `file:checksum` (SHA2-256 multihash, hex) and
 //! `file:size`. Hrefs are relative to the item (`./<file>`), so a package served by any static
 //! HTTP server, or unzipped anywhere, stays valid. Extensions: eo 1.1.0, projection 1.1.0,
-//! raster 1.1.0, file 2.1.0. The footprint and bbox are the outer edges of the site grid
-//! taken to WGS 84 by PROJ.
+//! raster 1.1.0, file 2.1.0, and classification 2.0.0 where a mask asset describes its bits
+//! (`classification:bitfields`, one Bit Field Object per bit, named as docs/formats.md lists
+//! them). The footprint and bbox are the outer edges of the site grid taken to WGS 84 by PROJ.
 
 use std::collections::BTreeMap;
 
@@ -26,6 +27,8 @@ pub const EXT_EO: &str = "https://stac-extensions.github.io/eo/v1.1.0/schema.jso
 pub const EXT_PROJ: &str = "https://stac-extensions.github.io/projection/v1.1.0/schema.json";
 pub const EXT_RASTER: &str = "https://stac-extensions.github.io/raster/v1.1.0/schema.json";
 pub const EXT_FILE: &str = "https://stac-extensions.github.io/file/v2.1.0/schema.json";
+pub const EXT_CLASSIFICATION: &str =
+    "https://stac-extensions.github.io/classification/v2.0.0/schema.json";
 /// Multihash prefix of a SHA2-256 digest (function code 0x12, length 0x20).
 pub const MULTIHASH_SHA2_256: &str = "1220";
 /// Media types of the assets.
@@ -72,7 +75,8 @@ pub enum AssetKind {
     Metadata,
 }
 
-/// One asset of the item: its key, file (package-relative), title, roles and kind.
+/// One asset of the item: its key, file (package-relative), title, roles, kind and, for a
+/// bit mask, the meaning of its bits.
 #[derive(Debug, Clone)]
 pub struct Asset {
     pub key: String,
@@ -80,6 +84,62 @@ pub struct Asset {
     pub title: String,
     pub roles: Vec<&'static str>,
     pub kind: AssetKind,
+    pub bitfields: Vec<BitField>,
+}
+
+impl Asset {
+    /// The asset with its bits described by `bitfields`.
+    pub fn with_bitfields(mut self, bitfields: Vec<BitField>) -> Asset {
+        self.bitfields = bitfields;
+        self
+    }
+}
+
+/// One field of a bit mask (a Bit Field Object of the STAC classification extension):
+/// `length` bits from bit `offset` (0 = least significant), and the classes of its values
+/// (value, name, description).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BitField {
+    pub name: String,
+    pub description: String,
+    pub offset: u32,
+    pub length: u32,
+    pub classes: Vec<(u32, String, String)>,
+}
+
+impl BitField {
+    /// A one-bit flag at `offset`: class 1 `name` (`description`), class 0 `not_<name>`.
+    pub fn flag(offset: u32, name: &str, description: &str) -> BitField {
+        BitField {
+            name: name.to_string(),
+            description: description.to_string(),
+            offset,
+            length: 1,
+            classes: vec![
+                (
+                    0,
+                    format!("not_{name}"),
+                    format!("not flagged: {description}"),
+                ),
+                (1, name.to_string(), description.to_string()),
+            ],
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        let classes: Vec<Value> = self
+            .classes
+            .iter()
+            .map(|(v, n, d)| json!({ "value": v, "name": n, "description": d }))
+            .collect();
+        json!({
+            "name": self.name,
+            "description": self.description,
+            "offset": self.offset,
+            "length": self.length,
+            "classes": classes,
+        })
+    }
 }
 
 /// SHA-256 (lowercase hex) and size in bytes of a file of the package.
@@ -190,6 +250,10 @@ fn asset_json(a: &Asset, file: Option<&FileInfo>, cog: bool, gsd: f64) -> Value 
             o.insert("type".into(), json!(XML));
         }
     }
+    if !a.bitfields.is_empty() {
+        let fields: Vec<Value> = a.bitfields.iter().map(BitField::to_json).collect();
+        o.insert("classification:bitfields".into(), json!(fields));
+    }
     if let Some(f) = file {
         o.insert(
             "file:checksum".into(),
@@ -248,10 +312,14 @@ pub fn item(
         .iter()
         .map(|a| (a.key.clone(), asset_json(a, files.get(&a.rel), cog, gsd)))
         .collect();
+    let mut extensions = vec![EXT_EO, EXT_PROJ, EXT_RASTER, EXT_FILE];
+    if plan.assets.iter().any(|a| !a.bitfields.is_empty()) {
+        extensions.push(EXT_CLASSIFICATION);
+    }
     Ok(json!({
         "type": "Feature",
         "stac_version": STAC_VERSION,
-        "stac_extensions": [EXT_EO, EXT_PROJ, EXT_RASTER, EXT_FILE],
+        "stac_extensions": extensions,
         "id": plan.id,
         "geometry": { "type": "Polygon", "coordinates": [ring] },
         "bbox": bbox,
@@ -297,6 +365,7 @@ mod tests {
                 scale: Some(0.001),
                 band: Some(&BANDS[2]),
             },
+            bitfields: Vec::new(),
         };
         let f = FileInfo {
             sha256: "ab".repeat(32),
@@ -312,5 +381,18 @@ mod tests {
         assert_eq!(v["eo:bands"][0]["center_wavelength"], 0.49);
         assert_eq!(v["eo:bands"][0]["full_width_half_max"], 0.04);
         assert_eq!(v["eo:bands"][0]["common_name"], "blue");
+        assert!(v.get("classification:bitfields").is_none());
+    }
+
+    #[test]
+    fn a_flag_is_a_one_bit_field_with_two_classes() {
+        let f = BitField::flag(3, "cloud_shadow", "cloud shadow").to_json();
+        assert_eq!(f["offset"], 3);
+        assert_eq!(f["length"], 1);
+        assert_eq!(f["name"], "cloud_shadow");
+        assert_eq!(f["classes"][0]["value"], 0);
+        assert_eq!(f["classes"][0]["name"], "not_cloud_shadow");
+        assert_eq!(f["classes"][1]["value"], 1);
+        assert_eq!(f["classes"][1]["name"], "cloud_shadow");
     }
 }

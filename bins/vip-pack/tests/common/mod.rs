@@ -2,12 +2,81 @@
 
 use std::path::{Path, PathBuf};
 
+use vip::pack::stac::{EXT_CLASSIFICATION, EXT_FILE};
 use vip_testkit::{run, SimScene};
+
+/// Extensions whose schemas no registry package ships, left out of the offline validation:
+/// file (its fields are checked against the files) and classification (its fields are
+/// checked by [`check_bitfields`]).
+#[allow(dead_code)]
+pub const UNCHECKED: [&str; 2] = [EXT_FILE, EXT_CLASSIFICATION];
+
+/// Checks every `classification:bitfields` of the item `item` against the rules of the
+/// classification extension 2.0.0 (Bit Field Object: integer `offset` ≥ 0 and `length` ≥ 1,
+/// a non-empty list of classes of distinct integer values, each with a `name` matching
+/// `^[0-9A-Za-z-_]+$`) and against the asset: the fields fit in its data type, do not
+/// overlap, and each class value fits in its field. Returns the keys of the assets checked.
+#[allow(dead_code)]
+pub fn check_bitfields(item: &serde_json::Value) -> Vec<String> {
+    let declared = item["stac_extensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e == EXT_CLASSIFICATION);
+    let mut checked = Vec::new();
+    for (key, a) in item["assets"].as_object().unwrap() {
+        let Some(fields) = a.get("classification:bitfields") else {
+            continue;
+        };
+        assert!(declared, "{key}: bit fields without the extension");
+        let bits = match a["raster:bands"][0]["data_type"].as_str().unwrap() {
+            "uint8" => 8,
+            "uint16" => 16,
+            t => panic!("{key}: bit fields on a {t} raster"),
+        };
+        let mut used = 0u64;
+        let fields = fields.as_array().unwrap();
+        assert!(!fields.is_empty(), "{key}");
+        for f in fields {
+            let name = f["name"].as_str().unwrap();
+            let ok_name = |n: &str| {
+                !n.is_empty()
+                    && n.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            };
+            assert!(ok_name(name), "{key}: field name {name}");
+            assert!(f["description"].is_string(), "{key} {name}");
+            let offset = f["offset"].as_u64().unwrap();
+            let length = f["length"].as_u64().unwrap();
+            assert!(length >= 1 && offset + length <= bits, "{key} {name}");
+            let span = ((1u64 << length) - 1) << offset;
+            assert_eq!(used & span, 0, "{key} {name} overlaps");
+            used |= span;
+            let classes = f["classes"].as_array().unwrap();
+            assert!(!classes.is_empty(), "{key} {name}");
+            let mut values: Vec<u64> = classes
+                .iter()
+                .map(|c| {
+                    let n = c["name"].as_str().unwrap();
+                    assert!(ok_name(n), "{key} {name}: class name {n}");
+                    c["value"].as_u64().unwrap()
+                })
+                .collect();
+            assert!(values.iter().all(|&v| v < 1 << length), "{key} {name}");
+            values.sort();
+            values.dedup();
+            assert_eq!(values.len(), classes.len(), "{key} {name}");
+        }
+        checked.push(key.clone());
+    }
+    checked
+}
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_vip-pack");
 
 /// A small simulated scene of SIMULSIT on `date` and its L1C made by the library (in the
 /// scene's scratch folder); returns the scene and the L1C header.
+#[allow(dead_code)]
 pub fn l1c_of(date: &str, lines: u32, cols: u32, seed: u64) -> (SimScene, PathBuf) {
     let s = SimScene::new("SIMULSIT", date, lines, cols, seed, 600.0);
     let hdr = s.l1c();
