@@ -14,6 +14,7 @@ use super::plot::{Arrow, Figure, HistogramPanel, MapPanel, Plot, SeriesPanel};
 use super::series::Series;
 use super::stats::ProductStats;
 use crate::error::{Result, VipError};
+use crate::product::l2a::bits;
 use crate::raster::{self, Staged};
 
 /// Largest side, in cells, of a quicklook or a difference map.
@@ -221,7 +222,72 @@ pub fn quicklook(input: &Input) -> Result<Option<Figure>> {
     )))
 }
 
-/// The histograms of every band of `s` (physical units), and the quicklook of `input`.
+/// The cloud, cloud shadow, snow and water masks of an L2A or L1C over its quicklook in grey
+/// (nearest subsample): cloud (an L2A's CLD ALL_CLOUDS bit: the tests and their extension; an
+/// L1C's CLD 1) red, cloud shadow (SHADOWS, SHADVAR) magenta, snow (MSK SNW) cyan, water (MSK
+/// WAT) blue, each blended half over the grey.
+pub fn mask_overlay(input: &Input) -> Result<Option<Figure>> {
+    let (Some((g, cld)), Some(Figure { plot, .. })) = (input.layer("CLD"), quicklook(input)?)
+    else {
+        return Ok(None);
+    };
+    let Plot::Quicklook {
+        width, height, rgb, ..
+    } = plot
+    else {
+        return Ok(None);
+    };
+    if (width, height) != subsample(g.width, g.height) {
+        return Ok(None);
+    }
+    let mut layers = vec![cld];
+    layers.extend(input.layer("MSK").map(|(_, l)| l));
+    let masks = read_subsampled(g, &layers, (width, height))?;
+    let l2a = input.kind == super::Kind::L2a;
+    let mut out = vec![0u8; rgb.len()];
+    for i in 0..width * height {
+        let grey = (rgb[3 * i..3 * i + 3]
+            .iter()
+            .map(|&v| f64::from(v))
+            .sum::<f64>()
+            / 3.0)
+            * 0.8;
+        let c = masks[0][i];
+        let c = if c.is_nan() { 0 } else { c as u8 };
+        let m = masks
+            .get(1)
+            .map_or(0, |v| if v[i].is_nan() { 0 } else { v[i] as u8 });
+        let colour: Option<[f64; 3]> = if (l2a && c & bits::CLD_ALL_CLOUDS != 0) || (!l2a && c == 1)
+        {
+            Some([255.0, 40.0, 40.0])
+        } else if l2a && c & (bits::CLD_SHADOWS | bits::CLD_SHADVAR) != 0 {
+            Some([220.0, 0.0, 220.0])
+        } else if m & bits::MSK_SNW != 0 {
+            Some([0.0, 230.0, 230.0])
+        } else if m & bits::MSK_WAT != 0 {
+            Some([30.0, 60.0, 255.0])
+        } else {
+            None
+        };
+        for k in 0..3 {
+            let v = colour.map_or(grey, |col| 0.5 * grey + 0.5 * col[k]);
+            out[3 * i + k] = v.round().clamp(0.0, 255.0) as u8;
+        }
+    }
+    Ok(Some(Figure::new(
+        "masks.png",
+        "masks over the quicklook (grey): cloud red, cloud shadow magenta, snow cyan, water blue",
+        Plot::Quicklook {
+            width,
+            height,
+            bands: layers.iter().map(|l| l.name.clone()).collect(),
+            rgb: out,
+        },
+    )))
+}
+
+/// The histograms of every band of `s` (physical units), the quicklook of `input` and, for an
+/// L2A or L1C, its masks over the quicklook.
 pub fn stats_figures(input: &Input, s: &ProductStats) -> Result<Vec<Figure>> {
     let panels: Vec<HistogramPanel> = s
         .bands
@@ -239,6 +305,9 @@ pub fn stats_figures(input: &Input, s: &ProductStats) -> Result<Vec<Figure>> {
         .collect();
     let mut figures = Vec::new();
     figures.extend(quicklook(input)?);
+    if s.masks.is_some() {
+        figures.extend(mask_overlay(input)?);
+    }
     if !panels.is_empty() {
         figures.push(Figure::new(
             "histograms.png",
