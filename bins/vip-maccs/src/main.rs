@@ -10,7 +10,7 @@ use vip::cli::{CommonArgs, CreationArgs, OutputArgs, Tool};
 #[command(
     name = "vip-maccs",
     version,
-    after_help = "EXAMPLES:\n  vip-maccs l2 L1C/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR --gipp S/GIPP --dem S/DEM.tif -o L2\n  echo 'B04 40 10 60 0.2 2.0 0.3 0.25' | vip-maccs lut --gipp testdata/luts\n  vip-maccs lut-build tables.json --model CONTINEN -o GIPP"
+    after_help = "EXAMPLES:\n  vip-maccs l2 L1C/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR --gipp S/GIPP --dem S/DEM.tif -o L2\n  vip-maccs l2 L1C/*.HDR --context CTX/SIMULSIT --mode backward --gipp S/GIPP --dem S/DEM.tif -o L2\n  echo 'B04 40 10 60 0.2 2.0 0.3 0.25' | vip-maccs lut --gipp testdata/luts\n  vip-maccs lut-build tables.json --model CONTINEN -o GIPP"
 )]
 struct Args {
     #[command(subcommand)]
@@ -73,10 +73,20 @@ enum Level {
         /// Site DEM (GeoTIFF, metres, in the L1C's projection, covering it)
         #[arg(long, value_name = "DEM")]
         dem: PathBuf,
-        /// Folder holding the previous L2 state of the site (multi-temporal methods: not
-        /// used yet, every product is made in INIT mode)
+        /// The site's context: its L2 history (composite of the last clear pixels, their
+        /// dates, a stack of recent dates, the last cloud mask and altitude, the water
+        /// history), read by the multi-temporal cloud tests and updated atomically after each
+        /// product; created when missing. Without it every product is made in init mode and
+        /// nothing is kept
         #[arg(long, value_name = "DIR")]
         context: Option<PathBuf>,
+        /// Processing mode with --context: init (no history), nominal (each L1C, oldest
+        /// first, with the history the previous left), backward (the history is first built
+        /// from the L1Cs newest to second-oldest, so the first product is not made blind; then
+        /// as nominal) [default: nominal when the context is less than Max_Age days older
+        /// than the first L1C, else backward with several L1Cs, init with one]
+        #[arg(long, value_enum, requires = "context")]
+        mode: Option<ModeArg>,
         /// Aerosol model: the LUT GIPPs' applicability nick name
         #[arg(long, default_value = "CONTINEN")]
         model: String,
@@ -142,6 +152,24 @@ impl Tool for Args {
     }
 }
 
+/// `--mode` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ModeArg {
+    Init,
+    Nominal,
+    Backward,
+}
+
+impl ModeArg {
+    fn mode(self) -> vip::context::Mode {
+        match self {
+            ModeArg::Init => vip::context::Mode::Init,
+            ModeArg::Nominal => vip::context::Mode::Nominal,
+            ModeArg::Backward => vip::context::Mode::Backward,
+        }
+    }
+}
+
 fn main() {
     vip::cli::run("vip-maccs", |args: Args| match args.level {
         Level::L2 {
@@ -149,6 +177,7 @@ fn main() {
             gipp,
             dem,
             context,
+            mode,
             model,
             out,
             co,
@@ -158,6 +187,7 @@ fn main() {
                 gipp,
                 dem,
                 context,
+                mode: mode.map(ModeArg::mode),
                 model,
                 params: vip::level2::Params::default(),
             };

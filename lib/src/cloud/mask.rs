@@ -12,8 +12,9 @@
 //!   more than a threshold that grows with the composite's age, from
 //!   [`CloudParams::var_blue_min`] by [`CloudParams::var_blue_delta`] per
 //!   [`CloudParams::forgetting_days`] up to [`CloudParams::var_blue_max`], and red and NIR rose
-//!   with it (by at least `k_red_blue` and `k_nir_blue` times the blue increase): a cloud
-//!   brightens every band alike, aerosols and surface changes do not. A composite older than
+//!   with it (by at least `k_red_blue` and `k_nir_blue` times the blue increase, the red by
+//!   at most `var_red_blue_max` times): a cloud brightens every band alike, aerosols and
+//!   surface changes (bare soil appearing, senescence) do not. A composite older than
 //!   the forgetting duration is not used.
 //! - **ALT**: the L1 stereo saw a cloud (B05/B06 parallax, [`crate::cloud::stereo`]) and the
 //!   pixel's spectrum could be a cloud's (flat, blue over [`CloudParams::stereo_blue_min`]).
@@ -65,6 +66,10 @@ pub struct CloudParams {
     /// `K_NIR_Blue`).
     pub k_red_blue: f64,
     pub k_nir_blue: f64,
+    /// ... and the red increase at most this times the blue one (VIP: a cloud brightens the
+    /// red about as much as the blue; bare soil appearing under a crop brightens the red two
+    /// to three times more).
+    pub var_red_blue_max: f64,
     /// Correlation test: window half size in metres (`N_Correl` coarse pixels of 100 m), the
     /// correlation above which a detection is a surface change (`Correl_Threshold`, %/100),
     /// the fewest valid cells (`Min_Pixel_Correl`).
@@ -86,6 +91,10 @@ pub struct CloudParams {
     /// Above this percentage of cloudy pixels the product is not issued
     /// (`Max_Cloud_Percentage`).
     pub max_cloud_percentage: f64,
+    /// The context forgets composite pixels and stack dates older than this, days
+    /// (`Composite/Max_Age`), and stacks at most this many dates (`Number_Of_Stack_Images`).
+    pub max_age_days: u32,
+    pub n_stack: usize,
     /// ALT: blue RCR above which a pixel of the L1 stereo mask is cloudy (VIP).
     pub stereo_blue_min: f64,
     /// Snow: blue RCR above, NIR / blue below (VIP; no L2COMM element).
@@ -114,6 +123,7 @@ impl Default for CloudParams {
             forgetting_days: 30.0,
             k_red_blue: 0.5,
             k_nir_blue: 0.5,
+            var_red_blue_max: 1.6,
             correl_half_m: 300.0,
             correl_threshold: 0.90,
             correl_min_cells: 5,
@@ -123,6 +133,8 @@ impl Default for CloudParams {
             max_altitude: 10000.0,
             shadow_darkening_max: 0.9,
             max_cloud_percentage: 90.0,
+            max_age_days: 30,
+            n_stack: 10,
             stereo_blue_min: 0.1,
             snow_blue_min: 0.3,
             snow_nir_blue_max: 0.95,
@@ -185,8 +197,10 @@ impl CloudParams {
         }
         if let Some(c) = composite.filter(|c| c.age_days <= self.forgetting_days) {
             let db = b - c.rcr[self.blue];
+            let dr = r - c.rcr[self.red];
             if db > self.var_threshold(c.age_days)
-                && r - c.rcr[self.red] > self.k_red_blue * db
+                && dr > self.k_red_blue * db
+                && dr < self.var_red_blue_max * db
                 && n - c.rcr[self.nir] > self.k_nir_blue * db
             {
                 v.cld |= bits::CLD_REFL_VAR;
@@ -276,6 +290,12 @@ mod tests {
         hazy[6] += 0.025;
         hazy[10] += 0.01;
         assert_eq!(p.classify(&hazy, Some(c), false, 0.0).cld, 0);
+        // bare soil appearing after a harvest brightens the red much more than the blue
+        let mut soil = before;
+        soil[2] += 0.06;
+        soil[6] += 0.15;
+        soil[10] += 0.05;
+        assert_eq!(p.classify(&soil, Some(c), false, 0.0).cld, 0);
         // a composite past the forgetting duration is not used
         let old = Composite {
             rcr: &before,

@@ -14,6 +14,7 @@ use crate::atmosphere::BandLuts;
 use crate::cli::{progress, Options};
 use crate::cloud::mask::{CloudParams, Composite, Verdict};
 use crate::cloud::shadow::{CellMask, Shadows};
+use crate::context::{self, Context, Strip as ContextStrip};
 use crate::error::Result;
 use crate::geometry::dem::{Dem, Gradient};
 use crate::geometry::directions::DirectionGrid;
@@ -21,6 +22,7 @@ use crate::geometry::grid::Site;
 use crate::product::l1c::{angles_to_grid, CloudAltitude, L1c};
 use crate::product::l2a::bits;
 use crate::raster::Strips;
+use chrono::NaiveDate;
 
 /// The CLD bits of the cloud tests (not their extension, not shadows).
 const TESTS: u8 = bits::CLD_REFL | bits::CLD_REFL_VAR | bits::CLD_ALT;
@@ -75,6 +77,10 @@ pub struct MaskJob<'a> {
     pub l1_mask: &'a [u8],
     /// Median height of the stereo clouds above the ground (0 without any).
     pub typical_dz: f64,
+    /// The header of the site's history (whose composite the variation test compares with),
+    /// and the date.
+    pub history: Option<&'a context::Header>,
+    pub date: NaiveDate,
 }
 
 /// Per band and coarse cell, the terms of a Rayleigh-only atmosphere (AOT 0, water vapour
@@ -157,7 +163,28 @@ struct RowMasks {
 }
 
 impl MaskJob<'_> {
-    fn row(&self, r: usize, px: &[i16], i: usize, n: usize, fm: usize) -> RowMasks {
+    /// The composite of pixel `k` of a context strip of `n` pixels, as RCR and age in days.
+    fn composite(&self, strip: &ContextStrip, k: usize, n: usize) -> Option<([f64; NB], f64)> {
+        let header = self.history?;
+        let date = header.pxd_date(strip.pxd[k])?;
+        let mut rcr = [0.0; NB];
+        for (b, v) in rcr.iter_mut().enumerate() {
+            let x = strip.rcr[b * n + k];
+            if x == context::REFLECTANCE_NODATA {
+                return None;
+            }
+            *v = f64::from(x) * context::REFLECTANCE_QUANTIFICATION;
+        }
+        Some((rcr, (self.date - date).num_days().abs() as f64))
+    }
+
+    fn row(
+        &self,
+        r: usize,
+        (px, i, n): (&[i16], usize, usize),
+        history: Option<&ContextStrip>,
+        fm: usize,
+    ) -> RowMasks {
         let cols = self.l1c.cols;
         let g = self.grid;
         let cell_row = (r / g.f).min(g.rows - 1);
@@ -177,7 +204,11 @@ impl MaskJob<'_> {
             let (e, nn) = self.site.pixel_centre(r as f64, c as f64);
             let normal = self.gradient.normal(e, nn);
             let slope = (1.0 - normal[2] * normal[2]).max(0.0).sqrt() / normal[2];
-            let composite: Option<Composite> = None;
+            let before = history.and_then(|h| self.composite(h, k, n));
+            let composite = before.as_ref().map(|(rcr, age)| Composite {
+                rcr,
+                age_days: *age,
+            });
             let v: Verdict = self.params.classify(&rcr, composite, stereo, slope);
             out.cld[c] = v.cld;
             if v.snow {
@@ -200,7 +231,12 @@ impl MaskJob<'_> {
     }
 
     /// Runs the pass over `image` (the L1C image).
-    pub fn run(&self, image: &gdal::Dataset, opts: &Options) -> Result<Masks> {
+    pub fn run(
+        &self,
+        image: &gdal::Dataset,
+        history: Option<&Context>,
+        opts: &Options,
+    ) -> Result<Masks> {
         let (lines, cols) = (self.l1c.lines, self.l1c.cols);
         let fm = (MASK_CELL_M / self.l1c.pixel_m).round().max(1.0) as usize;
         let cells = Grid::new(lines, cols, fm);
@@ -208,12 +244,17 @@ impl MaskJob<'_> {
         let mut msk = vec![0u8; lines * cols];
         let mut counts = vec![CellCount::default(); cells.cells()];
         let bar = progress(lines as u64, "L2 masks");
-        for win in Strips::for_budget(lines, cols, opts.ram_bytes, 15 * 2 * 2) {
+        let per_pixel = 15 * 2 * 2 + ContextStrip::bytes_per_pixel(self.params.n_stack);
+        for win in Strips::for_budget(lines, cols, opts.ram_bytes, per_pixel) {
             let n = win.rows * cols;
             let px = read_strip(image, cols, &win)?;
+            let history = match history {
+                Some(c) => Some(c.read_strip(win.row..win.end())?),
+                None => None,
+            };
             let rows: Vec<RowMasks> = (0..win.rows)
                 .into_par_iter()
-                .map(|i| self.row(win.row + i, &px, i, n, fm))
+                .map(|i| self.row(win.row + i, (&px, i, n), history.as_ref(), fm))
                 .collect();
             for (i, row) in rows.into_iter().enumerate() {
                 let r = win.row + i;

@@ -151,6 +151,8 @@ fn clouds(data: &Node, path: &Path, c: &mut CloudParams) -> Result<()> {
     );
     c.shadow_darkening_max = num(&format!("{cm}Shad_Var_Darkening_Max"), 0.0, 1.0)?;
     c.max_cloud_percentage = num("Common_Parameters/Max_Cloud_Percentage", 0.0, 100.0)?;
+    c.max_age_days = num("Composite/Max_Age", 1.0, 3650.0)? as u32;
+    c.n_stack = num(&format!("{cm}Number_Of_Stack_Images"), 1.0, 100.0)? as usize;
     c.water_ndvi_max = num(&format!("{wm}Water_NDVI_Threshold"), -1.0, 1.0)?;
     c.water_nir_max = num(&format!("{cm}Water_Reflectance_Threshold"), 0.0, 1.0)?;
     c.water_slope_max = num(&format!("{wm}Water_Slope_Threshold"), 0.0, 10.0)?;

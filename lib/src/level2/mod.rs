@@ -28,6 +28,7 @@
 mod clouds;
 mod coarse;
 pub mod l2comm;
+mod modes;
 pub mod terrain;
 
 use std::path::{Path, PathBuf};
@@ -36,10 +37,11 @@ use rayon::prelude::*;
 
 use crate::atmosphere::aot::DarkVegetation;
 use crate::atmosphere::field::{bracket, Field};
-use crate::atmosphere::surface::{direction, Slope};
+use crate::atmosphere::surface::{direction, PixelTerms, Slope};
 use crate::atmosphere::LutSet;
 use crate::cli::{progress, Options};
 use crate::cloud::mask::CloudParams;
+use crate::context::{Context, ContextWriter, Mode, Observation, Rule, Update};
 use crate::error::{Result, VipError};
 use crate::geometry::dem::{Dem, Gradient};
 use crate::geometry::directions::DirectionGrid;
@@ -142,16 +144,28 @@ impl Default for Params {
 pub struct L2Options {
     pub gipp: PathBuf,
     pub dem: PathBuf,
-    /// Previous L2 state of the site (multi-temporal methods; read from part 2 on).
+    /// The site's context folder (its L2 history, [`crate::context`]), read and updated.
     pub context: Option<PathBuf>,
+    /// Processing mode with a context (`None`: chosen, see [`modes`]).
+    pub mode: Option<Mode>,
     /// Aerosol model: the nick name of the LUT GIPPs.
     pub model: String,
     pub params: Params,
 }
 
-/// Runs the L2 processing on each input; returns the L2A header paths.
+/// Runs the L2 processing on each input; returns the L2A header paths. Without a context
+/// every product is made in init mode and no history is kept.
 pub fn run(inputs: &[PathBuf], l2: &L2Options, opts: &Options) -> Result<Vec<PathBuf>> {
-    inputs.iter().map(|p| process(p, l2, opts)).collect()
+    match (&l2.context, l2.mode) {
+        (Some(dir), mode) => modes::run(inputs, dir, mode, l2, opts),
+        (None, None | Some(Mode::Init)) => inputs
+            .iter()
+            .map(|p| process(p, l2, opts, &modes::History::none()))
+            .collect(),
+        (None, Some(_)) => Err(VipError::Usage(
+            "--mode nominal and backward need --context DIR".into(),
+        )),
+    }
 }
 
 /// Spacing of the AOT nodes the cost is tabulated at.
@@ -160,20 +174,18 @@ const AOT_STEP: f64 = 0.05;
 /// aerosol part of the environment function, whose weight is half spent within 300 m.
 pub const ENV_CELL_M: f64 = 50.0;
 
-/// One L1C → L2A.
-pub fn process(hdr: &Path, l2: &L2Options, opts: &Options) -> Result<PathBuf> {
+/// One L1C → L2A with `history`.
+fn process(
+    hdr: &Path,
+    l2: &L2Options,
+    opts: &Options,
+    history: &modes::History,
+) -> Result<PathBuf> {
     let l1c = L1c::open(hdr)?;
     let catalogue = crate::ee::GippCatalogue::scan(&l2.gipp)?;
     let (params, l2comm) = parameters(&catalogue, &l1c, &l2.params)?;
     let p = &params;
     let dir = hdr.parent().unwrap_or(Path::new("."));
-    if let Some(ctx) = &l2.context {
-        crate::cli::require_exists(ctx)?;
-        log::warn!(
-            "{}: the multi-temporal context is not used yet: INIT mode",
-            ctx.display()
-        );
-    }
     let luts = LutSet::read(&l2.gipp, &l2.model)?;
     if let Some((_, ozone)) = &l2comm {
         if (ozone - luts.ozone).abs() > 0.005 {
@@ -226,6 +238,15 @@ pub fn process(hdr: &Path, l2: &L2Options, opts: &Options) -> Result<PathBuf> {
     let blue_detector = usize::from(BANDS[p.clouds.blue].detector) - 1;
     let cloud_altitude = l1c.read_cloud_altitude(dir)?;
     let l1_mask = l1c.read_cloud_mask(dir, 0..l1c.lines)?;
+    let rayleigh = clouds::rayleigh_terms(
+        &geometry,
+        &bands,
+        &site,
+        grid,
+        &dem,
+        p.default_wv,
+        alt_range,
+    );
     let masks = clouds::MaskJob {
         l1c: &l1c,
         site: &site,
@@ -247,8 +268,10 @@ pub fn process(hdr: &Path, l2: &L2Options, opts: &Options) -> Result<PathBuf> {
         altitude: cloud_altitude.as_ref(),
         l1_mask: &l1_mask,
         typical_dz: clouds::typical_height(cloud_altitude.as_ref(), &site, &dem),
+        history: history.read.map(Context::header),
+        date: l1c.date,
     }
-    .run(&image, opts)?;
+    .run(&image, history.read, opts)?;
     log::info!(
         "{}: {:.1} % cloud, {:.1} % snow, {:.1} % water",
         hdr.display(),
@@ -256,6 +279,14 @@ pub fn process(hdr: &Path, l2: &L2Options, opts: &Options) -> Result<PathBuf> {
         masks.snow_percentage,
         masks.water_percentage
     );
+    if masks.cloud_percentage > p.clouds.max_cloud_percentage {
+        return Err(VipError::Verdict(format!(
+            "{}: {:.1} % cloudy, above Max_Cloud_Percentage {}: no L2A issued, the context is left as it was",
+            hdr.display(),
+            masks.cloud_percentage,
+            p.clouds.max_cloud_percentage
+        )));
+    }
     let (cells, env_sums) = first_pass(&image, &l1c, &site, (&dem, &masks), (grid, fine), p, opts)?;
 
     let coarse = Coarse {
@@ -322,11 +353,36 @@ pub fn process(hdr: &Path, l2: &L2Options, opts: &Options) -> Result<PathBuf> {
         shadows: &shadows,
         hidden: &hidden,
         masks: &masks,
+        rayleigh: &rayleigh,
         alt_range,
         params: p,
         l2a: &l2a,
     };
-    let stats = job.write(&image, &out, opts)?;
+    let mut keep = match history.keeps() {
+        true => {
+            let rule = Rule {
+                max_age_days: p.clouds.max_age_days,
+                n_stack: p.clouds.n_stack,
+            };
+            let update = Update::new(
+                history.read.map(Context::header),
+                &site,
+                l1c.date,
+                history.mode,
+                &rule,
+            )?;
+            let writer =
+                ContextWriter::create(history.write, update.header(), &opts.creation_options)?;
+            Some(Keep {
+                update,
+                old: history.read,
+                writer,
+                cla: cloud_altitude.as_ref(),
+            })
+        }
+        false => None,
+    };
+    let stats = job.write(&image, &out, keep.as_mut(), opts)?;
     log::info!("{}: {} pixels corrected", l2a.global_id(), stats.valid);
     if stats.negative > 0 {
         log::warn!(
@@ -348,7 +404,25 @@ pub fn process(hdr: &Path, l2: &L2Options, opts: &Options) -> Result<PathBuf> {
         std::fs::copy(&src, &dst).map_err(|e| VipError::output_io(&dst, &e))?;
     }
     l2a.write_headers(&out)?;
-    stage.commit()
+    let hdr_out = if history.issue {
+        stage.commit()?
+    } else {
+        PathBuf::new()
+    };
+    if let Some(k) = keep {
+        let version = k.writer.commit()?;
+        log::info!("{}: context updated", version.display());
+    }
+    Ok(hdr_out)
+}
+
+/// What the second pass needs to update the site's context.
+struct Keep<'a> {
+    update: Update,
+    old: Option<&'a Context>,
+    writer: ContextWriter,
+    /// The L1 stereo cloud altitude.
+    cla: Option<&'a crate::product::l1c::CloudAltitude>,
 }
 
 /// The parameters: `defaults`, overridden by the L2COMM GIPP of `catalogue` applicable to the
@@ -579,6 +653,8 @@ struct Correction<'a> {
     shadows: &'a Occlusion,
     hidden: &'a Occlusion,
     masks: &'a clouds::Masks,
+    /// Per band and coarse cell, the terms at zero aerosol (for the context's RCR).
+    rayleigh: &'a [Vec<PixelTerms>],
     alt_range: (f64, f64),
     params: &'a Params,
     l2a: &'a L2a,
@@ -592,6 +668,8 @@ struct Row {
     qlt: Vec<u16>,
     msk: Vec<u8>,
     cld: Vec<u8>,
+    /// Rayleigh-corrected reflectance, int16 ×0.001 (the context's RCR).
+    rcr: Vec<i16>,
     negative: usize,
     clamped: usize,
     valid: usize,
@@ -622,6 +700,56 @@ fn encode_u8(v: f64, q: f64) -> u8 {
 }
 
 impl Correction<'_> {
+    /// Updates the context with the strip `win` of the date (`rows` as computed, `cld` the
+    /// strip's cloud bits).
+    fn keep_strip(
+        &self,
+        k: &mut Keep,
+        win: &raster::Window,
+        rows: &[Row],
+        cld: &[u8],
+    ) -> Result<()> {
+        let cols = self.l1c.cols;
+        let n = win.rows * cols;
+        let mut rcr = vec![0i16; NB * n];
+        for (i, row) in rows.iter().enumerate() {
+            for b in 0..NB {
+                rcr[b * n + i * cols..b * n + (i + 1) * cols]
+                    .copy_from_slice(&row.rcr[b * cols..(b + 1) * cols]);
+            }
+        }
+        let range = win.row * cols..win.end() * cols;
+        let msk = &self.masks.msk[range.clone()];
+        let clear: Vec<bool> = cld
+            .iter()
+            .zip(msk)
+            .map(|(&c, &m)| c == 0 && m & bits::MSK_SNW == 0)
+            .collect();
+        let water: Vec<bool> = msk.iter().map(|&m| m & bits::MSK_WAT != 0).collect();
+        let cla: Vec<u16> = (0..n)
+            .map(|i| {
+                let (r, c) = (win.row + i / cols, i % cols);
+                k.cla
+                    .map_or(0, |a| a.at_pixel(r, c).round().clamp(0.0, 65534.0) as u16)
+            })
+            .collect();
+        let correl = self.params.clouds.correl;
+        let obs = Observation {
+            sre: &rcr,
+            clear: &clear,
+            cld,
+            cla: &cla,
+            water: &water,
+            corr: &rcr[correl * n..(correl + 1) * n],
+        };
+        let old = match k.old {
+            Some(c) => Some(c.read_strip(win.row..win.end())?),
+            None => None,
+        };
+        let new = k.update.apply(old.as_ref(), &obs)?;
+        k.writer.write_strip(win.row..win.end(), &new)
+    }
+
     fn row_nodes(&self, r: usize) -> RowNodes {
         let g = self.grid;
         let (r0, w) = bracket(g.frac(r), g.rows);
@@ -689,6 +817,7 @@ impl Correction<'_> {
             qlt: vec![0; 3 * cols],
             msk: vec![0; cols],
             cld: vec![0; cols],
+            rcr: vec![crate::context::REFLECTANCE_NODATA; NB * cols],
             negative: 0,
             clamped: 0,
             valid: 0,
@@ -754,6 +883,9 @@ impl Correction<'_> {
                 let t = at_altitude(&t, hc);
                 let env = nodes.env[b][e0] + ew * (nodes.env[b][e1] - nodes.env[b][e0]);
                 let toa = f64::from(d) * l1c.quantification;
+                let rcr = self.rayleigh[b][cell].uniform(toa);
+                out.rcr[b * cols + c] =
+                    encode_refl(rcr, crate::context::REFLECTANCE_QUANTIFICATION);
                 let sre = t.adjacency(t.uniform(toa), env);
                 let fre = sre / t.illumination(&lit, env);
                 out.sre[b * cols + c] = encode_refl(sre, q);
@@ -783,7 +915,13 @@ impl Correction<'_> {
         out
     }
 
-    fn write(&self, image: &gdal::Dataset, out: &Path, opts: &Options) -> Result<PassStats> {
+    fn write(
+        &self,
+        image: &gdal::Dataset,
+        out: &Path,
+        mut keep: Option<&mut Keep>,
+        opts: &Options,
+    ) -> Result<PassStats> {
         let l1c = self.l1c;
         let l2a = self.l2a;
         let (cols, lines) = (l1c.cols, l1c.lines);
@@ -880,6 +1018,9 @@ impl Correction<'_> {
             raster::write_window(&mut ds[4], 1, (0, win.row), (cols, win.rows), &msk)?;
             let cld: Vec<u8> = rows.iter().flat_map(|r| r.cld.iter().copied()).collect();
             raster::write_window(&mut ds[5], 1, (0, win.row), (cols, win.rows), &cld)?;
+            if let Some(k) = keep.as_deref_mut() {
+                self.keep_strip(k, &win, &rows, &cld)?;
+            }
             for r in &rows {
                 stats.valid += r.valid;
                 stats.negative += r.negative;
