@@ -16,8 +16,10 @@
 //!   at most `var_red_blue_max` times): a cloud brightens every band alike, aerosols and
 //!   surface changes (bare soil appearing, senescence) do not. A composite older than
 //!   the forgetting duration is not used.
-//! - **ALT**: the L1 stereo saw a cloud (B05/B06 parallax, [`crate::cloud::stereo`]) and the
-//!   pixel's spectrum could be a cloud's (flat, blue over [`CloudParams::stereo_blue_min`]).
+//! - **ALT**: the L1 stereo saw a cloud (B05/B06 parallax, [`crate::cloud::stereo`]; its mask
+//!   covers a cloud wherever any detector sees it) and the pixel could be a cloud's: brighter
+//!   in the blue than its composite by [`CloudParams::var_blue_min`], or without history, a
+//!   flat spectrum with a blue over [`CloudParams::stereo_blue_min`].
 //!
 //! **Snow without SWIR.** VENµS has no 1.6 µm band, so the NDSI cannot be formed. Snow is
 //! told from cloud by what the VENµS bands and the L1 stereo allow: snow is bright and white
@@ -135,8 +137,8 @@ impl Default for CloudParams {
             max_cloud_percentage: 90.0,
             max_age_days: 30,
             n_stack: 10,
-            stereo_blue_min: 0.1,
-            snow_blue_min: 0.3,
+            stereo_blue_min: 0.15,
+            snow_blue_min: 0.2,
             snow_nir_blue_max: 0.95,
             water_ndvi_max: 0.0,
             water_nir_max: 0.1,
@@ -183,7 +185,13 @@ impl CloudParams {
         let mut v = Verdict::default();
         // the stereo mask is made on a 20 m correlation grid and spreads over the clear
         // pixels around a cloud: it flags the pixels whose spectrum could be a cloud's
-        let stereo = stereo && flat && b > self.stereo_blue_min;
+        let stereo = stereo
+            && match composite {
+                // brighter in the blue than the history: a cloud's edge is, whatever the
+                // other bands (on different detectors) see there
+                Some(c) => b - c.rcr[self.blue] > self.var_blue_min,
+                None => flat && b > self.stereo_blue_min,
+            };
         if stereo {
             v.cld |= bits::CLD_ALT;
         }
