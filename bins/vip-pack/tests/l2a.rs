@@ -20,6 +20,7 @@ fn l2a() -> (SimScene, PathBuf) {
             gipp: project_root().join("testdata/luts"),
             dem: s.dem(),
             context: None,
+            mode: None,
             model: "CONTINEN".into(),
             params: Default::default(),
         },

@@ -46,6 +46,7 @@ fn cloudy_l2a() -> (SimScene, PathBuf) {
             gipp: project_root().join("testdata/luts"),
             dem: s.dem(),
             context: None,
+            mode: None,
             model: "CONTINEN".into(),
             params: Default::default(),
         },

@@ -38,6 +38,7 @@ fn chain(date: &str, clouds: Situation) -> (SimScene, PathBuf, PathBuf) {
         gipp: s.gipp(),
         dem: s.dem(),
         context: None,
+        mode: None,
         model: "CONTINEN".into(),
         params: vip::level2::Params::default(),
     };

@@ -302,6 +302,7 @@ fn series_of_l2a_products_reads_their_aot() {
             gipp: s.gipp(),
             dem: s.dem(),
             context: None,
+            mode: None,
             model: "CONTINEN".into(),
             params: vip::level2::Params::default(),
         };

@@ -158,10 +158,7 @@ pub struct L2Options {
 pub fn run(inputs: &[PathBuf], l2: &L2Options, opts: &Options) -> Result<Vec<PathBuf>> {
     match (&l2.context, l2.mode) {
         (Some(dir), mode) => modes::run(inputs, dir, mode, l2, opts),
-        (None, None | Some(Mode::Init)) => inputs
-            .iter()
-            .map(|p| process(p, l2, opts, &modes::History::none()))
-            .collect(),
+        (None, None | Some(Mode::Init)) => inputs.iter().map(|p| process(p, l2, opts)).collect(),
         (None, Some(_)) => Err(VipError::Usage(
             "--mode nominal and backward need --context DIR".into(),
         )),
@@ -174,8 +171,13 @@ const AOT_STEP: f64 = 0.05;
 /// aerosol part of the environment function, whose weight is half spent within 300 m.
 pub const ENV_CELL_M: f64 = 50.0;
 
+/// One L1C → L2A in init mode, no context kept.
+pub fn process(hdr: &Path, l2: &L2Options, opts: &Options) -> Result<PathBuf> {
+    process_with(hdr, l2, opts, &modes::History::none())
+}
+
 /// One L1C → L2A with `history`.
-fn process(
+fn process_with(
     hdr: &Path,
     l2: &L2Options,
     opts: &Options,

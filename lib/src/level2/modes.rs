@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
-use super::{process, L2Options};
+use super::{process_with as process, L2Options};
 use crate::cli::Options;
 use crate::context::{Context, Mode};
 use crate::error::{Result, VipError};
