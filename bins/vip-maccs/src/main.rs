@@ -48,15 +48,29 @@ enum Level {
     /// in that band); ATB uint8 band 1 water vapour × 20 (g/cm²), band 2 AOT × 200, no-data
     /// 0; QLT uint16 band 1 SAT and band 2 PIX copied from the L1C (bit n−1 = band Bn), band 3
     /// bits 1 EDG (no data), 2 IAO (AOT filled in), 3 IWC (water vapour filled in), 4 altitude
-    /// outside the LUTs (terms taken at its edge); MSK uint8 bits 1 WAT (not yet), 2 HID
+    /// outside the LUTs (terms taken at its edge); MSK uint8 bits 1 WAT (water), 2 HID
     /// (hidden from the satellite), 3 SHD (cast shadow), 4 STL (cos i < 0.2), 5 TGS (cos i /
-    /// cos θs < 0.2); CLD uint8: the L1C cloud mask in bits 1 ALL and 5 REFL (cloud masks
-    /// come with the part-2 processing).
+    /// cos θs < 0.2), 6 SNW (snow, a VIP addition); CLD uint8 bits 1 ALL (any below), 2
+    /// ALL_CLOUDS, 3 SHADOWS, 4 SHADVAR (not set), 5 REFL, 6 REFL_VAR, 7 EXTENSION, 8 ALT.
+    ///
+    /// Masks, before any estimate (aerosol and water vapour use only pixels free of cloud,
+    /// shadow, snow and water), on the Rayleigh-corrected reflectance (RCR: TOA inverted at
+    /// AOT 0): REFL blue (B03) > 0.25 with NIR/red (B11/B07) in 0.5–2; REFL_VAR blue above the
+    /// context's composite by 0.03 + 0.03 × age/30 days (at most 0.08), red and NIR up by at
+    /// least 0.5 × the blue rise, red by at most 1.6 ×; ALT the L1 stereo mask where the blue
+    /// rose over the composite by 0.03 (without history: flat and blue > 0.15); snow: blue >
+    /// 0.2, flat, NIR ≤ 0.95 × blue, no stereo cloud; water: NDVI < 0, NIR < 0.1, slope <
+    /// 0.05. EXTENSION: clouds dilated by 200 m on 20 m cells. SHADOWS: ground points whose sun
+    /// ray meets a cloud at its altitude (the median of its stereo altitudes from the L1C CLA
+    /// annex, else the stereo clouds' median height above the ground, else 2000 m). Above 90 %
+    /// of cloud (Max_Cloud_Percentage) the date is not issued and the context not updated
+    /// (exit 1).
     ///
     /// The values above are the defaults; an L2COMM GIPP in --gipp applicable to the L1C sets
     /// them instead (bands, NDVI and red thresholds, MS_Slope, MS_YIntercept, Default_AOT,
     /// Half_Window_Size, Sigma_Smoothing_AOT, Slope_Min_Cos_I, Min_Cos_Ratio, the
-    /// water-vapour bands and threshold; window sizes in pixels of the VENµS chain's 100 m
+    /// water-vapour bands and threshold, the Cloud_Masking and Water_Masking elements,
+    /// Max_Cloud_Percentage, Max_Age, Number_Of_Stack_Images; window sizes in pixels of the VENµS chain's 100 m
     /// coarse grid; Env_Corr_Radius is not read, the environment follows 6S's function) and is
     /// listed in the product header; its ozone is checked against the LUTs'.
     ///
