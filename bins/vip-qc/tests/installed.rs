@@ -78,8 +78,9 @@ fn an_installed_check_fails_one_invalid_header_and_passes_a_valid_product() {
     let (code, report, stderr) = tool.check(&s.hdr);
     assert_eq!(code, 0, "{stderr}");
     let schema = schema_findings(&report);
-    // The global header, the image header and the SOL and VIE annex headers.
-    assert_eq!(schema.len(), 4, "{schema:?}");
+    // The global header, the image header, the quicklook header and the CLA, SOL and VIE
+    // annex headers.
+    assert_eq!(schema.len(), 6, "{schema:?}");
     for f in &schema {
         assert_eq!(f["status"], "pass", "{f}");
         assert!(
