@@ -124,30 +124,42 @@ pub fn read_bands_into<T: GdalType + Copy>(
             out.1
         )));
     }
-    let mut list: Vec<std::ffi::c_int> = bands.iter().map(|&b| b as std::ffi::c_int).collect();
     let c = |v: usize| v as std::ffi::c_int;
-    // SAFETY: the window is inside the raster, every band exists and `buf` holds exactly
-    // bands × out values of T; GDAL writes band-sequential rows with default spacings.
-    let err = unsafe {
-        gdal_sys::CPLErrorReset();
-        gdal_sys::GDALDatasetRasterIO(
-            ds.c_dataset(),
-            gdal_sys::GDALRWFlag::GF_Read,
-            c(col0),
-            c(row0),
-            c(width),
-            c(rows),
-            buf.as_mut_ptr() as *mut std::ffi::c_void,
-            c(out.0),
-            c(out.1),
-            T::gdal_ordinal(),
-            c(bands.len()),
-            list.as_mut_ptr(),
-            0,
-            0,
-            0,
-        )
-    };
+    // One band at a time: GDAL's dataset-level read of several bands of a band-interleaved
+    // (PLANARCONFIG=SEPARATE) GeoTIFF corrupts the heap in the GDAL this project is built
+    // against (seen as "Bad value 14 for ExtraSamples" and malloc aborts on the 15-band L1C);
+    // band reads of a pixel-interleaved file decode each tile once all the same, its other
+    // bands going to GDAL's block cache.
+    let n = out.0 * out.1;
+    let mut err = gdal_sys::CPLErr::CE_None;
+    for (k, &b) in bands.iter().enumerate() {
+        let band = ds
+            .rasterband(b)
+            .map_err(|e| VipError::Internal(format!("band {b}: {e}")))?;
+        let chunk = &mut buf[k * n..(k + 1) * n];
+        // SAFETY: the window is inside the raster (checked above), the band exists and
+        // `chunk` holds exactly out.0 × out.1 values of T, row-major with default spacings.
+        err = unsafe {
+            gdal_sys::CPLErrorReset();
+            gdal_sys::GDALRasterIO(
+                band.c_rasterband(),
+                gdal_sys::GDALRWFlag::GF_Read,
+                c(col0),
+                c(row0),
+                c(width),
+                c(rows),
+                chunk.as_mut_ptr() as *mut std::ffi::c_void,
+                c(out.0),
+                c(out.1),
+                T::gdal_ordinal(),
+                0,
+                0,
+            )
+        };
+        if err != gdal_sys::CPLErr::CE_None {
+            break;
+        }
+    }
     if err == gdal_sys::CPLErr::CE_None {
         return Ok(());
     }
