@@ -99,6 +99,10 @@ pub struct CloudParams {
     pub n_stack: usize,
     /// ALT: blue RCR above which a pixel of the L1 stereo mask is cloudy (VIP).
     pub stereo_blue_min: f64,
+    /// Band beyond the red edge (B09, 742 nm) and the ratio to the red above which a white
+    /// pixel is snow mixed with vegetation (VIP).
+    pub edge: usize,
+    pub snow_red_edge_min: f64,
     /// Snow: blue RCR above, NIR / blue below (VIP; no L2COMM element).
     pub snow_blue_min: f64,
     pub snow_nir_blue_max: f64,
@@ -138,6 +142,8 @@ impl Default for CloudParams {
             max_age_days: 30,
             n_stack: 10,
             stereo_blue_min: 0.15,
+            edge: 8,
+            snow_red_edge_min: 1.1,
             snow_blue_min: 0.2,
             snow_nir_blue_max: 0.95,
             water_ndvi_max: 0.0,
@@ -170,11 +176,15 @@ impl CloudParams {
             .min(self.var_blue_max)
     }
 
-    /// The tests on one pixel: its RCR, the composite (if any), whether the L1 stereo saw a
-    /// cloud, and the terrain slope (rise over run).
+    /// The tests on one pixel: its RCR, the same corrected for the illumination of its slope
+    /// (the snow test reads it: on a slope facing the sun the direct light, a larger share of
+    /// the near infrared's than of the blue's, raises the NIR / blue of snow above a cloud's),
+    /// the composite (if any), whether the L1 stereo saw a cloud, and the terrain slope (rise
+    /// over run).
     pub fn classify(
         &self,
         rcr: &[f64; NB],
+        lit: &[f64; NB],
         composite: Option<Composite>,
         stereo: bool,
         slope: f64,
@@ -195,7 +205,17 @@ impl CloudParams {
         if stereo {
             v.cld |= bits::CLD_ALT;
         }
-        let snow = !stereo && flat && b > self.snow_blue_min && n < self.snow_nir_blue_max * b;
+        // snow mixed with vegetation (forest, shrubs) keeps a red edge: white in the visible,
+        // B09 well above B07; where the history saw a dark surface a new white pixel is taken
+        // for a cloud, as the surface cannot be told from one under a thin cloud
+        let (lb, lr, ln) = (lit[self.blue], lit[self.red], lit[self.nir]);
+        let lit_flat = lr > 0.0 && ln / lr >= self.nir_red.0 && ln / lr <= self.nir_red.1;
+        let red_edge = lb >= lr * 0.9 && lit[self.edge] > self.snow_red_edge_min * lr;
+        let was_bright = composite.is_none_or(|c| c.rcr[self.blue] > self.snow_blue_min);
+        let snow = !stereo
+            && lit_flat
+            && lb > self.snow_blue_min
+            && (ln < self.snow_nir_blue_max * lb || (red_edge && was_bright));
         if snow {
             v.snow = true;
             return v;
@@ -268,8 +288,14 @@ mod tests {
     #[test]
     fn a_bright_white_pixel_is_a_cloud_and_a_canopy_is_not() {
         let p = CloudParams::default();
-        assert_eq!(p.classify(&flat(0.4), None, false, 0.0).cld, bits::CLD_REFL);
-        assert_eq!(p.classify(&canopy(), None, false, 0.0), Verdict::default());
+        assert_eq!(
+            p.classify(&flat(0.4), &flat(0.4), None, false, 0.0).cld,
+            bits::CLD_REFL
+        );
+        assert_eq!(
+            p.classify(&canopy(), &canopy(), None, false, 0.0),
+            Verdict::default()
+        );
     }
 
     #[test]
@@ -290,26 +316,26 @@ mod tests {
         };
         // a thin cloud adds 0.06 in every band
         let cloudy = before.map(|v| v + 0.06);
-        let v = p.classify(&cloudy, Some(c), false, 0.0);
+        let v = p.classify(&cloudy, &cloudy, Some(c), false, 0.0);
         assert_eq!(v.cld, bits::CLD_REFL_VAR);
         // haze brightens the blue much more than the NIR
         let mut hazy = before;
         hazy[2] += 0.06;
         hazy[6] += 0.025;
         hazy[10] += 0.01;
-        assert_eq!(p.classify(&hazy, Some(c), false, 0.0).cld, 0);
+        assert_eq!(p.classify(&hazy, &hazy, Some(c), false, 0.0).cld, 0);
         // bare soil appearing after a harvest brightens the red much more than the blue
         let mut soil = before;
         soil[2] += 0.06;
         soil[6] += 0.15;
         soil[10] += 0.05;
-        assert_eq!(p.classify(&soil, Some(c), false, 0.0).cld, 0);
+        assert_eq!(p.classify(&soil, &soil, Some(c), false, 0.0).cld, 0);
         // a composite past the forgetting duration is not used
         let old = Composite {
             rcr: &before,
             age_days: 40.0,
         };
-        assert_eq!(p.classify(&cloudy, Some(old), false, 0.0).cld, 0);
+        assert_eq!(p.classify(&cloudy, &cloudy, Some(old), false, 0.0).cld, 0);
     }
 
     #[test]
@@ -318,14 +344,14 @@ mod tests {
         // the aged snow of testdata/spectra: B03 0.874, B07 0.878, B11 0.769
         let mut snow = flat(0.87);
         snow[10] = 0.769;
-        let v = p.classify(&snow, None, false, 0.0);
+        let v = p.classify(&snow, &snow, None, false, 0.0);
         assert!(v.snow && v.cld == 0, "{v:?}");
-        let v = p.classify(&snow, None, true, 0.0);
+        let v = p.classify(&snow, &snow, None, true, 0.0);
         assert!(!v.snow && v.cld & bits::CLD_ALT != 0, "{v:?}");
         // the stereo mask alone does not make a canopy cloudy
-        assert_eq!(p.classify(&canopy(), None, true, 0.0).cld, 0);
+        assert_eq!(p.classify(&canopy(), &canopy(), None, true, 0.0).cld, 0);
         // a cloud over the Rayleigh-overcorrected blue is flat or redder: a cloud
-        let v = p.classify(&flat(0.6), None, false, 0.0);
+        let v = p.classify(&flat(0.6), &flat(0.6), None, false, 0.0);
         assert!(!v.snow && v.cld == bits::CLD_REFL);
     }
 
@@ -335,9 +361,9 @@ mod tests {
         let mut w = [0.05; NB];
         w[6] = 0.03;
         w[10] = 0.01;
-        assert!(p.classify(&w, None, false, 0.0).water);
-        assert!(!p.classify(&w, None, false, 0.3).water);
-        assert!(!p.classify(&canopy(), None, false, 0.0).water);
+        assert!(p.classify(&w, &w, None, false, 0.0).water);
+        assert!(!p.classify(&w, &w, None, false, 0.3).water);
+        assert!(!p.classify(&canopy(), &canopy(), None, false, 0.0).water);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::coarse::{CellGeometry, Grid, NB};
 use super::{read_strip, seen_toa};
-use crate::atmosphere::surface::PixelTerms;
+use crate::atmosphere::surface::{PixelTerms, Slope};
 use crate::atmosphere::BandLuts;
 use crate::cli::{progress, Options};
 use crate::cloud::mask::{CloudParams, Composite, Verdict};
@@ -34,6 +34,9 @@ const SHADOW_STEP_M: f64 = 50.0;
 /// to pass only the multi-temporal or stereo tests (optical thickness about 1 or less) lets
 /// most of the sun through, scattered forward; its shadow darkens the ground by a few percent.
 const CASTING: u8 = bits::CLD_REFL;
+
+/// Least illumination of a slope relative to flat ground that the snow test divides by.
+const MIN_ILLUMINATION: f64 = 0.3;
 
 /// Cell of the grid clouds are dilated and cast on, metres.
 pub const MASK_CELL_M: f64 = 20.0;
@@ -64,9 +67,11 @@ pub struct MaskJob<'a> {
     pub site: &'a Site,
     pub dem: &'a Dem,
     pub gradient: &'a Gradient,
-    /// The coarse grid and, per band and cell, the terms at zero aerosol (Rayleigh).
+    /// The coarse grid and, per band and cell, the terms at zero aerosol (Rayleigh); the sun
+    /// direction (unit vector east, north, up) per cell.
     pub grid: Grid,
-    pub rayleigh: Vec<Vec<PixelTerms>>,
+    pub rayleigh: &'a [Vec<PixelTerms>],
+    pub sun: Vec<[f64; 3]>,
     pub params: &'a CloudParams,
     pub sol: &'a DirectionGrid,
     /// Viewing directions of the blue band's detector (where the L1C shows the clouds).
@@ -204,12 +209,19 @@ impl MaskJob<'_> {
             let (e, nn) = self.site.pixel_centre(r as f64, c as f64);
             let normal = self.gradient.normal(e, nn);
             let slope = (1.0 - normal[2] * normal[2]).max(0.0).sqrt() / normal[2];
+            let sun = Slope::new(normal, self.sun[cell]);
+            let lit: [f64; NB] = std::array::from_fn(|b| {
+                rcr[b]
+                    / self.rayleigh[b][cell]
+                        .illumination(&sun, 0.0)
+                        .max(MIN_ILLUMINATION)
+            });
             let before = history.and_then(|h| self.composite(h, k, n));
             let composite = before.as_ref().map(|(rcr, age)| Composite {
                 rcr,
                 age_days: *age,
             });
-            let v: Verdict = self.params.classify(&rcr, composite, stereo, slope);
+            let v: Verdict = self.params.classify(&rcr, &lit, composite, stereo, slope);
             out.cld[c] = v.cld;
             if v.snow {
                 out.msk[c] |= bits::MSK_SNW;

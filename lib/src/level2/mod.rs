@@ -255,15 +255,11 @@ fn process_with(
         dem: &dem,
         gradient: &gradient,
         grid,
-        rayleigh: clouds::rayleigh_terms(
-            &geometry,
-            &bands,
-            &site,
-            grid,
-            &dem,
-            p.default_wv,
-            alt_range,
-        ),
+        rayleigh: &rayleigh,
+        sun: geometry
+            .iter()
+            .map(|g| direction(g.sun.0, g.sun.1))
+            .collect(),
         params: &p.clouds,
         sol: &sol,
         view: &vie[blue_detector],
