@@ -12,10 +12,16 @@
 //!   more than a threshold that grows with the composite's age, from
 //!   [`CloudParams::var_blue_min`] by [`CloudParams::var_blue_delta`] per
 //!   [`CloudParams::forgetting_days`] up to [`CloudParams::var_blue_max`], and red and NIR rose
-//!   with it (by at least `k_red_blue` and `k_nir_blue` times the blue increase, the red by
-//!   at most `var_red_blue_max` times): a cloud brightens every band alike, aerosols and
-//!   surface changes (bare soil appearing, senescence) do not. A composite older than
-//!   the forgetting duration is not used.
+//!   with it as under a white cloud: the cloud layer that raises the blue as observed raises
+//!   a band of surface reflectance ρ by R(1 − ρ)² / (1 − Rρ) ([`white_cloud_rise`]); the red
+//!   and NIR must rise by at least `k_red_blue` and `k_nir_blue` times that and by at most
+//!   [`CloudParams::var_white_margin`] times it. Aerosols brighten the blue far more than
+//!   the NIR; a surface change that brightens the red or the NIR much more than a cloud
+//!   could (bare soil appearing under a crop, straw after a harvest, a flowering crop) is
+//!   not a cloud either. A composite older than the forgetting duration is not used.
+//!   (MAJA compares the same bands' variations with `K_Red_Blue` and `K_NIR_Blue` directly,
+//!   on relative variations for the NIR; VIP reads the two factors against the white cloud's
+//!   rise, which makes one value hold over dark soil and over dense vegetation alike.)
 //! - **ALT**: the L1 stereo saw a cloud (B05/B06 parallax, [`crate::cloud::stereo`]; its mask
 //!   covers a cloud wherever any detector sees it) and the pixel could be a cloud's: brighter
 //!   in the blue than its composite by [`CloudParams::var_blue_min`], or without history, a
@@ -64,14 +70,15 @@ pub struct CloudParams {
     /// Days after which a composite pixel no longer serves the variation test
     /// (`Cloud_Forgetting_Duration`).
     pub forgetting_days: f64,
-    /// Red and NIR increases must be at least these times the blue one (`K_Red_Blue`,
-    /// `K_NIR_Blue`).
+    /// Red and NIR increases must be at least these times what a white cloud raising the
+    /// blue as observed gives them (`K_Red_Blue`, `K_NIR_Blue`; [`white_cloud_rise`]).
     pub k_red_blue: f64,
     pub k_nir_blue: f64,
-    /// ... and the red increase at most this times the blue one (VIP: a cloud brightens the
-    /// red about as much as the blue; bare soil appearing under a crop brightens the red two
-    /// to three times more).
-    pub var_red_blue_max: f64,
+    /// ... and the red and NIR increases at most this times what a white cloud raising the
+    /// blue as observed gives them ([`white_cloud_rise`]), plus 0.02 (VIP: real clouds are
+    /// not quite white, and the Rayleigh correction at the ground's pressure takes too much
+    /// blue off a cloud top).
+    pub var_white_margin: f64,
     /// Correlation test: window half size in metres (`N_Correl` coarse pixels of 100 m), the
     /// correlation above which a detection is a surface change (`Correl_Threshold`, %/100),
     /// the fewest valid cells (`Min_Pixel_Correl`).
@@ -129,7 +136,7 @@ impl Default for CloudParams {
             forgetting_days: 30.0,
             k_red_blue: 0.5,
             k_nir_blue: 0.5,
-            var_red_blue_max: 1.6,
+            var_white_margin: 1.5,
             correl_half_m: 300.0,
             correl_threshold: 0.90,
             correl_min_cells: 5,
@@ -224,12 +231,18 @@ impl CloudParams {
             v.cld |= bits::CLD_REFL;
         }
         if let Some(c) = composite.filter(|c| c.age_days <= self.forgetting_days) {
-            let db = b - c.rcr[self.blue];
-            let dr = r - c.rcr[self.red];
+            let before = |band: usize| c.rcr[band];
+            let db = b - before(self.blue);
+            let (dr, dn) = (r - before(self.red), n - before(self.nir));
+            let albedo = white_cloud_albedo(db, before(self.blue));
+            let white = |band: usize| white_cloud_rise(albedo, before(band));
+            let within = |rise: f64, band: usize, k: f64| {
+                rise > k * white(band)
+                    && rise <= self.var_white_margin * white(band) + WHITE_TOLERANCE
+            };
             if db > self.var_threshold(c.age_days)
-                && dr > self.k_red_blue * db
-                && dr < self.var_red_blue_max * db
-                && n - c.rcr[self.nir] > self.k_nir_blue * db
+                && within(dr, self.red, self.k_red_blue)
+                && within(dn, self.nir, self.k_nir_blue)
             {
                 v.cld |= bits::CLD_REFL_VAR;
             }
@@ -242,6 +255,25 @@ impl CloudParams {
         }
         v
     }
+}
+
+/// Absolute tolerance on the rise a white cloud gives a band (reflectance).
+const WHITE_TOLERANCE: f64 = 0.02;
+
+/// How much a conservative, spectrally flat cloud layer of albedo `albedo` raises the
+/// reflectance `rho` of the Lambertian surface under it: R(1 − ρ)² / (1 − Rρ) (adding of a
+/// layer whose transmittance is 1 − R over the surface; the rise is never negative: a
+/// cloud darkens no surface it covers, only those it shades).
+pub fn white_cloud_rise(albedo: f64, rho: f64) -> f64 {
+    let rho = rho.clamp(0.0, 0.99);
+    albedo * (1.0 - rho).powi(2) / (1.0 - albedo * rho)
+}
+
+/// The albedo of the white cloud layer that raises the reflectance `rho` by `rise`
+/// ([`white_cloud_rise`] inverted), within 0 and 1.
+pub fn white_cloud_albedo(rise: f64, rho: f64) -> f64 {
+    let rho = rho.clamp(0.0, 0.99);
+    (rise / ((1.0 - rho).powi(2) + rise * rho)).clamp(0.0, 1.0)
 }
 
 /// Pearson correlation of two series over the pairs where both are finite, or `None` with
@@ -314,8 +346,10 @@ mod tests {
             rcr: &before,
             age_days: 2.0,
         };
-        // a thin cloud adds 0.06 in every band
-        let cloudy = before.map(|v| v + 0.06);
+        // a thin cloud of albedo 0.08 (optical thickness about 1), by the adding of its
+        // reflections with the surface's: R + T²ρ / (1 − Rρ), T = 1 − R
+        let over = |rho: f64, r: f64| r + (1.0 - r).powi(2) * rho / (1.0 - r * rho);
+        let cloudy = before.map(|v| over(v, 0.08));
         let v = p.classify(&cloudy, &cloudy, Some(c), false, 0.0);
         assert_eq!(v.cld, bits::CLD_REFL_VAR);
         // haze brightens the blue much more than the NIR
@@ -330,6 +364,18 @@ mod tests {
         soil[6] += 0.15;
         soil[10] += 0.05;
         assert_eq!(p.classify(&soil, &soil, Some(c), false, 0.0).cld, 0);
+        // straw after a harvest: blue up by 0.15 as under a cloud, but the NIR up by 0.23
+        // where a white cloud could add 0.11
+        let mut straw = before;
+        straw[2] = 0.2;
+        straw[6] = 0.29;
+        straw[10] = 0.58;
+        assert_eq!(p.classify(&straw, &straw, Some(c), false, 0.0).cld, 0);
+        let thick = before.map(|v| over(v, 0.3));
+        assert_eq!(
+            p.classify(&thick, &thick, Some(c), false, 0.0).cld,
+            bits::CLD_REFL_VAR | bits::CLD_REFL
+        );
         // a composite past the forgetting duration is not used
         let old = Composite {
             rcr: &before,
@@ -364,6 +410,20 @@ mod tests {
         assert!(p.classify(&w, &w, None, false, 0.0).water);
         assert!(!p.classify(&w, &w, None, false, 0.3).water);
         assert!(!p.classify(&canopy(), &canopy(), None, false, 0.0).water);
+    }
+
+    #[test]
+    fn a_white_cloud_rise_is_the_adding_of_its_reflections_and_inverts() {
+        // the reflections summed one by one: R, then T ρ T, T ρ R ρ T, ...
+        let (r, rho): (f64, f64) = (0.3, 0.4);
+        let t = 1.0 - r;
+        let series: f64 = (0..60).map(|k| t * rho * (r * rho).powi(k) * t).sum();
+        assert!((white_cloud_rise(r, rho) - (r + series - rho)).abs() < 1e-12);
+        for rho in [0.0, 0.05, 0.3, 0.8] {
+            let rise = white_cloud_rise(0.2, rho);
+            assert!(rise >= 0.0);
+            assert!((white_cloud_albedo(rise, rho) - 0.2).abs() < 1e-12);
+        }
     }
 
     #[test]
