@@ -63,8 +63,10 @@ enum Level {
     /// 0.05. EXTENSION: clouds dilated by 200 m on 20 m cells. SHADOWS: ground points whose sun
     /// ray meets a cloud at its altitude (the median of its stereo altitudes from the L1C CLA
     /// annex, else the stereo clouds' median height above the ground, else 2000 m). Above 90 %
-    /// of cloud (Max_Cloud_Percentage) the date is not issued and the context not updated
-    /// (exit 1).
+    /// of cloud (Max_Cloud_Percentage) the date is not issued: only its global header
+    /// VE_*_VSC_L2NOTV_*.HDR is written (the cloud percentage, and the reason in its Notes;
+    /// no .DBL.DIR), the context is not updated, and the tool exits 1 with one line naming
+    /// the L1C, the cloud percentage and that header.
     ///
     /// The values above are the defaults; an L2COMM GIPP in --gipp applicable to the L1C sets
     /// them instead (bands, NDVI and red thresholds, MS_Slope, MS_YIntercept, Default_AOT,

@@ -277,13 +277,21 @@ fn process_with(
         masks.snow_percentage,
         masks.water_percentage
     );
+    let mut l2a = L2a::from_l1c(&l1c);
+    l2a.cloud_percentage = Some((masks.cloud_percentage * 10.0).round() / 10.0);
+    l2a.gipps_used = lut_gipps(&catalogue, &l2.model);
+    if let Some((id, _)) = l2comm {
+        l2a.gipps_used.insert(0, ("GIP_L2COMM".into(), id));
+    }
     if masks.cloud_percentage > p.clouds.max_cloud_percentage {
-        return Err(VipError::Verdict(format!(
-            "{}: {:.1} % cloudy, above Max_Cloud_Percentage {}: no L2A issued, the context is left as it was",
-            hdr.display(),
+        return Err(not_valid(
+            hdr,
+            l2a,
             masks.cloud_percentage,
-            p.clouds.max_cloud_percentage
-        )));
+            p,
+            history,
+            opts,
+        ));
     }
     let (cells, env_sums) = first_pass(&image, &l1c, &site, (&dem, &masks), (grid, fine), p, opts)?;
 
@@ -317,13 +325,7 @@ fn process_with(
         .map(|b| coarse.env_function(b, aot.field.data[centre], wv.field.data[centre]))
         .collect();
     let env = coarse.environment(&terms, &functions);
-    let mut l2a = L2a::from_l1c(&l1c);
     l2a.adjacency_and_slope = true;
-    l2a.cloud_percentage = Some((masks.cloud_percentage * 10.0).round() / 10.0);
-    l2a.gipps_used = lut_gipps(&catalogue, &l2.model);
-    if let Some((id, _)) = l2comm {
-        l2a.gipps_used.insert(0, ("GIP_L2COMM".into(), id));
-    }
     let stage = StagedProduct::new(&opts.output, &l2a.global_id(), opts.overwrite)?;
     let out = stage.path().to_path_buf();
     raster::ensure_dir(&l2a.dbl_dir(&out))?;
@@ -412,6 +414,38 @@ fn process_with(
         log::info!("{}: context updated", version.display());
     }
     Ok(hdr_out)
+}
+
+/// The verdict on a date too cloudy to issue (`cloud` % above `Max_Cloud_Percentage`): its
+/// L2NOTV header is written into the output folder when the run issues products (not in the
+/// backward pass, which only builds the history); the context is not touched. The error is
+/// the header's failure to be written, else the one-line verdict naming the L1C, the cloud
+/// percentage and the header.
+fn not_valid(
+    hdr: &Path,
+    mut l2a: L2a,
+    cloud: f64,
+    p: &Params,
+    history: &modes::History,
+    opts: &Options,
+) -> VipError {
+    let max = p.clouds.max_cloud_percentage;
+    let verdict = |header: String| {
+        VipError::Verdict(format!(
+            "{}: {cloud:.1} % cloudy, above Max_Cloud_Percentage {max}: no L2A issued{header}, the context is left as it was",
+            hdr.display()
+        ))
+    };
+    if !history.issue {
+        return verdict(String::new());
+    }
+    l2a.validity = l2a::Validity::TooCloudy {
+        max_cloud_percentage: max,
+    };
+    match l2a.write_not_valid(&opts.output, opts.overwrite) {
+        Ok(notv) => verdict(format!(" (L2NOTV header {})", notv.display())),
+        Err(e) => e,
+    }
 }
 
 /// What the second pass needs to update the site's context.

@@ -140,8 +140,9 @@ pub fn run(
     }
 }
 
-/// The product of a run, or `None` when it was not issued (its verdict kept in `not_issued`,
-/// logged; the context stays as it was): the other dates go on.
+/// The product of a run, or `None` when it was not issued (too cloudy: its L2NOTV header
+/// written, its verdict kept in `not_issued` and logged; the context stays as it was): the
+/// other dates go on.
 fn issued(result: Result<PathBuf>, not_issued: &mut Vec<String>) -> Result<Option<PathBuf>> {
     match result {
         Ok(p) => Ok(Some(p)),
@@ -233,7 +234,8 @@ fn backward(
             },
             issue: false,
         };
-        // a date too cloudy for a product adds nothing to the history either
+        // a date too cloudy for a product adds nothing to the history either (and, issuing
+        // nothing, this pass writes no L2NOTV header)
         if let Err(e) = process(p, l2, &quiet, &history) {
             match e {
                 VipError::Verdict(m) => log::info!("backward pass: {m}"),

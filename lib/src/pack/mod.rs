@@ -260,7 +260,8 @@ pub fn plan_for(product: &Path) -> Result<Plan> {
             let l1c = crate::product::l1c::L1c::open(product)?;
             l1c::plan(&l1c, product)
         }
-        crate::product::l2a::FILE_TYPE => {
+        // an L2NOTV header is refused by L2a::open, saying why
+        crate::product::l2a::FILE_TYPE | crate::product::l2a::FILE_TYPE_NOTV => {
             let l2a = crate::product::l2a::L2a::open(product)?;
             l2a::plan(&l2a, product)
         }

@@ -33,14 +33,28 @@
 //! The SOL and VIE grids are the L1C's, copied (same planes and encoding as
 //! [`super::l1c`]); like the L1C, VIP writes them as GeoTIFF where the ICD says HDF.
 //! The quicklook and the private context (`PRIVATE/`) are not written yet.
+//!
+//! **Not valid (too cloudy).** Above the L2COMM `Max_Cloud_Percentage` a date is not issued
+//! ([`Validity::TooCloudy`]): VIP writes its global header alone,
+//! `VE_c_VSC_L2NOTV_NICK_D.HDR` (File_Type `VSC_L2NOTV`, the validity code the ICD gives L2
+//! products besides `VALD`), with no `.DBL.DIR` and no raster. It carries what the L2VALD
+//! header carries (site, date, grid, angles, DEM, Aks, GIPPs used, the L1C in
+//! `List_of_Used_Product_Ids`, processing mode), `Cloud_Percentage` the measured one,
+//! `Adjacency_Effects_And_Slope_Correction` false (nothing was corrected), the reason in the
+//! Fixed_Header `Notes` (`product not valid: cloud percentage X % above Max_Cloud_Percentage
+//! Y %`), and a `Product_Organization` with no `Image_File` and an empty
+//! `List_of_Annex_Files`, which the L2 schema allows (`Image_File` minOccurs 0, annex count
+//! ≥ 0). The MUSCATE flavour states the same verdict as the `Validity_Flag` `L2NOTV` of its
+//! `JPI_ALL.xml` (`testdata/venus/muscate-templates/L2.product/`); VIP writes no MUSCATE file
+//! for it. [`L2a::open`] refuses such a header: there is nothing to read.
 
 use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, NaiveDateTime};
 
 use super::common::{
-    boolean, dec, must_exist, raster_beside, raster_format, raster_size, subsampling, AngleSet,
-    Reader, SiteHeader,
+    boolean, dec, must_exist, num, raster_beside, raster_format, raster_size, subsampling,
+    AngleSet, Reader, SiteHeader,
 };
 pub use super::common::{ANNEX_SOL, ANNEX_VIE};
 use super::ids::Ids;
@@ -52,6 +66,10 @@ use crate::error::{Result, VipError};
 pub const SEMANTIC: &str = "L2VALD";
 /// `File_Type` of the global header.
 pub const FILE_TYPE: &str = "VSC_L2VALD";
+/// File semantic of an L2 product not valid (too cloudy): its global header alone.
+pub const SEMANTIC_NOTV: &str = "L2NOTV";
+/// `File_Type` of that header.
+pub const FILE_TYPE_NOTV: &str = "VSC_L2NOTV";
 /// Image code of the surface reflectance (no slope correction).
 pub const IMAGE_SRE: &str = "SRE";
 /// Image code of the slope-corrected (flat) reflectance.
@@ -137,9 +155,41 @@ pub mod bits {
     pub const CLD_ALT: u8 = 128;
 }
 
+/// Whether an L2 product is issued: its id's validity code and its `File_Type` (ICD:
+/// `L2VALD` | `L2NOTV`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Validity {
+    /// Issued: the whole product ([`SEMANTIC`], [`FILE_TYPE`]).
+    Valid,
+    /// Not issued, its cloud percentage above `max_cloud_percentage` (the L2COMM
+    /// `Max_Cloud_Percentage`, percent): the global header alone ([`SEMANTIC_NOTV`],
+    /// [`FILE_TYPE_NOTV`]), saying why.
+    TooCloudy { max_cloud_percentage: f64 },
+}
+
+impl Validity {
+    /// The file semantic of the product's ids.
+    pub fn semantic(self) -> &'static str {
+        match self {
+            Validity::Valid => SEMANTIC,
+            Validity::TooCloudy { .. } => SEMANTIC_NOTV,
+        }
+    }
+
+    /// The `File_Type` of the global header.
+    pub fn file_type(self) -> &'static str {
+        match self {
+            Validity::Valid => FILE_TYPE,
+            Validity::TooCloudy { .. } => FILE_TYPE_NOTV,
+        }
+    }
+}
+
 /// An L2A product (header model; the pixels are in the files it names).
 #[derive(Debug, Clone, PartialEq)]
 pub struct L2a {
+    /// Issued, or not valid (too cloudy: the global header alone).
+    pub validity: Validity,
     /// File class: `TEST`, `OPER`, ...
     pub class: String,
     /// Site nick name, exactly 8 characters `[0-9A-Z_]`.
@@ -207,9 +257,11 @@ impl L2a {
     /// is the one used product). The L2 fields take the ICD template values: reflectance
     /// quantification 0.001 and nodata −10000, VAP 0.05 g/cm² and AOT 0.005 per count with
     /// nodata 0, `INIT_MODE`, no adjacency/slope correction; the cloud percentage is the
-    /// L1C's, no GIPPs are listed, creation is now (or `SOURCE_DATE_EPOCH`) by `vip-maccs`.
+    /// L1C's, no GIPPs are listed, creation is now (or `SOURCE_DATE_EPOCH`) by `vip-maccs`;
+    /// valid.
     pub fn from_l1c(l1c: &L1c) -> L2a {
         L2a {
+            validity: Validity::Valid,
             class: l1c.class.clone(),
             nick: l1c.nick.clone(),
             date: l1c.date,
@@ -246,7 +298,7 @@ impl L2a {
     }
 
     fn ids(&self) -> Ids {
-        Ids::new(&self.class, SEMANTIC, &self.nick, self.date)
+        Ids::new(&self.class, self.validity.semantic(), &self.nick, self.date)
     }
 
     /// The content shared with the other site products.
@@ -278,7 +330,7 @@ impl L2a {
         }
     }
 
-    /// The product id, `VE_<class>_VSC_L2VALD_<nick>_<yyyymmdd>`.
+    /// The product id, `VE_<class>_VSC_L2VALD_<nick>_<yyyymmdd>` (`L2NOTV` when not valid).
     pub fn global_id(&self) -> String {
         self.ids().product()
     }
@@ -335,6 +387,9 @@ impl L2a {
         if self.used_products.is_empty() {
             return bad("an L2A lists at least the L1C it was made from".into());
         }
+        if self.validity != Validity::Valid && self.cloud_percentage.is_none() {
+            return bad("an L2NOTV product states its cloud percentage".into());
+        }
         for (name, q) in [
             ("VAP", self.vap_quantification),
             ("AOT", self.aot_quantification),
@@ -350,12 +405,19 @@ impl L2a {
     }
 
     /// Writes the global header, the SRE and FRE image headers and the ATB, CLD, MSK, QLT,
-    /// SOL and VIE annex headers into `dir` (creating the `.DBL.DIR`); the rasters are
-    /// written by the caller at [`L2a::image_path`] and [`L2a::annex_path`]. Returns the
-    /// global header path.
+    /// SOL and VIE annex headers of a valid product into `dir` (creating the `.DBL.DIR`);
+    /// the rasters are written by the caller at [`L2a::image_path`] and [`L2a::annex_path`].
+    /// Returns the global header path. A product not valid has no folder: see
+    /// [`L2a::write_not_valid`].
     pub fn write_headers(&self, dir: &Path) -> Result<PathBuf> {
         let site = self.site();
         self.check(&site)?;
+        if self.validity != Validity::Valid {
+            return Err(VipError::Internal(format!(
+                "{}: a product not valid has its global header alone",
+                self.global_id()
+            )));
+        }
         let dbl = self.dbl_dir(dir);
         std::fs::create_dir_all(&dbl).map_err(|e| VipError::output_io(&dbl, &e))?;
         for code in [IMAGE_SRE, IMAGE_FRE] {
@@ -385,6 +447,40 @@ impl L2a {
         let hdr = self.header_path(dir);
         self.global_doc(&site).write(&hdr)?;
         Ok(hdr)
+    }
+
+    /// Writes the global header of a product not valid ([`Validity::TooCloudy`]), and
+    /// nothing else, into the output folder `out` (created when missing): under a temporary
+    /// name, renamed when complete; an existing header is replaced only with `overwrite`
+    /// (else exit 5). Returns its path.
+    pub fn write_not_valid(&self, out: &Path, overwrite: bool) -> Result<PathBuf> {
+        let site = self.site();
+        self.check(&site)?;
+        if self.validity == Validity::Valid {
+            return Err(VipError::Internal(format!(
+                "{}: a valid product is written with its folder",
+                self.global_id()
+            )));
+        }
+        crate::raster::ensure_dir(out)?;
+        let staged = crate::raster::Staged::file(&self.header_path(out), overwrite)?;
+        self.global_doc(&site).write(staged.path())?;
+        staged.commit()
+    }
+
+    /// Why the product is not valid (the global header's `Notes`); empty when it is valid.
+    pub fn notes(&self) -> String {
+        match self.validity {
+            Validity::Valid => String::new(),
+            Validity::TooCloudy {
+                max_cloud_percentage,
+            } => format!(
+                "product not valid: cloud percentage {} % above Max_Cloud_Percentage {} %",
+                self.cloud_percentage
+                    .map_or("NIL=N/A".into(), |c| dec(c, 1)),
+                num(max_cloud_percentage)
+            ),
+        }
     }
 
     /// The ATB header, with the VAP/AOT quantification and nodata its schema asks for.
@@ -430,17 +526,29 @@ impl L2a {
                     .map(|(i, id)| Node::text("Used_Product_Id", id).attr("sn", i + 1))
                     .collect(),
             ));
+        // a product not valid has no file but its header
+        let (images, annexes): (&[&str], &[&str]) = match self.validity {
+            Validity::Valid => (&[IMAGE_SRE, IMAGE_FRE], &ANNEXES),
+            Validity::TooCloudy { .. } => (&[], &[]),
+        };
         let organization = Node::new("Product_Organization")
             .children(
-                [IMAGE_SRE, IMAGE_FRE]
+                images
+                    .iter()
                     .map(|code| site.file_ref("Image_File", "VSC_PDTIMG", &ids.image(Some(code)))),
             )
-            .child(site.annex_list(&ANNEXES));
+            .child(site.annex_list(annexes));
+        let mut fixed = site.fixed(
+            ids.product(),
+            "L2PublishedProduct",
+            self.validity.file_type(),
+        );
+        fixed.notes = self.notes();
         EeDoc {
             layout: Layout::Header,
             xsi_type: "VSC_PDT_L2_Header_Type".into(),
             schema_version: GLOBAL_SCHEMA_VERSION.into(),
-            fixed: site.fixed(ids.product(), "L2PublishedProduct", FILE_TYPE),
+            fixed,
             extensions: vec![],
             specific: Node::new("Specific_Product_Header")
                 .child(site.instance_id())
@@ -453,9 +561,22 @@ impl L2a {
     }
 
     /// Reads an L2A from its global header, checking that it is a `VSC_L2VALD` EE header and
-    /// that the SRE and FRE images and every annex it lists (headers and rasters) exist.
+    /// that the SRE and FRE images and every annex it lists (headers and rasters) exist. An
+    /// L2NOTV header is bad input saying so (the product was not issued: no rasters).
     pub fn open(hdr: &Path) -> Result<L2a> {
         let doc = EeDoc::read(hdr)?;
+        if doc.fixed.file_type == FILE_TYPE_NOTV {
+            // the Notes VIP writes say why; another writer's are quoted as they are
+            let notes = doc.fixed.notes.trim();
+            let why = match notes.strip_prefix("product not valid: ").unwrap_or(notes) {
+                "" => String::new(),
+                why => format!(" ({})", crate::error::bounded(why)),
+            };
+            return Err(VipError::bad_input(
+                hdr,
+                format!("an L2NOTV header: the product is not valid (too cloudy): no rasters{why}"),
+            ));
+        }
         doc.expect_type(FILE_TYPE, hdr)?;
         let r = Reader::new(hdr);
         let base = hdr.parent().unwrap_or(Path::new("."));
@@ -509,6 +630,7 @@ impl L2a {
             return Err(r.bad("List_of_Used_Product_Ids is empty"));
         }
         Ok(L2a {
+            validity: Validity::Valid,
             class: s.ids.class,
             nick: s.ids.nick,
             date: s.ids.date,
@@ -666,6 +788,94 @@ mod tests {
         assert_eq!(QLT_BANDS[QLT_SAT_BAND - 1], "SAT");
         assert_eq!(QLT_BANDS[QLT_PIX_BAND - 1], "PIX");
         assert_eq!(QLT_BANDS[QLT_OTH_BAND - 1], "OTH");
+    }
+
+    fn too_cloudy() -> L2a {
+        let mut p = sample();
+        p.cloud_percentage = Some(95.3);
+        p.adjacency_and_slope = false;
+        p.validity = Validity::TooCloudy {
+            max_cloud_percentage: 90.0,
+        };
+        p
+    }
+
+    #[test]
+    fn a_product_not_valid_is_named_l2notv() {
+        let p = too_cloudy();
+        let d = Path::new("o");
+        assert_eq!(p.global_id(), "VE_TEST_VSC_L2NOTV_CAMARGUE_20180102");
+        assert_eq!(
+            p.header_path(d),
+            Path::new("o/VE_TEST_VSC_L2NOTV_CAMARGUE_20180102.HDR")
+        );
+        assert_eq!(
+            p.dbl_dir(d),
+            Path::new("o/VE_TEST_VSC_L2NOTV_CAMARGUE_20180102.DBL.DIR")
+        );
+        assert_eq!(
+            (p.validity.semantic(), p.validity.file_type()),
+            ("L2NOTV", "VSC_L2NOTV")
+        );
+        assert_eq!(
+            (Validity::Valid.semantic(), Validity::Valid.file_type()),
+            (SEMANTIC, FILE_TYPE)
+        );
+        assert_eq!(
+            p.notes(),
+            "product not valid: cloud percentage 95.3 % above Max_Cloud_Percentage 90 %"
+        );
+        assert_eq!(sample().notes(), "");
+    }
+
+    #[test]
+    fn the_l2notv_header_is_written_alone_validates_and_is_refused_by_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("L2");
+        let p = too_cloudy();
+        let hdr = p.write_not_valid(&out, false).unwrap();
+        assert_eq!(hdr, p.header_path(&out));
+        // the header alone: no folder, no temporary file left
+        let names: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, [hdr.file_name().unwrap()]);
+        let (ok, text) = validate(std::slice::from_ref(&hdr));
+        assert!(ok, "{text}");
+        let doc = EeDoc::read(&hdr).unwrap();
+        assert_eq!(doc.fixed.file_type, "VSC_L2NOTV");
+        assert_eq!(doc.fixed.notes, p.notes());
+        let xml = std::fs::read_to_string(&hdr).unwrap();
+        assert!(
+            xml.contains("<Cloud_Percentage>95.3</Cloud_Percentage>"),
+            "{xml}"
+        );
+        assert!(xml.contains("<List_of_Annex_Files count=\"0\"/>"), "{xml}");
+        assert!(
+            !xml.contains("Image_File") && !xml.contains("L2VALD_CAMARGUE_20180102"),
+            "{xml}"
+        );
+        // L2a::open: bad input saying why
+        let e = L2a::open(&hdr).unwrap_err();
+        assert_eq!(e.exit_code(), 3);
+        let msg = e.to_string();
+        assert!(
+            msg.contains(hdr.to_str().unwrap())
+                && msg.contains("not valid (too cloudy): no rasters")
+                && msg.contains("cloud percentage 95.3 %"),
+            "{msg}"
+        );
+        // an existing header is replaced only with overwrite
+        let e = p.write_not_valid(&out, false).unwrap_err();
+        assert_eq!(e.exit_code(), 5, "{e}");
+        p.write_not_valid(&out, true).unwrap();
+        // each layout has its own writer
+        assert!(p.write_headers(dir.path()).is_err());
+        assert!(sample().write_not_valid(dir.path(), false).is_err());
+        let mut q = too_cloudy();
+        q.cloud_percentage = None;
+        assert!(q.write_not_valid(dir.path(), false).is_err());
     }
 
     #[test]

@@ -222,7 +222,8 @@ impl Input {
                     l2a: None,
                 })
             }
-            l2a::FILE_TYPE => Input::l2a(path, dir),
+            // an L2NOTV header is refused by L2a::open, saying why
+            l2a::FILE_TYPE | l2a::FILE_TYPE_NOTV => Input::l2a(path, dir),
             other => Err(VipError::bad_input(
                 path,
                 format!(
