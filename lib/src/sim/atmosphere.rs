@@ -649,6 +649,12 @@ impl Atmosphere {
         (t.apparent(rho, rho_bar, &p.light), t)
     }
 
+    /// The landscape's mean intrinsic reflectance in band `b` around `p` (the coarse cells'
+    /// mean, as the adjacency effect uses it).
+    pub fn mean_reflectance(&self, p: &Point, b: usize) -> f64 {
+        p.cell.apply(|k| f64::from(self.rho_bar[k][b]))
+    }
+
     /// Truth of band `b` at `p` whose intrinsic surface reflectance is `rho`.
     pub fn band(&self, p: &Point, b: usize, rho: f64) -> BandTruth {
         let (sre, t) = self.apparent(p, b, rho);

@@ -30,14 +30,24 @@
 //! ```text
 //! R_c  = adding of the layers seen at V_k (top over bottom: R1 + T1(μs)T1(μv)R2 / (1 − r̄1 r̄2))
 //! T_v  = Π_k T(μv, τ(V_k))                                  (surface signal up to the sensor)
-//! I    = Π_k T(μs, τ(S_k))                                  (direct sun reaching G: shadows)
-//! ρTOA = R_c + T_v·ρ_lit / (1 − r̄(Σ_k τ_k(G))·ρ)              (cloud–ground reflections)
+//! T_d  = Π_k exp(−(1 − g²)τ(V_k)/μv)                        (of which unscattered: sharp)
+//! I    = Π_k exp(−(1 − g²)τ(S_k)/μs)                        (direct sun reaching G: shadows)
+//! D    = Π_k T(μs, τ(S_k)) − I                              (sunlight the clouds diffuse)
+//! ρTOA = R_c + (T_d·ρ_lit + (T_v − T_d)·ρ̄_lit) / (1 − r̄(Σ_k τ_k(G))·ρ)   (cloud–ground)
 //! ```
 //!
-//! ρ is the clear-sky reflectance below the clouds and ρ_lit the same with the direct sun
-//! scaled by I. Without an atmosphere ρ is the landscape's TOA reflectance and ρ_lit = I·ρ.
-//! With `--luts` the clouds lie above the aerosol and Rayleigh layers: ρ is the atmosphere's
-//! clear-sky TOA reflectance and ρ_lit that with the direct term T↓dir·cos i scaled by I; the
+//! ρ is the ground's albedo below the clouds and ρ_lit its clear-sky reflectance lit by the
+//! direct sun scaled by I and by the diffuse light D (the delta-Eddington split: the forward
+//! peak of the phase function stays in the beam). Without an atmosphere ρ_lit = (I + D)·ρ.
+//! With `--luts` the clouds lie above the aerosol and Rayleigh layers: ρ_lit is the
+//! atmosphere's clear-sky TOA reflectance with the direct term T↓dir·cos i replaced by
+//! T↓dir·(I·cos i + D·cos θs·(1 + cos β)/2): the beam keeps the relief's light and shade, the
+//! light from the cloud base falls on a slope of angle β as from a uniform sky, so under a
+//! thick cloud the relief's shading fades. What the cloud scatters on the way up no longer
+//! shows the pixel but the landscape around it, blurred over the cloud's depth: ρ̄_lit is
+//! the clear-sky TOA reflectance of flat ground of the coarse cells' mean reflectance (the
+//! adjacency effect's; without an atmosphere ρ̄_lit = ρ_lit), so the ground's texture fades
+//! under a thick cloud as the stereo sees it do. The
 //! sky's diffuse light and the environment term stay.
 //!
 //! The τ fields are sampled once on [`CELL_M`] grids over the DEM (τ at the layer, and τ at
@@ -83,6 +93,12 @@ pub fn plane_albedo(mu: f64, tau: f64) -> f64 {
 /// Transmittance (direct and diffuse) T(μ, τ) = 1 − R(μ, τ).
 pub fn transmittance(mu: f64, tau: f64) -> f64 {
     1.0 - plane_albedo(mu, tau)
+}
+
+/// Delta-Eddington direct transmittance exp(−(1 − g²)τ/μ) (the forward-scattered peak
+/// counted in the beam).
+pub fn direct_transmittance(mu: f64, tau: f64) -> f64 {
+    (-(1.0 - ASYMMETRY * ASYMMETRY) * tau / mu).exp()
 }
 
 /// Spherical albedo r̄(τ) = R(2/3, τ).
@@ -467,26 +483,34 @@ impl Column {
         (0..self.n).all(|k| self.view[k].0 == 0.0 && self.sun[k] == 0.0 && self.over[k] == 0.0)
     }
 
-    /// The direct sun's transmittance I to the ground point (1: lit, < 1: cast shadow).
-    pub fn sun_transmittance(&self, mu_s: f64) -> f64 {
-        self.sun[..self.n]
+    /// The sunlight reaching the ground point, as fractions of the clear sky's direct beam:
+    /// the direct sun I (1: lit, < 1: cast shadow) and the light the clouds diffuse, D
+    /// (module doc).
+    pub fn sun_light(&self, mu_s: f64) -> (f64, f64) {
+        let taus = &self.sun[..self.n];
+        let total: f64 = taus.iter().map(|&t| transmittance(mu_s, t)).product();
+        let direct: f64 = taus
             .iter()
-            .map(|&t| transmittance(mu_s, t))
-            .product()
+            .map(|&t| direct_transmittance(mu_s, t))
+            .product();
+        (direct, (total - direct).max(0.0))
     }
 
-    /// TOA reflectance over clear-sky reflectance `rho` whose direct sun is scaled by
-    /// [`Column::sun_transmittance`] to give `rho_lit` (module doc).
-    pub fn toa(&self, mu_s: f64, rho_lit: f64, rho: f64) -> f64 {
-        let (mut r, mut tv) = (0.0, 1.0);
+    /// TOA reflectance over a ground of albedo `rho` whose clear-sky TOA reflectance, with
+    /// its direct sun replaced by [`Column::sun_light`], is `rho_lit` at the pixel and that
+    /// of the landscape around it (module doc).
+    pub fn toa(&self, mu_s: f64, (rho_lit, around): (f64, f64), rho: f64) -> f64 {
+        let (mut r, mut tv, mut direct) = (0.0, 1.0, 1.0);
         for &(tau, mu_v) in self.view[..self.n].iter().rev() {
             let rk = plane_albedo(mu_s, tau);
             let t_v = transmittance(mu_v, tau);
             r = rk + (1.0 - rk) * t_v * r / (1.0 - spherical_albedo(tau) * r);
             tv *= t_v;
+            direct *= direct_transmittance(mu_v, tau);
         }
+        let direct = direct.min(tv);
         let over = spherical_albedo(self.over[..self.n].iter().sum());
-        r + tv * rho_lit / (1.0 - over * rho)
+        r + (direct * rho_lit + (tv - direct) * around) / (1.0 - over * rho)
     }
 }
 
@@ -620,8 +644,8 @@ mod tests {
             ..Default::default()
         };
         assert!(c.is_clear());
-        assert_eq!(c.toa(0.6, 0.2, 0.2), 0.2);
-        assert_eq!(c.sun_transmittance(0.6), 1.0);
+        assert_eq!(c.toa(0.6, (0.2, 0.2), 0.2), 0.2);
+        assert_eq!(c.sun_light(0.6), (1.0, 0.0));
     }
 
     #[test]

@@ -243,20 +243,38 @@ impl World<'_> {
     /// `sky` (what the line of sight meets, and cos θs) if any.
     fn toa(&self, e: f64, n: f64, h: f64, b: usize, sky: Option<(&Column, f64)>) -> f64 {
         let rho = self.land.ground(e, n, h).band(b);
-        // Clear-sky TOA reflectance with the direct sun scaled by `direct`.
-        let lit = |direct: f64| match self.atm {
-            None => rho * direct,
+        // Clear-sky TOA reflectance with the direct sun replaced by the direct and diffuse
+        // light under the clouds (fractions of the beam; module doc of `clouds`), of the
+        // pixel itself (sharp) or of the flat landscape around it (what a cloud's diffuse
+        // transmittance blurs the ground into).
+        let lit = |(direct, diffuse): (f64, f64), sharp: bool| match self.atm {
+            None => rho * (direct + diffuse),
             Some(a) => {
                 let mut p = a.point(e, n, h);
-                p.light.cos_i *= direct;
+                let rho = if sharp {
+                    rho
+                } else {
+                    p.light.cos_i = p.light.cos_sza;
+                    p.light.cos_slope = 1.0;
+                    a.mean_reflectance(&p, b)
+                };
+                let l = &mut p.light;
+                l.cos_i = if diffuse > 0.0 {
+                    direct * l.cos_i.max(0.0) + diffuse * l.cos_sza * (1.0 + l.cos_slope) / 2.0
+                } else {
+                    direct * l.cos_i
+                };
                 a.band(&p, b, rho).toa
             }
         };
         match sky {
+            // the cloud–ground reflections go by the ground's albedo (a sunny slope's
+            // apparent reflectance, above 1 at times, would have them run away)
             Some((col, mu_s)) if !col.is_clear() => {
-                col.toa(mu_s, lit(col.sun_transmittance(mu_s)), lit(1.0))
+                let light = col.sun_light(mu_s);
+                col.toa(mu_s, (lit(light, true), lit(light, false)), rho.min(1.0))
             }
-            _ => lit(1.0),
+            _ => lit((1.0, 0.0), true),
         }
     }
 
@@ -356,7 +374,7 @@ impl World<'_> {
                 .find(|&k| col.over[k] > 0.0)
                 .map_or(0.0, |k| layers[k].0);
             let seen: f64 = col.view[..col.n].iter().map(|v| v.0).sum();
-            let shadow = col.sun_transmittance(sky.sun.at(e, n).0);
+            let shadow = col.sun_light(sky.sun.at(e, n).0).0;
             for (i, v) in [over(false), over(true), cla, seen, shadow]
                 .into_iter()
                 .enumerate()
