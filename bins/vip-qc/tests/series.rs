@@ -107,9 +107,9 @@ imgs = [np.fromfile(p, dtype='<i2').reshape(15, h, w).astype(np.int64) for p in 
 valid = [np.all(im[:12] != -10000, axis=0) for im in imgs]
 stable = np.ones((h, w), bool)
 for im, v in zip(imgs, valid):
-    stable &= v & ((im[12] & 0xfff) == 0) & (im[14] == 0)
+    stable &= v & ((im[12] & 0xfff) == 0) & ((im[14] & 1) == 0)
 means = [[float((im[b][stable] * 0.001).mean()) for b in range(12)] for im in imgs]
-cloud = [float(100.0 * np.sum(v & (im[14] != 0)) / np.sum(v)) for im, v in zip(imgs, valid)]
+cloud = [float(100.0 * np.sum(v & ((im[14] & 1) != 0)) / np.sum(v)) for im, v in zip(imgs, valid)]
 print(json.dumps({"stable": int(stable.sum()), "means": means, "cloud": cloud}))
 "#;
     let args: Vec<&str> = raws.iter().map(String::as_str).collect();

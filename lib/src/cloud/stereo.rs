@@ -794,6 +794,15 @@ fn centre(p: &StereoParams, gi: usize, gj: usize) -> (usize, usize) {
     (gi * p.step.0 + p.step.0 / 2, gj * p.step.1 + p.step.1 / 2)
 }
 
+/// Farthest a bright cell may lie from a cell measured at the ground to be marked
+/// [`CLD_GROUND`] with it, cells (VIP).
+const GROUND_REACH: usize = 8;
+
+/// L1C CLD band value of a cloud (the L1 cloud mask).
+pub const CLD_CLOUD: i16 = 1;
+/// L1C CLD band value of a bright pixel the stereo measured at the ground (VIP).
+pub const CLD_GROUND: i16 = 2;
+
 /// What the L1 cloud detection produced, on the correlation grid.
 #[derive(Debug, Clone)]
 pub struct StereoResult {
@@ -810,6 +819,10 @@ pub struct StereoResult {
     pub altitude: Vec<f32>,
     /// The cell cloud mask of the L1 (0 or 1, before resampling to the pixels).
     pub mask: Vec<f32>,
+    /// Bright cells the correlation put at the ground (a valid disparity below the cloud
+    /// heights), or within a few bright cells of one (`GROUND_REACH`): snow or bright soil, which
+    /// the L2 must not take for cloud by its brightness.
+    pub ground: Vec<bool>,
     pub stats: StereoStats,
 }
 
@@ -948,8 +961,9 @@ fn classify(s: Stereo) -> StereoResult {
         .iter()
         .map(|c| f64::from(c.reflectance) >= p.min_reflectance)
         .collect();
-    // Label: the index of the valid point a cell took its vote from.
+    // Label: the index of the valid point a cell took its vote from, and how many cells away.
     let mut from = vec![usize::MAX; n];
+    let mut hops = vec![0usize; n];
     let mut queue = std::collections::VecDeque::new();
     for k in 0..n {
         if bright[k] && vote[k].is_some() {
@@ -961,10 +975,22 @@ fn classify(s: Stereo) -> StereoResult {
         for m in neighbours((gl, gc), k / gc, k % gc, (1, 1)) {
             if bright[m] && from[m] == usize::MAX {
                 from[m] = from[k];
+                hops[m] = hops[k] + 1;
                 queue.push_back(m);
             }
         }
     }
+    // Bright cells at the ground: measured there, or near such a cell (the image's borders,
+    // where no window fits, and textureless snow between); a cloud's uniform interior takes
+    // the votes of its own textured edges.
+    let ground: Vec<bool> = (0..n)
+        .map(|k| {
+            bright[k]
+                && from[k] != usize::MAX
+                && vote[from[k]] == Some(false)
+                && hops[k] <= GROUND_REACH
+        })
+        .collect();
     let mut seen_height = vec![f32::NAN; n];
     for k in 0..n {
         if from[k] != usize::MAX && vote[from[k]] == Some(true) {
@@ -1175,14 +1201,16 @@ fn classify(s: Stereo) -> StereoResult {
         seen_height,
         altitude,
         mask,
+        ground,
         stats,
     }
 }
 
 impl StereoResult {
-    /// The L1 cloud mask (0 clear, 1 cloud) of image rows `rows`, full width: the cell mask
-    /// interpolated bilinearly between cell centres and set where it reaches
-    /// `Binarization_Threshold`; 0 in cells without a valid pixel.
+    /// The L1 cloud mask of image rows `rows`, full width: [`CLD_CLOUD`] where the cell
+    /// mask, interpolated bilinearly between cell centres, reaches `Binarization_Threshold`
+    /// (never in cells without a valid pixel); else [`CLD_GROUND`] in the bright cells the
+    /// correlation measured at the ground; else 0.
     pub fn mask_rows(&self, rows: std::ops::Range<usize>) -> Vec<i16> {
         let p = &self.params;
         let (gl, gc) = self.shape;
@@ -1205,7 +1233,13 @@ impl StereoResult {
                     let bottom = m(i1, j) * (1.0 - tx) + m(i1, j1) * tx;
                     let v = top * (1.0 - ty) + bottom * ty;
                     let own = cell_row * gc + c / p.step.1;
-                    i16::from(v >= t && self.cells[own].reflectance.is_finite())
+                    if v >= t && self.cells[own].reflectance.is_finite() {
+                        CLD_CLOUD
+                    } else if self.ground[own] {
+                        CLD_GROUND
+                    } else {
+                        0
+                    }
                 })
             })
             .collect()
@@ -1332,7 +1366,8 @@ mod tests {
         assert_eq!(out.altitude[at(45, 75)], 0.0);
         assert_eq!(gl, 40);
         let m = out.mask_rows(0..lines);
-        assert_eq!(m[75 * cols + 75], 1);
-        assert_eq!(m[10 * cols + 10], 0);
+        assert_eq!(m[75 * cols + 75], CLD_CLOUD);
+        // the textured ground is bright enough to be matched, at zero disparity
+        assert_eq!(m[10 * cols + 10], CLD_GROUND);
     }
 }

@@ -37,7 +37,7 @@ pub use earth_sun::EarthSun;
 pub use inputs::Inputs;
 
 use crate::cli::{progress, Options};
-use crate::cloud::stereo::{Stereo, StereoResult, Views};
+use crate::cloud::stereo::{Stereo, StereoResult, Views, CLD_CLOUD};
 use crate::error::{Result, VipError};
 use crate::geometry::dem::Dem;
 use crate::geometry::grid::Site;
@@ -334,7 +334,7 @@ impl Context<'_> {
         let clouds = stereo.finish();
         for win in strips {
             let cld = clouds.mask_rows(win.row..win.end());
-            stats.cloudy += cld.iter().filter(|&&v| v == 1).count();
+            stats.cloudy += cld.iter().filter(|&&v| v == CLD_CLOUD).count();
             raster::write_window(&mut ds, l1c::CLD_BAND, (0, win.row), (cols, win.rows), &cld)?;
         }
         raster::finish(ds, path)?;

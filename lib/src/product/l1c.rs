@@ -403,14 +403,15 @@ impl L1c {
         Ok(Some(CloudAltitude { grid, values }))
     }
 
-    /// The L1 cloud mask (band CLD: 0 clear, 1 cloud) over image rows `rows`, full width,
-    /// of the product whose global header is in `dir`.
+    /// The L1 cloud mask (band CLD: 0 clear, 1 cloud, 2 bright and measured at the ground by
+    /// the stereo; [`crate::cloud::stereo::CLD_CLOUD`], [`crate::cloud::stereo::CLD_GROUND`])
+    /// over image rows `rows`, full width, of the product whose global header is in `dir`.
     pub fn read_cloud_mask(&self, dir: &Path, rows: std::ops::Range<usize>) -> Result<Vec<u8>> {
         let path = self.image_path(dir);
         let ds = raster::open(&path)?;
         let v: Vec<i16> =
             raster::read_window(&ds, CLD_BAND, (0, rows.start), (self.cols, rows.len()))?;
-        Ok(v.into_iter().map(|x| u8::from(x == 1)).collect())
+        Ok(v.into_iter().map(|x| x.clamp(0, 255) as u8).collect())
     }
 
     /// Number of (lines, columns) of the SOL/VIE grids.

@@ -264,11 +264,12 @@ pub fn check_with_stats(input: &Input, rules: &Rules, s: &stats::ProductStats) -
 }
 
 /// Number of meaningful bits of mask layer `name` of a product of `kind` (see
-/// `docs/formats.md`): the L1C cloud mask is 0/1, the L2A's CLD has 8 bits, MSK 6, QLT OTH 4;
-/// SAT and PIX one per band.
+/// `docs/formats.md`): the L1C cloud mask has 2 (cloud, bright ground measured by the
+/// stereo), the L2A's CLD 8, MSK 6, QLT OTH 4; SAT and PIX one per band.
 fn mask_bits(kind: Kind, name: &str) -> u32 {
     match (kind, name) {
         (Kind::L2a, "CLD") => 8,
+        (Kind::L1c, "CLD") => 2,
         (Kind::L2a, "MSK") => 6,
         (Kind::L2a, "OTH") => 4,
         (_, n) if n.contains("CLD") => 1,
