@@ -61,9 +61,15 @@ impl PixelTerms {
             / self.up_dir
     }
 
+    /// The direct sun's share of [`PixelTerms::illumination`]: the slope's direct light
+    /// relative to flat ground's total.
+    pub fn direct(&self, slope: &Slope) -> f64 {
+        self.down_dir * slope.cos_i.max(0.0) / slope.cos_sun
+    }
+
     /// Illumination of a slope relative to flat ground (E above).
     pub fn illumination(&self, slope: &Slope, rho_env: f64) -> f64 {
-        self.down_dir * slope.cos_i.max(0.0) / slope.cos_sun
+        self.direct(slope)
             + (1.0 - self.down_dir) * (1.0 + slope.cos_slope) / 2.0
             + rho_env * (1.0 - slope.cos_slope) / 2.0
     }

@@ -29,12 +29,13 @@
 //!
 //! **Snow without SWIR.** VENµS has no 1.6 µm band, so the NDSI cannot be formed. Snow is
 //! told from cloud by what the VENµS bands and the L1 stereo allow: snow is bright and white
-//! in the visible, but ice absorption lowers its NIR (865 nm) by 5–20 % below its blue
-//! (measured snow spectra of `testdata/spectra`: B11/B03 = 0.92 fresh, 0.88 aged), where a
-//! cloud's spectrum is flat (after the Rayleigh correction of ground-level air its ratio is 1
-//! or above); and snow lies at the ground, where the stereo finds no parallax. A pixel bright
-//! and white with NIR / blue below [`CloudParams::snow_nir_blue_max`] and no stereo cloud is
-//! snow, not cloud.
+//! in the visible, and either its NIR (865 nm) lies 5–20 % below its blue (ice absorption;
+//! measured snow spectra of `testdata/spectra`: B11/B03 = 0.92 fresh, 0.88 aged; aerosols and
+//! a sunny slope's light raise the ratio about as much, so this alone misses much snow) or the
+//! L1 stereo measured it at the ground ([`StereoSeen::Ground`]). Where the history saw a dark
+//! surface, snow by the stereo alone is [`Verdict::new_snow`], for the caller to confirm by the
+//! relief's shading (`crate::level2::clouds`), which also turns "snow" without shading (a
+//! cloud over snow, an overcast) into cloud.
 //!
 //! **Water**: NDVI (red, NIR) below [`CloudParams::water_ndvi_max`], NIR under
 //! [`CloudParams::water_nir_max`] and a DEM slope under [`CloudParams::water_slope_max`]
@@ -160,6 +161,28 @@ impl Default for CloudParams {
     }
 }
 
+/// What the L1 stereo (the L1C CLD band) says of a pixel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StereoSeen {
+    /// Not measured, or dark.
+    Nothing,
+    /// In the L1 cloud mask.
+    Cloud,
+    /// Bright, and its correlation found no parallax: at the ground.
+    Ground,
+}
+
+impl StereoSeen {
+    /// From an L1C CLD band value ([`crate::cloud::stereo::CLD_CLOUD`], `CLD_GROUND`).
+    pub fn from_band(v: u8) -> StereoSeen {
+        match i16::from(v) {
+            crate::cloud::stereo::CLD_CLOUD => StereoSeen::Cloud,
+            crate::cloud::stereo::CLD_GROUND => StereoSeen::Ground,
+            _ => StereoSeen::Nothing,
+        }
+    }
+}
+
 /// The site's composite at one pixel: its RCR and its age in days.
 #[derive(Debug, Clone, Copy)]
 pub struct Composite<'a> {
@@ -173,6 +196,10 @@ pub struct Verdict {
     /// CLD bits of the tests (REFL, REFL_VAR, ALT); the summary and extension bits come later.
     pub cld: u8,
     pub snow: bool,
+    /// Snow only by the stereo's ground verdict where the history saw a dark surface: fresh
+    /// snow, or the ground's texture through a thin cloud; the caller confirms it by the
+    /// relief's shading or takes it for cloud.
+    pub new_snow: bool,
     pub water: bool,
 }
 
@@ -186,23 +213,24 @@ impl CloudParams {
     /// The tests on one pixel: its RCR, the same corrected for the illumination of its slope
     /// (the snow test reads it: on a slope facing the sun the direct light, a larger share of
     /// the near infrared's than of the blue's, raises the NIR / blue of snow above a cloud's),
-    /// the composite (if any), whether the L1 stereo saw a cloud, and the terrain slope (rise
+    /// the composite (if any), what the L1 stereo saw there, and the terrain slope (rise
     /// over run).
     pub fn classify(
         &self,
         rcr: &[f64; NB],
         lit: &[f64; NB],
         composite: Option<Composite>,
-        stereo: bool,
+        seen: StereoSeen,
         slope: f64,
     ) -> Verdict {
+        let ground = seen == StereoSeen::Ground;
         let (b, r, n) = (rcr[self.blue], rcr[self.red], rcr[self.nir]);
         let nir_red = if r > 0.0 { n / r } else { f64::INFINITY };
         let flat = nir_red >= self.nir_red.0 && nir_red <= self.nir_red.1;
         let mut v = Verdict::default();
         // the stereo mask is made on a 20 m correlation grid and spreads over the clear
         // pixels around a cloud: it flags the pixels whose spectrum could be a cloud's
-        let stereo = stereo
+        let stereo = seen == StereoSeen::Cloud
             && match composite {
                 // brighter in the blue than the history: a cloud's edge is, whatever the
                 // other bands (on different detectors) see there
@@ -219,15 +247,22 @@ impl CloudParams {
         let lit_flat = lr > 0.0 && ln / lr >= self.nir_red.0 && ln / lr <= self.nir_red.1;
         let red_edge = lb >= lr * 0.9 && lit[self.edge] > self.snow_red_edge_min * lr;
         let was_bright = composite.is_none_or(|c| c.rcr[self.blue] > self.snow_blue_min);
-        let snow = !stereo
-            && lit_flat
-            && lb > self.snow_blue_min
-            && (ln < self.snow_nir_blue_max * lb || (red_edge && was_bright));
+        // white and bright where the stereo measured the ground: snow whatever its NIR (the
+        // aerosols and the light of a sunny slope raise snow's NIR / blue as much as ice
+        // absorption lowers it); where the history saw a dark surface, the ground's texture
+        // may be showing through a thin cloud: new snow, to be confirmed
+        let white_ground = ground && lb >= 0.9 * lr;
+        let bright_white = !stereo && lit_flat && lb > self.snow_blue_min;
+        let snow = bright_white
+            && (ln < self.snow_nir_blue_max * lb || (red_edge && was_bright) || white_ground);
         if snow {
             v.snow = true;
+            v.new_snow = !was_bright && ln >= self.snow_nir_blue_max * lb && !red_edge;
             return v;
         }
-        if flat && b > self.blue_threshold {
+        // bright surfaces the stereo put at the ground are not clouds by their brightness
+        // alone (a thin cloud over them is still caught by the history)
+        if flat && b > self.blue_threshold && !ground {
             v.cld |= bits::CLD_REFL;
         }
         if let Some(c) = composite.filter(|c| c.age_days <= self.forgetting_days) {
@@ -321,11 +356,12 @@ mod tests {
     fn a_bright_white_pixel_is_a_cloud_and_a_canopy_is_not() {
         let p = CloudParams::default();
         assert_eq!(
-            p.classify(&flat(0.4), &flat(0.4), None, false, 0.0).cld,
+            p.classify(&flat(0.4), &flat(0.4), None, StereoSeen::Nothing, 0.0)
+                .cld,
             bits::CLD_REFL
         );
         assert_eq!(
-            p.classify(&canopy(), &canopy(), None, false, 0.0),
+            p.classify(&canopy(), &canopy(), None, StereoSeen::Nothing, 0.0),
             Verdict::default()
         );
     }
@@ -350,30 +386,43 @@ mod tests {
         // reflections with the surface's: R + T²ρ / (1 − Rρ), T = 1 − R
         let over = |rho: f64, r: f64| r + (1.0 - r).powi(2) * rho / (1.0 - r * rho);
         let cloudy = before.map(|v| over(v, 0.08));
-        let v = p.classify(&cloudy, &cloudy, Some(c), false, 0.0);
+        let v = p.classify(&cloudy, &cloudy, Some(c), StereoSeen::Nothing, 0.0);
         assert_eq!(v.cld, bits::CLD_REFL_VAR);
         // haze brightens the blue much more than the NIR
         let mut hazy = before;
         hazy[2] += 0.06;
         hazy[6] += 0.025;
         hazy[10] += 0.01;
-        assert_eq!(p.classify(&hazy, &hazy, Some(c), false, 0.0).cld, 0);
+        assert_eq!(
+            p.classify(&hazy, &hazy, Some(c), StereoSeen::Nothing, 0.0)
+                .cld,
+            0
+        );
         // bare soil appearing after a harvest brightens the red much more than the blue
         let mut soil = before;
         soil[2] += 0.06;
         soil[6] += 0.15;
         soil[10] += 0.05;
-        assert_eq!(p.classify(&soil, &soil, Some(c), false, 0.0).cld, 0);
+        assert_eq!(
+            p.classify(&soil, &soil, Some(c), StereoSeen::Nothing, 0.0)
+                .cld,
+            0
+        );
         // straw after a harvest: blue up by 0.15 as under a cloud, but the NIR up by 0.23
         // where a white cloud could add 0.11
         let mut straw = before;
         straw[2] = 0.2;
         straw[6] = 0.29;
         straw[10] = 0.58;
-        assert_eq!(p.classify(&straw, &straw, Some(c), false, 0.0).cld, 0);
+        assert_eq!(
+            p.classify(&straw, &straw, Some(c), StereoSeen::Nothing, 0.0)
+                .cld,
+            0
+        );
         let thick = before.map(|v| over(v, 0.3));
         assert_eq!(
-            p.classify(&thick, &thick, Some(c), false, 0.0).cld,
+            p.classify(&thick, &thick, Some(c), StereoSeen::Nothing, 0.0)
+                .cld,
             bits::CLD_REFL_VAR | bits::CLD_REFL
         );
         // a composite past the forgetting duration is not used
@@ -381,7 +430,11 @@ mod tests {
             rcr: &before,
             age_days: 40.0,
         };
-        assert_eq!(p.classify(&cloudy, &cloudy, Some(old), false, 0.0).cld, 0);
+        assert_eq!(
+            p.classify(&cloudy, &cloudy, Some(old), StereoSeen::Nothing, 0.0)
+                .cld,
+            0
+        );
     }
 
     #[test]
@@ -390,14 +443,18 @@ mod tests {
         // the aged snow of testdata/spectra: B03 0.874, B07 0.878, B11 0.769
         let mut snow = flat(0.87);
         snow[10] = 0.769;
-        let v = p.classify(&snow, &snow, None, false, 0.0);
+        let v = p.classify(&snow, &snow, None, StereoSeen::Nothing, 0.0);
         assert!(v.snow && v.cld == 0, "{v:?}");
-        let v = p.classify(&snow, &snow, None, true, 0.0);
+        let v = p.classify(&snow, &snow, None, StereoSeen::Cloud, 0.0);
         assert!(!v.snow && v.cld & bits::CLD_ALT != 0, "{v:?}");
         // the stereo mask alone does not make a canopy cloudy
-        assert_eq!(p.classify(&canopy(), &canopy(), None, true, 0.0).cld, 0);
+        assert_eq!(
+            p.classify(&canopy(), &canopy(), None, StereoSeen::Cloud, 0.0)
+                .cld,
+            0
+        );
         // a cloud over the Rayleigh-overcorrected blue is flat or redder: a cloud
-        let v = p.classify(&flat(0.6), &flat(0.6), None, false, 0.0);
+        let v = p.classify(&flat(0.6), &flat(0.6), None, StereoSeen::Nothing, 0.0);
         assert!(!v.snow && v.cld == bits::CLD_REFL);
     }
 
@@ -407,9 +464,12 @@ mod tests {
         let mut w = [0.05; NB];
         w[6] = 0.03;
         w[10] = 0.01;
-        assert!(p.classify(&w, &w, None, false, 0.0).water);
-        assert!(!p.classify(&w, &w, None, false, 0.3).water);
-        assert!(!p.classify(&canopy(), &canopy(), None, false, 0.0).water);
+        assert!(p.classify(&w, &w, None, StereoSeen::Nothing, 0.0).water);
+        assert!(!p.classify(&w, &w, None, StereoSeen::Nothing, 0.3).water);
+        assert!(
+            !p.classify(&canopy(), &canopy(), None, StereoSeen::Nothing, 0.0)
+                .water
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::{read_strip, seen_toa};
 use crate::atmosphere::surface::{PixelTerms, Slope};
 use crate::atmosphere::BandLuts;
 use crate::cli::{progress, Options};
-use crate::cloud::mask::{CloudParams, Composite, Verdict};
+use crate::cloud::mask::{CloudParams, Composite, StereoSeen, Verdict};
 use crate::cloud::shadow::{CellMask, Shadows};
 use crate::context::{self, Context, Strip as ContextStrip};
 use crate::error::Result;
@@ -38,6 +38,29 @@ const CASTING: u8 = bits::CLD_REFL;
 /// Least illumination of a slope relative to flat ground that the snow test divides by.
 const MIN_ILLUMINATION: f64 = 0.3;
 
+/// The shading test of snow (VENµS has no SWIR to tell snow from a cloud over it): over
+/// blocks of [`SHADING_BLOCK_M`], the blue RCR of the pixels the snow test passed must follow
+/// the direct sun's illumination of their slopes, with a correlation of at least
+/// [`SHADING_MIN_CORRELATION`] and a gain (RCR per unit of direct illumination relative to
+/// flat ground) of at least [`SHADING_MIN_GAIN`], when the slopes are lit differently enough
+/// (standard deviation of that illumination from [`SHADING_MIN_STD`], over
+/// [`SHADING_MIN_PIXELS`] pixels). Snow in the sun shows the relief's light and shade with a
+/// gain of its albedo; a cloud over snow (its white inherits the snow's NIR absorption and
+/// its texture shows through to the stereo) hides it, as does an overcast, whose light comes
+/// from the whole sky. Such "snow" is cloud.
+const SHADING_BLOCK_M: f64 = 200.0;
+const SHADING_MIN_PIXELS: usize = 200;
+const SHADING_MIN_STD: f64 = 0.1;
+const SHADING_MIN_CORRELATION: f64 = 0.3;
+const SHADING_MIN_GAIN: f64 = 0.15;
+/// ... and a block with "snow" but no pixel darker than this in the blue (RCR) lies under a
+/// cloud: one thick enough to hide snow (optical thickness 5, albedo 0.35) lifts every pixel
+/// above it, while sunlit mountains always hold darker ground (rock, forest, shade).
+const SHADING_DARKEST_MAX: f64 = 0.5;
+
+/// MSK bit the pass marks new snow with ([`Verdict::new_snow`]) until the shading test.
+const NEW_SNOW: u8 = 128;
+
 /// Cell of the grid clouds are dilated and cast on, metres.
 pub const MASK_CELL_M: f64 = 20.0;
 
@@ -54,6 +77,11 @@ pub struct Masks {
 }
 
 impl Masks {
+    /// Whether pixel `k` is cloud (a test or the extension).
+    pub fn cloud(&self, k: usize) -> bool {
+        self.cld[k] & bits::CLD_ALL_CLOUDS != 0
+    }
+
     /// Whether pixel `k` may serve the aerosol and water-vapour estimates: no cloud, cloud
     /// extension or shadow, no snow, no water.
     pub fn clean(&self, k: usize) -> bool {
@@ -77,7 +105,7 @@ pub struct MaskJob<'a> {
     /// Viewing directions of the blue band's detector (where the L1C shows the clouds).
     pub view: &'a DirectionGrid,
     /// The L1 stereo cloud altitude (CLA annex, at the clouds' vertical footprints), when the
-    /// L1C has one, and the L1 cloud mask (whole scene, 1 = cloud).
+    /// L1C has one, and the L1 CLD band (whole scene; [`StereoSeen::from_band`]).
     pub altitude: Option<&'a CloudAltitude>,
     pub l1_mask: &'a [u8],
     /// Median height of the stereo clouds above the ground (0 without any).
@@ -147,6 +175,10 @@ struct CellCount {
     history: u32,
     dark_now: f64,
     dark_before: f64,
+    /// Pixels the snow test passed, and their sums of (direct illumination of the slope,
+    /// blue RCR) for the shading test; of them, the new snow ([`Verdict::new_snow`]).
+    snow: Shading,
+    new_snow: u32,
 }
 
 impl CellCount {
@@ -156,6 +188,80 @@ impl CellCount {
         self.history += o.history;
         self.dark_now += o.dark_now;
         self.dark_before += o.dark_before;
+        self.snow.merge(&o.snow);
+        self.new_snow += o.new_snow;
+    }
+}
+
+/// Sums for the correlation between the illumination a slope gets from the sun and the
+/// reflectance seen there.
+#[derive(Debug, Clone, Copy)]
+struct Shading {
+    n: u32,
+    x: f64,
+    y: f64,
+    xx: f64,
+    yy: f64,
+    xy: f64,
+    /// Lowest blue RCR of every seen pixel.
+    darkest: f64,
+}
+
+impl Default for Shading {
+    fn default() -> Self {
+        Shading {
+            n: 0,
+            x: 0.0,
+            y: 0.0,
+            xx: 0.0,
+            yy: 0.0,
+            xy: 0.0,
+            darkest: f64::INFINITY,
+        }
+    }
+}
+
+impl Shading {
+    fn add(&mut self, x: f64, y: f64) {
+        self.n += 1;
+        self.x += x;
+        self.y += y;
+        self.xx += x * x;
+        self.yy += y * y;
+        self.xy += x * y;
+    }
+
+    fn merge(&mut self, o: &Shading) {
+        self.n += o.n;
+        self.x += o.x;
+        self.y += o.y;
+        self.xx += o.xx;
+        self.yy += o.yy;
+        self.xy += o.xy;
+        self.darkest = self.darkest.min(o.darkest);
+    }
+
+    /// Whether the terrain's shading is missing: enough pixels over slopes lit differently
+    /// enough, and their reflectance does not follow the light. `None`: cannot tell.
+    fn unlit(&self) -> Option<bool> {
+        if (self.n as usize) < SHADING_MIN_PIXELS {
+            return None;
+        }
+        if self.darkest > SHADING_DARKEST_MAX {
+            return Some(true);
+        }
+        let n = f64::from(self.n);
+        let vx = self.xx / n - (self.x / n).powi(2);
+        let vy = self.yy / n - (self.y / n).powi(2);
+        if vx < SHADING_MIN_STD * SHADING_MIN_STD {
+            return None;
+        }
+        let cov = self.xy / n - self.x * self.y / (n * n);
+        Some(
+            vy <= 1e-12
+                || cov / (vx * vy).sqrt() < SHADING_MIN_CORRELATION
+                || cov / vx < SHADING_MIN_GAIN,
+        )
     }
 }
 
@@ -205,7 +311,7 @@ impl MaskJob<'_> {
             let cell = cell_row * g.cols + (c / g.f).min(g.cols - 1);
             let rcr: [f64; NB] = std::array::from_fn(|b| self.rayleigh[b][cell].uniform(toa[b]));
             // the L1 mask covers a cloud wherever any band sees it
-            let stereo = self.l1_mask[r * cols + c] != 0;
+            let stereo = StereoSeen::from_band(self.l1_mask[r * cols + c]);
             let (e, nn) = self.site.pixel_centre(r as f64, c as f64);
             let normal = self.gradient.normal(e, nn);
             let slope = (1.0 - normal[2] * normal[2]).max(0.0).sqrt() / normal[2];
@@ -226,11 +332,20 @@ impl MaskJob<'_> {
             if v.snow {
                 out.msk[c] |= bits::MSK_SNW;
             }
+            if v.new_snow {
+                out.msk[c] |= NEW_SNOW;
+            }
             if v.water {
                 out.msk[c] |= bits::MSK_WAT;
             }
             let acc = &mut out.cells[c / fm];
+            if v.snow {
+                let b = self.params.blue;
+                acc.snow.add(self.rayleigh[b][cell].direct(&sun), rcr[b]);
+                acc.new_snow += u32::from(v.new_snow);
+            }
             acc.seen += 1;
+            acc.snow.darkest = acc.snow.darkest.min(rcr[self.params.blue]);
             if v.cld != 0 {
                 acc.cloudy += 1;
             } else if let (false, false, Some(before)) = (v.snow, v.water, composite) {
@@ -280,6 +395,44 @@ impl MaskJob<'_> {
         }
         bar.finish_and_clear();
 
+        // the shading test: "snow" in blocks where the relief's shading is missing is cloud
+        let fb = (SHADING_BLOCK_M / MASK_CELL_M).round().max(1.0) as usize;
+        let blocks = Grid::new(cells.rows, cells.cols, fb);
+        let mut shading = vec![Shading::default(); blocks.cells()];
+        for (i, k) in counts.iter().enumerate() {
+            shading[(i / cells.cols / fb) * blocks.cols + (i % cells.cols) / fb].merge(&k.snow);
+        }
+        // per block: the shading shows (Some(false)), is missing (Some(true)), or cannot tell;
+        // snow in blocks without shading is cloud, new snow needs the shading to show
+        let unlit: Vec<Option<bool>> = shading.iter().map(Shading::unlit).collect();
+        let block_of = |r: usize, c: usize| (r / fm / fb) * blocks.cols + c / fm / fb;
+        let cloud_snow = |m: u8, block: usize| {
+            m & bits::MSK_SNW != 0
+                && (unlit[block] == Some(true) || (m & NEW_SNOW != 0 && unlit[block].is_none()))
+        };
+        cld.par_chunks_mut(cols)
+            .zip(msk.par_chunks_mut(cols))
+            .enumerate()
+            .for_each(|(r, (cld, msk))| {
+                for c in 0..cols {
+                    if cloud_snow(msk[c], block_of(r, c)) {
+                        msk[c] &= !bits::MSK_SNW;
+                        cld[c] |= if msk[c] & NEW_SNOW != 0 {
+                            bits::CLD_REFL_VAR
+                        } else {
+                            bits::CLD_REFL
+                        };
+                    }
+                    msk[c] &= !NEW_SNOW;
+                }
+            });
+        for (i, k) in counts.iter_mut().enumerate() {
+            match unlit[(i / cells.cols / fb) * blocks.cols + (i % cells.cols) / fb] {
+                Some(true) => k.cloudy += k.snow.n,
+                None => k.cloudy += k.new_snow,
+                Some(false) => {}
+            }
+        }
         let mut cloud_cells = CellMask::new(cells.rows, cells.cols);
         for (m, k) in cloud_cells.data.iter_mut().zip(&counts) {
             *m = k.seen > 0 && 2 * k.cloudy >= k.seen;

@@ -584,7 +584,10 @@ fn first_pass(
                     let clean = clean && masks.clean(r * cols + c);
                     let h = dem.height(e, nn);
                     acc[c / grid.f].add(h, toa.as_ref(), clean, p);
-                    if let Some(t) = &toa {
+                    // the environment is the ground's: clouds lie above most of the aerosols
+                    // and Rayleigh scattering that carry the ground's light into neighbouring
+                    // lines of sight
+                    if let (Some(t), false) = (&toa, masks.cloud(r * cols + c)) {
                         acc_env[c / fine.f].add(h, t, clean, p);
                     }
                 }
