@@ -903,6 +903,9 @@ impl Correction<'_> {
                 cos_i: slope.cos_i.max(p.min_cos_i),
                 ..slope
             };
+            // a cloud lies above the slope and most of the scattering air: its reflectance is
+            // neither corrected for the adjacency effect nor for the slope's illumination
+            let cloud = self.masks.cloud(r * cols + c);
             let mut any = false;
             for b in 0..NB {
                 let d = px[b * n + k];
@@ -921,8 +924,13 @@ impl Correction<'_> {
                 let rcr = self.rayleigh[b][cell].uniform(toa);
                 out.rcr[b * cols + c] =
                     encode_refl(rcr, crate::context::REFLECTANCE_QUANTIFICATION);
-                let sre = t.adjacency(t.uniform(toa), env);
-                let fre = sre / t.illumination(&lit, env);
+                let (sre, fre) = if cloud {
+                    let u = t.uniform(toa);
+                    (u, u)
+                } else {
+                    let sre = t.adjacency(t.uniform(toa), env);
+                    (sre, sre / t.illumination(&lit, env))
+                };
                 out.sre[b * cols + c] = encode_refl(sre, q);
                 out.fre[b * cols + c] = encode_refl(fre, q);
                 any = true;

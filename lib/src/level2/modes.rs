@@ -132,22 +132,27 @@ pub fn run(
     match not_issued.len() {
         0 => Ok(out),
         1 => Err(VipError::Verdict(not_issued.remove(0))),
-        n => Err(VipError::Verdict(format!(
-            "{n} of {} dates not issued (too cloudy), the first: {}",
-            inputs.len(),
-            not_issued[0]
-        ))),
+        n => {
+            // one line per date, then the summary the tool exits on
+            for m in &not_issued {
+                log::warn!("{m}");
+            }
+            Err(VipError::Verdict(format!(
+                "{n} of {} dates not issued (too cloudy), the first: {}",
+                inputs.len(),
+                not_issued[0]
+            )))
+        }
     }
 }
 
 /// The product of a run, or `None` when it was not issued (too cloudy: its L2NOTV header
-/// written, its verdict kept in `not_issued` and logged; the context stays as it was): the
-/// other dates go on.
+/// written, its verdict kept in `not_issued`, told at the end; the context stays as it was):
+/// the other dates go on.
 fn issued(result: Result<PathBuf>, not_issued: &mut Vec<String>) -> Result<Option<PathBuf>> {
     match result {
         Ok(p) => Ok(Some(p)),
         Err(VipError::Verdict(m)) => {
-            log::warn!("{m}");
             not_issued.push(m);
             Ok(None)
         }
