@@ -233,7 +233,10 @@ fn setup(common: &CommonArgs) -> Result<()> {
     });
     let cache_mb = (common.ram / 4).clamp(16, 512);
     set_gdal_config("GDAL_CACHEMAX", &cache_mb.to_string())?;
-    set_gdal_config("GDAL_NUM_THREADS", &opts.threads.to_string())?;
+    // compression threads for what we write (creation option NUM_THREADS), not the global
+    // GDAL_NUM_THREADS: with it GDAL 3.6 decodes GeoTIFF reads on its own threads, which
+    // deadlocked a full-scene vip-l1 (a worker stuck on a lock, the read waiting on it)
+    crate::raster::set_write_threads(opts.threads);
     // Products keep everything inside their files (descriptions, nodata): no .aux.xml beside.
     set_gdal_config("GDAL_PAM_ENABLED", "NO")?;
     for (k, v) in &common.config {

@@ -743,15 +743,33 @@ impl Stereo {
         };
         let (wr, or, nr) = taps(fr);
         let (wc, oc, nc) = taps(fc);
+        // the secondary samples the window reads: rows and columns held, else no score
+        let (first_row, first_col) = (rc - hl + r0 + or, cc - hc + c0 + oc);
+        let (last_row, last_col) = (
+            rc + hl + r0 + or + nr as isize - 1,
+            cc + hc + c0 + oc + nc as isize - 1,
+        );
+        if first_row < rows.row0 as isize
+            || last_row >= (rows.row0 + rows.held()) as isize
+            || first_col < 0
+            || last_col >= rows.cols as isize
+        {
+            return -1.0;
+        }
+        let line = |r: isize| {
+            let start = (r as usize - rows.row0) * rows.cols;
+            &rows.secondary[start..start + rows.cols]
+        };
         let mut b = Vec::with_capacity(a.len());
         for y in -hl..=hl {
+            let br = rc + y + r0 + or;
+            let taps_rows: [&[f32]; 4] = std::array::from_fn(|i| line(br + i.min(nr - 1) as isize));
             for x in -hc..=hc {
-                let (br, bc) = (rc + y + r0 + or, cc + x + c0 + oc);
+                let bc = (cc + x + c0 + oc) as usize;
                 let mut v = 0.0;
-                for (i, w_r) in wr.iter().enumerate().take(nr) {
+                for (w_r, row) in wr.iter().zip(&taps_rows).take(nr) {
                     for (j, w_c) in wc.iter().enumerate().take(nc) {
-                        let s =
-                            Self::value(&rows.secondary, rows, br + i as isize, bc + j as isize);
+                        let s = row[bc + j];
                         if !s.is_finite() {
                             return -1.0;
                         }

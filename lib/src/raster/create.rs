@@ -186,8 +186,8 @@ pub fn spec_like(ds: &Dataset) -> Result<RasterSpec> {
 }
 
 /// Default GeoTIFF creation options for `data_type`: 256 × 256 tiles, ZSTD level 1, horizontal
-/// predictor (floating-point predictor for floats), `NUM_THREADS` from the `GDAL_NUM_THREADS`
-/// configuration option, BigTIFF when the file could exceed 4 GB.
+/// predictor (floating-point predictor for floats), `NUM_THREADS` from [`set_write_threads`]
+/// (or the `GDAL_NUM_THREADS` configuration option), BigTIFF when the file could exceed 4 GB.
 pub fn geotiff_defaults(data_type: SampleType) -> Vec<(String, String)> {
     let mut co = vec![
         kv("TILED", "YES"),
@@ -321,10 +321,23 @@ fn overrides_has(overrides: &[(String, String)], key: &str) -> bool {
     overrides.iter().any(|(k, _)| k.eq_ignore_ascii_case(key))
 }
 
-fn num_threads() -> Option<(String, String)> {
+/// Threads GDAL compresses written rasters with (0: not set).
+static WRITE_THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Sets the threads GDAL compresses the rasters we write with (creation option NUM_THREADS);
+/// the `GDAL_NUM_THREADS` configuration option, when set, wins.
+pub fn set_write_threads(n: usize) {
+    WRITE_THREADS.store(n, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub(super) fn num_threads() -> Option<(String, String)> {
     gdal::config::get_config_option("GDAL_NUM_THREADS", "")
         .ok()
         .filter(|v| !v.is_empty())
+        .or_else(|| {
+            let n = WRITE_THREADS.load(std::sync::atomic::Ordering::Relaxed);
+            (n > 0).then(|| n.to_string())
+        })
         .map(|v| kv("NUM_THREADS", &v))
 }
 

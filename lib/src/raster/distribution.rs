@@ -33,11 +33,7 @@ pub fn distribution_defaults() -> Vec<(String, String)> {
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    if let Ok(n) = gdal::config::get_config_option("GDAL_NUM_THREADS", "") {
-        if !n.is_empty() {
-            co.push(("NUM_THREADS".into(), n));
-        }
-    }
+    co.extend(super::create::num_threads());
     co
 }
 

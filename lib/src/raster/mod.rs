@@ -35,7 +35,8 @@ mod tests;
 
 pub use create::{
     cog_defaults, create_geotiff, epsg, geo_transform, geotiff_defaults, merge_options,
-    projected_in_metres, spec_like, srs_wkt, srs_wkt_from_epsg, write_cog, RasterSpec, SampleType,
+    projected_in_metres, set_write_threads, spec_like, srs_wkt, srs_wkt_from_epsg, write_cog,
+    RasterSpec, SampleType,
 };
 pub use distribution::{
     copy_band, copy_raster, derive_mask, distribution_defaults, quicklook_jpeg, split_bands,
