@@ -115,6 +115,9 @@ pub struct Shadows<'a> {
     pub step: f64,
     /// How far a cloud's altitude may lie from the ray's to count.
     pub tolerance: f64,
+    /// The altitudes clouds were found at, sorted (empty: any): the ray is only tested at
+    /// altitudes within the tolerance of one.
+    pub levels: Vec<f64>,
 }
 
 impl Shadows<'_> {
@@ -127,14 +130,25 @@ impl Shadows<'_> {
         let mut z = self.altitudes.0.max(h + self.step);
         while z <= self.altitudes.1 {
             let dz = z - h;
-            if let Some(a) = cloud(e + dz * sx, n + dz * sy, z) {
-                if (a - z).abs() <= self.tolerance {
-                    return true;
+            if self.near_level(z) {
+                if let Some(a) = cloud(e + dz * sx, n + dz * sy, z) {
+                    if (a - z).abs() <= self.tolerance {
+                        return true;
+                    }
                 }
             }
             z += self.step;
         }
         false
+    }
+
+    /// Whether a cloud altitude of [`Shadows::levels`] lies within the tolerance of `z`.
+    fn near_level(&self, z: f64) -> bool {
+        if self.levels.is_empty() {
+            return true;
+        }
+        let i = self.levels.partition_point(|&a| a < z - self.tolerance);
+        self.levels.get(i).is_some_and(|&a| a <= z + self.tolerance)
     }
 }
 
@@ -190,12 +204,34 @@ mod tests {
             altitudes: (0.0, 5000.0),
             step: 50.0,
             tolerance: 100.0,
+            levels: Vec::new(),
         };
         // its shadow: 2000 m north
         assert!(finder.shadowed(5000.0, 7000.0, &cloud));
         assert!(!finder.shadowed(5000.0, 6000.0, &cloud));
         assert!(!finder.shadowed(5000.0, 3000.0, &cloud));
         assert!(!finder.shadowed(5100.0, 7000.0, &cloud));
+    }
+
+    #[test]
+    fn testing_only_the_cloud_levels_finds_the_same_shadows() {
+        let finder = |levels: Vec<f64>| Shadows {
+            height: &flat,
+            sun: &south_sun,
+            altitudes: (0.0, 5000.0),
+            step: 50.0,
+            tolerance: 100.0,
+            levels,
+        };
+        let (all, levelled) = (finder(Vec::new()), finder(vec![900.0, 2100.0]));
+        for n in (5000..8000).step_by(50) {
+            let n = f64::from(n);
+            assert_eq!(
+                all.shadowed(5000.0, n, &cloud),
+                levelled.shadowed(5000.0, n, &cloud)
+            );
+        }
+        assert!(!finder(vec![4000.0]).shadowed(5000.0, 7000.0, &cloud));
     }
 
     #[test]
@@ -215,6 +251,7 @@ mod tests {
             altitudes: (0.0, 5000.0),
             step: 50.0,
             tolerance: 100.0,
+            levels: Vec::new(),
         };
         assert!(finder.shadowed(5000.0, 7000.0, &cloud));
     }

@@ -628,6 +628,12 @@ impl MaskJob<'_> {
             ),
             step: SHADOW_STEP_M,
             tolerance,
+            levels: {
+                let mut l = object_altitude.clone();
+                l.sort_by(f64::total_cmp);
+                l.dedup();
+                l
+            },
         };
         let coarse: Vec<bool> = (0..cells.cells())
             .into_par_iter()
