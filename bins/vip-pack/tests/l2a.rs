@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use vip::ee::muscate::MtdAll;
 use vip::product::l2a::{self, L2a};
-use vip_testkit::{files, project_root, read_band, run, SimScene};
+use vip_testkit::{files, read_band, run, SimScene};
 
 mod common;
 use common::{pack, BIN};
@@ -14,23 +14,7 @@ use common::{pack, BIN};
 /// A small simulated L2A (LUTs of testdata/luts); returns the scene and the L2A header.
 fn l2a() -> (SimScene, PathBuf) {
     let (s, l1c) = common::l1c_of("2024-03-15", 96, 128, 7);
-    let hdr = vip::level2::process(
-        &l1c,
-        &vip::level2::L2Options {
-            gipp: project_root().join("testdata/luts"),
-            dem: s.dem(),
-            context: None,
-            mode: None,
-            model: "CONTINEN".into(),
-            params: Default::default(),
-        },
-        &vip::cli::Options {
-            output: s.scratch("L2A"),
-            threads: 2,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let hdr = common::l2a_of(&s, &l1c);
     (s, hdr)
 }
 

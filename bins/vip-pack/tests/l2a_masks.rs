@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use vip::ee::muscate::MtdAll;
 use vip::product::l2a::{self, L2a};
 use vip::sim::clouds::{CloudSpec, Kind, Layer};
-use vip_testkit::{project_root, read_band, SimScene};
+use vip_testkit::{read_band, SimScene};
 
 mod common;
 use common::pack;
@@ -40,23 +40,7 @@ fn cloudy_l2a() -> (SimScene, PathBuf) {
     });
     let s = SimScene::of(spec);
     let l1c = s.l1c();
-    let hdr = vip::level2::process(
-        &l1c,
-        &vip::level2::L2Options {
-            gipp: project_root().join("testdata/luts"),
-            dem: s.dem(),
-            context: None,
-            mode: None,
-            model: "CONTINEN".into(),
-            params: Default::default(),
-        },
-        &vip::cli::Options {
-            output: s.scratch("L2A"),
-            threads: 2,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let hdr = common::l2a_of(&s, &l1c);
     (s, hdr)
 }
 

@@ -196,16 +196,21 @@ mod tests {
         ((e - 5000.0).abs() < 10.0 && (n - 5000.0).abs() < 10.0).then_some(2100.0)
     }
 
-    #[test]
-    fn a_cloud_shadows_the_ground_away_from_the_sun_by_height_times_tan_zenith() {
-        let finder = Shadows {
+    /// Over flat ground, the sun in the south, testing the ray at the cloud `levels`.
+    fn over_flat(levels: Vec<f64>) -> Shadows<'static> {
+        Shadows {
             height: &flat,
             sun: &south_sun,
             altitudes: (0.0, 5000.0),
             step: 50.0,
             tolerance: 100.0,
-            levels: Vec::new(),
-        };
+            levels,
+        }
+    }
+
+    #[test]
+    fn a_cloud_shadows_the_ground_away_from_the_sun_by_height_times_tan_zenith() {
+        let finder = over_flat(Vec::new());
         // its shadow: 2000 m north
         assert!(finder.shadowed(5000.0, 7000.0, &cloud));
         assert!(!finder.shadowed(5000.0, 6000.0, &cloud));
@@ -215,15 +220,7 @@ mod tests {
 
     #[test]
     fn testing_only_the_cloud_levels_finds_the_same_shadows() {
-        let finder = |levels: Vec<f64>| Shadows {
-            height: &flat,
-            sun: &south_sun,
-            altitudes: (0.0, 5000.0),
-            step: 50.0,
-            tolerance: 100.0,
-            levels,
-        };
-        let (all, levelled) = (finder(Vec::new()), finder(vec![900.0, 2100.0]));
+        let (all, levelled) = (over_flat(Vec::new()), over_flat(vec![900.0, 2100.0]));
         for n in (5000..8000).step_by(50) {
             let n = f64::from(n);
             assert_eq!(
@@ -231,7 +228,7 @@ mod tests {
                 levelled.shadowed(5000.0, n, &cloud)
             );
         }
-        assert!(!finder(vec![4000.0]).shadowed(5000.0, 7000.0, &cloud));
+        assert!(!over_flat(vec![4000.0]).shadowed(5000.0, 7000.0, &cloud));
     }
 
     #[test]

@@ -398,14 +398,15 @@ impl MaskJob<'_> {
         // the shading test: "snow" in blocks where the relief's shading is missing is cloud
         let fb = (SHADING_BLOCK_M / MASK_CELL_M).round().max(1.0) as usize;
         let blocks = Grid::new(cells.rows, cells.cols, fb);
+        let block_of_cell = |i: usize| (i / cells.cols / fb) * blocks.cols + (i % cells.cols) / fb;
         let mut shading = vec![Shading::default(); blocks.cells()];
         for (i, k) in counts.iter().enumerate() {
-            shading[(i / cells.cols / fb) * blocks.cols + (i % cells.cols) / fb].merge(&k.snow);
+            shading[block_of_cell(i)].merge(&k.snow);
         }
         // per block: the shading shows (Some(false)), is missing (Some(true)), or cannot tell;
         // snow in blocks without shading is cloud, new snow needs the shading to show
         let unlit: Vec<Option<bool>> = shading.iter().map(Shading::unlit).collect();
-        let block_of = |r: usize, c: usize| (r / fm / fb) * blocks.cols + c / fm / fb;
+        let block_of = |r: usize, c: usize| block_of_cell((r / fm) * cells.cols + c / fm);
         let cloud_snow = |m: u8, block: usize| {
             m & bits::MSK_SNW != 0
                 && (unlit[block] == Some(true) || (m & NEW_SNOW != 0 && unlit[block].is_none()))
@@ -427,7 +428,7 @@ impl MaskJob<'_> {
                 }
             });
         for (i, k) in counts.iter_mut().enumerate() {
-            match unlit[(i / cells.cols / fb) * blocks.cols + (i % cells.cols) / fb] {
+            match unlit[block_of_cell(i)] {
                 Some(true) => k.cloudy += k.snow.n,
                 None => k.cloudy += k.new_snow,
                 Some(false) => {}
