@@ -3,8 +3,11 @@
 //! shares no code with the masks; the L1 stereo comes from vip-l1):
 //! - cloud mask against the truth of the date (CLD_SEEN: the clouds where the L1C shows
 //!   them): overall accuracy over the unambiguous pixels (optical thickness 0 or ≥ 1; thinner
-//!   cloud is reported, not scored), commission over clear, bright (surface blue reflectance
-//!   above 0.12) and snowy ground, omission of clouds thicker than 1;
+//!   cloud is reported, not scored), commission of the tests over clear, bright snow-free
+//!   (surface blue reflectance above 0.12, no snow) and snowy ground (snow fraction ≥ 0.5;
+//!   with the share the user's mask, extension included, covers), over partly snowy pixels
+//!   (reported: without SWIR, snow fallen on part of a pixel brightens it as a thin cloud
+//!   does), omission of clouds thicker than 1;
 //! - shadows against the truth's direct-sun transmittance (SHD < 0.75, clear line of sight),
 //!   counted where the clouds casting them lie in the image: where the sun ray from the ground
 //!   reaches the altitude of the date's highest low or middle cloud layer inside the image
@@ -115,6 +118,9 @@ struct Score {
     bright_flagged: f64,
     snow: f64,
     snow_flagged: f64,
+    snow_in_mask: f64,
+    partial: f64,
+    partial_flagged: f64,
     thick: f64,
     thick_missed: f64,
     thin: f64,
@@ -136,6 +142,9 @@ impl Score {
         f(&mut self.bright_flagged, o.bright_flagged);
         f(&mut self.snow, o.snow);
         f(&mut self.snow_flagged, o.snow_flagged);
+        f(&mut self.snow_in_mask, o.snow_in_mask);
+        f(&mut self.partial, o.partial);
+        f(&mut self.partial_flagged, o.partial_flagged);
         f(&mut self.thick, o.thick);
         f(&mut self.thick_missed, o.thick_missed);
         f(&mut self.thin, o.thin);
@@ -156,13 +165,16 @@ impl Score {
 
     fn line(&self) -> String {
         format!(
-            "OA {:.2} % | commission clear {:.2} %, bright {:.2} % (n {}), snow {:.2} % (n {}) | omission tau>1 {:.2} % (n {}) | thin found {:.1} % | shadows found {:.1} % (n {}), on lit ground {:.1} % of {}",
+            "OA {:.2} % | commission clear {:.2} %, bright {:.2} % (n {}), snow {:.2} % (n {}; {:.1} % in the mask with its extension), partial snow {:.1} % (n {}) | omission tau>1 {:.2} % (n {}) | thin found {:.1} % | shadows found {:.1} % (n {}), on lit ground {:.1} % of {}",
             Self::pct(self.agree, self.unambiguous),
             Self::pct(self.clear_flagged, self.clear),
             Self::pct(self.bright_flagged, self.bright),
             self.bright,
             Self::pct(self.snow_flagged, self.snow),
             self.snow,
+            Self::pct(self.snow_in_mask, self.snow),
+            Self::pct(self.partial_flagged, self.partial),
+            self.partial,
             Self::pct(self.thick_missed, self.thick),
             self.thick,
             Self::pct(self.thin_found, self.thin),
@@ -334,13 +346,17 @@ fn score(series: &Series, out: &Path) -> Vec<(String, Score)> {
             if t == 0.0 {
                 s.clear += 1.0;
                 s.clear_flagged += f64::from(u8::from(tests));
-                if blue[i] > 0.12 && snw[i] < 0.5 {
+                if blue[i] > 0.12 && snw[i] == 0.0 {
                     s.bright += 1.0;
                     s.bright_flagged += f64::from(u8::from(tests));
                 }
                 if snw[i] >= 0.5 {
                     s.snow += 1.0;
                     s.snow_flagged += f64::from(u8::from(tests));
+                    s.snow_in_mask += f64::from(u8::from(cld[i] as u8 & bits::CLD_ALL_CLOUDS != 0));
+                } else if snw[i] > 0.0 {
+                    s.partial += 1.0;
+                    s.partial_flagged += f64::from(u8::from(tests));
                 }
                 let found = cld[i] as u8 & bits::CLD_SHADOWS != 0;
                 if shd[i] < 0.75 && source(r, c) {
@@ -435,6 +451,11 @@ fn masks_on_a_march_alpine_series_keep_the_snow_and_refuse_the_overcast() {
         total.line()
     );
     assert!(total.snow > 100_000.0, "{}", total.line());
+    assert!(
+        pct(total.bright_flagged, total.bright) <= 3.0,
+        "{}",
+        total.line()
+    );
     assert!(
         pct(total.snow_flagged, total.snow) <= 3.0,
         "{}",

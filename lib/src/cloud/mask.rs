@@ -22,6 +22,10 @@
 //!   (MAJA compares the same bands' variations with `K_Red_Blue` and `K_NIR_Blue` directly,
 //!   on relative variations for the NIR; VIP reads the two factors against the white cloud's
 //!   rise, which makes one value hold over dark soil and over dense vegetation alike.)
+//!   The composite is kept as a flat-ground equivalent and relit by the day's light on the
+//!   pixel's slope before it is compared (`crate::level2::clouds::slope_light`), and what
+//!   REFL and REFL_VAR flag where the ground's pattern shows as before is cleared by the
+//!   neighbourhood correlation test ([`crate::cloud::texture`]).
 //! - **ALT**: the L1 stereo saw a cloud (B05/B06 parallax, [`crate::cloud::stereo`]; its mask
 //!   covers a cloud wherever any detector sees it) and the pixel could be a cloud's: brighter
 //!   in the blue than its composite by [`CloudParams::var_blue_min`], or without history, a
@@ -311,31 +315,6 @@ pub fn white_cloud_albedo(rise: f64, rho: f64) -> f64 {
     (rise / ((1.0 - rho).powi(2) + rise * rho)).clamp(0.0, 1.0)
 }
 
-/// Pearson correlation of two series over the pairs where both are finite, or `None` with
-/// fewer than `min` pairs or no variance.
-pub fn correlation(a: &[f64], b: &[f64], min: usize) -> Option<f64> {
-    let (mut n, mut sa, mut sb, mut saa, mut sbb, mut sab) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
-    for (&x, &y) in a.iter().zip(b) {
-        if x.is_finite() && y.is_finite() {
-            n += 1.0;
-            sa += x;
-            sb += y;
-            saa += x * x;
-            sbb += y * y;
-            sab += x * y;
-        }
-    }
-    if (n as usize) < min {
-        return None;
-    }
-    let va = saa - sa * sa / n;
-    let vb = sbb - sb * sb / n;
-    if va <= 1e-12 || vb <= 1e-12 {
-        return None;
-    }
-    Some((sab - sa * sb / n) / (va * vb).sqrt())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,14 +463,5 @@ mod tests {
             assert!(rise >= 0.0);
             assert!((white_cloud_albedo(rise, rho) - 0.2).abs() < 1e-12);
         }
-    }
-
-    #[test]
-    fn correlation_of_a_scaled_pattern_is_one_and_needs_enough_pairs() {
-        let a = [0.1, 0.2, 0.15, 0.3, f64::NAN, 0.25];
-        let b = a.map(|v| 2.0 * v + 0.1);
-        assert!((correlation(&a, &b, 5).unwrap() - 1.0).abs() < 1e-9);
-        assert!(correlation(&a, &b, 6).is_none());
-        assert!(correlation(&[0.1; 6], &b, 3).is_none());
     }
 }

@@ -4,3 +4,4 @@
 pub mod mask;
 pub mod shadow;
 pub mod stereo;
+pub mod texture;

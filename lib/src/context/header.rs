@@ -11,7 +11,7 @@ use crate::geometry::grid::Site;
 /// Value of the `format` field of every context header.
 pub const FORMAT: &str = "VIP-L2-CONTEXT";
 /// Version of the on-disk format this code reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Reflectance quantification of RCR and STO (physical = value × 0.001), as the L2A.
 pub const REFLECTANCE_QUANTIFICATION: f64 = 0.001;
 /// No-data value of RCR and STO, as the L2A.

@@ -14,7 +14,7 @@ pub const BANDS: usize = 12;
 /// Full-width rows of every plane of a context, each plane row-major over the strip's pixels.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Strip {
-    /// RCR: composite surface reflectance, [`BANDS`] planes one after the other, int16 ×0.001,
+    /// RCR: composite flat-ground RCR (docs/context.md), [`BANDS`] planes one after the other, int16 ×0.001,
     /// [`REFLECTANCE_NODATA`] where no clear observation is remembered.
     pub rcr: Vec<i16>,
     /// PXD: date of each composite pixel, days since the header's reference date,
@@ -96,9 +96,9 @@ impl Strip {
 /// over the strip's pixels).
 #[derive(Debug, Clone, Copy)]
 pub struct Observation<'a> {
-    /// Surface reflectance (SRE), [`BANDS`] planes one after the other, int16 ×0.001, no-data
-    /// [`REFLECTANCE_NODATA`].
-    pub sre: &'a [i16],
+    /// Flat-ground RCR (as the composite keeps it: docs/context.md), [`BANDS`] planes one
+    /// after the other, int16 ×0.001, no-data [`REFLECTANCE_NODATA`].
+    pub rcr: &'a [i16],
     /// Whether the pixel is clear (no cloud, shadow, snow or other reason to keep it out of
     /// the composite). A clear pixel with a no-data band counts as not clear.
     pub clear: &'a [bool],
@@ -208,7 +208,7 @@ impl Update {
     /// gets the date's correlation band where clear; CLD and CLA become the date's.
     pub fn apply(&self, old: Option<&Strip>, obs: &Observation) -> Result<Strip> {
         let n = obs.clear.len();
-        let obs_ok = obs.sre.len() == BANDS * n
+        let obs_ok = obs.rcr.len() == BANDS * n
             && obs.cld.len() == n
             && obs.cla.len() == n
             && obs.water.len() == n
@@ -230,10 +230,10 @@ impl Update {
         let mut new = Strip::empty(n, self.header.stack_dates.len());
         for i in 0..n {
             let clear =
-                obs.clear[i] && (0..BANDS).all(|b| obs.sre[b * n + i] != REFLECTANCE_NODATA);
+                obs.clear[i] && (0..BANDS).all(|b| obs.rcr[b * n + i] != REFLECTANCE_NODATA);
             if clear {
                 for b in 0..BANDS {
-                    new.rcr[b * n + i] = obs.sre[b * n + i];
+                    new.rcr[b * n + i] = obs.rcr[b * n + i];
                 }
                 new.pxd[i] = self.date_code;
                 let before = old.map_or(0, |s| if s.pxd[i] == PXD_NODATA { 0 } else { s.wam[i] });

@@ -30,7 +30,7 @@ fn day(y: i32, m: u32, d: u32) -> NaiveDate {
 /// An observation owned by the test.
 #[derive(Debug, Clone)]
 struct Obs {
-    sre: Vec<i16>,
+    rcr: Vec<i16>,
     clear: Vec<bool>,
     cld: Vec<u8>,
     cla: Vec<u16>,
@@ -41,7 +41,7 @@ struct Obs {
 impl Obs {
     fn view(&self) -> Observation<'_> {
         Observation {
-            sre: &self.sre,
+            rcr: &self.rcr,
             clear: &self.clear,
             cld: &self.cld,
             cla: &self.cla,
@@ -53,7 +53,7 @@ impl Obs {
     /// Pseudo-random pixels: about 60 % clear, a fifth water.
     fn random(seed: u64, n: usize) -> Obs {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let sre = (0..BANDS * n).map(|_| rng.gen_range(-50..900)).collect();
+        let rcr = (0..BANDS * n).map(|_| rng.gen_range(-50..900)).collect();
         let clear: Vec<bool> = (0..n).map(|_| rng.gen_bool(0.6)).collect();
         let cld = clear
             .iter()
@@ -66,7 +66,7 @@ impl Obs {
         let water = (0..n).map(|_| rng.gen_bool(0.2)).collect();
         let corr = (0..n).map(|_| rng.gen_range(0..700)).collect();
         Obs {
-            sre,
+            rcr,
             clear,
             cld,
             cla,
@@ -79,11 +79,11 @@ impl Obs {
     fn rows(&self, rows: Range<usize>) -> Obs {
         let n = COLS * LINES;
         let px = rows.start * COLS..rows.end * COLS;
-        let sre = (0..BANDS)
-            .flat_map(|b| self.sre[b * n + px.start..b * n + px.end].to_vec())
+        let rcr = (0..BANDS)
+            .flat_map(|b| self.rcr[b * n + px.start..b * n + px.end].to_vec())
             .collect();
         Obs {
-            sre,
+            rcr,
             clear: self.clear[px.clone()].to_vec(),
             cld: self.cld[px.clone()].to_vec(),
             cla: self.cla[px.clone()].to_vec(),
@@ -238,7 +238,7 @@ fn same_inputs_same_bytes() {
 /// Four pixels, all bands of a pixel equal to `v[i]`.
 fn obs4(v: [i16; 4], clear: [bool; 4], water: [bool; 4]) -> Obs {
     Obs {
-        sre: (0..BANDS).flat_map(|_| v).collect(),
+        rcr: (0..BANDS).flat_map(|_| v).collect(),
         clear: clear.to_vec(),
         cld: clear.iter().map(|&c| if c { 0 } else { 0b11 }).collect(),
         cla: clear.iter().map(|&c| if c { 0 } else { 2500 }).collect(),
@@ -261,7 +261,7 @@ fn update_rule_clear_replaces_cloudy_keeps_old_forgets() {
     // Init: clear pixels enter the composite; the third has a no-data band so is not clear.
     let u1 = Update::new(None, &s, d1, Mode::Init, &rule).unwrap();
     let mut o = obs4([100, 200, 300, 400], [true, false, true, true], [true; 4]);
-    o.sre[5 * 4 + 2] = nd;
+    o.rcr[5 * 4 + 2] = nd;
     let s1 = u1.apply(None, &o.view()).unwrap();
     assert_eq!(s1.rcr_band(0), [100, nd, nd, 400]);
     assert_eq!(s1.rcr_band(11), [100, nd, nd, 400]);

@@ -8,12 +8,14 @@
 use rayon::prelude::*;
 
 use super::coarse::{CellGeometry, Grid, NB};
+use super::l2comm::L2COMM_COARSE_M;
 use super::{read_strip, seen_toa};
 use crate::atmosphere::surface::{PixelTerms, Slope};
 use crate::atmosphere::BandLuts;
 use crate::cli::{progress, Options};
 use crate::cloud::mask::{CloudParams, Composite, StereoSeen, Verdict};
 use crate::cloud::shadow::{CellMask, Shadows};
+use crate::cloud::texture::{Texture, TextureTest};
 use crate::context::{self, Context, Strip as ContextStrip};
 use crate::error::Result;
 use crate::geometry::dem::{Dem, Gradient};
@@ -27,6 +29,9 @@ use chrono::NaiveDate;
 /// The CLD bits of the cloud tests (not their extension, not shadows).
 const TESTS: u8 = bits::CLD_REFL | bits::CLD_REFL_VAR | bits::CLD_ALT;
 
+/// The bits of the spectral tests, which the correlation test may clear.
+const SPECTRAL: u8 = bits::CLD_REFL | bits::CLD_REFL_VAR;
+
 /// Step the sun ray is followed at, metres of altitude (a cloud counts within half a step).
 const SHADOW_STEP_M: f64 = 50.0;
 
@@ -35,8 +40,17 @@ const SHADOW_STEP_M: f64 = 50.0;
 /// most of the sun through, scattered forward; its shadow darkens the ground by a few percent.
 const CASTING: u8 = bits::CLD_REFL;
 
-/// Least illumination of a slope relative to flat ground that the snow test divides by.
+/// Least illumination of a slope relative to flat ground that [`slope_light`] gives.
 const MIN_ILLUMINATION: f64 = 0.3;
+
+/// The light a slope gets relative to flat ground at zero aerosol (direct sun on the slope,
+/// sky it sees), at least [`MIN_ILLUMINATION`]. The snow test divides the RCR by it, and the
+/// context keeps its composite so divided (a flat-ground equivalent), relit by the day's light
+/// before it is compared: the sun climbs by 10° between March and April, and a slope facing
+/// it loses a fifth of its RCR while its surface stays the same.
+pub fn slope_light(rayleigh: &PixelTerms, slope: &Slope) -> f64 {
+    rayleigh.illumination(slope, 0.0).max(MIN_ILLUMINATION)
+}
 
 /// The shading test of snow (VENµS has no SWIR to tell snow from a cloud over it): over
 /// blocks of [`SHADING_BLOCK_M`], the blue RCR of the pixels the snow test passed must follow
@@ -55,7 +69,8 @@ const SHADING_MIN_CORRELATION: f64 = 0.3;
 const SHADING_MIN_GAIN: f64 = 0.15;
 /// ... and a block with "snow" but no pixel darker than this in the blue (RCR) lies under a
 /// cloud: one thick enough to hide snow (optical thickness 5, albedo 0.35) lifts every pixel
-/// above it, while sunlit mountains always hold darker ground (rock, forest, shade).
+/// above it, while sunlit mountains mostly hold darker ground (rock, forest, shade); unless
+/// its snow follows the shading (a snowfield 200 m wide all in the sun).
 const SHADING_DARKEST_MAX: f64 = 0.5;
 
 /// MSK bit the pass marks new snow with ([`Verdict::new_snow`]) until the shading test.
@@ -169,27 +184,15 @@ pub fn typical_height(altitude: Option<&CloudAltitude>, site: &Site, dem: &Dem) 
 #[derive(Debug, Clone, Copy, Default)]
 struct CellCount {
     seen: u32,
-    cloudy: u32,
-    /// Clear pixels (no test, no snow, no water) with a composite, and their sums of
-    /// shadow-band RCR today and in the composite.
-    history: u32,
-    dark_now: f64,
-    dark_before: f64,
     /// Pixels the snow test passed, and their sums of (direct illumination of the slope,
-    /// blue RCR) for the shading test; of them, the new snow ([`Verdict::new_snow`]).
+    /// blue RCR) for the shading test.
     snow: Shading,
-    new_snow: u32,
 }
 
 impl CellCount {
     fn merge(&mut self, o: &CellCount) {
         self.seen += o.seen;
-        self.cloudy += o.cloudy;
-        self.history += o.history;
-        self.dark_now += o.dark_now;
-        self.dark_before += o.dark_before;
         self.snow.merge(&o.snow);
-        self.new_snow += o.new_snow;
     }
 }
 
@@ -247,21 +250,18 @@ impl Shading {
         if (self.n as usize) < SHADING_MIN_PIXELS {
             return None;
         }
-        if self.darkest > SHADING_DARKEST_MAX {
-            return Some(true);
-        }
         let n = f64::from(self.n);
         let vx = self.xx / n - (self.x / n).powi(2);
         let vy = self.yy / n - (self.y / n).powi(2);
-        if vx < SHADING_MIN_STD * SHADING_MIN_STD {
-            return None;
-        }
         let cov = self.xy / n - self.x * self.y / (n * n);
-        Some(
-            vy <= 1e-12
-                || cov / (vx * vy).sqrt() < SHADING_MIN_CORRELATION
-                || cov / vx < SHADING_MIN_GAIN,
-        )
+        let varied = vx >= SHADING_MIN_STD * SHADING_MIN_STD;
+        let follows = vy > 1e-12
+            && cov / (vx * vy).sqrt() >= SHADING_MIN_CORRELATION
+            && cov / vx >= SHADING_MIN_GAIN;
+        if self.darkest > SHADING_DARKEST_MAX && !(varied && follows) {
+            return Some(true);
+        }
+        varied.then_some(!follows)
     }
 }
 
@@ -271,11 +271,19 @@ struct RowMasks {
     msk: Vec<u8>,
     /// Per mask cell of the row.
     cells: Vec<CellCount>,
+    /// The row's sums for the correlation test, per mask cell.
+    texture: Texture,
 }
 
 impl MaskJob<'_> {
-    /// The composite of pixel `k` of a context strip of `n` pixels, as RCR and age in days.
-    fn composite(&self, strip: &ContextStrip, k: usize, n: usize) -> Option<([f64; NB], f64)> {
+    /// The composite of pixel `k` of a context strip of `n` pixels as RCR under today's
+    /// `light` ([`slope_light`]), and its age in days.
+    fn composite(
+        &self,
+        strip: &ContextStrip,
+        (k, n): (usize, usize),
+        light: &[f64; NB],
+    ) -> Option<([f64; NB], f64)> {
         let header = self.history?;
         let date = header.pxd_date(strip.pxd[k])?;
         let mut rcr = [0.0; NB];
@@ -284,7 +292,7 @@ impl MaskJob<'_> {
             if x == context::REFLECTANCE_NODATA {
                 return None;
             }
-            *v = f64::from(x) * context::REFLECTANCE_QUANTIFICATION;
+            *v = f64::from(x) * context::REFLECTANCE_QUANTIFICATION * light[b];
         }
         Some((rcr, (self.date - date).num_days().abs() as f64))
     }
@@ -303,6 +311,7 @@ impl MaskJob<'_> {
             cld: vec![0; cols],
             msk: vec![0; cols],
             cells: vec![CellCount::default(); cols.div_ceil(fm)],
+            texture: Texture::new(1, cols.div_ceil(fm), self.texture_planes()),
         };
         for c in 0..cols {
             let k = i * cols + c;
@@ -316,18 +325,31 @@ impl MaskJob<'_> {
             let normal = self.gradient.normal(e, nn);
             let slope = (1.0 - normal[2] * normal[2]).max(0.0).sqrt() / normal[2];
             let sun = Slope::new(normal, self.sun[cell]);
-            let lit: [f64; NB] = std::array::from_fn(|b| {
-                rcr[b]
-                    / self.rayleigh[b][cell]
-                        .illumination(&sun, 0.0)
-                        .max(MIN_ILLUMINATION)
-            });
-            let before = history.and_then(|h| self.composite(h, k, n));
+            let light: [f64; NB] =
+                std::array::from_fn(|b| slope_light(&self.rayleigh[b][cell], &sun));
+            let lit: [f64; NB] = std::array::from_fn(|b| rcr[b] / light[b]);
+            let before = history.and_then(|h| self.composite(h, (k, n), &light));
             let composite = before.as_ref().map(|(rcr, age)| Composite {
                 rcr,
                 age_days: *age,
             });
             let v: Verdict = self.params.classify(&rcr, &lit, composite, stereo, slope);
+            // the correlation test's sums: the detections of the spectral tests, and the pixels
+            // no test flagged, neither snow nor water, which show the ground's change
+            let flagged = v.cld & SPECTRAL != 0;
+            let clean = v.cld == 0 && !v.snow && !v.water;
+            if let (Some(h), true) = (history, flagged || clean) {
+                let b = self.params.correl;
+                let today = rcr[b];
+                let composite = h.rcr[b * n + k];
+                let stack = (0..h.stack_planes()).map(|p| h.sto[p * n + k]);
+                for (p, v) in std::iter::once(composite).chain(stack).enumerate() {
+                    if v != context::REFLECTANCE_NODATA {
+                        let before = f64::from(v) * context::REFLECTANCE_QUANTIFICATION * light[b];
+                        out.texture.add(c / fm, p, flagged, today, before);
+                    }
+                }
+            }
             out.cld[c] = v.cld;
             if v.snow {
                 out.msk[c] |= bits::MSK_SNW;
@@ -342,19 +364,17 @@ impl MaskJob<'_> {
             if v.snow {
                 let b = self.params.blue;
                 acc.snow.add(self.rayleigh[b][cell].direct(&sun), rcr[b]);
-                acc.new_snow += u32::from(v.new_snow);
             }
             acc.seen += 1;
             acc.snow.darkest = acc.snow.darkest.min(rcr[self.params.blue]);
-            if v.cld != 0 {
-                acc.cloudy += 1;
-            } else if let (false, false, Some(before)) = (v.snow, v.water, composite) {
-                acc.history += 1;
-                acc.dark_now += rcr[self.params.shadow_band];
-                acc.dark_before += before.rcr[self.params.shadow_band];
-            }
         }
         out
+    }
+
+    /// Planes of the correlation test: the composite and each stacked date (none without a
+    /// history).
+    fn texture_planes(&self) -> usize {
+        self.history.map_or(0, |h| 1 + h.stack_dates.len())
     }
 
     /// Runs the pass over `image` (the L1C image).
@@ -370,6 +390,7 @@ impl MaskJob<'_> {
         let mut cld = vec![0u8; lines * cols];
         let mut msk = vec![0u8; lines * cols];
         let mut counts = vec![CellCount::default(); cells.cells()];
+        let mut texture = Texture::new(cells.rows, cells.cols, self.texture_planes());
         let bar = progress(lines as u64, "L2 masks");
         let per_pixel = 15 * 2 * 2 + ContextStrip::bytes_per_pixel(self.params.n_stack);
         for win in Strips::for_budget(lines, cols, opts.ram_bytes, per_pixel) {
@@ -390,6 +411,7 @@ impl MaskJob<'_> {
                 for (cc, cell) in row.cells.iter().enumerate() {
                     counts[(r / fm) * cells.cols + cc].merge(cell);
                 }
+                texture.merge_row(r / fm, &row.texture);
             }
             bar.inc(win.rows as u64);
         }
@@ -411,12 +433,39 @@ impl MaskJob<'_> {
             m & bits::MSK_SNW != 0
                 && (unlit[block] == Some(true) || (m & NEW_SNOW != 0 && unlit[block].is_none()))
         };
-        cld.par_chunks_mut(cols)
+        // the correlation test clears what the spectral tests flagged where the ground's
+        // pattern shows as before (not the shading test's clouds over snow, whose texture
+        // does show through)
+        let p = self.params;
+        let block = (L2COMM_COARSE_M / MASK_CELL_M).round().max(1.0) as usize;
+        let blocks_c = Grid::new(cells.rows, cells.cols, block);
+        let coarse_of_cell =
+            |i: usize| (i / cells.cols / block) * blocks_c.cols + (i % cells.cols) / block;
+        let surface_change = texture.surface_change(&TextureTest {
+            block,
+            reach: (p.correl_half_m / MASK_CELL_M).round() as usize,
+            min_pixels: (fm * fm / 2) as f64,
+            min_cells: p.correl_min_cells,
+            threshold: p.correl_threshold,
+            tolerance: p.var_blue_min,
+        });
+        // per row, the pixels of each cell that make it a cloud cell (the cells the extension
+        // grows from and the shadows are cast by): cloudy by a test, unless the L1 stereo
+        // measured a bright ground there (a surface change, partial snow or a thin veil the
+        // ground shows through: 95 % of the variation test's false alarms on the alpine series,
+        // none of its clouds thicker than 1), or cloud by the shading test
+        let row_cloudy: Vec<Vec<u32>> = cld
+            .par_chunks_mut(cols)
             .zip(msk.par_chunks_mut(cols))
             .enumerate()
-            .for_each(|(r, (cld, msk))| {
+            .map(|(r, (cld, msk))| {
+                let mut n = vec![0u32; cells.cols];
                 for c in 0..cols {
-                    if cloud_snow(msk[c], block_of(r, c)) {
+                    if surface_change[(r / fm) * cells.cols + c / fm] {
+                        cld[c] &= !SPECTRAL;
+                    }
+                    let shading = cloud_snow(msk[c], block_of(r, c));
+                    if shading {
                         msk[c] &= !bits::MSK_SNW;
                         cld[c] |= if msk[c] & NEW_SNOW != 0 {
                             bits::CLD_REFL_VAR
@@ -425,20 +474,40 @@ impl MaskJob<'_> {
                         };
                     }
                     msk[c] &= !NEW_SNOW;
+                    let ground =
+                        StereoSeen::from_band(self.l1_mask[r * cols + c]) == StereoSeen::Ground;
+                    if cld[c] & TESTS != 0 && (shading || !ground) {
+                        n[c / fm] += 1;
+                    }
                 }
-            });
-        for (i, k) in counts.iter_mut().enumerate() {
-            match unlit[block_of_cell(i)] {
-                Some(true) => k.cloudy += k.snow.n,
-                None => k.cloudy += k.new_snow,
-                Some(false) => {}
+                n
+            })
+            .collect();
+        let mut cloudy = vec![0u32; cells.cells()];
+        for (r, n) in row_cloudy.iter().enumerate() {
+            for (a, b) in cloudy[(r / fm) * cells.cols..].iter_mut().zip(n) {
+                *a += b;
             }
         }
         let mut cloud_cells = CellMask::new(cells.rows, cells.cols);
-        for (m, k) in cloud_cells.data.iter_mut().zip(&counts) {
-            *m = k.seen > 0 && 2 * k.cloudy >= k.seen;
+        for ((m, k), &n) in cloud_cells.data.iter_mut().zip(&counts).zip(&cloudy) {
+            *m = k.seen > 0 && 2 * n >= k.seen;
         }
-        let extension = cloud_cells.dilated(self.params.dilation_m / MASK_CELL_M);
+        // the extension grows, as MAJA's, from the cloud at its coarse resolution (blocks of
+        // 100 m at least half cloudy): a lone 20 m cell would otherwise flag 300 times its
+        // area
+        let mut block_cloudy = vec![(0u32, 0u32); blocks_c.cells()];
+        for (i, (k, &n)) in counts.iter().zip(&cloudy).enumerate() {
+            let b = &mut block_cloudy[coarse_of_cell(i)];
+            b.0 += k.seen;
+            b.1 += n;
+        }
+        let mut seeds = CellMask::new(cells.rows, cells.cols);
+        for (i, m) in seeds.data.iter_mut().enumerate() {
+            let (seen, n) = block_cloudy[coarse_of_cell(i)];
+            *m = cloud_cells.data[i] && seen > 0 && 2 * n >= seen;
+        }
+        let extension = seeds.dilated(self.params.dilation_m / MASK_CELL_M);
         let shadows = self.shadows(&cloud_cells, cells, &cld);
         let (seen, cloudy, snowy, water) = (0..lines * cols)
             .into_par_iter()

@@ -770,7 +770,7 @@ impl Correction<'_> {
             .collect();
         let correl = self.params.clouds.correl;
         let obs = Observation {
-            sre: &rcr,
+            rcr: &rcr,
             clear: &clear,
             cld,
             cla: &cla,
@@ -921,9 +921,10 @@ impl Correction<'_> {
                 let t = at_altitude(&t, hc);
                 let env = nodes.env[b][e0] + ew * (nodes.env[b][e1] - nodes.env[b][e0]);
                 let toa = f64::from(d) * l1c.quantification;
-                let rcr = self.rayleigh[b][cell].uniform(toa);
+                let rayleigh = &self.rayleigh[b][cell];
+                let flat = rayleigh.uniform(toa) / clouds::slope_light(rayleigh, &slope);
                 out.rcr[b * cols + c] =
-                    encode_refl(rcr, crate::context::REFLECTANCE_QUANTIFICATION);
+                    encode_refl(flat, crate::context::REFLECTANCE_QUANTIFICATION);
                 let (sre, fre) = if cloud {
                     let u = t.uniform(toa);
                     (u, u)
