@@ -94,7 +94,8 @@ pub struct CloudParams {
     pub dilation_m: f64,
     /// Cloud altitude where the stereo measured none, metres above the ground
     /// (`Default_Altitude`), and the search range around it for shadows by darkening
-    /// (`Delta_H_Min/Max/Step`).
+    /// (`Delta_H_Min/Max/Step`): MAJA's SHADVAR, read and checked, not used (VIP casts
+    /// shadows from the stereo altitudes only).
     pub default_altitude: f64,
     pub delta_h: (f64, f64, f64),
     /// Highest cloud altitude, metres (`Max_Cloud_Altitude`).

@@ -123,8 +123,6 @@ pub struct MaskJob<'a> {
     /// L1C has one, and the L1 CLD band (whole scene; [`StereoSeen::from_band`]).
     pub altitude: Option<&'a CloudAltitude>,
     pub l1_mask: &'a [u8],
-    /// Median height of the stereo clouds above the ground (0 without any).
-    pub typical_dz: f64,
     /// The header of the site's history (whose composite the variation test compares with),
     /// and the date.
     pub history: Option<&'a context::Header>,
@@ -156,28 +154,6 @@ pub fn rayleigh_terms(
                 .collect()
         })
         .collect()
-}
-
-/// Median height above the ground of the clouds of the CLA annex (0 when it has none).
-pub fn typical_height(altitude: Option<&CloudAltitude>, site: &Site, dem: &Dem) -> f64 {
-    let Some(a) = altitude else { return 0.0 };
-    let (sl, sc) = a.grid.step;
-    let mut dz: Vec<f64> = (0..a.grid.lines * a.grid.cols)
-        .filter(|&i| a.values[i] > 0.0)
-        .map(|i| {
-            let (r, c) = (
-                (i / a.grid.cols) * sl + sl / 2,
-                (i % a.grid.cols) * sc + sc / 2,
-            );
-            let (e, n) = site.pixel_centre(r as f64, c as f64);
-            f64::from(a.values[i]) - dem.height(e, n)
-        })
-        .collect();
-    if dz.is_empty() {
-        return 0.0;
-    }
-    dz.sort_by(f64::total_cmp);
-    dz[dz.len() / 2]
 }
 
 /// What the pass counts per mask cell.
@@ -589,16 +565,12 @@ impl MaskJob<'_> {
         let cell_centre = |i: usize| ((i / cells.cols) * f + f / 2, (i % cells.cols) * f + f / 2);
         let stereo_at =
             |r: usize, c: usize| self.altitude.map_or(0.0, |a| f64::from(a.at_pixel(r, c)));
-        let free_height = if self.typical_dz > 0.0 {
-            self.typical_dz
-        } else {
-            p.default_altitude
-        };
-        // one altitude per cloud: the median of its stereo cells, or its median ground height
-        // plus the free height
+        // one altitude per cloud: the median of its stereo cells. A cloud the stereo measured
+        // nowhere casts no shadow: its altitude would be a guess, and on the alpine series
+        // such "clouds" (snow the shading test could not confirm) put their shadows on lit
+        // ground; every cloud bright enough to cast a shadow has a parallax the stereo sees
         let (label, n_labels) = clouds.labels();
         let mut stereo: Vec<Vec<f64>> = vec![Vec::new(); n_labels];
-        let mut ground: Vec<Vec<f64>> = vec![Vec::new(); n_labels];
         for i in 0..cells.cells() {
             let Some(&l) = label.get(i).filter(|&&l| l != u32::MAX) else {
                 continue;
@@ -609,27 +581,19 @@ impl MaskJob<'_> {
             if a > 0.0 {
                 stereo[l as usize].push(a);
             }
-            let (e, n) = self.site.pixel_centre(r as f64, c as f64);
-            ground[l as usize].push(self.dem.height(e, n));
         }
         let median = |v: &mut Vec<f64>| {
             v.sort_by(f64::total_cmp);
             v[v.len() / 2]
         };
-        let object_altitude: Vec<f64> = stereo
+        let object_altitude: Vec<Option<f64>> = stereo
             .iter_mut()
-            .zip(ground.iter_mut())
-            .map(|(s, g)| {
-                if s.is_empty() {
-                    median(g) + free_height
-                } else {
-                    median(s)
-                }
-            })
+            .map(|s| (!s.is_empty()).then(|| median(s)))
             .collect();
         let tolerance = SHADOW_STEP_M / 2.0;
         let (lo, hi) = object_altitude
             .iter()
+            .flatten()
             .fold((f64::MAX, f64::MIN), |(lo, hi), &a| (lo.min(a), hi.max(a)));
         if lo > hi {
             return vec![false; lines * cols];
@@ -639,7 +603,9 @@ impl MaskJob<'_> {
         let inside = |r: f64, c: f64| r >= 0.0 && c >= 0.0 && r < lines as f64 && c < cols as f64;
         let altitude_of = |r: usize, c: usize| {
             let l = label[(r / f) * cells.cols + c / f];
-            (l != u32::MAX).then(|| object_altitude[l as usize])
+            (l != u32::MAX)
+                .then(|| object_altitude[l as usize])
+                .flatten()
         };
         // the L1C shows a cloud at altitude z over (E, N) displaced by −(z − h)·v
         let apparent = |e: f64, n: f64, z: f64| {
@@ -680,7 +646,9 @@ impl MaskJob<'_> {
                         })
                         .find_map(|(a, b)| {
                             let l = label[a as usize * cells.cols + b as usize];
-                            (l != u32::MAX).then(|| object_altitude[l as usize])
+                            (l != u32::MAX)
+                                .then(|| object_altitude[l as usize])
+                                .flatten()
                         })
                 })
             } else {
@@ -699,7 +667,7 @@ impl MaskJob<'_> {
             step: SHADOW_STEP_M,
             tolerance,
             levels: {
-                let mut l = object_altitude.clone();
+                let mut l: Vec<f64> = object_altitude.iter().flatten().copied().collect();
                 l.sort_by(f64::total_cmp);
                 l.dedup();
                 l
@@ -733,7 +701,7 @@ impl MaskJob<'_> {
             })
             .collect();
         log::debug!(
-            "shadows: {n_labels} clouds at {lo:.0}–{hi:.0} m (without stereo: {free_height:.0} m above the ground); {} pixels shadowed",
+            "shadows: {n_labels} clouds, those with a stereo altitude at {lo:.0}–{hi:.0} m; {} pixels shadowed",
             shadow.iter().filter(|&&v| v).count()
         );
         shadow

@@ -265,7 +265,6 @@ fn process_with(
         view: &vie[blue_detector],
         altitude: cloud_altitude.as_ref(),
         l1_mask: &l1_mask,
-        typical_dz: clouds::typical_height(cloud_altitude.as_ref(), &site, &dem),
         history: history.read.map(Context::header),
         date: l1c.date,
     }
