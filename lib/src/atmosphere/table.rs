@@ -173,11 +173,18 @@ impl Table {
         }
     }
 
+    /// The weighted sum over axes `dim..` of the nodes under flat index prefix `base`; the
+    /// last axis, contiguous in `data`, is summed in place (the hot loop of the L2's LUT
+    /// sampling: 4^5 nodes per path reflectance).
     fn contract(&self, w: &[Weights], dim: usize, base: usize) -> f64 {
         if dim == w.len() {
             return f64::from(self.data[base]);
         }
         let n = self.axes[dim].values.len();
+        if dim + 1 == w.len() {
+            let row = &self.data[base * n..(base + 1) * n];
+            return w[dim].iter().map(|(i, wi)| wi * f64::from(row[i])).sum();
+        }
         w[dim]
             .iter()
             .map(|(i, wi)| wi * self.contract(w, dim + 1, base * n + i))

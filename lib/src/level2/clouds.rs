@@ -607,9 +607,22 @@ impl MaskJob<'_> {
                 .then(|| object_altitude[l as usize])
                 .flatten()
         };
-        // the L1C shows a cloud at altitude z over (E, N) displaced by −(z − h)·v
+        // the L1C shows a cloud at altitude z over (E, N) displaced by −(z − h)·v, the viewing
+        // direction taken at the centre of the mask cell of (E, N) (it turns by thousandths of
+        // a degree over 20 m; the ray search asks for it at every step)
+        let view: Vec<(f64, f64)> = (0..cells.cells())
+            .into_par_iter()
+            .with_min_len(256)
+            .map(|i| {
+                let (r, c) = cell_centre(i);
+                let (e, n) = self.site.pixel_centre(r as f64 - 0.5, c as f64 - 0.5);
+                direction(self.view, e, n)
+            })
+            .collect();
         let apparent = |e: f64, n: f64, z: f64| {
-            let (vx, vy) = direction(self.view, e, n);
+            let (r, c) = position(e, n);
+            let cell = |x: f64, size: usize| ((x.max(0.0) as usize) / f).min(size - 1);
+            let (vx, vy) = view[cell(r, cells.rows) * cells.cols + cell(c, cells.cols)];
             let dz = z - self.dem.height(e, n);
             position(e - dz * vx, n - dz * vy)
         };
