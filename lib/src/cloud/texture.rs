@@ -11,10 +11,12 @@
 //! and where the history happens to be brighter at the same place the correlation stays
 //! high. VIP therefore fits the change on the window's undetected cells only (today's mean
 //! against the history's, per 20 m cell) and clears a cell's detections when that fit
-//! correlates above the threshold *and* predicts the detected pixels: their mean lies within
-//! a tolerance (the variation test's least blue rise) of the fit. A cloud rises above the
-//! fit; a surface that drifted with its surroundings (a stale composite over a greening
-//! valley) does not.
+//! correlates above the threshold, keeps the pattern's contrast within a factor
+//! [`MAX_CONTRAST_CHANGE`] (a stratus deck over snow still lets a dimmed copy of the snow's
+//! pattern through, perfectly correlated) *and* predicts the detected pixels: their mean lies
+//! within a tolerance (the variation test's least blue rise) of the fit. A cloud rises above
+//! the fit; a surface that drifted with its surroundings (a stale composite over a greening
+//! valley) does not. Only the pixels no test flagged, neither snow nor water, feed the fit.
 
 /// Largest factor by which the pattern's contrast may have grown or shrunk for the change to
 /// be the surface's: a cloud that lets the ground's pattern through dims it by the square of
