@@ -571,6 +571,10 @@ impl MaskJob<'_> {
         // ground; every cloud bright enough to cast a shadow has a parallax the stereo sees
         let (label, n_labels) = clouds.labels();
         let mut stereo: Vec<Vec<f64>> = vec![Vec::new(); n_labels];
+        // whether the cloud holds a pixel of the casting tests: the others (cirrus, veils
+        // found by their history) cast no shadow the search could find, and following the
+        // sun ray up to them cost a fifth of the L2 on a scene with cirrus
+        let mut casts = vec![false; n_labels];
         for i in 0..cells.cells() {
             let Some(&l) = label.get(i).filter(|&&l| l != u32::MAX) else {
                 continue;
@@ -581,6 +585,12 @@ impl MaskJob<'_> {
             if a > 0.0 {
                 stereo[l as usize].push(a);
             }
+            let (r0, c0) = ((i / cells.cols) * f, (i % cells.cols) * f);
+            casts[l as usize] |= (r0..(r0 + f).min(lines)).any(|rr| {
+                tests[rr * cols + c0..rr * cols + (c0 + f).min(cols)]
+                    .iter()
+                    .any(|&v| v & CASTING != 0)
+            });
         }
         let median = |v: &mut Vec<f64>| {
             v.sort_by(f64::total_cmp);
@@ -588,7 +598,8 @@ impl MaskJob<'_> {
         };
         let object_altitude: Vec<Option<f64>> = stereo
             .iter_mut()
-            .map(|s| (!s.is_empty()).then(|| median(s)))
+            .zip(&casts)
+            .map(|(s, &casts)| (casts && !s.is_empty()).then(|| median(s)))
             .collect();
         let tolerance = SHADOW_STEP_M / 2.0;
         let (lo, hi) = object_altitude
