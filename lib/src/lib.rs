@@ -5,6 +5,7 @@
 pub mod atmosphere;
 pub mod cli;
 pub mod cloud;
+pub mod composite;
 pub mod context;
 pub mod ee;
 pub mod error;

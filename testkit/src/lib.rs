@@ -365,6 +365,113 @@ impl SimScene {
     }
 }
 
+/// Largest span of a 5 × 5 truth neighbourhood counted as smooth: this reflectance or this
+/// share of the pixel's, whichever is larger (canopies' texture in the near infrared spans more
+/// than 0.02 within a field; edges span far more). Across the simulated world's pixel-sharp
+/// edges (shores, field borders, roofs) an L1C departs from the truth by a share of the contrast
+/// (the resampling kernel), which no later processing undoes: accuracy is scored where the
+/// truth is smooth at that kernel's scale.
+pub const SMOOTH: (f64, f64) = (0.02, 0.1);
+
+/// `keep` (row-major, `width` columns), less the pixels whose 5 × 5 neighbourhood in `truth`
+/// is not smooth ([`SMOOTH`]) or leaves the image.
+pub fn smooth(keep: &[bool], truth: &[f64], width: usize) -> Vec<bool> {
+    let height = keep.len() / width;
+    (0..keep.len())
+        .map(|i| {
+            let (r, c) = (i / width, i % width);
+            if !keep[i] || r < 2 || c < 2 || r + 2 >= height || c + 2 >= width {
+                return false;
+            }
+            let near =
+                (r - 2..=r + 2).flat_map(|y| (c - 2..=c + 2).map(move |x| truth[y * width + x]));
+            let span = near.clone().fold(f64::MIN, f64::max) - near.fold(f64::MAX, f64::min);
+            span < SMOOTH.0.max(SMOOTH.1 * truth[i])
+        })
+        .collect()
+}
+
+/// A simulated series (`vip::sim::series`, clouds drawn per date) with the L1C of each date,
+/// in a temporary folder that lives as long as it does.
+pub struct SimSeries {
+    _tmp: tempfile::TempDir,
+    /// The series folder (one scene folder per date).
+    pub root: PathBuf,
+    /// Per date: scene folder and L1C header, oldest first.
+    pub dates: Vec<(PathBuf, PathBuf)>,
+}
+
+impl SimSeries {
+    /// Simulates `base` on each date of `dates` (comma-separated YYYY-MM-DD) and makes the L1Cs.
+    pub fn new(base: vip::sim::SceneSpec, dates: &str) -> SimSeries {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("SER");
+        let spec = vip::sim::series::SeriesSpec {
+            base,
+            dates: vip::sim::series::dates_of_list(dates).unwrap(),
+            clouds: true,
+        };
+        let opts = |out: PathBuf| vip::cli::Options {
+            output: out,
+            threads: 2,
+            ..Default::default()
+        };
+        let l1a = vip::sim::series::write_series(&spec, &opts(root.clone())).unwrap();
+        let dates = l1a
+            .iter()
+            .map(|a| {
+                let scene = a.parent().unwrap().parent().unwrap().to_path_buf();
+                let l1c = vip::level1::process(
+                    a,
+                    &scene.join("GIPP"),
+                    &scene.join("DEM.tif"),
+                    &vip::level1::L1Options {
+                        site: Some(scene.join("site.json")),
+                        ..Default::default()
+                    },
+                    &opts(tmp.path().join("L1C")),
+                )
+                .unwrap();
+                (scene, l1c)
+            })
+            .collect();
+        SimSeries {
+            _tmp: tmp,
+            root,
+            dates,
+        }
+    }
+
+    /// A path in the temporary folder, beside the series.
+    pub fn scratch(&self, name: &str) -> PathBuf {
+        self.root.parent().unwrap().join(name)
+    }
+
+    /// The GIPP folder of the first date (the series shares its GIPPs).
+    pub fn gipp(&self) -> PathBuf {
+        self.dates[0].0.join("GIPP")
+    }
+
+    /// `bin` (vip-maccs) `l2` on `l1cs` with the context `ctx`, `extra` flags, into `out`.
+    pub fn l2(&self, bin: &str, l1cs: &[&PathBuf], ctx: &Path, out: &Path, extra: &[&str]) -> Run {
+        let scene = &self.dates[0].0;
+        let mut args: Vec<String> = vec!["l2".into()];
+        args.extend(l1cs.iter().map(|p| p.display().to_string()));
+        for (flag, value) in [
+            ("--gipp", scene.join("GIPP")),
+            ("--dem", scene.join("DEM.tif")),
+            ("--context", ctx.to_path_buf()),
+            ("-o", out.to_path_buf()),
+        ] {
+            args.push(flag.into());
+            args.push(value.display().to_string());
+        }
+        args.extend(["-q", "--threads", "2"].map(String::from));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        run(bin, &args)
+    }
+}
+
 /// The Python of the test oracles (`$VIP_PYTHON`, default `.venv/bin/python` at the project
 /// root, made by `scripts/test`). Missing, it fails the test: an oracle never silently skips.
 pub fn python() -> PathBuf {

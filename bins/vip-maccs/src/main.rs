@@ -10,7 +10,7 @@ use vip::cli::{CommonArgs, CreationArgs, OutputArgs, Tool};
 #[command(
     name = "vip-maccs",
     version,
-    after_help = "EXAMPLES:\n  vip-maccs l2 L1C/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR --gipp S/GIPP --dem S/DEM.tif -o L2\n  vip-maccs l2 L1C/*.HDR --context CTX/SIMULSIT --mode backward --gipp S/GIPP --dem S/DEM.tif -o L2\n  echo 'B04 40 10 60 0.2 2.0 0.3 0.25' | vip-maccs lut --gipp testdata/luts\n  vip-maccs lut-build tables.json --model CONTINEN -o GIPP"
+    after_help = "EXAMPLES:\n  vip-maccs l2 L1C/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR --gipp S/GIPP --dem S/DEM.tif -o L2\n  vip-maccs l2 L1C/*.HDR --context CTX/SIMULSIT --mode backward --gipp S/GIPP --dem S/DEM.tif -o L2\n  vip-maccs l3 L2/VE_*_L2*.HDR --date 2024-03-15 --gipp S/GIPP -o L3\n  echo 'B04 40 10 60 0.2 2.0 0.3 0.25' | vip-maccs lut --gipp testdata/luts\n  vip-maccs lut-build tables.json --model CONTINEN -o GIPP"
 )]
 struct Args {
     #[command(subcommand)]
@@ -111,13 +111,52 @@ enum Level {
         #[command(flatten)]
         co: CreationArgs,
     },
-    /// L2A series to an L3A weighted synthesis (not implemented in this version)
+    /// L2A series to an L3A: weighted-average synthesis of the clear observations (CNES WASP)
     ///
-    /// Takes no GIPP, output or creation option until the synthesis is written.
+    /// Writes one L3A (native EE format) for the site of the L2As at --date and prints its
+    /// header path. Takes the L2As within --half-window days of the date (others, and L2NOTV
+    /// headers of dates too cloudy to issue, are passed over and logged). Per pixel, the flat
+    /// reflectances (FRE) of the clear land observations (CLD ALL, MSK WAT and SNW clear, at
+    /// most Max_Sat_Bands saturated bands) are averaged with the weights W = W_AOT · W_cloud ·
+    /// W_date: W_AOT falls linearly from Max_Weight_AOT at AOT 0 to Min_Weight_AOT at
+    /// Max_AOT_Linear (WASP: 1, 0.33, 0.8); W_cloud = (1 − d_small)(1 − d_large), d the
+    /// cloud mask (clouds and shadows) on a 240 m grid (a cell is cloudy when more than half
+    /// of it is) smoothed by Gaussians of Sigma_Small_Cloud_Dist and Sigma_Large_Cloud_Dist
+    /// cells (2 and 10), interpolated back to the pixels; W_date falls linearly from 1 at the
+    /// date to 0.5 at the window's edge (computed in reals: WASP's integer division keeps it at
+    /// 1 inside the window). A pixel never seen clear takes snow or water from the
+    /// observation nearest the date, else a saturated observation, else, under cloud, the
+    /// observation of darkest blue (B03).
+    ///
+    /// Outputs: FRE int16 ρ × 1000, no-data −10000; QLT int16 band 1 PXD weighted-average
+    /// date in days from --date (−32768 none), 2 WGT sum of the weights × 1000, 3 NBD number
+    /// of clear dates averaged, 4 SAT saturated-band bits of the observations used; MSK uint8
+    /// FLG, WASP's status values: 0 no data, 1 cloud, 2 snow, 3 water, 4 land, 5 cloud
+    /// shadow, 6 saturated; the quicklook (CKQLTL bands and stretch). The header lists every
+    /// L2A used. Weights and Max_Sat_Bands come from the L3COMM GIPP in --gipp applicable to
+    /// the site (Sigma in cells of the 240 m grid, AOT weights in hundredths), else WASP's
+    /// defaults.
+    ///
+    /// L2As of different sites, grids or reflectance codings, two L2As of one date, or an
+    /// unreadable input: exit 3 naming the file (the synthesis does not leave a date out
+    /// silently). No valid L2A in the window: nothing written, exit 1.
     L3 {
         /// L2A products (their .HDR), or - to read one path per line from stdin
         #[arg(required = true, value_name = "L2A")]
         inputs: Vec<PathBuf>,
+        /// Synthesis (central) date, YYYY-MM-DD
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: chrono::NaiveDate,
+        /// Half window, days: the L2As from date − DAYS to date + DAYS are used
+        #[arg(long, value_name = "DAYS", default_value_t = vip::composite::DEFAULT_HALF_WINDOW_DAYS)]
+        half_window: u32,
+        /// Folder of GIPP parameter files (L3COMM and CKQLTL, when there)
+        #[arg(long, value_name = "DIR")]
+        gipp: PathBuf,
+        #[command(flatten)]
+        out: OutputArgs,
+        #[command(flatten)]
+        co: CreationArgs,
     },
     /// LUT probe: atmospheric terms, forward TOA and inverted surface reflectance per case
     ///
@@ -241,9 +280,25 @@ fn main() {
             &class,
             &args.common.options().writing(&out),
         ),
-        Level::L3 { inputs, .. } => {
-            vip::cli::input_paths(&inputs)?;
-            Err(vip::VipError::not_yet("vip-maccs l3", "L3A synthesis"))
+        Level::L3 {
+            inputs,
+            date,
+            half_window,
+            gipp,
+            out,
+            co,
+        } => {
+            let inputs = vip::cli::input_paths(&inputs)?;
+            let l3 = vip::composite::L3Options {
+                date,
+                half_window_days: half_window,
+                gipp,
+            };
+            vip::composite::run(
+                &inputs,
+                &l3,
+                &args.common.options().writing(&out).creating(&co),
+            )
         }
     })
 }

@@ -19,83 +19,11 @@
 use std::path::{Path, PathBuf};
 
 use vip::product::l2a::{self, bits};
-use vip_testkit::{files, project_root, read_band, run};
+use vip_testkit::{files, project_root, read_band, SimSeries};
 
 const BIN: &str = env!("CARGO_BIN_EXE_vip-maccs");
 /// Lines and columns of the series (5 m pixels).
 const SIZE: usize = 320;
-
-/// A simulated series with its L1Cs.
-struct Series {
-    _tmp: tempfile::TempDir,
-    root: PathBuf,
-    /// Per date: scene folder and L1C header, oldest first.
-    dates: Vec<(PathBuf, PathBuf)>,
-}
-
-impl Series {
-    fn new(base: vip::sim::SceneSpec, dates: &str) -> Series {
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path().join("SER");
-        let spec = vip::sim::series::SeriesSpec {
-            base,
-            dates: vip::sim::series::dates_of_list(dates).unwrap(),
-            clouds: true,
-        };
-        let opts = |out: PathBuf| vip::cli::Options {
-            output: out,
-            threads: 2,
-            ..Default::default()
-        };
-        let l1a = vip::sim::series::write_series(&spec, &opts(root.clone())).unwrap();
-        let dates = l1a
-            .iter()
-            .map(|a| {
-                let scene = a.parent().unwrap().parent().unwrap().to_path_buf();
-                let l1c = vip::level1::process(
-                    a,
-                    &scene.join("GIPP"),
-                    &scene.join("DEM.tif"),
-                    &vip::level1::L1Options {
-                        site: Some(scene.join("site.json")),
-                        ..Default::default()
-                    },
-                    &opts(tmp.path().join("L1C")),
-                )
-                .unwrap();
-                (scene, l1c)
-            })
-            .collect();
-        Series {
-            _tmp: tmp,
-            root,
-            dates,
-        }
-    }
-
-    fn scratch(&self, name: &str) -> PathBuf {
-        self.root.parent().unwrap().join(name)
-    }
-
-    /// vip-maccs l2 on `l1cs` with the context `ctx`, `extra` flags, into `out`.
-    fn l2(&self, l1cs: &[&PathBuf], ctx: &Path, out: &Path, extra: &[&str]) -> vip_testkit::Run {
-        let scene = &self.dates[0].0;
-        let mut args: Vec<String> = vec!["l2".into()];
-        args.extend(l1cs.iter().map(|p| p.display().to_string()));
-        for (flag, value) in [
-            ("--gipp", scene.join("GIPP")),
-            ("--dem", scene.join("DEM.tif")),
-            ("--context", ctx.to_path_buf()),
-            ("-o", out.to_path_buf()),
-        ] {
-            args.push(flag.into());
-            args.push(value.display().to_string());
-        }
-        args.extend(["-q", "--threads", "2"].map(String::from));
-        args.extend(extra.iter().map(|s| s.to_string()));
-        run(BIN, &args)
-    }
-}
 
 /// The annex `code` (band 1) of the L2A of `date` (yyyymmdd) under `out`, if issued.
 fn annex(out: &Path, date: &str, code: &str) -> Option<Vec<f64>> {
@@ -234,7 +162,7 @@ const AWAY_PX: usize = 60;
 /// Over the issued dates of `series` that have clouds: squared errors of the AOT and of the
 /// SRE of B03, B07 and B11 summed over the clear land (no L2 mask bit, no water or snow in
 /// the truth) at least [`AWAY_PX`] from any cloud or shadow of the truth, and their count.
-fn retrieval_near_clouds(series: &Series, out: &Path) -> (f64, [f64; 3], usize) {
+fn retrieval_near_clouds(series: &SimSeries, out: &Path) -> (f64, [f64; 3], usize) {
     let (mut aot_se, mut sre_se, mut n) = (0.0, [0.0; 3], 0usize);
     for (scene, _) in &series.dates {
         let date = scene.file_name().unwrap().to_string_lossy().to_string();
@@ -312,7 +240,7 @@ fn retrieval_near_clouds(series: &Series, out: &Path) -> (f64, [f64; 3], usize) 
 }
 
 /// The scores of the L2A of every issued date of `series` under `out`.
-fn score(series: &Series, out: &Path) -> Vec<(String, Score)> {
+fn score(series: &SimSeries, out: &Path) -> Vec<(String, Score)> {
     let mut all = Vec::new();
     for (scene, _) in &series.dates {
         let date = scene.file_name().unwrap().to_string_lossy().to_string();
@@ -423,11 +351,11 @@ fn alpine_site() -> vip::sim::SceneSpec {
 
 /// The series of `base` over `dates` through vip-maccs l2 in backward mode: the series,
 /// the output folder and the scores of all issued dates together.
-fn backward(base: vip::sim::SceneSpec, dates: &str) -> (Series, PathBuf, Score) {
-    let series = Series::new(base, dates);
+fn backward(base: vip::sim::SceneSpec, dates: &str) -> (SimSeries, PathBuf, Score) {
+    let series = SimSeries::new(base, dates);
     let l1cs: Vec<&PathBuf> = series.dates.iter().map(|d| &d.1).collect();
     let (ctx, out) = (series.scratch("CTX"), series.scratch("L2"));
-    let r = series.l2(&l1cs, &ctx, &out, &["--mode", "backward"]);
+    let r = series.l2(BIN, &l1cs, &ctx, &out, &["--mode", "backward"]);
     assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
     let mut total = Score::default();
     for (date, s) in score(&series, &out) {
@@ -542,9 +470,9 @@ fn masks_on_a_spring_series_against_the_truth_and_modes_agree() {
 
     // nominal after init over the same dates
     let (ctx2, out2) = (series.scratch("CTX2"), series.scratch("L2n"));
-    let r = series.l2(&l1cs[..1], &ctx2, &out2, &["--mode", "init"]);
+    let r = series.l2(BIN, &l1cs[..1], &ctx2, &out2, &["--mode", "init"]);
     r.code(0);
-    let r = series.l2(&l1cs[1..], &ctx2, &out2, &["--mode", "nominal"]);
+    let r = series.l2(BIN, &l1cs[1..], &ctx2, &out2, &["--mode", "nominal"]);
     assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
     let (mut same, mut n) = (0usize, 0usize);
     for (scene, _) in &series.dates[1..] {
@@ -572,27 +500,35 @@ fn masks_on_a_spring_series_against_the_truth_and_modes_agree() {
 
 #[test]
 fn bad_contexts_and_date_orders_are_refused_and_leave_the_context_whole() {
-    let series = Series::new(spring_site(), "2024-05-01,2024-05-03");
+    let series = SimSeries::new(spring_site(), "2024-05-01,2024-05-03");
     let (a, b) = (&series.dates[0].1, &series.dates[1].1);
     let (ctx, out) = (series.scratch("CTX"), series.scratch("L2"));
     // nominal without a context
     series
-        .l2(&[a], &ctx, &out, &["--mode", "nominal"])
+        .l2(BIN, &[a], &ctx, &out, &["--mode", "nominal"])
         .code(3)
         .stderr_has("nominal mode needs");
     assert!(!out.exists());
     // dates out of order
     series
-        .l2(&[b, a], &ctx, &out, &[])
+        .l2(BIN, &[b, a], &ctx, &out, &[])
         .code(3)
         .stderr_has("oldest first");
-    series.l2(&[b], &ctx, &out, &["--mode", "init"]).code(0);
+    series
+        .l2(BIN, &[b], &ctx, &out, &["--mode", "init"])
+        .code(0);
     let before: Vec<(PathBuf, Vec<u8>)> = files(&ctx)
         .into_iter()
         .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
         .collect();
     // the context's last date is not before the L1C
-    let later = series.l2(&[a], &ctx, &series.scratch("L2b"), &["--mode", "nominal"]);
+    let later = series.l2(
+        BIN,
+        &[a],
+        &ctx,
+        &series.scratch("L2b"),
+        &["--mode", "nominal"],
+    );
     later.code(3);
     assert!(
         later.stderr.contains(&ctx.display().to_string()),

@@ -9,7 +9,7 @@
 //! ground lighting a pixel through the adjacency effect lies outside the image, which no
 //! processor can see; the whole-image figures are printed too. Reflectances are compared
 //! where the truth is smooth at the L1C resampling kernel's scale (its 5 × 5 neighbourhood
-//! spans less than 0.02 or 10 % in the band, [`SMOOTH`]): across the simulated world's pixel-sharp edges
+//! spans less than 0.02 or 10 % in the band, `vip_testkit::SMOOTH`): across the simulated world's pixel-sharp edges
 //! (shores, field borders, roofs) the L1C already departs from the truth by a share of the
 //! contrast (`bins/vip-l1/tests/round_trip.rs`), which no atmospheric correction undoes; the
 //! figures over every clear-land pixel are printed.
@@ -23,25 +23,9 @@ use vip_testkit::{project_root, read_band, run, SimScene};
 const BIN: &str = env!("CARGO_BIN_EXE_vip-maccs");
 /// Lines and columns of the test scenes (5 m pixels): the environment window fits inside.
 const SIZE: u32 = 800;
-/// Largest span of a 5 × 5 truth neighbourhood counted as smooth: this reflectance (as in the
-/// L1 round trip) or this share of the pixel's, whichever is larger (canopies' texture in the
-/// near infrared spans more than 0.02 within a field; edges span far more).
-const SMOOTH: (f64, f64) = (0.02, 0.1);
-
-/// `keep`, less the pixels whose 5 × 5 neighbourhood in `truth` is not smooth ([`SMOOTH`]).
+/// `keep`, less the pixels whose 5 × 5 neighbourhood in `truth` is not smooth.
 fn smooth(keep: &[bool], truth: &[f64]) -> Vec<bool> {
-    let n = SIZE as usize;
-    (0..keep.len())
-        .map(|i| {
-            let (r, c) = (i / n, i % n);
-            if !keep[i] || r < 2 || c < 2 || r + 2 >= n || c + 2 >= n {
-                return false;
-            }
-            let near = (r - 2..=r + 2).flat_map(|y| (c - 2..=c + 2).map(move |x| truth[y * n + x]));
-            let span = near.clone().fold(f64::MIN, f64::max) - near.fold(f64::MAX, f64::min);
-            span < SMOOTH.0.max(SMOOTH.1 * truth[i])
-        })
-        .collect()
+    vip_testkit::smooth(keep, truth, SIZE as usize)
 }
 
 /// A simulated scene with an atmosphere, its L1C and its L2A (made with `threads`).

@@ -179,6 +179,23 @@ pub(crate) fn processing_information(when: NaiveDateTime, gipps: &[(String, Stri
         ))
 }
 
+/// DEM min, max, mean and standard deviation, metres.
+pub(crate) type DemStats = (f64, f64, f64, f64);
+
+/// The site grid as a global header gives it back ([`Reader::grid`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Grid {
+    pub epsg: u32,
+    /// Outer corner of the upper-left pixel, metres.
+    pub ulx: f64,
+    pub uly: f64,
+    pub pixel_m: f64,
+    pub lines: usize,
+    pub cols: usize,
+    /// Nodata value of the reflectance images.
+    pub nodata: i16,
+}
+
 /// Reading helpers bound to the file being read, so every error names it.
 pub(crate) struct Reader<'a> {
     pub path: &'a Path,
@@ -305,6 +322,125 @@ impl<'a> Reader<'a> {
         must_exist(&raster_beside(&hdr), &format!("{code} annex raster"))?;
         Ok(hdr)
     }
+
+    /// The quicklook named by `Quicklook_File` of `org`, relative to `base`, when there is
+    /// one: its header and `.DBL.JPG` must exist (`what` names the JPEG in the error).
+    pub fn quicklook(&self, base: &Path, org: &Node, what: &str) -> Result<Option<QuicklookInfo>> {
+        let Some(q) = org.find("Quicklook_File") else {
+            return Ok(None);
+        };
+        let qh = self.located(base, q)?;
+        must_exist(&jpeg_beside(&qh), what)?;
+        let doc = EeDoc::read(&qh)?;
+        let qr = Reader::new(&qh);
+        let qi = qr.node(&doc.specific, "Quick_Look_Information")?;
+        let bands: Vec<String> = qr
+            .node(qi, "List_of_Bands")?
+            .all("Band")
+            .map(|b| b.text.trim().to_string())
+            .collect();
+        let bands: [String; 3] = bands
+            .try_into()
+            .map_err(|_| qr.bad("quicklook List_of_Bands does not hold 3 bands"))?;
+        Ok(Some(QuicklookInfo {
+            bands,
+            factor: qr.usize(qi, "Subsampling_Factor")?,
+            lines: qr.usize(qi, "Size/Lines")?,
+            cols: qr.usize(qi, "Size/Columns")?,
+        }))
+    }
+
+    /// (lon, lat) of the UL, UR, LL, LR and centre points of `Useful_Image_Geo_Coverage`.
+    pub fn coverage(&self, info: &Node) -> Result<[(f64, f64); 5]> {
+        let coverage = self.node(info, "Useful_Image_Geo_Coverage")?;
+        let mut corners_lonlat = [(0.0, 0.0); 5];
+        for (i, p) in COVERAGE_POINTS.iter().enumerate() {
+            corners_lonlat[i] = (
+                self.f64(coverage, &format!("{p}/Long"))?,
+                self.f64(coverage, &format!("{p}/Lat"))?,
+            );
+        }
+        Ok(corners_lonlat)
+    }
+
+    /// `Acquisition_Orbit_Number`; `None` for `NIL=N/A`.
+    pub fn orbit(&self, n: &Node) -> Result<Option<u32>> {
+        let t = self.text(n, "Acquisition_Orbit_Number")?;
+        if t.starts_with("NIL=") {
+            return Ok(None);
+        }
+        t.parse().map(Some).map_err(|_| {
+            self.bad(format!(
+                "Acquisition_Orbit_Number '{t}' is not an orbit number"
+            ))
+        })
+    }
+
+    /// `Cloud_Percentage`; `None` for `NIL=N/A`.
+    pub fn cloud_percentage(&self, n: &Node) -> Result<Option<f64>> {
+        if self.text(n, "Cloud_Percentage")?.starts_with("NIL=") {
+            Ok(None)
+        } else {
+            self.f64(n, "Cloud_Percentage").map(Some)
+        }
+    }
+
+    /// `Used_DEM`: its reference and, when given, min, max, mean and standard deviation.
+    pub fn dem(&self, n: &Node) -> Result<(String, Option<DemStats>)> {
+        let dem = self.node(n, "Used_DEM")?;
+        let stats = match dem.get("Statistics") {
+            Some(s) => Some((
+                self.f64(s, "Min")?,
+                self.f64(s, "Max")?,
+                self.f64(s, "Average")?,
+                self.f64(s, "Standard_Deviation")?,
+            )),
+            None => None,
+        };
+        Ok((self.text(dem, "DEM_Reference")?.to_string(), stats))
+    }
+
+    /// The values of `List_of_Aks`, in file order.
+    pub fn aks(&self, n: &Node) -> Result<Vec<f64>> {
+        self.node(n, "List_of_Aks")?
+            .all("Ak")
+            .map(|a| {
+                a.text
+                    .trim()
+                    .parse()
+                    .map_err(|_| self.bad(format!("Ak '{}' is not a number", a.text.trim())))
+            })
+            .collect()
+    }
+
+    /// The site grid of a global header's `Specific_Product_Header`: its
+    /// `Geo_Referencing_Information` and the size and nodata of its `Image_Information`.
+    pub fn grid(&self, sph: &Node) -> Result<Grid> {
+        let img = self.node(sph, "Image_Information")?;
+        let carto = self.node(
+            sph,
+            "Geo_Referencing_Information/Product_Coverage/Cartographic",
+        )?;
+        let code = self.text(carto, "Coordinate_Reference_System/Code")?;
+        let epsg = code
+            .strip_prefix("EPSG:")
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| self.bad(format!("'{code}' is not an EPSG:n code")))?;
+        let pixel_m = self.f64(carto, "Sampling_Interval/By_Column")?;
+        let nodata_text = self.text(img, "Nodata_Value")?;
+        let nodata = nodata_text
+            .parse()
+            .map_err(|_| self.bad(format!("Nodata_Value '{nodata_text}' is not an int16")))?;
+        Ok(Grid {
+            epsg,
+            ulx: self.f64(carto, "Upper_Left_Corner/X")? - pixel_m / 2.0,
+            uly: self.f64(carto, "Upper_Left_Corner/Y")? + pixel_m / 2.0,
+            pixel_m,
+            lines: self.usize(img, "Size/Lines")?,
+            cols: self.usize(img, "Size/Columns")?,
+            nodata,
+        })
+    }
 }
 
 /// The `.DBL.TIF` raster beside an image or annex header `X.HDR`: `X.DBL.TIF`.
@@ -319,6 +455,31 @@ pub(crate) fn must_exist(p: &Path, what: &str) -> Result<()> {
     } else {
         Err(VipError::bad_input(p, format!("missing {what}")))
     }
+}
+
+/// The quicklook of a product (`PDTQLK`, a 3-band JPEG beside its header): RGB bands,
+/// undersampling and size.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuicklookInfo {
+    pub bands: [String; 3],
+    pub factor: usize,
+    pub lines: usize,
+    pub cols: usize,
+}
+
+/// The quicklook id of a product, `VE_<class>_VSC_PDTQLK_<semantic>_<nick>_<date>`.
+pub(crate) fn quicklook_id(ids: &Ids) -> String {
+    format!(
+        "VE_{}_VSC_PDTQLK_{}_{}",
+        ids.class,
+        ids.semantic,
+        ids.instance()
+    )
+}
+
+/// The quicklook JPEG beside its header `X.HDR`: `X.DBL.JPG`.
+pub(crate) fn jpeg_beside(hdr: &Path) -> PathBuf {
+    hdr.with_extension("DBL.JPG")
 }
 
 /// Planes of a SOL grid (sun direction at ground level).
@@ -736,6 +897,49 @@ impl SiteHeader {
         }
     }
 
+    /// The header of the quicklook `q` (`PDTQLK_Header_Type`): a 3-band RGB JPEG.
+    pub fn quicklook_doc(&self, q: &QuicklookInfo) -> EeDoc {
+        let info = Node::new("Quick_Look_Information")
+            .child(Node::text("Format", "JPEG"))
+            .child(Node::text("Binary_Encoding", "LITTLE_ENDIAN"))
+            .child(Node::text("Data_Type", "UNSIGNED_BYTE"))
+            .child(Node::text("Number_of_Significant_Bits", 8))
+            .child(Node::text("Nodata_Value", 0))
+            .child(
+                Node::new("Size")
+                    .child(Node::text("Lines", q.lines))
+                    .child(Node::text("Columns", q.cols))
+                    .child(Node::text("Bands", 3)),
+            )
+            .child(Node::text("Image_Compacting_Tool", "NO"))
+            .child(Node::list(
+                "List_of_Bands",
+                q.bands
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| Node::text("Band", b).attr("sn", i + 1))
+                    .collect(),
+            ))
+            .child(Node::text("Subsampling_Factor", q.factor))
+            .child(Node::text("Colorspace", "RGB"))
+            .child(Node::text("Bands_Order", "RGB"));
+        EeDoc {
+            layout: Layout::Header,
+            xsi_type: "PDTQLK_Header_Type".into(),
+            schema_version: SUB_SCHEMA_VERSION.into(),
+            fixed: self.fixed(quicklook_id(&self.ids), "QuickLook", "VSC_PDTQLK"),
+            extensions: vec![],
+            specific: Node::new("Specific_Product_Header")
+                .child(self.sub_instance(None))
+                .child(Node::text(
+                    "Reference_Product_Header_Id",
+                    self.ids.product(),
+                ))
+                .child(info),
+            data_block: None,
+        }
+    }
+
     /// The header of the SOL or VIE angle grid annex (float32, NaN nodata, subsampled).
     pub fn grid_annex_doc(&self, code: &str) -> EeDoc {
         let (planes, name) = if code == ANNEX_SOL {
@@ -773,7 +977,6 @@ impl SiteHeader {
         let r = Reader::new(hdr);
         let sph = &doc.specific;
         let info = r.node(sph, "Product_Information")?;
-        let img = r.node(sph, "Image_Information")?;
 
         let sol = EeDoc::read(sol_hdr)?;
         sol.expect_type("VSC_PDTANX", sol_hdr)?;
@@ -782,65 +985,8 @@ impl SiteHeader {
             "Annex_Information/Subsampling_Factor/By_Line",
         )?;
 
-        let carto = r.node(
-            sph,
-            "Geo_Referencing_Information/Product_Coverage/Cartographic",
-        )?;
-        let code = r.text(carto, "Coordinate_Reference_System/Code")?;
-        let epsg = code
-            .strip_prefix("EPSG:")
-            .and_then(|c| c.parse().ok())
-            .ok_or_else(|| r.bad(format!("'{code}' is not an EPSG:n code")))?;
-        let pixel_m = r.f64(carto, "Sampling_Interval/By_Column")?;
-        let nodata_text = r.text(img, "Nodata_Value")?;
-        let nodata = nodata_text
-            .parse()
-            .map_err(|_| r.bad(format!("Nodata_Value '{nodata_text}' is not an int16")))?;
-
-        let coverage = r.node(info, "Useful_Image_Geo_Coverage")?;
-        let mut corners_lonlat = [(0.0, 0.0); 5];
-        for (i, p) in COVERAGE_POINTS.iter().enumerate() {
-            corners_lonlat[i] = (
-                r.f64(coverage, &format!("{p}/Long"))?,
-                r.f64(coverage, &format!("{p}/Lat"))?,
-            );
-        }
-        let orbit_text = r.text(info, "Acquisition_Orbit_Number")?;
-        let orbit = if orbit_text.starts_with("NIL=") {
-            None
-        } else {
-            Some(orbit_text.parse().map_err(|_| {
-                r.bad(format!(
-                    "Acquisition_Orbit_Number '{orbit_text}' is not an orbit number"
-                ))
-            })?)
-        };
-        let cloud_text = r.text(info, "Cloud_Percentage")?;
-        let cloud_percentage = if cloud_text.starts_with("NIL=") {
-            None
-        } else {
-            Some(r.f64(info, "Cloud_Percentage")?)
-        };
-        let dem = r.node(info, "Used_DEM")?;
-        let dem_stats = match dem.get("Statistics") {
-            Some(s) => Some((
-                r.f64(s, "Min")?,
-                r.f64(s, "Max")?,
-                r.f64(s, "Average")?,
-                r.f64(s, "Standard_Deviation")?,
-            )),
-            None => None,
-        };
-        let aks = r
-            .node(info, "List_of_Aks")?
-            .all("Ak")
-            .map(|a| {
-                a.text
-                    .trim()
-                    .parse()
-                    .map_err(|_| r.bad(format!("Ak '{}' is not a number", a.text.trim())))
-            })
-            .collect::<Result<Vec<f64>>>()?;
+        let g = r.grid(sph)?;
+        let (dem_reference, dem_stats) = r.dem(info)?;
         Ok(SiteHeader {
             ids: Ids::new(
                 &doc.fixed.file_class,
@@ -849,24 +995,24 @@ impl SiteHeader {
                 r.date(sph, "Instance_Id/Acquisition_Date")?,
             ),
             acquisition: r.utc(info, "Acquisition_Date_Time")?,
-            orbit,
-            epsg,
-            ulx: r.f64(carto, "Upper_Left_Corner/X")? - pixel_m / 2.0,
-            uly: r.f64(carto, "Upper_Left_Corner/Y")? + pixel_m / 2.0,
-            pixel_m,
-            lines: r.usize(img, "Size/Lines")?,
-            cols: r.usize(img, "Size/Columns")?,
+            orbit: r.orbit(info)?,
+            epsg: g.epsg,
+            ulx: g.ulx,
+            uly: g.uly,
+            pixel_m: g.pixel_m,
+            lines: g.lines,
+            cols: g.cols,
             quantification: r.f64(info, "Reflectance_Quantification_Value")?,
-            nodata,
+            nodata: g.nodata,
             gipps_used: r.gipps(info)?,
             sun: r.angles(r.node(info, "Solar_Angles/Useful_Image")?)?,
             view: r.viewing_angles(info)?,
-            corners_lonlat,
-            cloud_percentage,
-            dem_reference: r.text(dem, "DEM_Reference")?.to_string(),
+            corners_lonlat: r.coverage(info)?,
+            cloud_percentage: r.cloud_percentage(info)?,
+            dem_reference,
             dem_stats,
-            aks,
-            angle_grid_step_m: grid_factor * pixel_m,
+            aks: r.aks(info)?,
+            angle_grid_step_m: grid_factor * g.pixel_m,
             creation: doc.fixed.creation_date,
             creator: doc.fixed.creator.clone(),
             creator_version: doc.fixed.creator_version.clone(),
@@ -906,5 +1052,33 @@ mod tests {
             parse_mjd("MJD=1.5"),
             Some(mjd_epoch() + Duration::hours(36))
         );
+    }
+}
+
+/// Helpers of the product models' tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::path::{Path, PathBuf};
+
+    /// What the validator says, and whether every file passed.
+    pub fn validate(paths: &[PathBuf]) -> (bool, String) {
+        let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+        match crate::ee::schema::validate_all(&refs) {
+            Ok(()) => (true, String::new()),
+            Err(text) => (false, text),
+        }
+    }
+
+    /// For each (file, text it holds, broken text): the file with the text broken fails the
+    /// validation; the file is restored after.
+    pub fn assert_breakages_rejected(breakages: &[(PathBuf, &str, &str)]) {
+        for (path, good, broken) in breakages {
+            let text = std::fs::read_to_string(path).unwrap();
+            assert!(text.contains(good), "{}: no {good}", path.display());
+            std::fs::write(path, text.replace(good, broken)).unwrap();
+            let (ok, out) = validate(std::slice::from_ref(path));
+            assert!(!ok, "{} with {broken} passed: {out}", path.display());
+            std::fs::write(path, text).unwrap();
+        }
     }
 }

@@ -62,10 +62,12 @@ use std::path::{Path, PathBuf};
 use chrono::{NaiveDate, NaiveDateTime};
 
 use super::common::{
-    boolean, must_exist, raster_beside, raster_format, raster_size, vie_planes, AngleSet, Reader,
-    SiteHeader, SUB_SCHEMA_VERSION,
+    boolean, jpeg_beside, must_exist, quicklook_id, raster_beside, raster_format, raster_size,
+    vie_planes, AngleSet, Reader, SiteHeader,
 };
-pub use super::common::{ANNEX_SOL, ANNEX_VIE, GRID_VALUES_UNIT, SOL_PLANES, VIE_BANDS};
+pub use super::common::{
+    QuicklookInfo, ANNEX_SOL, ANNEX_VIE, GRID_VALUES_UNIT, SOL_PLANES, VIE_BANDS,
+};
 use super::ids::Ids;
 use crate::ee::xml::dec;
 use crate::ee::{EeDoc, Layout, Node};
@@ -184,15 +186,6 @@ pub struct ClaGrid {
     pub lines: usize,
     pub cols: usize,
     pub step: (usize, usize),
-}
-
-/// The quicklook: RGB bands, undersampling and size.
-#[derive(Debug, Clone, PartialEq)]
-pub struct QuicklookInfo {
-    pub bands: [String; 3],
-    pub factor: usize,
-    pub lines: usize,
-    pub cols: usize,
 }
 
 /// The cloud altitude of an L1C on its grid, read from the CLA annex.
@@ -374,17 +367,11 @@ impl L1c {
 
     /// The quicklook JPEG: `…_PDTQLK_L1VALD_<inst>.DBL.JPG`.
     pub fn quicklook_path(&self, dir: &Path) -> PathBuf {
-        self.quicklook_header_path(dir).with_extension("DBL.JPG")
+        jpeg_beside(&self.quicklook_header_path(dir))
     }
 
     fn quicklook_id(&self) -> String {
-        let ids = self.ids();
-        format!(
-            "VE_{}_VSC_PDTQLK_{}_{}",
-            ids.class,
-            SEMANTIC,
-            ids.instance()
-        )
+        quicklook_id(&self.ids())
     }
 
     /// The CLA annex raster when the product has one.
@@ -450,56 +437,12 @@ impl L1c {
                 .write(&self.annex_header_path(dir, ANNEX_CLA))?;
         }
         if let Some(q) = &self.quicklook {
-            self.quicklook_doc(&site, q)
+            site.quicklook_doc(q)
                 .write(&self.quicklook_header_path(dir))?;
         }
         let hdr = self.header_path(dir);
         self.global_doc(&site).write(&hdr)?;
         Ok(hdr)
-    }
-
-    fn quicklook_doc(&self, site: &SiteHeader, q: &QuicklookInfo) -> EeDoc {
-        let ids = &site.ids;
-        let info = Node::new("Quick_Look_Information")
-            .child(Node::text("Format", "JPEG"))
-            .child(Node::text("Binary_Encoding", "LITTLE_ENDIAN"))
-            .child(Node::text("Data_Type", "UNSIGNED_BYTE"))
-            .child(Node::text("Number_of_Significant_Bits", 8))
-            .child(Node::text("Nodata_Value", 0))
-            .child(
-                Node::new("Size")
-                    .child(Node::text("Lines", q.lines))
-                    .child(Node::text("Columns", q.cols))
-                    .child(Node::text("Bands", 3)),
-            )
-            .child(Node::text("Image_Compacting_Tool", "NO"))
-            .child(Node::list(
-                "List_of_Bands",
-                q.bands
-                    .iter()
-                    .enumerate()
-                    .map(|(i, b)| Node::text("Band", b).attr("sn", i + 1))
-                    .collect(),
-            ))
-            .child(Node::text("Subsampling_Factor", q.factor))
-            .child(Node::text("Colorspace", "RGB"))
-            .child(Node::text("Bands_Order", "RGB"));
-        EeDoc {
-            layout: Layout::Header,
-            xsi_type: "PDTQLK_Header_Type".into(),
-            schema_version: SUB_SCHEMA_VERSION.into(),
-            fixed: site.fixed(self.quicklook_id(), "QuickLook", "VSC_PDTQLK"),
-            extensions: vec![],
-            specific: Node::new("Specific_Product_Header")
-                .child(
-                    Node::new("Instance_Id")
-                        .child(Node::text("Reference_Product_Semantic", ids.semantic))
-                        .child(Node::text("Reference_Product_Instance", ids.instance())),
-                )
-                .child(Node::text("Reference_Product_Header_Id", ids.product()))
-                .child(info),
-            data_block: None,
-        }
     }
 
     /// `Cloud_Detection_Statistics` and `List_of_Quality_Indexes` put into the generic
@@ -649,30 +592,7 @@ impl L1c {
         } else {
             None
         };
-        let quicklook = match org.find("Quicklook_File") {
-            Some(q) => {
-                let qh = r.located(base, q)?;
-                must_exist(&qh.with_extension("DBL.JPG"), "L1C quicklook")?;
-                let doc = EeDoc::read(&qh)?;
-                let qr = Reader::new(&qh);
-                let qi = qr.node(&doc.specific, "Quick_Look_Information")?;
-                let bands: Vec<String> = qr
-                    .node(qi, "List_of_Bands")?
-                    .all("Band")
-                    .map(|b| b.text.trim().to_string())
-                    .collect();
-                let bands: [String; 3] = bands
-                    .try_into()
-                    .map_err(|_| qr.bad("quicklook List_of_Bands does not hold 3 bands"))?;
-                Some(QuicklookInfo {
-                    bands,
-                    factor: qr.usize(qi, "Subsampling_Factor")?,
-                    lines: qr.usize(qi, "Size/Lines")?,
-                    cols: qr.usize(qi, "Size/Columns")?,
-                })
-            }
-            None => None,
-        };
+        let quicklook = r.quicklook(base, org, "L1C quicklook")?;
         let cloud_statistics = match info.find("Cloud_Detection_Statistics") {
             Some(c) => {
                 let hist: Vec<f64> = r

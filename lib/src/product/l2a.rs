@@ -668,7 +668,7 @@ impl L2a {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::mission::venus;
 
@@ -676,7 +676,7 @@ mod tests {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").unwrap()
     }
 
-    fn sample() -> L2a {
+    pub(crate) fn sample() -> L2a {
         let l1c = super::super::l1c::tests::sample();
         let mut p = L2a::from_l1c(&l1c);
         p.date = NaiveDate::from_ymd_opt(2018, 1, 2).unwrap();
@@ -722,14 +722,7 @@ mod tests {
         }
     }
 
-    /// What the validator says, and whether every file passed.
-    fn validate(paths: &[PathBuf]) -> (bool, String) {
-        let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
-        match crate::ee::schema::validate_all(&refs) {
-            Ok(()) => (true, String::new()),
-            Err(text) => (false, text),
-        }
-    }
+    use super::super::common::testing::{assert_breakages_rejected, validate};
 
     #[test]
     fn from_l1c_keeps_the_site_and_sets_the_l2_defaults() {
@@ -968,14 +961,7 @@ mod tests {
                 "<Reference_Product_Semantic>L2GOOD<",
             ),
         ];
-        for (path, good, broken) in breakages {
-            let text = std::fs::read_to_string(&path).unwrap();
-            assert!(text.contains(good), "{}: no {good}", path.display());
-            std::fs::write(&path, text.replace(good, broken)).unwrap();
-            let (ok, out) = validate(std::slice::from_ref(&path));
-            assert!(!ok, "{} with {broken} passed: {out}", path.display());
-            std::fs::write(&path, text).unwrap();
-        }
+        assert_breakages_rejected(&breakages);
     }
 
     #[test]

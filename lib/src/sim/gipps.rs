@@ -121,6 +121,10 @@ pub fn write(
         &cloudd::ckqltl(&defaults, &crate::level1::quicklook::vip_default())?,
         dir,
     )?;
+    gipps::write_gipp(
+        &crate::ee::l3comm::l3comm(&defaults, &crate::ee::l3comm::L3Comm::WASP)?,
+        dir,
+    )?;
     for f in strlgt.unwrap_or_default() {
         crate::ee::strlgt::write_strlgt(&common, f, dir)?;
     }
