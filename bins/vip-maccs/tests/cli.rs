@@ -4,8 +4,18 @@ fn common_cli_conventions() {
 }
 
 #[test]
-fn processing_is_refused_until_implemented() {
-    vip_testkit::run(env!("CARGO_BIN_EXE_vip-maccs"), &["l3", "some.HDR"])
-        .code(2)
-        .one_error_line("not implemented");
+fn l3_needs_a_date_and_names_a_missing_input() {
+    let bin = env!("CARGO_BIN_EXE_vip-maccs");
+    vip_testkit::run(bin, &["l3", "some.HDR", "--gipp", "G"]).code(2);
+    vip_testkit::run(
+        bin,
+        &["l3", "some.HDR", "--gipp", "G", "--date", "2024-02-30"],
+    )
+    .code(2);
+    vip_testkit::run(
+        bin,
+        &["l3", "some.HDR", "--gipp", "G", "--date", "2024-02-29"],
+    )
+    .code(3)
+    .one_error_line("some.HDR");
 }

@@ -8,15 +8,5 @@ fn output_flags_only_where_they_are_used() {
     vip_testkit::check_output_flags(bin, &["l2"], &vip_testkit::OUTPUT_FLAGS);
     vip_testkit::check_output_flags(bin, &["lut-build"], &["--output", "--overwrite"]);
     vip_testkit::check_output_flags(bin, &["lut"], &[]);
-    vip_testkit::check_output_flags(bin, &["l3"], &[]);
-}
-
-#[test]
-fn l3_refuses_a_gipp_folder_it_would_ignore() {
-    vip_testkit::run(
-        env!("CARGO_BIN_EXE_vip-maccs"),
-        &["l3", "--gipp", "G", "L2A.HDR"],
-    )
-    .code(2)
-    .stderr_has("unexpected argument '--gipp' found");
+    vip_testkit::check_output_flags(bin, &["l3"], &vip_testkit::OUTPUT_FLAGS);
 }

@@ -59,9 +59,9 @@ fn writes_the_documented_layout_in_valid_formats() {
         .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("HDR" | "EEF")))
         .map(|p| p.as_path())
         .collect();
-    // GIPPs: DARKCU, RELSEN, VIEDIR, OUTORD per band, PHGAIN, REFLEC, CLOUDD, CKQLTL; L1A:
-    // global header, one image header per band, the technical file.
-    assert_eq!(xml.len(), 12 * 4 + 4 + 1 + 12 + 1, "{xml:?}");
+    // GIPPs: DARKCU, RELSEN, VIEDIR, OUTORD per band, PHGAIN, REFLEC, CLOUDD, CKQLTL, L3COMM;
+    // L1A: global header, one image header per band, the technical file.
+    assert_eq!(xml.len(), 12 * 4 + 5 + 1 + 12 + 1, "{xml:?}");
     vip::ee::schema::validate_all(&xml).unwrap();
     // GDAL opens every raster; the site grid is 5 m UTM; the DEM has the requested relief.
     for tif in all

@@ -202,33 +202,8 @@ fn select(inputs: &[PathBuf], l3: &L3Options) -> Result<Vec<(L2a, PathBuf)>> {
             continue;
         }
         if let Some((first, first_path)) = kept.first() {
-            let what = if l.nick != first.nick {
-                Some(format!("site {}, not {}", l.nick, first.nick))
-            } else if (l.epsg, l.lines, l.cols) != (first.epsg, first.lines, first.cols)
-                || (l.ulx, l.uly, l.pixel_m) != (first.ulx, first.uly, first.pixel_m)
-            {
-                Some(format!(
-                    "grid EPSG:{} {} × {} at ({}, {}), {} m is not the grid of {}",
-                    l.epsg,
-                    l.cols,
-                    l.lines,
-                    l.ulx,
-                    l.uly,
-                    l.pixel_m,
-                    first_path.display()
-                ))
-            } else if (l.quantification, l.nodata) != (first.quantification, first.nodata) {
-                Some(format!(
-                    "reflectance coding {} / nodata {} differs from {}",
-                    l.quantification,
-                    l.nodata,
-                    first_path.display()
-                ))
-            } else {
-                None
-            };
-            if let Some(w) = what {
-                return Err(VipError::bad_input(p, w));
+            if let Some(why) = mismatch(&l, first, first_path) {
+                return Err(VipError::bad_input(p, why));
             }
         }
         if let Some((_, twin)) = kept.iter().find(|(k, _)| k.date == l.date) {
@@ -248,6 +223,36 @@ fn select(inputs: &[PathBuf], l3: &L3Options) -> Result<Vec<(L2a, PathBuf)>> {
     }
     kept.sort_by_key(|(l, _)| l.date);
     Ok(kept)
+}
+
+/// Why `l` cannot be averaged with `first` (read from `first_path`): another site, grid or
+/// reflectance coding.
+fn mismatch(l: &L2a, first: &L2a, first_path: &Path) -> Option<String> {
+    if l.nick != first.nick {
+        Some(format!("site {}, not {}", l.nick, first.nick))
+    } else if (l.epsg, l.lines, l.cols) != (first.epsg, first.lines, first.cols)
+        || (l.ulx, l.uly, l.pixel_m) != (first.ulx, first.uly, first.pixel_m)
+    {
+        Some(format!(
+            "grid EPSG:{} {} × {} at ({}, {}), {} m is not the grid of {}",
+            l.epsg,
+            l.cols,
+            l.lines,
+            l.ulx,
+            l.uly,
+            l.pixel_m,
+            first_path.display()
+        ))
+    } else if (l.quantification, l.nodata) != (first.quantification, first.nodata) {
+        Some(format!(
+            "reflectance coding {} / nodata {} differs from {}",
+            l.quantification,
+            l.nodata,
+            first_path.display()
+        ))
+    } else {
+        None
+    }
 }
 
 /// The weight parameters of `comm` (read from `path`) for `l3`; values the weights cannot use
@@ -543,5 +548,35 @@ impl Pixels<'_> {
             })
             .collect();
         pixel::synthesise(&obs, self.rules)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_one_site_grid_and_coding_are_averaged() {
+        let a = crate::product::l2a::tests::sample();
+        let first = Path::new("A.HDR");
+        let mut b = a.clone();
+        b.date = b.date.succ_opt().unwrap();
+        assert_eq!(mismatch(&b, &a, first), None);
+        let mut c = b.clone();
+        c.nick = "CAMARGU2".into();
+        assert!(mismatch(&c, &a, first).unwrap().contains("site CAMARGU2"));
+        let mut c = b.clone();
+        c.ulx += 10.0;
+        assert!(mismatch(&c, &a, first)
+            .unwrap()
+            .contains("is not the grid of A.HDR"));
+        let mut c = b.clone();
+        c.cols -= 1;
+        assert!(mismatch(&c, &a, first).unwrap().contains("grid"));
+        let mut c = b;
+        c.quantification = 0.0001;
+        assert!(mismatch(&c, &a, first)
+            .unwrap()
+            .contains("reflectance coding"));
     }
 }

@@ -22,9 +22,10 @@ use crate::raster;
 /// TDI configuration of every simulated band.
 pub const TDI: u8 = 8;
 
-/// Writes DARKCU, RELSEN, VIEDIR, OUTORD (per band), PHGAIN, REFLEC, and the CLOUDD and CKQLTL
+/// Writes DARKCU, RELSEN, VIEDIR, OUTORD (per band), PHGAIN, REFLEC, the CLOUDD and CKQLTL
 /// of VIP's defaults ([`crate::cloud::stereo::vip_default`],
-/// [`crate::level1::quicklook::vip_default`]) into `dir`.
+/// [`crate::level1::quicklook::vip_default`]) and the L3COMM of WASP's
+/// ([`crate::ee::l3comm::L3Comm::WASP`]) into `dir`.
 pub fn write(
     dir: &Path,
     nick: &str,
