@@ -14,8 +14,9 @@
 //! Streaming: one pass over each input's cloud mask builds its coarse cloud grid (a few
 //! hundred bytes per km²); then, strip by strip, the same rows are read from every input, the
 //! pixels synthesised in parallel (each pixel on its own: 1 and 2 threads write the same
-//! bytes) and the strip written. The strip height follows `--ram`: about 31 bytes per pixel per
-//! input plus the outputs.
+//! bytes) and the strip written. The strip height follows `--ram`: about 39 bytes per pixel per
+//! input plus the outputs; when the strips hold whole tiles (256 rows or more fit) GDAL's
+//! block cache is held to a sixteenth of `--ram`, since no block is read twice.
 
 pub mod pixel;
 pub mod weights;
@@ -143,7 +144,7 @@ pub fn run(inputs: &[PathBuf], l3: &L3Options, opts: &Options) -> Result<Vec<Pat
         rules: &rules,
     };
     let stats = Synthesis {
-        inputs: &open,
+        inputs: &mut open,
         pixels,
         l3a: &l3a,
     }
@@ -341,13 +342,13 @@ impl Input {
                 }
             }
         }
-        let feather = Feather::new(fcell, self.l2a.pixel_m, (frows, fcols), &feathered);
+        let feather = Feather::new(fcell, self.l2a.pixel_m, (frows, fcols), &feathered, cols);
         Ok(CloudWeight::new(
             cell,
             (rows, ccols),
-            &valid,
-            &cloudy,
+            (&valid, &cloudy),
             feather,
+            cols,
             p,
         ))
     }
@@ -390,18 +391,21 @@ struct Pixels<'a> {
 }
 
 struct Synthesis<'a> {
-    inputs: &'a [Input],
+    inputs: &'a mut [Input],
     pixels: Pixels<'a>,
     l3a: &'a L3a,
 }
 
-impl Synthesis<'_> {
-    fn read(&self, input: &Input, win: &raster::Window, cols: usize) -> Result<StripData> {
+impl Synthesis<'_> {}
+
+impl Input {
+    /// The rows of `win` of this input's rasters.
+    fn read(&self, win: &raster::Window, cols: usize) -> Result<StripData> {
         let n = cols * win.rows;
         let mut fre = vec![0i16; NB * n];
         let bands: Vec<usize> = (1..=NB).collect();
         raster::read_bands_into(
-            &input.fre,
+            &self.fre,
             &bands,
             (0, win.row),
             (cols, win.rows),
@@ -410,18 +414,32 @@ impl Synthesis<'_> {
         )?;
         let at = (0, win.row);
         let size = (cols, win.rows);
+        // SAT and OTH in one read: each tile decoded once
+        let mut qlt = vec![0u16; 2 * n];
+        raster::read_bands_into(
+            &self.qlt,
+            &[l2a::QLT_SAT_BAND, l2a::QLT_OTH_BAND],
+            at,
+            size,
+            size,
+            &mut qlt,
+        )?;
+        let oth = qlt.split_off(n);
+        let sat = qlt;
         Ok(StripData {
             fre,
-            cld: raster::read_window(&input.cld, 1, at, size)?,
-            msk: raster::read_window(&input.msk, 1, at, size)?,
-            sat: raster::read_window(&input.qlt, l2a::QLT_SAT_BAND, at, size)?,
-            oth: raster::read_window(&input.qlt, l2a::QLT_OTH_BAND, at, size)?,
-            aot: raster::read_window(&input.atb, l2a::ATB_AOT_BAND, at, size)?,
+            cld: raster::read_window(&self.cld, 1, at, size)?,
+            msk: raster::read_window(&self.msk, 1, at, size)?,
+            sat,
+            oth,
+            aot: raster::read_window(&self.atb, l2a::ATB_AOT_BAND, at, size)?,
         })
     }
+}
 
+impl Synthesis<'_> {
     fn write(
-        &self,
+        &mut self,
         out: &Path,
         mut ql: Option<&mut QuicklookBuilder>,
         opts: &Options,
@@ -461,20 +479,40 @@ impl Synthesis<'_> {
             .map(|(path, s)| raster::create_geotiff(path, s, &opts.creation_options))
             .collect::<Result<Vec<_>>>()?;
         let px = &self.pixels;
-        let per_pixel = 31 * self.inputs.len() + 3 * 33;
+        let per_pixel = 39 * self.inputs.len() + 3 * 33;
         let bar = progress(lines as u64, "L3 synthesis");
         let mut stats = Stats::default();
-        for win in Strips::for_budget(lines, cols, opts.ram_bytes, per_pixel) {
+        let strips = Strips::for_budget(lines, cols, opts.ram_bytes, per_pixel);
+        if strips.step().is_multiple_of(raster::TILE_ROWS) {
+            // strips of whole tiles: every block is read once and every output tile written
+            // whole, so a small cache is all the synthesis needs; otherwise the tiles that
+            // straddle two strips are better kept
+            raster::cap_block_cache((opts.ram_bytes / 16).max(32 << 20));
+        }
+        for win in strips {
             let n = cols * win.rows;
+            // each input read by its own thread (a dataset is used by one thread at a time)
             let strips = self
                 .inputs
-                .iter()
-                .map(|i| self.read(i, &win, cols))
+                .par_iter_mut()
+                .map(|i| i.read(&win, cols))
                 .collect::<Result<Vec<_>>>()?;
+            // W_cloud of each input over the strip, a row at a time
+            let clouds: Vec<Vec<f64>> = px
+                .clouds
+                .par_iter()
+                .map(|w| {
+                    let mut v = vec![0.0; n];
+                    for (i, row) in v.chunks_mut(cols).enumerate() {
+                        w.row(win.row + i, row);
+                    }
+                    v
+                })
+                .collect();
             let pixels: Vec<pixel::Pixel> = (0..n)
                 .into_par_iter()
                 .with_min_len(cols)
-                .map(|k| px.at(&strips, win.row + k / cols, k % cols, k, n))
+                .map(|k| px.at(&strips, &clouds, k, n))
                 .collect();
             let at = (0, win.row);
             let size = (cols, win.rows);
@@ -515,20 +553,14 @@ impl Synthesis<'_> {
 }
 
 impl Pixels<'_> {
-    /// The synthesis at pixel `(line, col)`, index `k` of the strips of `n` pixels.
-    fn at(
-        &self,
-        strips: &[StripData],
-        line: usize,
-        col: usize,
-        k: usize,
-        n: usize,
-    ) -> pixel::Pixel {
+    /// The synthesis at pixel `k` of the strips of `n` pixels, `clouds` the inputs' W_cloud
+    /// over the strip.
+    fn at(&self, strips: &[StripData], clouds: &[Vec<f64>], k: usize, n: usize) -> pixel::Pixel {
         let obs: Vec<Obs> = self
             .codings
             .iter()
             .zip(strips)
-            .zip(self.clouds)
+            .zip(clouds)
             .map(|((c, s), cloud)| {
                 let aot = s.aot[k];
                 let w_aot = if aot == c.aot_nodata {
@@ -542,7 +574,7 @@ impl Pixels<'_> {
                     msk: s.msk[k],
                     sat: s.sat[k],
                     oth: s.oth[k],
-                    weight: w_aot * cloud.at(line, col) * c.date_weight,
+                    weight: w_aot * cloud[k] * c.date_weight,
                     days: c.days,
                 }
             })

@@ -87,50 +87,84 @@ pub fn distance(sites: &[bool], rows: usize, cols: usize) -> Option<Vec<f64>> {
     Some(g.into_iter().map(f64::sqrt).collect())
 }
 
-/// The feather of one observation: distance to its clouds on the feather grid.
-#[derive(Debug, Clone)]
-pub struct Feather {
-    /// Pixels per cell along each axis, and the cell's size in metres.
-    cell: usize,
-    cell_m: f64,
-    rows: usize,
-    cols: usize,
-    /// Distance in cells; `None`: no cloud.
-    dist: Option<Vec<f64>>,
+/// The interpolation terms of pixel `p` along an axis of `n` cells of `cell` pixels: the two
+/// cells around it and the weight of the second (between cell centres, clamped at the edges).
+fn axis(p: usize, cell: usize, n: usize) -> (usize, usize, f64) {
+    let x = ((p as f64 + 0.5) / cell as f64 - 0.5).clamp(0.0, (n - 1) as f64);
+    let i0 = x.floor() as usize;
+    (i0, (i0 + 1).min(n - 1), x - i0 as f64)
 }
 
-impl Feather {
-    /// From the cloudy cells (row-major `rows` × `cols`, `cell` pixels of `pixel_m`).
-    pub fn new(cell: usize, pixel_m: f64, (rows, cols): (usize, usize), cloudy: &[bool]) -> Self {
-        Feather {
+/// A field on cells of `cell` pixels (`rows` × `cols`), read along image rows `width` pixels
+/// wide by bilinear interpolation between cell centres, clamped at the edges.
+#[derive(Debug, Clone)]
+struct CellField {
+    cell: usize,
+    rows: usize,
+    cols: usize,
+    values: Vec<f64>,
+    /// The column terms of each pixel of a row.
+    columns: Vec<(usize, usize, f64)>,
+}
+
+impl CellField {
+    fn new(cell: usize, (rows, cols): (usize, usize), values: Vec<f64>, width: usize) -> Self {
+        CellField {
             cell,
-            cell_m: cell as f64 * pixel_m,
             rows,
             cols,
-            dist: distance(cloudy, rows, cols),
+            values,
+            columns: (0..width).map(|c| axis(c, cell, cols)).collect(),
         }
     }
 
-    /// The feather at pixel `(line, col)`.
-    pub fn at(&self, line: usize, col: usize) -> f64 {
-        let Some(d) = &self.dist else { return 1.0 };
-        let metres = bilinear(d, self.cell, (self.rows, self.cols), line, col) * self.cell_m;
-        (metres / FEATHER_M).min(1.0)
+    /// The field along image row `line`, `f` applied to each value and its output, into `out`.
+    fn row(&self, line: usize, out: &mut [f64], f: impl Fn(f64, &mut f64)) {
+        let (r0, r1, ty) = axis(line, self.cell, self.rows);
+        let (top, bottom) = (
+            &self.values[r0 * self.cols..(r0 + 1) * self.cols],
+            &self.values[r1 * self.cols..(r1 + 1) * self.cols],
+        );
+        for (o, &(c0, c1, tx)) in out.iter_mut().zip(&self.columns) {
+            let t = top[c0] * (1.0 - tx) + top[c1] * tx;
+            let b = bottom[c0] * (1.0 - tx) + bottom[c1] * tx;
+            f(t * (1.0 - ty) + b * ty, o);
+        }
     }
 }
 
-/// The field `f` of cells of `cell` pixels (`rows` × `cols`) at pixel `(line, col)`: bilinear
-/// between cell centres, clamped at the edges.
-fn bilinear(f: &[f64], cell: usize, (rows, cols): (usize, usize), line: usize, col: usize) -> f64 {
-    let axis = |p: usize, n: usize| {
-        let x = ((p as f64 + 0.5) / cell as f64 - 0.5).clamp(0.0, (n - 1) as f64);
-        let i0 = x.floor() as usize;
-        (i0, (i0 + 1).min(n - 1), x - i0 as f64)
-    };
-    let ((r0, r1, ty), (c0, c1, tx)) = (axis(line, rows), axis(col, cols));
-    let top = f[r0 * cols + c0] * (1.0 - tx) + f[r0 * cols + c1] * tx;
-    let bottom = f[r1 * cols + c0] * (1.0 - tx) + f[r1 * cols + c1] * tx;
-    top * (1.0 - ty) + bottom * ty
+/// The feather of one observation: distance to its clouds on the feather grid.
+#[derive(Debug, Clone)]
+pub struct Feather {
+    /// Cell size in metres.
+    cell_m: f64,
+    /// Distance in cells; `None`: no cloud.
+    dist: Option<CellField>,
+}
+
+impl Feather {
+    /// From the cloudy cells (row-major `rows` × `cols`, `cell` pixels of `pixel_m`) of an
+    /// image `width` pixels wide.
+    pub fn new(
+        cell: usize,
+        pixel_m: f64,
+        (rows, cols): (usize, usize),
+        cloudy: &[bool],
+        width: usize,
+    ) -> Self {
+        Feather {
+            cell_m: cell as f64 * pixel_m,
+            dist: distance(cloudy, rows, cols)
+                .map(|d| CellField::new(cell, (rows, cols), d, width)),
+        }
+    }
+
+    /// Multiplies `out` by the feather along image row `line`.
+    fn apply(&self, line: usize, out: &mut [f64]) {
+        let Some(d) = &self.dist else { return };
+        let k = self.cell_m / FEATHER_M;
+        d.row(line, out, |cells, o| *o *= (cells * k).min(1.0));
+    }
 }
 
 /// A weight function's parameters (from the L3COMM GIPP and the command line).
@@ -215,24 +249,21 @@ pub fn smooth(field: &[f64], rows: usize, cols: usize, sigma: f64) -> Vec<f64> {
 /// feather.
 #[derive(Debug, Clone)]
 pub struct CloudWeight {
-    /// Pixels per coarse cell along each axis.
-    cell: usize,
-    rows: usize,
-    cols: usize,
-    small: Vec<f64>,
-    large: Vec<f64>,
+    small: CellField,
+    large: CellField,
     feather: Feather,
 }
 
 impl CloudWeight {
     /// From the counts per coarse cell (`cell` pixels wide; row-major, `rows` × `cols`) of
-    /// valid pixels and of cloudy pixels among them, and the feather.
+    /// valid pixels and of cloudy pixels among them, and the feather, for an image `width`
+    /// pixels wide.
     pub fn new(
         cell: usize,
         (rows, cols): (usize, usize),
-        valid: &[u32],
-        cloudy: &[u32],
+        (valid, cloudy): (&[u32], &[u32]),
         feather: Feather,
+        width: usize,
         p: &WeightParams,
     ) -> CloudWeight {
         let mask: Vec<f64> = valid
@@ -240,26 +271,35 @@ impl CloudWeight {
             .zip(cloudy)
             .map(|(&v, &c)| f64::from(u8::from(v > 0 && 2 * c > v)))
             .collect();
+        let field =
+            |sigma| CellField::new(cell, (rows, cols), smooth(&mask, rows, cols, sigma), width);
         CloudWeight {
-            cell,
-            rows,
-            cols,
-            small: smooth(&mask, rows, cols, p.sigma_small),
-            large: smooth(&mask, rows, cols, p.sigma_large),
+            small: field(p.sigma_small),
+            large: field(p.sigma_large),
             feather,
         }
     }
 
-    /// W_cloud, feather included, at pixel `(line, col)`.
-    pub fn at(&self, line: usize, col: usize) -> f64 {
-        let shape = (self.rows, self.cols);
-        let s = bilinear(&self.small, self.cell, shape, line, col).abs();
-        let l = bilinear(&self.large, self.cell, shape, line, col).abs();
-        if s >= 1.0 || l >= 1.0 {
-            0.0
-        } else {
-            (1.0 - s) * (1.0 - l) * self.feather.at(line, col)
+    /// W_cloud, feather included, along image row `line` into `out` (one value per pixel).
+    pub fn row(&self, line: usize, out: &mut [f64]) {
+        let mut large = vec![0.0; out.len()];
+        self.large.row(line, &mut large, |v, o| *o = v.abs());
+        self.small.row(line, out, |v, o| *o = v.abs());
+        for (o, l) in out.iter_mut().zip(large) {
+            *o = if *o >= 1.0 || l >= 1.0 {
+                0.0
+            } else {
+                (1.0 - *o) * (1.0 - l)
+            };
         }
+        self.feather.apply(line, out);
+    }
+
+    /// W_cloud at pixel `(line, col)`.
+    pub fn at(&self, line: usize, col: usize) -> f64 {
+        let mut row = vec![0.0; self.small.columns.len()];
+        self.row(line, &mut row);
+        row[col]
     }
 }
 
@@ -330,11 +370,16 @@ mod tests {
         // the feather: 0 on a cloudy cell, 1 from 240 m (12 cells of 20 m) on
         let mut sites = vec![false; 40 * 40];
         sites[0] = true;
-        let f = Feather::new(4, 5.0, (40, 40), &sites);
-        assert_eq!(f.at(1, 1), 0.0);
-        assert_eq!(f.at(159, 159), 1.0);
+        let f = Feather::new(4, 5.0, (40, 40), &sites, 160);
+        let f = |line: usize, col: usize| {
+            let mut row = vec![1.0; 160];
+            f.apply(line, &mut row);
+            row[col]
+        };
+        assert_eq!(f(1, 1), 0.0);
+        assert_eq!(f(159, 159), 1.0);
         // column 25: (25.5 / 4 − 0.5) = 5.875 cells from the cloudy cell's centre
-        assert!((f.at(1, 25) - 5.875 * 20.0 / 240.0).abs() < 1e-12);
+        assert!((f(1, 25) - 5.875 * 20.0 / 240.0).abs() < 1e-12);
     }
 
     #[test]
@@ -346,8 +391,8 @@ mod tests {
         let cloudy: Vec<u32> = (0..rows * cols)
             .map(|i| if i % cols < 20 { 9 } else { 0 })
             .collect();
-        let none = || Feather::new(4, 5.0, (rows, cols), &vec![false; rows * cols]);
-        let w = CloudWeight::new(4, (rows, cols), &valid, &cloudy, none(), &p);
+        let none = || Feather::new(4, 5.0, (rows, cols), &vec![false; rows * cols], 240);
+        let w = CloudWeight::new(4, (rows, cols), (&valid, &cloudy), none(), 240, &p);
         assert!(w.at(120, 20) < 0.05, "{}", w.at(120, 20));
         assert!(w.at(120, 239) > 0.9, "{}", w.at(120, 239));
         // the weight rises away from the cloud edge
@@ -355,7 +400,7 @@ mod tests {
         assert!(profile.windows(2).all(|p| p[1] >= p[0]), "{profile:?}");
         // under half cloudy is a clear cell
         let few: Vec<u32> = cloudy.iter().map(|&c| c.min(8)).collect();
-        let w = CloudWeight::new(4, (rows, cols), &valid, &few, none(), &p);
+        let w = CloudWeight::new(4, (rows, cols), (&valid, &few), none(), 240, &p);
         assert_eq!(w.at(120, 20), 1.0);
     }
 }

@@ -48,4 +48,4 @@ pub use io::{
 };
 pub use rpc::{read_rpc, write_rpc_vrt, RPC_DOMAIN};
 pub use staged::{ensure_dir, Staged, StagedProduct, EXISTS_MSG};
-pub use strips::{strip_rows, Strips, Window, STRIP_SHARE, TILE_ROWS};
+pub use strips::{cap_block_cache, strip_rows, Strips, Window, STRIP_SHARE, TILE_ROWS};

@@ -101,6 +101,19 @@ impl Iterator for Strips {
 
 impl ExactSizeIterator for Strips {}
 
+/// Lowers GDAL's block cache to at most `bytes` (never raises it). For a job that reads each
+/// block once, strip after strip, a large cache only holds blocks that will not be read again:
+/// GDAL fills it to its limit (and past it by its bookkeeping) for nothing.
+pub fn cap_block_cache(bytes: u64) {
+    let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+    // SAFETY: plain calls on GDAL's global cache setting, valid at any time
+    unsafe {
+        if gdal_sys::GDALGetCacheMax64() > bytes {
+            gdal_sys::GDALSetCacheMax64(bytes);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
