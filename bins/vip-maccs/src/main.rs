@@ -122,11 +122,16 @@ enum Level {
     /// Max_AOT_Linear (WASP: 1, 0.33, 0.8); W_cloud = (1 − d_small)(1 − d_large), d the
     /// cloud mask (clouds and shadows) on a 240 m grid (a cell is cloudy when more than half
     /// of it is) smoothed by Gaussians of Sigma_Small_Cloud_Dist and Sigma_Large_Cloud_Dist
-    /// cells (2 and 10), interpolated back to the pixels; W_date falls linearly from 1 at the
-    /// date to 0.5 at the window's edge (computed in reals: WASP's integer division keeps it at
-    /// 1 inside the window). A pixel never seen clear takes snow or water from the
-    /// observation nearest the date, else a saturated observation, else, under cloud, the
-    /// observation of darkest blue (B03).
+    /// cells (2 and 10), interpolated back to the pixels, times a feather rising from 0 at the
+    /// edge of the date's cloud mask to 1 at 240 m (a VIP addition: without it the average
+    /// steps along every cloud outline); W_date falls linearly from 1 at the date to 0.5 at
+    /// the window's edge (computed in reals: WASP's integer division keeps it at 1 inside the
+    /// window). Clear observations that stand out of the pixel's median like a cloud or a
+    /// shadow the L2 masks missed (blue B03 up by more than 0.04 and whitening; or near
+    /// infrared B11, red B07 and blue under 0.7, 0.8 and 0.9 times the median) are left out
+    /// (a VIP addition). A pixel never seen clear takes snow or water from the observation
+    /// nearest the date, else a saturated observation, else, under cloud, the observation of
+    /// darkest blue (B03).
     ///
     /// Outputs: FRE int16 ρ × 1000, no-data −10000; QLT int16 band 1 PXD weighted-average
     /// date in days from --date (−32768 none), 2 WGT sum of the weights × 1000, 3 NBD number
