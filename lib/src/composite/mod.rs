@@ -16,7 +16,8 @@
 //! pixels synthesised in parallel (each pixel on its own: 1 and 2 threads write the same
 //! bytes) and the strip written. The strip height follows `--ram`: about 39 bytes per pixel per
 //! input plus the outputs; when the strips hold whole tiles (256 rows or more fit) GDAL's
-//! block cache is held to a sixteenth of `--ram`, since no block is read twice.
+//! block cache is held to a sixteenth of `--ram`, since no block is read twice; else strips
+//! are a power of two of rows, so that each tile row is split evenly.
 
 pub mod pixel;
 pub mod weights;
@@ -482,14 +483,17 @@ impl Synthesis<'_> {
         let per_pixel = 39 * self.inputs.len() + 3 * 33;
         let bar = progress(lines as u64, "L3 synthesis");
         let mut stats = Stats::default();
-        let strips = Strips::for_budget(lines, cols, opts.ram_bytes, per_pixel);
-        if strips.step().is_multiple_of(raster::TILE_ROWS) {
-            // strips of whole tiles: every block is read once and every output tile written
-            // whole, so a small cache is all the synthesis needs; otherwise the tiles that
-            // straddle two strips are better kept
+        // strips of whole tiles when they fit: every block is read once and every output tile
+        // written whole, so a small cache is all the synthesis needs; else a power of two of
+        // rows, so that a tile row is split evenly and GDAL's cache (a quarter of --ram) keeps
+        // its tiles between the strips
+        let mut step = raster::strip_rows(opts.ram_bytes, cols, per_pixel);
+        if step.is_multiple_of(raster::TILE_ROWS) {
             raster::cap_block_cache((opts.ram_bytes / 16).max(32 << 20));
+        } else {
+            step = 1 << step.ilog2();
         }
-        for win in strips {
+        for win in Strips::new(lines, step) {
             let n = cols * win.rows;
             // each input read by its own thread (a dataset is used by one thread at a time)
             let strips = self
