@@ -297,10 +297,7 @@ impl Input {
     fn open(l2a: L2a, hdr: &Path, date: NaiveDate) -> Result<Input> {
         let dir = hdr.parent().unwrap_or(Path::new(".")).to_path_buf();
         let shape = (l2a.cols, l2a.lines);
-        let ds = |path: PathBuf, bands: usize| -> Result<gdal::Dataset> {
-            raster::expect_shape(&path, shape, bands)?;
-            raster::open(&path)
-        };
+        let ds = |path: PathBuf, bands: usize| raster::expect_shape(&path, shape, bands);
         Ok(Input {
             days: (l2a.date - date).num_days(),
             fre: ds(l2a.image_path(&dir, l2a::IMAGE_FRE), NB)?,

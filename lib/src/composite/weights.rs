@@ -90,9 +90,8 @@ pub fn distance(sites: &[bool], rows: usize, cols: usize) -> Option<Vec<f64>> {
 /// The interpolation terms of pixel `p` along an axis of `n` cells of `cell` pixels: the two
 /// cells around it and the weight of the second (between cell centres, clamped at the edges).
 fn axis(p: usize, cell: usize, n: usize) -> (usize, usize, f64) {
-    let x = ((p as f64 + 0.5) / cell as f64 - 0.5).clamp(0.0, (n - 1) as f64);
-    let i0 = x.floor() as usize;
-    (i0, (i0 + 1).min(n - 1), x - i0 as f64)
+    let (i0, t) = crate::atmosphere::field::bracket((p as f64 + 0.5) / cell as f64 - 0.5, n);
+    (i0, (i0 + 1).min(n - 1), t)
 }
 
 /// A field on cells of `cell` pixels (`rows` × `cols`), read along image rows `width` pixels

@@ -860,41 +860,51 @@ impl SiteHeader {
 
     /// The header of the image `id` (`PDTIMG_Header_Type`) with the given `Image_Information`.
     pub fn image_doc(&self, id: String, image_information: Node) -> EeDoc {
+        self.sub_doc(
+            "PDTIMG_Header_Type",
+            self.fixed(id, "ImageProduct", "VSC_PDTIMG"),
+            None,
+            vec![image_information],
+        )
+    }
+
+    /// A file header of the product (image, annex, quicklook): its instance (with the annex
+    /// code), the global header's id, then `nodes`.
+    fn sub_doc(
+        &self,
+        xsi_type: &str,
+        fixed: FixedHeader,
+        annex: Option<&str>,
+        nodes: Vec<Node>,
+    ) -> EeDoc {
         EeDoc {
             layout: Layout::Header,
-            xsi_type: "PDTIMG_Header_Type".into(),
+            xsi_type: xsi_type.into(),
             schema_version: SUB_SCHEMA_VERSION.into(),
-            fixed: self.fixed(id, "ImageProduct", "VSC_PDTIMG"),
+            fixed,
             extensions: vec![],
             specific: Node::new("Specific_Product_Header")
-                .child(self.sub_instance(None))
+                .child(self.sub_instance(annex))
                 .child(Node::text(
                     "Reference_Product_Header_Id",
                     self.ids.product(),
                 ))
-                .child(image_information),
+                .children(nodes),
             data_block: None,
         }
     }
 
     /// The header of annex `code` (`PDTANX_Header_Type`) with the given `Annex_Information`.
     pub fn annex_doc(&self, code: &str, complete_name: &str, annex_information: Node) -> EeDoc {
-        EeDoc {
-            layout: Layout::Header,
-            xsi_type: "PDTANX_Header_Type".into(),
-            schema_version: SUB_SCHEMA_VERSION.into(),
-            fixed: self.fixed(self.ids.annex(code), "AnnexProduct", "VSC_PDTANX"),
-            extensions: vec![],
-            specific: Node::new("Specific_Product_Header")
-                .child(self.sub_instance(Some(code)))
-                .child(Node::text(
-                    "Reference_Product_Header_Id",
-                    self.ids.product(),
-                ))
-                .child(Node::text("Annex_Complete_Name", complete_name))
-                .child(annex_information),
-            data_block: None,
-        }
+        self.sub_doc(
+            "PDTANX_Header_Type",
+            self.fixed(self.ids.annex(code), "AnnexProduct", "VSC_PDTANX"),
+            Some(code),
+            vec![
+                Node::text("Annex_Complete_Name", complete_name),
+                annex_information,
+            ],
+        )
     }
 
     /// The header of the quicklook `q` (`PDTQLK_Header_Type`): a 3-band RGB JPEG.
@@ -923,21 +933,12 @@ impl SiteHeader {
             .child(Node::text("Subsampling_Factor", q.factor))
             .child(Node::text("Colorspace", "RGB"))
             .child(Node::text("Bands_Order", "RGB"));
-        EeDoc {
-            layout: Layout::Header,
-            xsi_type: "PDTQLK_Header_Type".into(),
-            schema_version: SUB_SCHEMA_VERSION.into(),
-            fixed: self.fixed(quicklook_id(&self.ids), "QuickLook", "VSC_PDTQLK"),
-            extensions: vec![],
-            specific: Node::new("Specific_Product_Header")
-                .child(self.sub_instance(None))
-                .child(Node::text(
-                    "Reference_Product_Header_Id",
-                    self.ids.product(),
-                ))
-                .child(info),
-            data_block: None,
-        }
+        self.sub_doc(
+            "PDTQLK_Header_Type",
+            self.fixed(quicklook_id(&self.ids), "QuickLook", "VSC_PDTQLK"),
+            None,
+            vec![info],
+        )
     }
 
     /// The header of the SOL or VIE angle grid annex (float32, NaN nodata, subsampled).

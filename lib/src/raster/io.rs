@@ -42,8 +42,8 @@ pub fn open(path: &Path) -> Result<Dataset> {
 
 /// Opens the raster at `path` and checks that it is `width` × `height` pixels with `bands`
 /// bands, as the header describing it says; otherwise a bad input (exit 3) naming the file
-/// and both sizes.
-pub fn expect_shape(path: &Path, (width, height): (usize, usize), bands: usize) -> Result<()> {
+/// and both sizes. Returns the open dataset.
+pub fn expect_shape(path: &Path, (width, height): (usize, usize), bands: usize) -> Result<Dataset> {
     let ds = open(path)?;
     let (w, h) = ds.raster_size();
     let n = ds.raster_count();
@@ -56,7 +56,7 @@ pub fn expect_shape(path: &Path, (width, height): (usize, usize), bands: usize) 
             ),
         ));
     }
-    Ok(())
+    Ok(ds)
 }
 
 /// The file a dataset was opened or created from (its GDAL description).
