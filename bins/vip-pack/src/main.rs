@@ -70,22 +70,27 @@ enum Command {
         #[arg(required = true, value_name = "PACKAGE")]
         packages: Vec<PathBuf>,
     },
-    /// Make a folder of packages a static STAC catalog (for any plain HTTP server).
+    /// Make a folder of packages a static STAC catalog and browse page (for any plain HTTP
+    /// server).
     ///
-    /// Writes DIR/catalog.json (STAC Catalog) and DIR/collection.json (STAC Collection: spatial
+    /// Writes DIR/catalog.json (STAC Catalog), DIR/collection.json (STAC Collection: spatial
     /// and temporal extents, summaries, one item link per package folder to
-    /// ./<ID>/<ID>_STAC.json), all hrefs relative. Run it again after adding or removing
-    /// packages: the collection follows the folders; items are never rewritten, and a file
-    /// whose content is unchanged is not rewritten either. Each file is replaced atomically.
-    /// Package folders need their STAC item (vip-pack --stac); hidden entries and zips are not
-    /// indexed. Exit 3, writing nothing, when a package folder has no readable item, an asset
+    /// ./<ID>/<ID>_STAC.json) and DIR/index.html (a static page without script: the packages
+    /// by site then acquisition time, each with its quicklook, level, and cloud and snow
+    /// percentages as its MTD_ALL.xml records them, n/a where it does not, and links to its
+    /// folder, to <ID>.zip when one lies beside it, and to its item); all hrefs are relative.
+    /// Run it again after adding or removing packages: the collection and the page follow the
+    /// folders; items are never rewritten, and a file whose content is unchanged is not
+    /// rewritten either. Each file is replaced atomically. Package folders need their STAC
+    /// item (vip-pack --stac); hidden entries and zips are not indexed. Exit 3, writing
+    /// nothing, when a package folder has no readable item, metadata or quicklook, an asset
     /// is missing or outside its folder, or a symbolic link leads out of DIR. Prints the path
     /// of catalog.json.
     #[command(
         after_help = "EXAMPLES:\n  vip-pack index DIST\n  vip-pack L1C.HDR -o DIST --stac && vip-pack index DIST && (cd DIST && python3 -m http.server)"
     )]
     Index {
-        /// Folder holding the package folders; the index is written into it
+        /// Folder holding the package folders; the index and index.html are written into it
         #[arg(value_name = "DIR")]
         dir: PathBuf,
         /// Licence of the data in the collection (SPDX id, or proprietary / various)

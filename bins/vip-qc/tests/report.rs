@@ -1,44 +1,14 @@
 //! `--report DIR`: an HTML page with PNG figures and their data, checked in headless Chromium
-//! (Debian's `chromium`, installed by scripts/test): the page renders and every image loads.
+//! (Debian's `chromium`, installed by scripts/test, driven by vip_testkit::chromium): the page
+//! renders and every image loads.
 
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::{edit_image, l1c, l1c_of, Scene, BIN};
+use vip_testkit::chromium::{chromium, chromium_out, loaded_images};
 use vip_testkit::run;
-
-/// Chromium's flags for a headless run that touches nothing outside `profile`.
-fn chromium(profile: &Path) -> Command {
-    let bin = std::env::var_os("VIP_CHROMIUM").unwrap_or_else(|| "chromium".into());
-    let mut c = Command::new(bin);
-    c.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1200,1600",
-    ])
-    .arg(format!("--user-data-dir={}", profile.display()));
-    c
-}
-
-fn chromium_out(mut c: Command) -> String {
-    let out = c
-        .output()
-        .expect("chromium is missing: scripts/test installs Debian's chromium");
-    assert!(
-        out.status.success(),
-        "chromium failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// Width and height of a PNG file.
 fn png_size(path: &Path) -> (u32, u32) {
@@ -47,53 +17,20 @@ fn png_size(path: &Path) -> (u32, u32) {
     (r.info().width, r.info().height)
 }
 
-/// Opens `report/index.html` in Chromium and returns, for each `<img>`, its source and the size
-/// the browser decoded (0 × 0 when it did not load). A copy of the page with a probe script
-/// that writes each image's natural size into the DOM once the page has loaded is dumped.
-fn loaded_images(report: &Path) -> Vec<(String, u32, u32)> {
-    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
-    assert!(!html.contains("<script"), "the report has no script");
-    let probe = html.replace(
-        "</body>",
-        "<script>window.addEventListener('load', () => { for (const i of document.images) \
-         i.setAttribute('data-natural', i.naturalWidth + 'x' + i.naturalHeight); });</script>\n</body>",
-    );
-    let page = report.join("probe.html");
-    std::fs::write(&page, probe).unwrap();
-    let profile = tempfile::tempdir().unwrap();
-    let mut c = chromium(profile.path());
-    c.args(["--virtual-time-budget=10000", "--dump-dom"])
-        .arg(format!("file://{}", page.display()));
-    let dom = chromium_out(c);
-    std::fs::remove_file(&page).unwrap();
-    dom.split("<img ")
-        .skip(1)
-        .map(|tag| {
-            let attr = |name: &str| {
-                let key = format!("{name}=\"");
-                let start = tag.find(&key).map(|i| i + key.len());
-                start.map(|s| tag[s..s + tag[s..].find('"').unwrap()].to_string())
-            };
-            let (w, h) = attr("data-natural")
-                .and_then(|n| {
-                    let (w, h) = n.split_once('x')?;
-                    Some((w.parse().ok()?, h.parse().ok()?))
-                })
-                .unwrap_or((0, 0));
-            (attr("src").unwrap(), w, h)
-        })
-        .collect()
-}
-
 /// Every image of the report loads in Chromium at the size of its PNG file; returns the
 /// image files.
 fn assert_renders(report: &Path) -> Vec<PathBuf> {
-    let imgs = loaded_images(report);
+    let imgs = loaded_images(&report.join("index.html"));
     assert!(!imgs.is_empty(), "no image in {}", report.display());
     imgs.iter()
-        .map(|(src, w, h)| {
-            let file = report.join(src);
-            assert_eq!((*w, *h), png_size(&file), "{src} did not load in Chromium");
+        .map(|i| {
+            let file = report.join(&i.src);
+            assert_eq!(
+                (i.width, i.height),
+                png_size(&file),
+                "{} did not load in Chromium",
+                i.src
+            );
             file
         })
         .collect()

@@ -6,6 +6,8 @@
 //! DIR/collection.json              STAC Collection: extents and summaries of the items, one
 //!                                  `item` link per package -> ./<ID>/<ID>_STAC.json
 //! DIR/<ID>/<ID>_STAC.json          the items, as vip-pack --stac wrote them (never rewritten)
+//! DIR/index.html                   the browse page: products by site and date, with quicklooks
+//!                                  and links ([`super::browse`])
 //! ```
 //! Every package folder of DIR is read again on each run (items are small), so a package added
 //! later enters the extents and summaries, and a removed folder drops its link. Each index file
@@ -13,8 +15,8 @@
 //! a reader never sees half a file, and an unchanged catalog keeps its date for HTTP caches.
 //! Hidden entries (`.name`, e.g. a package being written) and plain files (zipped packages) are
 //! not indexed. A package folder without a readable item, an asset outside its folder, or a
-//! symbolic link anywhere in a package leading out of DIR is bad input (exit 3): nothing is
-//! written.
+//! symbolic link anywhere in a package leading out of DIR is bad input (exit 3), and so are an
+//! unreadable `MTD_ALL.xml` or quicklook named by an item: nothing is written.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -22,6 +24,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
+use super::browse;
 use super::is_safe_relative;
 use super::stac::{item_name, to_text, EXT_EO, EXT_PROJ, STAC_VERSION};
 use crate::error::{Result, VipError};
@@ -178,7 +181,7 @@ fn read_packages(dir: &Path, root: &Path) -> Result<Vec<ItemInfo>> {
         }
         if path.is_dir() {
             names.push(name);
-        } else if name != CATALOG && name != COLLECTION {
+        } else if name != CATALOG && name != COLLECTION && name != browse::PAGE {
             log::info!("{}: not a package folder, not indexed", path.display());
         }
     }
@@ -339,12 +342,19 @@ pub fn index(dir: &Path, opts: &IndexOptions) -> Result<PathBuf> {
     }
     let root = std::fs::canonicalize(dir).map_err(|e| VipError::input_io(dir, &e))?;
     let items = read_packages(dir, &root)?;
-    // The collection first: the catalog never links to a collection not yet there.
+    // Everything read before anything is written: bad input leaves the index as it was.
+    let entries = items
+        .iter()
+        .map(|i| browse::entry(dir, &i.id, &i.item, i.datetime))
+        .collect::<Result<Vec<_>>>()?;
+    // The collection first: the catalog never links to a collection not yet there; the page
+    // (which links to the catalog and the items) last.
     let wrote_collection =
         replace_if_changed(&dir.join(COLLECTION), &to_text(&collection(&items, opts)))?;
     let wrote_catalog = replace_if_changed(&dir.join(CATALOG), &to_text(&catalog()))?;
+    let wrote_page = replace_if_changed(&dir.join(browse::PAGE), &browse::page(&entries))?;
     log::info!(
-        "{}: {} package(s); {} {}",
+        "{}: {} package(s); {} {} {}",
         dir.display(),
         items.len(),
         if wrote_collection {
@@ -356,6 +366,11 @@ pub fn index(dir: &Path, opts: &IndexOptions) -> Result<PathBuf> {
             "catalog written"
         } else {
             "catalog unchanged"
+        },
+        if wrote_page {
+            "page written"
+        } else {
+            "page unchanged"
         }
     );
     Ok(dir.join(CATALOG))

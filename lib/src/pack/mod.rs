@@ -11,6 +11,7 @@
 //! metadata that describes them ([`l1c::plan`], [`l2a::plan`]; [`site`] holds what they share).
 
 pub mod archive;
+pub mod browse;
 pub mod index;
 pub mod l1c;
 pub mod l2a;
