@@ -122,7 +122,7 @@ fn figures(s: &SimScene, hdr: &Path) -> Figures {
         commission: false_alarms as f64 / flagged.max(1) as f64,
         snow_flagged: (snow.len() > 500)
             .then(|| snow.iter().filter(|&&k| mask[k] == 1).count() as f64 / snow.len() as f64),
-        cloud_percentage: l1c.cloud_percentage.unwrap(),
+        cloud_percentage: l1c.site.cloud_percentage.unwrap(),
     }
 }
 

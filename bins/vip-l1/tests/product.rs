@@ -77,8 +77,8 @@ fn validates_opens_and_is_deterministic() {
         assert!(out.status.success(), "{}", tif.display());
     }
     let product = vip::product::L1c::open(&hdr).unwrap();
-    assert_eq!(product.quantification, 0.001);
-    assert_eq!(product.aks.len(), 12);
+    assert_eq!(product.site.quantification, 0.001);
+    assert_eq!(product.site.aks.len(), 12);
     let info = String::from_utf8(
         Command::new("gdalinfo")
             .arg(product.image_path(&a))

@@ -232,7 +232,7 @@ fn retrieval_near_clouds(series: &SimSeries, out: &Path) -> (f64, [f64; 3], usiz
             n += 1;
             aot_se += (aot[i] * p.aot_quantification - aot_truth[i]).powi(2);
             for (k, (l2, t)) in sre.iter().enumerate() {
-                sre_se[k] += (l2[i] * p.quantification - t[i]).powi(2);
+                sre_se[k] += (l2[i] * p.site.quantification - t[i]).powi(2);
             }
         }
     }

@@ -95,7 +95,7 @@ impl Case {
         let blue = self.truth("SRE_B03.tif");
         let (sre, w, h) = read_band(&p.image_path(d, l2a::IMAGE_SRE), 1);
         let margin = if interior {
-            (ENV_SIDE_M / 2.0 / p.pixel_m).ceil() as usize
+            (ENV_SIDE_M / 2.0 / p.site.pixel_m).ceil() as usize
         } else {
             0
         };

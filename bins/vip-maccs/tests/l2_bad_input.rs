@@ -188,8 +188,8 @@ fn altitudes_beyond_the_luts_are_clamped_and_flagged() {
     for r in 0..h {
         for c in 0..w {
             let (e, n) = (
-                hdr.ulx + (c as f64 + 0.5) * hdr.pixel_m,
-                hdr.uly - (r as f64 + 0.5) * hdr.pixel_m,
+                hdr.site.ulx + (c as f64 + 0.5) * hdr.site.pixel_m,
+                hdr.site.uly - (r as f64 + 0.5) * hdr.site.pixel_m,
             );
             let is_high = dem.0.height(e, n) > 3000.0;
             let is_flagged = (oth[r * w + c] as u16) & vip::product::l2a::bits::OTH_CLAMP != 0;

@@ -155,7 +155,7 @@ fn synthesis_against_the_truth_and_an_independent_oracle(series: &SimSeries, hea
                     .zip(&truth)
                     .zip(keep)
                     .filter(|(_, k)| **k)
-                    .map(|((f, t), _)| f * product.quantification - t),
+                    .map(|((f, t), _)| f * product.site.quantification - t),
             )
         };
         let smooth = vip_testkit::smooth(&used, &truth, SIZE as usize);
@@ -175,7 +175,7 @@ fn synthesis_against_the_truth_and_an_independent_oracle(series: &SimSeries, hea
     let err: Vec<f64> = fre
         .iter()
         .zip(&truth)
-        .map(|(f, t)| f * product.quantification - t)
+        .map(|(f, t)| f * product.site.quantification - t)
         .collect();
     let masks: Vec<Vec<f64>> = headers
         .iter()

@@ -149,7 +149,7 @@ fn native_cloud_and_geophysical_bits_land_in_the_muscate_bits() {
          native Cloud_Percentage {:?}",
         index("CloudPercent"),
         index("SnowPercent"),
-        native.cloud_percentage
+        native.site.cloud_percentage
     );
     assert_eq!(index("CloudPercent"), format!("{}", cloud.trunc()));
     assert_eq!(index("SnowPercent"), format!("{}", snow.trunc()));

@@ -54,7 +54,7 @@ fn l1c_package_layout_metadata_and_rasters() {
         &native.image_path(hdr.parent().unwrap()),
         5,
         10,
-        native.nodata,
+        native.site.nodata,
     );
     let dist = s.scratch("DIST");
     let pkg = pack(&hdr, &dist, &[]);
@@ -88,42 +88,49 @@ fn l1c_package_layout_metadata_and_rasters() {
     assert_eq!(m.product_id, id);
     assert_eq!(m.level, "L1C");
     assert_eq!(m.site, "SIMULSIT");
-    assert_eq!(m.acquisition, native.acquisition);
-    assert_eq!(m.production, native.creation);
-    assert_eq!(m.epsg, native.epsg);
-    assert_eq!((m.nrows, m.ncols), (native.lines, native.cols));
+    assert_eq!(m.acquisition, native.site.acquisition);
+    assert_eq!(m.production, native.site.creation);
+    assert_eq!(m.epsg, native.site.epsg);
+    assert_eq!((m.nrows, m.ncols), (native.site.lines, native.site.cols));
     assert_eq!(
         (m.ulx, m.uly, m.xdim),
-        (native.ulx, native.uly, native.pixel_m)
+        (native.site.ulx, native.site.uly, native.site.pixel_m)
     );
-    assert_eq!(m.reflectance_quantification, 1.0 / native.quantification);
+    assert_eq!(
+        m.reflectance_quantification,
+        1.0 / native.site.quantification
+    );
     // The simulated chain carries no orbit number (NIL=N/A): 0 says unknown.
-    assert_eq!(native.orbit, None);
+    assert_eq!(native.site.orbit, None);
     assert_eq!(m.orbit_number, 0);
     assert_eq!(
         m.special_values[0],
-        ("nodata".into(), native.nodata.to_string())
+        ("nodata".into(), native.site.nodata.to_string())
     );
     let close = |a: f64, b: f64, tol: f64| assert!((a - b).abs() <= tol, "{a} vs {b}");
-    close(m.sun_mean.0, native.sun.zenith[4], 1e-6);
-    close(m.sun_mean.1, native.sun.azimuth[4], 1e-6);
+    close(m.sun_mean.0, native.site.sun.zenith[4], 1e-6);
+    close(m.sun_mean.1, native.site.sun.azimuth[4], 1e-6);
     for (d, v) in m.view_mean.iter().enumerate() {
         assert_eq!(v.0, format!("{:02}", d + 1));
-        close(v.1, native.view[d].zenith[4], 1e-6);
-        close(v.2, native.view[d].azimuth[4], 1e-6);
+        close(v.1, native.site.view[d].zenith[4], 1e-6);
+        close(v.2, native.site.view[d].azimuth[4], 1e-6);
     }
     let ul = m.points[0];
-    close(ul.lon, native.corners_lonlat[0].0, 1e-9);
-    close(ul.lat, native.corners_lonlat[0].1, 1e-9);
-    for (b, ak) in m.band_infos.iter().zip(&native.aks) {
+    close(ul.lon, native.site.corners_lonlat[0].0, 1e-9);
+    close(ul.lat, native.site.corners_lonlat[0].1, 1e-9);
+    for (b, ak) in m.band_infos.iter().zip(&native.site.aks) {
         close(b.coefficients[0].1, *ak, 1e-6);
     }
     // The sun grid in the metadata is the SOL annex converted to angles: its centre node is
     // close to the header's centre angle.
     let sun = m.sun_grids.as_ref().unwrap();
-    let (gl, gc) = native.angle_grid_shape();
+    let (gl, gc) = native.site.angle_grid_shape();
     assert_eq!((sun.zenith.rows.len(), sun.zenith.rows[0].len()), (gl, gc));
-    close(sun.zenith.rows[gl / 2][gc / 2], native.sun.zenith[4], 0.5);
+    close(
+        sun.zenith.rows[gl / 2][gc / 2],
+        native.site.sun.zenith[4],
+        0.5,
+    );
     assert_eq!(m.view_grids.len(), 4);
     // Every file the metadata names exists.
     for f in m.referenced_files() {
@@ -152,7 +159,9 @@ fn l1c_package_layout_metadata_and_rasters() {
     assert_eq!(edg.len(), reflectance[0].len());
     let mut edge = 0;
     for (i, e) in edg.iter().enumerate() {
-        let no_data = reflectance.iter().any(|b| b[i] == native.nodata as f64);
+        let no_data = reflectance
+            .iter()
+            .any(|b| b[i] == native.site.nodata as f64);
         assert_eq!(*e, f64::from(u8::from(no_data)), "EDG at pixel {i}");
         edge += usize::from(no_data);
     }
@@ -160,7 +169,7 @@ fn l1c_package_layout_metadata_and_rasters() {
     let ds = vip::raster::open(&pkg.join(format!("{id}_SRE_B3.tif"))).unwrap();
     let b = ds.rasterband(1).unwrap();
     assert_eq!(b.no_data_value(), Some(-10000.0));
-    assert_eq!(b.scale(), Some(native.quantification));
+    assert_eq!(b.scale(), Some(native.site.quantification));
     let ql = vip::raster::open(&pkg.join(format!("{id}_QKL_ALL.jpg"))).unwrap();
     assert_eq!(ql.raster_count(), 3);
 

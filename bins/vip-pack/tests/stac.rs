@@ -162,10 +162,10 @@ fn stac_item_validates_and_describes_the_package() {
         assert!(eo["common_name"].is_string(), "{}", b.code);
         let rb = &a["raster:bands"][0];
         assert_eq!(rb["data_type"], "int16");
-        assert_eq!(rb["nodata"], f64::from(native.nodata));
+        assert_eq!(rb["nodata"], f64::from(native.site.nodata));
         close(
             rb["scale"].as_f64().unwrap(),
-            native.quantification,
+            native.site.quantification,
             1e-12,
             "scale",
         );
@@ -179,8 +179,11 @@ fn stac_item_validates_and_describes_the_package() {
     // Grid and footprint against gdalinfo (its own PROJ transformation of the corners).
     let props = &item["properties"];
     assert_eq!(props["datetime"], "2024-03-15T10:30:00.000Z");
-    assert_eq!(props["proj:epsg"], native.epsg);
-    assert_eq!(props["proj:shape"], json!([native.lines, native.cols]));
+    assert_eq!(props["proj:epsg"], native.site.epsg);
+    assert_eq!(
+        props["proj:shape"],
+        json!([native.site.lines, native.site.cols])
+    );
     let info = gdalinfo_json(&pkg.join(format!("{id}_SRE_B1.tif")));
     let gt = numbers(&info["geoTransform"]);
     let tr = numbers(&props["proj:transform"]);

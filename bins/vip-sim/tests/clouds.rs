@@ -127,7 +127,7 @@ fn clouds_show_their_parallax_and_cast_their_shadows() {
     let (b05, b06) = (excess(5), excess(6));
     let vie = l1c.annex_path(dir, "VIE");
     // The VIE grid's nodes are `step` apart from the site's corner: bilinear at its centre.
-    let half = PX * n as f64 / 2.0 / l1c.angle_grid_step_m;
+    let half = PX * n as f64 / 2.0 / l1c.site.angle_grid_step_m;
     let mean = |plane: usize| {
         let (v, w, _) = read_band(&vie, plane);
         let at = |i: usize, j: usize| v[i * w + j];

@@ -76,17 +76,17 @@ pub fn run(inputs: &[PathBuf], l3: &L3Options, opts: &Options) -> Result<Vec<Pat
         .iter()
         .min_by_key(|(l, _)| {
             (
-                (l.date - l3.date).num_days().abs(),
-                -(l.date - l3.date).num_days(),
+                (l.site.date - l3.date).num_days().abs(),
+                -(l.site.date - l3.date).num_days(),
             )
         })
         .map(|(l, _)| l.clone())
         .ok_or_else(|| VipError::Internal("empty selection".into()))?;
     let catalogue = GippCatalogue::scan(&l3.gipp)?;
-    let when = l3.date.and_time(central.acquisition.time());
+    let when = l3.date.and_time(central.site.acquisition.time());
     let has = |t: &str| catalogue.entries().iter().any(|e| e.file_type == t);
     let (comm, comm_id) = if has("GIP_L3COMM") {
-        let e = catalogue.find("GIP_L3COMM", &central.nick, when, None)?;
+        let e = catalogue.find("GIP_L3COMM", &central.site.nick, when, None)?;
         (read_l3comm(&e.path)?, Some(e.id.clone()))
     } else {
         log::info!(
@@ -97,7 +97,7 @@ pub fn run(inputs: &[PathBuf], l3: &L3Options, opts: &Options) -> Result<Vec<Pat
     };
     let params = weight_params(&comm, l3, comm_id.as_deref().map(Path::new))?;
     let (ckqltl, ckqltl_path) = if has("GIP_CKQLTL") {
-        let e = catalogue.find("GIP_CKQLTL", &central.nick, when, None)?;
+        let e = catalogue.find("GIP_CKQLTL", &central.site.nick, when, None)?;
         (crate::ee::cloudd::read_ckqltl(&e.path)?, e.path.clone())
     } else {
         (crate::level1::quicklook::vip_default(), l3.gipp.clone())
@@ -113,7 +113,7 @@ pub fn run(inputs: &[PathBuf], l3: &L3Options, opts: &Options) -> Result<Vec<Pat
         l3.half_window_days,
         open.iter().map(|i| L3a::input_of(&i.l2a)).collect(),
     );
-    l3a.gipps_used = comm_id
+    l3a.site.gipps_used = comm_id
         .map(|id| vec![("GIP_L3COMM".to_string(), id)])
         .unwrap_or_default();
     let clouds = open
@@ -125,11 +125,12 @@ pub fn run(inputs: &[PathBuf], l3: &L3Options, opts: &Options) -> Result<Vec<Pat
     let out = stage.path().to_path_buf();
     raster::ensure_dir(&l3a.dbl_dir(&out))?;
     let rules = Rules {
-        nodata: central.nodata,
-        quantification: central.quantification,
+        nodata: central.site.nodata,
+        quantification: central.site.quantification,
         max_sat_bands: comm.max_sat_bands,
     };
-    let mut ql = QuicklookBuilder::new(&ckqltl, &ckqltl_path, central.lines, central.cols)?;
+    let mut ql =
+        QuicklookBuilder::new(&ckqltl, &ckqltl_path, central.site.lines, central.site.cols)?;
     let pixels = Pixels {
         codings: open
             .iter()
@@ -164,7 +165,8 @@ pub fn run(inputs: &[PathBuf], l3: &L3Options, opts: &Options) -> Result<Vec<Pat
     let share = |n: u64| 100.0 * n as f64 / seen.max(1) as f64;
     let covered =
         stats.flags[usize::from(l3a::flags::CLOUD)] + stats.flags[usize::from(l3a::flags::SHADOW)];
-    l3a.cloud_percentage = (share(covered) * 10.0).round() / 10.0;
+    let cloudy = (share(covered) * 10.0).round() / 10.0;
+    l3a.site.cloud_percentage = Some(cloudy);
     log::info!(
         "{}: {} L2A, {:.1} % land ({:.2} dates on average), {:.1} % snow, {:.1} % water, {:.1} % never seen clear",
         l3a.global_id(),
@@ -173,7 +175,7 @@ pub fn run(inputs: &[PathBuf], l3: &L3Options, opts: &Options) -> Result<Vec<Pat
         stats.dates as f64 / stats.flags[usize::from(l3a::flags::LAND)].max(1) as f64,
         share(stats.flags[usize::from(l3a::flags::SNOW)]),
         share(stats.flags[usize::from(l3a::flags::WATER)]),
-        l3a.cloud_percentage,
+        cloudy,
     );
     l3a.write_headers(&out)?;
     Ok(vec![stage.commit()?])
@@ -193,7 +195,7 @@ fn select(inputs: &[PathBuf], l3: &L3Options) -> Result<Vec<(L2a, PathBuf)>> {
             continue;
         }
         let l = L2a::open(p)?;
-        let days = (l.date - l3.date).num_days();
+        let days = (l.site.date - l3.date).num_days();
         if days.abs() > h {
             log::info!(
                 "{}: {days:+} days from {}, outside the window",
@@ -208,10 +210,14 @@ fn select(inputs: &[PathBuf], l3: &L3Options) -> Result<Vec<(L2a, PathBuf)>> {
                 return Err(VipError::bad_input(p, why));
             }
         }
-        if let Some((_, twin)) = kept.iter().find(|(k, _)| k.date == l.date) {
+        if let Some((_, twin)) = kept.iter().find(|(k, _)| k.site.date == l.site.date) {
             return Err(VipError::bad_input(
                 p,
-                format!("a second L2A of {} (the other: {})", l.date, twin.display()),
+                format!(
+                    "a second L2A of {} (the other: {})",
+                    l.site.date,
+                    twin.display()
+                ),
             ));
         }
         kept.push((l, p.clone()));
@@ -223,33 +229,37 @@ fn select(inputs: &[PathBuf], l3: &L3Options) -> Result<Vec<(L2a, PathBuf)>> {
             inputs.len()
         )));
     }
-    kept.sort_by_key(|(l, _)| l.date);
+    kept.sort_by_key(|(l, _)| l.site.date);
     Ok(kept)
 }
 
 /// Why `l` cannot be averaged with `first` (read from `first_path`): another site, grid or
 /// reflectance coding.
 fn mismatch(l: &L2a, first: &L2a, first_path: &Path) -> Option<String> {
-    if l.nick != first.nick {
-        Some(format!("site {}, not {}", l.nick, first.nick))
-    } else if (l.epsg, l.lines, l.cols) != (first.epsg, first.lines, first.cols)
-        || (l.ulx, l.uly, l.pixel_m) != (first.ulx, first.uly, first.pixel_m)
+    if l.site.nick != first.site.nick {
+        Some(format!("site {}, not {}", l.site.nick, first.site.nick))
+    } else if (l.site.epsg, l.site.lines, l.site.cols)
+        != (first.site.epsg, first.site.lines, first.site.cols)
+        || (l.site.ulx, l.site.uly, l.site.pixel_m)
+            != (first.site.ulx, first.site.uly, first.site.pixel_m)
     {
         Some(format!(
             "grid EPSG:{} {} × {} at ({}, {}), {} m is not the grid of {}",
-            l.epsg,
-            l.cols,
-            l.lines,
-            l.ulx,
-            l.uly,
-            l.pixel_m,
+            l.site.epsg,
+            l.site.cols,
+            l.site.lines,
+            l.site.ulx,
+            l.site.uly,
+            l.site.pixel_m,
             first_path.display()
         ))
-    } else if (l.quantification, l.nodata) != (first.quantification, first.nodata) {
+    } else if (l.site.quantification, l.site.nodata)
+        != (first.site.quantification, first.site.nodata)
+    {
         Some(format!(
             "reflectance coding {} / nodata {} differs from {}",
-            l.quantification,
-            l.nodata,
+            l.site.quantification,
+            l.site.nodata,
             first_path.display()
         ))
     } else {
@@ -296,10 +306,10 @@ fn weight_params(comm: &L3Comm, l3: &L3Options, path: Option<&Path>) -> Result<W
 impl Input {
     fn open(l2a: L2a, hdr: &Path, date: NaiveDate) -> Result<Input> {
         let dir = hdr.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let shape = (l2a.cols, l2a.lines);
+        let shape = (l2a.site.cols, l2a.site.lines);
         let ds = |path: PathBuf, bands: usize| raster::expect_shape(&path, shape, bands);
         Ok(Input {
-            days: (l2a.date - date).num_days(),
+            days: (l2a.site.date - date).num_days(),
             fre: ds(l2a.image_path(&dir, l2a::IMAGE_FRE), NB)?,
             cld: ds(l2a.annex_path(&dir, l2a::ANNEX_CLD), 1)?,
             msk: ds(l2a.annex_path(&dir, l2a::ANNEX_MSK), 1)?,
@@ -312,9 +322,9 @@ impl Input {
     /// The cloud-distance weight of this observation: its cloud mask (CLD ALL: clouds and
     /// their shadows) counted on the coarse grid and on the feather's, one strip at a time.
     fn cloud_weight(&self, p: &WeightParams, opts: &Options) -> Result<CloudWeight> {
-        let (lines, cols) = (self.l2a.lines, self.l2a.cols);
+        let (lines, cols) = (self.l2a.site.lines, self.l2a.site.cols);
         let grid = |m: f64| {
-            let cell = (m / self.l2a.pixel_m).round().max(1.0) as usize;
+            let cell = (m / self.l2a.site.pixel_m).round().max(1.0) as usize;
             (cell, lines.div_ceil(cell), cols.div_ceil(cell))
         };
         let (cell, rows, ccols) = grid(p.coarse_m);
@@ -340,7 +350,13 @@ impl Input {
                 }
             }
         }
-        let feather = Feather::new(fcell, self.l2a.pixel_m, (frows, fcols), &feathered, cols);
+        let feather = Feather::new(
+            fcell,
+            self.l2a.site.pixel_m,
+            (frows, fcols),
+            &feathered,
+            cols,
+        );
         Ok(CloudWeight::new(
             cell,
             (rows, ccols),
@@ -443,11 +459,18 @@ impl Synthesis<'_> {
         opts: &Options,
     ) -> Result<Stats> {
         let l3a = self.l3a;
-        let (lines, cols) = (l3a.lines, l3a.cols);
+        let (lines, cols) = (l3a.site.lines, l3a.site.cols);
         let spec = |bands: usize, t: SampleType, nodata: Option<f64>, names: Vec<String>| {
             let mut s = RasterSpec::new(cols, lines, bands, t);
-            s.geo_transform = [l3a.ulx, l3a.pixel_m, 0.0, l3a.uly, 0.0, -l3a.pixel_m];
-            s.srs_wkt = raster::srs_wkt_from_epsg(l3a.epsg)?;
+            s.geo_transform = [
+                l3a.site.ulx,
+                l3a.site.pixel_m,
+                0.0,
+                l3a.site.uly,
+                0.0,
+                -l3a.site.pixel_m,
+            ];
+            s.srs_wkt = raster::srs_wkt_from_epsg(l3a.site.epsg)?;
             s.nodata = nodata;
             s.band_descriptions = names;
             Ok::<_, VipError>(s)
@@ -456,7 +479,7 @@ impl Synthesis<'_> {
         let targets = [
             (
                 l3a.image_path(out),
-                spec(NB, SampleType::I16, Some(f64::from(l3a.nodata)), codes)?,
+                spec(NB, SampleType::I16, Some(f64::from(l3a.site.nodata)), codes)?,
             ),
             (
                 l3a.annex_path(out, l3a::ANNEX_QLT),
@@ -523,7 +546,14 @@ impl Synthesis<'_> {
                 if let Some(q) = ql.as_deref_mut() {
                     for (k, &qb) in q.bands.clone().iter().enumerate() {
                         if qb == b {
-                            q.add(k, win.row, cols, &v, l3a.nodata, l3a.quantification);
+                            q.add(
+                                k,
+                                win.row,
+                                cols,
+                                &v,
+                                l3a.site.nodata,
+                                l3a.site.quantification,
+                            );
                         }
                     }
                 }
@@ -593,21 +623,21 @@ mod tests {
         let a = crate::product::l2a::tests::sample();
         let first = Path::new("A.HDR");
         let mut b = a.clone();
-        b.date = b.date.succ_opt().unwrap();
+        b.site.date = b.site.date.succ_opt().unwrap();
         assert_eq!(mismatch(&b, &a, first), None);
         let mut c = b.clone();
-        c.nick = "CAMARGU2".into();
+        c.site.nick = "CAMARGU2".into();
         assert!(mismatch(&c, &a, first).unwrap().contains("site CAMARGU2"));
         let mut c = b.clone();
-        c.ulx += 10.0;
+        c.site.ulx += 10.0;
         assert!(mismatch(&c, &a, first)
             .unwrap()
             .contains("is not the grid of A.HDR"));
         let mut c = b.clone();
-        c.cols -= 1;
+        c.site.cols -= 1;
         assert!(mismatch(&c, &a, first).unwrap().contains("grid"));
         let mut c = b;
-        c.quantification = 0.0001;
+        c.site.quantification = 0.0001;
         assert!(mismatch(&c, &a, first)
             .unwrap()
             .contains("reflectance coding"));

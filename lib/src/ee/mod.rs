@@ -17,4 +17,4 @@ pub mod naming;
 pub mod schema;
 
 pub use gipp::{Applicability, GippCatalogue, GippEntry, GippQuery};
-pub use naming::{GippId, ProductId, SubFileId, TdiSet};
+pub use naming::{GippId, ProductId, TdiSet};

@@ -239,7 +239,9 @@ fn group_node(kind: &str, g: &FileGroup) -> Node {
 
 fn grid_node(name: &str, g: &AngleGrid) -> Node {
     let rows = g.rows.iter().map(|r| {
-        let vals: Vec<String> = r.iter().map(|&v| dec(v, 6)).collect();
+        // Full precision (real products keep 6 digits): the grids read back to the native
+        // float32 DX/DY planes exactly, so a package is as good an input as its native product.
+        let vals: Vec<String> = r.iter().map(|&v| num(v)).collect();
         Node::text("VALUES", vals.join(" "))
     });
     Node::new(name)

@@ -1,5 +1,5 @@
 //! The VENµS file-name convention (ICD-DIGEST §1.5): site nick names, published and system
-//! product ids, the ids of their sub-files, and GIPP ids, built and parsed back.
+//! product ids with the ids and paths of their files, and GIPP ids, built and parsed back.
 //!
 //! Builders take values from the command line or the caller and fail with [`VipError::Usage`];
 //! parsers take names found on disk and fail with an [`IdError`] that the caller turns into a
@@ -17,8 +17,6 @@ use crate::error::{Result, VipError};
 pub const NICK_LEN: usize = 8;
 /// Applicability nick name of a GIPP valid for every site.
 pub const ALL_SITES: &str = "ALLSITES";
-/// Longest instance part of a generic EE id (`[0-9A-Z_]{1,45}`).
-pub const MAX_INSTANCE_LEN: usize = 45;
 
 /// Why a name does not follow the convention.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -302,22 +300,29 @@ impl fmt::Display for TdiSet {
 // Product ids
 // ------------------------------------------------------------------------------------------------
 
-/// The id of a system (`L0`, `0E`, `1A`) or published (`L1`, `L2`, `L3`) product:
-/// `VE_<class>_VSC_<level><validity>_<nick>_<yyyymmdd>`, e.g. `VE_TEST_VSC_L1VALD_CAMARGUE_20180101`.
-/// For L3 the date is the central date.
+/// The id of a system (`L0`, `0E`, `1A`) or published (`L1`, `L2`, `L3`) product,
+/// `VE_<class>_VSC_<semantic>_<nick>_<yyyymmdd>` (e.g. `VE_TEST_VSC_L1VALD_CAMARGUE_20180101`;
+/// for L3 the date is the central date), and the ids and paths of the files of the product,
+/// which all derive from these four parts.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ProductId {
     pub class: String,
-    /// `L0`, `0E`, `1A`, `L1`, `L2` or `L3`.
-    pub level: String,
-    /// `VALD`, `SYNT` (system products), `NOTV`, `VVIQ`, `NVIQ` (published products).
-    pub validity: String,
+    /// File semantic `<level><validity>`: level `L0`, `0E`, `1A` with validity `VALD` or
+    /// `SYNT` (system products), `L1`, `L2`, `L3` with `VALD`, `NOTV`, `VVIQ`, `NVIQ`.
+    pub semantic: String,
     /// 8-character site nick name.
     pub nick: String,
     pub date: NaiveDate,
 }
 
-fn check_level_validity(id: &str, level: &str, validity: &str) -> std::result::Result<(), IdError> {
+fn check_semantic(id: &str, sem: &str) -> std::result::Result<(), IdError> {
+    if sem.len() != 6 || !sem.is_ascii() {
+        return Err(IdError::new(
+            id,
+            format!("'{sem}' is not <level><validity> such as L1VALD"),
+        ));
+    }
+    let (level, validity) = sem.split_at(2);
     let ok = match level {
         "L0" | "0E" | "1A" => matches!(validity, "VALD" | "SYNT"),
         "L1" => matches!(validity, "VALD" | "NOTV" | "VVIQ" | "NVIQ"),
@@ -340,34 +345,30 @@ fn check_level_validity(id: &str, level: &str, validity: &str) -> std::result::R
 }
 
 impl ProductId {
-    /// A product id from caller values (class and nick are normalised, see [`nick_name`]).
-    pub fn new(
-        class: &str,
-        level: &str,
-        validity: &str,
-        nick: &str,
-        date: NaiveDate,
-    ) -> Result<Self> {
-        let p = ProductId {
-            class: file_class(class)?,
-            level: level.to_string(),
-            validity: validity.to_string(),
-            nick: nick_name(nick)?,
+    /// The id of the product of file semantic `semantic` (e.g. `L1VALD`); unchecked, see
+    /// [`ProductId::check`].
+    pub fn of(class: &str, semantic: &str, nick: &str, date: NaiveDate) -> Self {
+        ProductId {
+            class: class.to_string(),
+            semantic: semantic.to_string(),
+            nick: nick.to_string(),
             date,
-        };
-        check_level_validity(&p.to_string(), level, validity)
-            .map_err(|e| VipError::Usage(e.msg))?;
-        Ok(p)
+        }
     }
 
-    /// The file semantic `<level><validity>`, e.g. `L1VALD`.
-    pub fn semantic(&self) -> String {
-        format!("{}{}", self.level, self.validity)
+    /// Checks the parts against the id grammar, so that a header is never written with an id
+    /// the schemas reject (a usage error: the parts come from the command line or a caller).
+    pub fn check(&self) -> Result<()> {
+        let id = self.to_string();
+        check_nick(&id, &self.nick)
+            .and_then(|_| check_class(&id, &self.class))
+            .and_then(|_| check_semantic(&id, &self.semantic))
+            .map_err(|e| VipError::Usage(e.msg))
     }
 
     /// The File_Type, e.g. `VSC_L1VALD`.
     pub fn file_type(&self) -> String {
-        format!("VSC_{}", self.semantic())
+        format!("VSC_{}", self.semantic)
     }
 
     /// The instance part `<nick>_<yyyymmdd>`.
@@ -375,44 +376,88 @@ impl ProductId {
         format!("{}_{}", self.nick, id_date(self.date))
     }
 
-    /// The id of a sub-file of this product.
-    pub fn sub_file(&self, kind: SubFileKind, suffix: Option<&str>) -> Result<SubFileId> {
-        let s = SubFileId {
-            product: self.clone(),
-            kind,
-            suffix: suffix.map(str::to_string),
-        };
-        s.check(&s.to_string())
-            .map_err(|e| VipError::Usage(e.msg))?;
-        Ok(s)
-    }
-
-    /// The image file `VE_c_VSC_PDTIMG_<sem>_<inst>[_<suffix>]` (suffix e.g. `B03`, `SRE`).
-    pub fn image(&self, suffix: Option<&str>) -> Result<SubFileId> {
-        self.sub_file(SubFileKind::Image, suffix)
-    }
-
-    /// The annex `VE_c_VSC_PDTANX_<sem>_<inst>_<annex>` (annex e.g. `SOL`, `ATB`).
-    pub fn annex(&self, annex: &str) -> Result<SubFileId> {
-        self.sub_file(SubFileKind::Annex, Some(annex))
-    }
-
-    /// The quicklook `VE_c_VSC_PDTQLK_<sem>_<inst>`.
-    pub fn quicklook(&self) -> SubFileId {
-        SubFileId {
-            product: self.clone(),
-            kind: SubFileKind::Quicklook,
-            suffix: None,
+    fn sub_file(&self, kind: &str, suffix: Option<&str>) -> String {
+        let base = format!(
+            "VE_{}_VSC_{kind}_{}_{}",
+            self.class,
+            self.semantic,
+            self.instance()
+        );
+        match suffix {
+            Some(s) => format!("{base}_{s}"),
+            None => base,
         }
     }
 
-    /// The private technical file `VE_c_TEC_<sem>_<inst>`.
-    pub fn technical(&self) -> SubFileId {
-        SubFileId {
-            product: self.clone(),
-            kind: SubFileKind::Technical,
-            suffix: None,
-        }
+    /// An image file, `VE_<class>_VSC_PDTIMG_<semantic>_<nick>_<date>[_<suffix>]` (suffix e.g.
+    /// `B03`, `SRE`).
+    pub fn image(&self, suffix: Option<&str>) -> String {
+        self.sub_file("PDTIMG", suffix)
+    }
+
+    /// An annex file, `VE_<class>_VSC_PDTANX_<semantic>_<nick>_<date>_<code>` (e.g. `SOL`).
+    pub fn annex(&self, code: &str) -> String {
+        self.sub_file("PDTANX", Some(code))
+    }
+
+    /// The quicklook, `VE_<class>_VSC_PDTQLK_<semantic>_<nick>_<date>`.
+    pub fn quicklook(&self) -> String {
+        self.sub_file("PDTQLK", None)
+    }
+
+    /// The private technical file, `VE_<class>_TEC_<semantic>_<nick>_<date>`.
+    pub fn technical(&self) -> String {
+        format!(
+            "VE_{}_TEC_{}_{}",
+            self.class,
+            self.semantic,
+            self.instance()
+        )
+    }
+
+    /// The geometric model, `VE_<class>_TEC_GEOMDL_<semantic>_<nick>_<date>`.
+    pub fn geometric_model(&self) -> String {
+        format!(
+            "VE_{}_TEC_GEOMDL_{}_{}",
+            self.class,
+            self.semantic,
+            self.instance()
+        )
+    }
+
+    /// The definition of the product's (scientific) site, `VE_<class>_MPL_SITDEF_S_<nick>`.
+    pub fn site_definition(&self) -> String {
+        format!("VE_{}_MPL_SITDEF_S_{}", self.class, self.nick)
+    }
+
+    /// The product folder beside the global header, `<id>.DBL.DIR`.
+    pub fn dbl_dir(&self) -> String {
+        format!("{self}.DBL.DIR")
+    }
+
+    /// The global header in `dir`, `<dir>/<id>.HDR`.
+    pub fn header_path(&self, dir: &Path) -> std::path::PathBuf {
+        dir.join(format!("{self}.HDR"))
+    }
+
+    /// File `name` of the product folder in `dir`, `<dir>/<id>.DBL.DIR/<name>`.
+    pub fn in_dbl(&self, dir: &Path, name: &str) -> std::path::PathBuf {
+        dir.join(self.dbl_dir()).join(name)
+    }
+
+    /// The header of image `suffix` in the product folder in `dir`.
+    pub fn image_header(&self, dir: &Path, suffix: Option<&str>) -> std::path::PathBuf {
+        self.in_dbl(dir, &format!("{}.HDR", self.image(suffix)))
+    }
+
+    /// The header of annex `code` in the product folder in `dir`.
+    pub fn annex_header(&self, dir: &Path, code: &str) -> std::path::PathBuf {
+        self.in_dbl(dir, &format!("{}.HDR", self.annex(code)))
+    }
+
+    /// The quicklook header in the product folder in `dir`.
+    pub fn quicklook_header(&self, dir: &Path) -> std::path::PathBuf {
+        self.in_dbl(dir, &format!("{}.HDR", self.quicklook()))
     }
 
     /// Parses a product id (an extension such as `.HDR` is not allowed: strip it first).
@@ -431,19 +476,11 @@ impl ProductId {
                 ))
             }
         };
-        if sem.len() != 6 {
-            return Err(IdError::new(
-                id,
-                format!("'{sem}' is not <level><validity> such as L1VALD"),
-            ));
-        }
-        let (level, validity) = sem.split_at(2);
-        check_level_validity(id, level, validity)?;
+        check_semantic(id, sem)?;
         check_nick(id, &nick)?;
         Ok(ProductId {
             class: class.to_string(),
-            level: level.to_string(),
-            validity: validity.to_string(),
+            semantic: sem.to_string(),
             nick,
             date: parse_id_date(id, date, false)?,
         })
@@ -466,137 +503,6 @@ impl FromStr for ProductId {
     type Err = IdError;
     fn from_str(s: &str) -> std::result::Result<Self, IdError> {
         ProductId::parse(s)
-    }
-}
-
-/// The kinds of file that belong to a product.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SubFileKind {
-    /// `VSC_PDTIMG`, optional suffix (band `Bnn`, `SRE`, `FRE`, `PIX`, ...).
-    Image,
-    /// `VSC_PDTANX`, mandatory annex suffix (`SOL`, `VIE`, `ATB`, ...).
-    Annex,
-    /// `VSC_PDTQLK`, no suffix here.
-    Quicklook,
-    /// `TEC_<sem>`: the private technical file, no suffix.
-    Technical,
-}
-
-/// The id of a file inside a product: `VE_<class>_VSC_PDTIMG_<sem>_<inst>[_<suffix>]`,
-/// `..._PDTANX_<sem>_<inst>_<annex>`, `..._PDTQLK_<sem>_<inst>`, `VE_<class>_TEC_<sem>_<inst>`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct SubFileId {
-    /// The product it belongs to.
-    pub product: ProductId,
-    pub kind: SubFileKind,
-    pub suffix: Option<String>,
-}
-
-impl SubFileId {
-    /// The File_Type, e.g. `VSC_PDTIMG` or `TEC_L1VALD`.
-    pub fn file_type(&self) -> String {
-        match self.kind {
-            SubFileKind::Image => "VSC_PDTIMG".into(),
-            SubFileKind::Annex => "VSC_PDTANX".into(),
-            SubFileKind::Quicklook => "VSC_PDTQLK".into(),
-            SubFileKind::Technical => format!("TEC_{}", self.product.semantic()),
-        }
-    }
-
-    fn instance(&self) -> String {
-        let p = &self.product;
-        let mut s = match self.kind {
-            SubFileKind::Technical => p.instance(),
-            _ => format!("{}_{}", p.semantic(), p.instance()),
-        };
-        if let Some(x) = &self.suffix {
-            s.push('_');
-            s.push_str(x);
-        }
-        s
-    }
-
-    fn check(&self, id: &str) -> std::result::Result<(), IdError> {
-        match (&self.kind, &self.suffix) {
-            (SubFileKind::Annex, None) => return Err(IdError::new(id, "an annex needs a code")),
-            (SubFileKind::Quicklook | SubFileKind::Technical, Some(_)) => {
-                return Err(IdError::new(
-                    id,
-                    "quicklook and technical ids have no suffix",
-                ))
-            }
-            (_, Some(s)) if s.is_empty() || !s.chars().all(is_id_char) => {
-                return Err(IdError::new(
-                    id,
-                    format!("suffix '{s}' is not made of [0-9A-Z_]"),
-                ))
-            }
-            _ => {}
-        }
-        if self.instance().len() > MAX_INSTANCE_LEN {
-            return Err(IdError::new(
-                id,
-                format!("instance part is longer than {MAX_INSTANCE_LEN} characters"),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Parses a sub-file id.
-    pub fn parse(id: &str) -> std::result::Result<Self, IdError> {
-        let (class, rest) = split_class(id)?;
-        let (kind, rest) = if let Some(r) = rest.strip_prefix("VSC_PDTIMG_") {
-            (SubFileKind::Image, r)
-        } else if let Some(r) = rest.strip_prefix("VSC_PDTANX_") {
-            (SubFileKind::Annex, r)
-        } else if let Some(r) = rest.strip_prefix("VSC_PDTQLK_") {
-            (SubFileKind::Quicklook, r)
-        } else if let Some(r) = rest.strip_prefix("TEC_") {
-            (SubFileKind::Technical, r)
-        } else {
-            return Err(IdError::new(
-                id,
-                "not a VSC_PDTIMG, VSC_PDTANX, VSC_PDTQLK or TEC_ file",
-            ));
-        };
-        // <sem>_<nick8>_<date>[_suffix]; the nick is exactly 8 characters and may hold '_'.
-        let bad = || IdError::new(id, "expected <level><validity>_<nick>_<yyyymmdd>[_<code>]");
-        if rest.len() < 6 + 1 + NICK_LEN + 1 + 8 {
-            return Err(bad());
-        }
-        let (head, tail) = rest.split_at(6 + 1 + NICK_LEN + 1 + 8);
-        let suffix = match tail {
-            "" => None,
-            t => Some(t.strip_prefix('_').ok_or_else(bad)?.to_string()),
-        };
-        let product = ProductId::parse(&format!("VE_{class}_VSC_{head}"))
-            .map_err(|e| IdError::new(id, e.msg))?;
-        let s = SubFileId {
-            product,
-            kind,
-            suffix,
-        };
-        s.check(id)?;
-        Ok(s)
-    }
-}
-
-impl fmt::Display for SubFileId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "VE_{}_{}_{}",
-            self.product.class,
-            self.file_type(),
-            self.instance()
-        )
-    }
-}
-
-impl FromStr for SubFileId {
-    type Err = IdError;
-    fn from_str(s: &str) -> std::result::Result<Self, IdError> {
-        SubFileId::parse(s)
     }
 }
 
@@ -861,17 +767,29 @@ mod tests {
 
     #[test]
     fn product_ids_build_and_parse() {
-        let p = ProductId::new("TEST", "1A", "VALD", "simulsit", d(2024, 3, 15)).unwrap();
+        let p = ProductId::of("TEST", "1AVALD", "SIMULSIT", d(2024, 3, 15));
+        p.check().unwrap();
         assert_eq!(p.to_string(), "VE_TEST_VSC_1AVALD_SIMULSIT_20240315");
         assert_eq!(p.file_type(), "VSC_1AVALD");
         assert_eq!(ProductId::parse(&p.to_string()).unwrap(), p);
         let l1 = ProductId::parse("VE_TEST_VSC_L1VALD_CAMARGUE_20180101").unwrap();
-        assert_eq!(l1.level, "L1");
+        assert_eq!(l1.semantic, "L1VALD");
         assert_eq!(l1.nick, "CAMARGUE");
         assert_eq!(l1.date, d(2018, 1, 1));
         let pe = ProductId::parse("VE_OPER_VSC_L2NOTV__PE_R_U__20180102").unwrap();
         assert_eq!(pe.nick, "_PE_R_U_");
-        assert!(ProductId::new("TEST", "L2", "VVIQ", "X", d(2018, 1, 1)).is_err());
+        for (class, sem, nick) in [
+            ("TEST", "L2VVIQ", "CAMARGUE"),
+            ("TEST", "L1VALD", "CAMARGU"),
+            ("TEST", "L1VALD", "camargue"),
+            ("PROD", "L1VALD", "CAMARGUE"),
+        ] {
+            let e = ProductId::of(class, sem, nick, d(2018, 1, 1)).check();
+            assert_eq!(e.unwrap_err().exit_code(), 2, "{class} {sem} {nick}");
+        }
+        ProductId::of("TD01", "L1VALD", "_PE_R_U_", d(2018, 1, 1))
+            .check()
+            .unwrap();
     }
 
     #[test]
@@ -896,46 +814,33 @@ mod tests {
     }
 
     #[test]
-    fn sub_file_ids() {
+    fn file_ids_and_paths_of_a_product() {
         let p = ProductId::parse("VE_TEST_VSC_L1VALD_CAMARGUE_20180101").unwrap();
+        assert_eq!(p.image(None), "VE_TEST_VSC_PDTIMG_L1VALD_CAMARGUE_20180101");
         assert_eq!(
-            p.image(None).unwrap().to_string(),
-            "VE_TEST_VSC_PDTIMG_L1VALD_CAMARGUE_20180101"
-        );
-        assert_eq!(
-            p.image(Some("B03")).unwrap().to_string(),
+            p.image(Some("B03")),
             "VE_TEST_VSC_PDTIMG_L1VALD_CAMARGUE_20180101_B03"
         );
         assert_eq!(
-            p.annex("SOL").unwrap().to_string(),
+            p.annex("SOL"),
             "VE_TEST_VSC_PDTANX_L1VALD_CAMARGUE_20180101_SOL"
         );
+        assert_eq!(p.quicklook(), "VE_TEST_VSC_PDTQLK_L1VALD_CAMARGUE_20180101");
+        assert_eq!(p.technical(), "VE_TEST_TEC_L1VALD_CAMARGUE_20180101");
         assert_eq!(
-            p.quicklook().to_string(),
-            "VE_TEST_VSC_PDTQLK_L1VALD_CAMARGUE_20180101"
+            p.geometric_model(),
+            "VE_TEST_TEC_GEOMDL_L1VALD_CAMARGUE_20180101"
+        );
+        assert_eq!(p.site_definition(), "VE_TEST_MPL_SITDEF_S_CAMARGUE");
+        let dir = Path::new("out");
+        assert_eq!(
+            p.header_path(dir),
+            Path::new("out/VE_TEST_VSC_L1VALD_CAMARGUE_20180101.HDR")
         );
         assert_eq!(
-            p.technical().to_string(),
-            "VE_TEST_TEC_L1VALD_CAMARGUE_20180101"
+            p.in_dbl(dir, "x.TIF"),
+            Path::new("out/VE_TEST_VSC_L1VALD_CAMARGUE_20180101.DBL.DIR/x.TIF")
         );
-        assert_eq!(p.technical().file_type(), "TEC_L1VALD");
-        assert!(p.annex("sol").is_err());
-        for id in [
-            "VE_TEST_VSC_PDTIMG_L1VALD_CAMARGUE_20180101",
-            "VE_TEST_VSC_PDTIMG_L2VALD_CAMARGUE_20180102_SRE",
-            "VE_TEST_VSC_PDTANX_L2VALD__PE_R_U__20180102_ATB",
-            "VE_TEST_VSC_PDTQLK_L2VALD_CAMARGUE_20180102",
-            "VE_TEST_TEC_L2VALD_CAMARGUE_20180102",
-        ] {
-            let s = SubFileId::parse(id).unwrap();
-            assert_eq!(s.to_string(), id);
-        }
-        let s = SubFileId::parse("VE_TEST_VSC_PDTANX_L1VALD_CAMARGUE_20180101_SOL").unwrap();
-        assert_eq!(s.kind, SubFileKind::Annex);
-        assert_eq!(s.suffix.as_deref(), Some("SOL"));
-        assert_eq!(s.product, p);
-        assert!(SubFileId::parse("VE_TEST_VSC_PDTANX_L1VALD_CAMARGUE_20180101").is_err());
-        assert!(SubFileId::parse("VE_TEST_VSC_PDTIMG_L1VALD_CAMARGUE_20180101B03").is_err());
     }
 
     #[test]
@@ -1092,11 +997,8 @@ mod tests {
             if let Ok(back) = ProductId::parse(&m) {
                 assert_eq!(back.to_string(), m);
             }
-            if let Ok(back) = SubFileId::parse(&m) {
-                assert_eq!(back.to_string(), m);
-            }
-            let p = format!("VE_TEST_VSC_PDTANX_L2VALD_{}_20180102_ATB", &g.nick);
-            let _ = SubFileId::parse(&p[..rng.gen_range(0..p.len())]);
+            let p = format!("VE_TEST_VSC_L2VALD_{}_20180102", &g.nick);
+            let _ = ProductId::parse(&p[..rng.gen_range(0..p.len())]);
         }
     }
 }

@@ -51,7 +51,7 @@ use crate::product::l1c::{
     self, angles_to_grid, grid_to_angles, ClaGrid, CloudStatistics, L1c, ProcessingFlags,
     QualityIndex, QuicklookInfo,
 };
-use crate::product::AngleSet;
+use crate::product::{AngleSet, SiteHeader};
 use crate::radiometry::{self, DEFECTIVE, SATURATED};
 use crate::raster::{self, RasterSpec, SampleType, StagedProduct, Strips};
 use quicklook::QuicklookBuilder;
@@ -144,7 +144,7 @@ pub fn process(
     );
     ctx.write_angle_grids(&l1c, &dir, opts)?;
     ctx.write_clouds(&mut l1c, &dir, &out, opts)?;
-    l1c.dem_stats = Some(dem_statistics(&inp.dem, &site));
+    l1c.site.dem_stats = Some(dem_statistics(&inp.dem, &site));
     l1c.write_headers(&dir)?;
     let hdr = stage.commit()?;
     // The RPC VRTs refer to the raw images by relative paths, so they are written where they
@@ -467,7 +467,7 @@ impl Context<'_> {
         } else {
             (100.0 * stats.cloudy as f64 / stats.valid as f64).min(100.0)
         };
-        l1c.cloud_percentage = Some((percent * 10.0).round() / 10.0);
+        l1c.site.cloud_percentage = Some((percent * 10.0).round() / 10.0);
         l1c.cloud_statistics = Some(CloudStatistics {
             altitude_mean: s.altitude_mean.round(),
             altitude_std: s.altitude_std.round(),
@@ -511,22 +511,27 @@ impl Context<'_> {
     /// SOL and VIE annexes: sun and viewing directions on the coarse grid, as displacement per
     /// metre of altitude (see [`crate::product::l1c`]).
     fn write_angle_grids(&self, l1c: &L1c, dir: &Path, opts: &Options) -> Result<()> {
-        let (gl, gc) = l1c.angle_grid_shape();
-        let step = l1c.angle_grid_step_m;
-        let node = |i: usize, j: usize| (l1c.ulx + j as f64 * step, l1c.uly - i as f64 * step);
+        let (gl, gc) = l1c.site.angle_grid_shape();
+        let step = l1c.site.angle_grid_step_m;
+        let node = |i: usize, j: usize| {
+            (
+                l1c.site.ulx + j as f64 * step,
+                l1c.site.uly - i as f64 * step,
+            )
+        };
         let mut spec = RasterSpec::new(gc, gl, 2, SampleType::F32);
         spec.geo_transform = [
-            l1c.ulx - step / 2.0,
+            l1c.site.ulx - step / 2.0,
             step,
             0.0,
-            l1c.uly + step / 2.0,
+            l1c.site.uly + step / 2.0,
             0.0,
             -step,
         ];
-        spec.srs_wkt = raster::srs_wkt_from_epsg(l1c.epsg)?;
+        spec.srs_wkt = raster::srs_wkt_from_epsg(l1c.site.epsg)?;
         spec.nodata = Some(f64::NAN);
         spec.band_descriptions = l1c::SOL_PLANES.iter().map(|s| s.to_string()).collect();
-        let eph = SunEphemeris::at(l1c.acquisition);
+        let eph = SunEphemeris::at(l1c.site.acquisition);
         let mut dx = Vec::with_capacity(gl * gc);
         let mut dy = Vec::with_capacity(gl * gc);
         for i in 0..gl {
@@ -721,46 +726,48 @@ fn header_model(
     });
     let creation = crate::ee::header::creation_time();
     Ok(L1c {
-        class: p.class.clone(),
-        nick: p.nick.clone(),
-        date: p.date,
-        acquisition: p.acquisition.with_nanosecond(0).unwrap_or(p.acquisition),
-        orbit: None,
-        epsg: site.epsg,
-        ulx: site.ulx,
-        uly: site.uly,
-        pixel_m: site.pixel_m,
-        lines: site.lines,
-        cols: site.cols,
-        quantification: QUANTIFICATION,
-        nodata: NODATA,
-        gipps_used: inp.gipps_used.clone(),
+        site: SiteHeader {
+            class: p.class.clone(),
+            nick: p.nick.clone(),
+            date: p.date,
+            acquisition: p.acquisition.with_nanosecond(0).unwrap_or(p.acquisition),
+            orbit: None,
+            epsg: site.epsg,
+            ulx: site.ulx,
+            uly: site.uly,
+            pixel_m: site.pixel_m,
+            lines: site.lines,
+            cols: site.cols,
+            quantification: QUANTIFICATION,
+            nodata: NODATA,
+            gipps_used: inp.gipps_used.clone(),
+            sun,
+            view,
+            corners_lonlat,
+            cloud_percentage: None,
+            dem_reference: format!(
+                "GLOBAL={}",
+                inp.dem_path
+                    .file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+            ),
+            dem_stats: None,
+            aks: inp.bands.iter().map(|b| b.calibration.gain).collect(),
+            angle_grid_step_m: ANGLE_GRID_STEP_M,
+            creation,
+            creator: "vip-l1".into(),
+            creator_version: env!("CARGO_PKG_VERSION").into(),
+        },
         input_product_id: p.global_id(),
-        sun,
-        view,
-        corners_lonlat,
-        cloud_percentage: None,
-        dem_reference: format!(
-            "GLOBAL={}",
-            inp.dem_path
-                .file_stem()
-                .unwrap_or_default()
-                .to_string_lossy()
-        ),
-        dem_stats: None,
-        aks: inp.bands.iter().map(|b| b.calibration.gain).collect(),
         flags: ProcessingFlags {
             equalization: true,
             bad_pixels_correction: true,
             ..Default::default()
         },
-        angle_grid_step_m: ANGLE_GRID_STEP_M,
         cloud_statistics: None,
         quality_indexes: vec![],
         cla: None,
         quicklook: None,
-        creation,
-        creator: "vip-l1".into(),
-        creator_version: env!("CARGO_PKG_VERSION").into(),
     })
 }

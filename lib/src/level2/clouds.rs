@@ -280,7 +280,7 @@ impl MaskJob<'_> {
         history: Option<&ContextStrip>,
         fm: usize,
     ) -> RowMasks {
-        let cols = self.l1c.cols;
+        let cols = self.l1c.site.cols;
         let g = self.grid;
         let cell_row = (r / g.f).min(g.rows - 1);
         let mut out = RowMasks {
@@ -360,8 +360,8 @@ impl MaskJob<'_> {
         history: Option<&Context>,
         opts: &Options,
     ) -> Result<Masks> {
-        let (lines, cols) = (self.l1c.lines, self.l1c.cols);
-        let fm = (MASK_CELL_M / self.l1c.pixel_m).round().max(1.0) as usize;
+        let (lines, cols) = (self.l1c.site.lines, self.l1c.site.cols);
+        let fm = (MASK_CELL_M / self.l1c.site.pixel_m).round().max(1.0) as usize;
         let cells = Grid::new(lines, cols, fm);
         let mut cld = vec![0u8; lines * cols];
         let mut msk = vec![0u8; lines * cols];
@@ -554,8 +554,8 @@ impl MaskJob<'_> {
     fn shadows(&self, clouds: &CellMask, cells: Grid, tests: &[u8]) -> Vec<bool> {
         let p = self.params;
         let l1c = self.l1c;
-        let (lines, cols) = (l1c.lines, l1c.cols);
-        let (ulx, uly) = (l1c.ulx, l1c.uly);
+        let (lines, cols) = (l1c.site.lines, l1c.site.cols);
+        let (ulx, uly) = (l1c.site.ulx, l1c.site.uly);
         let direction = |g: &DirectionGrid, e: f64, n: f64| {
             g.angles(e, n)
                 .map(|(z, a)| angles_to_grid(z, a))
@@ -610,7 +610,8 @@ impl MaskJob<'_> {
             return vec![false; lines * cols];
         }
         // pixel (fractional) position of a map point
-        let position = |e: f64, n: f64| ((uly - n) / l1c.pixel_m, (e - ulx) / l1c.pixel_m);
+        let position =
+            |e: f64, n: f64| ((uly - n) / l1c.site.pixel_m, (e - ulx) / l1c.site.pixel_m);
         let inside = |r: f64, c: f64| r >= 0.0 && c >= 0.0 && r < lines as f64 && c < cols as f64;
         let altitude_of = |r: usize, c: usize| {
             let l = label[(r / f) * cells.cols + c / f];

@@ -156,6 +156,13 @@ pub struct L2Options {
 /// Runs the L2 processing on each input; returns the L2A header paths. Without a context
 /// every product is made in init mode and no history is kept.
 pub fn run(inputs: &[PathBuf], l2: &L2Options, opts: &Options) -> Result<Vec<PathBuf>> {
+    // MUSCATE L1Cs are read through their native views, which live until the run ends.
+    let views = inputs
+        .iter()
+        .map(|p| crate::product::muscate::Input::open(p, &["L1C"]))
+        .collect::<Result<Vec<_>>>()?;
+    let inputs: Vec<PathBuf> = views.iter().map(|v| v.hdr.clone()).collect();
+    let inputs = inputs.as_slice();
     match (&l2.context, l2.mode) {
         (Some(dir), mode) => modes::run(inputs, dir, mode, l2, opts),
         (None, None | Some(Mode::Init)) => inputs.iter().map(|p| process(p, l2, opts)).collect(),
@@ -200,35 +207,35 @@ fn process_with(
     let bands = coarse::band_luts(&luts, &l2.gipp)?;
     let (dem, dem_epsg) = Dem::read(&l2.dem)?;
     let site = site_of(&l1c);
-    if dem_epsg.is_some_and(|e| e != l1c.epsg) {
+    if dem_epsg.is_some_and(|e| e != l1c.site.epsg) {
         return Err(VipError::bad_input(
             &l2.dem,
             format!(
                 "DEM is EPSG:{}, the L1C is EPSG:{}",
                 dem_epsg.unwrap_or(0),
-                l1c.epsg
+                l1c.site.epsg
             ),
         ));
     }
     crate::level1::check_dem_covers(&dem, &site, &l2.dem)?;
 
-    let step = l1c.angle_grid_step_m;
+    let step = l1c.site.angle_grid_step_m;
     let sol = DirectionGrid::read(
         &l1c.annex_path(dir, l1c::ANNEX_SOL),
         1,
-        l1c.ulx,
-        l1c.uly,
+        l1c.site.ulx,
+        l1c.site.uly,
         step,
     )?;
     let vie_path = l1c.annex_path(dir, l1c::ANNEX_VIE);
     let vie: Vec<DirectionGrid> = (0..4)
-        .map(|d| DirectionGrid::read(&vie_path, 2 * d + 1, l1c.ulx, l1c.uly, step))
+        .map(|d| DirectionGrid::read(&vie_path, 2 * d + 1, l1c.site.ulx, l1c.site.uly, step))
         .collect::<Result<_>>()?;
 
-    let f = (p.coarse_m / l1c.pixel_m).round().max(1.0) as usize;
-    let grid = Grid::new(l1c.lines, l1c.cols, f);
-    let fe = (ENV_CELL_M / l1c.pixel_m).round().max(1.0) as usize;
-    let fine = Grid::new(l1c.lines, l1c.cols, fe);
+    let f = (p.coarse_m / l1c.site.pixel_m).round().max(1.0) as usize;
+    let grid = Grid::new(l1c.site.lines, l1c.site.cols, f);
+    let fe = (ENV_CELL_M / l1c.site.pixel_m).round().max(1.0) as usize;
+    let fine = Grid::new(l1c.site.lines, l1c.site.cols, fe);
     let image = raster::open(&l1c.image_path(dir))?;
     let sol_path = l1c.annex_path(dir, l1c::ANNEX_SOL);
     let geometry = cell_geometry(&site, grid, (&sol, &sol_path), (&vie, &vie_path))?;
@@ -239,7 +246,7 @@ fn process_with(
     let gradient = Gradient::of(&dem);
     let blue_detector = usize::from(BANDS[p.clouds.blue].detector) - 1;
     let cloud_altitude = l1c.read_cloud_altitude(dir)?;
-    let l1_mask = l1c.read_cloud_mask(dir, 0..l1c.lines)?;
+    let l1_mask = l1c.read_cloud_mask(dir, 0..l1c.site.lines)?;
     let rayleigh = clouds::rayleigh_terms(
         &geometry,
         &bands,
@@ -266,7 +273,7 @@ fn process_with(
         altitude: cloud_altitude.as_ref(),
         l1_mask: &l1_mask,
         history: history.read.map(Context::header),
-        date: l1c.date,
+        date: l1c.site.date,
     }
     .run(&image, history.read, opts)?;
     log::info!(
@@ -277,10 +284,10 @@ fn process_with(
         masks.water_percentage
     );
     let mut l2a = L2a::from_l1c(&l1c);
-    l2a.cloud_percentage = Some((masks.cloud_percentage * 10.0).round() / 10.0);
-    l2a.gipps_used = lut_gipps(&catalogue, &l2.model);
+    l2a.site.cloud_percentage = Some((masks.cloud_percentage * 10.0).round() / 10.0);
+    l2a.site.gipps_used = lut_gipps(&catalogue, &l2.model);
     if let Some((id, _)) = l2comm {
-        l2a.gipps_used.insert(0, ("GIP_L2COMM".into(), id));
+        l2a.site.gipps_used.insert(0, ("GIP_L2COMM".into(), id));
     }
     if masks.cloud_percentage > p.clouds.max_cloud_percentage {
         return Err(not_valid(
@@ -297,7 +304,7 @@ fn process_with(
     let coarse = Coarse {
         grid,
         fine,
-        env_cell_m: fe as f64 * l1c.pixel_m,
+        env_cell_m: fe as f64 * l1c.site.pixel_m,
         env_sums: &env_sums,
         cells: &cells,
         geometry: &geometry,
@@ -331,7 +338,7 @@ fn process_with(
     let (cx, cy) = site.centre();
     let (sun_zen, sun_az) = sol
         .angles(cx, cy)
-        .unwrap_or((l1c.sun.zenith[4], l1c.sun.azimuth[4]));
+        .unwrap_or((l1c.site.sun.zenith[4], l1c.site.sun.azimuth[4]));
     let [ul, _, lr, _] = site.corners();
     let window = (ul.0, ul.1, lr.0, lr.1);
     let centre_view = geometry[geometry.len() / 2].view[p.red];
@@ -366,7 +373,7 @@ fn process_with(
             let update = Update::new(
                 history.read.map(Context::header),
                 &site,
-                l1c.date,
+                l1c.site.date,
                 history.mode,
                 &rule,
             )?;
@@ -475,7 +482,7 @@ fn parameters(
         );
         return Ok((p, None));
     }
-    let entry = catalogue.find("GIP_L2COMM", &l1c.nick, l1c.acquisition, None)?;
+    let entry = catalogue.find("GIP_L2COMM", &l1c.site.nick, l1c.site.acquisition, None)?;
     let doc = crate::ee::gipp::read_gipp(&entry.path, "GIP_L2COMM")?;
     let data = doc
         .data_block
@@ -517,15 +524,15 @@ fn lut_gipps(catalogue: &crate::ee::GippCatalogue, model: &str) -> Vec<(String, 
 /// The product grid of an L1C as a site.
 fn site_of(l1c: &L1c) -> Site {
     Site {
-        name: l1c.nick.clone(),
-        nick: l1c.nick.clone(),
-        epsg: l1c.epsg,
-        ulx: l1c.ulx,
-        uly: l1c.uly,
-        pixel_m: l1c.pixel_m,
-        lines: l1c.lines,
-        cols: l1c.cols,
-        acquisition: l1c.acquisition.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        name: l1c.site.nick.clone(),
+        nick: l1c.site.nick.clone(),
+        epsg: l1c.site.epsg,
+        ulx: l1c.site.ulx,
+        uly: l1c.site.uly,
+        pixel_m: l1c.site.pixel_m,
+        lines: l1c.site.lines,
+        cols: l1c.site.cols,
+        acquisition: l1c.site.acquisition.format("%Y-%m-%dT%H:%M:%S").to_string(),
     }
 }
 
@@ -536,10 +543,10 @@ fn seen_toa(px: &[i16], i: usize, n: usize, l1c: &L1c) -> (Option<[f64; NB]>, bo
     let mut t = [0.0; NB];
     for (b, v) in t.iter_mut().enumerate() {
         let d = px[b * n + i];
-        if d == l1c.nodata || d < 0 {
+        if d == l1c.site.nodata || d < 0 {
             return (None, false);
         }
-        *v = f64::from(d) * l1c.quantification;
+        *v = f64::from(d) * l1c.site.quantification;
     }
     (Some(t), sat == 0)
 }
@@ -564,11 +571,11 @@ fn first_pass(
     p: &Params,
     opts: &Options,
 ) -> Result<(Vec<CellSums>, Vec<EnvSums>)> {
-    let cols = l1c.cols;
+    let cols = l1c.site.cols;
     let mut cells = vec![CellSums::default(); grid.cells()];
     let mut env = vec![EnvSums::default(); fine.cells()];
-    let bar = progress(l1c.lines as u64, "L2 pass 1");
-    for win in Strips::for_budget(l1c.lines, cols, opts.ram_bytes, 15 * 2 * 2) {
+    let bar = progress(l1c.site.lines as u64, "L2 pass 1");
+    for win in Strips::for_budget(l1c.site.lines, cols, opts.ram_bytes, 15 * 2 * 2) {
         let n = win.rows * cols;
         let px = read_strip(image, cols, &win)?;
         let rows: Vec<(Vec<CellSums>, Vec<EnvSums>)> = (0..win.rows)
@@ -746,7 +753,7 @@ impl Correction<'_> {
         rows: &[Row],
         cld: &[u8],
     ) -> Result<()> {
-        let cols = self.l1c.cols;
+        let cols = self.l1c.site.cols;
         let n = win.rows * cols;
         let mut rcr = vec![0i16; NB * n];
         for (i, row) in rows.iter().enumerate() {
@@ -844,10 +851,10 @@ impl Correction<'_> {
         let l1c = self.l1c;
         let p = self.params;
         let g = self.grid;
-        let cols = l1c.cols;
+        let cols = l1c.site.cols;
         let nodes = self.row_nodes(r);
-        let q = self.l2a.quantification;
-        let nodata = self.l2a.nodata;
+        let q = self.l2a.site.quantification;
+        let nodata = self.l2a.site.nodata;
         let mut out = Row {
             sre: vec![nodata; NB * cols],
             fre: vec![nodata; NB * cols],
@@ -912,7 +919,7 @@ impl Correction<'_> {
             let mut any = false;
             for b in 0..NB {
                 let d = px[b * n + k];
-                if d == l1c.nodata {
+                if d == l1c.site.nodata {
                     continue;
                 }
                 if d < 0 {
@@ -923,7 +930,7 @@ impl Correction<'_> {
                 let t: NodeTerms = std::array::from_fn(|k| lerp(t0[k], t1[k]));
                 let t = at_altitude(&t, hc);
                 let env = nodes.env[b][e0] + ew * (nodes.env[b][e1] - nodes.env[b][e0]);
-                let toa = f64::from(d) * l1c.quantification;
+                let toa = f64::from(d) * l1c.site.quantification;
                 let rayleigh = &self.rayleigh[b][cell];
                 let flat = rayleigh.uniform(toa) / clouds::slope_light(rayleigh, &slope);
                 out.rcr[b * cols + c] =
@@ -971,7 +978,7 @@ impl Correction<'_> {
     ) -> Result<PassStats> {
         let l1c = self.l1c;
         let l2a = self.l2a;
-        let (cols, lines) = (l1c.cols, l1c.lines);
+        let (cols, lines) = (l1c.site.cols, l1c.site.lines);
         let spec = |bands: usize,
                     t: SampleType,
                     nodata: Option<f64>,
@@ -979,13 +986,13 @@ impl Correction<'_> {
          -> Result<RasterSpec> {
             let mut s = RasterSpec::new(cols, lines, bands, t);
             s.geo_transform = self.site.geo_transform();
-            s.srs_wkt = raster::srs_wkt_from_epsg(l1c.epsg)?;
+            s.srs_wkt = raster::srs_wkt_from_epsg(l1c.site.epsg)?;
             s.nodata = nodata;
             s.band_descriptions = names;
             Ok(s)
         };
         let codes: Vec<String> = BANDS.iter().map(|b| b.code.to_string()).collect();
-        let nd = Some(f64::from(l2a.nodata));
+        let nd = Some(f64::from(l2a.site.nodata));
         let targets = [
             (
                 l2a.image_path(out, l2a::IMAGE_SRE),

@@ -66,7 +66,7 @@ pub fn run(
 ) -> Result<Vec<PathBuf>> {
     let dates = inputs
         .iter()
-        .map(|p| Ok(L1c::open(p)?.date))
+        .map(|p| Ok(L1c::open(p)?.site.date))
         .collect::<Result<Vec<NaiveDate>>>()?;
     for (k, w) in dates.windows(2).enumerate() {
         if w[1] <= w[0] {

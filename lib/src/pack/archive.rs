@@ -77,10 +77,17 @@ pub fn write_zip(root: &Path, id: &str, dest: &Path) -> Result<()> {
         .map_err(|e| VipError::output_io(dest, &e))
 }
 
-/// Reads a zipped package: its manifest (`<ID>/MANIFEST.sha256`) and the SHA-256 of every
-/// other file entry, both keyed by path inside `<ID>/`. An entry name that is absolute, holds
-/// `..` or lies outside one top folder is refused as bad input (exit 3) before anything is read.
-pub fn hash_zip(path: &Path) -> Result<(BTreeMap<String, String>, BTreeMap<String, String>)> {
+/// A zipped package opened for reading: its one top folder and its file entries (index, path
+/// inside the top folder).
+pub(crate) struct ZipListing {
+    pub archive: ZipArchive<std::fs::File>,
+    pub top: String,
+    pub files: Vec<(usize, String)>,
+}
+
+/// Opens the zip at `path` and lists its files. An entry name that is absolute, holds `..` or
+/// lies outside one top folder is refused as bad input (exit 3) before anything is read.
+pub(crate) fn list_zip(path: &Path) -> Result<ZipListing> {
     let bad = |m: String| VipError::bad_input(path, m);
     let f = std::fs::File::open(path).map_err(|e| VipError::input_io(path, &e))?;
     let mut z = ZipArchive::new(f).map_err(|e| bad(format!("not a readable zip: {e}")))?;
@@ -110,8 +117,7 @@ pub fn hash_zip(path: &Path) -> Result<(BTreeMap<String, String>, BTreeMap<Strin
         names.push((i, raw.ends_with('/'), name.to_string()));
     }
     let top = top.ok_or_else(|| bad("empty zip".into()))?;
-    let mut listed = None;
-    let mut found = BTreeMap::new();
+    let mut files = Vec::new();
     for (i, is_dir, name) in names {
         if is_dir {
             continue;
@@ -121,6 +127,28 @@ pub fn hash_zip(path: &Path) -> Result<(BTreeMap<String, String>, BTreeMap<Strin
                 "entry '{name}' is a file beside the package folder"
             )));
         };
+        files.push((i, rel.to_string()));
+    }
+    Ok(ZipListing {
+        archive: z,
+        top,
+        files,
+    })
+}
+
+/// Reads a zipped package: its manifest (`<ID>/MANIFEST.sha256`) and the SHA-256 of every
+/// other file entry, both keyed by path inside `<ID>/` (entries checked by [`list_zip`]).
+pub fn hash_zip(path: &Path) -> Result<(BTreeMap<String, String>, BTreeMap<String, String>)> {
+    let bad = |m: String| VipError::bad_input(path, m);
+    let ZipListing {
+        archive: mut z,
+        top,
+        files,
+    } = list_zip(path)?;
+    let mut listed = None;
+    let mut found = BTreeMap::new();
+    for (i, rel) in files {
+        let name = format!("{top}/{rel}");
         let mut e = z
             .by_index(i)
             .map_err(|e| bad(format!("entry '{name}': {e}")))?;
@@ -137,7 +165,7 @@ pub fn hash_zip(path: &Path) -> Result<(BTreeMap<String, String>, BTreeMap<Strin
             listed = Some(parse(&text, &path.join(crate::error::bounded(&name)))?);
         } else {
             let h = sha256_reader(&mut e).map_err(|e| bad(format!("entry '{name}': {e}")))?;
-            found.insert(rel.to_string(), h);
+            found.insert(rel, h);
         }
     }
     let listed = listed.ok_or_else(|| bad(format!("no {top}/{MANIFEST} in the zip")))?;

@@ -17,9 +17,8 @@ pub const REFLECTANCE_CODE: &str = "SRE";
 
 /// The package plan of the L1C whose global header is `hdr`.
 pub fn plan(p: &L1c, hdr: &Path) -> Result<Plan> {
-    let header = p.site();
-    let name = site::checked_site_name(&header, hdr)?;
-    let id = site::product_id(p.acquisition, "L1C", &name);
+    let name = site::checked_site_name(&p.site, hdr)?;
+    let id = site::product_id(p.site.acquisition, "L1C", &name);
     let dir = hdr.parent().unwrap_or(Path::new("."));
     let image = p.image_path(dir);
 
@@ -29,7 +28,7 @@ pub fn plan(p: &L1c, hdr: &Path) -> Result<Plan> {
         "",
         "TOA reflectance",
         &image,
-        &header,
+        &p.site,
     );
     let mask = |code: &str| format!("MASKS/{id}_{code}_{GROUP}.tif");
     let bit_copy = |band, t, d: &str| BandCopy {
@@ -53,7 +52,7 @@ pub fn plan(p: &L1c, hdr: &Path) -> Result<Plan> {
     }
     jobs.push(Job::Mask {
         inputs: (1..=venus_bands()).map(|b| (image.clone(), b)).collect(),
-        rule: super::MaskRule::AnyEquals(p.nodata),
+        rule: super::MaskRule::AnyEquals(p.site.nodata),
         shares: vec![super::Share {
             index: "NodataPercent",
             bits: 1,
@@ -84,16 +83,20 @@ pub fn plan(p: &L1c, hdr: &Path) -> Result<Plan> {
         );
     }
     assets.extend(site::band_bit_mask_assets(&sat, &pix));
-    let (quicklook, more) = site::quicklook_and_metadata(&id, &image, &header);
+    let (quicklook, more) = site::quicklook_and_metadata(&id, &image, &p.site);
     jobs.push(quicklook);
     assets.extend(more);
 
-    let mut inputs = vec![(p.global_id(), p.acquisition, p.creation)];
+    let mut inputs = vec![(p.global_id(), p.site.acquisition, p.site.creation)];
     if !p.input_product_id.is_empty() {
-        inputs.push((p.input_product_id.clone(), p.acquisition, p.creation));
+        inputs.push((
+            p.input_product_id.clone(),
+            p.site.acquisition,
+            p.site.creation,
+        ));
     }
     let mut mtd = site::metadata(
-        &header,
+        &p.site,
         &name,
         &id,
         Level {

@@ -101,9 +101,8 @@ pub const IAB_FROM_OTH: [(u16, u8); 2] = [(bits::OTH_IWC, 1), (bits::OTH_IAO, 2)
 
 /// The package plan of the L2A whose global header is `hdr`.
 pub fn plan(p: &L2a, hdr: &Path) -> Result<Plan> {
-    let header = p.site();
-    let name = site::checked_site_name(&header, hdr)?;
-    let id = site::product_id(p.acquisition, "L2A", &name);
+    let name = site::checked_site_name(&p.site, hdr)?;
+    let id = site::product_id(p.site.acquisition, "L2A", &name);
     let dir = hdr.parent().unwrap_or(Path::new("."));
     let sre = p.image_path(dir, l2a::IMAGE_SRE);
     let fre = p.image_path(dir, l2a::IMAGE_FRE);
@@ -120,7 +119,7 @@ pub fn plan(p: &L2a, hdr: &Path) -> Result<Plan> {
         "SRE_",
         "surface reflectance",
         &sre,
-        &header,
+        &p.site,
     );
     let (fre_jobs, fre_assets, fre_files) = site::reflectance_files(
         &id,
@@ -128,7 +127,7 @@ pub fn plan(p: &L2a, hdr: &Path) -> Result<Plan> {
         "FRE_",
         "flat (slope-corrected) surface reflectance",
         &fre,
-        &header,
+        &p.site,
     );
     jobs.extend(fre_jobs);
     assets.extend(fre_assets);
@@ -272,17 +271,17 @@ pub fn plan(p: &L2a, hdr: &Path) -> Result<Plan> {
         assets.push(site::mask_asset(key, rel, SampleType::U8, role, title).with_bitfields(fields));
     }
     assets.extend(site::band_bit_mask_assets(&sat, &pix));
-    let (quicklook, more) = site::quicklook_and_metadata(&id, &sre, &header);
+    let (quicklook, more) = site::quicklook_and_metadata(&id, &sre, &p.site);
     jobs.push(quicklook);
     assets.extend(more);
 
     let inputs = p
         .used_products
         .iter()
-        .map(|u| (u.clone(), p.acquisition, p.creation))
+        .map(|u| (u.clone(), p.site.acquisition, p.site.creation))
         .collect();
     let mut mtd = site::metadata(
-        &header,
+        &p.site,
         &name,
         &id,
         Level {

@@ -145,7 +145,7 @@ pub fn mask_asset(key: &str, rel: &str, t: SampleType, role: &'static str, title
 /// The site name of `site`, refused (bad input naming `hdr`) when it cannot make a file name
 /// inside the output folder.
 pub(crate) fn checked_site_name(site: &SiteHeader, hdr: &Path) -> Result<String> {
-    let name = site_name(&site.ids.nick);
+    let name = site_name(&site.nick);
     if name.is_empty()
         || !name
             .chars()

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, Timelike};
 
-use super::ids::Ids;
 use crate::ee::header::{parse_utc, utc};
+use crate::ee::ProductId;
 use crate::ee::{EeDoc, FixedHeader, Layout, Node};
 use crate::error::{Result, VipError};
 use crate::mission::venus;
@@ -467,16 +467,6 @@ pub struct QuicklookInfo {
     pub cols: usize,
 }
 
-/// The quicklook id of a product, `VE_<class>_VSC_PDTQLK_<semantic>_<nick>_<date>`.
-pub(crate) fn quicklook_id(ids: &Ids) -> String {
-    format!(
-        "VE_{}_VSC_PDTQLK_{}_{}",
-        ids.class,
-        ids.semantic,
-        ids.instance()
-    )
-}
-
 /// The quicklook JPEG beside its header `X.HDR`: `X.DBL.JPG`.
 pub(crate) fn jpeg_beside(hdr: &Path) -> PathBuf {
     hdr.with_extension("DBL.JPG")
@@ -575,67 +565,64 @@ pub(crate) fn subsampling(factor: f64) -> Node {
         .child(Node::text("By_Column", &f))
 }
 
-/// The header content every site product (L1C, L2A) carries: names, acquisition, site grid,
-/// footprint, angles, cloud cover, DEM, quantification, Aks, angle grid spacing and
-/// provenance. Each product model converts to and from it and adds its own parts.
+/// What every site product (L1C, L2A, L3A) carries in its header: names, acquisition, site
+/// grid, footprint, angles, cloud cover, DEM, quantification, Aks, angle grid spacing and
+/// provenance. Each product model embeds one and adds its own parts.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct SiteHeader {
-    pub ids: Ids,
+pub struct SiteHeader {
+    /// File class: `TEST`, `OPER`, ...
+    pub class: String,
+    /// SiteHeader nick name, exactly 8 characters `[0-9A-Z_]`.
+    pub nick: String,
+    /// The date in the ids: the acquisition date (L1C, L2A) or the central date (L3A).
+    pub date: NaiveDate,
+    /// Acquisition time at the scene centre (L3A: the first input's).
     pub acquisition: NaiveDateTime,
+    /// Absolute orbit number of the acquisition (`Acquisition_Orbit_Number`); `None` when the
+    /// header says `NIL=N/A`.
     pub orbit: Option<u32>,
+    /// EPSG code of the site grid (e.g. 32631).
     pub epsg: u32,
-    /// Outer corner of the upper-left pixel, metres.
+    /// Outer corner of the upper-left pixel (GDAL geotransform origin), metres. The header
+    /// carries the centre of that pixel (ICD convention): ulx + pixel/2, uly − pixel/2.
     pub ulx: f64,
     pub uly: f64,
+    /// Pixel size, metres (square pixels).
     pub pixel_m: f64,
     pub lines: usize,
     pub cols: usize,
+    /// Reflectance of one count (`Reflectance_Quantification_Value`, e.g. 0.001); ≤ 6 decimals.
     pub quantification: f64,
+    /// Nodata value of the reflectance images (−10000).
     pub nodata: i16,
+    /// GIPPs used: (nature e.g. `GIP_PHGAIN`, logical id).
     pub gipps_used: Vec<(String, String)>,
+    /// Sun angles at the corners and centre of the useful image.
     pub sun: AngleSet,
+    /// Viewing angles per tri-detector 1..4.
     pub view: [AngleSet; 4],
+    /// (lon, lat) in degrees of UL, UR, LL, LR pixel centres and the image centre; ≤ 9 decimals.
     pub corners_lonlat: [(f64, f64); 5],
+    /// Cloudy pixels, percent (1 decimal kept); `None` when not computed.
     pub cloud_percentage: Option<f64>,
+    /// `LOCAL=<REFDE2 id>`, `SRTM=<id>`, `GLOBAL=<name>` or `NONE`.
     pub dem_reference: String,
+    /// DEM min, max, mean, standard deviation over the image, metres.
     pub dem_stats: Option<(f64, f64, f64, f64)>,
+    /// Absolute calibration coefficient per band, B01 first (at most 12; 5 decimals kept).
     pub aks: Vec<f64>,
+    /// Spacing of the SOL/VIE grid nodes, metres (a multiple of `pixel_m`; L3A: the pixel).
     pub angle_grid_step_m: f64,
+    /// Creation time of the headers (whole seconds).
     pub creation: NaiveDateTime,
     pub creator: String,
     pub creator_version: String,
 }
 
 impl SiteHeader {
-    /// Refuses a model whose headers the schemas would reject (a caller's bug).
-    pub fn check(&self) -> Result<()> {
-        self.ids.check()?;
-        let bad = |m: String| Err(VipError::Internal(m));
-        if self.lines == 0 || self.cols == 0 || self.pixel_m <= 0.0 {
-            return bad(format!(
-                "empty product grid: {} × {} pixels of {} m",
-                self.lines, self.cols, self.pixel_m
-            ));
-        }
-        if self.angle_grid_step_m < self.pixel_m {
-            return bad(format!(
-                "angle grid step {} m is finer than the pixel",
-                self.angle_grid_step_m
-            ));
-        }
-        if self.aks.len() > 12 {
-            return bad(format!("{} Aks for 12 bands", self.aks.len()));
-        }
-        if self.quantification.is_nan() || self.quantification <= 0.0 {
-            return bad(format!(
-                "reflectance quantification {} is not positive",
-                self.quantification
-            ));
-        }
-        if self.creator.is_empty() || self.creator_version.is_empty() {
-            return bad("empty creator or creator version".into());
-        }
-        Ok(())
+    /// The id of the product of file semantic `semantic` on this site and date.
+    pub(crate) fn id(&self, semantic: &str) -> ProductId {
+        ProductId::of(&self.class, semantic, &self.nick, self.date)
     }
 
     /// Number of (lines, columns) of the SOL/VIE grids: ceil(extent / step) + 1 per axis.
@@ -646,10 +633,99 @@ impl SiteHeader {
         (n(self.lines), n(self.cols))
     }
 
+    /// Reads the shared content back from a global header whose product folder `base`
+    /// holds the SOL annex header `sol_hdr` (for the grid spacing).
+    pub(crate) fn read(doc: &EeDoc, hdr: &Path, sol_hdr: &Path) -> Result<SiteHeader> {
+        let r = Reader::new(hdr);
+        let sph = &doc.specific;
+        let info = r.node(sph, "Product_Information")?;
+
+        let sol = EeDoc::read(sol_hdr)?;
+        sol.expect_type("VSC_PDTANX", sol_hdr)?;
+        let grid_factor = Reader::new(sol_hdr).f64(
+            &sol.specific,
+            "Annex_Information/Subsampling_Factor/By_Line",
+        )?;
+
+        let g = r.grid(sph)?;
+        let (dem_reference, dem_stats) = r.dem(info)?;
+        Ok(SiteHeader {
+            class: doc.fixed.file_class.clone(),
+            nick: r.text(sph, "Instance_Id/Nick_Name")?.to_string(),
+            date: r.date(sph, "Instance_Id/Acquisition_Date")?,
+            acquisition: r.utc(info, "Acquisition_Date_Time")?,
+            orbit: r.orbit(info)?,
+            epsg: g.epsg,
+            ulx: g.ulx,
+            uly: g.uly,
+            pixel_m: g.pixel_m,
+            lines: g.lines,
+            cols: g.cols,
+            quantification: r.f64(info, "Reflectance_Quantification_Value")?,
+            nodata: g.nodata,
+            gipps_used: r.gipps(info)?,
+            sun: r.angles(r.node(info, "Solar_Angles/Useful_Image")?)?,
+            view: r.viewing_angles(info)?,
+            corners_lonlat: r.coverage(info)?,
+            cloud_percentage: r.cloud_percentage(info)?,
+            dem_reference,
+            dem_stats,
+            aks: r.aks(info)?,
+            angle_grid_step_m: grid_factor * g.pixel_m,
+            creation: doc.fixed.creation_date,
+            creator: doc.fixed.creator.clone(),
+            creator_version: doc.fixed.creator_version.clone(),
+        })
+    }
+}
+
+/// The headers' writer of a site product: its [`SiteHeader`] and the id of the product.
+#[derive(Debug, Clone)]
+pub(crate) struct HeaderWriter<'a> {
+    pub site: &'a SiteHeader,
+    pub ids: ProductId,
+}
+
+impl HeaderWriter<'_> {
+    /// Refuses a model whose headers the schemas would reject (a caller's bug).
+    pub fn check(&self) -> Result<()> {
+        self.ids.check()?;
+        let bad = |m: String| Err(VipError::Internal(m));
+        if self.site.lines == 0 || self.site.cols == 0 || self.site.pixel_m <= 0.0 {
+            return bad(format!(
+                "empty product grid: {} × {} pixels of {} m",
+                self.site.lines, self.site.cols, self.site.pixel_m
+            ));
+        }
+        if self.site.angle_grid_step_m < self.site.pixel_m {
+            return bad(format!(
+                "angle grid step {} m is finer than the pixel",
+                self.site.angle_grid_step_m
+            ));
+        }
+        if self.site.aks.len() > 12 {
+            return bad(format!("{} Aks for 12 bands", self.site.aks.len()));
+        }
+        if self.site.quantification.is_nan() || self.site.quantification <= 0.0 {
+            return bad(format!(
+                "reflectance quantification {} is not positive",
+                self.site.quantification
+            ));
+        }
+        if self.site.creator.is_empty() || self.site.creator_version.is_empty() {
+            return bad("empty creator or creator version".into());
+        }
+        Ok(())
+    }
+
     /// Fixed_Header of a file of the product; validity = the acquisition second.
     pub fn fixed(&self, file_name: String, description: &str, file_type: &str) -> FixedHeader {
-        let start = self.acquisition.with_nanosecond(0).expect("zero is valid");
-        let stop = if self.acquisition.nanosecond() == 0 {
+        let start = self
+            .site
+            .acquisition
+            .with_nanosecond(0)
+            .expect("zero is valid");
+        let stop = if self.site.acquisition.nanosecond() == 0 {
             start
         } else {
             start + Duration::seconds(1)
@@ -663,9 +739,9 @@ impl SiteHeader {
             validity_start: start,
             validity_stop: stop,
             version: 1,
-            creator: self.creator.clone(),
-            creator_version: self.creator_version.clone(),
-            creation_date: self.creation,
+            creator: self.site.creator.clone(),
+            creator_version: self.site.creator_version.clone(),
+            creation_date: self.site.creation,
         }
     }
 
@@ -682,7 +758,7 @@ impl SiteHeader {
     /// `Instance_Id` of an image (`annex` = `None`) or annex header.
     fn sub_instance(&self, annex: Option<&str>) -> Node {
         let mut n = Node::new("Instance_Id")
-            .child(Node::text("Reference_Product_Semantic", self.ids.semantic))
+            .child(Node::text("Reference_Product_Semantic", &self.ids.semantic))
             .child(Node::text(
                 "Reference_Product_Instance",
                 self.ids.instance(),
@@ -697,14 +773,14 @@ impl SiteHeader {
     pub fn image_information<S: AsRef<str>>(&self, bands: &[S]) -> Node {
         Node::new("Image_Information")
             .children(raster_format("SIGNED_SHORT", 16))
-            .child(Node::text("Nodata_Value", self.nodata))
-            .children(raster_size(self.lines, self.cols, bands))
+            .child(Node::text("Nodata_Value", self.site.nodata))
+            .children(raster_size(self.site.lines, self.site.cols, bands))
     }
 
     /// The generic and site parts of `Product_Information` (ICD-DIGEST §3.1 items 1-15) and
     /// `List_of_Aks`; the caller appends what its level adds.
     pub fn product_information(&self, level: &str) -> Node {
-        let (l, c) = (self.lines, self.cols);
+        let (l, c) = (self.site.lines, self.site.cols);
         let image_pos = [
             (0, 0),
             (0, c - 1),
@@ -715,15 +791,16 @@ impl SiteHeader {
         let coverage = Node::new("Useful_Image_Geo_Coverage")
             .child(crs("Reference_System", 4326))
             .children((0..5).map(|i| {
-                let (lon, lat) = self.corners_lonlat[i];
+                let (lon, lat) = self.site.corners_lonlat[i];
                 Node::new(COVERAGE_POINTS[i])
                     .child(unit("Long", dec(lon, 9), "deg"))
                     .child(unit("Lat", dec(lat, 9), "deg"))
                     .child(Node::text("Line", image_pos[i].0))
                     .child(Node::text("Column", image_pos[i].1))
             }));
-        let mut dem = Node::new("Used_DEM").child(Node::text("DEM_Reference", &self.dem_reference));
-        if let Some((min, max, mean, std)) = self.dem_stats {
+        let mut dem =
+            Node::new("Used_DEM").child(Node::text("DEM_Reference", &self.site.dem_reference));
+        if let Some((min, max, mean, std)) = self.site.dem_stats {
             dem = dem.child(
                 Node::new("Statistics")
                     .child(unit("Min", num(min), "m"))
@@ -736,24 +813,29 @@ impl SiteHeader {
             .child(Node::text("Product_Level", level))
             .child(Node::text(
                 "Acquisition_Date_Time",
-                utc_fraction(self.acquisition),
+                utc_fraction(self.site.acquisition),
             ))
             .child(unit(
                 "Acquisition_Orbit_Number",
-                self.orbit.map_or("NIL=N/A".to_string(), |o| o.to_string()),
+                self.site
+                    .orbit
+                    .map_or("NIL=N/A".to_string(), |o| o.to_string()),
                 "abs",
             ))
-            .child(processing_information(self.creation, &self.gipps_used))
+            .child(processing_information(
+                self.site.creation,
+                &self.site.gipps_used,
+            ))
             .child(Node::text("Web_Site_URL", WEB_SITE_URL))
             .child(Node::list("List_of_Quality_Indexes", vec![]))
             .child(coverage)
             .child(wavelengths())
-            .child(solar_angles(&self.sun))
-            .child(viewing_angles(&self.view))
+            .child(solar_angles(&self.site.sun))
+            .child(viewing_angles(&self.site.view))
             .child(
                 Node::new("Product_Sampling")
-                    .child(unit("By_Line", num(self.pixel_m), "m"))
-                    .child(unit("By_Column", num(self.pixel_m), "m")),
+                    .child(unit("By_Line", num(self.site.pixel_m), "m"))
+                    .child(unit("By_Column", num(self.site.pixel_m), "m")),
             )
             .child(
                 Node::new("Viewing_Angles_In_Satellite_Frame")
@@ -768,17 +850,19 @@ impl SiteHeader {
             ))
             .child(Node::text(
                 "Cloud_Percentage",
-                self.cloud_percentage
+                self.site
+                    .cloud_percentage
                     .map_or("NIL=N/A".to_string(), |c| dec(c, 1)),
             ))
             .child(dem)
             .child(Node::text(
                 "Reflectance_Quantification_Value",
-                dec(self.quantification, 6),
+                dec(self.site.quantification, 6),
             ))
             .child(Node::list(
                 "List_of_Aks",
-                self.aks
+                self.site
+                    .aks
                     .iter()
                     .zip(venus::BANDS.iter())
                     .map(|(a, b)| Node::text("Ak", dec(*a, 5)).attr("sk", b.code))
@@ -788,10 +872,10 @@ impl SiteHeader {
 
     /// Centres of the UL, UR, LL, LR pixels in the grid CRS.
     fn pixel_centre_corners(&self) -> [(f64, f64); 4] {
-        let x0 = self.ulx + self.pixel_m / 2.0;
-        let y0 = self.uly - self.pixel_m / 2.0;
-        let x1 = x0 + (self.cols - 1) as f64 * self.pixel_m;
-        let y1 = y0 - (self.lines - 1) as f64 * self.pixel_m;
+        let x0 = self.site.ulx + self.site.pixel_m / 2.0;
+        let y0 = self.site.uly - self.site.pixel_m / 2.0;
+        let x1 = x0 + (self.site.cols - 1) as f64 * self.site.pixel_m;
+        let y1 = y0 - (self.site.lines - 1) as f64 * self.site.pixel_m;
         [(x0, y0), (x1, y0), (x0, y1), (x1, y1)]
     }
 
@@ -803,29 +887,29 @@ impl SiteHeader {
             .child(
                 Node::new("Product_Coverage").child(
                     Node::new("Cartographic")
-                        .child(crs("Coordinate_Reference_System", self.epsg))
+                        .child(crs("Coordinate_Reference_System", self.site.epsg))
                         .child(xy("Upper_Left_Corner", ul.0, ul.1))
                         .child(unit(
                             "Width",
-                            num((self.cols - 1) as f64 * self.pixel_m),
+                            num((self.site.cols - 1) as f64 * self.site.pixel_m),
                             "m",
                         ))
                         .child(unit(
                             "Height",
-                            num((self.lines - 1) as f64 * self.pixel_m),
+                            num((self.site.lines - 1) as f64 * self.site.pixel_m),
                             "m",
                         ))
                         .child(
                             Node::new("Sampling_Interval")
-                                .child(unit("By_Line", num(self.pixel_m), "m"))
-                                .child(unit("By_Column", num(self.pixel_m), "m")),
+                                .child(unit("By_Line", num(self.site.pixel_m), "m"))
+                                .child(unit("By_Column", num(self.site.pixel_m), "m")),
                         ),
                 ),
             )
             .child(
                 Node::new("Useful_Image_Coverage").child(
                     Node::new("Cartographic")
-                        .child(crs("Reference_System", self.epsg))
+                        .child(crs("Reference_System", self.site.epsg))
                         .child(xy("Upper_Left_Corner", ul.0, ul.1))
                         .child(xy("Upper_Right_Corner", ur.0, ur.1))
                         .child(xy("Lower_Left_Corner", ll.0, ll.1))
@@ -887,7 +971,7 @@ impl SiteHeader {
                 .child(self.sub_instance(annex))
                 .child(Node::text(
                     "Reference_Product_Header_Id",
-                    self.ids.product(),
+                    self.ids.to_string(),
                 ))
                 .children(nodes),
             data_block: None,
@@ -935,7 +1019,7 @@ impl SiteHeader {
             .child(Node::text("Bands_Order", "RGB"));
         self.sub_doc(
             "PDTQLK_Header_Type",
-            self.fixed(quicklook_id(&self.ids), "QuickLook", "VSC_PDTQLK"),
+            self.fixed(self.ids.quicklook(), "QuickLook", "VSC_PDTQLK"),
             None,
             vec![info],
         )
@@ -951,12 +1035,12 @@ impl SiteHeader {
         } else {
             (vie_planes(), "Viewing angles Grid")
         };
-        let (gl, gc) = self.angle_grid_shape();
+        let (gl, gc) = self.site.angle_grid_shape();
         let info = Node::new("Annex_Information")
             .children(raster_format("FLOAT", 32))
             .child(Node::text("Nodata_Value", "NaN"))
             .children(raster_size(gl, gc, &planes))
-            .child(subsampling(self.angle_grid_step_m / self.pixel_m))
+            .child(subsampling(self.site.angle_grid_step_m / self.site.pixel_m))
             .child(Node::text("Values_Unit", GRID_VALUES_UNIT));
         self.annex_doc(code, name, info)
     }
@@ -964,60 +1048,10 @@ impl SiteHeader {
     /// Writes the SOL and VIE grid annex headers into the product folder in `dir`.
     pub fn write_grid_annexes(&self, dir: &Path) -> Result<()> {
         for code in [ANNEX_SOL, ANNEX_VIE] {
-            let hdr = self
-                .ids
-                .in_dbl(dir, &format!("{}.HDR", self.ids.annex(code)));
-            self.grid_annex_doc(code).write(&hdr)?;
+            self.grid_annex_doc(code)
+                .write(&self.ids.annex_header(dir, code))?;
         }
         Ok(())
-    }
-
-    /// Reads the shared content back from a global header whose product folder `base`
-    /// holds the SOL annex header `sol_hdr` (for the grid spacing).
-    pub fn read(doc: &EeDoc, hdr: &Path, semantic: &'static str, sol_hdr: &Path) -> Result<Self> {
-        let r = Reader::new(hdr);
-        let sph = &doc.specific;
-        let info = r.node(sph, "Product_Information")?;
-
-        let sol = EeDoc::read(sol_hdr)?;
-        sol.expect_type("VSC_PDTANX", sol_hdr)?;
-        let grid_factor = Reader::new(sol_hdr).f64(
-            &sol.specific,
-            "Annex_Information/Subsampling_Factor/By_Line",
-        )?;
-
-        let g = r.grid(sph)?;
-        let (dem_reference, dem_stats) = r.dem(info)?;
-        Ok(SiteHeader {
-            ids: Ids::new(
-                &doc.fixed.file_class,
-                semantic,
-                r.text(sph, "Instance_Id/Nick_Name")?,
-                r.date(sph, "Instance_Id/Acquisition_Date")?,
-            ),
-            acquisition: r.utc(info, "Acquisition_Date_Time")?,
-            orbit: r.orbit(info)?,
-            epsg: g.epsg,
-            ulx: g.ulx,
-            uly: g.uly,
-            pixel_m: g.pixel_m,
-            lines: g.lines,
-            cols: g.cols,
-            quantification: r.f64(info, "Reflectance_Quantification_Value")?,
-            nodata: g.nodata,
-            gipps_used: r.gipps(info)?,
-            sun: r.angles(r.node(info, "Solar_Angles/Useful_Image")?)?,
-            view: r.viewing_angles(info)?,
-            corners_lonlat: r.coverage(info)?,
-            cloud_percentage: r.cloud_percentage(info)?,
-            dem_reference,
-            dem_stats,
-            aks: r.aks(info)?,
-            angle_grid_step_m: grid_factor * g.pixel_m,
-            creation: doc.fixed.creation_date,
-            creator: doc.fixed.creator.clone(),
-            creator_version: doc.fixed.creator_version.clone(),
-        })
     }
 }
 

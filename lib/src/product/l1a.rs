@@ -43,7 +43,7 @@ use super::common::{
     boolean, dec, item_ref, mjd_text, must_exist, num, parse_mjd, processing_information,
     raster_beside, solar_angles, unit, utc_fraction, viewing_angles, wavelengths, AngleSet, Reader,
 };
-use super::ids::Ids;
+use crate::ee::ProductId;
 use crate::ee::{EeDoc, FixedHeader, Layout, Node};
 use crate::error::{Result, VipError};
 use crate::mission::venus;
@@ -164,13 +164,13 @@ pub struct RawGeometry {
 }
 
 impl L1a {
-    fn ids(&self) -> Ids {
-        Ids::new(&self.class, SEMANTIC, &self.nick, self.date)
+    fn ids(&self) -> ProductId {
+        ProductId::of(&self.class, SEMANTIC, &self.nick, self.date)
     }
 
     /// The product id, `VE_<class>_VSC_1AVALD_<nick>_<yyyymmdd>`.
     pub fn global_id(&self) -> String {
-        self.ids().product()
+        self.ids().to_string()
     }
 
     /// The global header in `dir`: `<dir>/<id>.HDR`.
@@ -185,8 +185,7 @@ impl L1a {
 
     /// The header of band `band` (`B01`…): `…DBL.DIR/VE_<class>_VSC_PDTIMG_1AVALD_<inst>_Bnn.HDR`.
     pub fn band_header_path(&self, dir: &Path, band: &str) -> PathBuf {
-        let ids = self.ids();
-        ids.in_dbl(dir, &format!("{}.HDR", ids.image(Some(band))))
+        self.ids().image_header(dir, Some(band))
     }
 
     /// The raster of band `band`: `…DBL.DIR/VE_<class>_VSC_PDTIMG_1AVALD_<inst>_Bnn.DBL.TIF`.
@@ -437,7 +436,7 @@ impl L1a {
             layout: Layout::Header,
             xsi_type: "VSC_PDTSYS_Header_Type".into(),
             schema_version: GLOBAL_SCHEMA_VERSION.into(),
-            fixed: self.fixed(ids.product(), "SystemProduct", FILE_TYPE),
+            fixed: self.fixed(ids.to_string(), "SystemProduct", FILE_TYPE),
             extensions: [
                 (EXT_ALTITUDE.into(), num(g.altitude_m)),
                 (EXT_GROUND_SPEED.into(), num(g.ground_speed_m_s)),
@@ -481,7 +480,7 @@ impl L1a {
                         .child(Node::text("Reference_Product_Instance", ids.instance()))
                         .child(Node::text("Band_Code", &b.code)),
                 )
-                .child(Node::text("Reference_Product_Header_Id", ids.product()))
+                .child(Node::text("Reference_Product_Header_Id", ids.to_string()))
                 .child(image_information(
                     "TIFF",
                     self.straylight.is_some(),
@@ -589,7 +588,7 @@ impl L1a {
             extensions: vec![],
             specific: Node::new("Specific_Product_Header")
                 .child(self.instance_id())
-                .child(Node::text("Reference_Product_Header_Id", ids.product()))
+                .child(Node::text("Reference_Product_Header_Id", ids.to_string()))
                 .child(private)
                 .child(organization),
             data_block: Some(Node::new("Data_Block")),

@@ -59,17 +59,15 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{NaiveDate, NaiveDateTime};
-
 use super::common::{
-    boolean, jpeg_beside, must_exist, quicklook_id, raster_beside, raster_format, raster_size,
-    vie_planes, AngleSet, Reader, SiteHeader,
+    boolean, jpeg_beside, must_exist, raster_beside, raster_format, raster_size, vie_planes,
+    HeaderWriter, Reader, SiteHeader,
 };
 pub use super::common::{
     QuicklookInfo, ANNEX_SOL, ANNEX_VIE, GRID_VALUES_UNIT, SOL_PLANES, VIE_BANDS,
 };
-use super::ids::Ids;
 use crate::ee::xml::dec;
+use crate::ee::ProductId;
 use crate::ee::{EeDoc, Layout, Node};
 use crate::error::{Result, VipError};
 use crate::raster;
@@ -210,52 +208,11 @@ impl CloudAltitude {
 /// An L1C product (header model; the pixels are in the files it names).
 #[derive(Debug, Clone, PartialEq)]
 pub struct L1c {
-    /// File class: `TEST`, `OPER`, ...
-    pub class: String,
-    /// Site nick name, exactly 8 characters `[0-9A-Z_]`.
-    pub nick: String,
-    /// Acquisition date (the date in the ids).
-    pub date: NaiveDate,
-    /// Acquisition time at the scene centre.
-    pub acquisition: NaiveDateTime,
-    /// Absolute orbit number of the acquisition (`Acquisition_Orbit_Number`); `None` when the
-    /// header says `NIL=N/A`.
-    pub orbit: Option<u32>,
-    /// EPSG code of the site grid (e.g. 32631).
-    pub epsg: u32,
-    /// Outer corner of the upper-left pixel (GDAL geotransform origin), metres. The header
-    /// carries the centre of that pixel (ICD convention): ulx + pixel/2, uly − pixel/2.
-    pub ulx: f64,
-    pub uly: f64,
-    /// Pixel size, metres (square pixels).
-    pub pixel_m: f64,
-    pub lines: usize,
-    pub cols: usize,
-    /// Reflectance of one count (`Reflectance_Quantification_Value`, e.g. 0.001); ≤ 6 decimals.
-    pub quantification: f64,
-    /// Nodata value of the reflectance bands (−10000).
-    pub nodata: i16,
-    /// GIPPs used: (nature e.g. `GIP_PHGAIN`, logical id).
-    pub gipps_used: Vec<(String, String)>,
+    /// Names, acquisition, grid, angles, DEM, quantification and provenance.
+    pub site: SiteHeader,
     /// Id of the raw product the L1C was made from.
     pub input_product_id: String,
-    /// Sun angles at the corners and centre of the useful image.
-    pub sun: AngleSet,
-    /// Viewing angles per tri-detector 1..4.
-    pub view: [AngleSet; 4],
-    /// (lon, lat) in degrees of UL, UR, LL, LR pixel centres and the image centre; ≤ 9 decimals.
-    pub corners_lonlat: [(f64, f64); 5],
-    /// Cloudy pixels, percent (1 decimal kept); `None` when not computed.
-    pub cloud_percentage: Option<f64>,
-    /// `LOCAL=<REFDE2 id>`, `SRTM=<id>`, `GLOBAL=<name>` or `NONE`.
-    pub dem_reference: String,
-    /// DEM min, max, mean, standard deviation over the image, metres.
-    pub dem_stats: Option<(f64, f64, f64, f64)>,
-    /// Absolute calibration coefficient per band, B01 first (at most 12; 5 decimals kept).
-    pub aks: Vec<f64>,
     pub flags: ProcessingFlags,
-    /// Spacing of the SOL/VIE grid nodes, metres (a multiple of `pixel_m`).
-    pub angle_grid_step_m: f64,
     /// Cloud detection figures (`None`: not computed).
     pub cloud_statistics: Option<CloudStatistics>,
     pub quality_indexes: Vec<QualityIndex>,
@@ -263,10 +220,6 @@ pub struct L1c {
     pub cla: Option<ClaGrid>,
     /// The quicklook, when the product has one.
     pub quicklook: Option<QuicklookInfo>,
-    /// Creation time of the headers (whole seconds).
-    pub creation: NaiveDateTime,
-    pub creator: String,
-    pub creator_version: String,
 }
 
 /// Displacement per metre of altitude (DX east, DY north) for a direction given by its zenith
@@ -289,42 +242,21 @@ pub fn grid_to_angles(dx: f64, dy: f64) -> (f64, f64) {
 }
 
 impl L1c {
-    fn ids(&self) -> Ids {
-        Ids::new(&self.class, SEMANTIC, &self.nick, self.date)
+    fn ids(&self) -> ProductId {
+        self.site.id(SEMANTIC)
     }
 
-    /// The content shared with the other site products.
-    pub(crate) fn site(&self) -> SiteHeader {
-        SiteHeader {
+    /// The headers' writer of the product.
+    pub(crate) fn header(&self) -> HeaderWriter<'_> {
+        HeaderWriter {
+            site: &self.site,
             ids: self.ids(),
-            acquisition: self.acquisition,
-            orbit: self.orbit,
-            epsg: self.epsg,
-            ulx: self.ulx,
-            uly: self.uly,
-            pixel_m: self.pixel_m,
-            lines: self.lines,
-            cols: self.cols,
-            quantification: self.quantification,
-            nodata: self.nodata,
-            gipps_used: self.gipps_used.clone(),
-            sun: self.sun,
-            view: self.view,
-            corners_lonlat: self.corners_lonlat,
-            cloud_percentage: self.cloud_percentage,
-            dem_reference: self.dem_reference.clone(),
-            dem_stats: self.dem_stats,
-            aks: self.aks.clone(),
-            angle_grid_step_m: self.angle_grid_step_m,
-            creation: self.creation,
-            creator: self.creator.clone(),
-            creator_version: self.creator_version.clone(),
         }
     }
 
     /// The product id, `VE_<class>_VSC_L1VALD_<nick>_<yyyymmdd>`.
     pub fn global_id(&self) -> String {
-        self.ids().product()
+        self.ids().to_string()
     }
 
     /// The global header in `dir`: `<dir>/<id>.HDR`.
@@ -339,8 +271,7 @@ impl L1c {
 
     /// The image header: `…DBL.DIR/VE_<class>_VSC_PDTIMG_L1VALD_<inst>.HDR`.
     pub fn image_header_path(&self, dir: &Path) -> PathBuf {
-        let ids = self.ids();
-        ids.in_dbl(dir, &format!("{}.HDR", ids.image(None)))
+        self.ids().image_header(dir, None)
     }
 
     /// The 15-band image: `…DBL.DIR/VE_<class>_VSC_PDTIMG_L1VALD_<inst>.DBL.TIF`.
@@ -350,8 +281,7 @@ impl L1c {
 
     /// The header of annex `code` ([`ANNEX_SOL`], [`ANNEX_VIE`]).
     pub fn annex_header_path(&self, dir: &Path, code: &str) -> PathBuf {
-        let ids = self.ids();
-        ids.in_dbl(dir, &format!("{}.HDR", ids.annex(code)))
+        self.ids().annex_header(dir, code)
     }
 
     /// The raster of annex `code`: `…_<code>.DBL.TIF`.
@@ -361,17 +291,12 @@ impl L1c {
 
     /// The quicklook header: `…DBL.DIR/VE_<class>_VSC_PDTQLK_L1VALD_<inst>.HDR`.
     pub fn quicklook_header_path(&self, dir: &Path) -> PathBuf {
-        let ids = self.ids();
-        ids.in_dbl(dir, &format!("{}.HDR", self.quicklook_id()))
+        self.ids().quicklook_header(dir)
     }
 
     /// The quicklook JPEG: `…_PDTQLK_L1VALD_<inst>.DBL.JPG`.
     pub fn quicklook_path(&self, dir: &Path) -> PathBuf {
         jpeg_beside(&self.quicklook_header_path(dir))
-    }
-
-    fn quicklook_id(&self) -> String {
-        quicklook_id(&self.ids())
     }
 
     /// The CLA annex raster when the product has one.
@@ -397,13 +322,8 @@ impl L1c {
         let path = self.image_path(dir);
         let ds = raster::open(&path)?;
         let v: Vec<i16> =
-            raster::read_window(&ds, CLD_BAND, (0, rows.start), (self.cols, rows.len()))?;
+            raster::read_window(&ds, CLD_BAND, (0, rows.start), (self.site.cols, rows.len()))?;
         Ok(v.into_iter().map(|x| x.clamp(0, 255) as u8).collect())
-    }
-
-    /// Number of (lines, columns) of the SOL/VIE grids.
-    pub fn angle_grid_shape(&self) -> (usize, usize) {
-        self.site().angle_grid_shape()
     }
 
     /// Planes of the VIE grid, in file order.
@@ -415,7 +335,7 @@ impl L1c {
     /// `dir` (creating the `.DBL.DIR`); the rasters are written by the caller at
     /// [`L1c::image_path`] and [`L1c::annex_path`]. Returns the global header path.
     pub fn write_headers(&self, dir: &Path) -> Result<PathBuf> {
-        let site = self.site();
+        let site = self.header();
         site.check()?;
         let dbl = self.dbl_dir(dir);
         std::fs::create_dir_all(&dbl).map_err(|e| VipError::output_io(&dbl, &e))?;
@@ -499,7 +419,7 @@ impl L1c {
         info
     }
 
-    fn global_doc(&self, site: &SiteHeader) -> EeDoc {
+    fn global_doc(&self, site: &HeaderWriter) -> EeDoc {
         let ids = &site.ids;
         let info = self
             .with_cloud_figures(site.product_information("L1"))
@@ -522,7 +442,7 @@ impl L1c {
             organization = organization.child(site.file_ref(
                 "Quicklook_File",
                 "VSC_PDTQLK",
-                &self.quicklook_id(),
+                &self.ids().quicklook(),
             ));
         }
         let annexes: &[&str] = if self.cla.is_some() {
@@ -535,7 +455,7 @@ impl L1c {
             layout: Layout::Header,
             xsi_type: "VSC_PDT_L1_Header_Type".into(),
             schema_version: GLOBAL_SCHEMA_VERSION.into(),
-            fixed: site.fixed(ids.product(), "L1PublishedProduct", FILE_TYPE),
+            fixed: site.fixed(ids.to_string(), "L1PublishedProduct", FILE_TYPE),
             extensions: vec![(EXT_INPUT_PRODUCT.into(), self.input_product_id.clone())],
             specific: Node::new("Specific_Product_Header")
                 .child(site.instance_id())
@@ -564,7 +484,7 @@ impl L1c {
         must_exist(&image, "L1C image")?;
         let sol = r.annex(base, org, ANNEX_SOL)?;
         let vie = r.annex(base, org, ANNEX_VIE)?;
-        let s = SiteHeader::read(&doc, hdr, SEMANTIC, &sol)?;
+        let s = SiteHeader::read(&doc, hdr, &sol)?;
         raster::expect_shape(&image, (s.cols, s.lines), IMAGE_BANDS.len())?;
         let (gl, gc) = s.angle_grid_shape();
         raster::expect_shape(&raster_beside(&sol), (gc, gl), SOL_PLANES.len())?;
@@ -634,40 +554,16 @@ impl L1c {
             *f = r.bool(flags_node, name)?;
         }
         Ok(L1c {
-            class: s.ids.class,
-            nick: s.ids.nick,
-            date: s.ids.date,
-            acquisition: s.acquisition,
-            orbit: s.orbit,
-            epsg: s.epsg,
-            ulx: s.ulx,
-            uly: s.uly,
-            pixel_m: s.pixel_m,
-            lines: s.lines,
-            cols: s.cols,
-            quantification: s.quantification,
-            nodata: s.nodata,
-            gipps_used: s.gipps_used,
+            site: s,
             input_product_id: doc
                 .extension(EXT_INPUT_PRODUCT)
                 .unwrap_or_default()
                 .to_string(),
-            sun: s.sun,
-            view: s.view,
-            corners_lonlat: s.corners_lonlat,
-            cloud_percentage: s.cloud_percentage,
-            dem_reference: s.dem_reference,
-            dem_stats: s.dem_stats,
-            aks: s.aks,
             flags: ProcessingFlags::from_values(flags),
-            angle_grid_step_m: s.angle_grid_step_m,
             cloud_statistics,
             quality_indexes,
             cla,
             quicklook,
-            creation: s.creation,
-            creator: s.creator,
-            creator_version: s.creator_version,
         })
     }
 }
@@ -675,6 +571,8 @@ impl L1c {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::product::AngleSet;
+    use chrono::{NaiveDate, NaiveDateTime};
 
     fn t(s: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").unwrap()
@@ -685,53 +583,58 @@ pub(crate) mod tests {
         view[2].zenith[4] = 3.5;
         view[3].azimuth[0] = 284.25;
         L1c {
-            class: "TEST".into(),
-            nick: "CAMARGUE".into(),
-            date: NaiveDate::from_ymd_opt(2018, 1, 1).unwrap(),
-            acquisition: t("2018-01-01T10:51:48.250"),
-            orbit: Some(1234),
-            epsg: 32631,
-            ulx: 624_000.0,
-            uly: 4_840_000.0,
-            pixel_m: 5.0,
-            lines: 5500,
-            cols: 5400,
-            quantification: 0.001,
-            nodata: -10000,
-            gipps_used: vec![
-                (
-                    "GIP_PHGAIN".into(),
-                    "VE_TEST_GIP_PHGAIN_L_ALLSITES_00001_20170801_99991231".into(),
-                ),
-                (
-                    "GIP_STRLGT".into(),
-                    "VE_TEST_GIP_STRLGT_L_ALLSITES_00001_20170801_99991231_B05".into(),
-                ),
-            ],
-            input_product_id: "VE_TEST_VSC_1AVALD_CAMARGUE_20180101".into(),
-            sun: AngleSet {
-                zenith: [67.1, 67.2, 67.3, 67.4, 67.25],
-                azimuth: [158.5, 158.6, 158.4, 158.55, 158.512345],
+            site: SiteHeader {
+                class: "TEST".into(),
+                nick: "CAMARGUE".into(),
+                date: NaiveDate::from_ymd_opt(2018, 1, 1).unwrap(),
+                acquisition: t("2018-01-01T10:51:48.250"),
+                orbit: Some(1234),
+                epsg: 32631,
+                ulx: 624_000.0,
+                uly: 4_840_000.0,
+                pixel_m: 5.0,
+                lines: 5500,
+                cols: 5400,
+                quantification: 0.001,
+                nodata: -10000,
+                gipps_used: vec![
+                    (
+                        "GIP_PHGAIN".into(),
+                        "VE_TEST_GIP_PHGAIN_L_ALLSITES_00001_20170801_99991231".into(),
+                    ),
+                    (
+                        "GIP_STRLGT".into(),
+                        "VE_TEST_GIP_STRLGT_L_ALLSITES_00001_20170801_99991231_B05".into(),
+                    ),
+                ],
+                sun: AngleSet {
+                    zenith: [67.1, 67.2, 67.3, 67.4, 67.25],
+                    azimuth: [158.5, 158.6, 158.4, 158.55, 158.512345],
+                },
+                view,
+                corners_lonlat: [
+                    (4.3, 43.7),
+                    (4.64, 43.7),
+                    (4.3, 43.45),
+                    (4.64, 43.45),
+                    (4.47, 43.575123456),
+                ],
+                cloud_percentage: Some(12.5),
+                dem_reference: "LOCAL=VE_TEST_AUX_REFDE2_CAMARGUE_0001".into(),
+                dem_stats: Some((-6.0, 392.0, 22.1, 40.9)),
+                aks: (0..12).map(|i| 1.0 + 0.001 * i as f64).collect(),
+                angle_grid_step_m: 5000.0,
+                creation: t("2024-11-24T12:00:00"),
+                creator: "vip-l1".into(),
+                creator_version: "0.1.0".into(),
             },
-            view,
-            corners_lonlat: [
-                (4.3, 43.7),
-                (4.64, 43.7),
-                (4.3, 43.45),
-                (4.64, 43.45),
-                (4.47, 43.575123456),
-            ],
-            cloud_percentage: Some(12.5),
-            dem_reference: "LOCAL=VE_TEST_AUX_REFDE2_CAMARGUE_0001".into(),
-            dem_stats: Some((-6.0, 392.0, 22.1, 40.9)),
-            aks: (0..12).map(|i| 1.0 + 0.001 * i as f64).collect(),
+            input_product_id: "VE_TEST_VSC_1AVALD_CAMARGUE_20180101".into(),
             flags: ProcessingFlags {
                 equalization: true,
                 straylight_t1: true,
                 straylight_t2: true,
                 ..Default::default()
             },
-            angle_grid_step_m: 5000.0,
             cloud_statistics: Some(CloudStatistics {
                 altitude_mean: 2412.0,
                 altitude_std: 350.0,
@@ -763,20 +666,17 @@ pub(crate) mod tests {
                 lines: 275,
                 cols: 270,
             }),
-            creation: t("2024-11-24T12:00:00"),
-            creator: "vip-l1".into(),
-            creator_version: "0.1.0".into(),
         }
     }
 
     /// Empty (sparse) rasters of the sizes the header gives.
     fn touch_rasters(p: &L1c, dir: &Path) {
-        let (gl, gc) = p.angle_grid_shape();
+        let (gl, gc) = p.site.angle_grid_shape();
         for (path, w, h, n, t) in [
             (
                 p.image_path(dir),
-                p.cols,
-                p.lines,
+                p.site.cols,
+                p.site.lines,
                 15,
                 raster::SampleType::I16,
             ),
@@ -826,10 +726,10 @@ pub(crate) mod tests {
             "VE_TEST_VSC_PDTANX_L1VALD_CAMARGUE_20180101_VIE.DBL.TIF"
         );
         // 5500 × 5 m = 27.5 km → nodes at 0, 5, ..., 30 km; 27 km → 0..30 km too.
-        assert_eq!(p.angle_grid_shape(), (7, 7));
+        assert_eq!(p.site.angle_grid_shape(), (7, 7));
         let mut q = sample();
-        q.lines = 1000; // exactly 5 km: nodes 0 and 5 km.
-        assert_eq!(q.angle_grid_shape().0, 2);
+        q.site.lines = 1000; // exactly 5 km: nodes 0 and 5 km.
+        assert_eq!(q.site.angle_grid_shape().0, 2);
         assert_eq!(IMAGE_BANDS[SAT_BAND - 1], "SAT");
         assert_eq!(IMAGE_BANDS[PIX_BAND - 1], "PIX");
         assert_eq!(IMAGE_BANDS[CLD_BAND - 1], "CLD");
@@ -874,11 +774,11 @@ pub(crate) mod tests {
         q.quicklook = None;
         q.cloud_statistics = None;
         q.quality_indexes.clear();
-        q.cloud_percentage = None;
-        q.dem_stats = None;
-        q.dem_reference = "NONE".into();
-        q.gipps_used.clear();
-        q.aks.clear();
+        q.site.cloud_percentage = None;
+        q.site.dem_stats = None;
+        q.site.dem_reference = "NONE".into();
+        q.site.gipps_used.clear();
+        q.site.aks.clear();
         let dir2 = tempfile::tempdir().unwrap();
         let hdr2 = q.write_headers(dir2.path()).unwrap();
         crate::ee::schema::validate_all(&[&hdr2]).unwrap();
@@ -900,9 +800,9 @@ pub(crate) mod tests {
         touch_rasters(&p, dir.path());
         assert_eq!(L1c::open(&hdr).unwrap(), p);
         let mut q = sample();
-        q.cloud_percentage = None;
-        q.dem_stats = None;
-        q.aks.truncate(3);
+        q.site.cloud_percentage = None;
+        q.site.dem_stats = None;
+        q.site.aks.truncate(3);
         q.cla = None;
         q.quicklook = None;
         q.cloud_statistics = None;
@@ -935,10 +835,8 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = sample();
         let hdr = p.write_headers(dir.path()).unwrap();
-        let short = L1c {
-            lines: p.lines - 1,
-            ..p.clone()
-        };
+        let mut short = p.clone();
+        short.site.lines -= 1;
         touch_rasters(&short, dir.path());
         let e = L1c::open(&hdr).unwrap_err();
         assert_eq!(e.exit_code(), 3);
@@ -953,7 +851,7 @@ pub(crate) mod tests {
         // An angle grid with a node row missing.
         touch_rasters(&p, dir.path());
         let sol = p.annex_path(dir.path(), ANNEX_SOL);
-        let (gl, gc) = p.angle_grid_shape();
+        let (gl, gc) = p.site.angle_grid_shape();
         let spec = raster::RasterSpec::new(gc, gl - 1, 2, raster::SampleType::F32);
         raster::finish(raster::create_geotiff(&sol, &spec, &[]).unwrap(), &sol).unwrap();
         let msg = L1c::open(&hdr).unwrap_err().to_string();

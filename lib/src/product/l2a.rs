@@ -50,15 +50,13 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{NaiveDate, NaiveDateTime};
-
 use super::common::{
     boolean, dec, must_exist, num, raster_beside, raster_format, raster_size, subsampling,
-    AngleSet, Reader, SiteHeader,
+    HeaderWriter, Reader, SiteHeader,
 };
 pub use super::common::{ANNEX_SOL, ANNEX_VIE};
-use super::ids::Ids;
 use super::l1c::L1c;
+use crate::ee::ProductId;
 use crate::ee::{EeDoc, Layout, Node};
 use crate::error::{Result, VipError};
 
@@ -190,30 +188,8 @@ impl Validity {
 pub struct L2a {
     /// Issued, or not valid (too cloudy: the global header alone).
     pub validity: Validity,
-    /// File class: `TEST`, `OPER`, ...
-    pub class: String,
-    /// Site nick name, exactly 8 characters `[0-9A-Z_]`.
-    pub nick: String,
-    /// Acquisition date (the date in the ids).
-    pub date: NaiveDate,
-    /// Acquisition time at the scene centre.
-    pub acquisition: NaiveDateTime,
-    /// Absolute orbit number of the acquisition; `None` for `NIL=N/A`.
-    pub orbit: Option<u32>,
-    /// EPSG code of the site grid.
-    pub epsg: u32,
-    /// Outer corner of the upper-left pixel (GDAL geotransform origin), metres; the header
-    /// carries the centre of that pixel.
-    pub ulx: f64,
-    pub uly: f64,
-    /// Pixel size, metres (square pixels).
-    pub pixel_m: f64,
-    pub lines: usize,
-    pub cols: usize,
-    /// Reflectance of one SRE/FRE count (`Reflectance_Quantification_Value`, 0.001).
-    pub quantification: f64,
-    /// Nodata value of SRE and FRE (−10000).
-    pub nodata: i16,
+    /// Names, acquisition, grid, angles, DEM, quantification and provenance.
+    pub site: SiteHeader,
     /// Water vapour of one ATB VAP count, g/cm² (0.05); ≤ 3 decimals.
     pub vap_quantification: f64,
     /// Aerosol optical thickness of one ATB AOT count (0.005); ≤ 3 decimals.
@@ -228,31 +204,21 @@ pub struct L2a {
     pub adjacency_and_slope: bool,
     /// Ids of the products used: the L1C, then the previous L2 when there is one (≥ 1).
     pub used_products: Vec<String>,
-    /// GIPPs used: (nature e.g. `GIP_L2COMM`, logical id).
-    pub gipps_used: Vec<(String, String)>,
-    /// Cloudy pixels, percent (1 decimal kept); `None` when not computed.
-    pub cloud_percentage: Option<f64>,
-    /// Sun angles at the corners and centre of the useful image.
-    pub sun: AngleSet,
-    /// Viewing angles per tri-detector 1..4.
-    pub view: [AngleSet; 4],
-    /// (lon, lat) in degrees of UL, UR, LL, LR pixel centres and the image centre.
-    pub corners_lonlat: [(f64, f64); 5],
-    /// `LOCAL=<REFDE2 id>`, `SRTM=<id>`, `GLOBAL=<name>` or `NONE`.
-    pub dem_reference: String,
-    /// DEM min, max, mean, standard deviation over the image, metres.
-    pub dem_stats: Option<(f64, f64, f64, f64)>,
-    /// Absolute calibration coefficient per band, B01 first (at most 12).
-    pub aks: Vec<f64>,
-    /// Spacing of the SOL/VIE grid nodes, metres.
-    pub angle_grid_step_m: f64,
-    /// Creation time of the headers (whole seconds).
-    pub creation: NaiveDateTime,
-    pub creator: String,
-    pub creator_version: String,
 }
 
 impl L2a {
+    fn ids(&self) -> ProductId {
+        self.site.id(self.validity.semantic())
+    }
+
+    /// The headers' writer of the product.
+    pub(crate) fn header(&self) -> HeaderWriter<'_> {
+        HeaderWriter {
+            site: &self.site,
+            ids: self.ids(),
+        }
+    }
+
     /// An L2A of the same site, date, grid, angles, DEM and Aks as `l1c`, made from it (its id
     /// is the one used product). The L2 fields take the ICD template values: reflectance
     /// quantification 0.001 and nodata −10000, VAP 0.05 g/cm² and AOT 0.005 per count with
@@ -262,19 +228,15 @@ impl L2a {
     pub fn from_l1c(l1c: &L1c) -> L2a {
         L2a {
             validity: Validity::Valid,
-            class: l1c.class.clone(),
-            nick: l1c.nick.clone(),
-            date: l1c.date,
-            acquisition: l1c.acquisition,
-            orbit: l1c.orbit,
-            epsg: l1c.epsg,
-            ulx: l1c.ulx,
-            uly: l1c.uly,
-            pixel_m: l1c.pixel_m,
-            lines: l1c.lines,
-            cols: l1c.cols,
-            quantification: 0.001,
-            nodata: -10000,
+            site: SiteHeader {
+                quantification: 0.001,
+                nodata: -10000,
+                gipps_used: vec![],
+                creation: crate::ee::header::creation_time(),
+                creator: "vip-maccs".into(),
+                creator_version: env!("CARGO_PKG_VERSION").into(),
+                ..l1c.site.clone()
+            },
             vap_quantification: 0.05,
             aot_quantification: 0.005,
             vap_nodata: 0,
@@ -282,57 +244,12 @@ impl L2a {
             processing_mode: PROCESSING_MODES[0].into(),
             adjacency_and_slope: false,
             used_products: vec![l1c.global_id()],
-            gipps_used: vec![],
-            cloud_percentage: l1c.cloud_percentage,
-            sun: l1c.sun,
-            view: l1c.view,
-            corners_lonlat: l1c.corners_lonlat,
-            dem_reference: l1c.dem_reference.clone(),
-            dem_stats: l1c.dem_stats,
-            aks: l1c.aks.clone(),
-            angle_grid_step_m: l1c.angle_grid_step_m,
-            creation: crate::ee::header::creation_time(),
-            creator: "vip-maccs".into(),
-            creator_version: env!("CARGO_PKG_VERSION").into(),
-        }
-    }
-
-    fn ids(&self) -> Ids {
-        Ids::new(&self.class, self.validity.semantic(), &self.nick, self.date)
-    }
-
-    /// The content shared with the other site products.
-    pub(crate) fn site(&self) -> SiteHeader {
-        SiteHeader {
-            ids: self.ids(),
-            acquisition: self.acquisition,
-            orbit: self.orbit,
-            epsg: self.epsg,
-            ulx: self.ulx,
-            uly: self.uly,
-            pixel_m: self.pixel_m,
-            lines: self.lines,
-            cols: self.cols,
-            quantification: self.quantification,
-            nodata: self.nodata,
-            gipps_used: self.gipps_used.clone(),
-            sun: self.sun,
-            view: self.view,
-            corners_lonlat: self.corners_lonlat,
-            cloud_percentage: self.cloud_percentage,
-            dem_reference: self.dem_reference.clone(),
-            dem_stats: self.dem_stats,
-            aks: self.aks.clone(),
-            angle_grid_step_m: self.angle_grid_step_m,
-            creation: self.creation,
-            creator: self.creator.clone(),
-            creator_version: self.creator_version.clone(),
         }
     }
 
     /// The product id, `VE_<class>_VSC_L2VALD_<nick>_<yyyymmdd>` (`L2NOTV` when not valid).
     pub fn global_id(&self) -> String {
-        self.ids().product()
+        self.ids().to_string()
     }
 
     /// The global header in `dir`: `<dir>/<id>.HDR`.
@@ -348,8 +265,7 @@ impl L2a {
     /// The header of image `code` ([`IMAGE_SRE`], [`IMAGE_FRE`]):
     /// `…DBL.DIR/VE_<class>_VSC_PDTIMG_L2VALD_<inst>_<code>.HDR`.
     pub fn image_header_path(&self, dir: &Path, code: &str) -> PathBuf {
-        let ids = self.ids();
-        ids.in_dbl(dir, &format!("{}.HDR", ids.image(Some(code))))
+        self.ids().image_header(dir, Some(code))
     }
 
     /// The 12-band raster of image `code`: `…_<code>.DBL.TIF`.
@@ -360,8 +276,7 @@ impl L2a {
     /// The header of annex `code` (one of [`ANNEXES`]):
     /// `…DBL.DIR/VE_<class>_VSC_PDTANX_L2VALD_<inst>_<code>.HDR`.
     pub fn annex_header_path(&self, dir: &Path, code: &str) -> PathBuf {
-        let ids = self.ids();
-        ids.in_dbl(dir, &format!("{}.HDR", ids.annex(code)))
+        self.ids().annex_header(dir, code)
     }
 
     /// The raster of annex `code`: `…_<code>.DBL.TIF`.
@@ -369,12 +284,7 @@ impl L2a {
         raster_beside(&self.annex_header_path(dir, code))
     }
 
-    /// Number of (lines, columns) of the SOL/VIE grids.
-    pub fn angle_grid_shape(&self) -> (usize, usize) {
-        self.site().angle_grid_shape()
-    }
-
-    fn check(&self, site: &SiteHeader) -> Result<()> {
+    fn check(&self, site: &HeaderWriter) -> Result<()> {
         site.check()?;
         let bad = |m: String| Err(VipError::Internal(m));
         if !PROCESSING_MODES.contains(&self.processing_mode.as_str()) {
@@ -387,7 +297,7 @@ impl L2a {
         if self.used_products.is_empty() {
             return bad("an L2A lists at least the L1C it was made from".into());
         }
-        if self.validity != Validity::Valid && self.cloud_percentage.is_none() {
+        if self.validity != Validity::Valid && self.site.cloud_percentage.is_none() {
             return bad("an L2NOTV product states its cloud percentage".into());
         }
         for (name, q) in [
@@ -410,7 +320,7 @@ impl L2a {
     /// Returns the global header path. A product not valid has no folder: see
     /// [`L2a::write_not_valid`].
     pub fn write_headers(&self, dir: &Path) -> Result<PathBuf> {
-        let site = self.site();
+        let site = self.header();
         self.check(&site)?;
         if self.validity != Validity::Valid {
             return Err(VipError::Internal(format!(
@@ -437,7 +347,7 @@ impl L2a {
             let info = Node::new("Annex_Information")
                 .children(raster_format(data_type, bits_used))
                 .child(Node::text("Nodata_Value", "NaN"))
-                .children(raster_size(self.lines, self.cols, bands))
+                .children(raster_size(self.site.lines, self.site.cols, bands))
                 .child(subsampling(1.0))
                 .child(Node::text("Values_Unit", MASK_UNIT));
             site.annex_doc(code, "Other", info)
@@ -454,7 +364,7 @@ impl L2a {
     /// name, renamed when complete; an existing header is replaced only with `overwrite`
     /// (else exit 5). Returns its path.
     pub fn write_not_valid(&self, out: &Path, overwrite: bool) -> Result<PathBuf> {
-        let site = self.site();
+        let site = self.header();
         self.check(&site)?;
         if self.validity == Validity::Valid {
             return Err(VipError::Internal(format!(
@@ -476,7 +386,8 @@ impl L2a {
                 max_cloud_percentage,
             } => format!(
                 "product not valid: cloud percentage {} % above Max_Cloud_Percentage {} %",
-                self.cloud_percentage
+                self.site
+                    .cloud_percentage
                     .map_or("NIL=N/A".into(), |c| dec(c, 1)),
                 num(max_cloud_percentage)
             ),
@@ -484,7 +395,7 @@ impl L2a {
     }
 
     /// The ATB header, with the VAP/AOT quantification and nodata its schema asks for.
-    fn atb_doc(&self, site: &SiteHeader) -> EeDoc {
+    fn atb_doc(&self, site: &HeaderWriter) -> EeDoc {
         let info = Node::new("Annex_Information")
             .children(raster_format("UNSIGNED_BYTE", 8))
             .child(Node::text("VAP_Nodata_Value", self.vap_nodata))
@@ -497,7 +408,7 @@ impl L2a {
                 "AOT_Quantification_Value",
                 dec(self.aot_quantification, 3),
             ))
-            .children(raster_size(self.lines, self.cols, &ATB_BANDS))
+            .children(raster_size(self.site.lines, self.site.cols, &ATB_BANDS))
             .child(subsampling(1.0));
         site.annex_doc(
             ANNEX_ATB,
@@ -506,7 +417,7 @@ impl L2a {
         )
     }
 
-    fn global_doc(&self, site: &SiteHeader) -> EeDoc {
+    fn global_doc(&self, site: &HeaderWriter) -> EeDoc {
         let ids = &site.ids;
         let info = site
             .product_information("L2")
@@ -539,7 +450,7 @@ impl L2a {
             )
             .child(site.annex_list(annexes));
         let mut fixed = site.fixed(
-            ids.product(),
+            ids.to_string(),
             "L2PublishedProduct",
             self.validity.file_type(),
         );
@@ -600,7 +511,7 @@ impl L2a {
         for code in ANNEXES {
             annexes.push(r.annex(base, org, code)?);
         }
-        let s = SiteHeader::read(&doc, hdr, SEMANTIC, &annexes[4])?;
+        let s = SiteHeader::read(&doc, hdr, &annexes[4])?;
 
         let atb_hdr = &annexes[0];
         let atb = EeDoc::read(atb_hdr)?;
@@ -631,19 +542,7 @@ impl L2a {
         }
         Ok(L2a {
             validity: Validity::Valid,
-            class: s.ids.class,
-            nick: s.ids.nick,
-            date: s.ids.date,
-            acquisition: s.acquisition,
-            orbit: s.orbit,
-            epsg: s.epsg,
-            ulx: s.ulx,
-            uly: s.uly,
-            pixel_m: s.pixel_m,
-            lines: s.lines,
-            cols: s.cols,
-            quantification: s.quantification,
-            nodata: s.nodata,
+            site: s,
             vap_quantification: ar.f64(atb_info, "VAP_Quantification_Value")?,
             aot_quantification: ar.f64(atb_info, "AOT_Quantification_Value")?,
             vap_nodata: byte("VAP_Nodata_Value")?,
@@ -651,18 +550,6 @@ impl L2a {
             processing_mode: mode.to_string(),
             adjacency_and_slope: r.bool(flags, "Adjacency_Effects_And_Slope_Correction")?,
             used_products,
-            gipps_used: s.gipps_used,
-            cloud_percentage: s.cloud_percentage,
-            sun: s.sun,
-            view: s.view,
-            corners_lonlat: s.corners_lonlat,
-            dem_reference: s.dem_reference,
-            dem_stats: s.dem_stats,
-            aks: s.aks,
-            angle_grid_step_m: s.angle_grid_step_m,
-            creation: s.creation,
-            creator: s.creator,
-            creator_version: s.creator_version,
         })
     }
 }
@@ -671,6 +558,7 @@ impl L2a {
 pub(crate) mod tests {
     use super::*;
     use crate::mission::venus;
+    use chrono::{NaiveDate, NaiveDateTime};
 
     fn t(s: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").unwrap()
@@ -679,18 +567,18 @@ pub(crate) mod tests {
     pub(crate) fn sample() -> L2a {
         let l1c = super::super::l1c::tests::sample();
         let mut p = L2a::from_l1c(&l1c);
-        p.date = NaiveDate::from_ymd_opt(2018, 1, 2).unwrap();
-        p.acquisition = t("2018-01-02T10:51:48.250");
-        p.pixel_m = 10.0;
-        p.lines = 2750;
-        p.cols = 2700;
+        p.site.date = NaiveDate::from_ymd_opt(2018, 1, 2).unwrap();
+        p.site.acquisition = t("2018-01-02T10:51:48.250");
+        p.site.pixel_m = 10.0;
+        p.site.lines = 2750;
+        p.site.cols = 2700;
         p.processing_mode = "STANDARD_MODE".into();
         p.adjacency_and_slope = true;
         p.used_products = vec![
             "VE_TEST_VSC_L1VALD_CAMARGUE_20180102".into(),
             "VE_TEST_VSC_L2VALD_CAMARGUE_20180101".into(),
         ];
-        p.gipps_used = vec![
+        p.site.gipps_used = vec![
             (
                 "GIP_L2COMM".into(),
                 "VE_TEST_GIP_L2COMM_L_ALLSITES_00001_20170801_99991231".into(),
@@ -700,9 +588,9 @@ pub(crate) mod tests {
                 "VE_TEST_GIP_L2TOCR_L_CONTINEN_00001_00000000_99999999".into(),
             ),
         ];
-        p.cloud_percentage = Some(7.3);
-        p.creation = t("2024-11-24T12:00:00");
-        p.creator_version = "0.1.0".into();
+        p.site.cloud_percentage = Some(7.3);
+        p.site.creation = t("2024-11-24T12:00:00");
+        p.site.creator_version = "0.1.0".into();
         p
     }
 
@@ -729,22 +617,22 @@ pub(crate) mod tests {
         let l1c = super::super::l1c::tests::sample();
         let p = L2a::from_l1c(&l1c);
         assert_eq!(
-            (p.class.as_str(), p.nick.as_str(), p.date),
-            ("TEST", "CAMARGUE", l1c.date)
+            (p.site.class.as_str(), p.site.nick.as_str(), p.site.date),
+            ("TEST", "CAMARGUE", l1c.site.date)
         );
         assert_eq!(
-            (p.epsg, p.ulx, p.uly, p.pixel_m),
+            (p.site.epsg, p.site.ulx, p.site.uly, p.site.pixel_m),
             (32631, 624_000.0, 4_840_000.0, 5.0)
         );
-        assert_eq!((p.lines, p.cols), (l1c.lines, l1c.cols));
-        assert_eq!((p.sun, p.view), (l1c.sun, l1c.view));
-        assert_eq!(p.angle_grid_shape(), l1c.angle_grid_shape());
+        assert_eq!((p.site.lines, p.site.cols), (l1c.site.lines, l1c.site.cols));
+        assert_eq!((p.site.sun, p.site.view), (l1c.site.sun, l1c.site.view));
+        assert_eq!(p.site.angle_grid_shape(), l1c.site.angle_grid_shape());
         assert_eq!(p.used_products, vec![l1c.global_id()]);
-        assert_eq!((p.quantification, p.nodata), (0.001, -10000));
+        assert_eq!((p.site.quantification, p.site.nodata), (0.001, -10000));
         assert_eq!((p.vap_quantification, p.aot_quantification), (0.05, 0.005));
         assert_eq!((p.vap_nodata, p.aot_nodata), (0, 0));
         assert_eq!(p.processing_mode, "INIT_MODE");
-        assert!(p.gipps_used.is_empty());
+        assert!(p.site.gipps_used.is_empty());
     }
 
     #[test]
@@ -785,7 +673,7 @@ pub(crate) mod tests {
 
     fn too_cloudy() -> L2a {
         let mut p = sample();
-        p.cloud_percentage = Some(95.3);
+        p.site.cloud_percentage = Some(95.3);
         p.adjacency_and_slope = false;
         p.validity = Validity::TooCloudy {
             max_cloud_percentage: 90.0,
@@ -867,7 +755,7 @@ pub(crate) mod tests {
         assert!(p.write_headers(dir.path()).is_err());
         assert!(sample().write_not_valid(dir.path(), false).is_err());
         let mut q = too_cloudy();
-        q.cloud_percentage = None;
+        q.site.cloud_percentage = None;
         assert!(q.write_not_valid(dir.path(), false).is_err());
     }
 
@@ -920,12 +808,12 @@ pub(crate) mod tests {
         assert!(generic.is_err(), "ATB passed the generic annex schema");
         // Optional parts absent, a single used product.
         let mut q = sample();
-        q.cloud_percentage = None;
-        q.dem_stats = None;
-        q.dem_reference = "NONE".into();
-        q.gipps_used.clear();
-        q.aks.clear();
-        q.orbit = None;
+        q.site.cloud_percentage = None;
+        q.site.dem_stats = None;
+        q.site.dem_reference = "NONE".into();
+        q.site.gipps_used.clear();
+        q.site.aks.clear();
+        q.site.orbit = None;
         q.used_products.truncate(1);
         q.processing_mode = "INIT_MODE".into();
         let dir2 = tempfile::tempdir().unwrap();
@@ -981,7 +869,7 @@ pub(crate) mod tests {
         p.aot_quantification = 0.0;
         bad.push(p);
         let mut p = sample();
-        p.nick = "CAMARGU".into();
+        p.site.nick = "CAMARGU".into();
         bad.push(p);
         for p in bad {
             assert!(p.write_headers(dir.path()).is_err(), "{p:?}");
@@ -997,10 +885,10 @@ pub(crate) mod tests {
         touch_rasters(&p, dir.path());
         assert_eq!(L2a::open(&hdr).unwrap(), p);
         let mut q = sample();
-        q.cloud_percentage = None;
-        q.dem_stats = None;
-        q.orbit = None;
-        q.aks.truncate(3);
+        q.site.cloud_percentage = None;
+        q.site.dem_stats = None;
+        q.site.orbit = None;
+        q.site.aks.truncate(3);
         q.used_products.truncate(1);
         q.processing_mode = "BACKWARD_MODE".into();
         q.adjacency_and_slope = false;

@@ -56,13 +56,12 @@ use chrono::{Days, NaiveDate, NaiveDateTime};
 
 pub use super::common::QuicklookInfo;
 use super::common::{
-    boolean, dec, jpeg_beside, must_exist, processing_information, quicklook_id, raster_beside,
-    raster_format, raster_size, subsampling, unit, utc_fraction, wavelengths, AngleSet, Reader,
-    SiteHeader,
+    boolean, dec, jpeg_beside, must_exist, processing_information, raster_beside, raster_format,
+    raster_size, subsampling, unit, utc_fraction, wavelengths, HeaderWriter, Reader, SiteHeader,
 };
-use super::ids::Ids;
 use super::l2a::L2a;
 pub use super::l2a::{IMAGE_BANDS, PROCESSING_MODES};
+use crate::ee::ProductId;
 use crate::ee::{EeDoc, Layout, Node};
 use crate::error::{Result, VipError};
 
@@ -144,46 +143,12 @@ pub struct L3aInput {
 /// An L3A product (header model; the pixels are in the files it names).
 #[derive(Debug, Clone, PartialEq)]
 pub struct L3a {
-    /// File class: `TEST`, `OPER`, ...
-    pub class: String,
-    /// Site nick name, exactly 8 characters `[0-9A-Z_]`.
-    pub nick: String,
-    /// Central (synthesis) date: the date in the ids.
-    pub date: NaiveDate,
+    /// Names, acquisition, grid, angles, DEM, quantification and provenance.
+    pub site: SiteHeader,
     /// The window is `date` ± this many days.
     pub half_window_days: u32,
-    /// EPSG code of the site grid.
-    pub epsg: u32,
-    /// Outer corner of the upper-left pixel (GDAL geotransform origin), metres; the header
-    /// carries the centre of that pixel.
-    pub ulx: f64,
-    pub uly: f64,
-    /// Pixel size, metres (square pixels).
-    pub pixel_m: f64,
-    pub lines: usize,
-    pub cols: usize,
-    /// Reflectance of one FRE count (`Reflectance_Quantification_Value`, 0.001).
-    pub quantification: f64,
-    /// Nodata value of FRE (−10000).
-    pub nodata: i16,
-    /// Pixels never seen clear (FLG cloud or cloud shadow), percent; 1 decimal kept.
-    pub cloud_percentage: f64,
-    /// GIPPs used by the synthesis: (nature e.g. `GIP_L3COMM`, logical id).
-    pub gipps_used: Vec<(String, String)>,
     /// The L2As averaged, in date order (≥ 1).
     pub inputs: Vec<L3aInput>,
-    /// Sun angles of the central L2A at the corners and centre of the useful image.
-    pub sun: AngleSet,
-    /// Viewing angles of the central L2A per tri-detector 1..4.
-    pub view: [AngleSet; 4],
-    /// (lon, lat) in degrees of UL, UR, LL, LR pixel centres and the image centre.
-    pub corners_lonlat: [(f64, f64); 5],
-    /// DEM of the central L2A: `LOCAL=<REFDE2 id>`, `SRTM=<id>`, `GLOBAL=<name>` or `NONE`.
-    pub dem_reference: String,
-    /// DEM min, max, mean, standard deviation over the image, metres.
-    pub dem_stats: Option<(f64, f64, f64, f64)>,
-    /// Absolute calibration coefficients of the central L2A, B01 first (at most 12).
-    pub aks: Vec<f64>,
     /// Processing mode of the central L2A, one of [`PROCESSING_MODES`].
     pub processing_mode: String,
     /// Whether the central L2A was corrected for adjacency effects and slopes.
@@ -194,13 +159,21 @@ pub struct L3a {
     pub central_gipps_used: Vec<(String, String)>,
     /// The quicklook, when the product has one.
     pub quicklook: Option<QuicklookInfo>,
-    /// Creation time of the headers (whole seconds).
-    pub creation: NaiveDateTime,
-    pub creator: String,
-    pub creator_version: String,
 }
 
 impl L3a {
+    fn ids(&self) -> ProductId {
+        self.site.id(SEMANTIC)
+    }
+
+    /// The headers' writer of the product.
+    pub(crate) fn header(&self) -> HeaderWriter<'_> {
+        HeaderWriter {
+            site: &self.site,
+            ids: self.ids(),
+        }
+    }
+
     /// The L3A of central date `date` and window `date` ± `half_window_days` made of `inputs`
     /// (date order), on the site, grid and reflectance coding of `central`, the input L2A
     /// nearest the central date, whose angles, footprint, DEM, Aks and processing it
@@ -213,36 +186,27 @@ impl L3a {
         half_window_days: u32,
         inputs: Vec<L3aInput>,
     ) -> L3a {
+        let first = inputs.first();
         L3a {
-            class: central.class.clone(),
-            nick: central.nick.clone(),
-            date,
+            site: SiteHeader {
+                date,
+                acquisition: first.map_or_else(|| midnight(date), |i| i.acquisition),
+                orbit: first.and_then(|i| i.orbit),
+                cloud_percentage: Some(0.0),
+                gipps_used: vec![],
+                angle_grid_step_m: central.site.pixel_m,
+                creation: crate::ee::header::creation_time(),
+                creator: "vip-maccs".into(),
+                creator_version: env!("CARGO_PKG_VERSION").into(),
+                ..central.site.clone()
+            },
             half_window_days,
-            epsg: central.epsg,
-            ulx: central.ulx,
-            uly: central.uly,
-            pixel_m: central.pixel_m,
-            lines: central.lines,
-            cols: central.cols,
-            quantification: central.quantification,
-            nodata: central.nodata,
-            cloud_percentage: 0.0,
-            gipps_used: vec![],
             inputs,
-            sun: central.sun,
-            view: central.view,
-            corners_lonlat: central.corners_lonlat,
-            dem_reference: central.dem_reference.clone(),
-            dem_stats: central.dem_stats,
-            aks: central.aks.clone(),
             processing_mode: central.processing_mode.clone(),
             adjacency_and_slope: central.adjacency_and_slope,
-            central_processing: central.creation,
-            central_gipps_used: central.gipps_used.clone(),
+            central_processing: central.site.creation,
+            central_gipps_used: central.site.gipps_used.clone(),
             quicklook: None,
-            creation: crate::ee::header::creation_time(),
-            creator: "vip-maccs".into(),
-            creator_version: env!("CARGO_PKG_VERSION").into(),
         }
     }
 
@@ -253,58 +217,24 @@ impl L3a {
     pub fn input_of(l2a: &L2a) -> L3aInput {
         const CENTRE: usize = 4;
         const DETECTOR_3: usize = 2;
-        let view = &l2a.view[DETECTOR_3];
+        let view = &l2a.site.view[DETECTOR_3];
         L3aInput {
             id: l2a.global_id(),
-            date: l2a.date,
-            acquisition: l2a.acquisition,
-            orbit: l2a.orbit,
-            sun_centre: (l2a.sun.zenith[CENTRE], l2a.sun.azimuth[CENTRE]),
+            date: l2a.site.date,
+            acquisition: l2a.site.acquisition,
+            orbit: l2a.site.orbit,
+            sun_centre: (l2a.site.sun.zenith[CENTRE], l2a.site.sun.azimuth[CENTRE]),
             view_centre: (view.zenith[CENTRE], view.azimuth[CENTRE]),
             cloud_percentage: l2a
+                .site
                 .cloud_percentage
                 .map_or(0, |c| c.clamp(0.0, 100.0).round() as u32),
         }
     }
 
-    fn ids(&self) -> Ids {
-        Ids::new(&self.class, SEMANTIC, &self.nick, self.date)
-    }
-
-    /// The content shared with the other site products. Acquisition and orbit are the first
-    /// input's (the ICD's L3 convention); the angle grid step is unused (no SOL/VIE).
-    fn site(&self) -> SiteHeader {
-        let first = self.inputs.first();
-        SiteHeader {
-            ids: self.ids(),
-            acquisition: first.map_or_else(|| midnight(self.date), |i| i.acquisition),
-            orbit: first.and_then(|i| i.orbit),
-            epsg: self.epsg,
-            ulx: self.ulx,
-            uly: self.uly,
-            pixel_m: self.pixel_m,
-            lines: self.lines,
-            cols: self.cols,
-            quantification: self.quantification,
-            nodata: self.nodata,
-            gipps_used: self.gipps_used.clone(),
-            sun: self.sun,
-            view: self.view,
-            corners_lonlat: self.corners_lonlat,
-            cloud_percentage: Some(self.cloud_percentage),
-            dem_reference: self.dem_reference.clone(),
-            dem_stats: self.dem_stats,
-            aks: self.aks.clone(),
-            angle_grid_step_m: self.pixel_m,
-            creation: self.creation,
-            creator: self.creator.clone(),
-            creator_version: self.creator_version.clone(),
-        }
-    }
-
     /// The product id, `VE_<class>_VSC_L3VALD_<nick>_<yyyymmdd>` (central date).
     pub fn global_id(&self) -> String {
-        self.ids().product()
+        self.ids().to_string()
     }
 
     /// The global header in `dir`: `<dir>/<id>.HDR`.
@@ -319,8 +249,7 @@ impl L3a {
 
     /// The header of the FRE image: `…DBL.DIR/VE_<class>_VSC_PDTIMG_L3VALD_<inst>_FRE.HDR`.
     pub fn image_header_path(&self, dir: &Path) -> PathBuf {
-        let ids = self.ids();
-        ids.in_dbl(dir, &format!("{}.HDR", ids.image(Some(IMAGE_FRE))))
+        self.ids().image_header(dir, Some(IMAGE_FRE))
     }
 
     /// The 12-band FRE raster: `…_FRE.DBL.TIF`.
@@ -331,8 +260,7 @@ impl L3a {
     /// The header of annex `code` ([`ANNEX_QLT`], [`ANNEX_MSK`]):
     /// `…DBL.DIR/VE_<class>_VSC_PDTANX_L3VALD_<inst>_<code>.HDR`.
     pub fn annex_header_path(&self, dir: &Path, code: &str) -> PathBuf {
-        let ids = self.ids();
-        ids.in_dbl(dir, &format!("{}.HDR", ids.annex(code)))
+        self.ids().annex_header(dir, code)
     }
 
     /// The raster of annex `code`: `…_<code>.DBL.TIF`.
@@ -342,8 +270,7 @@ impl L3a {
 
     /// The quicklook header: `…DBL.DIR/VE_<class>_VSC_PDTQLK_L3VALD_<inst>.HDR`.
     pub fn quicklook_header_path(&self, dir: &Path) -> PathBuf {
-        let ids = self.ids();
-        ids.in_dbl(dir, &format!("{}.HDR", quicklook_id(&ids)))
+        self.ids().quicklook_header(dir)
     }
 
     /// The quicklook JPEG: `…_PDTQLK_L3VALD_<inst>.DBL.JPG`.
@@ -355,8 +282,8 @@ impl L3a {
     fn window(&self) -> Option<(NaiveDateTime, NaiveDateTime)> {
         let h = Days::new(u64::from(self.half_window_days));
         Some((
-            midnight(self.date.checked_sub_days(h)?),
-            midnight(self.date.checked_add_days(h)?),
+            midnight(self.site.date.checked_sub_days(h)?),
+            midnight(self.site.date.checked_add_days(h)?),
         ))
     }
 
@@ -370,7 +297,7 @@ impl L3a {
     }
 
     /// Refuses a model whose headers the schemas would reject or that contradicts itself.
-    fn check(&self, site: &SiteHeader) -> Result<()> {
+    fn check(&self, site: &HeaderWriter) -> Result<()> {
         site.check()?;
         let bad = |m: String| Err(VipError::Internal(m));
         let Some((start, stop)) = self.window() else {
@@ -385,6 +312,12 @@ impl L3a {
                 self.global_id()
             ));
         };
+        if (self.site.acquisition, self.site.orbit) != (first.acquisition, first.orbit) {
+            return bad(format!(
+                "acquisition {} and orbit {:?} are not those of the first input {}",
+                self.site.acquisition, self.site.orbit, first.id
+            ));
+        }
         if let Some(w) = self.inputs.windows(2).find(|w| w[0].date >= w[1].date) {
             return bad(format!(
                 "L2A inputs not in date order: {} then {}",
@@ -415,8 +348,9 @@ impl L3a {
                 ));
             }
         }
-        if !(0.0..=100.0).contains(&self.cloud_percentage) {
-            return bad(format!("cloud percentage {} %", self.cloud_percentage));
+        match self.site.cloud_percentage {
+            Some(c) if (0.0..=100.0).contains(&c) => {}
+            c => return bad(format!("cloud percentage {c:?} %")),
         }
         if !PROCESSING_MODES.contains(&self.processing_mode.as_str()) {
             return bad(format!(
@@ -447,7 +381,7 @@ impl L3a {
     /// the rasters are written by the caller at [`L3a::image_path`], [`L3a::annex_path`] and
     /// [`L3a::quicklook_path`]. Returns the global header path.
     pub fn write_headers(&self, dir: &Path) -> Result<PathBuf> {
-        let site = self.site();
+        let site = self.header();
         self.check(&site)?;
         let dbl = self.dbl_dir(dir);
         std::fs::create_dir_all(&dbl).map_err(|e| VipError::output_io(&dbl, &e))?;
@@ -487,7 +421,7 @@ impl L3a {
             let info = Node::new("Annex_Information")
                 .children(raster_format(data_type, bits))
                 .child(Node::text("Nodata_Value", nodata))
-                .children(raster_size(self.lines, self.cols, bands))
+                .children(raster_size(self.site.lines, self.site.cols, bands))
                 .child(subsampling(1.0))
                 .child(Node::text("Values_Unit", ANNEX_UNIT));
             let mut doc = self.dated(site.annex_doc(code, "Other", info));
@@ -505,14 +439,14 @@ impl L3a {
 
     /// `Input_L2_Product_Information_Central_Date`, its generic parts taken from `l2_info`
     /// (the site's `Product_Information` as an L2's).
-    fn central_doc(&self, site: &SiteHeader, mut l2_info: Node) -> Node {
+    fn central_doc(&self, site: &HeaderWriter, mut l2_info: Node) -> Node {
         let mut take = |name: &str| match l2_info.children.iter().position(|c| c.name == name) {
             Some(i) => l2_info.children.remove(i),
             None => Node::new(name),
         };
         Node::new("Input_L2_Product_Information_Central_Date")
             .child(Node::text("Product_Level", "L2"))
-            .child(Node::text("Nick_Name", &self.nick))
+            .child(Node::text("Nick_Name", &self.site.nick))
             .child(processing_information(
                 self.central_processing,
                 &self.central_gipps_used,
@@ -576,7 +510,7 @@ impl L3a {
         )
     }
 
-    fn global_doc(&self, site: &SiteHeader) -> EeDoc {
+    fn global_doc(&self, site: &HeaderWriter) -> EeDoc {
         let ids = &site.ids;
         // The L3's Product_Information is the generic one with the site id, cloud percentage
         // and quantification; the DEM and Aks belong to the central L2A's.
@@ -590,14 +524,11 @@ impl L3a {
             &ids.image(Some(IMAGE_FRE)),
         ));
         if self.quicklook.is_some() {
-            organization = organization.child(site.file_ref(
-                "Quicklook_File",
-                "VSC_PDTQLK",
-                &quicklook_id(ids),
-            ));
+            organization =
+                organization.child(site.file_ref("Quicklook_File", "VSC_PDTQLK", &ids.quicklook()));
         }
         organization = organization.child(site.annex_list(&ANNEXES));
-        let mut fixed = site.fixed(ids.product(), "L3PublishedProduct", FILE_TYPE);
+        let mut fixed = site.fixed(ids.to_string(), "L3PublishedProduct", FILE_TYPE);
         fixed.notes = self.notes();
         self.dated(EeDoc {
             layout: Layout::Header,
@@ -716,38 +647,45 @@ impl L3a {
         }
         let g = r.grid(sph)?;
         let (dem_reference, dem_stats) = r.dem(central)?;
+        let first = inputs.first();
         Ok(L3a {
-            class: doc.fixed.file_class.clone(),
-            nick: r.text(sph, "Instance_Id/Nick_Name")?.to_string(),
-            date,
+            site: SiteHeader {
+                class: doc.fixed.file_class.clone(),
+                nick: r.text(sph, "Instance_Id/Nick_Name")?.to_string(),
+                date,
+                acquisition: first.map_or_else(|| midnight(date), |i| i.acquisition),
+                orbit: first.and_then(|i| i.orbit),
+                epsg: g.epsg,
+                ulx: g.ulx,
+                uly: g.uly,
+                pixel_m: g.pixel_m,
+                lines: g.lines,
+                cols: g.cols,
+                quantification: r.f64(info, "Reflectance_Quantification_Value")?,
+                nodata: g.nodata,
+                gipps_used: r.gipps(info)?,
+                sun: r.angles(r.node(info, "Solar_Angles/Useful_Image")?)?,
+                view: r.viewing_angles(info)?,
+                corners_lonlat: r.coverage(info)?,
+                cloud_percentage: Some(
+                    r.cloud_percentage(info)?
+                        .ok_or_else(|| r.bad("Cloud_Percentage is not given"))?,
+                ),
+                dem_reference,
+                dem_stats,
+                aks: r.aks(central)?,
+                angle_grid_step_m: g.pixel_m,
+                creation: doc.fixed.creation_date,
+                creator: doc.fixed.creator.clone(),
+                creator_version: doc.fixed.creator_version.clone(),
+            },
             half_window_days,
-            epsg: g.epsg,
-            ulx: g.ulx,
-            uly: g.uly,
-            pixel_m: g.pixel_m,
-            lines: g.lines,
-            cols: g.cols,
-            quantification: r.f64(info, "Reflectance_Quantification_Value")?,
-            nodata: g.nodata,
-            cloud_percentage: r
-                .cloud_percentage(info)?
-                .ok_or_else(|| r.bad("Cloud_Percentage is not given"))?,
-            gipps_used: r.gipps(info)?,
             inputs,
-            sun: r.angles(r.node(info, "Solar_Angles/Useful_Image")?)?,
-            view: r.viewing_angles(info)?,
-            corners_lonlat: r.coverage(info)?,
-            dem_reference,
-            dem_stats,
-            aks: r.aks(central)?,
             processing_mode: mode.to_string(),
             adjacency_and_slope: r.bool(flags, "Adjacency_Effects_And_Slope_Correction")?,
             central_processing: r.utc(central, "Processing_Information/Date_Time")?,
             central_gipps_used: r.gipps(central)?,
             quicklook,
-            creation: doc.fixed.creation_date,
-            creator: doc.fixed.creator.clone(),
-            creator_version: doc.fixed.creator_version.clone(),
         })
     }
 }
@@ -789,8 +727,8 @@ mod tests {
         after.cloud_percentage = 0;
         let inputs = vec![before, L3a::input_of(&central), after];
         let mut p = L3a::new(&central, d("2018-01-03"), 11, inputs);
-        p.cloud_percentage = 3.7;
-        p.gipps_used = vec![(
+        p.site.cloud_percentage = Some(3.7);
+        p.site.gipps_used = vec![(
             "GIP_L3COMM".into(),
             "VE_TEST_GIP_L3COMM_L_ALLSITES_00001_20170801_99991231".into(),
         )];
@@ -800,8 +738,8 @@ mod tests {
             lines: 275,
             cols: 270,
         });
-        p.creation = t("2024-11-25T08:30:00");
-        p.creator_version = "0.1.0".into();
+        p.site.creation = t("2024-11-25T08:30:00");
+        p.site.creator_version = "0.1.0".into();
         p
     }
 
@@ -833,35 +771,48 @@ mod tests {
         let p = sample();
         assert_eq!(
             (
-                p.class.as_str(),
-                p.nick.as_str(),
-                p.date,
+                p.site.class.as_str(),
+                p.site.nick.as_str(),
+                p.site.date,
                 p.half_window_days
             ),
             ("TEST", "CAMARGUE", d("2018-01-03"), 11)
         );
         assert_eq!(
-            (p.epsg, p.ulx, p.uly, p.pixel_m, p.lines, p.cols),
+            (
+                p.site.epsg,
+                p.site.ulx,
+                p.site.uly,
+                p.site.pixel_m,
+                p.site.lines,
+                p.site.cols
+            ),
             (32631, 624_000.0, 4_840_000.0, 10.0, 2750, 2700)
         );
-        assert_eq!((p.quantification, p.nodata), (0.001, -10000));
-        assert_eq!((p.sun, p.view), (central.sun, central.view));
+        assert_eq!((p.site.quantification, p.site.nodata), (0.001, -10000));
+        assert_eq!(
+            (p.site.sun, p.site.view),
+            (central.site.sun, central.site.view)
+        );
         assert_eq!(p.processing_mode, "STANDARD_MODE");
         assert!(p.adjacency_and_slope);
         assert_eq!(
             (p.central_processing, &p.central_gipps_used),
-            (central.creation, &central.gipps_used)
+            (central.site.creation, &central.site.gipps_used)
         );
-        assert_eq!(p.creator, "vip-maccs");
+        assert_eq!(p.site.creator, "vip-maccs");
         let i = L3a::input_of(&central);
         assert_eq!(i.id, "VE_TEST_VSC_L2VALD_CAMARGUE_20180102");
-        assert_eq!((i.date, i.acquisition), (central.date, central.acquisition));
+        assert_eq!(
+            (i.date, i.acquisition),
+            (central.site.date, central.site.acquisition)
+        );
         assert_eq!(i.sun_centre, (67.25, 158.512345));
         // tri-detector 3's centre (the sample's detectors differ there)
         assert_eq!(i.view_centre, (3.5, 105.123456));
         assert_eq!(i.cloud_percentage, 7);
         let mut none = central.clone();
-        none.cloud_percentage = None;
+        none.site.cloud_percentage = None;
         assert_eq!(L3a::input_of(&none).cloud_percentage, 0);
     }
 
@@ -957,15 +908,16 @@ mod tests {
         let mut q = sample();
         q.inputs.truncate(1);
         q.inputs[0].orbit = None;
-        q.date = q.inputs[0].date;
+        q.site.orbit = None;
+        q.site.date = q.inputs[0].date;
         q.half_window_days = 0;
         q.quicklook = None;
-        q.gipps_used.clear();
+        q.site.gipps_used.clear();
         q.central_gipps_used.clear();
-        q.dem_stats = None;
-        q.dem_reference = "NONE".into();
-        q.aks.clear();
-        q.cloud_percentage = 100.0;
+        q.site.dem_stats = None;
+        q.site.dem_reference = "NONE".into();
+        q.site.aks.clear();
+        q.site.cloud_percentage = Some(100.0);
         let dir2 = tempfile::tempdir().unwrap();
         q.write_headers(dir2.path()).unwrap();
         let (ok, text) = validate(&header_paths(&q, dir2.path()));
@@ -1011,13 +963,15 @@ mod tests {
         assert_eq!(L3a::open(&hdr).unwrap(), p);
         let mut q = sample();
         q.inputs.remove(0);
+        q.site.acquisition = q.inputs[0].acquisition;
+        q.site.orbit = q.inputs[0].orbit;
         q.half_window_days = 4;
         q.quicklook = None;
-        q.dem_stats = None;
-        q.aks.truncate(3);
+        q.site.dem_stats = None;
+        q.site.aks.truncate(3);
         q.processing_mode = "INIT_MODE".into();
         q.adjacency_and_slope = false;
-        q.gipps_used.clear();
+        q.site.gipps_used.clear();
         let dir2 = tempfile::tempdir().unwrap();
         let hdr2 = q.write_headers(dir2.path()).unwrap();
         touch_rasters(&q, dir2.path());
@@ -1082,11 +1036,16 @@ mod tests {
         bad.push(p);
         // a synthesis date past the last input (the end of a period) is a synthesis
         let mut p = sample();
-        p.date = d("2018-01-07");
+        p.site.date = d("2018-01-07");
         p.write_headers(&dir.path().join("late")).unwrap();
         std::fs::remove_dir_all(dir.path().join("late")).unwrap();
         let mut p = sample();
         p.inputs.swap(0, 2);
+        p.site.acquisition = p.inputs[0].acquisition;
+        p.site.orbit = p.inputs[0].orbit;
+        bad.push(p);
+        let mut p = sample();
+        p.site.orbit = Some(1);
         bad.push(p);
         let mut p = sample();
         p.half_window_days = 3; // 2017-12-28 outside 2017-12-31..2018-01-06
@@ -1098,10 +1057,10 @@ mod tests {
         p.processing_mode = "FAST_MODE".into();
         bad.push(p);
         let mut p = sample();
-        p.cloud_percentage = f64::NAN;
+        p.site.cloud_percentage = Some(f64::NAN);
         bad.push(p);
         let mut p = sample();
-        p.nick = "CAMARGU".into();
+        p.site.nick = "CAMARGU".into();
         bad.push(p);
         for p in bad {
             assert!(p.write_headers(dir.path()).is_err(), "{p:?}");

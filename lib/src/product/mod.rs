@@ -6,15 +6,19 @@
 //! described at the top of its module: [`l1a`] (raw, sensor geometry), [`l1c`] (TOA
 //! reflectance on the site grid), [`l2a`] (surface reflectance, atmosphere and masks) and
 //! [`l3a`] (weighted-average synthesis of the L2A flat reflectances over a window of days).
+//!
+//! The site products (L1C, L2A, L3A) embed one [`SiteHeader`]: names, acquisition, site grid,
+//! angles, DEM, quantification and provenance, written and read by the same code for the
+//! three. Every id and path of a product derives from its [`crate::ee::ProductId`].
 
 mod common;
-mod ids;
 pub mod l1a;
 pub mod l1c;
 pub mod l2a;
 pub mod l3a;
+pub mod muscate;
 
-pub(crate) use common::SiteHeader;
+pub use common::SiteHeader;
 pub use common::{mjd_epoch, raster_beside, AngleSet};
 pub use l1a::{L1a, LineDatation, RawBand, RawGeometry, StraylightCorrection};
 pub use l1c::{L1c, ProcessingFlags};

@@ -235,7 +235,7 @@ pub fn check_with_stats(input: &Input, rules: &Rules, s: &stats::ProductStats) -
         }
     }
     if let Some(h) = &input.l1c {
-        let sun_max = h.sun.zenith.iter().copied().fold(f64::MIN, f64::max);
+        let sun_max = h.site.sun.zenith.iter().copied().fold(f64::MIN, f64::max);
         report.add(
             "angles",
             "sun",
@@ -246,6 +246,7 @@ pub fn check_with_stats(input: &Input, rules: &Rules, s: &stats::ProductStats) -
             ),
         );
         let view_max = h
+            .site
             .view
             .iter()
             .flat_map(|v| v.zenith)
@@ -359,12 +360,12 @@ fn sizes(input: &Input, report: &mut Report) -> Result<()> {
         report.add(
             "size",
             "image",
-            (c, l) == (h.cols, h.lines) && ds.raster_count() == 15,
+            (c, l) == (h.site.cols, h.site.lines) && ds.raster_count() == 15,
             format!(
                 "{c} × {l} × {} bands (header: {} × {} × 15)",
                 ds.raster_count(),
-                h.cols,
-                h.lines
+                h.site.cols,
+                h.site.lines
             ),
         );
     }

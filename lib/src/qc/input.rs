@@ -94,6 +94,8 @@ pub struct Input {
     pub l1a: Option<L1a>,
     /// The L2A header model, for an L2A.
     pub l2a: Option<L2a>,
+    /// The native view of a MUSCATE product given as input, kept while the input is used.
+    pub view: Option<std::sync::Arc<crate::product::muscate::Input>>,
 }
 
 impl Input {
@@ -101,13 +103,20 @@ impl Input {
     /// (`NIL=N/A`: no cloud detection ran, its cloud mask is a placeholder) or has no header
     /// that could. Where it is `None`, cloud cover is not measured.
     pub fn declared_cloud_percentage(&self) -> Option<f64> {
-        (self.l1c.as_ref().and_then(|h| h.cloud_percentage))
-            .or_else(|| self.l2a.as_ref().and_then(|h| h.cloud_percentage))
+        (self.l1c.as_ref().and_then(|h| h.site.cloud_percentage))
+            .or_else(|| self.l2a.as_ref().and_then(|h| h.site.cloud_percentage))
     }
 
     /// Opens `path`: an EE global header (`.HDR`) of an L1C or L1A, or a raster. A missing or
     /// unreadable file, an unknown header type or a missing band file is a bad input naming it.
     pub fn open(path: &Path) -> Result<Input> {
+        if crate::product::muscate::is_muscate(path) {
+            let view = crate::product::muscate::Input::open(path, &["L1C"])?;
+            let mut input = Input::open(&view.hdr)?;
+            input.path = path.to_path_buf();
+            input.view = Some(std::sync::Arc::new(view));
+            return Ok(input);
+        }
         let is_hdr = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("hdr"));
@@ -147,9 +156,9 @@ impl Input {
                             nodata: if mask {
                                 None
                             } else {
-                                Some(f64::from(p.nodata))
+                                Some(f64::from(p.site.nodata))
                             },
-                            scale: (!mask).then_some(p.quantification),
+                            scale: (!mask).then_some(p.site.quantification),
                             offset: None,
                         }
                     })
@@ -174,6 +183,7 @@ impl Input {
                     l1c: Some(p),
                     l1a: None,
                     l2a: None,
+                    view: None,
                 })
             }
             l1a::FILE_TYPE => {
@@ -220,6 +230,7 @@ impl Input {
                     l1c: None,
                     l1a: Some(p),
                     l2a: None,
+                    view: None,
                 })
             }
             // an L2NOTV header is refused by L2a::open, saying why
@@ -278,6 +289,7 @@ impl Input {
             l1c: None,
             l1a: None,
             l2a: None,
+            view: None,
         })
     }
 
@@ -333,8 +345,8 @@ impl Input {
                         format!("{prefix}{b}"),
                         Role::Reflectance,
                         Some(i),
-                        Some(p.quantification),
-                        Some(f64::from(p.nodata)),
+                        Some(p.site.quantification),
+                        Some(f64::from(p.site.nodata)),
                     )
                 })
                 .collect()
@@ -392,6 +404,7 @@ impl Input {
             l1c: None,
             l1a: None,
             l2a: Some(p),
+            view: None,
         })
     }
 

@@ -140,10 +140,10 @@ pub struct Trend {
 /// A product's acquisition time and site, when its header gives them.
 fn acquisition(input: &Input) -> Option<(NaiveDateTime, &str)> {
     if let Some(h) = &input.l2a {
-        return Some((h.acquisition, &h.nick));
+        return Some((h.site.acquisition, &h.site.nick));
     }
     if let Some(h) = &input.l1c {
-        return Some((h.acquisition, &h.nick));
+        return Some((h.site.acquisition, &h.site.nick));
     }
     input.l1a.as_ref().map(|h| (h.acquisition, h.nick.as_str()))
 }

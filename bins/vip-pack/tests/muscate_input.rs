@@ -1,0 +1,190 @@
+//! MUSCATE products as inputs: a simulated L1C packaged by vip-pack (folder and zip) reads
+//! back, through the MUSCATE reader's native view, to the same image bands, masks and angle
+//! grids as the native L1C, and the L2 made from the package is the L2 made from the native
+//! L1C, raster for raster (GDAL reads both). Bad packages are refused naming them.
+
+use std::path::{Path, PathBuf};
+
+use vip::product::l1c::{self, L1c};
+use vip::product::muscate::Input;
+use vip_testkit::{files, read_band, SimScene};
+
+mod common;
+use common::pack;
+
+fn l2_options(s: &SimScene) -> vip::level2::L2Options {
+    vip::level2::L2Options {
+        gipp: vip_testkit::project_root().join("testdata/luts"),
+        dem: s.dem(),
+        context: None,
+        mode: None,
+        model: "CONTINEN".into(),
+        params: Default::default(),
+    }
+}
+
+/// The L2A that `vip-maccs l2` makes of `input` (the library entry the tool calls).
+fn l2(s: &SimScene, input: &Path, out: &str) -> PathBuf {
+    let opts = vip::cli::Options {
+        output: s.scratch(out),
+        threads: 2,
+        ..Default::default()
+    };
+    let mut written = vip::level2::run(&[input.to_path_buf()], &l2_options(s), &opts).unwrap();
+    assert_eq!(written.len(), 1);
+    written.remove(0)
+}
+
+/// Every band of two rasters holds the same values (NaN equal to NaN).
+fn same_pixels(a: &Path, b: &Path) {
+    let n = vip::raster::open(a).unwrap().raster_count();
+    assert_eq!(
+        n,
+        vip::raster::open(b).unwrap().raster_count(),
+        "{}",
+        a.display()
+    );
+    for band in 1..=n {
+        let (x, w, h) = read_band(a, band);
+        let (y, w2, h2) = read_band(b, band);
+        assert_eq!((w, h), (w2, h2), "{} band {band}", a.display());
+        let diff = x
+            .iter()
+            .zip(&y)
+            .filter(|(p, q)| p.to_bits() != q.to_bits() && !(p.is_nan() && q.is_nan()))
+            .count();
+        assert_eq!(diff, 0, "{} band {band}: {diff} pixels differ", a.display());
+    }
+}
+
+/// The rasters of a product folder, by path relative to it.
+fn rasters(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = files(dir)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".TIF"))
+        .map(|p| p.strip_prefix(dir).unwrap().to_path_buf())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_packaged_l1c_reads_back_to_the_native_l1c_and_makes_the_same_l2a() {
+    let s = SimScene::new("SIMULSIT", "2024-03-15", 96, 128, 7, 600.0);
+    let hdr = s.l1c();
+    let native = L1c::open(&hdr).unwrap();
+    let dir = hdr.parent().unwrap();
+    let folder = pack(&hdr, &s.scratch("P"), &[]);
+    let zip = pack(&hdr, &s.scratch("Z"), &["--zip"]);
+    assert!(zip.to_string_lossy().ends_with(".zip"), "{}", zip.display());
+
+    for given in [&folder, &zip] {
+        let view = Input::open(given, &["L1C"]).unwrap();
+        let back = L1c::open(&view.hdr).unwrap();
+        let vdir = view.hdr.parent().unwrap();
+        assert_eq!(back.global_id(), native.global_id(), "{}", given.display());
+        let (a, b) = (&back.site, &native.site);
+        assert_eq!(
+            (a.epsg, a.ulx, a.uly, a.pixel_m, a.lines, a.cols),
+            (b.epsg, b.ulx, b.uly, b.pixel_m, b.lines, b.cols)
+        );
+        assert_eq!((a.quantification, a.nodata), (b.quantification, b.nodata));
+        assert_eq!((a.acquisition, a.orbit), (b.acquisition, b.orbit));
+        assert_eq!(a.aks, b.aks);
+        assert_eq!(a.angle_grid_step_m, b.angle_grid_step_m);
+        // bands, saturation, aberrant pixels and cloud bands; sun and viewing grids, bit for bit
+        same_pixels(&back.image_path(vdir), &native.image_path(dir));
+        for code in [l1c::ANNEX_SOL, l1c::ANNEX_VIE] {
+            same_pixels(&back.annex_path(vdir, code), &native.annex_path(dir, code));
+        }
+    }
+
+    let a = l2(&s, &hdr, "L2-native");
+    for (given, out) in [(&folder, "L2-folder"), (&zip, "L2-zip")] {
+        let b = l2(&s, given, out);
+        assert_eq!(a.file_name(), b.file_name(), "same L2A id");
+        let (da, db) = (a.with_extension("DBL.DIR"), b.with_extension("DBL.DIR"));
+        let (ra, rb) = (rasters(&da), rasters(&db));
+        assert_eq!(ra, rb);
+        assert!(ra.len() >= 6, "{ra:?}");
+        for r in &ra {
+            same_pixels(&da.join(r), &db.join(r));
+        }
+    }
+}
+
+#[test]
+fn bad_packages_are_refused_naming_them() {
+    let s = SimScene::new("SIMULSIT", "2024-03-16", 48, 64, 3, 300.0);
+    let hdr = s.l1c();
+    let folder = pack(&hdr, &s.scratch("P"), &[]);
+    let refused = |p: &Path, levels: &[&str], what: &str| {
+        let e = Input::open(p, levels).unwrap_err();
+        assert_eq!(e.exit_code(), 3, "{e}");
+        let msg = e.to_string();
+        assert!(msg.starts_with(&p.display().to_string()), "{msg}");
+        assert!(msg.contains(what), "{msg}");
+        assert_eq!(msg.lines().count(), 1, "{msg}");
+    };
+    // a level the caller does not take
+    refused(&folder, &["L2A"], "this takes L2A");
+
+    // a file the metadata names is missing
+    let copy = s.scratch("missing").join(folder.file_name().unwrap());
+    copy_dir(&folder, &copy);
+    let b7 = files(&copy)
+        .into_iter()
+        .find(|p| p.to_string_lossy().ends_with("_B7.tif"))
+        .unwrap();
+    std::fs::remove_file(&b7).unwrap();
+    refused(&copy, &["L1C"], "missing");
+
+    // metadata that does not validate
+    let copy = s.scratch("invalid").join(folder.file_name().unwrap());
+    copy_dir(&folder, &copy);
+    let mtd = files(&copy)
+        .into_iter()
+        .find(|p| p.to_string_lossy().ends_with("_MTD_ALL.xml"))
+        .unwrap();
+    let text = std::fs::read_to_string(&mtd).unwrap();
+    std::fs::write(&mtd, text.replace("<PLATFORM>", "<PLATFORMS>")).unwrap();
+    refused(&copy, &["L1C"], "does not validate");
+
+    // another mission
+    let copy = s.scratch("mission").join(folder.file_name().unwrap());
+    copy_dir(&folder, &copy);
+    let mtd = files(&copy)
+        .into_iter()
+        .find(|p| p.to_string_lossy().ends_with("_MTD_ALL.xml"))
+        .unwrap();
+    let text = std::fs::read_to_string(&mtd).unwrap();
+    std::fs::write(
+        &mtd,
+        text.replace(">VENUS</PLATFORM>", ">SENTINEL2A</PLATFORM>"),
+    )
+    .unwrap();
+    refused(&copy, &["L1C"], "SENTINEL2A");
+
+    // a zip with an entry escaping its folder
+    let evil = s.scratch("evil").join("evil.zip");
+    std::fs::create_dir_all(evil.parent().unwrap()).unwrap();
+    {
+        let f = std::fs::File::create(&evil).unwrap();
+        let mut z = zip::ZipWriter::new(f);
+        let o = zip::write::SimpleFileOptions::default();
+        z.start_file("PKG/PKG_MTD_ALL.xml", o).unwrap();
+        std::io::Write::write_all(&mut z, b"<x/>").unwrap();
+        z.start_file("PKG/../../escape.tif", o).unwrap();
+        std::io::Write::write_all(&mut z, b"x").unwrap();
+        z.finish().unwrap();
+    }
+    refused(&evil, &["L1C"], "outside the package folder");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for f in files(from) {
+        let dest = to.join(f.strip_prefix(from).unwrap());
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(&f, &dest).unwrap();
+    }
+}

@@ -1,0 +1,453 @@
+//! Theia/MUSCATE products as inputs, the fourth product model: a package folder, its zip, or
+//! its `*_MTD_ALL.xml` (ICD-DIGEST §7; the layout `vip-pack` writes, docs/formats.md).
+//!
+//! The tools read native products. A MUSCATE L1C is read through its *native view*: in a
+//! temporary folder, the native headers made from `MTD_ALL.xml` ([`L1c::write_headers`]), the
+//! image as a GDAL VRT stacking the package's band and mask files where they are (in the folder
+//! or, through `/vsizip/`, in the zip: nothing is extracted), and the SOL and VIE annexes
+//! made from the angle grids of `MTD_ALL.xml`. Every tool then opens the view's global header
+//! as it opens any native product ([`Input`]). What a package does not carry is absent from
+//! its view: no cloud altitude (CLA), no GIPP list, no DEM statistics; the corner angles of the
+//! header are the package's mean angles.
+//!
+//! Before anything is made, the package is checked: `MTD_ALL.xml` valid against the MUSCATE
+//! schema, of VENµS and of a level the caller takes, every file it names present, no zip entry
+//! outside the package folder. Each failure is a bad input (exit 3) naming the package.
+
+use std::path::{Path, PathBuf};
+
+use super::common::SiteHeader;
+use super::l1c::{self, angles_to_grid, L1c, ProcessingFlags};
+use super::AngleSet;
+use crate::ee::muscate::{AngleGrids, MtdAll};
+use crate::ee::naming;
+use crate::ee::xml::Node;
+use crate::ee::ProductId;
+use crate::error::{Result, VipError};
+use crate::mission::venus;
+use crate::pack::site::band_id;
+use crate::raster::{self, RasterSpec, SampleType};
+
+/// Suffix of the metadata file of a MUSCATE product.
+pub const MTD_SUFFIX: &str = "_MTD_ALL.xml";
+/// Largest `MTD_ALL.xml` read (a VENµS one is under 1 MB).
+const MAX_MTD_BYTES: u64 = 16 << 20;
+
+/// A MUSCATE product, checked and its metadata read.
+#[derive(Debug)]
+pub struct Muscate {
+    /// What was given: the folder, the zip or the metadata file (named in errors).
+    pub origin: PathBuf,
+    pub mtd: MtdAll,
+    /// GDAL path of the package folder: the folder itself, or `/vsizip/<zip>/<folder>`.
+    base: String,
+}
+
+/// Whether `path` is given as a MUSCATE product (a zip, a `*_MTD_ALL.xml`, or a folder
+/// holding one) rather than a native global header.
+pub fn is_muscate(path: &Path) -> bool {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    name.ends_with(MTD_SUFFIX)
+        || name.to_ascii_lowercase().ends_with(".zip")
+        || (path.is_dir() && find_mtd(path).is_ok())
+}
+
+fn find_mtd(dir: &Path) -> Result<PathBuf> {
+    let found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| VipError::input_io(dir, &e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(MTD_SUFFIX))
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(VipError::bad_input(
+            dir,
+            format!("no *{MTD_SUFFIX} in the folder: not a MUSCATE product"),
+        )),
+        _ => Err(VipError::bad_input(
+            dir,
+            format!("{} *{MTD_SUFFIX} files in one folder", found.len()),
+        )),
+    }
+}
+
+/// The files of a package: in a folder, or the entries of a zip.
+enum Files {
+    Folder(PathBuf),
+    Zip(std::collections::HashSet<String>),
+}
+
+impl Files {
+    fn has(&self, rel: &str) -> bool {
+        match self {
+            Files::Folder(dir) => dir.join(rel).is_file(),
+            Files::Zip(entries) => entries.contains(rel),
+        }
+    }
+}
+
+impl Muscate {
+    /// Opens and checks the MUSCATE product at `path` (folder, zip or metadata file) for one
+    /// of `levels` (`L1C`, `L2A`, ...).
+    pub fn open(path: &Path, levels: &[&str]) -> Result<Muscate> {
+        let bad = |m: String| VipError::bad_input(path, m);
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let (text, base, files) = if name.to_ascii_lowercase().ends_with(".zip") {
+            let mut z = crate::pack::archive::list_zip(path)?;
+            let mtd: Vec<&(usize, String)> = z
+                .files
+                .iter()
+                .filter(|(_, r)| !r.contains('/') && r.ends_with(MTD_SUFFIX))
+                .collect();
+            let &[(index, _)] = mtd.as_slice() else {
+                return Err(bad(format!(
+                    "{} *{MTD_SUFFIX} in the package folder '{}/', not one",
+                    mtd.len(),
+                    z.top
+                )));
+            };
+            let index = *index;
+            let mut text = Vec::new();
+            let entry = z
+                .archive
+                .by_index(index)
+                .map_err(|e| bad(format!("metadata entry: {e}")))?;
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(entry, MAX_MTD_BYTES + 1),
+                &mut text,
+            )
+            .map_err(|e| bad(format!("metadata entry: {e}")))?;
+            if text.len() as u64 > MAX_MTD_BYTES {
+                return Err(bad(format!("metadata over {MAX_MTD_BYTES} bytes")));
+            }
+            let abs = std::fs::canonicalize(path).map_err(|e| VipError::input_io(path, &e))?;
+            let base = format!("/vsizip/{}/{}", abs.display(), z.top);
+            let files: std::collections::HashSet<String> =
+                z.files.into_iter().map(|(_, r)| r).collect();
+            (text, base, Files::Zip(files))
+        } else {
+            let mtd = if name.ends_with(MTD_SUFFIX) {
+                path.to_path_buf()
+            } else {
+                find_mtd(path)?
+            };
+            let text = crate::input::read_file(&mtd, MAX_MTD_BYTES, "MUSCATE metadata")?;
+            let dir = mtd.parent().unwrap_or(Path::new(".")).to_path_buf();
+            let base = dir.display().to_string();
+            (text, base, Files::Folder(dir))
+        };
+        crate::ee::schema::validate_bytes(&text)
+            .map_err(|e| bad(format!("MTD_ALL.xml does not validate: {e}")))?;
+        let xml = String::from_utf8(text).map_err(|_| bad("MTD_ALL.xml is not UTF-8".into()))?;
+        let mtd = MtdAll::from_node(&Node::parse(&xml, path)?, path)?;
+        if mtd.platform != "VENUS" {
+            return Err(bad(format!(
+                "a {} product: VIP reads VENµS products",
+                mtd.platform
+            )));
+        }
+        if !levels.contains(&mtd.level.as_str()) {
+            return Err(bad(format!(
+                "a MUSCATE {} product; this takes {}",
+                mtd.level,
+                levels.join(" or ")
+            )));
+        }
+        for rel in mtd.referenced_files() {
+            let rel = rel.trim_start_matches("./");
+            if !crate::pack::is_safe_relative(rel) {
+                return Err(bad(format!(
+                    "MTD_ALL.xml names '{rel}' outside the package"
+                )));
+            }
+            if !files.has(rel) {
+                return Err(bad(format!("MTD_ALL.xml names '{rel}', which is missing")));
+            }
+        }
+        Ok(Muscate {
+            origin: path.to_path_buf(),
+            mtd,
+            base,
+        })
+    }
+
+    fn bad(&self, msg: impl std::fmt::Display) -> VipError {
+        VipError::bad_input(&self.origin, msg)
+    }
+
+    /// GDAL path of file `rel` of the package.
+    fn file(&self, rel: &str) -> PathBuf {
+        PathBuf::from(format!("{}/{}", self.base, rel.trim_start_matches("./")))
+    }
+
+    /// The one file of group `nature` (images, masks or data) for band `band` (`None`: the
+    /// group's single file).
+    fn group_file(&self, nature: &str, band: Option<&str>) -> Result<PathBuf> {
+        let groups = self
+            .mtd
+            .images
+            .iter()
+            .chain(&self.mtd.masks)
+            .chain(&self.mtd.data);
+        let g = groups
+            .clone()
+            .find(|g| g.nature == nature)
+            .ok_or_else(|| self.bad(format!("MTD_ALL.xml has no {nature} files")))?;
+        let f = match band {
+            Some(b) => g.files.iter().find(|f| f.attr("band_id") == Some(b)),
+            None => g.files.first(),
+        }
+        .ok_or_else(|| {
+            self.bad(format!(
+                "MTD_ALL.xml has no {nature} file for {}",
+                band.unwrap_or("the group")
+            ))
+        })?;
+        Ok(self.file(&f.path))
+    }
+
+    /// The site header the package describes. The file class is the one of the native product
+    /// its production job names (a package made by `vip-pack`), else `OPER`.
+    fn site_header(&self) -> Result<SiteHeader> {
+        let m = &self.mtd;
+        let nick = naming::nick_name(&m.site).map_err(|e| self.bad(e))?;
+        let class = m
+            .jobs
+            .iter()
+            .find_map(|j| ProductId::parse(&j.job_id).ok())
+            .map_or_else(|| "OPER".to_string(), |id| id.class);
+        let special = |name: &str| {
+            m.special_values
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .and_then(|(_, v)| v.trim().parse::<f64>().ok())
+        };
+        let nodata = special("nodata").unwrap_or(-10000.0);
+        if m.reflectance_quantification <= 0.0 || m.xdim <= 0.0 {
+            return Err(self.bad(format!(
+                "reflectance quantification {} and pixel {} m must be positive",
+                m.reflectance_quantification, m.xdim
+            )));
+        }
+        let sun = m
+            .sun_grids
+            .as_ref()
+            .ok_or_else(|| self.bad("MTD_ALL.xml has no Sun_Angles_Grid"))?;
+        // MUSCATE order UL, UR, LR, LL, centre; native UL, UR, LL, LR, centre.
+        let ll = |i: usize| (m.points[i].lon, m.points[i].lat);
+        let view_mean = |d: usize| {
+            m.view_mean
+                .iter()
+                .find(|(id, _, _)| id.trim_start_matches('0') == (d + 1).to_string())
+                .map_or(AngleSet::default(), |&(_, z, a)| AngleSet::uniform(z, a))
+        };
+        let aks = m
+            .band_infos
+            .iter()
+            .filter_map(|b| b.coefficients.iter().find(|(k, _)| k == "Ak").map(|c| c.1))
+            .collect();
+        let cloud = m
+            .quality_indexes
+            .iter()
+            .find(|(k, _)| k == "CloudPercent")
+            .and_then(|(_, v)| v.parse().ok());
+        Ok(SiteHeader {
+            class,
+            nick,
+            date: m.acquisition.date(),
+            acquisition: m.acquisition,
+            orbit: u32::try_from(m.orbit_number).ok().filter(|&o| o > 0),
+            epsg: m.epsg,
+            ulx: m.ulx,
+            uly: m.uly,
+            pixel_m: m.xdim,
+            lines: m.nrows,
+            cols: m.ncols,
+            quantification: 1.0 / m.reflectance_quantification,
+            nodata: nodata as i16,
+            gipps_used: vec![],
+            sun: AngleSet::uniform(m.sun_mean.0, m.sun_mean.1),
+            view: std::array::from_fn(view_mean),
+            corners_lonlat: [ll(0), ll(1), ll(3), ll(2), ll(4)],
+            cloud_percentage: cloud,
+            dem_reference: "NONE".into(),
+            dem_stats: None,
+            aks,
+            angle_grid_step_m: sun.zenith.col_step_m,
+            creation: m.production,
+            creator: m.producer.clone(),
+            creator_version: m.product_version.clone(),
+        })
+    }
+
+    /// Writes the native view of a MUSCATE L1C into `dir` (see the module doc); returns its
+    /// global header.
+    pub fn l1c_view(&self, dir: &Path) -> Result<PathBuf> {
+        let l1c = L1c {
+            site: self.site_header()?,
+            input_product_id: String::new(),
+            flags: ProcessingFlags::default(),
+            cloud_statistics: None,
+            quality_indexes: vec![],
+            cla: None,
+            quicklook: None,
+        };
+        let hdr = l1c.write_headers(dir)?;
+        let mut sources = Vec::with_capacity(l1c::IMAGE_BANDS.len());
+        for b in venus::BANDS {
+            sources.push(self.group_file("Reflectance", Some(&band_id(b.code)))?);
+        }
+        sources.push(self.group_file("Saturation", Some("B1"))?);
+        sources.push(self.group_file("Aberrant_Pixels", Some("B1"))?);
+        sources.push(self.group_file("Cloud", None)?);
+        stack(
+            &sources,
+            &l1c.image_path(dir),
+            (l1c.site.cols, l1c.site.lines),
+        )?;
+        self.write_grids(&l1c.site, dir, &l1c)?;
+        Ok(hdr)
+    }
+
+    /// The SOL and VIE annexes of the view from the angle grids of `MTD_ALL.xml`.
+    fn write_grids(&self, site: &SiteHeader, dir: &Path, l1c: &L1c) -> Result<()> {
+        let (gl, gc) = site.angle_grid_shape();
+        let step = site.angle_grid_step_m;
+        let mut spec = RasterSpec::new(gc, gl, 2, SampleType::F32);
+        spec.geo_transform = [
+            site.ulx - step / 2.0,
+            step,
+            0.0,
+            site.uly + step / 2.0,
+            0.0,
+            -step,
+        ];
+        spec.srs_wkt = raster::srs_wkt_from_epsg(site.epsg)?;
+        spec.nodata = Some(f64::NAN);
+        let planes = |g: &AngleGrids| -> Result<[Vec<f32>; 2]> {
+            let rows = (&g.zenith.rows, &g.azimuth.rows);
+            if rows.0.len() != gl
+                || rows.1.len() != gl
+                || rows.0.iter().chain(rows.1).any(|r| r.len() != gc)
+                || g.zenith.col_step_m != step
+                || g.zenith.row_step_m != step
+            {
+                return Err(self.bad(format!(
+                    "an angle grid is not {gl} × {gc} nodes {step} m apart, as the image \
+                     ({} × {} pixels of {} m) needs",
+                    site.lines, site.cols, site.pixel_m
+                )));
+            }
+            let (mut dx, mut dy) = (Vec::with_capacity(gl * gc), Vec::with_capacity(gl * gc));
+            for (zr, ar) in rows.0.iter().zip(rows.1) {
+                for (&z, &a) in zr.iter().zip(ar) {
+                    let (x, y) = if z.is_nan() || a.is_nan() {
+                        (f64::NAN, f64::NAN)
+                    } else {
+                        angles_to_grid(z, a)
+                    };
+                    dx.push(x as f32);
+                    dy.push(y as f32);
+                }
+            }
+            Ok([dx, dy])
+        };
+        let sun = self
+            .mtd
+            .sun_grids
+            .as_ref()
+            .ok_or_else(|| self.bad("MTD_ALL.xml has no Sun_Angles_Grid"))?;
+        spec.band_descriptions = l1c::SOL_PLANES.iter().map(|s| s.to_string()).collect();
+        write_planes(&l1c.annex_path(dir, l1c::ANNEX_SOL), &spec, &planes(sun)?)?;
+        let mut vie = Vec::with_capacity(8);
+        for (d, code) in l1c::VIE_BANDS.iter().enumerate() {
+            let g = self
+                .mtd
+                .view_grids
+                .iter()
+                .find(|v| v.detector_id.trim_start_matches('0') == (d + 1).to_string())
+                .ok_or_else(|| {
+                    self.bad(format!(
+                        "MTD_ALL.xml has no viewing angle grids of detector {} ({code})",
+                        d + 1
+                    ))
+                })?;
+            vie.extend(planes(&g.grids)?);
+        }
+        spec.bands = vie.len();
+        spec.band_descriptions = L1c::vie_planes();
+        write_planes(&l1c.annex_path(dir, l1c::ANNEX_VIE), &spec, &vie)
+    }
+}
+
+/// A VRT at `dest` whose band k is the first band of `sources[k]` (each `size` pixels).
+fn stack(sources: &[PathBuf], dest: &Path, size: (usize, usize)) -> Result<()> {
+    let datasets = sources
+        .iter()
+        .map(|p| raster::expect_shape(p, size, 1))
+        .collect::<Result<Vec<_>>>()?;
+    let options = gdal::programs::raster::BuildVRTOptions::new(vec!["-separate".to_string()])
+        .map_err(|e| VipError::Internal(format!("gdalbuildvrt options: {e}")))?;
+    let ds = gdal::programs::raster::build_vrt(Some(dest), &datasets, Some(options))
+        .map_err(|e| VipError::output(dest, format!("cannot build the VRT: {e}")))?;
+    drop(ds);
+    Ok(())
+}
+
+fn write_planes(path: &Path, spec: &RasterSpec, planes: &[Vec<f32>]) -> Result<()> {
+    let mut ds = raster::create_geotiff(path, spec, &[])?;
+    for (i, p) in planes.iter().enumerate() {
+        raster::write_window(&mut ds, i + 1, (0, 0), (spec.width, spec.height), p)?;
+    }
+    raster::finish(ds, path)
+}
+
+/// A product given on the command line, as the native global header the product models
+/// open: the header itself, or the header of a MUSCATE product's native view, built in a
+/// temporary folder that lives as long as this value.
+#[derive(Debug)]
+pub struct Input {
+    /// The native global header to open.
+    pub hdr: PathBuf,
+    /// What was given.
+    pub given: PathBuf,
+    _view: Option<tempfile::TempDir>,
+}
+
+impl Input {
+    /// `path` as a native header, or the native view of the MUSCATE product at `path` when it
+    /// is one ([`is_muscate`]), of one of `levels`.
+    pub fn open(path: &Path, levels: &[&str]) -> Result<Input> {
+        if !is_muscate(path) {
+            return Ok(Input {
+                hdr: path.to_path_buf(),
+                given: path.to_path_buf(),
+                _view: None,
+            });
+        }
+        let m = Muscate::open(path, levels)?;
+        let tmp = tempfile::Builder::new()
+            .prefix("vip-muscate-")
+            .tempdir()
+            .map_err(|e| VipError::output_io(std::env::temp_dir(), &e))?;
+        let hdr = match m.mtd.level.as_str() {
+            "L1C" => m.l1c_view(tmp.path())?,
+            other => {
+                return Err(m.bad(format!(
+                    "MUSCATE {other} products are not read yet (L1C only)"
+                )))
+            }
+        };
+        log::info!(
+            "{}: MUSCATE {} read as {}",
+            path.display(),
+            m.mtd.level,
+            hdr.file_name().unwrap_or_default().to_string_lossy()
+        );
+        Ok(Input {
+            hdr,
+            given: path.to_path_buf(),
+            _view: Some(tmp),
+        })
+    }
+}
