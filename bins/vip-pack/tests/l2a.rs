@@ -2,42 +2,20 @@
 //! MUSCATE L2A layout and names of Theia's VENµS L2A, the metadata against the MUSCATE schema
 //! and the native header, pixels and mask bits against the native product read with GDAL.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use vip::ee::muscate::MtdAll;
 use vip::product::l2a::{self, L2a};
 use vip_testkit::{files, read_band, run, SimScene};
 
 mod common;
-use common::{pack, BIN};
+use common::{pack, rewrite, BIN};
 
 /// A small simulated L2A (LUTs of testdata/luts); returns the scene and the L2A header.
 fn l2a() -> (SimScene, PathBuf) {
     let (s, l1c) = common::l1c_of("2024-03-15", 96, 128, 7);
     let hdr = common::l2a_of(&s, &l1c);
     (s, hdr)
-}
-
-/// Rewrites band `band` of the native raster `path` with `f(pixel index)`.
-fn rewrite(path: &Path, band: usize, f: impl Fn(usize) -> f64) {
-    let spec = vip::raster::spec_like(&vip::raster::open(path).unwrap()).unwrap();
-    let tmp = path.with_extension("tmp.tif");
-    let bands: Vec<Vec<f64>> = (1..=spec.bands)
-        .map(|b| {
-            let (v, _, _) = read_band(path, b);
-            if b == band {
-                (0..v.len()).map(&f).collect()
-            } else {
-                v
-            }
-        })
-        .collect();
-    let mut ds = vip::raster::create_geotiff(&tmp, &spec, &[]).unwrap();
-    for (b, v) in bands.iter().enumerate() {
-        vip::raster::write_window(&mut ds, b + 1, (0, 0), (spec.width, spec.height), v).unwrap();
-    }
-    vip::raster::finish(ds, &tmp).unwrap();
-    std::fs::rename(&tmp, path).unwrap();
 }
 
 fn bit(v: f64, n: u32) -> u32 {

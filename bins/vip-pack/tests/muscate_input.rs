@@ -6,11 +6,12 @@
 use std::path::{Path, PathBuf};
 
 use vip::product::l1c::{self, L1c};
+use vip::product::l2a::{self, L2a};
 use vip::product::muscate::Input;
 use vip_testkit::{files, read_band, SimScene};
 
 mod common;
-use common::pack;
+use common::{pack, rewrite};
 
 fn l2_options(s: &SimScene) -> vip::level2::L2Options {
     vip::level2::L2Options {
@@ -187,4 +188,71 @@ fn copy_dir(from: &Path, to: &Path) {
         std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
         std::fs::copy(&f, &dest).unwrap();
     }
+}
+
+/// Statistics of `input` as `vip-qc stats` makes them, without the names of files and product.
+fn qc_stats(input: &Path) -> serde_json::Value {
+    let i = vip::qc::input::Input::open(input).unwrap();
+    let opts = vip::qc::stats::StatsOptions {
+        ram_bytes: 64 << 20,
+        threads: 2,
+    };
+    let mut v = serde_json::to_value(vip::qc::stats::stats(&i, &opts).unwrap()).unwrap();
+    v["product"] = serde_json::Value::Null;
+    // the header's cloud cover: MUSCATE's CloudPercent is measured on MG2 as MAJA does
+    v["masks"]["header_cloud_percentage"] = serde_json::Value::Null;
+    for b in v["bands"].as_array_mut().unwrap() {
+        b["file"] = serde_json::Value::Null;
+    }
+    v
+}
+
+#[test]
+fn a_packaged_l2a_reads_back_to_the_native_l2a() {
+    let (s, l1c) = common::l1c_of("2024-03-15", 96, 128, 7);
+    let hdr = common::l2a_of(&s, &l1c);
+    let native = L2a::open(&hdr).unwrap();
+    let dir = hdr.parent().unwrap();
+    // Every bit combination of the native masks, so that a bit read back to a wrong place shows.
+    rewrite(&native.annex_path(dir, l2a::ANNEX_CLD), 1, |i| {
+        (i % 256) as f64
+    });
+    rewrite(&native.annex_path(dir, l2a::ANNEX_MSK), 1, |i| {
+        ((i / 3) % 64) as f64
+    });
+    let qlt = native.annex_path(dir, l2a::ANNEX_QLT);
+    // (OTH bits 1-3: its fourth, LUT-clamped geometry, has no MUSCATE mask)
+    rewrite(&qlt, l2a::QLT_OTH_BAND, |i| ((i / 7) % 8) as f64);
+    let zip = pack(&hdr, &s.scratch("Z"), &["--zip"]);
+    let view = Input::open(&zip, &["L2A"]).unwrap();
+    let back = L2a::open(&view.hdr).unwrap();
+    let vdir = view.hdr.parent().unwrap();
+    assert_eq!(back.global_id(), native.global_id());
+    assert_eq!(
+        (back.vap_quantification, back.aot_quantification),
+        (native.vap_quantification, native.aot_quantification)
+    );
+    assert_eq!(
+        (back.vap_nodata, back.aot_nodata),
+        (native.vap_nodata, native.aot_nodata)
+    );
+    for code in [l2a::IMAGE_SRE, l2a::IMAGE_FRE] {
+        same_pixels(&back.image_path(vdir, code), &native.image_path(dir, code));
+    }
+    for code in [
+        l2a::ANNEX_ATB,
+        l2a::ANNEX_CLD,
+        l2a::ANNEX_MSK,
+        l2a::ANNEX_SOL,
+        l2a::ANNEX_VIE,
+    ] {
+        same_pixels(&back.annex_path(vdir, code), &native.annex_path(dir, code));
+    }
+    same_pixels(
+        &back.annex_path(vdir, l2a::ANNEX_QLT),
+        &native.annex_path(dir, l2a::ANNEX_QLT),
+    );
+
+    // vip-qc stats gives the same figures on the native L2A and on its package
+    assert_eq!(qc_stats(&hdr), qc_stats(&zip));
 }

@@ -71,6 +71,13 @@ struct Input {
 
 /// Makes the L3A of `inputs` at `l3.date`; returns its header path.
 pub fn run(inputs: &[PathBuf], l3: &L3Options, opts: &Options) -> Result<Vec<PathBuf>> {
+    // MUSCATE L2As are read through their native views, which live until the run ends.
+    let views = inputs
+        .iter()
+        .map(|p| crate::product::muscate::Input::open(p, &["L2A"]))
+        .collect::<Result<Vec<_>>>()?;
+    let inputs: Vec<PathBuf> = views.iter().map(|v| v.hdr.clone()).collect();
+    let inputs = inputs.as_slice();
     let selected = select(inputs, l3)?;
     let central = selected
         .iter()

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use super::common::SiteHeader;
 use super::l1c::{self, angles_to_grid, L1c, ProcessingFlags};
+use super::l2a::{self, L2a, Validity};
 use super::AngleSet;
 use crate::ee::muscate::{AngleGrids, MtdAll};
 use crate::ee::naming;
@@ -216,13 +217,7 @@ impl Muscate {
             .iter()
             .find_map(|j| ProductId::parse(&j.job_id).ok())
             .map_or_else(|| "OPER".to_string(), |id| id.class);
-        let special = |name: &str| {
-            m.special_values
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .and_then(|(_, v)| v.trim().parse::<f64>().ok())
-        };
-        let nodata = special("nodata").unwrap_or(-10000.0);
+        let nodata = self.special("nodata").unwrap_or(-10000.0);
         if m.reflectance_quantification <= 0.0 || m.xdim <= 0.0 {
             return Err(self.bad(format!(
                 "reflectance quantification {} and pixel {} m must be positive",
@@ -305,12 +300,157 @@ impl Muscate {
             &l1c.image_path(dir),
             (l1c.site.cols, l1c.site.lines),
         )?;
-        self.write_grids(&l1c.site, dir, &l1c)?;
+        self.write_grids(
+            &l1c.site,
+            &l1c.annex_path(dir, l1c::ANNEX_SOL),
+            &l1c.annex_path(dir, l1c::ANNEX_VIE),
+        )?;
         Ok(hdr)
     }
 
+    /// Writes the native view of a MUSCATE L2A into `dir` (see the module doc); returns its
+    /// global header. Its CLD, MSK and QLT annexes are rebuilt from the MUSCATE masks (the
+    /// inverse of the bit tables of `vip-pack`); the QLT bit of LUT-clamped geometry, which
+    /// MUSCATE has no mask for, is 0.
+    pub fn l2a_view(&self, dir: &Path) -> Result<PathBuf> {
+        let m = &self.mtd;
+        let quant = |q: Option<f64>, what: &str| match q {
+            Some(q) if q > 0.0 => Ok(1.0 / q),
+            _ => Err(self.bad(format!("MTD_ALL.xml has no {what} quantification value"))),
+        };
+        let used_products: Vec<String> = m
+            .jobs
+            .iter()
+            .flat_map(|j| j.inputs.iter().map(|i| i.0.clone()))
+            .collect();
+        let l2a = L2a {
+            validity: Validity::Valid,
+            site: self.site_header()?,
+            vap_quantification: quant(m.water_vapor_quantification, "water vapour")?,
+            aot_quantification: quant(m.aot_quantification, "AOT")?,
+            vap_nodata: self.special("water_vapor_content_nodata").unwrap_or(0.0) as u8,
+            aot_nodata: self
+                .special("aerosol_optical_thickness_nodata")
+                .unwrap_or(0.0) as u8,
+            processing_mode: l2a::PROCESSING_MODES[0].into(),
+            adjacency_and_slope: true,
+            used_products: if used_products.is_empty() {
+                vec![m.product_id.clone()]
+            } else {
+                used_products
+            },
+        };
+        let hdr = l2a.write_headers(dir)?;
+        let size = (l2a.site.cols, l2a.site.lines);
+        for (nature, code) in [
+            ("Surface_Reflectance", l2a::IMAGE_SRE),
+            ("Flat_Reflectance", l2a::IMAGE_FRE),
+        ] {
+            let sources = venus::BANDS
+                .iter()
+                .map(|b| self.group_file(nature, Some(&band_id(b.code))))
+                .collect::<Result<Vec<_>>>()?;
+            stack(&sources, &l2a.image_path(dir, code), size)?;
+        }
+        let atb = self.group_file("Water_Vapor_Content", None)?;
+        let atb = raster::expect_shape(&atb, size, l2a::ATB_BANDS.len())?;
+        let dest = l2a.annex_path(dir, l2a::ANNEX_ATB);
+        gdal::programs::raster::build_vrt(Some(&dest), &[atb], None)
+            .map_err(|e| VipError::output(&dest, format!("cannot build the VRT: {e}")))?;
+        self.write_l2a_masks(&l2a, dir)?;
+        self.write_grids(
+            &l2a.site,
+            &l2a.annex_path(dir, l2a::ANNEX_SOL),
+            &l2a.annex_path(dir, l2a::ANNEX_VIE),
+        )?;
+        Ok(hdr)
+    }
+
+    /// The native CLD, MSK and QLT annexes of the L2A view, strip by strip.
+    fn write_l2a_masks(&self, p: &L2a, dir: &Path) -> Result<()> {
+        use crate::pack::l2a::{CLM_FROM_CLD, IAB_FROM_OTH, MG2_FROM_NATIVE};
+        const ROWS: usize = 256;
+        let size = (p.site.cols, p.site.lines);
+        let open = |nature: &str, band: Option<&str>| {
+            raster::expect_shape(&self.group_file(nature, band)?, size, 1)
+        };
+        let clm = open("Detailed_Cloud", None)?;
+        let mg2 = open("Water", None)?;
+        let edg = open("Edge", None)?;
+        let iab = open("WVC_Interpolation", None)?;
+        let sat = open("Saturation", Some("B1"))?;
+        let pix = open("Aberrant_Pixels", Some("B1"))?;
+        let spec = |bands: usize, t: SampleType, names: &[&str]| -> Result<RasterSpec> {
+            let mut spec = RasterSpec::new(size.0, size.1, bands, t);
+            let s = &p.site;
+            spec.geo_transform = [s.ulx, s.pixel_m, 0.0, s.uly, 0.0, -s.pixel_m];
+            spec.srs_wkt = raster::srs_wkt_from_epsg(s.epsg)?;
+            spec.band_descriptions = names.iter().map(|n| n.to_string()).collect();
+            Ok(spec)
+        };
+        let paths = [
+            p.annex_path(dir, l2a::ANNEX_CLD),
+            p.annex_path(dir, l2a::ANNEX_MSK),
+            p.annex_path(dir, l2a::ANNEX_QLT),
+        ];
+        let mut cld = raster::create_geotiff(&paths[0], &spec(1, SampleType::U8, &["CLD"])?, &[])?;
+        let mut msk = raster::create_geotiff(&paths[1], &spec(1, SampleType::U8, &["MSK"])?, &[])?;
+        let qlt_spec = spec(3, SampleType::U16, &l2a::QLT_BANDS)?;
+        let mut qlt = raster::create_geotiff(&paths[2], &qlt_spec, &[])?;
+        // native bits set where the MUSCATE bits of a (native, MUSCATE) table are
+        let native = |v: u8, table: &[(u8, u8)]| {
+            table
+                .iter()
+                .filter(|&&(_, m)| v & m != 0)
+                .fold(0u8, |acc, &(n, _)| acc | n)
+        };
+        let clm_table: Vec<(u8, u8)> = CLM_FROM_CLD.to_vec();
+        let mg2_table: Vec<(u8, u8)> = MG2_FROM_NATIVE
+            .iter()
+            .filter(|t| t.0 != 0)
+            .map(|&(n, _, m)| (n, m))
+            .collect();
+        for row in (0..size.1).step_by(ROWS) {
+            let (at, wh) = ((0, row), (size.0, ROWS.min(size.1 - row)));
+            let read8 = |ds: &gdal::Dataset| raster::read_window::<u8>(ds, 1, at, wh);
+            let read16 = |ds: &gdal::Dataset| raster::read_window::<u16>(ds, 1, at, wh);
+            let (c, g, e, i) = (read8(&clm)?, read8(&mg2)?, read8(&edg)?, read8(&iab)?);
+            let cld_rows: Vec<u8> = c.iter().map(|&v| native(v, &clm_table)).collect();
+            let msk_rows: Vec<u8> = g.iter().map(|&v| native(v, &mg2_table)).collect();
+            let oth: Vec<u16> = e
+                .iter()
+                .zip(&i)
+                .map(|(&e, &i)| {
+                    let interpolated = IAB_FROM_OTH
+                        .iter()
+                        .filter(|&&(_, m)| i & m != 0)
+                        .fold(0, |acc, &(n, _)| acc | n);
+                    interpolated | if e & 1 != 0 { l2a::bits::OTH_EDG } else { 0 }
+                })
+                .collect();
+            raster::write_window(&mut cld, 1, at, wh, &cld_rows)?;
+            raster::write_window(&mut msk, 1, at, wh, &msk_rows)?;
+            raster::write_window(&mut qlt, l2a::QLT_SAT_BAND, at, wh, &read16(&sat)?)?;
+            raster::write_window(&mut qlt, l2a::QLT_PIX_BAND, at, wh, &read16(&pix)?)?;
+            raster::write_window(&mut qlt, l2a::QLT_OTH_BAND, at, wh, &oth)?;
+        }
+        for (ds, path) in [cld, msk, qlt].into_iter().zip(&paths) {
+            raster::finish(ds, path)?;
+        }
+        Ok(())
+    }
+
+    /// A `SPECIAL_VALUE` of the metadata, by name (case-insensitive).
+    fn special(&self, name: &str) -> Option<f64> {
+        self.mtd
+            .special_values
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| v.trim().parse::<f64>().ok())
+    }
+
     /// The SOL and VIE annexes of the view from the angle grids of `MTD_ALL.xml`.
-    fn write_grids(&self, site: &SiteHeader, dir: &Path, l1c: &L1c) -> Result<()> {
+    fn write_grids(&self, site: &SiteHeader, sol: &Path, vie_path: &Path) -> Result<()> {
         let (gl, gc) = site.angle_grid_shape();
         let step = site.angle_grid_step_m;
         let mut spec = RasterSpec::new(gc, gl, 2, SampleType::F32);
@@ -358,7 +498,7 @@ impl Muscate {
             .as_ref()
             .ok_or_else(|| self.bad("MTD_ALL.xml has no Sun_Angles_Grid"))?;
         spec.band_descriptions = l1c::SOL_PLANES.iter().map(|s| s.to_string()).collect();
-        write_planes(&l1c.annex_path(dir, l1c::ANNEX_SOL), &spec, &planes(sun)?)?;
+        write_planes(sol, &spec, &planes(sun)?)?;
         let mut vie = Vec::with_capacity(8);
         for (d, code) in l1c::VIE_BANDS.iter().enumerate() {
             let g = self
@@ -376,7 +516,7 @@ impl Muscate {
         }
         spec.bands = vie.len();
         spec.band_descriptions = L1c::vie_planes();
-        write_planes(&l1c.annex_path(dir, l1c::ANNEX_VIE), &spec, &vie)
+        write_planes(vie_path, &spec, &vie)
     }
 }
 
@@ -432,9 +572,10 @@ impl Input {
             .map_err(|e| VipError::output_io(std::env::temp_dir(), &e))?;
         let hdr = match m.mtd.level.as_str() {
             "L1C" => m.l1c_view(tmp.path())?,
+            "L2A" => m.l2a_view(tmp.path())?,
             other => {
                 return Err(m.bad(format!(
-                    "MUSCATE {other} products are not read yet (L1C only)"
+                    "MUSCATE {other} products are not read (L1C and L2A are)"
                 )))
             }
         };

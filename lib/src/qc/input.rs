@@ -111,7 +111,7 @@ impl Input {
     /// unreadable file, an unknown header type or a missing band file is a bad input naming it.
     pub fn open(path: &Path) -> Result<Input> {
         if crate::product::muscate::is_muscate(path) {
-            let view = crate::product::muscate::Input::open(path, &["L1C"])?;
+            let view = crate::product::muscate::Input::open(path, &["L1C", "L2A"])?;
             let mut input = Input::open(&view.hdr)?;
             input.path = path.to_path_buf();
             input.view = Some(std::sync::Arc::new(view));

@@ -116,3 +116,26 @@ pub fn pack(hdr: &Path, out: &Path, extra: &[&str]) -> PathBuf {
     assert_eq!(paths.len(), 1, "{}", r.stdout);
     paths[0].clone()
 }
+
+/// Rewrites band `band` of the native raster `path` with `f(pixel index)`.
+#[allow(dead_code)]
+pub fn rewrite(path: &Path, band: usize, f: impl Fn(usize) -> f64) {
+    let spec = vip::raster::spec_like(&vip::raster::open(path).unwrap()).unwrap();
+    let tmp = path.with_extension("tmp.tif");
+    let bands: Vec<Vec<f64>> = (1..=spec.bands)
+        .map(|b| {
+            let (v, _, _) = vip_testkit::read_band(path, b);
+            if b == band {
+                (0..v.len()).map(&f).collect()
+            } else {
+                v
+            }
+        })
+        .collect();
+    let mut ds = vip::raster::create_geotiff(&tmp, &spec, &[]).unwrap();
+    for (b, v) in bands.iter().enumerate() {
+        vip::raster::write_window(&mut ds, b + 1, (0, 0), (spec.width, spec.height), v).unwrap();
+    }
+    vip::raster::finish(ds, &tmp).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
