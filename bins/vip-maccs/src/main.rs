@@ -80,7 +80,8 @@ enum Level {
     /// not cover the L1C, an L2COMM missing a parameter or a GIPP of another mission is bad
     /// input (exit 3).
     L2 {
-        /// L1C products (their .HDR), or - to read one path per line from stdin
+        /// L1C products: native (their .HDR) or Theia/MUSCATE (package folder, zip or
+        /// *_MTD_ALL.xml, read where they are), or - to read one path per line from stdin
         #[arg(required = true, value_name = "L1C")]
         inputs: Vec<PathBuf>,
         /// Folder of GIPP parameter files (the LUT set of the aerosol model, optionally L2COMM)
@@ -146,7 +147,8 @@ enum Level {
     /// unreadable input: exit 3 naming the file (the synthesis does not leave a date out
     /// silently). No valid L2A in the window: nothing written, exit 1.
     L3 {
-        /// L2A products (their .HDR), or - to read one path per line from stdin
+        /// L2A products: native (their .HDR) or Theia/MUSCATE (package folder, zip or
+        /// *_MTD_ALL.xml), or - to read one path per line from stdin
         #[arg(required = true, value_name = "L2A")]
         inputs: Vec<PathBuf>,
         /// Synthesis (central) date, YYYY-MM-DD

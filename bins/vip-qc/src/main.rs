@@ -8,8 +8,10 @@ use vip::cli::{CommonArgs, OverwriteArg, Tool};
 /// Check VENµS products and report; the exit status is the verdict (0 pass, 1 fail, 3 bad
 /// input).
 ///
-/// PRODUCT is an L2A, L1C or raw L1A global header (.HDR) or any raster GDAL reads (an L2A
-/// gives its SRE bands B01..B12, its FRE bands FRE_B01..FRE_B12, VAP, AOT and its masks).
+/// PRODUCT is an L2A, L1C or raw L1A global header (.HDR), a Theia/MUSCATE L1C or L2A (package
+/// folder, zip or *_MTD_ALL.xml: read as the native product it packages), or any raster GDAL
+/// reads (an L2A gives its SRE bands B01..B12, its FRE bands FRE_B01..FRE_B12, VAP, AOT and
+/// its masks).
 /// Reports go to stdout: a table, or JSON with --json (one object per product); --report also
 /// writes an HTML report. vip-qc writes no product: it takes no -o or --co.
 #[derive(Parser)]
