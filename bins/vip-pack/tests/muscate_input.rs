@@ -253,6 +253,49 @@ fn a_packaged_l2a_reads_back_to_the_native_l2a() {
         &native.annex_path(dir, l2a::ANNEX_QLT),
     );
 
-    // vip-qc stats gives the same figures on the native L2A and on its package
+    // vip-qc stats gives the same figures on the native L2A and on its package, and
+    // vip-qc compare finds no difference in any band at tolerance 0
     assert_eq!(qc_stats(&hdr), qc_stats(&zip));
+    let (a, b) = (
+        vip::qc::input::Input::open(&hdr).unwrap(),
+        vip::qc::input::Input::open(&zip).unwrap(),
+    );
+    let c = vip::qc::compare::compare(
+        &a,
+        &b,
+        &vip::qc::compare::CompareOptions {
+            tolerance: 0.0,
+            max_fraction: 0.0,
+            band: None,
+            ram_bytes: 64 << 20,
+            threads: 2,
+        },
+    )
+    .unwrap();
+    assert!(c.pass, "{:?}", c.failures);
+    assert!(c.bands.len() >= 30, "{} bands compared", c.bands.len());
+
+    // vip-maccs l3 on the package makes the L3A it makes on the native L2A
+    let l3 = |input: &Path, out: &str| {
+        let opts = vip::cli::Options {
+            output: s.scratch(out),
+            threads: 2,
+            ..Default::default()
+        };
+        let l3 = vip::composite::L3Options {
+            date: native.site.date,
+            half_window_days: 11,
+            gipp: vip_testkit::project_root().join("testdata/luts"),
+        };
+        let mut w = vip::composite::run(&[input.to_path_buf()], &l3, &opts).unwrap();
+        w.remove(0)
+    };
+    let (ya, yb) = (l3(&hdr, "L3-native"), l3(&zip, "L3-zip"));
+    let (da, db) = (ya.with_extension("DBL.DIR"), yb.with_extension("DBL.DIR"));
+    let ra = rasters(&da);
+    assert_eq!(ra, rasters(&db));
+    assert!(ra.len() >= 3, "{ra:?}");
+    for r in &ra {
+        same_pixels(&da.join(r), &db.join(r));
+    }
 }
