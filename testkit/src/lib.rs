@@ -571,3 +571,18 @@ pub fn stac_validate(doc: &serde_json::Value, unchecked: &[&str]) -> (bool, serd
     let valid = report[0]["valid_stac"].as_bool() == Some(true);
     (valid && out.status.success(), report)
 }
+
+/// Writes at `path` a zip that passes for a MUSCATE package (`PKG/PKG_MTD_ALL.xml`) but holds
+/// an entry escaping its folder (`PKG/../../escape.tif`): a reader must refuse it unread.
+pub fn escaping_zip(path: &Path) {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let o = zip::write::SimpleFileOptions::default();
+    z.start_file("PKG/PKG_MTD_ALL.xml", o).unwrap();
+    std::io::Write::write_all(&mut z, b"<x/>").unwrap();
+    z.start_file("PKG/../../escape.tif", o).unwrap();
+    std::io::Write::write_all(&mut z, b"x").unwrap();
+    z.finish().unwrap();
+}

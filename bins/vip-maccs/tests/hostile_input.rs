@@ -1,5 +1,5 @@
 //! Hostile input through the real binary: exit 3, one bounded error line naming the input.
-use vip_testkit::{project_root, run_with_stdin};
+use vip_testkit::{project_root, run, run_with_stdin};
 
 const BIN: &str = env!("CARGO_BIN_EXE_vip-maccs");
 
@@ -42,4 +42,30 @@ fn lut_refuses_a_billion_laughs_gipp() {
     let hostile = hostile.unwrap();
     let r = run_with_stdin(BIN, &["lut", "--gipp", dir.path().to_str().unwrap()], "");
     r.refused(&format!("{}: not well-formed XML", hostile.display()));
+}
+
+#[test]
+fn l2_refuses_a_zip_with_an_entry_escaping_its_folder_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let evil = dir.path().join("evil.zip");
+    vip_testkit::escaping_zip(&evil);
+    let out = dir.path().join("out");
+    run(
+        BIN,
+        &[
+            "l2",
+            evil.to_str().unwrap(),
+            "--gipp",
+            dir.path().to_str().unwrap(),
+            "--dem",
+            evil.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    )
+    .refused(&format!(
+        "{}: entry 'PKG/../../escape.tif' would be extracted outside the package folder",
+        evil.display()
+    ));
+    assert!(!out.exists());
 }

@@ -168,17 +168,7 @@ fn bad_packages_are_refused_naming_them() {
 
     // a zip with an entry escaping its folder
     let evil = s.scratch("evil").join("evil.zip");
-    std::fs::create_dir_all(evil.parent().unwrap()).unwrap();
-    {
-        let f = std::fs::File::create(&evil).unwrap();
-        let mut z = zip::ZipWriter::new(f);
-        let o = zip::write::SimpleFileOptions::default();
-        z.start_file("PKG/PKG_MTD_ALL.xml", o).unwrap();
-        std::io::Write::write_all(&mut z, b"<x/>").unwrap();
-        z.start_file("PKG/../../escape.tif", o).unwrap();
-        std::io::Write::write_all(&mut z, b"x").unwrap();
-        z.finish().unwrap();
-    }
+    vip_testkit::escaping_zip(&evil);
     refused(&evil, &["L1C"], "outside the package folder");
 }
 

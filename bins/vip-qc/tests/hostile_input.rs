@@ -41,3 +41,17 @@ fn check_refuses_a_billion_laughs_header() {
     std::fs::write(&hdr, text).unwrap();
     run(BIN, &["check", hdr.to_str().unwrap()]).refused(&format!("{}: ", hdr.display()));
 }
+
+#[test]
+fn a_zip_with_an_entry_escaping_its_folder_is_refused_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let evil = dir.path().join("evil.zip");
+    vip_testkit::escaping_zip(&evil);
+    for sub in ["stats", "check"] {
+        run(BIN, &[sub, evil.to_str().unwrap()]).refused(&format!(
+            "{}: entry 'PKG/../../escape.tif' would be extracted outside the package folder",
+            evil.display()
+        ));
+    }
+    assert!(!dir.path().parent().unwrap().join("escape.tif").exists());
+}
