@@ -8,7 +8,7 @@ use vip::cli::{CommonArgs, CreationArgs, OutputArgs, Tool};
 /// Package VENµS products for distribution in the Theia/MUSCATE layout.
 ///
 /// Writes <ID>/ (or <ID>.zip with --zip) in the output directory, where <ID> is
-/// VENUS-XS_<yyyymmdd-hhmmss-mmm>_<LEVEL>_<SITE>_C_V1-0, from a native L1C or L2A:
+/// VENUS-XS_<yyyymmdd-hhmmss-mmm>_<LEVEL>_<SITE>_C_V1-0, from a native L1C, L2A or L3A:
 /// <ID>_MTD_ALL.xml (MUSCATE metadata), one GeoTIFF per band (int16, reflectance x 1000,
 /// nodata -10000: <ID>_SRE_B1.tif ... B12 for an L1C's TOA reflectance; <ID>_SRE_Bn.tif and
 /// <ID>_FRE_Bn.tif for an L2A's surface and flat reflectance, with <ID>_ATB_XS.tif, byte,
@@ -20,6 +20,12 @@ use vip::cli::{CommonArgs, CreationArgs, OutputArgs, Tool};
 /// low, 8 tangent sun) and MASKS/<ID>_IAB_XS.tif (bit 1 water vapour, bit 2 AOT
 /// interpolated), the quicklook <ID>_QKL_ALL.jpg (B7, B4, B3), with --stac the STAC 1.0.0
 /// item <ID>_STAC.json, and MANIFEST.sha256 (sha256sum format) listing every other file.
+/// An L3A (the date in <ID> is the synthesis date, 00:00:00) is packaged as CNES WASP
+/// packages it: <ID>_FRC_B1.tif ... B12 (the weighted-average flat reflectance, int16 x 1000,
+/// nodata -10000), MASKS/<ID>_WGT_XS.tif (int16, weight sum x 1000), MASKS/<ID>_DTS_XS.tif
+/// (int16, weighted-average date as the day of the synthesis date's year, 0 on 1 January;
+/// both nodata -10000), MASKS/<ID>_FLG_XS.tif (byte, 0 no data, 1 cloud, 2 snow, 3 water,
+/// 4 land, 5 cloud shadow, 6 saturated), the quicklook and the metadata.
 /// Another product is bad input (exit 3).
 #[derive(Parser)]
 #[command(
@@ -27,7 +33,7 @@ use vip::cli::{CommonArgs, CreationArgs, OutputArgs, Tool};
     version,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = "EXAMPLES:\n  vip-pack OUT/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR -o DIST\n  vip-pack L1C.HDR -o DIST --cog --zip\n  vip-pack L2A/VE_TEST_VSC_L2VALD_SIMULSIT_20240315.HDR -o DIST --stac\n  vip-pack L1C.HDR -o DIST --cog --stac && vip-pack index DIST\n  vip-l1 L1A.HDR --gipp G --dem DEM.tif -o OUT | vip-pack - -o DIST\n  vip-pack verify DIST/VENUS-XS_20240315-103000-000_L1C_SIMULSIT_C_V1-0.zip"
+    after_help = "EXAMPLES:\n  vip-pack OUT/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR -o DIST\n  vip-pack L1C.HDR -o DIST --cog --zip\n  vip-pack L2A/VE_TEST_VSC_L2VALD_SIMULSIT_20240315.HDR -o DIST --stac\n  vip-pack L3A/VE_TEST_VSC_L3VALD_SIMULSIT_20240317.HDR -o DIST --zip\n  vip-pack L1C.HDR -o DIST --cog --stac && vip-pack index DIST\n  vip-l1 L1A.HDR --gipp G --dem DEM.tif -o OUT | vip-pack - -o DIST\n  vip-pack verify DIST/VENUS-XS_20240315-103000-000_L1C_SIMULSIT_C_V1-0.zip"
 )]
 struct Args {
     #[command(subcommand)]

@@ -247,12 +247,12 @@ fn l2a_zip_cog_and_stac() {
 
 #[test]
 fn a_product_of_another_level_is_bad_input_and_nothing_is_written() {
-    // A native header of a level vip-pack does not package (the ICD's example L1A header
-    // would be refused for its type): exit 3, one line naming it.
+    // A native header of a level vip-pack does not package (a raw L1A's type): exit 3, one
+    // line naming it.
     let (s, hdr) = l2a();
     let text = std::fs::read_to_string(&hdr).unwrap();
     let other = hdr.with_file_name("OTHER.HDR");
-    std::fs::write(&other, text.replace(">VSC_L2VALD<", ">VSC_L3VALD<")).unwrap();
+    std::fs::write(&other, text.replace(">VSC_L2VALD<", ">VSC_1AVALD<")).unwrap();
     let dist = s.scratch("DIST");
     run(
         BIN,

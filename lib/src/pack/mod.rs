@@ -3,18 +3,21 @@
 //! deterministic zip, and the check of a package against its manifest.
 //!
 //! Layouts written (`<ID>` = `VENUS-XS_<yyyymmdd-hhmmss-mmm>_<level>_<SITE>_C_V1-0`): the L1C
-//! package ([`l1c`]) and the L2A package ([`l2a`]), as docs/formats.md lists them; both have
+//! package ([`l1c`]), the L2A package ([`l2a`]) and the L3A package ([`l3a`]), as
+//! docs/formats.md lists them; all have
 //! `<ID>_MTD_ALL.xml` (ee::muscate), `<ID>_QKL_ALL.jpg`, `MASKS/`, with `--stac`
 //! `<ID>_STAC.json` ([`stac`]) and `MANIFEST.sha256` (SHA-256 of every other file).
 //! `vip-pack index DIR` makes a folder of packages a static STAC catalog ([`index`]).
 //! A product level plugs in as a [`Plan`]: the files to make from the native product and the
-//! metadata that describes them ([`l1c::plan`], [`l2a::plan`]; [`site`] holds what they share).
+//! metadata that describes them ([`l1c::plan`], [`l2a::plan`], [`l3a::plan`]; [`site`] holds
+//! what they share).
 
 pub mod archive;
 pub mod browse;
 pub mod index;
 pub mod l1c;
 pub mod l2a;
+pub mod l3a;
 pub mod manifest;
 pub mod site;
 pub mod stac;
@@ -26,7 +29,7 @@ use rayon::prelude::*;
 use crate::cli::Options;
 use crate::ee::muscate::MtdAll;
 use crate::error::{Result, VipError};
-use crate::raster::{self, BandCopy, Layout, Staged};
+use crate::raster::{self, BandCopy, Layout, SampleType, Staged};
 
 /// Name of the manifest inside a package folder.
 pub const MANIFEST: &str = "MANIFEST.sha256";
@@ -61,6 +64,17 @@ pub enum Job {
     },
     /// A whole native raster copied (every band, its type and nodata).
     Copy { src: PathBuf, rel: String },
+    /// A single band computed pixel by pixel from bands of native rasters of one size
+    /// (`data_type` U8 or I16, with its no-data value); the metadata reports the `shares`
+    /// measured on it as quality indexes.
+    Derive {
+        inputs: Vec<(PathBuf, usize)>,
+        rule: ValueRule,
+        data_type: SampleType,
+        nodata: Option<f64>,
+        shares: Vec<ValueShare>,
+        rel: String,
+    },
     /// The RGB JPEG quicklook.
     Quicklook {
         src: PathBuf,
@@ -78,6 +92,7 @@ impl Job {
             Job::Band { rel, .. }
             | Job::Mask { rel, .. }
             | Job::Copy { rel, .. }
+            | Job::Derive { rel, .. }
             | Job::Quicklook { rel, .. } => rel,
         }
     }
@@ -106,6 +121,50 @@ impl MaskRule {
     }
 }
 
+/// How a [`Job::Derive`] pixel is made from its inputs' values at that pixel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueRule {
+    /// Input 0 as it is.
+    Copy,
+    /// Input 0 plus `add`; where input 0 is `from` (its no-data value), `to`.
+    Shift { add: i16, from: i16, to: i16 },
+    /// Input 0; where input `input` equals `equals`, `to`.
+    ReplaceWhere { input: usize, equals: i16, to: i16 },
+}
+
+impl ValueRule {
+    /// The value of one pixel whose input values are `v`.
+    pub fn apply(&self, v: impl Fn(usize) -> i16) -> i16 {
+        match *self {
+            ValueRule::Copy => v(0),
+            ValueRule::Shift { add, from, to } => {
+                if v(0) == from {
+                    to
+                } else {
+                    v(0).saturating_add(add)
+                }
+            }
+            ValueRule::ReplaceWhere { input, equals, to } => {
+                if v(input) == equals {
+                    to
+                } else {
+                    v(0)
+                }
+            }
+        }
+    }
+}
+
+/// A quality index measured on a [`Job::Derive`] as it is made: the percentage of all its
+/// pixels whose value is `value`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueShare {
+    /// `QUALITY_INDEX` name in `MTD_ALL.xml`.
+    pub index: &'static str,
+    pub value: i16,
+    pub format: ShareFormat,
+}
+
 /// A quality index measured on a [`Job::Mask`] as it is made: the percentage of the counted
 /// pixels whose mask value has any of `bits`.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,6 +186,9 @@ pub enum ShareFormat {
     /// As MAJA writes `CloudPercent` and `SnowPercent`: the integer part (Python's `int()`
     /// of the percentage, maja_muscate_l2_header_writer.py).
     Integer,
+    /// As WASP writes `CloudPercent` and `SnowPercent`: the nearest integer (`std::round`,
+    /// ProductCreatorVenusMuscate.cpp).
+    Rounded,
 }
 
 impl Share {
@@ -140,6 +202,7 @@ impl Share {
         match self.format {
             ShareFormat::Decimals(d) => crate::ee::muscate::dec(p, d),
             ShareFormat::Integer => format!("{}", p.trunc() as u64),
+            ShareFormat::Rounded => format!("{}", p.round() as u64),
         }
     }
 }
@@ -251,8 +314,8 @@ pub fn package(product: &Path, pack: &PackOptions, opts: &Options) -> Result<Pat
     Ok(out)
 }
 
-/// The plan for a native product, by the kind its header declares: an L1C or an L2A; any
-/// other product is bad input naming its header.
+/// The plan for a native product, by the kind its header declares: an L1C, an L2A or an L3A;
+/// any other product is bad input naming its header.
 pub fn plan_for(product: &Path) -> Result<Plan> {
     crate::cli::require_exists(product)?;
     let doc = crate::ee::EeDoc::read(product)?;
@@ -266,12 +329,17 @@ pub fn plan_for(product: &Path) -> Result<Plan> {
             let l2a = crate::product::l2a::L2a::open(product)?;
             l2a::plan(&l2a, product)
         }
+        crate::product::l3a::FILE_TYPE => {
+            let l3a = crate::product::l3a::L3a::open(product)?;
+            l3a::plan(&l3a, product)
+        }
         other => Err(VipError::bad_input(
             product,
             format!(
-                "is a {other} product: vip-pack packages L1C ({}) and L2A ({}) products",
+                "is a {other} product: vip-pack packages L1C ({}), L2A ({}) and L3A ({}) products",
                 crate::product::l1c::FILE_TYPE,
-                crate::product::l2a::FILE_TYPE
+                crate::product::l2a::FILE_TYPE,
+                crate::product::l3a::FILE_TYPE
             ),
         )),
     }
@@ -351,6 +419,69 @@ fn make_files(
                         .zip(counts)
                         .map(|(share, (hits, counted))| {
                             (share.index.to_string(), share.text(hits, counted))
+                        })
+                        .collect())
+                }
+                Job::Derive {
+                    inputs,
+                    rule,
+                    data_type,
+                    nodata,
+                    shares,
+                    ..
+                } => {
+                    let what = (job.rel().rsplit('_').nth(1).unwrap_or_default(), *nodata);
+                    let counts = std::sync::Mutex::new((vec![0u64; shares.len()], 0u64));
+                    // The values of one strip, counted for the shares.
+                    let values = |s: &[Vec<i16>]| -> Vec<i16> {
+                        let n = s.first().map_or(0, Vec::len);
+                        let v: Vec<i16> = (0..n).map(|i| rule.apply(|k| s[k][i])).collect();
+                        let mut total = counts.lock().unwrap_or_else(|e| e.into_inner());
+                        for (share, t) in shares.iter().zip(total.0.iter_mut()) {
+                            *t += v.iter().filter(|&&x| x == share.value).count() as u64;
+                        }
+                        total.1 += n as u64;
+                        v
+                    };
+                    match data_type {
+                        SampleType::U8 => raster::derive_band::<u8>(
+                            inputs,
+                            &dst,
+                            (layout, co),
+                            ram,
+                            what,
+                            |s, out| {
+                                for (o, v) in out.iter_mut().zip(values(s)) {
+                                    *o = v.clamp(0, 255) as u8;
+                                }
+                            },
+                        ),
+                        SampleType::I16 => raster::derive_band::<i16>(
+                            inputs,
+                            &dst,
+                            (layout, co),
+                            ram,
+                            what,
+                            |s, out| out.copy_from_slice(&values(s)),
+                        ),
+                        t => Err(VipError::Internal(format!(
+                            "{}: a derived band of type {t:?}",
+                            job.rel()
+                        ))),
+                    }?;
+                    let (hits, all) = counts.into_inner().unwrap_or_else(|e| e.into_inner());
+                    Ok(shares
+                        .iter()
+                        .zip(hits)
+                        .map(|(share, h)| {
+                            let text = Share {
+                                index: share.index,
+                                bits: 0,
+                                skip: None,
+                                format: share.format,
+                            }
+                            .text(h, all);
+                            (share.index.to_string(), text)
                         })
                         .collect())
                 }

@@ -297,8 +297,23 @@ pub(crate) struct Level<'a> {
     pub vie: &'a Path,
 }
 
-/// The `MTD_ALL.xml` of package `id` with the sections the site header gives; images, masks,
-/// data and the L2 quantification values are the level's to fill.
+/// The production facts of a package's metadata that are not in the site header.
+pub(crate) struct Production<'a> {
+    /// `L1C`, `L2A`, `L3A`.
+    pub level: &'a str,
+    /// `Product_Quality_List level`: `Natif` (L1C), `N2` (L2A), `N3` (L3A).
+    pub quality_level: &'a str,
+    /// Production step of the job (`L1`, `L2`, `L3`).
+    pub step: &'a str,
+    /// The native product id (the job id).
+    pub native_id: String,
+    /// (id, acquisition, production) of the job's inputs.
+    pub inputs: Vec<(String, NaiveDateTime, NaiveDateTime)>,
+}
+
+/// The `MTD_ALL.xml` of package `id` with the sections the site header gives, the angle grids
+/// from the SOL and VIE annexes; images, masks, data and the L2 quantification values are the
+/// level's to fill.
 pub(crate) fn metadata(site: &SiteHeader, name: &str, id: &str, lv: Level) -> Result<MtdAll> {
     let step = site.angle_grid_step_m;
     let sun_grids = angle_grids(lv.sol, 1, step)?;
@@ -313,7 +328,32 @@ pub(crate) fn metadata(site: &SiteHeader, name: &str, id: &str, lv: Level) -> Re
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    let mut m = metadata_without_grids(
+        site,
+        name,
+        id,
+        Production {
+            level: lv.level,
+            quality_level: lv.quality_level,
+            step: lv.step,
+            native_id: lv.native_id,
+            inputs: lv.inputs,
+        },
+    );
+    m.sun_grids = Some(sun_grids);
+    m.view_grids = view_grids;
+    Ok(m)
+}
 
+/// The `MTD_ALL.xml` of package `id` with the sections the site header gives but the angle
+/// grids (`Angles_Grids_List`, optional in Muscate_Metadata.xsd): for a product without SOL
+/// and VIE annexes (the L3A).
+pub(crate) fn metadata_without_grids(
+    site: &SiteHeader,
+    name: &str,
+    id: &str,
+    lv: Production,
+) -> MtdAll {
     // Points: pixel centres of the corners (as the native footprint), then the image centre.
     let px = site.pixel_m;
     let (x0, x1) = (
@@ -367,7 +407,7 @@ pub(crate) fn metadata(site: &SiteHeader, name: &str, id: &str, lv: Level) -> Re
     if let Some(c) = site.cloud_percentage {
         quality_indexes.push(("CloudPercent".to_string(), crate::ee::muscate::dec(c, 1)));
     }
-    Ok(MtdAll {
+    MtdAll {
         identifier: id
             .trim_end_matches(&format!("_V{}-{}", VERSION.0, VERSION.1))
             .to_string(),
@@ -409,8 +449,8 @@ pub(crate) fn metadata(site: &SiteHeader, name: &str, id: &str, lv: Level) -> Re
             .enumerate()
             .map(|(d, v)| (format!("{:02}", d + 1), v.zenith[4], v.azimuth[4]))
             .collect(),
-        sun_grids: Some(sun_grids),
-        view_grids,
+        sun_grids: None,
+        view_grids: Vec::new(),
         reflectance_quantification: (1.0 / site.quantification).round(),
         water_vapor_quantification: None,
         aot_quantification: None,
@@ -428,5 +468,5 @@ pub(crate) fn metadata(site: &SiteHeader, name: &str, id: &str, lv: Level) -> Re
             inputs: lv.inputs,
             outputs: vec![(id.to_string(), site.acquisition, site.creation)],
         }],
-    })
+    }
 }

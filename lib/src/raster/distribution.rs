@@ -203,6 +203,26 @@ pub fn derive_mask(
     description: &str,
     f: impl Fn(&[Vec<i16>], &mut [u8]),
 ) -> Result<()> {
+    derive_band(
+        inputs,
+        dst,
+        (layout, creation_options),
+        ram_bytes,
+        (description, None),
+        f,
+    )
+}
+
+/// [`derive_mask`] for a band of any sample type `T` (a computed int16 band, a copied byte
+/// band), with the band's description and no-data value (`what`).
+pub fn derive_band<T: gdal::raster::GdalType + Copy + Default>(
+    inputs: &[(std::path::PathBuf, usize)],
+    dst: &Path,
+    (layout, creation_options): (Layout, &[(String, String)]),
+    ram_bytes: u64,
+    (description, nodata): (&str, Option<f64>),
+    f: impl Fn(&[Vec<i16>], &mut [T]),
+) -> Result<()> {
     let Some((first, _)) = inputs.first() else {
         return Err(VipError::Internal(format!(
             "{}: a mask needs at least one input",
@@ -230,33 +250,34 @@ pub fn derive_mask(
             ));
         }
     }
-    let mut spec = RasterSpec::new(w, h, 1, SampleType::U8);
-    spec.geo_transform = super::create::geo_transform(ds)?;
-    spec.srs_wkt = srs_wkt(ds);
-    spec.band_descriptions = vec![description.to_string()];
+    let geo_transform = super::create::geo_transform(ds)?;
+    let wkt = srs_wkt(ds);
+    let mem_err = |e: gdal::errors::GdalError| VipError::Internal(format!("in-memory band: {e}"));
     // Built in memory, then copied with the distribution layout (a COG needs a source).
     let mem = DriverManager::get_driver_by_name("MEM")
         .map_err(|e| VipError::Internal(format!("GDAL MEM driver: {e}")))?;
     let mut m = mem
-        .create_with_band_type::<u8, _>("", w, h, 1)
-        .map_err(|e| VipError::Internal(format!("in-memory mask: {e}")))?;
-    m.set_geo_transform(&spec.geo_transform)
-        .map_err(|e| VipError::Internal(format!("in-memory mask: {e}")))?;
-    if !spec.srs_wkt.is_empty() {
-        m.set_projection(&spec.srs_wkt)
-            .map_err(|e| VipError::Internal(format!("in-memory mask: {e}")))?;
+        .create_with_band_type::<T, _>("", w, h, 1)
+        .map_err(mem_err)?;
+    m.set_geo_transform(&geo_transform).map_err(mem_err)?;
+    if !wkt.is_empty() {
+        m.set_projection(&wkt).map_err(mem_err)?;
     }
-    m.rasterband(1)
-        .and_then(|mut b| b.set_description(description))
-        .map_err(|e| VipError::Internal(format!("in-memory mask: {e}")))?;
-    let per_row = 2 * inputs.len() + 1;
+    {
+        let mut band = m.rasterband(1).map_err(mem_err)?;
+        band.set_description(description).map_err(mem_err)?;
+        if let Some(n) = nodata {
+            band.set_no_data_value(Some(n)).map_err(mem_err)?;
+        }
+    }
+    let per_row = 2 * inputs.len() + std::mem::size_of::<T>();
     for win in Strips::for_budget(h, w, ram_bytes / 2, per_row) {
         let strips = inputs
             .iter()
             .zip(&sources)
             .map(|((_, b), s)| read_rows::<i16>(s, *b, win))
             .collect::<Result<Vec<_>>>()?;
-        let mut out = vec![0u8; w * win.rows];
+        let mut out = vec![T::default(); w * win.rows];
         f(&strips, &mut out);
         write_window(&mut m, 1, (0, win.row), (w, win.rows), &out)?;
     }

@@ -39,8 +39,8 @@ pub use create::{
     RasterSpec, SampleType,
 };
 pub use distribution::{
-    copy_band, copy_raster, derive_mask, distribution_defaults, quicklook_jpeg, split_bands,
-    BandCopy, Layout,
+    copy_band, copy_raster, derive_band, derive_mask, distribution_defaults, quicklook_jpeg,
+    split_bands, BandCopy, Layout,
 };
 pub use io::{
     block_rows, dataset_path, expect_shape, finish, open, read_bands_into, read_rows, read_window,
