@@ -344,6 +344,19 @@ fn vip_nightly_survives_a_kill_and_a_corrupt_product_and_does_each_product_once(
     assert!(killed.success());
     let mut child = child;
     child.wait().unwrap();
+    // Every process of the killed run gone (a killed child may still be exiting, holding the
+    // run's lock, on a loaded machine) before the next run starts.
+    let gone = Instant::now();
+    while Command::new("kill")
+        .args(["-0", "--", &format!("-{pid}")])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap()
+        .success()
+    {
+        assert!(gone.elapsed() < Duration::from_secs(60), "killed run still alive");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let running: Vec<_> = ["SITEA", "SITEB"]
         .iter()
         .flat_map(|s| queue(&work, s))
