@@ -87,6 +87,57 @@ impl Files {
     }
 }
 
+/// The metadata text, the GDAL path of the package folder and its files, of a zipped package.
+fn read_zip(path: &Path) -> Result<(Vec<u8>, String, Files)> {
+    let bad = |m: String| VipError::bad_input(path, m);
+    let mut z = crate::pack::archive::list_zip(path)?;
+    let mtd: Vec<usize> = z
+        .files
+        .iter()
+        .filter(|(_, r)| !r.contains('/') && r.ends_with(MTD_SUFFIX))
+        .map(|(i, _)| *i)
+        .collect();
+    let &[index] = mtd.as_slice() else {
+        return Err(bad(format!(
+            "{} *{MTD_SUFFIX} in the package folder '{}/', not one",
+            mtd.len(),
+            z.top
+        )));
+    };
+    let entry = z
+        .archive
+        .by_index(index)
+        .map_err(|e| bad(format!("metadata entry: {e}")))?;
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(entry, MAX_MTD_BYTES + 1),
+        &mut text,
+    )
+    .map_err(|e| bad(format!("metadata entry: {e}")))?;
+    if text.len() as u64 > MAX_MTD_BYTES {
+        return Err(bad(format!("metadata over {MAX_MTD_BYTES} bytes")));
+    }
+    let abs = std::fs::canonicalize(path).map_err(|e| VipError::input_io(path, &e))?;
+    let base = format!("/vsizip/{}/{}", abs.display(), z.top);
+    let files = z.files.into_iter().map(|(_, r)| r).collect();
+    Ok((text, base, Files::Zip(files)))
+}
+
+/// The metadata text, the absolute path of the package folder and its files, of a package
+/// given as its folder or its metadata file.
+fn read_folder(path: &Path) -> Result<(Vec<u8>, String, Files)> {
+    let mtd = if path.to_string_lossy().ends_with(MTD_SUFFIX) {
+        path.to_path_buf()
+    } else {
+        find_mtd(path)?
+    };
+    let text = crate::input::read_file(&mtd, MAX_MTD_BYTES, "MUSCATE metadata")?;
+    let dir = mtd.parent().unwrap_or(Path::new("."));
+    // absolute, so that the view's VRTs find the files from wherever they are read
+    let dir = std::fs::canonicalize(dir).map_err(|e| VipError::input_io(dir, &e))?;
+    Ok((text, dir.display().to_string(), Files::Folder(dir)))
+}
+
 impl Muscate {
     /// Opens and checks the MUSCATE product at `path` (folder, zip or metadata file) for one
     /// of `levels` (`L1C`, `L2A`, ...).
@@ -94,48 +145,9 @@ impl Muscate {
         let bad = |m: String| VipError::bad_input(path, m);
         let name = path.file_name().unwrap_or_default().to_string_lossy();
         let (text, base, files) = if name.to_ascii_lowercase().ends_with(".zip") {
-            let mut z = crate::pack::archive::list_zip(path)?;
-            let mtd: Vec<&(usize, String)> = z
-                .files
-                .iter()
-                .filter(|(_, r)| !r.contains('/') && r.ends_with(MTD_SUFFIX))
-                .collect();
-            let &[(index, _)] = mtd.as_slice() else {
-                return Err(bad(format!(
-                    "{} *{MTD_SUFFIX} in the package folder '{}/', not one",
-                    mtd.len(),
-                    z.top
-                )));
-            };
-            let index = *index;
-            let mut text = Vec::new();
-            let entry = z
-                .archive
-                .by_index(index)
-                .map_err(|e| bad(format!("metadata entry: {e}")))?;
-            std::io::Read::read_to_end(
-                &mut std::io::Read::take(entry, MAX_MTD_BYTES + 1),
-                &mut text,
-            )
-            .map_err(|e| bad(format!("metadata entry: {e}")))?;
-            if text.len() as u64 > MAX_MTD_BYTES {
-                return Err(bad(format!("metadata over {MAX_MTD_BYTES} bytes")));
-            }
-            let abs = std::fs::canonicalize(path).map_err(|e| VipError::input_io(path, &e))?;
-            let base = format!("/vsizip/{}/{}", abs.display(), z.top);
-            let files: std::collections::HashSet<String> =
-                z.files.into_iter().map(|(_, r)| r).collect();
-            (text, base, Files::Zip(files))
+            read_zip(path)?
         } else {
-            let mtd = if name.ends_with(MTD_SUFFIX) {
-                path.to_path_buf()
-            } else {
-                find_mtd(path)?
-            };
-            let text = crate::input::read_file(&mtd, MAX_MTD_BYTES, "MUSCATE metadata")?;
-            let dir = mtd.parent().unwrap_or(Path::new(".")).to_path_buf();
-            let base = dir.display().to_string();
-            (text, base, Files::Folder(dir))
+            read_folder(path)?
         };
         crate::ee::schema::validate_bytes(&text)
             .map_err(|e| bad(format!("MTD_ALL.xml does not validate: {e}")))?;
@@ -184,14 +196,13 @@ impl Muscate {
     /// The one file of group `nature` (images, masks or data) for band `band` (`None`: the
     /// group's single file).
     fn group_file(&self, nature: &str, band: Option<&str>) -> Result<PathBuf> {
-        let groups = self
+        let mut groups = self
             .mtd
             .images
             .iter()
             .chain(&self.mtd.masks)
             .chain(&self.mtd.data);
         let g = groups
-            .clone()
             .find(|g| g.nature == nature)
             .ok_or_else(|| self.bad(format!("MTD_ALL.xml has no {nature} files")))?;
         let f = match band {
