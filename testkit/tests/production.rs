@@ -354,7 +354,10 @@ fn vip_nightly_survives_a_kill_and_a_corrupt_product_and_does_each_product_once(
         .unwrap()
         .success()
     {
-        assert!(gone.elapsed() < Duration::from_secs(60), "killed run still alive");
+        assert!(
+            gone.elapsed() < Duration::from_secs(60),
+            "killed run still alive"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let running: Vec<_> = ["SITEA", "SITEB"]
