@@ -95,7 +95,9 @@ fn a_packaged_l1c_reads_back_to_the_native_l1c_and_makes_the_same_l2a() {
         assert_eq!(a.angle_grid_step_m, b.angle_grid_step_m);
         // bands, saturation, aberrant pixels and cloud bands; sun and viewing grids, bit for bit
         same_pixels(&back.image_path(vdir), &native.image_path(dir));
-        for code in [l1c::ANNEX_SOL, l1c::ANNEX_VIE] {
+        assert!(native.cla.is_some(), "the L1 writes a cloud altitude grid");
+        assert_eq!(back.cla, native.cla);
+        for code in [l1c::ANNEX_SOL, l1c::ANNEX_VIE, l1c::ANNEX_CLA] {
             same_pixels(&back.annex_path(vdir, code), &native.annex_path(dir, code));
         }
     }

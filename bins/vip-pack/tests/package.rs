@@ -70,6 +70,7 @@ fn l1c_package_layout_metadata_and_rasters() {
                 .map(|m| format!("MASKS/{id}_{m}_XS.tif")),
         )
         .chain([
+            format!("DATA/{id}_CLA_XS.tif"),
             format!("{id}_MTD_ALL.xml"),
             format!("{id}_QKL_ALL.jpg"),
             "MANIFEST.sha256".to_string(),
@@ -324,7 +325,7 @@ fn cog_rasters_have_the_cog_layout() {
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "tif"))
         .collect();
-    assert_eq!(tifs.len(), 16);
+    assert_eq!(tifs.len(), 17);
     for t in &tifs {
         let out = std::process::Command::new("gdalinfo")
             .arg(t)

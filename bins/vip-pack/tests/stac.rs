@@ -141,7 +141,7 @@ fn stac_item_validates_and_describes_the_package() {
         .collect();
     want.sort();
     assert_eq!(hrefs, want);
-    assert_eq!(assets.len(), 12 + 4 + 2);
+    assert_eq!(assets.len(), 12 + 4 + 1 + 2); // bands, masks, cloud altitude, quicklook and metadata
 
     // Bands: the VENµS table in micrometres, the native scale and nodata, COG media type.
     for (i, b) in BANDS.iter().enumerate() {

@@ -83,6 +83,23 @@ pub fn plan(p: &L1c, hdr: &Path) -> Result<Plan> {
         );
     }
     assets.extend(site::band_bit_mask_assets(&sat, &pix));
+    // The stereo cloud altitude, as the VENµS MUSCATE L1C carries it for MAJA's cloud shadows
+    // (data nature Cloud_Altitude_Grid, read by MAJA's MUSCATE L1 reader).
+    let cla = p.cla_path(dir).map(|src| {
+        let rel = format!("DATA/{id}_CLA_{GROUP}.tif");
+        jobs.push(Job::Copy {
+            src,
+            rel: rel.clone(),
+        });
+        assets.push(site::mask_asset(
+            "CLA",
+            &rel,
+            SampleType::U16,
+            "data",
+            "Cloud altitude from the B05/B06 stereo, metres (0: no cloud)",
+        ));
+        rel
+    });
     let (quicklook, more) = site::quicklook_and_metadata(&id, &image, &p.site);
     jobs.push(quicklook);
     assets.extend(more);
@@ -126,6 +143,17 @@ pub fn plan(p: &L1c, hdr: &Path) -> Result<Plan> {
         ),
         site::raster_group("Saturation", "uint16", true, site::per_band(&sat)),
     ];
+    mtd.data = cla
+        .map(|rel| {
+            site::raster_group(
+                "Cloud_Altitude_Grid",
+                "uint16",
+                false,
+                vec![FileRef::new(rel)],
+            )
+        })
+        .into_iter()
+        .collect();
     Ok(Plan {
         id,
         jobs,

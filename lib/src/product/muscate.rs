@@ -193,6 +193,16 @@ impl Muscate {
         PathBuf::from(format!("{}/{}", self.base, rel.trim_start_matches("./")))
     }
 
+    /// Whether the metadata lists files of nature `nature`.
+    fn has_group(&self, nature: &str) -> bool {
+        let m = &self.mtd;
+        m.images
+            .iter()
+            .chain(&m.masks)
+            .chain(&m.data)
+            .any(|g| g.nature == nature)
+    }
+
     /// The one file of group `nature` (images, masks or data) for band `band` (`None`: the
     /// group's single file).
     fn group_file(&self, nature: &str, band: Option<&str>) -> Result<PathBuf> {
@@ -289,16 +299,44 @@ impl Muscate {
     /// Writes the native view of a MUSCATE L1C into `dir` (see the module doc); returns its
     /// global header.
     pub fn l1c_view(&self, dir: &Path) -> Result<PathBuf> {
+        let site = self.site_header()?;
+        // the stereo cloud altitude, when the package carries it
+        let cla = if self.has_group("Cloud_Altitude_Grid") {
+            let path = self.group_file("Cloud_Altitude_Grid", None)?;
+            let ds = raster::open(&path)?;
+            let (cols, lines) = ds.raster_size();
+            let step = (raster::geo_transform(&ds)?[1] / site.pixel_m).round() as usize;
+            if step == 0 || lines != site.lines.div_ceil(step) || cols != site.cols.div_ceil(step) {
+                return Err(self.bad(format!(
+                    "cloud altitude grid of {cols} × {lines} cells does not cover the image"
+                )));
+            }
+            Some((
+                path,
+                l1c::ClaGrid {
+                    lines,
+                    cols,
+                    step: (step, step),
+                },
+            ))
+        } else {
+            None
+        };
         let l1c = L1c {
-            site: self.site_header()?,
+            site,
             input_product_id: String::new(),
             flags: ProcessingFlags::default(),
             cloud_statistics: None,
             quality_indexes: vec![],
-            cla: None,
+            cla: cla.as_ref().map(|c| c.1),
             quicklook: None,
         };
         let hdr = l1c.write_headers(dir)?;
+        if let Some((path, _)) = cla {
+            let dest = l1c.annex_path(dir, l1c::ANNEX_CLA);
+            gdal::programs::raster::build_vrt(Some(&dest), &[raster::open(&path)?], None)
+                .map_err(|e| VipError::output(&dest, format!("cannot build the VRT: {e}")))?;
+        }
         let mut sources = Vec::with_capacity(l1c::IMAGE_BANDS.len());
         for b in venus::BANDS {
             sources.push(self.group_file("Reflectance", Some(&band_id(b.code)))?);
