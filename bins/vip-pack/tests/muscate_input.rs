@@ -291,3 +291,33 @@ fn a_packaged_l2a_reads_back_to_the_native_l2a() {
         same_pixels(&da.join(r), &db.join(r));
     }
 }
+
+#[test]
+fn the_reference_venus_l2a_metadata_is_read_up_to_its_missing_files() {
+    // MAJA's VENµS L2A metadata (the ICD's validated example), alone in a folder: the reader
+    // validates and parses it, then names the first file it lists that is not there.
+    let dir = tempfile::tempdir().unwrap();
+    let name = "VENUS-XS_20180102-105148-000_L2A_CAMARGUE_C_V1-0_MTD_ALL.xml";
+    std::fs::copy(
+        vip_testkit::project_root()
+            .join("testdata/venus/examples")
+            .join(name),
+        dir.path().join(name),
+    )
+    .unwrap();
+    let e = Input::open(dir.path(), &["L2A"]).unwrap_err();
+    assert_eq!(e.exit_code(), 3, "{e}");
+    let msg = e.to_string();
+    assert!(msg.contains("which is missing"), "{msg}");
+    assert!(
+        msg.contains("VENUS-XS_20180102-105148-000_L2A_CAMARGUE_C_V1-0_"),
+        "{msg}"
+    );
+    // and as an L1C input it is the wrong level
+    let e = Input::open(dir.path(), &["L1C"]).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("a MUSCATE L2A product; this takes L1C"),
+        "{e}"
+    );
+}
