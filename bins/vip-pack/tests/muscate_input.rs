@@ -112,6 +112,13 @@ fn a_packaged_l1c_reads_back_to_the_native_l1c_and_makes_the_same_l2a() {
         assert!(ra.len() >= 6, "{ra:?}");
         for r in &ra {
             same_pixels(&da.join(r), &db.join(r));
+            let (x, y) = (da.join(r), db.join(r));
+            assert!(
+                std::fs::read(&x).unwrap() == std::fs::read(&y).unwrap(),
+                "{} and {} differ in bytes",
+                x.display(),
+                y.display()
+            );
         }
     }
 }
