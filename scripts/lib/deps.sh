@@ -3,7 +3,7 @@
 # (libclang: proj-sys generates its PROJ bindings with bindgen at build time; fontconfig,
 # freetype and a font: the text of vip-qc's report plots; chromium: the report rendering test;
 # Slurm, munge and shellcheck: the production drivers' tests (they start a one-node Slurm).)
-vip_deps="pkg-config build-essential clang libclang-dev libgdal-dev libproj-dev libsqlite3-dev gdal-bin ksh libxml2-utils python3-venv libgfortran5 time bc libfontconfig1-dev libfreetype-dev fonts-dejavu-core chromium zip unzip shellcheck munge slurmctld slurmd slurm-client"
+vip_deps="pkg-config build-essential clang libclang-dev libgdal-dev libproj-dev libsqlite3-dev gdal-bin ksh libxml2-utils python3-venv python3-dev libgfortran5 time bc libfontconfig1-dev libfreetype-dev fonts-dejavu-core chromium zip unzip shellcheck munge slurmctld slurmd slurm-client"
 
 vip_install_deps() {
   missing=""
@@ -35,6 +35,19 @@ vip_python_venv() {
     .venv/bin/pip install --quiet -r scripts/requirements-test.txt
   fi
   vip_stac_schemas
+  vip_muscate_client
+}
+
+# majamask (PyPI), a public reader of the MUSCATE CLM and MG2 masks, for the package mask test.
+# Its pins (GDAL 3.4.1, numba 0.56, which predates Python 3.11) do not fit here: it goes in
+# without them, next to GDAL's Python bindings built for the system's GDAL and a current numba.
+vip_muscate_client() {
+  if ! .venv/bin/python -c 'import majamask.rastermask' 2>/dev/null; then
+    echo "installing majamask with GDAL's Python bindings into .venv" >&2
+    .venv/bin/pip install --quiet wheel numba
+    .venv/bin/pip install --quiet --no-build-isolation "GDAL==$(gdal-config --version)"
+    .venv/bin/pip install --quiet --no-deps majamask==1.0.0
+  fi
 }
 
 # The official STAC JSON schemas (core 1.0.0, GeoJSON, eo/projection/raster 1.1.0) from the
