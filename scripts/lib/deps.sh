@@ -45,7 +45,7 @@ vip_muscate_client() {
   if ! .venv/bin/python -c 'import majamask.rastermask' 2>/dev/null; then
     echo "installing majamask with GDAL's Python bindings into .venv" >&2
     .venv/bin/pip install --quiet wheel numba
-    .venv/bin/pip install --quiet --no-build-isolation "GDAL==$(gdal-config --version)"
+    .venv/bin/pip install --quiet --no-build-isolation --no-cache-dir "GDAL==$(gdal-config --version)"
     .venv/bin/pip install --quiet --no-deps majamask==1.0.0
   fi
 }
