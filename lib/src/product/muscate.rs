@@ -1,14 +1,15 @@
 //! Theia/MUSCATE products as inputs, the fourth product model: a package folder, its zip, or
 //! its `*_MTD_ALL.xml` (ICD-DIGEST §7; the layout `vip-pack` writes, docs/formats.md).
 //!
-//! The tools read native products. A MUSCATE L1C is read through its *native view*: in a
-//! temporary folder, the native headers made from `MTD_ALL.xml` ([`L1c::write_headers`]), the
-//! image as a GDAL VRT stacking the package's band and mask files where they are (in the folder
-//! or, through `/vsizip/`, in the zip: nothing is extracted), and the SOL and VIE annexes
-//! made from the angle grids of `MTD_ALL.xml`. Every tool then opens the view's global header
-//! as it opens any native product ([`Input`]). What a package does not carry is absent from
-//! its view: no cloud altitude (CLA), no GIPP list, no DEM statistics; the corner angles of the
-//! header are the package's mean angles.
+//! The tools read native products. A MUSCATE L1C or L2A is read through its *native view*: in
+//! a temporary folder, the native headers made from `MTD_ALL.xml` ([`L1c::write_headers`],
+//! [`L2a::write_headers`]); the images as GDAL VRTs stacking the package's files where they
+//! are (in the folder or, through `/vsizip/`, in the zip: nothing is extracted); the L2A's
+//! native masks rebuilt from the MUSCATE ones; the L1C's cloud altitude from its
+//! `Cloud_Altitude_Grid` file; and the SOL and VIE annexes made from the angle grids of
+//! `MTD_ALL.xml`. Every tool then opens the view's global header as it opens any native
+//! product ([`Input`]). What a package does not carry is absent from its view: no GIPP list,
+//! no DEM statistics; the corner angles of the header are the package's mean angles.
 //!
 //! Before anything is made, the package is checked: `MTD_ALL.xml` valid against the MUSCATE
 //! schema, of VENµS and of a level the caller takes, every file it names present, no zip entry
