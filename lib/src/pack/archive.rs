@@ -137,7 +137,7 @@ pub(crate) fn list_zip(path: &Path) -> Result<ZipListing> {
 }
 
 /// Reads a zipped package: its manifest (`<ID>/MANIFEST.sha256`) and the SHA-256 of every
-/// other file entry, both keyed by path inside `<ID>/` (entries checked by [`list_zip`]).
+/// other file entry, both keyed by path inside `<ID>/` (entries checked as `list_zip` does).
 pub fn hash_zip(path: &Path) -> Result<(BTreeMap<String, String>, BTreeMap<String, String>)> {
     let bad = |m: String| VipError::bad_input(path, m);
     let ZipListing {
