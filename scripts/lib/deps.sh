@@ -2,8 +2,10 @@
 # Installs the system packages VIP needs when they are missing; does nothing when all are there.
 # (libclang: proj-sys generates its PROJ bindings with bindgen at build time; fontconfig,
 # freetype and a font: the text of vip-qc's report plots; chromium: the report rendering test;
-# Slurm, munge and shellcheck: the production drivers' tests (they start a one-node Slurm).)
-vip_deps="pkg-config build-essential clang libclang-dev libgdal-dev libproj-dev libsqlite3-dev gdal-bin ksh libxml2-utils python3-venv python3-dev libgfortran5 time bc libfontconfig1-dev libfreetype-dev fonts-dejavu-core chromium zip unzip shellcheck munge slurmctld slurmd slurm-client"
+# Slurm, munge and shellcheck: the production drivers' tests (they start a one-node Slurm);
+# python3-dev: GDAL's Python bindings for the MUSCATE client test; python3-gdal: gdal_calc.py of
+# scripts/vip-bench.)
+vip_deps="pkg-config build-essential clang libclang-dev libgdal-dev libproj-dev libsqlite3-dev gdal-bin ksh libxml2-utils python3-venv python3-dev python3-gdal libgfortran5 time bc libfontconfig1-dev libfreetype-dev fonts-dejavu-core chromium zip unzip shellcheck munge slurmctld slurmd slurm-client"
 
 vip_install_deps() {
   missing=""
