@@ -11,18 +11,7 @@ use vip::product::muscate::Input;
 use vip_testkit::{files, read_band, SimScene};
 
 mod common;
-use common::{pack, rewrite};
-
-fn l2_options(s: &SimScene) -> vip::level2::L2Options {
-    vip::level2::L2Options {
-        gipp: vip_testkit::project_root().join("testdata/luts"),
-        dem: s.dem(),
-        context: None,
-        mode: None,
-        model: "CONTINEN".into(),
-        params: Default::default(),
-    }
-}
+use common::{l2_options, pack, rewrite};
 
 /// The L2A that `vip-maccs l2` makes of `input` (the library entry the tool calls).
 fn l2(s: &SimScene, input: &Path, out: &str) -> PathBuf {
@@ -139,40 +128,40 @@ fn bad_packages_are_refused_naming_them() {
     // a level the caller does not take
     refused(&folder, &["L2A"], "this takes L2A");
 
+    // a copy of the package, changed by `edit` (given the copy's folder)
+    let changed = |name: &str, edit: &dyn Fn(&Path)| {
+        let copy = s.scratch(name).join(folder.file_name().unwrap());
+        copy_dir(&folder, &copy);
+        edit(&copy);
+        copy
+    };
+    let file_ending = |dir: &Path, end: &str| {
+        files(dir)
+            .into_iter()
+            .find(|p| p.to_string_lossy().ends_with(end))
+            .unwrap()
+    };
+    let edit_mtd = |from: &'static str, to: &'static str| {
+        move |dir: &Path| {
+            let mtd = file_ending(dir, "_MTD_ALL.xml");
+            let text = std::fs::read_to_string(&mtd).unwrap();
+            assert!(text.contains(from), "{from}");
+            std::fs::write(&mtd, text.replace(from, to)).unwrap();
+        }
+    };
     // a file the metadata names is missing
-    let copy = s.scratch("missing").join(folder.file_name().unwrap());
-    copy_dir(&folder, &copy);
-    let b7 = files(&copy)
-        .into_iter()
-        .find(|p| p.to_string_lossy().ends_with("_B7.tif"))
-        .unwrap();
-    std::fs::remove_file(&b7).unwrap();
+    let copy = changed("missing", &|d| {
+        std::fs::remove_file(file_ending(d, "_B7.tif")).unwrap()
+    });
     refused(&copy, &["L1C"], "missing");
-
     // metadata that does not validate
-    let copy = s.scratch("invalid").join(folder.file_name().unwrap());
-    copy_dir(&folder, &copy);
-    let mtd = files(&copy)
-        .into_iter()
-        .find(|p| p.to_string_lossy().ends_with("_MTD_ALL.xml"))
-        .unwrap();
-    let text = std::fs::read_to_string(&mtd).unwrap();
-    std::fs::write(&mtd, text.replace("<PLATFORM>", "<PLATFORMS>")).unwrap();
+    let copy = changed("invalid", &edit_mtd("<PLATFORM>", "<PLATFORMS>"));
     refused(&copy, &["L1C"], "does not validate");
-
     // another mission
-    let copy = s.scratch("mission").join(folder.file_name().unwrap());
-    copy_dir(&folder, &copy);
-    let mtd = files(&copy)
-        .into_iter()
-        .find(|p| p.to_string_lossy().ends_with("_MTD_ALL.xml"))
-        .unwrap();
-    let text = std::fs::read_to_string(&mtd).unwrap();
-    std::fs::write(
-        &mtd,
-        text.replace(">VENUS</PLATFORM>", ">SENTINEL2A</PLATFORM>"),
-    )
-    .unwrap();
+    let copy = changed(
+        "mission",
+        &edit_mtd(">VENUS</PLATFORM>", ">SENTINEL2A</PLATFORM>"),
+    );
     refused(&copy, &["L1C"], "SENTINEL2A");
 
     // a zip with an entry escaping its folder

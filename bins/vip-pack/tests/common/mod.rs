@@ -83,20 +83,26 @@ pub fn l1c_of(date: &str, lines: u32, cols: u32, seed: u64) -> (SimScene, PathBu
     (s, hdr)
 }
 
+/// The L2 options of scene `s`: the LUTs of testdata/luts, the scene's DEM, init mode.
+#[allow(dead_code)]
+pub fn l2_options(s: &SimScene) -> vip::level2::L2Options {
+    vip::level2::L2Options {
+        gipp: vip_testkit::project_root().join("testdata/luts"),
+        dem: s.dem(),
+        context: None,
+        mode: None,
+        model: "CONTINEN".into(),
+        params: Default::default(),
+    }
+}
+
 /// The L2A of scene `s` (L1C `l1c`) made by the library with the LUTs of testdata/luts, in
 /// the scene's scratch folder; returns its header.
 #[allow(dead_code)]
 pub fn l2a_of(s: &SimScene, l1c: &Path) -> PathBuf {
     vip::level2::process(
         l1c,
-        &vip::level2::L2Options {
-            gipp: vip_testkit::project_root().join("testdata/luts"),
-            dem: s.dem(),
-            context: None,
-            mode: None,
-            model: "CONTINEN".into(),
-            params: Default::default(),
-        },
+        &l2_options(s),
         &vip::cli::Options {
             output: s.scratch("L2A"),
             threads: 2,
