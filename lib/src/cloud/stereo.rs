@@ -75,6 +75,8 @@ const COUNT: f32 = 0.001;
 const NODATA: i16 = -10000;
 /// Lowest standard deviation of a correlation window (reflectance) for it to be matched.
 pub const MIN_WINDOW_STD: f64 = 0.002;
+/// Variance (reflectance²) below which a secondary window counts as flat.
+const FLAT_VARIANCE: f64 = 1e-12;
 /// Spacing of the nodes where the viewing geometry is evaluated, in correlation-grid cells.
 const GEOMETRY_NODE_CELLS: usize = 16;
 /// Upper bounds of the cloud altitude histogram of the L1 header (2 km bins, 0 to 14 km and
@@ -428,6 +430,58 @@ pub struct Cell {
     pub correlated: bool,
 }
 
+/// Weights of the cubic convolution kernel (a = −0.5) at the four samples around a point a
+/// fraction `f` past the second.
+fn cubic_taps(f: f64) -> [f64; 4] {
+    let k = |x: f64| {
+        let x = x.abs();
+        if x <= 1.0 {
+            (1.5 * x - 2.5) * x * x + 1.0
+        } else if x < 2.0 {
+            ((-0.5 * x + 2.5) * x - 4.0) * x + 2.0
+        } else {
+            0.0
+        }
+    };
+    [k(1.0 + f), k(f), k(1.0 - f), k(2.0 - f)]
+}
+
+/// The secondary samples under a correlation window: rows from the first the window reads
+/// (`secondary` starts there), columns from `first_col`.
+struct Window<'a> {
+    secondary: &'a [f32],
+    cols: usize,
+    first_col: usize,
+    width: usize,
+}
+
+impl Window<'_> {
+    /// Σb, Σb² and Σa·b over the window, b the secondary interpolated with the separable
+    /// weights `wr` (rows) and `wc` (columns), `a` the reference window row by row.
+    fn sums<const N: usize>(&self, a: &[f64], wr: [f64; N], wc: [f64; N]) -> (f64, f64, f64) {
+        let w: [[f64; N]; N] = std::array::from_fn(|i| std::array::from_fn(|j| wr[i] * wc[j]));
+        let (mut sb, mut sbb, mut sab) = (0.0, 0.0, 0.0);
+        for (y, arow) in a.chunks_exact(self.width).enumerate() {
+            let taps: [&[f32]; N] = std::array::from_fn(|i| {
+                let start = (y + i) * self.cols + self.first_col;
+                &self.secondary[start..start + self.width + N - 1]
+            });
+            for (x, &av) in arow.iter().enumerate() {
+                let mut v = 0.0;
+                for (wi, row) in w.iter().zip(&taps) {
+                    for (wij, s) in wi.iter().zip(&row[x..x + N]) {
+                        v += wij * f64::from(*s);
+                    }
+                }
+                sb += v;
+                sbb += v * v;
+                sab += av * v;
+            }
+        }
+        (sb, sbb, sab)
+    }
+}
+
 /// Row buffers of the three bands the stereo reads.
 struct Rows {
     /// First image row held.
@@ -668,8 +722,9 @@ impl Stereo {
         if hi - lo < 3 {
             return cell;
         }
+        let sa: f64 = a.iter().sum();
         let scores: Vec<f64> = (lo..=hi)
-            .map(|s| self.zncc(&a, saa, rc, cc, s as f64 * u.1, s as f64 * u.0))
+            .map(|s| self.zncc(&a, sa, saa, rc, cc, s as f64 * u.1, s as f64 * u.0))
             .collect();
         let (mut k, mut best) = (0usize, f64::MIN);
         for (i, &c) in scores.iter().enumerate() {
@@ -707,48 +762,27 @@ impl Stereo {
         cell
     }
 
-    /// Zero-mean normalised correlation of the centred reference window `a` (sum of squares
-    /// `saa`) with the secondary band shifted by (`dr`, `dc`) pixels.
-    fn zncc(&self, a: &[f64], saa: f64, rc: isize, cc: isize, dr: f64, dc: f64) -> f64 {
+    /// Zero-mean normalised correlation of the centred reference window `a` (sum `sa`, sum of
+    /// squares `saa`) with the secondary band shifted by (`dr`, `dc`) pixels; -1 where the
+    /// shifted window leaves the rows held, meets a no-data sample or has no contrast.
+    #[allow(clippy::too_many_arguments)]
+    fn zncc(&self, a: &[f64], sa: f64, saa: f64, rc: isize, cc: isize, dr: f64, dc: f64) -> f64 {
         let p = &self.p;
         let rows = &self.rows;
         let (hl, hc) = (p.half_window.0 as isize, p.half_window.1 as isize);
         let (r0, c0) = (dr.floor(), dc.floor());
         let (fr, fc) = (dr - r0, dc - c0);
         let (r0, c0) = (r0 as isize, c0 as isize);
-        let taps = |f: f64| -> ([f64; 4], isize, usize) {
-            match p.spline {
-                Spline::Nearest => {
-                    if f < 0.5 {
-                        ([1.0, 0.0, 0.0, 0.0], 0, 1)
-                    } else {
-                        ([1.0, 0.0, 0.0, 0.0], 1, 1)
-                    }
-                }
-                Spline::Linear => ([1.0 - f, f, 0.0, 0.0], 0, 2),
-                Spline::Cubic => {
-                    let k = |x: f64| {
-                        let x = x.abs();
-                        if x <= 1.0 {
-                            (1.5 * x - 2.5) * x * x + 1.0
-                        } else if x < 2.0 {
-                            ((-0.5 * x + 2.5) * x - 4.0) * x + 2.0
-                        } else {
-                            0.0
-                        }
-                    };
-                    ([k(1.0 + f), k(f), k(1.0 - f), k(2.0 - f)], -1, 4)
-                }
-            }
-        };
-        let (wr, or, nr) = taps(fr);
-        let (wc, oc, nc) = taps(fc);
         // the secondary samples the window reads: rows and columns held, else no score
-        let (first_row, first_col) = (rc - hl + r0 + or, cc - hc + c0 + oc);
-        let (last_row, last_col) = (
-            rc + hl + r0 + or + nr as isize - 1,
-            cc + hc + c0 + oc + nc as isize - 1,
-        );
+        // taps per axis and the offset of the first from the sample below the point (the
+        // nearest sample is the next one from half a pixel on)
+        let (taps, row_offset, col_offset) = match p.spline {
+            Spline::Nearest => (1, isize::from(fr >= 0.5), isize::from(fc >= 0.5)),
+            Spline::Linear => (2, 0, 0),
+            Spline::Cubic => (4, -1, -1),
+        };
+        let (first_row, first_col) = (rc - hl + r0 + row_offset, cc - hc + c0 + col_offset);
+        let (last_row, last_col) = (first_row + 2 * hl + taps - 1, first_col + 2 * hc + taps - 1);
         if first_row < rows.row0 as isize
             || last_row >= (rows.row0 + rows.held()) as isize
             || first_col < 0
@@ -756,40 +790,29 @@ impl Stereo {
         {
             return -1.0;
         }
-        let line = |r: isize| {
-            let start = (r as usize - rows.row0) * rows.cols;
-            &rows.secondary[start..start + rows.cols]
+        let window = Window {
+            secondary: &rows.secondary[(first_row as usize - rows.row0) * rows.cols..],
+            cols: rows.cols,
+            first_col: first_col as usize,
+            width: (2 * hc + 1) as usize,
         };
-        let mut b = Vec::with_capacity(a.len());
-        for y in -hl..=hl {
-            let br = rc + y + r0 + or;
-            let taps_rows: [&[f32]; 4] = std::array::from_fn(|i| line(br + i.min(nr - 1) as isize));
-            for x in -hc..=hc {
-                let bc = (cc + x + c0 + oc) as usize;
-                let mut v = 0.0;
-                for (w_r, row) in wr.iter().zip(&taps_rows).take(nr) {
-                    for (j, w_c) in wc.iter().enumerate().take(nc) {
-                        let s = row[bc + j];
-                        if !s.is_finite() {
-                            return -1.0;
-                        }
-                        v += w_r * w_c * f64::from(s);
-                    }
-                }
-                b.push(v);
-            }
-        }
-        let mb = b.iter().sum::<f64>() / b.len() as f64;
-        let (mut sab, mut sbb) = (0.0, 0.0);
-        for (x, y) in a.iter().zip(&b) {
-            let y = y - mb;
-            sab += x * y;
-            sbb += y * y;
-        }
-        if sbb <= 0.0 {
+        let (sb, sbb, sab) = match p.spline {
+            Spline::Nearest => window.sums(a, [1.0], [1.0]),
+            Spline::Linear => window.sums(a, [1.0 - fr, fr], [1.0 - fc, fc]),
+            Spline::Cubic => window.sums(a, cubic_taps(fr), cubic_taps(fc)),
+        };
+        // a no-data sample makes the sums NaN
+        if !(sb.is_finite() && sbb.is_finite() && sab.is_finite()) {
             return -1.0;
         }
-        sab / (saa * sbb).sqrt()
+        let n = a.len() as f64;
+        let mb = sb / n;
+        let sbb = sbb - sb * mb;
+        // no contrast (a flat window leaves only rounding here)
+        if sbb <= n * FLAT_VARIANCE {
+            return -1.0;
+        }
+        (sab - mb * sa) / (saa * sbb).sqrt()
     }
 
     /// Correlates what is left and classifies the cells (module doc, steps 2 to 6).

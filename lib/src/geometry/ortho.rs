@@ -53,10 +53,29 @@ impl InverseGrid {
     /// Raw (line, col) seeing output pixel (`row`, `col`) at terrain height `h`.
     pub fn position(&self, row: usize, col: usize, h: f64) -> (f64, f64) {
         let (j, i) = (row / self.step, col / self.step);
-        let (fy, fx) = (
-            (row % self.step) as f64 / self.step as f64,
-            (col % self.step) as f64 / self.step as f64,
-        );
+        self.blend(j, self.fraction(row), i, self.fraction(col), h)
+    }
+
+    /// [`InverseGrid::position`] of every pixel of output row `row`, pixel `c` at terrain
+    /// height `heights[c]`, into `out` (cleared first): the nodes and weights of the row are
+    /// found once.
+    pub fn row_positions(&self, row: usize, heights: &[f32], out: &mut Vec<(f64, f64)>) {
+        out.clear();
+        let (j, fy) = (row / self.step, self.fraction(row));
+        for (i, span) in heights.chunks(self.step).enumerate() {
+            for (k, &h) in span.iter().enumerate() {
+                let fx = k as f64 / self.step as f64;
+                out.push(self.blend(j, fy, i, fx, f64::from(h)));
+            }
+        }
+    }
+
+    /// Fraction of the way from the node before output row or column `x` to the next.
+    fn fraction(&self, x: usize) -> f64 {
+        (x % self.step) as f64 / self.step as f64
+    }
+
+    fn blend(&self, j: usize, fy: f64, i: usize, fx: f64, h: f64) -> (f64, f64) {
         let k = j * self.nodes_x + i;
         let corners = [k, k + 1, k + self.nodes_x, k + self.nodes_x + 1];
         let weights = [
@@ -129,5 +148,15 @@ mod tests {
                 .max((exact.1 - approx.1).abs());
         }
         assert!(worst < 0.01, "{worst} pixel");
+        // a whole row at once gives every pixel's position bit for bit
+        let heights: Vec<f32> = (0..site.cols).map(|c| 100.0 + 3.0 * c as f32).collect();
+        let mut row = Vec::new();
+        for r in [0, 17, 199] {
+            grid.row_positions(r, &heights, &mut row);
+            assert_eq!(row.len(), site.cols);
+            for (c, &p) in row.iter().enumerate() {
+                assert_eq!(p, grid.position(r, c, f64::from(heights[c])), "{r} {c}");
+            }
+        }
     }
 }

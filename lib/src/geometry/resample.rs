@@ -61,6 +61,49 @@ impl<T: Copy> Window<'_, T> {
         let c = c.clamp(0, self.cols as isize - 1) as usize;
         self.data[r * self.cols + c]
     }
+
+    /// The `N` × `N` samples from (`r`, `c`), clamped to the window's edges.
+    fn block<const N: usize>(&self, r: isize, c: isize) -> [[T; N]; N] {
+        let inside = r >= 0
+            && c >= 0
+            && r + N as isize <= self.rows as isize
+            && c + N as isize <= self.cols as isize;
+        if inside {
+            let start = r as usize * self.cols + c as usize;
+            std::array::from_fn(|i| {
+                let row = &self.data[start + i * self.cols..][..N];
+                std::array::from_fn(|j| row[j])
+            })
+        } else {
+            std::array::from_fn(|i| {
+                std::array::from_fn(|j| self.at(r + i as isize, c + j as isize))
+            })
+        }
+    }
+}
+
+/// `x` rounded down (`f64::floor` is a libm call per value on the baseline x86-64 target; the
+/// cast that truncates is one instruction). For |x| < 2⁶³.
+fn floor(x: f64) -> f64 {
+    let t = x as i64 as f64;
+    if t > x {
+        t - 1.0
+    } else {
+        t
+    }
+}
+
+/// `x` rounded half away from zero, as `f64::round`, for |x| < 2⁶³.
+fn round(x: f64) -> f64 {
+    let t = x as i64 as f64;
+    let f = x - t;
+    if f >= 0.5 {
+        t + 1.0
+    } else if f <= -0.5 {
+        t - 1.0
+    } else {
+        t
+    }
 }
 
 fn keys(t: f64) -> [f64; 4] {
@@ -83,29 +126,30 @@ fn keys(t: f64) -> [f64; 4] {
 /// window's image rows/columns (the edge of the swath).
 pub fn sample(img: &Window<f32>, line: f64, col: f64, kind: Resampling) -> Option<f32> {
     let lr = line - img.row0 as f64;
-    let (rn, cn) = (lr.round(), col.round());
-    if rn < 0.0 || cn < 0.0 || rn >= img.rows as f64 || cn >= img.cols as f64 {
+    let (rn, cn) = (round(lr), round(col));
+    // (NaN positions fail every comparison)
+    if !(rn >= 0.0 && cn >= 0.0 && rn < img.rows as f64 && cn < img.cols as f64) {
         return None;
     }
     let v = match kind {
-        Resampling::Nearest => img.at(rn as isize, cn as isize),
+        Resampling::Nearest => img.data[rn as usize * img.cols + cn as usize],
         Resampling::Bilinear => {
-            let (r0, c0) = (lr.floor(), col.floor());
+            let (r0, c0) = (floor(lr), floor(col));
             let (fr, fc) = ((lr - r0) as f32, (col - c0) as f32);
-            let (r0, c0) = (r0 as isize, c0 as isize);
-            let top = img.at(r0, c0) * (1.0 - fc) + img.at(r0, c0 + 1) * fc;
-            let bottom = img.at(r0 + 1, c0) * (1.0 - fc) + img.at(r0 + 1, c0 + 1) * fc;
+            let [[a, b], [c, d]] = img.block::<2>(r0 as isize, c0 as isize);
+            let top = a * (1.0 - fc) + b * fc;
+            let bottom = c * (1.0 - fc) + d * fc;
             top * (1.0 - fr) + bottom * fr
         }
         Resampling::Cubic => {
-            let (r0, c0) = (lr.floor(), col.floor());
+            let (r0, c0) = (floor(lr), floor(col));
             let (wr, wc) = (keys(lr - r0), keys(col - c0));
-            let (r0, c0) = (r0 as isize, c0 as isize);
+            let block = img.block::<4>(r0 as isize - 1, c0 as isize - 1);
             let mut acc = 0.0f64;
-            for (i, wri) in wr.iter().enumerate() {
+            for (wri, samples) in wr.iter().zip(&block) {
                 let mut row = 0.0f64;
-                for (j, wcj) in wc.iter().enumerate() {
-                    row += wcj * f64::from(img.at(r0 - 1 + i as isize, c0 - 1 + j as isize));
+                for (wcj, &v) in wc.iter().zip(samples) {
+                    row += wcj * f64::from(v);
                 }
                 acc += wri * row;
             }
@@ -119,27 +163,32 @@ pub fn sample(img: &Window<f32>, line: f64, col: f64, kind: Resampling) -> Optio
 pub fn flags(img: &Window<u8>, line: f64, col: f64, kind: Resampling) -> u8 {
     let lr = line - img.row0 as f64;
     let (r, c) = match kind {
-        Resampling::Nearest => return img.at(lr.round() as isize, col.round() as isize),
-        _ => (lr.floor() as isize, col.floor() as isize),
+        Resampling::Nearest => return img.at(round(lr) as isize, round(col) as isize),
+        _ => (floor(lr), floor(col)),
     };
-    let (fr, fc) = (lr - lr.floor(), col - col.floor());
-    let span = |f: f64| -> (isize, isize) {
-        match kind {
-            Resampling::Bilinear => (0, if f > 0.0 { 1 } else { 0 }),
-            _ => {
-                if f > 0.0 {
-                    (-1, 2)
-                } else {
-                    (0, 0)
-                }
-            }
-        }
+    let (fr, fc) = (lr - r, col - c);
+    let (r, c) = (r as isize, c as isize);
+    let reach = match kind {
+        Resampling::Bilinear => (0, 1),
+        _ => (-1, 2),
     };
+    let span = |f: f64| if f > 0.0 { reach } else { (0, 0) };
     let ((r_lo, r_hi), (c_lo, c_hi)) = (span(fr), span(fc));
+    let inside = r + r_lo >= 0
+        && c + c_lo >= 0
+        && r + r_hi < img.rows as isize
+        && c + c_hi < img.cols as isize;
     let mut out = 0;
     for i in r_lo..=r_hi {
-        for j in c_lo..=c_hi {
-            out |= img.at(r + i, c + j);
+        if inside {
+            let start = (r + i) as usize * img.cols + (c + c_lo) as usize;
+            for &v in &img.data[start..=start + (c_hi - c_lo) as usize] {
+                out |= v;
+            }
+        } else {
+            for j in c_lo..=c_hi {
+                out |= img.at(r + i, c + j);
+            }
         }
     }
     out

@@ -107,6 +107,73 @@ impl SunEphemeris {
     }
 }
 
+/// A place on the ground as [`SunClock::cos_zenith`] takes it: sine and cosine of its
+/// latitude and longitude, computed once and shared by every band that sees the place.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Place {
+    sin_lat: f64,
+    cos_lat: f64,
+    sin_lon: f64,
+    cos_lon: f64,
+}
+
+impl Place {
+    /// The place at geodetic latitude/longitude (degrees, east positive).
+    pub fn new(lat_deg: f64, lon_deg: f64) -> Self {
+        let (sin_lat, cos_lat) = lat_deg.to_radians().sin_cos();
+        let (sin_lon, cos_lon) = lon_deg.to_radians().sin_cos();
+        Place {
+            sin_lat,
+            cos_lat,
+            sin_lon,
+            cos_lon,
+        }
+    }
+}
+
+/// cos of the sun zenith at any place and any instant within a minute or so of an ephemeris,
+/// without a trigonometric call per evaluation: the hour angle is the ephemeris's (at
+/// longitude 0) turned by the place's longitude and by the Earth's rotation since the
+/// ephemeris, the latter by its Taylor series to the fourth order (exact to 1e-15 over ±60 s).
+/// Declination and equation of time are held, as [`SunEphemeris::after`] holds them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SunClock {
+    sin_dec: f64,
+    cos_dec: f64,
+    /// cos and sin of the hour angle at longitude 0.
+    cos_h0: f64,
+    sin_h0: f64,
+}
+
+impl SunClock {
+    /// The clock of `eph`.
+    pub fn new(eph: &SunEphemeris) -> Self {
+        let (sin_dec, cos_dec) = eph.declination.sin_cos();
+        let h0 = ((eph.minutes_utc + eph.equation_of_time_min) / 4.0 - 180.0).to_radians();
+        let (sin_h0, cos_h0) = h0.sin_cos();
+        SunClock {
+            sin_dec,
+            cos_dec,
+            cos_h0,
+            sin_h0,
+        }
+    }
+
+    /// cos of the sun zenith at `place`, `seconds` after the ephemeris.
+    pub fn cos_zenith(&self, place: &Place, seconds: f64) -> f64 {
+        // the Earth turns 360° in 1440 minutes: 1/240 degree per second
+        let d = (seconds / 240.0).to_radians();
+        let d2 = d * d;
+        let (sin_d, cos_d) = (d * (1.0 - d2 / 6.0), 1.0 - d2 / 2.0 * (1.0 - d2 / 12.0));
+        let (cos_t, sin_t) = (
+            self.cos_h0 * cos_d - self.sin_h0 * sin_d,
+            self.sin_h0 * cos_d + self.cos_h0 * sin_d,
+        );
+        let cos_hour = cos_t * place.cos_lon - sin_t * place.sin_lon;
+        place.sin_lat * self.sin_dec + place.cos_lat * self.cos_dec * cos_hour
+    }
+}
+
 /// The factor (1/d)² that scales the mean solar irradiance to the day's, d in AU.
 pub fn irradiance_factor(t: NaiveDateTime) -> f64 {
     SunEphemeris::at(t).distance_au.powi(-2)
@@ -159,6 +226,20 @@ mod tests {
         // 6S VARSOL values quoted in domain.md §6: 1.0343 (day 4), 0.9674 (day 185).
         assert!((irradiance_factor(t("2024-01-04T12:00:00")) - 1.0343).abs() < 1.5e-3);
         assert!((irradiance_factor(t("2024-07-03T12:00:00")) - 0.9674).abs() < 1.5e-3);
+    }
+
+    #[test]
+    fn clock_agrees_with_the_ephemeris_over_a_minute() {
+        let eph = SunEphemeris::at(t("2024-03-15T10:30:00"));
+        let clock = SunClock::new(&eph);
+        for (lat, lon) in [(44.1, 6.0), (-33.9, 151.2), (69.6, -18.9), (0.0, 179.9)] {
+            let place = Place::new(lat, lon);
+            for s in [-60.0, -9.3, 0.0, 0.4, 4.5, 60.0] {
+                let want = eph.after(s).cos_zenith(lat, lon);
+                let got = clock.cos_zenith(&place, s);
+                assert!((got - want).abs() < 1e-14, "{lat} {lon} {s}: {got} {want}");
+            }
+        }
     }
 
     #[test]

@@ -45,7 +45,7 @@ use crate::geometry::lonlat::{LocalLonLat, MapToLonLat};
 use crate::geometry::ortho::InverseGrid;
 use crate::geometry::resample::{self, Resampling, Window};
 use crate::geometry::sensor::BandModel;
-use crate::geometry::sun::SunEphemeris;
+use crate::geometry::sun::{Place, SunClock, SunEphemeris};
 use crate::mission::venus;
 use crate::product::l1c::{
     self, angles_to_grid, grid_to_angles, ClaGrid, CloudStatistics, L1c, ProcessingFlags,
@@ -190,6 +190,13 @@ fn write_rpcs(
     Ok(())
 }
 
+/// The output pixels of a strip as every band sees them: terrain height and place (for the
+/// sun), row-major.
+struct Points<'a> {
+    heights: &'a [f32],
+    places: &'a [Place],
+}
+
 /// The inputs and geometry one run shares between its steps.
 struct Context<'a> {
     inp: &'a Inputs,
@@ -228,13 +235,13 @@ impl Context<'_> {
         let mut co = vec![("INTERLEAVE".to_string(), "BAND".to_string())];
         co.extend(opts.creation_options.iter().cloned());
         let mut ds = raster::create_geotiff(path, &spec, &co)?;
-        // Per output pixel: 15 int16 outputs, height, lon/lat; plus a raw window per band;
+        // Per output pixel: 15 int16 outputs, height, place; plus a raw window per band;
         // the stereo's three bands (f32) and the copies handed to it.
         let strips = Strips::for_budget(
             lines,
             cols,
             opts.ram_bytes,
-            15 * 2 + 4 + 16 + 4 * 7 + 3 * 4 + 6 * 2,
+            15 * 2 + 4 + 32 + 4 * 7 + 3 * 4 + 6 * 2,
         );
         let p = &self.inp.stereo;
         let px = site.pixel_m;
@@ -264,17 +271,21 @@ impl Context<'_> {
         for win in strips.clone() {
             let rows = win.row..win.end();
             let n = win.rows * cols;
-            let points: Vec<(f32, f64, f64)> = rows
+            let (heights, places): (Vec<f32>, Vec<Place>) = rows
                 .clone()
                 .into_par_iter()
                 .flat_map_iter(|r| {
                     (0..cols).map(move |c| {
                         let (e, nn) = site.pixel_centre(r as f64, c as f64);
                         let (lon, lat) = self.local.lonlat(e, nn);
-                        (self.inp.dem.height(e, nn) as f32, lat, lon)
+                        (self.inp.dem.height(e, nn) as f32, Place::new(lat, lon))
                     })
                 })
-                .collect();
+                .unzip();
+            let points = Points {
+                heights: &heights,
+                places: &places,
+            };
             let mut sat = vec![0i16; n];
             let mut pix = vec![0i16; n];
             let mut seen_by_all = vec![true; n];
@@ -351,7 +362,7 @@ impl Context<'_> {
         &self,
         b: usize,
         rows: std::ops::Range<usize>,
-        points: &[(f32, f64, f64)],
+        points: &Points,
         kind: Resampling,
     ) -> Result<(Vec<i16>, Vec<u8>, Option<bool>)> {
         let cols = self.site.cols;
@@ -391,27 +402,29 @@ impl Context<'_> {
             row0: r0,
         };
         let d = &band.datation;
-        let eph = SunEphemeris::at(d.time_ref);
+        let sun = SunClock::new(&SunEphemeris::at(d.time_ref));
         let d_au = self.inp.earth_sun.distance_au(d.time_ref);
         let row0 = rows.start;
         let out: Vec<(i16, u8)> = (0..rows.len())
             .into_par_iter()
-            .flat_map_iter(|i| {
-                let (img, fl, eph) = (&img, &fl, &eph);
-                (0..cols).map(move |c| {
-                    let (h, lat, lon) = points[i * cols + c];
-                    let (l, col) = grid.position(row0 + i, c, f64::from(h));
-                    let Some(v) = resample::sample(img, l, col, kind) else {
+            .map_init(Vec::new, |positions, i| {
+                let span = i * cols..(i + 1) * cols;
+                grid.row_positions(row0 + i, &points.heights[span.clone()], positions);
+                let places = &points.places[span];
+                let pixel = |(&(l, col), place)| {
+                    let Some(v) = resample::sample(&img, l, col, kind) else {
                         return (NODATA, 0);
                     };
-                    let cos_sz = eph.after(d.te * (l - d.line_ref)).cos_zenith(lat, lon);
+                    let cos_sz = sun.cos_zenith(place, d.te * (l - d.line_ref));
                     if !v.is_finite() || cos_sz <= 0.0 {
                         return (NODATA, 0);
                     }
                     let rho = radiometry::toa_reflectance(f64::from(v), b, cos_sz, d_au);
-                    (encode(rho), resample::flags(fl, l, col, kind))
-                })
+                    (encode(rho), resample::flags(&fl, l, col, kind))
+                };
+                positions.iter().zip(places).map(pixel).collect::<Vec<_>>()
             })
+            .flatten_iter()
             .collect();
         let (refl, flags) = out.into_iter().unzip();
         Ok((refl, flags, Some(signal)))
@@ -585,7 +598,7 @@ fn write_planes(path: &Path, spec: &RasterSpec, planes: &[Vec<f32>], opts: &Opti
 
 /// Reflectance to its int16 code; the nodata code is never produced by a real value.
 fn encode(rho: f64) -> i16 {
-    let v = (rho / QUANTIFICATION).round().clamp(-32767.0, 32767.0) as i16;
+    let v = raster::half_away(rho / QUANTIFICATION).clamp(-32767.0, 32767.0) as i16;
     if v == NODATA {
         NODATA + 1
     } else {

@@ -727,20 +727,12 @@ struct RowNodes {
     wv: Vec<f64>,
 }
 
-/// `x` moved half a unit away from zero: the cast to an integer, which truncates, then rounds
-/// it half away from zero (`f64::round` and `f64::trunc` are libm calls per value on the
-/// baseline x86-64 target; the cast is one instruction). Clamping before the cast gives the
-/// same integer as rounding first.
-fn half_away(x: f64) -> f64 {
-    x + 0.5f64.copysign(x)
-}
-
 fn encode_refl(rho: f64, q: f64) -> i16 {
-    half_away(rho / q).clamp(-9999.0, 32767.0) as i16
+    raster::half_away(rho / q).clamp(-9999.0, 32767.0) as i16
 }
 
 fn encode_u8(v: f64, q: f64) -> u8 {
-    half_away(v / q).clamp(1.0, 255.0) as u8
+    raster::half_away(v / q).clamp(1.0, 255.0) as u8
 }
 
 impl Correction<'_> {
@@ -774,7 +766,7 @@ impl Correction<'_> {
             .map(|i| {
                 let (r, c) = (win.row + i / cols, i % cols);
                 k.cla.map_or(0, |a| {
-                    half_away(f64::from(a.at_pixel(r, c))).clamp(0.0, 65534.0) as u16
+                    raster::half_away(f64::from(a.at_pixel(r, c))).clamp(0.0, 65534.0) as u16
                 })
             })
             .collect();

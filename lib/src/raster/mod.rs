@@ -47,5 +47,13 @@ pub use io::{
     read_window_into, write_window,
 };
 pub use rpc::{read_rpc, write_rpc_vrt, RPC_DOMAIN};
+
+/// `x` moved half a unit away from zero: the cast to an integer, which truncates, then rounds
+/// it half away from zero, as coding a value into an integer sample wants (`f64::round` and
+/// `f64::trunc` are libm calls per value on the baseline x86-64 target; the cast is one
+/// instruction). Clamping before the cast gives the same integer as rounding first.
+pub fn half_away(x: f64) -> f64 {
+    x + 0.5f64.copysign(x)
+}
 pub use staged::{ensure_dir, Staged, StagedProduct, EXISTS_MSG};
 pub use strips::{cap_block_cache, strip_rows, Strips, Window, STRIP_SHARE, TILE_ROWS};
