@@ -457,28 +457,48 @@ struct Window<'a> {
 
 impl Window<'_> {
     /// Σb, Σb² and Σa·b over the window, b the secondary interpolated with the separable
-    /// weights `wr` (rows) and `wc` (columns), `a` the reference window row by row.
-    fn sums<const N: usize>(&self, a: &[f64], wr: [f64; N], wc: [f64; N]) -> (f64, f64, f64) {
+    /// weights `wr` (rows) and `wc` (columns) into `b`, `a` the reference window row by row.
+    /// The sums run in `LANES` interleaved partial sums, which the compiler vectorises.
+    fn sums<const N: usize>(
+        &self,
+        a: &[f64],
+        b: &mut [f64],
+        wr: [f64; N],
+        wc: [f64; N],
+    ) -> (f64, f64, f64) {
+        const LANES: usize = 8;
         let w: [[f64; N]; N] = std::array::from_fn(|i| std::array::from_fn(|j| wr[i] * wc[j]));
-        let (mut sb, mut sbb, mut sab) = (0.0, 0.0, 0.0);
-        for (y, arow) in a.chunks_exact(self.width).enumerate() {
+        for (y, brow) in b.chunks_exact_mut(self.width).enumerate() {
             let taps: [&[f32]; N] = std::array::from_fn(|i| {
                 let start = (y + i) * self.cols + self.first_col;
                 &self.secondary[start..start + self.width + N - 1]
             });
-            for (x, &av) in arow.iter().enumerate() {
+            for (x, out) in brow.iter_mut().enumerate() {
                 let mut v = 0.0;
                 for (wi, row) in w.iter().zip(&taps) {
                     for (wij, s) in wi.iter().zip(&row[x..x + N]) {
                         v += wij * f64::from(*s);
                     }
                 }
-                sb += v;
-                sbb += v * v;
-                sab += av * v;
+                *out = v;
             }
         }
-        (sb, sbb, sab)
+        let (mut sb, mut sbb, mut sab) = ([0.0; LANES], [0.0; LANES], [0.0; LANES]);
+        let (mut bc, mut ac) = (b.chunks_exact(LANES), a.chunks_exact(LANES));
+        for (bx, ax) in (&mut bc).zip(&mut ac) {
+            for k in 0..LANES {
+                sb[k] += bx[k];
+                sbb[k] += bx[k] * bx[k];
+                sab[k] += ax[k] * bx[k];
+            }
+        }
+        for (k, (bv, av)) in bc.remainder().iter().zip(ac.remainder()).enumerate() {
+            sb[k] += bv;
+            sbb[k] += bv * bv;
+            sab[k] += av * bv;
+        }
+        let total = |v: [f64; LANES]| v.iter().sum::<f64>();
+        (total(sb), total(sbb), total(sab))
     }
 }
 
@@ -628,12 +648,14 @@ impl Stereo {
             }
             self.correlate_row(gi);
             self.next_grid_row += 1;
-            let (next, _) = centre(&self.p, gi + 1, 0);
-            let keep = next
-                .saturating_sub(self.p.half_window.0 + self.margin + 1)
-                .min((gi + 1) * self.p.step.0);
-            self.rows.drop_before(keep);
         }
+        // the rows no later grid row reads, dropped once per strip (not per grid row: each
+        // drop moves the rows kept)
+        let (next, _) = centre(&self.p, self.next_grid_row, 0);
+        let keep = next
+            .saturating_sub(self.p.half_window.0 + self.margin + 1)
+            .min(self.next_grid_row * self.p.step.0);
+        self.rows.drop_before(keep);
     }
 
     fn correlate_row(&mut self, gi: usize) {
@@ -723,8 +745,9 @@ impl Stereo {
             return cell;
         }
         let sa: f64 = a.iter().sum();
+        let mut b = vec![0.0; a.len()];
         let scores: Vec<f64> = (lo..=hi)
-            .map(|s| self.zncc(&a, sa, saa, rc, cc, s as f64 * u.1, s as f64 * u.0))
+            .map(|s| self.zncc(&a, sa, saa, &mut b, rc, cc, s as f64 * u.1, s as f64 * u.0))
             .collect();
         let (mut k, mut best) = (0usize, f64::MIN);
         for (i, &c) in scores.iter().enumerate() {
@@ -763,10 +786,21 @@ impl Stereo {
     }
 
     /// Zero-mean normalised correlation of the centred reference window `a` (sum `sa`, sum of
-    /// squares `saa`) with the secondary band shifted by (`dr`, `dc`) pixels; -1 where the
-    /// shifted window leaves the rows held, meets a no-data sample or has no contrast.
+    /// squares `saa`) with the secondary band shifted by (`dr`, `dc`) pixels (interpolated into
+    /// `b`, as long as `a`); -1 where the shifted window leaves the rows held, meets a no-data
+    /// sample or has no contrast.
     #[allow(clippy::too_many_arguments)]
-    fn zncc(&self, a: &[f64], sa: f64, saa: f64, rc: isize, cc: isize, dr: f64, dc: f64) -> f64 {
+    fn zncc(
+        &self,
+        a: &[f64],
+        sa: f64,
+        saa: f64,
+        b: &mut [f64],
+        rc: isize,
+        cc: isize,
+        dr: f64,
+        dc: f64,
+    ) -> f64 {
         let p = &self.p;
         let rows = &self.rows;
         let (hl, hc) = (p.half_window.0 as isize, p.half_window.1 as isize);
@@ -797,9 +831,9 @@ impl Stereo {
             width: (2 * hc + 1) as usize,
         };
         let (sb, sbb, sab) = match p.spline {
-            Spline::Nearest => window.sums(a, [1.0], [1.0]),
-            Spline::Linear => window.sums(a, [1.0 - fr, fr], [1.0 - fc, fc]),
-            Spline::Cubic => window.sums(a, cubic_taps(fr), cubic_taps(fc)),
+            Spline::Nearest => window.sums(a, b, [1.0], [1.0]),
+            Spline::Linear => window.sums(a, b, [1.0 - fr, fr], [1.0 - fc, fc]),
+            Spline::Cubic => window.sums(a, b, cubic_taps(fr), cubic_taps(fc)),
         };
         // a no-data sample makes the sums NaN
         if !(sb.is_finite() && sbb.is_finite() && sab.is_finite()) {

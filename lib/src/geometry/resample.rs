@@ -107,19 +107,13 @@ fn round(x: f64) -> f64 {
 }
 
 fn keys(t: f64) -> [f64; 4] {
-    // Weights of samples at offsets −1, 0, 1, 2 for a position t ∈ [0, 1) past sample 0.
+    // Weights of samples at offsets −1, 0, 1, 2 for a position t ∈ [0, 1) past sample 0: the
+    // kernel's inner piece at distances t and 1 − t, its outer piece at 1 + t and 2 − t (where
+    // t = 0 puts them on the pieces' common ends, both pieces give the same exact 0 there).
     let a = -0.5;
-    let w = |x: f64| {
-        let x = x.abs();
-        if x <= 1.0 {
-            (a + 2.0) * x * x * x - (a + 3.0) * x * x + 1.0
-        } else if x < 2.0 {
-            a * x * x * x - 5.0 * a * x * x + 8.0 * a * x - 4.0 * a
-        } else {
-            0.0
-        }
-    };
-    [w(1.0 + t), w(t), w(1.0 - t), w(2.0 - t)]
+    let inner = |x: f64| (a + 2.0) * x * x * x - (a + 3.0) * x * x + 1.0;
+    let outer = |x: f64| a * x * x * x - 5.0 * a * x * x + 8.0 * a * x - 4.0 * a;
+    [outer(1.0 + t), inner(t), inner(1.0 - t), outer(2.0 - t)]
 }
 
 /// Value at image position (`line`, `col`), or `None` when the nearest sample is outside the
@@ -222,6 +216,30 @@ mod tests {
         }
         assert!(sample(&w, 99.4, 3.0, Resampling::Cubic).is_none());
         assert!(sample(&w, 104.0, 11.6, Resampling::Cubic).is_none());
+    }
+
+    #[test]
+    fn keys_weights_are_the_kernel_of_gdal_cubic() {
+        // Keys' kernel, a = −0.5, as GDAL's cubic resampling defines it, piece by distance
+        let kernel = |x: f64| {
+            let x = x.abs();
+            if x <= 1.0 {
+                1.5 * x * x * x - 2.5 * x * x + 1.0
+            } else if x < 2.0 {
+                -0.5 * x * x * x + 2.5 * x * x - 4.0 * x + 2.0
+            } else {
+                0.0
+            }
+        };
+        for t in [0.0, 1e-9, 0.25, 0.5, 0.75, 1.0 - 1e-12] {
+            let w = keys(t);
+            let want = [kernel(1.0 + t), kernel(t), kernel(1.0 - t), kernel(2.0 - t)];
+            for (g, e) in w.iter().zip(want) {
+                assert!((g - e).abs() < 1e-15, "{t}: {w:?} {want:?}");
+            }
+            assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-15);
+        }
+        assert_eq!(keys(0.0), [0.0, 1.0, 0.0, 0.0]);
     }
 
     #[test]

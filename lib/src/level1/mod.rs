@@ -235,13 +235,13 @@ impl Context<'_> {
         let mut co = vec![("INTERLEAVE".to_string(), "BAND".to_string())];
         co.extend(opts.creation_options.iter().cloned());
         let mut ds = raster::create_geotiff(path, &spec, &co)?;
-        // Per output pixel: 15 int16 outputs, height, place; plus a raw window per band;
-        // the stereo's three bands (f32) and the copies handed to it.
+        // Per output pixel: 15 int16 outputs and 12 flags, height, place; plus the raw windows
+        // of the bands in work; the stereo's three bands (f32) and the copies handed to it.
         let strips = Strips::for_budget(
             lines,
             cols,
             opts.ram_bytes,
-            15 * 2 + 4 + 32 + 4 * 7 + 3 * 4 + 6 * 2,
+            15 * 2 + 12 + 4 + 32 + 4 * 7 + 3 * 4 + 6 * 2,
         );
         let p = &self.inp.stereo;
         let px = site.pixel_m;
@@ -296,8 +296,19 @@ impl Context<'_> {
                     || b == p.reflectance
                     || ql.as_ref().is_some_and(|q| q.bands.contains(&b))
             };
-            for b in 0..venus::BANDS.len() {
-                let (refl, flags, raw) = self.band_strip(b, rows.clone(), &points, kind)?;
+            // as many bands at once as there are threads (each band's pixels in parallel too):
+            // reading and calibrating a band's raw lines is serial work
+            let bands: Vec<usize> = (0..venus::BANDS.len()).collect();
+            let mut strips_of_bands = Vec::with_capacity(bands.len());
+            for some in bands.chunks(rayon::current_num_threads().max(1)) {
+                let done: Vec<_> = some
+                    .par_iter()
+                    .map(|&b| self.band_strip(b, rows.clone(), &points, kind))
+                    .collect();
+                strips_of_bands.extend(done);
+            }
+            for (b, strip) in strips_of_bands.into_iter().enumerate() {
+                let (refl, flags, raw) = strip?;
                 read_any[b] |= raw.is_some();
                 signal[b] |= raw == Some(true);
                 for (i, (&v, &f)) in refl.iter().zip(&flags).enumerate() {
