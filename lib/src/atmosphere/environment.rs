@@ -163,21 +163,15 @@ impl Window {
         sum / weight
     }
 
-    /// The weighted mean around cell (row, col) of a raster given as sums: `values` holds
-    /// each cell's sum and `counts` how many samples it summed (cells without samples count
-    /// for nothing), over the part of the window inside the raster.
-    pub fn weighted_mean_at(
-        &self,
-        values: &SummedArea,
-        counts: &SummedArea,
-        row: usize,
-        col: usize,
-    ) -> f64 {
-        let (mut sum, mut weight) = (0.0, 0.0);
+    /// The weighted sum around cell (row, col) of the raster of `sat`, over the part of the
+    /// window inside the raster. The weighted mean of a raster given as sums (each cell's sum
+    /// and how many samples it summed; cells without samples count for nothing) is the
+    /// weighted sum of the sums over that of the counts.
+    pub fn weighted_sum_at(&self, sat: &SummedArea, row: usize, col: usize) -> f64 {
+        let mut sum = 0.0;
         for &(half, w) in &self.squares {
-            sum += w * values.square(row, col, half).0;
-            weight += w * counts.square(row, col, half).0;
+            sum += w * sat.square(row, col, half).0;
         }
-        sum / weight
+        sum
     }
 }

@@ -420,6 +420,10 @@ fn environment(
         .map(|(u, &c)| if u.is_nan() { 0.0 } else { c })
         .collect();
     let n_sat = SummedArea::new(g.cols, g.rows, |k| n[k]);
+    let weights: Vec<f64> = (0..g.cells())
+        .into_par_iter()
+        .map(|k| window.weighted_sum_at(&n_sat, k / g.cols, k % g.cols))
+        .collect();
     let mean = |own: &[f64]| -> Field {
         let sat = SummedArea::new(
             g.cols,
@@ -431,7 +435,7 @@ fn environment(
             cols: g.cols,
             data: (0..g.cells())
                 .into_par_iter()
-                .map(|k| window.weighted_mean_at(&sat, &n_sat, k / g.cols, k % g.cols))
+                .map(|k| window.weighted_sum_at(&sat, k / g.cols, k % g.cols) / weights[k])
                 .map(|v| if v.is_finite() { v } else { f64::NAN })
                 .collect(),
         }
