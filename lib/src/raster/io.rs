@@ -233,6 +233,25 @@ pub fn write_window<T: GdalType + Copy>(
         .map_err(fail)
 }
 
+/// Writes out the blocks of `ds` that GDAL's cache holds (a strip's worth), compressed by the
+/// encoder's threads. Called after each strip, so that reading the next strip does not evict
+/// them one block at a time and compress them on the reading thread.
+pub fn flush(ds: &mut Dataset) -> Result<()> {
+    // SAFETY: resets the calling thread's GDAL error state.
+    unsafe { gdal_sys::CPLErrorReset() };
+    let _ = ds.flush_cache();
+    match last_failure() {
+        Some(msg) => {
+            let path = dataset_path(ds);
+            Err(VipError::output(
+                &path,
+                with_detail("cannot write", &strip_path(&msg, &path)),
+            ))
+        }
+        None => Ok(()),
+    }
+}
+
 /// Flushes and closes a dataset that was written, reporting the write errors GDAL only sees
 /// then (disk full, ...) as an output error about `dest`.
 pub fn finish(mut ds: Dataset, dest: &Path) -> Result<()> {

@@ -43,7 +43,7 @@ pub use distribution::{
     split_bands, BandCopy, Layout,
 };
 pub use io::{
-    block_rows, dataset_path, expect_shape, finish, open, read_bands_into, read_rows, read_window,
+    block_rows, dataset_path, expect_shape, finish, flush, open, read_bands_into, read_rows, read_window,
     read_window_into, write_window,
 };
 pub use rpc::{read_rpc, write_rpc_vrt, RPC_DOMAIN};
