@@ -116,76 +116,103 @@ fn keys(t: f64) -> [f64; 4] {
     [outer(1.0 + t), inner(t), inner(1.0 - t), outer(2.0 - t)]
 }
 
+/// Where an image position falls among the samples of a window: found once, it gives the
+/// interpolated value ([`Spot::value`]) and the flags ([`Spot::flags`]) of every window of
+/// the same shape.
+#[derive(Debug, Clone, Copy)]
+pub struct Spot {
+    /// Row within the window and column, rounded to the nearest sample.
+    nearest: (usize, usize),
+    /// The sample at or before the position, and the fractions past it.
+    below: (isize, isize),
+    fraction: (f64, f64),
+}
+
+impl Spot {
+    /// The spot of image position (`line`, `col`) in windows shaped as `img`, or `None` when
+    /// the nearest sample is outside the window's image rows/columns (the edge of the swath).
+    pub fn new<T>(img: &Window<T>, line: f64, col: f64) -> Option<Spot> {
+        let lr = line - img.row0 as f64;
+        let (rn, cn) = (round(lr), round(col));
+        // (NaN positions fail every comparison)
+        if !(rn >= 0.0 && cn >= 0.0 && rn < img.rows as f64 && cn < img.cols as f64) {
+            return None;
+        }
+        let (r0, c0) = (floor(lr), floor(col));
+        Some(Spot {
+            nearest: (rn as usize, cn as usize),
+            below: (r0 as isize, c0 as isize),
+            fraction: (lr - r0, col - c0),
+        })
+    }
+
+    /// The value of `img` here.
+    pub fn value(&self, img: &Window<f32>, kind: Resampling) -> f32 {
+        let (r0, c0) = self.below;
+        let (fr, fc) = self.fraction;
+        match kind {
+            Resampling::Nearest => img.data[self.nearest.0 * img.cols + self.nearest.1],
+            Resampling::Bilinear => {
+                let (fr, fc) = (fr as f32, fc as f32);
+                let [[a, b], [c, d]] = img.block::<2>(r0, c0);
+                let top = a * (1.0 - fc) + b * fc;
+                let bottom = c * (1.0 - fc) + d * fc;
+                top * (1.0 - fr) + bottom * fr
+            }
+            Resampling::Cubic => {
+                let (wr, wc) = (keys(fr), keys(fc));
+                let block = img.block::<4>(r0 - 1, c0 - 1);
+                let mut acc = 0.0f64;
+                for (wri, samples) in wr.iter().zip(&block) {
+                    let mut row = 0.0f64;
+                    for (wcj, &v) in wc.iter().zip(samples) {
+                        row += wcj * f64::from(v);
+                    }
+                    acc += wri * row;
+                }
+                acc as f32
+            }
+        }
+    }
+
+    /// OR of the flags in `img` of every sample the kernel gives a non-zero weight here.
+    pub fn flags(&self, img: &Window<u8>, kind: Resampling) -> u8 {
+        let (r, c) = self.below;
+        let (fr, fc) = self.fraction;
+        let reach = match kind {
+            Resampling::Nearest => {
+                return img.data[self.nearest.0 * img.cols + self.nearest.1];
+            }
+            Resampling::Bilinear => (0, 1),
+            Resampling::Cubic => (-1, 2),
+        };
+        let span = |f: f64| if f > 0.0 { reach } else { (0, 0) };
+        let ((r_lo, r_hi), (c_lo, c_hi)) = (span(fr), span(fc));
+        let inside = r + r_lo >= 0
+            && c + c_lo >= 0
+            && r + r_hi < img.rows as isize
+            && c + c_hi < img.cols as isize;
+        let mut out = 0;
+        for i in r_lo..=r_hi {
+            if inside {
+                let start = (r + i) as usize * img.cols + (c + c_lo) as usize;
+                for &v in &img.data[start..=start + (c_hi - c_lo) as usize] {
+                    out |= v;
+                }
+            } else {
+                for j in c_lo..=c_hi {
+                    out |= img.at(r + i, c + j);
+                }
+            }
+        }
+        out
+    }
+}
+
 /// Value at image position (`line`, `col`), or `None` when the nearest sample is outside the
 /// window's image rows/columns (the edge of the swath).
 pub fn sample(img: &Window<f32>, line: f64, col: f64, kind: Resampling) -> Option<f32> {
-    let lr = line - img.row0 as f64;
-    let (rn, cn) = (round(lr), round(col));
-    // (NaN positions fail every comparison)
-    if !(rn >= 0.0 && cn >= 0.0 && rn < img.rows as f64 && cn < img.cols as f64) {
-        return None;
-    }
-    let v = match kind {
-        Resampling::Nearest => img.data[rn as usize * img.cols + cn as usize],
-        Resampling::Bilinear => {
-            let (r0, c0) = (floor(lr), floor(col));
-            let (fr, fc) = ((lr - r0) as f32, (col - c0) as f32);
-            let [[a, b], [c, d]] = img.block::<2>(r0 as isize, c0 as isize);
-            let top = a * (1.0 - fc) + b * fc;
-            let bottom = c * (1.0 - fc) + d * fc;
-            top * (1.0 - fr) + bottom * fr
-        }
-        Resampling::Cubic => {
-            let (r0, c0) = (floor(lr), floor(col));
-            let (wr, wc) = (keys(lr - r0), keys(col - c0));
-            let block = img.block::<4>(r0 as isize - 1, c0 as isize - 1);
-            let mut acc = 0.0f64;
-            for (wri, samples) in wr.iter().zip(&block) {
-                let mut row = 0.0f64;
-                for (wcj, &v) in wc.iter().zip(samples) {
-                    row += wcj * f64::from(v);
-                }
-                acc += wri * row;
-            }
-            acc as f32
-        }
-    };
-    Some(v)
-}
-
-/// OR of the flags of every sample the kernel gives a non-zero weight at (`line`, `col`).
-pub fn flags(img: &Window<u8>, line: f64, col: f64, kind: Resampling) -> u8 {
-    let lr = line - img.row0 as f64;
-    let (r, c) = match kind {
-        Resampling::Nearest => return img.at(round(lr) as isize, round(col) as isize),
-        _ => (floor(lr), floor(col)),
-    };
-    let (fr, fc) = (lr - r, col - c);
-    let (r, c) = (r as isize, c as isize);
-    let reach = match kind {
-        Resampling::Bilinear => (0, 1),
-        _ => (-1, 2),
-    };
-    let span = |f: f64| if f > 0.0 { reach } else { (0, 0) };
-    let ((r_lo, r_hi), (c_lo, c_hi)) = (span(fr), span(fc));
-    let inside = r + r_lo >= 0
-        && c + c_lo >= 0
-        && r + r_hi < img.rows as isize
-        && c + c_hi < img.cols as isize;
-    let mut out = 0;
-    for i in r_lo..=r_hi {
-        if inside {
-            let start = (r + i) as usize * img.cols + (c + c_lo) as usize;
-            for &v in &img.data[start..=start + (c_hi - c_lo) as usize] {
-                out |= v;
-            }
-        } else {
-            for j in c_lo..=c_hi {
-                out |= img.at(r + i, c + j);
-            }
-        }
-    }
-    out
+    Spot::new(img, line, col).map(|s| s.value(img, kind))
 }
 
 #[cfg(test)]
@@ -270,10 +297,17 @@ mod tests {
             rows: 10,
             row0: 0,
         };
-        assert_eq!(flags(&w, 5.0, 5.0, Resampling::Nearest), 1);
-        assert_eq!(flags(&w, 4.5, 4.5, Resampling::Bilinear), 1);
-        assert_eq!(flags(&w, 3.5, 3.5, Resampling::Bilinear), 0);
-        assert_eq!(flags(&w, 3.5, 3.5, Resampling::Cubic), 1);
-        assert_eq!(flags(&w, 5.0, 3.0, Resampling::Cubic), 0);
+        let flags = |l: f64, c: f64, kind| Spot::new(&w, l, c).unwrap().flags(&w, kind);
+        assert_eq!(flags(5.0, 5.0, Resampling::Nearest), 1);
+        assert_eq!(flags(4.5, 4.5, Resampling::Bilinear), 1);
+        assert_eq!(flags(3.5, 3.5, Resampling::Bilinear), 0);
+        assert_eq!(flags(3.5, 3.5, Resampling::Cubic), 1);
+        assert_eq!(flags(5.0, 3.0, Resampling::Cubic), 0);
+        // at the window's edge the kernel's samples are clamped to it
+        assert_eq!(flags(9.0, 8.5, Resampling::Cubic), 0);
+        let mut corner = fl.clone();
+        corner[9 * 10 + 9] = 2;
+        let w = Window { data: &corner, ..w };
+        assert_eq!(Spot::new(&w, 9.0, 8.5).unwrap().flags(&w, Resampling::Cubic), 2);
     }
 }

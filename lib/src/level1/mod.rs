@@ -43,7 +43,7 @@ use crate::geometry::dem::Dem;
 use crate::geometry::grid::Site;
 use crate::geometry::lonlat::{LocalLonLat, MapToLonLat};
 use crate::geometry::ortho::InverseGrid;
-use crate::geometry::resample::{self, Resampling, Window};
+use crate::geometry::resample::{Resampling, Spot, Window};
 use crate::geometry::sensor::BandModel;
 use crate::geometry::sun::{Place, SunClock, SunEphemeris};
 use crate::mission::venus;
@@ -423,15 +423,16 @@ impl Context<'_> {
                 grid.row_positions(row0 + i, &points.heights[span.clone()], positions);
                 let places = &points.places[span];
                 let pixel = |(&(l, col), place)| {
-                    let Some(v) = resample::sample(&img, l, col, kind) else {
+                    let Some(spot) = Spot::new(&img, l, col) else {
                         return (NODATA, 0);
                     };
+                    let v = spot.value(&img, kind);
                     let cos_sz = sun.cos_zenith(place, d.te * (l - d.line_ref));
                     if !v.is_finite() || cos_sz <= 0.0 {
                         return (NODATA, 0);
                     }
                     let rho = radiometry::toa_reflectance(f64::from(v), b, cos_sz, d_au);
-                    (encode(rho), resample::flags(&fl, l, col, kind))
+                    (encode(rho), spot.flags(&fl, kind))
                 };
                 positions.iter().zip(places).map(pixel).collect::<Vec<_>>()
             })
