@@ -136,7 +136,7 @@ fn sim_disc_weights(set: &LutSet, cases: &[Case]) -> Vec<f64> {
 fn processor_disc_weight(l: &BandLuts, c: &Conditions, sat: &SummedArea, n: usize) -> f64 {
     let w = Window::environment(&EnvFunction::of(l, c), level2::ENV_CELL_M, n);
     let ones = SummedArea::new(n, n, |_| 1.0);
-    w.weighted_mean_at(sat, &ones, n / 2, n / 2)
+    w.weighted_sum_at(sat, n / 2, n / 2) / w.weighted_sum_at(&ones, n / 2, n / 2)
 }
 
 /// The processor's weight of the disc for every disc case (NaN for uniform ground).
