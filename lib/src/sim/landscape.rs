@@ -28,7 +28,7 @@
 
 use chrono::NaiveDate;
 
-use super::noise::{hash, mix, smoothstep, unit, Field};
+use super::noise::{floor, hash, mix, smoothstep, unit, Field};
 use super::phenology::{Crop, Forest, Season};
 use super::spectra::{self, Material, Soil};
 
@@ -171,6 +171,9 @@ impl Landscape {
             g.overlay(into, q.surface(self, x, y, moisture, -cells.edge_distance));
         }
         // borders: one in four a dirt track (4 m), one in five a hedge (7 m)
+        if cells.edge_distance >= 3.5 + EDGE_M {
+            return g;
+        }
         let border = unit(hash(
             self.seed ^ 0xb0de7,
             cells.nearest.0.min(cells.second.0) * 7919 + cells.nearest.1.min(cells.second.1),
@@ -198,10 +201,7 @@ impl Landscape {
     /// Villages: at most one per cell of [`VILLAGE_CELL_M`], a few hundred metres across, with
     /// a street grid of their own orientation.
     fn village(&self, x: f64, y: f64, moisture: f64) -> Option<Ground> {
-        let (i, j) = (
-            (x / VILLAGE_CELL_M).floor() as i64,
-            (y / VILLAGE_CELL_M).floor() as i64,
-        );
+        let (i, j) = (floor(x / VILLAGE_CELL_M), floor(y / VILLAGE_CELL_M));
         let h = hash(self.seed ^ 0x0b1a6e, i, j, 0);
         if unit(h) > 0.55 {
             return None;
@@ -383,6 +383,17 @@ pub enum Part {
 }
 
 impl Part {
+    fn spectrum(&self) -> [f64; NB] {
+        let lib = spectra::library();
+        match *self {
+            Part::Canopy(c) => lib.canopy(&c),
+            Part::Soil(s, moisture) => lib.soil(s, moisture),
+            Part::Material(m) => lib.material(m),
+            Part::Water(t) => lib.water(t),
+            Part::Snow(age) => lib.snow(age),
+        }
+    }
+
     fn band(&self, b: usize) -> f64 {
         let lib = spectra::library();
         match *self {
@@ -470,9 +481,12 @@ impl Ground {
             .sum()
     }
 
-    /// Reflectance in the 12 bands.
+    /// Reflectance in the 12 bands (each part's spectrum looked up once).
     pub fn spectrum(&self) -> [f64; NB] {
-        std::array::from_fn(|b| self.band(b))
+        let parts = &self.parts[..self.len];
+        let spectra: [[f64; NB]; MAX_PARTS] =
+            std::array::from_fn(|k| parts.get(k).map_or([0.0; NB], |(_, p)| p.spectrum()));
+        std::array::from_fn(|b| parts.iter().zip(&spectra).map(|((w, _), r)| w * r[b]).sum())
     }
 }
 
@@ -486,18 +500,22 @@ struct Voronoi {
 
 impl Voronoi {
     fn at(seed: u64, cell: f64, x: f64, y: f64) -> Voronoi {
-        let centre = |i: i64, j: i64| {
-            let h = hash(seed, i, j, 1);
-            (
-                (i as f64 + 0.1 + 0.8 * unit(h)) * cell,
-                (j as f64 + 0.1 + 0.8 * unit(mix(h))) * cell,
-            )
-        };
-        let (ci, cj) = ((x / cell).floor() as i64, (y / cell).floor() as i64);
+        let (ci, cj) = (floor(x / cell), floor(y / cell));
+        // the centres of the 3 × 3 cells around (ci, cj)
+        let centres = memo(&CENTRES, (seed, cell.to_bits(), ci, cj), || {
+            std::array::from_fn(|k| {
+                let (i, j) = (ci - 1 + k as i64 / 3, cj - 1 + k as i64 % 3);
+                let h = hash(seed, i, j, 1);
+                (
+                    (i as f64 + 0.1 + 0.8 * unit(h)) * cell,
+                    (j as f64 + 0.1 + 0.8 * unit(mix(h))) * cell,
+                )
+            })
+        });
         let mut best = [(f64::MAX, (0, 0), (0.0, 0.0)); 2];
         for i in ci - 1..=ci + 1 {
             for j in cj - 1..=cj + 1 {
-                let c = centre(i, j);
+                let c = centres[((i - ci + 1) * 3 + j - cj + 1) as usize];
                 let d2 = (x - c.0).powi(2) + (y - c.1).powi(2);
                 if d2 < best[0].0 {
                     best[1] = best[0];
@@ -517,7 +535,42 @@ impl Voronoi {
     }
 }
 
+/// A per-thread memo of the last [`MEMO`] results of a pure function of `key`: successive
+/// samples mostly fall in the same cells and parcels. It only saves work: the values, hence
+/// the bytes, are those computed afresh.
+fn memo<K: PartialEq + Copy, V: Copy>(
+    cache: &'static std::thread::LocalKey<std::cell::RefCell<Vec<(K, V)>>>,
+    key: K,
+    f: impl FnOnce() -> V,
+) -> V {
+    cache.with(|c| {
+        let mut c = c.borrow_mut();
+        if let Some((_, v)) = c.iter().find(|e| e.0 == key) {
+            return *v;
+        }
+        let v = f();
+        if c.len() == MEMO {
+            c.remove(0);
+        }
+        c.push((key, v));
+        v
+    })
+}
+
+const MEMO: usize = 4;
+
+type CentreKey = (u64, u64, i64, i64);
+type ParcelKey = (u64, i64, i64);
+
+thread_local! {
+    static CENTRES: std::cell::RefCell<Vec<(CentreKey, [(f64, f64); 9])>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+    static PARCELS: std::cell::RefCell<Vec<(ParcelKey, Parcel)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// One agricultural parcel's draws.
+#[derive(Debug, Clone, Copy)]
 struct Parcel {
     crop: Crop,
     shift: f64,
@@ -525,8 +578,9 @@ struct Parcel {
     cab: f64,
     cw: f64,
     soil: Soil,
-    /// Direction of work (radians): of the orchard rows, the tramlines, the tillage passes.
-    direction: f64,
+    /// Direction of work (its sine and cosine): of the orchard rows, the tramlines, the
+    /// tillage passes.
+    direction: (f64, f64),
     /// Orchard rows: period (m).
     rows: f64,
     /// Tramlines of the sprayer (crops) or passes of the harrow (bare soil): period (m).
@@ -535,6 +589,10 @@ struct Parcel {
 
 impl Parcel {
     fn of(seed: u64, (i, j): (i64, i64)) -> Parcel {
+        memo(&PARCELS, (seed, i, j), || Parcel::draw(seed, (i, j)))
+    }
+
+    fn draw(seed: u64, (i, j): (i64, i64)) -> Parcel {
         let h = hash(seed ^ 0x9a4ce1, i, j, 2);
         let u = |k: u64| unit(mix(h ^ k));
         Parcel {
@@ -544,7 +602,7 @@ impl Parcel {
             cab: 25.0 + 40.0 * u(4),
             cw: 0.008 + 0.017 * u(5),
             soil: Soil::ALL[((u(6) * Soil::ALL.len() as f64) as usize).min(Soil::ALL.len() - 1)],
-            direction: std::f64::consts::PI * u(7),
+            direction: (std::f64::consts::PI * u(7)).sin_cos(),
             rows: 12.0 + 8.0 * u(8),
             tramlines: [12.0, 18.0, 24.0, 28.0][((u(9) * 4.0) as usize).min(3)],
         }
@@ -553,14 +611,12 @@ impl Parcel {
     /// The parcel's surface at (x, y), `inside` metres from its border (negative outside):
     /// its crop's canopy, or its bare soil.
     fn surface(&self, land: &Landscape, x: f64, y: f64, moisture: f64, inside: f64) -> Part {
-        let (s, co) = self.direction.sin_cos();
+        let (s, co) = self.direction;
         let along = (x * co + y * s) * std::f64::consts::TAU;
         // the soil's surface moisture varies within the field (drainage, micro-relief: ±0.07
         // of the wet range over 10–60 m) and along the passes of the harrow (±0.02)
-        let wet = |stripes: f64| {
-            let local = moisture + 0.14 * (land.patches.at(x, y) - 0.5);
-            (local + stripes * (along / self.tramlines).cos()).clamp(0.0, 1.0)
-        };
+        let local = moisture + 0.14 * (land.patches.at(x, y) - 0.5);
+        let wet = |stripes: f64| (local + stripes * (along / self.tramlines).cos()).clamp(0.0, 1.0);
         let Some(c) = land.season.crop(self.crop, self.shift, self.vigour) else {
             return Part::Soil(self.soil, wet(0.02));
         };
@@ -580,7 +636,7 @@ impl Parcel {
             cab: self.cab,
             cw: self.cw,
             brown: c.brown,
-            soil_moisture: wet(0.0),
+            soil_moisture: local.clamp(0.0, 1.0),
         })
     }
 }

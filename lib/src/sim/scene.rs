@@ -503,6 +503,36 @@ fn l1a_model(
     })
 }
 
+/// [`BandModel::locate`] from height `h` on: where the line of sight of `pixel` (line, col)
+/// meets the DEM. The sight is straight, so it is interpolated between its points at heights
+/// 0 and `top` (the platform's), and a start near the answer (the neighbouring pixel's
+/// height) saves most of the fixed-point steps.
+fn locate(
+    model: &BandModel,
+    top: f64,
+    dem: &Dem,
+    pixel: (f64, f64),
+    mut h: f64,
+) -> (f64, f64, f64) {
+    let (l, c) = pixel;
+    let (g0, g1) = (model.ground(l, c, 0.0), model.ground(l, c, top));
+    let at = |h: f64| {
+        let t = h / top;
+        (g0.0 + (g1.0 - g0.0) * t, g0.1 + (g1.1 - g0.1) * t)
+    };
+    let mut p = at(h);
+    for _ in 0..8 {
+        let nh = dem.height(p.0, p.1);
+        let converged = (nh - h).abs() < 1e-3;
+        h = nh;
+        p = at(h);
+        if converged {
+            break;
+        }
+    }
+    (p.0, p.1, h)
+}
+
 /// What the raw images are made of.
 struct RawScene<'a> {
     l1a: &'a L1a,
@@ -521,15 +551,18 @@ impl RawScene<'_> {
         let band = &self.l1a.bands[b];
         let model = BandModel::new(&self.acq.platform, &self.acq.bands[b]);
         let t_centre = self.acq.platform.t_centre;
+        let top = self.acq.platform.altitude;
         lines
             .into_par_iter()
             .flat_map_iter(|l| {
                 let eph = SunEphemeris::at(add_seconds(t_centre, model.line_time(l as f64)));
                 let d2 = eph.distance_au * eph.distance_au;
                 let model = &model;
+                // each pixel's search starts from its left neighbour's height
+                let mut h = 0.0;
                 (0..band.cols).map(move |c| {
-                    let dem = self.world.dem;
-                    let (e, n, h) = model.locate(l as f64, c as f64, |e, n| dem.height(e, n));
+                    let (e, n);
+                    (e, n, h) = locate(model, top, self.world.dem, (l as f64, c as f64), h);
                     let (lon, lat) = self.local.lonlat(e, n);
                     let mu_s = eph.cos_zenith(lat, lon);
                     let column = self.world.sky.as_ref().map(|s| {

@@ -136,19 +136,23 @@ pub fn library() -> &'static Library {
 
 /// Where `x` (clamped to the axis) falls: the lower node's index and the weight of the upper.
 fn locate(axis: &[f64], x: f64) -> (usize, f64) {
-    let last = axis.len() - 1;
-    let x = x.max(axis[0]).min(axis[last]); // NaN goes to the first node
+    locate_by(axis.len(), |k| axis[k], x)
+}
+
+/// [`locate`] on the `len` nodes `node(k)`.
+fn locate_by(len: usize, node: impl Fn(usize) -> f64, x: f64) -> (usize, f64) {
+    let last = len - 1;
+    let x = x.max(node(0)).min(node(last)); // NaN goes to the first node
     if last == 0 {
         return (0, 0.0);
     }
-    let i = axis[1..last].partition_point(|&a| a <= x);
-    (i, (x - axis[i]) / (axis[i + 1] - axis[i]))
+    let i = (1..last).take_while(|&k| node(k) <= x).count();
+    (i, (x - node(i)) / (node(i + 1) - node(i)))
 }
 
 /// Piecewise-linear interpolation along increasing nodes, clamped.
 fn along(nodes: &[(f64, [f64; NB])], x: f64) -> [f64; NB] {
-    let axis: Vec<f64> = nodes.iter().map(|n| n.0).collect();
-    let (i, w) = locate(&axis, x);
+    let (i, w) = locate_by(nodes.len(), |k| nodes[k].0, x);
     let upper = &nodes[(i + 1).min(nodes.len() - 1)].1;
     std::array::from_fn(|b| nodes[i].1[b] * (1.0 - w) + upper[b] * w)
 }
@@ -256,24 +260,21 @@ impl Library {
         }
     }
 
-    /// The 32 grid nodes around `p` and their multilinear weights.
+    /// The 32 grid nodes around `p` and their multilinear weights (bit k of a corner's index
+    /// says whether it takes the upper node on axis k), built axis by axis.
     fn corners(&self, p: &Canopy) -> [(usize, f64); 32] {
-        let axes = self.grid.axes();
-        let cells: [(usize, f64); 5] = std::array::from_fn(|k| locate(axes[k], values(p)[k]));
-        std::array::from_fn(|corner| {
-            let (mut index, mut weight) = (0, 1.0);
-            for (k, &(i, w)) in cells.iter().enumerate() {
-                let up = (corner >> k) & 1 == 1;
-                let j = if up {
-                    (i + 1).min(axes[k].len() - 1)
-                } else {
-                    i
-                };
-                index = index * axes[k].len() + j;
-                weight *= if up { w } else { 1.0 - w };
+        let mut out = [(0, 1.0); 32];
+        for (k, (axis, x)) in self.grid.axes().into_iter().zip(values(p)).enumerate() {
+            let (i, w) = locate(axis, x);
+            let up = (i + 1).min(axis.len() - 1);
+            let half = 1 << k;
+            for c in 0..half {
+                let (index, weight) = out[c];
+                out[c + half] = (index * axis.len() + up, weight * w);
+                out[c] = (index * axis.len() + i, weight * (1.0 - w));
             }
-            (index, weight)
-        })
+        }
+        out
     }
 
     /// Canopy reflectance, multilinear in the grid (parameters clamped to it).
