@@ -213,7 +213,12 @@ impl Landscape {
         );
         let radius = 180.0 + 320.0 * unit(mix(h ^ 3));
         let (dx, dy) = (x - centre.0, y - centre.1);
-        let r = dx.hypot(dy) * (0.85 + 0.3 * self.detail.at(x * 3.0, y * 3.0));
+        let dist = dx.hypot(dy);
+        // the ragged border lies within 0.85–1.15 of the distance: far out, no need to draw it
+        if dist * 0.85 >= radius + EDGE_M {
+            return None;
+        }
+        let r = dist * (0.85 + 0.3 * self.detail.at(x * 3.0, y * 3.0));
         let inside = 1.0 - smoothstep(radius - EDGE_M, radius + EDGE_M, r);
         if inside <= 0.0 {
             return None;
@@ -340,7 +345,13 @@ impl Landscape {
     fn waters(&self, g: &mut Ground, e: f64, n: f64, x: f64, y: f64, h: f64) {
         // river: 10–30 m wide, riparian trees 15 m on each side
         let rd = (self.river.at(x, y) - 0.5).abs() * self.river.scale / 1.2;
-        let half = 5.0 + 10.0 * self.detail.at(x, y);
+        // half-width and banks reach 30 m at most: beyond, no need to draw them
+        let near = rd < 30.0 + EDGE_M;
+        let half = if near {
+            5.0 + 10.0 * self.detail.at(x, y)
+        } else {
+            15.0
+        };
         let banks = 1.0 - smoothstep(half + 15.0 - EDGE_M, half + 15.0 + EDGE_M, rd);
         if banks > 0.0 {
             g.overlay(

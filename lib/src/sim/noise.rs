@@ -47,27 +47,49 @@ pub struct Field {
 impl Field {
     /// Field value at map point (x, y).
     pub fn at(&self, x: f64, y: f64) -> f64 {
-        let (mut sum, mut amp, mut norm, mut f) = (0.0, 1.0, 0.0, 1.0 / self.scale);
-        for o in 0..self.octaves {
-            sum += amp * self.lattice(x * f, y * f, u64::from(o));
-            norm += amp;
-            amp *= 0.5;
-            f *= 2.0;
-        }
-        sum / norm
+        CORNERS.with(|memo| {
+            let memo = &mut *memo.borrow_mut();
+            let (mut sum, mut amp, mut norm, mut f) = (0.0, 1.0, 0.0, 1.0 / self.scale);
+            for o in 0..self.octaves {
+                sum += amp * self.lattice(memo, x * f, y * f, u64::from(o));
+                norm += amp;
+                amp *= 0.5;
+                f *= 2.0;
+            }
+            sum / norm
+        })
     }
 
-    fn lattice(&self, x: f64, y: f64, octave: u64) -> f64 {
+    fn lattice(&self, memo: &mut Corners, x: f64, y: f64, octave: u64) -> f64 {
         let (ix, iy) = (floor(x), floor(y));
         let (u, v) = (fade(x - ix as f64), fade(y - iy as f64));
         let s = self.seed.wrapping_mul(31).wrapping_add(octave);
-        // hash(s, i, j, 0x5eed) with the first round shared by the corners of a column
-        let (c0, c1) = (mix(s ^ ix as u64), mix(s ^ (ix + 1) as u64));
-        let g = |c: u64, j: i64| unit(mix(mix(c.wrapping_add(j as u64)).wrapping_add(0x5eed)));
-        let top = g(c0, iy) * (1.0 - u) + g(c1, iy) * u;
-        let bottom = g(c0, iy + 1) * (1.0 - u) + g(c1, iy + 1) * u;
+        // the cell's corner values, from the memo when the last sample of this lattice fell in
+        // the same cell (most do: samples are metres apart, cells tens to thousands)
+        let slot = &mut memo[(s.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize];
+        if slot.0 != (s, ix, iy) {
+            // hash(s, i, j, 0x5eed) with the first round shared by the corners of a column
+            let (c0, c1) = (mix(s ^ ix as u64), mix(s ^ (ix + 1) as u64));
+            let g = |c: u64, j: i64| unit(mix(mix(c.wrapping_add(j as u64)).wrapping_add(0x5eed)));
+            *slot = (
+                (s, ix, iy),
+                [g(c0, iy), g(c1, iy), g(c0, iy + 1), g(c1, iy + 1)],
+            );
+        }
+        let [a, b, c, d] = slot.1;
+        let top = a * (1.0 - u) + b * u;
+        let bottom = c * (1.0 - u) + d * u;
         top * (1.0 - v) + bottom * v
     }
+}
+
+/// Per thread, the corner values of the last cell sampled on each lattice (256 slots, by
+/// lattice key): a memo, so the values are those computed afresh whatever the thread layout.
+type Corners = [((u64, i64, i64), [f64; 4]); 256];
+
+thread_local! {
+    static CORNERS: std::cell::RefCell<Corners> =
+        const { std::cell::RefCell::new([((0, i64::MIN, i64::MIN), [0.0; 4]); 256]) };
 }
 
 fn fade(t: f64) -> f64 {
