@@ -138,10 +138,20 @@ impl Landscape {
         // the table's wet soils are saturated ones (5–9 times darker than dry): surface soils in
         // the field span the first 40 % of that range
         let moisture = 0.4 * self.moisture.at(x, y);
-        let mut g = self
-            .village(x, y, moisture)
-            .unwrap_or_else(|| self.fields(x, y, moisture));
-        self.forests(&mut g, x, y, h, moisture);
+        // forests on villages and fields; under a closed canopy those do not show
+        let cover = self.forest_cover(x, y, h);
+        let mut g = if cover >= 1.0 {
+            self.forest(x, y, moisture)
+        } else {
+            let mut g = self
+                .village(x, y, moisture)
+                .unwrap_or_else(|| self.fields(x, y, moisture));
+            if cover > 0.0 {
+                g.blend(cover, &self.forest(x, y, moisture));
+            }
+            g
+        };
+        g.forest = cover;
         self.roads(&mut g, x, y);
         self.waters(&mut g, e, n, x, y, h);
         // snow on everything but open water, thinner over forest canopies
@@ -269,16 +279,17 @@ impl Landscape {
         Some(g)
     }
 
-    /// Forests on the wetter and higher ground: stands of 1–3 ha, each of its own type,
-    /// density and age (one in eight a clearing or a young plantation), with crowns and gaps.
-    fn forests(&self, g: &mut Ground, x: f64, y: f64, h: f64, moisture: f64) {
+    /// Forest cover (0–1) on the wetter and higher ground.
+    fn forest_cover(&self, x: f64, y: f64, h: f64) -> f64 {
         let f = self.forest.at(x, y) + 0.15 * ((h - self.base_altitude) / self.relief.max(1.0));
         // field units to metres: the field moves by about 1 over its scale
         let d = (f - 0.62) * self.forest.scale / 1.3;
-        let cover = smoothstep(-EDGE_M, EDGE_M, d);
-        if cover <= 0.0 {
-            return;
-        }
+        smoothstep(-EDGE_M, EDGE_M, d)
+    }
+
+    /// The forest canopy at (x, y): stands of 1–3 ha, each of its own type, density and age
+    /// (one in eight a clearing or a young plantation), with crowns and gaps.
+    fn forest(&self, x: f64, y: f64, moisture: f64) -> Ground {
         let stands = Voronoi::at(self.seed ^ 0x57a4d, STAND_M, x, y);
         // crowns of ~9 m: their contrast attenuated as the MTF does
         let crown = 0.7 + 0.6 * self.crowns.at(x, y);
@@ -291,8 +302,7 @@ impl Landscape {
             let other = self.stand(stands.second, evergreen, within * crown, moisture);
             forest.overlay(into, other);
         }
-        g.blend(cover, &forest);
-        g.forest = cover;
+        forest
     }
 
     /// The canopy of forest stand `id` where the evergreen field is `evergreen`, its leaf area

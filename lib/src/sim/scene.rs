@@ -552,17 +552,17 @@ impl RawScene<'_> {
         let model = BandModel::new(&self.acq.platform, &self.acq.bands[b]);
         let t_centre = self.acq.platform.t_centre;
         let top = self.acq.platform.altitude;
-        lines
-            .into_par_iter()
-            .flat_map_iter(|l| {
+        let mut out = vec![0f32; lines.len() * band.cols];
+        out.par_chunks_mut(band.cols)
+            .zip(lines)
+            .for_each(|(line, l)| {
                 let eph = SunEphemeris::at(add_seconds(t_centre, model.line_time(l as f64)));
                 let d2 = eph.distance_au * eph.distance_au;
-                let model = &model;
                 // each pixel's search starts from its left neighbour's height
                 let mut h = 0.0;
-                (0..band.cols).map(move |c| {
+                for (c, out) in line.iter_mut().enumerate() {
                     let (e, n);
-                    (e, n, h) = locate(model, top, self.world.dem, (l as f64, c as f64), h);
+                    (e, n, h) = locate(&model, top, self.world.dem, (l as f64, c as f64), h);
                     let (lon, lat) = self.local.lonlat(e, n);
                     let mu_s = eph.cos_zenith(lat, lon);
                     let column = self.world.sky.as_ref().map(|s| {
@@ -572,10 +572,10 @@ impl RawScene<'_> {
                     let sky = column.as_ref().map(|col| (col, mu_s.max(1e-3)));
                     let rho = self.world.toa(e, n, h, b, sky);
                     let sun = mu_s.max(0.0) / d2;
-                    self.cal[b].signal(b, rho, sun) as f32
-                })
-            })
-            .collect()
+                    *out = self.cal[b].signal(b, rho, sun) as f32;
+                }
+            });
+        out
     }
 
     /// Counts of band `b`, lines `lines`, from the signal reaching the detectors.
