@@ -138,8 +138,9 @@ impl Landscape {
         // the table's wet soils are saturated ones (5–9 times darker than dry): surface soils in
         // the field span the first 40 % of that range
         let moisture = 0.4 * self.moisture.at(x, y);
+        let near = self.near(x, y);
         // forests on villages and fields; under a closed canopy those do not show
-        let cover = self.forest_cover(x, y, h);
+        let cover = self.forest_cover(&near, x, y, h);
         let mut g = if cover >= 1.0 {
             self.forest(x, y, moisture)
         } else {
@@ -152,8 +153,8 @@ impl Landscape {
             g
         };
         g.forest = cover;
-        self.roads(&mut g, x, y);
-        self.waters(&mut g, e, n, x, y, h);
+        self.roads(&near, &mut g, x, y);
+        self.waters(&near, &mut g, e, n, x, y, h);
         // snow on everything but open water, thinner over forest canopies
         let s = &self.season;
         // the edge field moves the line by ±60 m: well below it, no snow whatever its value
@@ -280,11 +281,14 @@ impl Landscape {
     }
 
     /// Forest cover (0–1) on the wetter and higher ground.
-    fn forest_cover(&self, x: f64, y: f64, h: f64) -> f64 {
-        let f = self.forest.at(x, y) + 0.15 * ((h - self.base_altitude) / self.relief.max(1.0));
+    fn forest_cover(&self, near: &Near, x: f64, y: f64, h: f64) -> f64 {
+        let slope = 0.15 * ((h - self.base_altitude) / self.relief.max(1.0));
         // field units to metres: the field moves by about 1 over its scale
-        let d = (f - 0.62) * self.forest.scale / 1.3;
-        smoothstep(-EDGE_M, EDGE_M, d)
+        let metres = |f: f64| (f + slope - 0.62) * self.forest.scale / 1.3;
+        if metres(near.forest) <= -EDGE_M - NEAR_SLACK {
+            return 0.0;
+        }
+        smoothstep(-EDGE_M, EDGE_M, metres(self.forest.at(x, y)))
     }
 
     /// The forest canopy at (x, y): stands of 1–3 ha, each of its own type, density and age
@@ -340,8 +344,8 @@ impl Landscape {
     }
 
     /// Two families of roads (6 m of asphalt) along the contours of smooth fields.
-    fn roads(&self, g: &mut Ground, x: f64, y: f64) {
-        for r in &self.roads {
+    fn roads(&self, near: &Near, g: &mut Ground, x: f64, y: f64) {
+        for (r, _) in self.roads.iter().zip(near.roads).filter(|(_, near)| *near) {
             let d = (r.at(x, y) - 0.5).abs() * r.scale / 1.2;
             let on = 1.0 - smoothstep(3.0 - EDGE_M, 3.0 + EDGE_M, d);
             if on > 0.0 {
@@ -352,12 +356,16 @@ impl Landscape {
     }
 
     /// Lakes in the valleys, a river with trees on its banks, and the optional round lake.
-    fn waters(&self, g: &mut Ground, e: f64, n: f64, x: f64, y: f64, h: f64) {
+    #[allow(clippy::too_many_arguments)]
+    fn waters(&self, near: &Near, g: &mut Ground, e: f64, n: f64, x: f64, y: f64, h: f64) {
         // river: 10–30 m wide, riparian trees 15 m on each side
-        let rd = (self.river.at(x, y) - 0.5).abs() * self.river.scale / 1.2;
+        let rd = if near.river {
+            (self.river.at(x, y) - 0.5).abs() * self.river.scale / 1.2
+        } else {
+            f64::INFINITY
+        };
         // half-width and banks reach 30 m at most: beyond, no need to draw them
-        let near = rd < 30.0 + EDGE_M;
-        let half = if near {
+        let half = if rd < 30.0 + EDGE_M {
             5.0 + 10.0 * self.detail.at(x, y)
         } else {
             15.0
@@ -379,8 +387,10 @@ impl Landscape {
         // lakes where the water field is high and the ground low: the shore is where their
         // sum crosses the threshold, a sharp edge wherever it lies
         let high = smoothstep(0.15, 0.35, (h - self.base_altitude) / self.relief.max(1.0));
-        let ld = (self.water.at(x, y) - 0.62 - 0.5 * high) * self.water.scale / 1.3;
-        water = water.max(smoothstep(-EDGE_M, EDGE_M, ld));
+        let metres = |w: f64| (w - 0.62 - 0.5 * high) * self.water.scale / 1.3;
+        if metres(near.lake) > -EDGE_M - NEAR_SLACK {
+            water = water.max(smoothstep(-EDGE_M, EDGE_M, metres(self.water.at(x, y))));
+        }
         if let Some(((cx, cy), r)) = self.lake {
             water = water.max(1.0 - smoothstep(r - EDGE_M, r + EDGE_M, (e - cx).hypot(n - cy)));
         }
@@ -390,6 +400,45 @@ impl Landscape {
             g.water = water;
             g.forest *= 1.0 - water;
         }
+    }
+}
+
+/// Side of the squares of the map over which [`Near`] bounds the fields that place forests,
+/// roads, the river and lakes, metres.
+const NEAR_M: f64 = 40.0;
+/// Margin of those bounds' tests, metres (far above rounding).
+const NEAR_SLACK: f64 = 1e-6;
+
+/// What may reach a square of [`NEAR_M`]: the largest values of the forest and lake fields
+/// there, and whether a road or the river (with its banks) can. Where a feature cannot, its
+/// fields are not drawn: the ground is the same, only cheaper (most of the map is far from
+/// roads, rivers, lakes and forest edges).
+#[derive(Debug, Clone, Copy)]
+struct Near {
+    forest: f64,
+    lake: f64,
+    roads: [bool; 2],
+    river: bool,
+}
+
+impl Landscape {
+    fn near(&self, x: f64, y: f64) -> Near {
+        let (i, j) = (floor(x / NEAR_M), floor(y / NEAR_M));
+        memo(&NEARS, (self.seed, i, j), || {
+            let (cx, cy) = ((i as f64 + 0.5) * NEAR_M, (j as f64 + 0.5) * NEAR_M);
+            let r = NEAR_M * std::f64::consts::FRAC_1_SQRT_2;
+            // the least distance, in metres, from the square to a contour line at 0.5
+            let off = |f: &Field| {
+                let (lo, hi) = f.bounds(cx, cy, r);
+                (lo - 0.5).max(0.5 - hi).max(0.0) * f.scale / 1.2
+            };
+            Near {
+                forest: self.forest.bounds(cx, cy, r).1,
+                lake: self.water.bounds(cx, cy, r).1,
+                roads: self.roads.map(|f| off(&f) < 3.0 + EDGE_M + NEAR_SLACK),
+                river: off(&self.river) < 30.0 + EDGE_M + NEAR_SLACK,
+            }
+        })
     }
 }
 
@@ -582,11 +631,14 @@ const MEMO: usize = 4;
 
 type CentreKey = (u64, u64, i64, i64);
 type ParcelKey = (u64, i64, i64);
+type NearKey = (u64, i64, i64);
 
 thread_local! {
     static CENTRES: std::cell::RefCell<Vec<(CentreKey, [(f64, f64); 9])>> =
         const { std::cell::RefCell::new(Vec::new()) };
     static PARCELS: std::cell::RefCell<Vec<(ParcelKey, Parcel)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+    static NEARS: std::cell::RefCell<Vec<(NearKey, Near)>> =
         const { std::cell::RefCell::new(Vec::new()) };
 }
 

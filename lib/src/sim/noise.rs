@@ -1,6 +1,7 @@
 //! Deterministic random fields: value noise on a hashed lattice, summed over octaves, and a
 //! per-sample Gaussian draw keyed by position. Every value depends only on the seed and the
-//! coordinates, never on evaluation order, so any thread layout gives the same bytes.
+//! coordinates, never on evaluation order, so any thread layout gives the same bytes (the
+//! per-thread memo of lattice cells only spares recomputing them).
 
 /// SplitMix64 finaliser: a well-mixed 64-bit hash.
 pub fn mix(mut z: u64) -> u64 {
@@ -58,6 +59,22 @@ impl Field {
             }
             sum / norm
         })
+    }
+
+    /// Bounds of the field over the disc of radius `r` around (x, y): its value there ± its
+    /// largest possible change (an octave's lattice values lie in [0, 1] and the quintic's
+    /// slope is at most 1.875, so its gradient is at most 1.875·√2 per cell).
+    pub fn bounds(&self, x: f64, y: f64, r: f64) -> (f64, f64) {
+        let (mut slope, mut amp, mut norm, mut f) = (0.0, 1.0, 0.0, 1.0 / self.scale);
+        for _ in 0..self.octaves {
+            slope += amp * f;
+            norm += amp;
+            amp *= 0.5;
+            f *= 2.0;
+        }
+        let d = 1.875 * std::f64::consts::SQRT_2 * slope / norm * r + 1e-9;
+        let v = self.at(x, y);
+        (v - d, v + d)
     }
 
     fn lattice(&self, memo: &mut Corners, x: f64, y: f64, octave: u64) -> f64 {
