@@ -609,7 +609,7 @@ impl Voronoi {
 /// samples mostly fall in the same cells and parcels. It only saves work: the values, hence
 /// the bytes, are those computed afresh.
 fn memo<K: PartialEq + Copy, V: Copy>(
-    cache: &'static std::thread::LocalKey<std::cell::RefCell<Vec<(K, V)>>>,
+    cache: &'static std::thread::LocalKey<Memo<K, V>>,
     key: K,
     f: impl FnOnce() -> V,
 ) -> V {
@@ -629,17 +629,17 @@ fn memo<K: PartialEq + Copy, V: Copy>(
 
 const MEMO: usize = 4;
 
+/// A thread's memo: the last results, the oldest first.
+type Memo<K, V> = std::cell::RefCell<Vec<(K, V)>>;
+
 type CentreKey = (u64, u64, i64, i64);
 type ParcelKey = (u64, i64, i64);
 type NearKey = (u64, i64, i64);
 
 thread_local! {
-    static CENTRES: std::cell::RefCell<Vec<(CentreKey, [(f64, f64); 9])>> =
-        const { std::cell::RefCell::new(Vec::new()) };
-    static PARCELS: std::cell::RefCell<Vec<(ParcelKey, Parcel)>> =
-        const { std::cell::RefCell::new(Vec::new()) };
-    static NEARS: std::cell::RefCell<Vec<(NearKey, Near)>> =
-        const { std::cell::RefCell::new(Vec::new()) };
+    static CENTRES: Memo<CentreKey, [(f64, f64); 9]> = const { Memo::new(Vec::new()) };
+    static PARCELS: Memo<ParcelKey, Parcel> = const { Memo::new(Vec::new()) };
+    static NEARS: Memo<NearKey, Near> = const { Memo::new(Vec::new()) };
 }
 
 /// One agricultural parcel's draws.
