@@ -18,8 +18,10 @@
 //! around the last cell, the last parcels' draws), the fields that place forests, roads, the
 //! river and lakes are bounded per 40 m square and drawn only where the feature can reach
 //! (most of the map is far from all of them), nothing is drawn under a closed canopy, and the
-//! line of sight is searched from the neighbouring pixel's height (to the same 1 mm). The
-//! files are those of the direct evaluation, byte for byte on the reference scenes.
+//! line of sight is searched from the neighbouring pixel's height. The landscape and the
+//! truth rasters are those of the direct evaluation, byte for byte; the raw pixels' ground
+//! points move within the search's 1 mm tolerance (on a 2500 m relief, one raw count in
+//! 700 000 changes by one).
 
 use std::path::{Path, PathBuf};
 
