@@ -308,6 +308,11 @@ mod tests {
         let mut corner = fl.clone();
         corner[9 * 10 + 9] = 2;
         let w = Window { data: &corner, ..w };
-        assert_eq!(Spot::new(&w, 9.0, 8.5).unwrap().flags(&w, Resampling::Cubic), 2);
+        assert_eq!(
+            Spot::new(&w, 9.0, 8.5)
+                .unwrap()
+                .flags(&w, Resampling::Cubic),
+            2
+        );
     }
 }

@@ -553,11 +553,13 @@ fn seen_toa(px: &[i16], i: usize, n: usize, l1c: &L1c) -> (Option<[f64; NB]>, bo
 
 const ALL_BANDS: [usize; 15] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
 
-/// The 15 bands of the L1C image over the rows of `win`, band after band.
+/// The 15 bands of the L1C image over the rows of `win`, band after band (decoded in
+/// parallel).
 fn read_strip(image: &gdal::Dataset, cols: usize, win: &raster::Window) -> Result<Vec<i16>> {
     let mut px = vec![0i16; ALL_BANDS.len() * win.rows * cols];
     let size = (cols, win.rows);
-    raster::read_bands_into(image, &ALL_BANDS, (0, win.row), size, size, &mut px)?;
+    let path = raster::dataset_path(image);
+    raster::read_bands_parallel(&path, &ALL_BANDS, (0, win.row), size, size, &mut px)?;
     Ok(px)
 }
 

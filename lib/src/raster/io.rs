@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use gdal::errors::GdalError;
 use gdal::raster::{Buffer, GdalType};
 use gdal::{Dataset, DatasetOptions, GdalOpenFlags, Metadata};
+use rayon::prelude::*;
 
 use super::strips::Window;
 use crate::error::{Result, VipError};
@@ -250,6 +251,39 @@ pub fn flush(ds: &mut Dataset) -> Result<()> {
         }
         None => Ok(()),
     }
+}
+
+/// [`read_bands_into`] from the raster file `path`, its bands shared among the threads, each
+/// reading its share through its own handle: GDAL decodes tiles on the thread that reads, so
+/// the bands of a band-interleaved file decode in parallel this way (GDAL's own multi-threaded
+/// reading, `GDAL_NUM_THREADS`, deadlocked a full-scene vip-l1 in the GDAL this project is
+/// built against).
+pub fn read_bands_parallel<T: GdalType + Copy + Send>(
+    path: &Path,
+    bands: &[usize],
+    origin: (usize, usize),
+    size: (usize, usize),
+    out: (usize, usize),
+    buf: &mut [T],
+) -> Result<()> {
+    let n = out.0 * out.1;
+    if buf.len() != bands.len() * n {
+        return Err(VipError::Internal(format!(
+            "buffer of {} values for {} bands of {}x{}",
+            buf.len(),
+            bands.len(),
+            out.0,
+            out.1
+        )));
+    }
+    let share = bands
+        .len()
+        .div_ceil(rayon::current_num_threads().max(1))
+        .max(1);
+    bands
+        .par_chunks(share)
+        .zip(buf.par_chunks_mut(share * n))
+        .try_for_each(|(some, part)| read_bands_into(&open(path)?, some, origin, size, out, part))
 }
 
 /// Flushes and closes a dataset that was written, reporting the write errors GDAL only sees
