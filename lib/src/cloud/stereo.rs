@@ -67,6 +67,7 @@ use rayon::prelude::*;
 
 use crate::ee::cloudd::{self, Cloudd, DilationChoice, FilterSize};
 use crate::error::{Result, VipError};
+use crate::geometry::resample;
 use crate::mission::venus;
 
 /// Reflectance of one L1C count.
@@ -428,22 +429,6 @@ pub struct Cell {
     pub dem: f32,
     /// Whether the cell was correlated.
     pub correlated: bool,
-}
-
-/// Weights of the cubic convolution kernel (a = −0.5) at the four samples around a point a
-/// fraction `f` past the second.
-fn cubic_taps(f: f64) -> [f64; 4] {
-    let k = |x: f64| {
-        let x = x.abs();
-        if x <= 1.0 {
-            (1.5 * x - 2.5) * x * x + 1.0
-        } else if x < 2.0 {
-            ((-0.5 * x + 2.5) * x - 4.0) * x + 2.0
-        } else {
-            0.0
-        }
-    };
-    [k(1.0 + f), k(f), k(1.0 - f), k(2.0 - f)]
 }
 
 /// The secondary samples under a correlation window: rows from the first the window reads
@@ -833,7 +818,7 @@ impl Stereo {
         let (sb, sbb, sab) = match p.spline {
             Spline::Nearest => window.sums(a, b, [1.0], [1.0]),
             Spline::Linear => window.sums(a, b, [1.0 - fr, fr], [1.0 - fc, fc]),
-            Spline::Cubic => window.sums(a, b, cubic_taps(fr), cubic_taps(fc)),
+            Spline::Cubic => window.sums(a, b, resample::keys(fr), resample::keys(fc)),
         };
         // a no-data sample makes the sums NaN
         if !(sb.is_finite() && sbb.is_finite() && sab.is_finite()) {

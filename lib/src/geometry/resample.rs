@@ -106,10 +106,11 @@ fn round(x: f64) -> f64 {
     }
 }
 
-fn keys(t: f64) -> [f64; 4] {
-    // Weights of samples at offsets −1, 0, 1, 2 for a position t ∈ [0, 1) past sample 0: the
-    // kernel's inner piece at distances t and 1 − t, its outer piece at 1 + t and 2 − t (where
-    // t = 0 puts them on the pieces' common ends, both pieces give the same exact 0 there).
+/// Weights of Keys' cubic convolution kernel (a = −0.5, GDAL's `cubic`) at the samples at
+/// offsets −1, 0, 1, 2 for a position t ∈ [0, 1) past sample 0.
+pub(crate) fn keys(t: f64) -> [f64; 4] {
+    // The kernel's inner piece at distances t and 1 − t, its outer piece at 1 + t and 2 − t
+    // (t = 0 puts them on the pieces' common ends, where both pieces give the same exact 0).
     let a = -0.5;
     let inner = |x: f64| (a + 2.0) * x * x * x - (a + 3.0) * x * x + 1.0;
     let outer = |x: f64| a * x * x * x - 5.0 * a * x * x + 8.0 * a * x - 4.0 * a;

@@ -116,15 +116,7 @@ pub fn read_bands_into<T: GdalType + Copy>(
     for &b in bands {
         check_window(ds, b, (col0, row0), (width, rows), width * rows)?;
     }
-    if buf.len() != bands.len() * out.0 * out.1 {
-        return Err(VipError::Internal(format!(
-            "buffer of {} values for {} bands of {}x{}",
-            buf.len(),
-            bands.len(),
-            out.0,
-            out.1
-        )));
-    }
+    check_buffer(buf.len(), bands.len(), out)?;
     let c = |v: usize| v as std::ffi::c_int;
     // One band at a time: GDAL's dataset-level read of several bands of a band-interleaved
     // (PLANARCONFIG=SEPARATE) GeoTIFF corrupts the heap in the GDAL this project is built
@@ -238,10 +230,7 @@ pub fn write_window<T: GdalType + Copy>(
 /// encoder's threads. Called after each strip, so that reading the next strip does not evict
 /// them one block at a time and compress them on the reading thread.
 pub fn flush(ds: &mut Dataset) -> Result<()> {
-    // SAFETY: resets the calling thread's GDAL error state.
-    unsafe { gdal_sys::CPLErrorReset() };
-    let _ = ds.flush_cache();
-    match last_failure() {
+    match flush_failure(ds) {
         Some(msg) => {
             let path = dataset_path(ds);
             Err(VipError::output(
@@ -251,6 +240,26 @@ pub fn flush(ds: &mut Dataset) -> Result<()> {
         }
         None => Ok(()),
     }
+}
+
+/// Flushes `ds`'s cache and returns the failure GDAL reported doing it, if any (GDAL 3.6
+/// returns nothing from flush and close, so look at the error they leave behind).
+fn flush_failure(ds: &mut Dataset) -> Option<String> {
+    // SAFETY: resets the calling thread's GDAL error state.
+    unsafe { gdal_sys::CPLErrorReset() };
+    let _ = ds.flush_cache();
+    last_failure()
+}
+
+/// A buffer of `len` values must hold `bands` bands of `out` (columns, rows).
+fn check_buffer(len: usize, bands: usize, out: (usize, usize)) -> Result<()> {
+    if len == bands * out.0 * out.1 {
+        return Ok(());
+    }
+    Err(VipError::Internal(format!(
+        "buffer of {len} values for {bands} bands of {}x{}",
+        out.0, out.1
+    )))
 }
 
 /// [`read_bands_into`] from the raster file `path`, its bands shared among the threads, each
@@ -266,16 +275,8 @@ pub fn read_bands_parallel<T: GdalType + Copy + Send>(
     out: (usize, usize),
     buf: &mut [T],
 ) -> Result<()> {
+    check_buffer(buf.len(), bands.len(), out)?;
     let n = out.0 * out.1;
-    if buf.len() != bands.len() * n {
-        return Err(VipError::Internal(format!(
-            "buffer of {} values for {} bands of {}x{}",
-            buf.len(),
-            bands.len(),
-            out.0,
-            out.1
-        )));
-    }
     let share = bands
         .len()
         .div_ceil(rayon::current_num_threads().max(1))
@@ -289,10 +290,7 @@ pub fn read_bands_parallel<T: GdalType + Copy + Send>(
 /// Flushes and closes a dataset that was written, reporting the write errors GDAL only sees
 /// then (disk full, ...) as an output error about `dest`.
 pub fn finish(mut ds: Dataset, dest: &Path) -> Result<()> {
-    // GDAL 3.6 returns nothing from flush and close, so look at the error they leave behind.
-    unsafe { gdal_sys::CPLErrorReset() };
-    let _ = ds.flush_cache();
-    let after_flush = last_failure();
+    let after_flush = flush_failure(&mut ds);
     let _ = ds.close();
     match after_flush.or_else(last_failure) {
         Some(msg) => Err(VipError::output(

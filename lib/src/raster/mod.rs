@@ -47,6 +47,8 @@ pub use io::{
     read_bands_parallel, read_rows, read_window, read_window_into, write_window,
 };
 pub use rpc::{read_rpc, write_rpc_vrt, RPC_DOMAIN};
+pub use staged::{ensure_dir, Staged, StagedProduct, EXISTS_MSG};
+pub use strips::{cap_block_cache, strip_rows, Strips, Window, STRIP_SHARE, TILE_ROWS};
 
 /// `x` moved half a unit away from zero: the cast to an integer, which truncates, then rounds
 /// it half away from zero, as coding a value into an integer sample wants (`f64::round` and
@@ -55,5 +57,3 @@ pub use rpc::{read_rpc, write_rpc_vrt, RPC_DOMAIN};
 pub fn half_away(x: f64) -> f64 {
     x + 0.5f64.copysign(x)
 }
-pub use staged::{ensure_dir, Staged, StagedProduct, EXISTS_MSG};
-pub use strips::{cap_block_cache, strip_rows, Strips, Window, STRIP_SHARE, TILE_ROWS};
