@@ -504,6 +504,19 @@ pub fn python_oracle(script: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Copies the file or folder `from` to `to` (folders with everything in them).
+pub fn copy_tree(from: &Path, to: &Path) {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap().path();
+            copy_tree(&e, &to.join(e.file_name().unwrap()));
+        }
+    } else {
+        std::fs::copy(from, to).unwrap();
+    }
+}
+
 /// Checks cases of a committed 6S table against 6S run now: `script` prints one TOA
 /// reflectance per argument line, `cases` pairs each argument line with its (description,
 /// committed TOA); they must agree within 1e-6.

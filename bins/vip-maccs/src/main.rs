@@ -10,7 +10,7 @@ use vip::cli::{CommonArgs, CreationArgs, OutputArgs, Tool};
 #[command(
     name = "vip-maccs",
     version,
-    after_help = "EXAMPLES:\n  vip-maccs l2 L1C/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR --gipp S/GIPP --dem S/DEM.tif -o L2\n  vip-maccs l2 L1C/*.HDR --context CTX/SIMULSIT --mode backward --gipp S/GIPP --dem S/DEM.tif -o L2\n  vip-maccs l3 L2/VE_*_L2*.HDR --date 2024-03-15 --gipp S/GIPP -o L3\n  echo 'B04 40 10 60 0.2 2.0 0.3 0.25' | vip-maccs lut --gipp testdata/luts\n  vip-maccs lut-build tables.json --model CONTINEN -o GIPP"
+    after_help = "EXAMPLES:\n  vip-maccs l2 L1C/VE_TEST_VSC_L1VALD_SIMULSIT_20240315.HDR --gipp S/GIPP --dem S/DEM.tif -o L2\n  vip-maccs l2 L1C/*.HDR --context CTX/SIMULSIT --mode backward --gipp S/GIPP --dem S/DEM.tif -o L2\n  vip-maccs l3 L2/VE_*_L2*.HDR --date 2024-03-15 --gipp S/GIPP -o L3\n  echo 'B04 40 10 60 0.2 2.0 0.3 0.25' | vip-maccs lut --gipp testdata/luts --model URBAN\n  vip-maccs lut-build tables-URBAN.json -o GIPP\n  vip-maccs l2 L1C/*.HDR --model auto --gipp S/GIPP --dem S/DEM.tif -o L2"
 )]
 struct Args {
     #[command(subcommand)]
@@ -104,9 +104,13 @@ enum Level {
         /// than the first L1C, else backward with several L1Cs, init with one]
         #[arg(long, value_enum, requires = "context")]
         mode: Option<ModeArg>,
-        /// Aerosol model: the LUT GIPPs' applicability nick name
-        #[arg(long, default_value = "CONTINEN")]
-        model: String,
+        /// Aerosol model: the nick name of a LUT set in --gipp (CONTINEN, MARITIME, URBAN,
+        /// DESERT, ...) for every scene, or `auto`: per scene, the set whose dark-vegetation
+        /// residuals are smallest, the site's model when the evidence is weak [default: the
+        /// site's model (L2SITE Aerosol_Model, else L2COMM Constant_Model, else CONTINEN), and
+        /// the automatic choice when its L2SITE asks for it]
+        #[arg(long, value_name = "MODEL|auto")]
+        model: Option<vip::level2::aerosol::Request>,
         #[command(flatten)]
         out: OutputArgs,
         #[command(flatten)]
@@ -182,7 +186,8 @@ enum Level {
         /// Folder holding the LUT GIPPs (L2TOCR, L2DIRT, L2DIFT, L2ALBD, L2GAST)
         #[arg(long, value_name = "DIR")]
         gipp: PathBuf,
-        /// Aerosol model: the GIPPs' applicability nick name
+        /// Aerosol model: the nick name of a LUT set in --gipp (CONTINEN, MARITIME, URBAN,
+        /// DESERT, ...)
         #[arg(long, default_value = "CONTINEN")]
         model: String,
         /// The last column is TOA reflectance: invert it
@@ -197,9 +202,9 @@ enum Level {
         /// JSON tables written by scripts/sixs/make_luts.py
         #[arg(value_name = "TABLES")]
         tables: PathBuf,
-        /// Aerosol model: the GIPPs' applicability nick name
-        #[arg(long, default_value = "CONTINEN")]
-        model: String,
+        /// Aerosol model: the GIPPs' applicability nick name [default: the tables' model]
+        #[arg(long)]
+        model: Option<String>,
         /// File_Class of the GIPPs
         #[arg(long, default_value = "TEST")]
         class: String,
@@ -283,7 +288,7 @@ fn main() {
             out,
         } => vip::atmosphere::luts::build_gipps(
             &tables,
-            &model,
+            model.as_deref(),
             &class,
             &args.common.options().writing(&out),
         ),

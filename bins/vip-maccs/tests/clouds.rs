@@ -320,6 +320,7 @@ fn spring_site() -> vip::sim::SceneSpec {
     )
     .unwrap();
     spec.atmosphere = Some(vip::sim::atmosphere::AtmosphereSpec {
+        model: vip::atmosphere::luts::DEFAULT_MODEL.into(),
         luts: project_root().join("testdata/luts"),
         aot_mean: 0.15,
         wv_mean: 1.5,
@@ -342,6 +343,7 @@ fn alpine_site() -> vip::sim::SceneSpec {
     .placed(6.9, 45.9)
     .unwrap();
     spec.atmosphere = Some(vip::sim::atmosphere::AtmosphereSpec {
+        model: vip::atmosphere::luts::DEFAULT_MODEL.into(),
         luts: project_root().join("testdata/luts"),
         aot_mean: 0.1,
         wv_mean: 1.0,

@@ -39,6 +39,7 @@ fn case(site: &str, seed: u64, relief: f64, aot: f64, wv: f64) -> Case {
     let mut spec =
         vip::sim::SceneSpec::new(site, "2024-06-15", "10:30:00", SIZE, SIZE, seed, relief).unwrap();
     spec.atmosphere = Some(AtmosphereSpec {
+        model: vip::atmosphere::luts::DEFAULT_MODEL.into(),
         luts: project_root().join("testdata/luts"),
         aot_mean: aot,
         wv_mean: wv,

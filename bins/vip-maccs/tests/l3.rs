@@ -30,6 +30,7 @@ fn site() -> vip::sim::SceneSpec {
     let mut s =
         vip::sim::SceneSpec::new("FR-LQ1", "2024-08-01", "10:30:00", SIZE, SIZE, 6, 300.0).unwrap();
     s.atmosphere = Some(vip::sim::atmosphere::AtmosphereSpec {
+        model: vip::atmosphere::luts::DEFAULT_MODEL.into(),
         luts: project_root().join("testdata/luts"),
         aot_mean: 0.15,
         wv_mean: 1.5,

@@ -1,8 +1,9 @@
-//! The LUT code against 6S itself (not the LUT): random off-grid cases over the 12 bands,
-//! committed with 6S's TOA reflectance (`testdata/sixs_cases.tsv`, made by
-//! `scripts/sixs/make_cases.py`), run through `vip-maccs lut` with the committed LUT set
-//! (`testdata/luts`, made by `scripts/make-luts`). A handful of cases are rerun live through
-//! 6S to show the table is 6S's.
+//! The LUT code against 6S itself (not the LUT), for every aerosol model of the committed
+//! LUT GIPPs (`testdata/luts`, made by `scripts/make-luts`): random off-grid cases over the
+//! 12 bands and the whole VENµS geometry (sun zenith 0–78°, view zenith 0–42°, one case in four
+//! near the hot spot), committed with 6S's TOA reflectance (`testdata/sixs_cases/MODEL.tsv`,
+//! made by `scripts/sixs/make_cases.py`), run through `vip-maccs lut --model MODEL`. A handful
+//! of cases per model are rerun live through 6S to show the tables are 6S's.
 
 use std::path::PathBuf;
 
@@ -18,14 +19,23 @@ const INVERSE_MAX: f64 = 0.003;
 const FORWARD_RMS: f64 = 0.0006;
 const INVERSE_RMS: f64 = 0.0009;
 
+/// The aerosol models the committed LUTs hold.
+const MODELS: [&str; 4] = ["CONTINEN", "DESERT", "MARITIME", "URBAN"];
+
 struct Case {
     fields: Vec<String>,
     rho: f64,
     toa: f64,
 }
 
-fn cases() -> Vec<Case> {
-    let text = std::fs::read_to_string(project_root().join("testdata/sixs_cases.tsv")).unwrap();
+fn cases(model: &str) -> Vec<Case> {
+    let path = project_root().join(format!("testdata/sixs_cases/{model}.tsv"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(
+        text.contains(&format!("{model} aerosol model")),
+        "{}",
+        path.display()
+    );
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.starts_with("band"))
         .map(|l| {
@@ -44,10 +54,10 @@ fn luts() -> PathBuf {
     project_root().join("testdata/luts")
 }
 
-/// Runs the probe on `input` and returns the value of `column` on each output line.
-fn probe(input: &str, extra: &[&str], column: &str) -> Vec<f64> {
+/// Runs the probe of `model` on `input` and returns the value of `column` on each output line.
+fn probe(model: &str, input: &str, extra: &[&str], column: &str) -> Vec<f64> {
     let gipp = luts();
-    let mut args = vec!["lut", "--gipp", gipp.to_str().unwrap()];
+    let mut args = vec!["lut", "--gipp", gipp.to_str().unwrap(), "--model", model];
     args.extend(extra);
     let r = run_with_stdin(BIN, &args, input);
     r.code(0);
@@ -82,45 +92,90 @@ fn report(what: &str, cases: &[Case], err: &[f64], rms_max: f64) -> f64 {
 }
 
 #[test]
+fn every_model_of_the_committed_luts_has_its_cases() {
+    let sets = vip::atmosphere::LutSet::models(&luts()).unwrap();
+    assert_eq!(sets, MODELS, "LUT sets in testdata/luts");
+    for m in MODELS {
+        assert!(cases(m).len() >= 300, "{m}");
+    }
+}
+
+#[test]
 fn forward_and_inverse_through_the_luts_match_6s() {
-    let cases = cases();
-    assert!(cases.len() >= 300, "{} cases", cases.len());
-    // forward: surface reflectance → TOA, against 6S's TOA
-    let input: String = cases.iter().map(|c| c.fields.join("\t") + "\n").collect();
-    let toa = probe(&input, &[], "toa");
-    let err: Vec<f64> = cases.iter().zip(&toa).map(|(c, t)| t - c.toa).collect();
-    let worst = report("forward TOA", &cases, &err, FORWARD_RMS);
-    assert!(worst < FORWARD_MAX, "forward TOA off 6S by up to {worst}");
-    // inverse: 6S's TOA → surface reflectance
-    let input: String = cases
-        .iter()
-        .map(|c| format!("{}\t{}\n", c.fields[..7].join("\t"), c.toa))
-        .collect();
-    let rho = probe(&input, &["--toa"], "rho_s");
-    let err: Vec<f64> = cases.iter().zip(&rho).map(|(c, r)| r - c.rho).collect();
-    let worst = report("inverse rho_s", &cases, &err, INVERSE_RMS);
-    assert!(
-        worst < INVERSE_MAX,
-        "inverted surface reflectance off by up to {worst}"
-    );
+    for model in MODELS {
+        let cases = cases(model);
+        // forward: surface reflectance → TOA, against 6S's TOA
+        let input: String = cases.iter().map(|c| c.fields.join("\t") + "\n").collect();
+        let toa = probe(model, &input, &[], "toa");
+        let err: Vec<f64> = cases.iter().zip(&toa).map(|(c, t)| t - c.toa).collect();
+        let worst = report(&format!("{model} forward TOA"), &cases, &err, FORWARD_RMS);
+        assert!(
+            worst < FORWARD_MAX,
+            "{model}: forward TOA off 6S by up to {worst}"
+        );
+        // inverse: 6S's TOA → surface reflectance
+        let input: String = cases
+            .iter()
+            .map(|c| format!("{}\t{}\n", c.fields[..7].join("\t"), c.toa))
+            .collect();
+        let rho = probe(model, &input, &["--toa"], "rho_s");
+        let err: Vec<f64> = cases.iter().zip(&rho).map(|(c, r)| r - c.rho).collect();
+        let worst = report(&format!("{model} inverse rho_s"), &cases, &err, INVERSE_RMS);
+        assert!(
+            worst < INVERSE_MAX,
+            "{model}: inverted surface reflectance off by up to {worst}"
+        );
+    }
 }
 
 #[test]
 fn the_committed_cases_are_what_6s_gives() {
-    let cases = cases();
-    let picked: Vec<&Case> = cases.iter().step_by(cases.len() / 6).take(6).collect();
+    let mut rerun = vec![];
+    for model in MODELS {
+        let cases = cases(model);
+        for c in cases.iter().step_by(cases.len() / 3).take(3) {
+            rerun.push((
+                format!("{model} {}", c.fields[..8].join(" ")),
+                format!("{model} {:?}", c.fields),
+                c.toa,
+            ));
+        }
+    }
     let script = format!(
         "import sys; sys.path.insert(0, {:?}); import sixs_runner as r\n\
          for line in sys.argv[1:]:\n    \
-           b, sza, vza, raa, aot, wv, alt, rho = line.split()\n    \
-           print(r.toa(int(b), float(sza), float(vza), float(raa), float(aot), float(wv), float(alt), float(rho)))",
+           m, b, sza, vza, raa, aot, wv, alt, rho = line.split()\n    \
+           print(r.toa(int(b), float(sza), float(vza), float(raa), float(aot), float(wv), float(alt), float(rho), model=m))",
         project_root().join("scripts/sixs").to_str().unwrap()
     );
-    let cases: Vec<(String, String, f64)> = picked
-        .iter()
-        .map(|c| (c.fields[..8].join(" "), format!("{:?}", c.fields), c.toa))
-        .collect();
-    vip_testkit::rerun_6s(&script, &cases);
+    vip_testkit::rerun_6s(&script, &rerun);
+}
+
+#[test]
+fn the_whole_venus_geometry_is_inside_the_tables() {
+    // VENµS points up to 30° off nadir (view zenith ≈ 37.6° on the ground at the swath edge,
+    // seen on a real acquisition) and winter scenes at high latitude put the sun beyond 70°
+    let input = "B01 75 40 0 0.3 2 0 0.1\nB12 78 42 180 0.3 2 3 0.1\nB07 0 0 0 0 0 0 0.1\n";
+    for model in MODELS {
+        let gipp = luts();
+        let r = run_with_stdin(
+            BIN,
+            &[
+                "lut",
+                "--gipp",
+                gipp.to_str().unwrap(),
+                "--model",
+                model,
+                "--json",
+            ],
+            input,
+        );
+        r.code(0);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        for k in 0..3 {
+            assert_eq!(v[k]["clamped"], serde_json::json!([]), "{model} case {k}");
+        }
+    }
 }
 
 #[test]
@@ -136,9 +191,86 @@ fn bad_cases_and_missing_luts_are_refused_naming_the_input() {
     run_with_stdin(BIN, &["lut", "--gipp", g], "B01 30 5\n")
         .code(3)
         .one_error_line("3 fields, 8 expected");
-    run_with_stdin(BIN, &["lut", "--gipp", g, "--model", "MARITIME"], "")
+    run_with_stdin(BIN, &["lut", "--gipp", g, "--model", "VOLCANIC"], "")
         .code(3)
-        .one_error_line("no GIP_L2TOCR GIPP for aerosol model MARITIME");
+        .one_error_line(
+            "no LUT set for aerosol model VOLCANIC (available: CONTINEN, DESERT, MARITIME, URBAN)",
+        );
+}
+
+/// A copy of the URBAN set of the committed LUTs in a fresh folder.
+fn urban_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(luts()).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_str().unwrap().to_string();
+        if name.contains("_L_URBAN_") {
+            vip_testkit::copy_tree(&p, &dir.path().join(&name));
+        }
+    }
+    dir
+}
+
+#[test]
+fn tables_whose_axes_disagree_are_refused_naming_the_file() {
+    // the direct transmission's altitudes are not the path's
+    let dir = urban_copy();
+    let hdr = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_str().unwrap().contains("L2DIRT") && p.extension().unwrap() == "HDR")
+        .unwrap();
+    let text = std::fs::read_to_string(&hdr).unwrap();
+    let (a, b) = (
+        text.find("<Altitude_Indexes>").unwrap(),
+        text.find("</Altitude_Indexes>").unwrap(),
+    );
+    let nodes: Vec<&str> = text[a + 18..b].split_whitespace().collect();
+    let moved = format!("{} 1", nodes[..nodes.len() - 1].join(" "));
+    std::fs::write(
+        &hdr,
+        format!("{}<Altitude_Indexes>{moved}{}", &text[..a], &text[b..]),
+    )
+    .unwrap();
+    let r = run_with_stdin(
+        BIN,
+        &[
+            "lut",
+            "--gipp",
+            dir.path().to_str().unwrap(),
+            "--model",
+            "URBAN",
+        ],
+        "",
+    );
+    r.code(3).one_error_line("Altitude_Indexes");
+    assert!(
+        r.stderr.contains("L2DIRT") && r.stderr.contains("disagrees with the L2TOCR"),
+        "{}",
+        r.stderr
+    );
+
+    // a set without its gaseous transmissions
+    let dir = urban_copy();
+    for e in std::fs::read_dir(dir.path()).unwrap() {
+        let p = e.unwrap().path();
+        if p.to_str().unwrap().contains("L2GAST") && p.extension().unwrap() == "HDR" {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+    run_with_stdin(
+        BIN,
+        &[
+            "lut",
+            "--gipp",
+            dir.path().to_str().unwrap(),
+            "--model",
+            "URBAN",
+        ],
+        "",
+    )
+    .code(3)
+    .one_error_line("no GIP_L2GAST GIPP for aerosol model URBAN");
 }
 
 #[test]

@@ -26,6 +26,7 @@ const MAX_CLOUD: &str = "50";
 fn scene(date: &str, clouds: Situation) -> (SimScene, PathBuf) {
     let mut spec = vip::sim::SceneSpec::new(SITE, date, "10:30:00", SIDE, SIDE, 5, 300.0).unwrap();
     spec.atmosphere = Some(vip::sim::atmosphere::AtmosphereSpec {
+        model: vip::atmosphere::luts::DEFAULT_MODEL.into(),
         luts: project_root().join("testdata/luts"),
         aot_mean: 0.1,
         wv_mean: 1.5,

@@ -27,6 +27,7 @@ const HEADER_ROUNDING: f64 = 0.05 + 1e-9;
 fn chain(date: &str, clouds: Situation) -> (SimScene, PathBuf, PathBuf) {
     let mut spec = vip::sim::SceneSpec::new(SITE, date, "10:30:00", SIDE, SIDE, 7, 300.0).unwrap();
     spec.atmosphere = Some(vip::sim::atmosphere::AtmosphereSpec {
+        model: vip::atmosphere::luts::DEFAULT_MODEL.into(),
         luts: vip_testkit::project_root().join("testdata/luts"),
         aot_mean: 0.1,
         wv_mean: 1.5,
@@ -39,7 +40,7 @@ fn chain(date: &str, clouds: Situation) -> (SimScene, PathBuf, PathBuf) {
         dem: s.dem(),
         context: None,
         mode: None,
-        model: "CONTINEN".into(),
+        model: None,
         params: vip::level2::Params::default(),
     };
     let opts = vip::cli::Options {

@@ -292,6 +292,7 @@ fn series_of_l2a_products_reads_their_aot() {
         let mut spec =
             vip::sim::SceneSpec::new("QCL2SITE", date, "10:30:00", 320, 320, 9, 300.0).unwrap();
         spec.atmosphere = Some(vip::sim::atmosphere::AtmosphereSpec {
+            model: vip::atmosphere::luts::DEFAULT_MODEL.into(),
             luts: luts.clone(),
             aot_mean: aot,
             wv_mean: 1.5,
@@ -303,7 +304,7 @@ fn series_of_l2a_products_reads_their_aot() {
             dem: s.dem(),
             context: None,
             mode: None,
-            model: "CONTINEN".into(),
+            model: None,
             params: vip::level2::Params::default(),
         };
         let opts = vip::cli::Options {

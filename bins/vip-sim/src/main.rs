@@ -27,7 +27,7 @@ use vip::cli::{CommonArgs, CreationArgs, OutputArgs, Tool};
 ///
 /// Without --luts the landscape's spectra are TOA reflectances (truth/TOA_Bnn.tif). With
 /// --luts they are surface reflectances seen through an atmosphere made from that LUT set
-/// (continental aerosol model, CONTINEN): smooth AOT and water-vapour fields (mean ± 25 %, 5 km
+/// (--aerosol-model, continental unless told): smooth AOT and water-vapour fields (mean ± 25 %, 5 km
 /// features), terrain illumination (self shadows, no cast shadows) and the adjacency effect
 /// (environment weighted by 6S's environment function), at the scene-centre sun and view
 /// angles. The
@@ -38,7 +38,7 @@ use vip::cli::{CommonArgs, CreationArgs, OutputArgs, Tool};
 #[command(
     name = "vip-sim",
     version,
-    after_help = "EXAMPLES:\n  vip-sim scene -o S\n  vip-sim scene --luts testdata/luts --aot 0.3 --wv 1.5 -o S\n  vip-sim scene --site CAMARGUE --date 2018-01-01 --lines 5200 --cols 5200 --ram 1024 -o BIG\n  vip-sim scene --site ATTO --date 2024-08-01 -o S        (a known VENµS site, at its place)\n  vip-sim scene --site SOUTHSIT --lat -33.9 --lon 18.9 --time 08:50:00 -o S\n  vip-sim scene -o S | vip-l1 - --gipp S/GIPP --dem S/DEM.tif -o OUT\n  vip-sim series --site FR-LAM --start 2024-03-01 --count 8 --every 2 --luts testdata/luts -o SER\n  vip-sim series --dates 2024-06-01,2024-06-03,2024-07-15 --clear -o SER   (more: vip-sim series --help)"
+    after_help = "EXAMPLES:\n  vip-sim scene -o S\n  vip-sim scene --luts testdata/luts --aot 0.3 --wv 1.5 -o S\n  vip-sim scene --luts testdata/luts --aerosol-model URBAN --aot 0.4 -o S\n  vip-sim scene --site CAMARGUE --date 2018-01-01 --lines 5200 --cols 5200 --ram 1024 -o BIG\n  vip-sim scene --site ATTO --date 2024-08-01 -o S        (a known VENµS site, at its place)\n  vip-sim scene --site SOUTHSIT --lat -33.9 --lon 18.9 --time 08:50:00 -o S\n  vip-sim scene -o S | vip-l1 - --gipp S/GIPP --dem S/DEM.tif -o OUT\n  vip-sim series --site FR-LAM --start 2024-03-01 --count 8 --every 2 --luts testdata/luts -o SER\n  vip-sim series --dates 2024-06-01,2024-06-03,2024-07-15 --clear -o SER   (more: vip-sim series --help)"
 )]
 struct Args {
     #[command(subcommand)]
@@ -119,10 +119,14 @@ struct Acquisition {
     /// swath [default: the site under the track]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..5200))]
     first_detector: Option<u16>,
-    /// Put an atmosphere over the surface, from the LUT GIPP set in DIR (aerosol model
-    /// CONTINEN); the GIPPs are copied into the scene's GIPP folder
+    /// Put an atmosphere over the surface, from the LUT GIPP set of --aerosol-model in DIR;
+    /// every LUT set of DIR is copied into the scene's GIPP folder (the L2 may choose)
     #[arg(long, value_name = "DIR")]
     luts: Option<std::path::PathBuf>,
+    /// Aerosol model of the atmosphere: the nick name of a LUT set in --luts (CONTINEN,
+    /// MARITIME, URBAN, DESERT, ...)
+    #[arg(long, value_name = "MODEL", default_value = vip::atmosphere::luts::DEFAULT_MODEL, requires = "luts")]
+    aerosol_model: String,
     /// Mean aerosol optical thickness at 550 nm (with --luts)
     #[arg(
         long,
@@ -171,6 +175,7 @@ impl Acquisition {
             .clone()
             .map(|luts| vip::sim::atmosphere::AtmosphereSpec {
                 luts,
+                model: self.aerosol_model.clone(),
                 aot_mean: self.aot,
                 wv_mean: self.wv,
             });

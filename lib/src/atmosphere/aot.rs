@@ -49,11 +49,20 @@ impl DarkVegetation {
 /// The AOT (within `nodes`) minimising Σ w·r(a)², residuals linear between nodes; `None`
 /// without equations. Ties go to the smaller AOT.
 pub fn minimise(nodes: &[f64], residuals: &[Residual]) -> Option<f64> {
+    minimum(nodes, residuals).map(|(aot, _)| aot)
+}
+
+/// [`minimise`] with the cost Σ w·r² at the minimum.
+pub fn minimum(nodes: &[f64], residuals: &[Residual]) -> Option<(f64, f64)> {
     if residuals.is_empty() || nodes.is_empty() {
         return None;
     }
     if nodes.len() == 1 {
-        return Some(nodes[0]);
+        let cost = residuals
+            .iter()
+            .map(|r| r.weight * r.values[0].powi(2))
+            .sum();
+        return Some((nodes[0], cost));
     }
     let mut best: Option<(f64, f64)> = None;
     for j in 0..nodes.len() - 1 {
@@ -76,7 +85,7 @@ pub fn minimise(nodes: &[f64], residuals: &[Residual]) -> Option<f64> {
             best = Some((aot, cost));
         }
     }
-    best.map(|(aot, _)| aot)
+    best
 }
 
 #[cfg(test)]
@@ -103,6 +112,9 @@ mod tests {
         // the minimum beyond the axis is held at its end
         assert_eq!(minimise(&nodes, &[at(1.5, 1.0)]), Some(0.8));
         assert_eq!(minimise(&nodes, &[]), None);
+        // the cost at the minimum: 1·(0.4 − 0.1)² + 3·(0.4 − 0.5)²
+        let (_, cost) = minimum(&nodes, &[at(0.1, 1.0), at(0.5, 3.0)]).unwrap();
+        assert!((cost - 0.12).abs() < 1e-12, "{cost}");
     }
 
     #[test]

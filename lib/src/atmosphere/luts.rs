@@ -26,6 +26,9 @@ use crate::ee::lut::{read_lut_header, write_lut_header, LutKind};
 use crate::error::{Result, VipError};
 use crate::mission::venus::BANDS;
 
+/// The aerosol model of a site that names none, and of the simulator unless told.
+pub const DEFAULT_MODEL: &str = "CONTINEN";
+
 /// The TOA axis VIP writes in L2TOCR (the one of the ICD example).
 const TOCR_TOA: [f64; 7] = [-0.2, 0.0, 0.2, 0.4, 0.6, 0.8, 1.0];
 
@@ -171,11 +174,26 @@ impl LutSet {
         self.bands.iter().find(|(b, _)| b == band).map(|(_, l)| l)
     }
 
-    /// Builds a set from the raw 6S tables written by `scripts/sixs/make_luts.py`.
-    pub fn from_sixs_json(path: &Path, model: &str) -> Result<LutSet> {
+    /// Builds a set from the raw 6S tables written by `scripts/sixs/make_luts.py`, of the
+    /// aerosol model they name (`model` when they name none; naming another is bad input).
+    pub fn from_sixs_json(path: &Path, model: Option<&str>) -> Result<LutSet> {
         let bad = |m: String| VipError::bad_input(path, m);
         let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
         let j: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        let model = match (j["model"].as_str(), model) {
+            (Some(t), Some(m)) if t != m => {
+                return Err(bad(format!(
+                    "the tables are of aerosol model {}, not {m}",
+                    crate::error::bounded(t)
+                )))
+            }
+            (Some(m), _) | (None, Some(m)) => m.to_string(),
+            (None, None) => {
+                return Err(bad(
+                    "the tables name no aerosol model: say which (--model)".into()
+                ))
+            }
+        };
         let list = |v: &serde_json::Value, what: &str| -> Result<Vec<f64>> {
             v.as_array()
                 .and_then(|a| a.iter().map(|x| x.as_f64()).collect::<Option<Vec<f64>>>())
@@ -251,7 +269,7 @@ impl LutSet {
             return Err(bad("no band tables (B01 ... B12)".into()));
         }
         Ok(LutSet {
-            model: model.to_string(),
+            model,
             ozone,
             bands,
         })
@@ -298,8 +316,27 @@ impl LutSet {
         Ok(out)
     }
 
+    /// The aerosol models with a LUT set in the GIPP folder `dir` (the applicability nick names
+    /// of its L2TOCR GIPPs), sorted.
+    pub fn models(dir: &Path) -> Result<Vec<String>> {
+        let mut models: Vec<String> = std::fs::read_dir(dir)
+            .map_err(|e| VipError::bad_input(dir, e))?
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".HDR"))
+            .filter_map(|n| {
+                let (_, rest) = n.split_once("_GIP_L2TOCR_L_")?;
+                Some(rest.split('_').next()?.to_string())
+            })
+            .collect();
+        models.sort();
+        models.dedup();
+        Ok(models)
+    }
+
     /// Reads the set of aerosol model `model` from a GIPP folder (the newest serial key of
-    /// each kind if several are there).
+    /// each kind if several are there). Every table must share the axes of L2TOCR (sun and
+    /// view zenith, altitude, AOT) and the transmissions must cover both zenith axes: a set
+    /// whose files disagree is bad input naming the file.
     pub fn read(dir: &Path, model: &str) -> Result<LutSet> {
         let find = |kind: LutKind| -> Result<PathBuf> {
             let prefix = format!("_GIP_{}_L_{model}_", kind.code());
@@ -313,13 +350,24 @@ impl LutSet {
                 .collect();
             found.sort();
             found.pop().ok_or_else(|| {
-                VipError::bad_input(
-                    dir,
-                    format!("no GIP_{} GIPP for aerosol model {model}", kind.code()),
-                )
+                let what = match kind {
+                    LutKind::Tocr => {
+                        let available = LutSet::models(dir).unwrap_or_default();
+                        format!(
+                            "no LUT set for aerosol model {} (available: {})",
+                            crate::error::bounded(model),
+                            match available.is_empty() {
+                                true => "none".to_string(),
+                                false => available.join(", "),
+                            }
+                        )
+                    }
+                    _ => format!("no GIP_{} GIPP for aerosol model {model}", kind.code()),
+                };
+                VipError::bad_input(dir, what)
             })
         };
-        let load = |kind: LutKind| -> Result<(PathBuf, BandTables, Option<f64>)> {
+        let load = |kind: LutKind| -> Result<Loaded> {
             let hdr = find(kind)?;
             let h = read_lut_header(&hdr, kind)?;
             let tables = h
@@ -327,18 +375,26 @@ impl LutSet {
                 .iter()
                 .map(|(b, f)| Ok((b.clone(), Table::read_mha(f, h.axes.clone())?)))
                 .collect::<Result<Vec<_>>>()?;
-            Ok((hdr, tables, h.ozone))
+            Ok(Loaded {
+                hdr,
+                axes: h.axes,
+                tables,
+                ozone: h.ozone,
+            })
         };
-        let (tocr_hdr, tocr_t, _) = load(LutKind::Tocr)?;
-        let (_, dirt, _) = load(LutKind::Dirt)?;
-        let (_, dift, _) = load(LutKind::Dift)?;
-        let (_, albd, _) = load(LutKind::Albd)?;
-        let (_, gast, ozone) = load(LutKind::Gast)?;
+        let tocr = load(LutKind::Tocr)?;
+        let [dirt, dift, albd, gast] =
+            [LutKind::Dirt, LutKind::Dift, LutKind::Albd, LutKind::Gast].map(load);
+        let (dirt, dift, albd, gast) = (dirt?, dift?, albd?, gast?);
+        for other in [&dirt, &dift, &albd, &gast] {
+            check_axes(&tocr, other)?;
+        }
         let mut bands = vec![];
-        for (b, tocr_b) in tocr_t {
-            let pick = |v: &[(String, Table)], kind: LutKind| {
-                v.iter()
-                    .find(|(c, _)| *c == b)
+        for (b, tocr_b) in &tocr.tables {
+            let pick = |l: &Loaded, kind: LutKind| {
+                l.tables
+                    .iter()
+                    .find(|(c, _)| c == b)
                     .map(|(_, t)| t.clone())
                     .ok_or_else(|| {
                         VipError::bad_input(
@@ -348,8 +404,8 @@ impl LutSet {
                     })
             };
             let albd_b = pick(&albd, LutKind::Albd)?;
-            let path = path_from_tocr(&tocr_b, &albd_b)
-                .map_err(|m| VipError::bad_input(&tocr_hdr, format!("band {b}: {m}")))?;
+            let path = path_from_tocr(tocr_b, &albd_b)
+                .map_err(|m| VipError::bad_input(&tocr.hdr, format!("band {b}: {m}")))?;
             bands.push((
                 b.clone(),
                 BandLuts {
@@ -363,10 +419,66 @@ impl LutSet {
         }
         Ok(LutSet {
             model: model.to_string(),
-            ozone: ozone.expect("an L2GAST header always carries its ozone content"),
+            ozone: gast
+                .ozone
+                .expect("an L2GAST header always carries its ozone content"),
             bands,
         })
     }
+}
+
+/// One LUT GIPP as read: its header, axes and per-band tables.
+struct Loaded {
+    hdr: PathBuf,
+    axes: Vec<Axis>,
+    tables: BandTables,
+    ozone: Option<f64>,
+}
+
+/// Checks that the axes of `other` agree with those of the L2TOCR `tocr`: an axis of the same
+/// name has the same nodes, and a zenith axis of the transmissions spans both the sun and the
+/// view zenith axes (else the view or sun terms would be clamped where the path is not).
+fn check_axes(tocr: &Loaded, other: &Loaded) -> Result<()> {
+    let nodes = |a: &Axis| {
+        a.values
+            .iter()
+            .map(|v| crate::ee::xml::num(*v))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    for a in &other.axes {
+        if let Some(t) = tocr.axes.iter().find(|t| t.name == a.name) {
+            if t.values != a.values {
+                return Err(VipError::bad_input(
+                    &other.hdr,
+                    format!(
+                        "{} ({}) disagrees with the L2TOCR's ({})",
+                        a.name,
+                        nodes(a),
+                        nodes(t)
+                    ),
+                ));
+            }
+        }
+        if a.name == TRA_AXES[0] {
+            let (lo, hi) = (a.values[0], a.values[a.values.len() - 1]);
+            for t in &tocr.axes[..2] {
+                if t.values[0] < lo || t.values[t.values.len() - 1] > hi {
+                    return Err(VipError::bad_input(
+                        &other.hdr,
+                        format!(
+                            "{} ({}) does not span the L2TOCR's {} ({})",
+                            a.name,
+                            nodes(a),
+                            t.name,
+                            nodes(t)
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Per-band tables of one GIPP kind.
@@ -456,12 +568,13 @@ fn path_from_tocr(tocr: &Table, albd: &Table) -> std::result::Result<Table, Stri
 /// existing GIPP is replaced only with `--overwrite`). Returns the headers written.
 pub fn build_gipps(
     tables: &Path,
-    model: &str,
+    model: Option<&str>,
     class: &str,
     opts: &crate::cli::Options,
 ) -> Result<Vec<PathBuf>> {
     use crate::ee::{naming, Applicability};
     let set = LutSet::from_sixs_json(tables, model)?;
+    let model = set.model.as_str();
     let app = Applicability::List {
         nick: naming::nick_name(model).map_err(|e| VipError::Usage(format!("--model: {e}")))?,
         site_ids: vec![],

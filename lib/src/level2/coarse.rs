@@ -61,10 +61,10 @@ pub struct CellSums {
     /// Pixels seen in every band (non-negative TOA; saturated or cloudy ones included: they
     /// light their neighbours too; their TOA sums are on the environment grid, [`EnvSums`]).
     pub n_valid: f64,
-    /// Among those not saturated nor cloudy: dark-vegetation pixels and their blue and red
-    /// TOA sums.
+    /// Among those not saturated nor cloudy: dark-vegetation pixels and their TOA sums in
+    /// every band.
     pub n_dark: f64,
-    pub dark: [f64; 2],
+    pub dark: [f64; NB],
     /// Pixels bright enough for water vapour and their reference, absorbing and continuum
     /// TOA sums.
     pub n_wv: f64,
@@ -90,8 +90,9 @@ impl CellSums {
         }
         if p.is_dark_vegetation(t) {
             self.n_dark += 1.0;
-            self.dark[0] += t[p.blue];
-            self.dark[1] += t[p.red];
+            for (s, v) in self.dark.iter_mut().zip(t) {
+                *s += v;
+            }
         }
         if t[p.wv_reference] > p.wv_reference_min {
             self.n_wv += 1.0;
@@ -117,8 +118,8 @@ impl CellSums {
         self.n_valid += o.n_valid;
         self.n_dark += o.n_dark;
         self.n_wv += o.n_wv;
-        for k in 0..2 {
-            self.dark[k] += o.dark[k];
+        for (s, v) in self.dark.iter_mut().zip(&o.dark) {
+            *s += v;
         }
         for k in 0..3 {
             self.wv[k] += o.wv[k];
@@ -578,7 +579,13 @@ pub fn band_luts<'a>(luts: &'a LutSet, path: &std::path::Path) -> crate::Result<
         .iter()
         .map(|b| {
             luts.band(b.code).ok_or_else(|| {
-                crate::VipError::bad_input(path, format!("LUT set has no tables for {}", b.code))
+                crate::VipError::bad_input(
+                    path,
+                    format!(
+                        "LUT set of aerosol model {} has no tables for {}",
+                        luts.model, b.code
+                    ),
+                )
             })
         })
         .collect()

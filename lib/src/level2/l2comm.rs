@@ -15,10 +15,13 @@ use crate::mission::venus::BANDS;
 /// Pixel of the VENµS L2 chain's coarse grid, metres: the unit of L2COMM window sizes.
 pub const L2COMM_COARSE_M: f64 = 100.0;
 
-/// What the L2COMM sets beyond [`Params`]: the ozone the LUTs should have been made with.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// What the L2COMM sets beyond [`Params`]: the ozone the LUTs should have been made with
+/// and the aerosol model of every site (`Constant_Model`, the nick name of the LUT GIPPs),
+/// when it names one.
+#[derive(Debug, Clone, PartialEq)]
 pub struct L2Comm {
     pub ozone: f64,
+    pub constant_model: Option<String>,
 }
 
 /// Reads the L2COMM data block `data` (file `path`) into `p`; every element VIP uses must be
@@ -91,7 +94,23 @@ pub fn apply(data: &Node, path: &Path, p: &mut Params) -> Result<L2Comm> {
             "Slope_Min_Cos_I and Min_Cos_Ratio must lie in [0, 1]".into()
         ));
     }
-    Ok(L2Comm { ozone })
+    let constant_model = match data
+        .find_text("Common_Parameters/Constant_Model")
+        .map(str::trim)
+    {
+        None | Some("") => None,
+        Some(m) if crate::ee::l2site::is_model_name(m) => Some(m.to_string()),
+        Some(m) => {
+            return Err(bad(format!(
+                "Constant_Model '{}' is not a LUT nick name (1 to 8 capitals or digits)",
+                crate::error::bounded(m)
+            )))
+        }
+    };
+    Ok(L2Comm {
+        ozone,
+        constant_model,
+    })
 }
 
 /// The `Cloud_Masking`, `Water_Masking` and common elements of the masks

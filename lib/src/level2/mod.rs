@@ -25,6 +25,7 @@
 //! rows and cells with results gathered in a fixed order, so outputs are byte-identical for
 //! any `--threads`.
 
+pub mod aerosol;
 mod clouds;
 mod coarse;
 pub mod l2comm;
@@ -74,6 +75,11 @@ pub struct Params {
     /// the VENµS test L2COMM (`testdata/venus/examples`) is 30 % low on those canopies: it
     /// biased the retrieved AOT by +0.12 to +0.22 on the simulated scenes of the L2 tests.
     pub dark_vegetation: DarkVegetation,
+    /// The other blue bands' relations to red over dark vegetation, which with the one above
+    /// score the aerosol models ([`aerosol`]). The defaults (B01 = 0.64 × B07 + 0.0046, B02 =
+    /// 0.63 × B07 + 0.0052; residual sd 0.0040 and 0.0034) are the least-squares lines of the
+    /// same canopies.
+    pub choice_relations: Vec<(usize, DarkVegetation)>,
     /// Half size of the AOT window (cells) and the fewest cells with dark vegetation in it.
     pub aot_half_window: usize,
     pub min_dark_cells: usize,
@@ -121,6 +127,22 @@ impl Default for Params {
                 slope: 0.70,
                 intercept: 0.005,
             },
+            choice_relations: vec![
+                (
+                    0,
+                    DarkVegetation {
+                        slope: 0.64,
+                        intercept: 0.0046,
+                    },
+                ),
+                (
+                    1,
+                    DarkVegetation {
+                        slope: 0.63,
+                        intercept: 0.0052,
+                    },
+                ),
+            ],
             aot_half_window: 2,
             min_dark_cells: 3,
             min_pixels: 50.0,
@@ -148,8 +170,8 @@ pub struct L2Options {
     pub context: Option<PathBuf>,
     /// Processing mode with a context (`None`: chosen, see [`modes`]).
     pub mode: Option<Mode>,
-    /// Aerosol model: the nick name of the LUT GIPPs.
-    pub model: String,
+    /// Aerosol model asked for (`None`: the site's, [`aerosol::site_model`]).
+    pub model: Option<aerosol::Request>,
     pub params: Params,
 }
 
@@ -195,8 +217,22 @@ fn process_with(
     let (params, l2comm) = parameters(&catalogue, &l1c, &l2.params)?;
     let p = &params;
     let dir = hdr.parent().unwrap_or(Path::new("."));
-    let luts = LutSet::read(&l2.gipp, &l2.model)?;
-    if let Some((_, ozone)) = &l2comm {
+    let site_model = aerosol::site_model(
+        &catalogue,
+        &l1c.site.nick,
+        l1c.site.acquisition,
+        l2comm
+            .as_ref()
+            .and_then(|(id, c)| Some((c.constant_model.as_deref()?, id.as_str()))),
+    )?;
+    let (first_model, automatic) = match &l2.model {
+        Some(aerosol::Request::Named(m)) => (m.clone(), false),
+        Some(aerosol::Request::Auto) => (site_model.model.clone(), true),
+        None => (site_model.model.clone(), site_model.automatic),
+    };
+    let luts = LutSet::read(&l2.gipp, &first_model)?;
+    if let Some((_, c)) = &l2comm {
+        let ozone = c.ozone;
         if (ozone - luts.ozone).abs() > 0.005 {
             log::warn!(
                 "L2COMM ozone {ozone} cm·atm, the LUTs were made with {}: remake them (scripts/make-luts)",
@@ -285,10 +321,17 @@ fn process_with(
     );
     let mut l2a = L2a::from_l1c(&l1c);
     l2a.site.cloud_percentage = Some((masks.cloud_percentage * 10.0).round() / 10.0);
-    l2a.site.gipps_used = lut_gipps(&catalogue, &l2.model);
-    if let Some((id, _)) = l2comm {
-        l2a.site.gipps_used.insert(0, ("GIP_L2COMM".into(), id));
-    }
+    let gipps_used = |model: &str| {
+        let mut g = lut_gipps(&catalogue, model);
+        if let Some((id, _)) = &l2comm {
+            g.insert(0, ("GIP_L2COMM".into(), id.clone()));
+        }
+        if site_model.source.contains("_GIP_L2SITE_") {
+            g.insert(0, ("GIP_L2SITE".into(), site_model.source.clone()));
+        }
+        g
+    };
+    l2a.site.gipps_used = gipps_used(&first_model);
     if masks.cloud_percentage > p.clouds.max_cloud_percentage {
         return Err(not_valid(
             hdr,
@@ -301,7 +344,7 @@ fn process_with(
     }
     let (cells, env_sums) = first_pass(&image, &l1c, &site, (&dem, &masks), (grid, fine), p, opts)?;
 
-    let coarse = Coarse {
+    let mut coarse = Coarse {
         grid,
         fine,
         env_cell_m: fe as f64 * l1c.site.pixel_m,
@@ -311,16 +354,40 @@ fn process_with(
         luts: &bands,
         params: p,
     };
-    let aot_max = *path_axes[4].values.last().unwrap_or(&0.0);
     let wv_max = *bands[p.wv_absorbing].gast.axes[3]
         .values
         .last()
         .unwrap_or(&0.0);
-    let nodes: Vec<f64> = (0..=(aot_max / AOT_STEP + 1e-9) as usize)
-        .map(|k| k as f64 * AOT_STEP)
-        .collect();
     let first_aot = Field::filled(grid.rows, grid.cols, p.default_aot);
     let wv0 = coarse.water_vapour(&first_aot, wv_max);
+    let choice = match (&l2.model, automatic) {
+        (_, true) => choose_model(&coarse, &wv0.field, &site_model.model, &l2.gipp)?,
+        (Some(aerosol::Request::Named(m)), false) => aerosol::Choice {
+            model: m.clone(),
+            how: aerosol::How::Asked,
+            scores: vec![],
+            windows: 0,
+        },
+        (_, false) => aerosol::Choice {
+            model: site_model.model.clone(),
+            how: aerosol::How::Site(site_model.source.clone()),
+            scores: vec![],
+            windows: 0,
+        },
+    };
+    log::info!("{}: {}", hdr.display(), choice.note());
+    l2a.aerosol_note = choice.note();
+    let chosen = match choice.model != first_model {
+        true => Some(LutSet::read(&l2.gipp, &choice.model)?),
+        false => None,
+    };
+    let chosen_bands;
+    if let Some(set) = &chosen {
+        chosen_bands = coarse::band_luts(set, &l2.gipp)?;
+        coarse.luts = &chosen_bands;
+        l2a.site.gipps_used = gipps_used(&choice.model);
+    }
+    let nodes = aot_nodes(coarse.luts);
     let aot = coarse.aot(&wv0.field, &nodes, None);
     let wv = coarse.water_vapour(&aot.field, wv_max);
     log_estimate("AOT", &aot);
@@ -469,7 +536,7 @@ fn parameters(
     catalogue: &crate::ee::GippCatalogue,
     l1c: &L1c,
     defaults: &Params,
-) -> Result<(Params, Option<(String, f64)>)> {
+) -> Result<(Params, Option<(String, l2comm::L2Comm)>)> {
     let mut p = defaults.clone();
     if !catalogue
         .entries()
@@ -489,7 +556,37 @@ fn parameters(
         .as_ref()
         .ok_or_else(|| VipError::bad_input(&entry.path, "L2COMM has no Data_Block"))?;
     let c = l2comm::apply(data, &entry.path, &mut p)?;
-    Ok((p, Some((entry.id.clone(), c.ozone))))
+    Ok((p, Some((entry.id.clone(), c))))
+}
+
+/// The AOT nodes the estimation's cost is tabulated at: every [`AOT_STEP`] up to the end of
+/// the LUTs' AOT axis.
+fn aot_nodes(bands: &[&crate::atmosphere::BandLuts]) -> Vec<f64> {
+    let aot_max = *bands[0].path.axes[4].values.last().unwrap_or(&0.0);
+    (0..=(aot_max / AOT_STEP + 1e-9) as usize)
+        .map(|k| k as f64 * AOT_STEP)
+        .collect()
+}
+
+/// The automatic choice of the aerosol model ([`aerosol`]): every LUT set of the folder
+/// `gipp` scored on the dark vegetation of `coarse` (water vapour `wv`), the site's model
+/// `site` kept when the evidence is weak.
+fn choose_model(coarse: &Coarse, wv: &Field, site: &str, gipp: &Path) -> Result<aerosol::Choice> {
+    let p = coarse.params;
+    let windows = aerosol::windows(coarse, wv);
+    let relations = aerosol::relations(p);
+    let scores = LutSet::models(gipp)?
+        .iter()
+        .map(|m| {
+            let set = LutSet::read(gipp, m)?;
+            let bands = coarse::band_luts(&set, gipp)?;
+            let nodes = aot_nodes(&bands);
+            Ok(aerosol::score(
+                m, &bands, &windows, &relations, p.red, &nodes,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(aerosol::decide(site, scores, windows.len()))
 }
 
 fn log_estimate(what: &str, e: &Estimate) {

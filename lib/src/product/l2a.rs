@@ -204,6 +204,9 @@ pub struct L2a {
     pub adjacency_and_slope: bool,
     /// Ids of the products used: the L1C, then the previous L2 when there is one (≥ 1).
     pub used_products: Vec<String>,
+    /// How the aerosol model was decided ([`crate::level2::aerosol::Choice::note`]): the
+    /// `Notes` of a valid product's global header (empty: not said).
+    pub aerosol_note: String,
 }
 
 impl L2a {
@@ -243,6 +246,7 @@ impl L2a {
             aot_nodata: 0,
             processing_mode: PROCESSING_MODES[0].into(),
             adjacency_and_slope: false,
+            aerosol_note: String::new(),
             used_products: vec![l1c.global_id()],
         }
     }
@@ -381,7 +385,7 @@ impl L2a {
     /// Why the product is not valid (the global header's `Notes`); empty when it is valid.
     pub fn notes(&self) -> String {
         match self.validity {
-            Validity::Valid => String::new(),
+            Validity::Valid => self.aerosol_note.clone(),
             Validity::TooCloudy {
                 max_cloud_percentage,
             } => format!(
@@ -550,6 +554,7 @@ impl L2a {
             processing_mode: mode.to_string(),
             adjacency_and_slope: r.bool(flags, "Adjacency_Effects_And_Slope_Correction")?,
             used_products,
+            aerosol_note: doc.fixed.notes.trim().to_string(),
         })
     }
 }

@@ -389,6 +389,7 @@ impl Muscate {
             } else {
                 used_products
             },
+            aerosol_note: String::new(),
         };
         let hdr = l2a.write_headers(dir)?;
         let size = (l2a.site.cols, l2a.site.lines);

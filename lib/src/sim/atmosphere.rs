@@ -55,8 +55,6 @@ pub const ENV_SIDE_M: f64 = 2160.0;
 /// centre; 45 cells, odd so that it is centred on a cell, span [`ENV_SIDE_M`]) and the AOT and
 /// water-vapour fields are held on (bilinear between cell centres).
 pub const ENV_CELL_M: f64 = 48.0;
-/// Aerosol model of the LUT GIPPs the simulator reads.
-pub const AEROSOL_MODEL: &str = "CONTINEN";
 /// Feature size of the AOT and water-vapour fields, metres.
 pub const FIELD_SCALE_M: f64 = 5000.0;
 /// Relative spread of the AOT and water-vapour fields: MEAN × (1 ± SPREAD).
@@ -67,8 +65,9 @@ pub const TABLE_STEPS: (f64, f64, f64) = (50.0, 0.01, 0.05);
 /// What the atmosphere of a scene is made from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AtmosphereSpec {
-    /// Folder holding the LUT GIPPs of [`AEROSOL_MODEL`].
+    /// Folder holding the LUT GIPPs, and the aerosol model (their nick name) of the scene.
     pub luts: PathBuf,
+    pub model: String,
     /// Mean aerosol optical thickness at 550 nm.
     pub aot_mean: f64,
     /// Mean water-vapour column, g/cm².
@@ -684,15 +683,18 @@ impl Atmosphere {
     }
 }
 
-/// Copies every file of the LUT GIPPs of `model` that [`LutSet::read`] reads from `from` (each
-/// header and its `.DBL.DIR`) into `to`.
-pub fn copy_lut_gipps(from: &Path, model: &str, to: &Path) -> Result<()> {
+/// Copies every file of the LUT GIPPs of every aerosol model that [`LutSet::read`] reads from
+/// `from` (each header and its `.DBL.DIR`) into `to`: the L2 may choose among them.
+pub fn copy_lut_gipps(from: &Path, to: &Path) -> Result<()> {
     let mut names: Vec<String> = std::fs::read_dir(from)
         .map_err(|e| VipError::bad_input(from, e))?
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .collect();
     names.sort();
-    for kind in ["L2TOCR", "L2DIRT", "L2DIFT", "L2ALBD", "L2GAST"] {
+    for (model, kind) in LutSet::models(from)?
+        .iter()
+        .flat_map(|m| ["L2TOCR", "L2DIRT", "L2DIFT", "L2ALBD", "L2GAST"].map(|k| (m.as_str(), k)))
+    {
         let prefix = format!("_GIP_{kind}_L_{model}_");
         let hdr = names
             .iter()
@@ -738,7 +740,7 @@ mod tests {
 
     fn luts() -> LutSet {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/luts");
-        LutSet::read(&dir, AEROSOL_MODEL).unwrap()
+        LutSet::read(&dir, crate::atmosphere::luts::DEFAULT_MODEL).unwrap()
     }
 
     fn geometry() -> CentreGeometry {

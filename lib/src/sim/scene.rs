@@ -64,7 +64,7 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
                     return Err(VipError::Usage(format!("{flag} {v}: must be positive")));
                 }
             }
-            Some(LutSet::read(&a.luts, atmosphere::AEROSOL_MODEL)?)
+            Some(LutSet::read(&a.luts, &a.model)?)
         }
     };
     let staged = Staged::dir(&opts.output, opts.overwrite)?;
@@ -164,7 +164,7 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
         strlgt.as_deref(),
     )?;
     if let (Some(a), Some(atm)) = (&spec.atmosphere, &atm) {
-        atmosphere::copy_lut_gipps(&a.luts, &atm.model, &root.join("GIPP"))?;
+        atmosphere::copy_lut_gipps(&a.luts, &root.join("GIPP"))?;
         let json = serde_json::to_string_pretty(&atm.record())
             .map_err(|e| VipError::Internal(format!("atmosphere.json: {e}")))?;
         let path = root.join("truth/atmosphere.json");

@@ -234,7 +234,7 @@ fn check_before_writing(base: &SceneSpec) -> Result<()> {
                 return Err(VipError::Usage(format!("{flag} {v}: must be positive")));
             }
         }
-        LutSet::read(&a.luts, super::atmosphere::AEROSOL_MODEL)?;
+        LutSet::read(&a.luts, &a.model)?;
     }
     Ok(())
 }
@@ -292,6 +292,7 @@ mod tests {
         };
         spec.base.atmosphere = Some(super::super::atmosphere::AtmosphereSpec {
             luts: PathBuf::new(),
+            model: crate::atmosphere::luts::DEFAULT_MODEL.into(),
             aot_mean: 0.2,
             wv_mean: 2.0,
         });

@@ -91,7 +91,7 @@ pub fn l2_options(s: &SimScene) -> vip::level2::L2Options {
         dem: s.dem(),
         context: None,
         mode: None,
-        model: "CONTINEN".into(),
+        model: None,
         params: Default::default(),
     }
 }
