@@ -69,11 +69,15 @@ fn truths_have_the_site_grid_and_the_slopes_their_effect() {
     assert_eq!(atm["wv_mean"], 2.0);
     assert_eq!(atm["terrain_side_m"], vip::sim::atmosphere::ENV_SIDE_M);
     assert_eq!(atm["environment"]["bands"].as_array().unwrap().len(), 12);
-    // The LUT GIPPs are in the scene's GIPP folder, whole.
-    assert_eq!(
-        LutSet::read(&dir.join("GIPP"), "CONTINEN").unwrap(),
-        LutSet::read(&luts(), "CONTINEN").unwrap()
-    );
+    // Every LUT set is in the scene's GIPP folder, whole.
+    let models = LutSet::models(&luts()).unwrap();
+    assert_eq!(LutSet::models(&dir.join("GIPP")).unwrap(), models);
+    for m in &models {
+        assert_eq!(
+            LutSet::read(&dir.join("GIPP"), m).unwrap(),
+            LutSet::read(&luts(), m).unwrap()
+        );
+    }
     // Slopes from the DEM: facing away from the sun, SRE < FRE; facing it, SRE > FRE.
     let (dw, dh, dgt, dem) = read(&dir.join("DEM.tif"));
     let (sz, sa) = (
@@ -160,19 +164,38 @@ fn truths_have_the_site_grid_and_the_slopes_their_effect() {
 /// in it, pixel-sharp where the SRE is.
 #[test]
 fn on_flat_ground_the_toa_truth_is_the_forward_model_of_the_sre_truth() {
+    for model in LutSet::models(&luts()).unwrap() {
+        eprintln!("aerosol model {model}");
+        flat_ground_forward_model(&model);
+    }
+}
+
+fn flat_ground_forward_model(model: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("S");
     scene(
         &dir,
         &[
-            "--lines", "120", "--cols", "120", "--relief", "0", "--lake", "--aot", "0.3", "--wv",
+            "--lines",
+            "120",
+            "--cols",
+            "120",
+            "--relief",
+            "0",
+            "--lake",
+            "--aot",
+            "0.3",
+            "--wv",
             "1.2",
+            "--aerosol-model",
+            model,
         ],
     );
     let t = dir.join("truth");
     let atm = json(&t.join("atmosphere.json"));
+    assert_eq!(atm["aerosol_model"], model);
     let g = &atm["geometry"];
-    let set = LutSet::read(&luts(), "CONTINEN").unwrap();
+    let set = LutSet::read(&luts(), model).unwrap();
     let (_, _, _, aot) = read(&t.join("AOT.tif"));
     let (_, _, _, wv) = read(&t.join("WVC.tif"));
     assert!(aot.iter().all(|&a| (0.225..=0.375).contains(&a)));

@@ -125,6 +125,16 @@ fn bad_dates_and_atmospheres_of_a_series_are_refused_before_anything_is_written(
         refused(3, &args, missing);
     }
     assert!(!Path::new(missing).exists());
+    // An aerosol model without a LUT set in the folder: the line lists those there.
+    for sub in [&["scene"][..], &["series", "--start", "2024-03-01"]] {
+        let mut args = sub.to_vec();
+        args.extend_from_slice(&["--luts", luts, "--aerosol-model", "VOLCANIC"]);
+        refused(
+            3,
+            &args,
+            "no LUT set for aerosol model VOLCANIC (available: CONTINEN, DESERT, MARITIME, URBAN)",
+        );
+    }
 }
 
 #[test]
