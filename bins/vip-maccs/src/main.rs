@@ -44,6 +44,14 @@ enum Level {
     /// / [p·cos i / cos θs + (1 − p)(1 + cos β)/2 + ρe(1 − cos β)/2], p = T↓dir/T↓, cos i
     /// held at 0.2 or more.
     ///
+    /// Aerosol model (which LUT set of --gipp): --model, else the site's (L2SITE
+    /// Aerosol_Model, else L2COMM Constant_Model, else CONTINEN). The automatic choice
+    /// (--model auto, or L2SITE Automatic_Choice true) scores every set on the dark vegetation
+    /// of 5 × 5-cell windows: surface B01, B02, B03 against B07 (0.64 × B07 + 0.0046, 0.63 ×
+    /// B07 + 0.0052, the AOT relation), one least-squares AOT per window; the lowest RMS
+    /// residual wins, unless fewer than 4 windows hold dark vegetation or the site's model is
+    /// within 15 % of the best: then the site's model. The header's Notes says which and why.
+    ///
     /// Outputs: SRE, FRE int16 ρ × 1000, no-data −10000 (no band image, or a negative TOA
     /// in that band); ATB uint8 band 1 water vapour × 20 (g/cm²), band 2 AOT × 200, no-data
     /// 0; QLT uint16 band 1 SAT and band 2 PIX copied from the L1C (bit n−1 = band Bn), band 3
@@ -77,8 +85,9 @@ enum Level {
     /// listed in the product header; its ozone is checked against the LUTs'.
     ///
     /// A sun or view zenith angle beyond the LUTs, an L1C without angle grids, a DEM that does
-    /// not cover the L1C, an L2COMM missing a parameter or a GIPP of another mission is bad
-    /// input (exit 3).
+    /// not cover the L1C, an L2COMM missing a parameter, a GIPP of another mission, an aerosol
+    /// model without a LUT set in --gipp (the message lists the sets there) or a LUT set whose
+    /// files disagree on an axis is bad input (exit 3).
     L2 {
         /// L1C products: native (their .HDR) or Theia/MUSCATE (package folder, zip or
         /// *_MTD_ALL.xml, read where they are), or - to read one path per line from stdin

@@ -232,17 +232,7 @@ fn tables_whose_axes_disagree_are_refused_naming_the_file() {
         format!("{}<Altitude_Indexes>{moved}{}", &text[..a], &text[b..]),
     )
     .unwrap();
-    let r = run_with_stdin(
-        BIN,
-        &[
-            "lut",
-            "--gipp",
-            dir.path().to_str().unwrap(),
-            "--model",
-            "URBAN",
-        ],
-        "",
-    );
+    let r = urban_probe(dir.path());
     r.code(3).one_error_line("Altitude_Indexes");
     assert!(
         r.stderr.contains("L2DIRT") && r.stderr.contains("disagrees with the L2TOCR"),
@@ -258,19 +248,15 @@ fn tables_whose_axes_disagree_are_refused_naming_the_file() {
             std::fs::remove_file(p).unwrap();
         }
     }
-    run_with_stdin(
-        BIN,
-        &[
-            "lut",
-            "--gipp",
-            dir.path().to_str().unwrap(),
-            "--model",
-            "URBAN",
-        ],
-        "",
-    )
-    .code(3)
-    .one_error_line("no GIP_L2GAST GIPP for aerosol model URBAN");
+    urban_probe(dir.path())
+        .code(3)
+        .one_error_line("no GIP_L2GAST GIPP for aerosol model URBAN");
+}
+
+/// The probe of the URBAN set in `gipp`, on no case.
+fn urban_probe(gipp: &std::path::Path) -> vip_testkit::Run {
+    let gipp = gipp.to_str().unwrap();
+    run_with_stdin(BIN, &["lut", "--gipp", gipp, "--model", "URBAN"], "")
 }
 
 #[test]
