@@ -3,8 +3,8 @@
 Each case is drawn uniformly in the VENµS domain (sun zenith 0-78 deg, view zenith 0-42 deg,
 relative azimuth 0-180 deg, AOT at 550 nm 0.02-0.75, water vapour 0.3-5 g/cm2, altitude
 0-2.8 km, surface reflectance 0-0.6), bands in turn, and run through 6S with gases and the
-aerosol model asked for (sixs_runner conventions). One case in four is drawn near the hot
-spot instead (relative azimuth 0-6 deg, view zenith within 4 deg of the sun's), where the
+aerosol model asked for (sixs_runner conventions). One round of the 12 bands in four is drawn
+near the hot spot instead (relative azimuth 0-6 deg, view zenith within 4 deg of the sun's), where the
 path reflectance peaks. Output: a TSV with one case per line, the columns `vip-maccs lut`
 reads plus `toa_6s`.
 
@@ -24,7 +24,7 @@ def draw(n, seed):
     rng = np.random.default_rng(seed)
     cases = []
     for i in range(n):
-        if i % 4 == 3:
+        if (i // 12) % 4 == 3:
             sza = rng.uniform(4, 42)
             vza = min(max(sza + rng.uniform(-4, 4), 0), 42)
             raa = rng.uniform(0, 6)

