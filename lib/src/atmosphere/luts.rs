@@ -20,6 +20,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::single_scattering::{self as ss, Column, SingleScattering};
 use super::table::{Axis, Table};
 use crate::ee::gipps::GippCommon;
 use crate::ee::lut::{read_lut_header, write_lut_header, LutKind};
@@ -98,9 +99,33 @@ pub struct BandLuts {
     pub albd: Table,
     /// Tg over (θs, θv, altitude m, water vapour).
     pub gast: Table,
+    /// The single-scattering aerosol term, interpolated apart when the set has an L2PHAS
+    /// table ([`crate::atmosphere::single_scattering`]).
+    pub single: Option<SingleScattering>,
 }
 
 impl BandLuts {
+    /// The tables of one band; with the aerosol phase function `phase` (ω·P over the
+    /// scattering angle), the path reflectance's single-scattering term is split off.
+    pub fn new(
+        path: Table,
+        dirt: Table,
+        dift: Table,
+        albd: Table,
+        gast: Table,
+        phase: Option<Table>,
+    ) -> BandLuts {
+        let single = phase.map(|p| SingleScattering::new(&path, &dirt, p));
+        BandLuts {
+            path,
+            dirt,
+            dift,
+            albd,
+            gast,
+            single,
+        }
+    }
+
     /// The terms under `c`.
     pub fn terms(&self, c: &Conditions) -> Terms {
         let mut clamped = vec![];
@@ -113,10 +138,32 @@ impl BandLuts {
             }
             s.value
         };
-        let rho_path = get(&self.path, &[c.sza, c.vza, c.raa, c.alt, c.aot]);
-        let rho_r = get(&self.path, &[c.sza, c.vza, c.raa, c.alt, 0.0]);
         let t_down_dir = get(&self.dirt, &[c.sza, c.alt, c.aot]);
         let t_up_dir = get(&self.dirt, &[c.vza, c.alt, c.aot]);
+        let (rho_path, rho_r) = match &self.single {
+            None => (
+                get(&self.path, &[c.sza, c.vza, c.raa, c.alt, c.aot]),
+                get(&self.path, &[c.sza, c.vza, c.raa, c.alt, 0.0]),
+            ),
+            Some(single) => {
+                let z0 = self.dirt.axes[0].values[0];
+                let column = Column {
+                    sza: c.sza,
+                    vza: c.vza,
+                    raa: c.raa,
+                    t_down_dir,
+                    t_up_dir,
+                    tau: ss::optical_depth(get(&self.dirt, &[z0, c.alt, c.aot]), z0),
+                    tau_r: ss::optical_depth(get(&self.dirt, &[z0, c.alt, 0.0]), z0),
+                };
+                let omega_p = get(&single.phase, &[ss::scattering_angle(c.sza, c.vza, c.raa)]);
+                (
+                    get(&single.rest, &[c.sza, c.vza, c.raa, c.alt, c.aot])
+                        + ss::term(omega_p, &column),
+                    get(&single.rest, &[c.sza, c.vza, c.raa, c.alt, 0.0]),
+                )
+            }
+        };
         let t_down = t_down_dir + get(&self.dift, &[c.sza, c.alt, c.aot]);
         let t_up = t_up_dir + get(&self.dift, &[c.vza, c.alt, c.aot]);
         let s = get(&self.albd, &[c.alt, c.aot]);
@@ -203,6 +250,11 @@ impl LutSet {
         let ax = |name: &str| list(&axes[name], &format!("axes.{name}"));
         let (sza, vza, raa, aot, wv) = (ax("sza")?, ax("vza")?, ax("raa")?, ax("aot")?, ax("wv")?);
         let alt: Vec<f64> = ax("alt")?.iter().map(|km| km * 1000.0).collect();
+        // tables made before the phase function was measured have none
+        let theta = match axes["scattering_angle"].is_null() {
+            true => None,
+            false => Some(ax("scattering_angle")?),
+        };
         if aot.first() != Some(&0.0) || wv.first() != Some(&0.0) {
             return Err(bad("the AOT and water-vapour axes must start at 0".into()));
         }
@@ -242,27 +294,36 @@ impl LutSet {
                     dif.push(trans[iz * n_at + k] - d);
                 }
             }
+            let phase = match &theta {
+                None => None,
+                Some(theta) => Some(table(
+                    LutKind::Phas.axes(),
+                    &[theta],
+                    list(&jb["phase"], "phase")?,
+                )?),
+            };
             bands.push((
                 code.to_string(),
-                BandLuts {
-                    path: table(
+                BandLuts::new(
+                    table(
                         &PATH_AXES,
                         &[&sza, &vza, &raa, &alt, &aot],
                         list(&jb["path"], "path")?,
                     )?,
-                    dirt: table(&TRA_AXES, &[&zen, &alt, &aot], dir)?,
-                    dift: table(&TRA_AXES, &[&zen, &alt, &aot], dif)?,
-                    albd: table(
+                    table(&TRA_AXES, &[&zen, &alt, &aot], dir)?,
+                    table(&TRA_AXES, &[&zen, &alt, &aot], dif)?,
+                    table(
                         &[TRA_AXES[1], TRA_AXES[2]],
                         &[&alt, &aot],
                         list(&jb["spherical_albedo"], "spherical_albedo")?,
                     )?,
-                    gast: table(
+                    table(
                         LutKind::Gast.axes(),
                         &[&sza, &vza, &alt, &wv],
                         list(&jb["gas_transmission"], "gas_transmission")?,
                     )?,
-                },
+                    phase,
+                ),
             ));
         }
         if bands.is_empty() {
@@ -275,8 +336,8 @@ impl LutSet {
         })
     }
 
-    /// Writes the set as GIPPs (L2TOCR, L2DIRT, L2DIFT, L2ALBD, L2GAST) into `dir`; returns the
-    /// headers written.
+    /// Writes the set as GIPPs (L2TOCR, L2DIRT, L2DIFT, L2ALBD, L2GAST, and L2PHAS when every
+    /// band has its phase function) into `dir`; returns the headers written.
     pub fn write(&self, common: &GippCommon, dir: &Path) -> Result<Vec<PathBuf>> {
         let codes: Vec<&str> = self.bands.iter().map(|(b, _)| b.as_str()).collect();
         let mut out = vec![];
@@ -313,6 +374,14 @@ impl LutSet {
             self.bands.iter().map(|(_, l)| l.gast.clone()).collect(),
             Some(self.ozone),
         )?;
+        let phase: Option<Vec<Table>> = self
+            .bands
+            .iter()
+            .map(|(_, l)| l.single.as_ref().map(|s| s.phase.clone()))
+            .collect();
+        if let Some(phase) = phase {
+            put(LutKind::Phas, phase, None)?;
+        }
         Ok(out)
     }
 
@@ -389,6 +458,11 @@ impl LutSet {
         for other in [&dirt, &dift, &albd, &gast] {
             check_axes(&tocr, other)?;
         }
+        // the phase function is optional: a set without one is interpolated plainly
+        let phas = match find(LutKind::Phas) {
+            Ok(_) => Some(load(LutKind::Phas)?),
+            Err(_) => None,
+        };
         let mut bands = vec![];
         for (b, tocr_b) in &tocr.tables {
             let pick = |l: &Loaded, kind: LutKind| {
@@ -406,15 +480,24 @@ impl LutSet {
             let albd_b = pick(&albd, LutKind::Albd)?;
             let path = path_from_tocr(tocr_b, &albd_b)
                 .map_err(|m| VipError::bad_input(&tocr.hdr, format!("band {b}: {m}")))?;
+            let phase = match &phas {
+                None => None,
+                Some(l) => {
+                    let t = pick(l, LutKind::Phas)?;
+                    check_phase_span(&path, &t).map_err(|m| VipError::bad_input(&l.hdr, m))?;
+                    Some(t)
+                }
+            };
             bands.push((
                 b.clone(),
-                BandLuts {
+                BandLuts::new(
                     path,
-                    dirt: pick(&dirt, LutKind::Dirt)?,
-                    dift: pick(&dift, LutKind::Dift)?,
-                    albd: albd_b,
-                    gast: pick(&gast, LutKind::Gast)?,
-                },
+                    pick(&dirt, LutKind::Dirt)?,
+                    pick(&dift, LutKind::Dift)?,
+                    albd_b,
+                    pick(&gast, LutKind::Gast)?,
+                    phase,
+                ),
             ));
         }
         Ok(LutSet {
@@ -425,6 +508,21 @@ impl LutSet {
             bands,
         })
     }
+}
+
+/// Checks that the phase function's scattering angles span those of the path table's
+/// geometry (else ρ₁ would be clamped where the path is not).
+fn check_phase_span(path: &Table, phase: &Table) -> std::result::Result<(), String> {
+    let (lo, hi) = SingleScattering::angles_needed(path);
+    let v = &phase.axes[0].values;
+    let (first, last) = (v[0], v[v.len() - 1]);
+    if first > lo + 1e-6 || last < hi - 1e-6 {
+        return Err(format!(
+            "Scattering_Angle_Indexes span {first}-{last} degrees, the L2TOCR's geometry needs \
+             {lo:.2}-{hi:.2}"
+        ));
+    }
+    Ok(())
 }
 
 /// One LUT GIPP as read: its header, axes and per-band tables.
@@ -667,8 +765,8 @@ pub(crate) mod tests {
         );
         let mu = |d: f64| d.to_radians().cos();
         let tau = |x: &[f64]| 0.1 * (-x[0] / 8000.0).exp() + 0.15 * x[1];
-        BandLuts {
-            path: grid(
+        BandLuts::new(
+            grid(
                 &PATH_AXES,
                 &[sza.clone(), vza.clone(), raa, alt.clone(), aot.clone()],
                 |x| {
@@ -677,17 +775,18 @@ pub(crate) mod tests {
                         * (1.0 + 0.2 * x[2].to_radians().cos())
                 },
             ),
-            dirt: grid(&TRA_AXES, &[sza.clone(), alt.clone(), aot.clone()], |x| {
+            grid(&TRA_AXES, &[sza.clone(), alt.clone(), aot.clone()], |x| {
                 (-tau(&x[1..]) / mu(x[0])).exp()
             }),
-            dift: grid(&TRA_AXES, &[sza.clone(), alt.clone(), aot.clone()], |x| {
+            grid(&TRA_AXES, &[sza.clone(), alt.clone(), aot.clone()], |x| {
                 0.5 * (1.0 - (-tau(&x[1..]) / mu(x[0])).exp())
             }),
-            albd: grid(&TRA_AXES[1..], &[alt.clone(), aot], |x| 0.5 * tau(x)),
-            gast: grid(LutKind::Gast.axes(), &[sza, vza, alt, wv], |x| {
+            grid(&TRA_AXES[1..], &[alt.clone(), aot], |x| 0.5 * tau(x)),
+            grid(LutKind::Gast.axes(), &[sza, vza, alt, wv], |x| {
                 (-k * x[3] * (1.0 / mu(x[0]) + 1.0 / mu(x[1])) * (-x[2] / 2000.0).exp()).exp()
             }),
-        }
+            None,
+        )
     }
 
     fn band() -> BandLuts {
@@ -740,6 +839,69 @@ pub(crate) mod tests {
             .map(|(a, b)| (a - b).abs())
             .fold(0.0f32, f32::max);
         assert!(worst < 2e-6, "path recovered from L2TOCR off by {worst}");
+    }
+
+    /// `band()` with a phase function peaked at backscattering (Θ from `first` to 180°).
+    fn band_with_phase(first: f64) -> BandLuts {
+        let b = band();
+        let theta: Vec<f64> = (first as usize..=180).map(|t| t as f64).collect();
+        let phase = grid(LutKind::Phas.axes(), &[theta], |x| {
+            0.2 + 0.3 * (-((180.0 - x[0]) / 5.0).powi(2)).exp()
+        });
+        BandLuts::new(b.path, b.dirt, b.dift, b.albd, b.gast, Some(phase))
+    }
+
+    #[test]
+    fn the_single_scattering_split_is_exact_at_the_nodes_and_round_trips() {
+        let (plain, split) = (band(), band_with_phase(0.0));
+        let at = |b: &BandLuts, sza: f64, vza: f64| {
+            b.terms(&Conditions {
+                sza,
+                vza,
+                raa: 0.0,
+                aot: 0.5,
+                wv: 1.0,
+                alt: 1500.0,
+            })
+        };
+        // at a node the two parts add up to the table
+        let (p, s) = (at(&plain, 30.0, 20.0), at(&split, 30.0, 20.0));
+        assert!((p.rho_path - s.rho_path).abs() < 1e-6, "{p:?} {s:?}");
+        assert_eq!(p.rho_r, s.rho_r);
+        // at the hot spot, between nodes, the peak the nodes miss is added
+        let (p, s) = (at(&plain, 25.0, 25.0), at(&split, 25.0, 25.0));
+        assert!(s.rho_path > p.rho_path + 0.004, "{p:?} {s:?}");
+        assert!(s.clamped.is_empty());
+        // written as L2PHAS, valid against VIP's schema, read back
+        let set = LutSet {
+            model: "CONTINEN".into(),
+            ozone: 0.3,
+            bands: vec![("B03".into(), split.clone())],
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let hdrs = set.write(&common(), dir.path()).unwrap();
+        let phas = hdrs
+            .iter()
+            .find(|h| h.to_str().unwrap().contains("_GIP_L2PHAS_"))
+            .unwrap();
+        crate::ee::schema::validate_all(&[phas.as_path()]).unwrap();
+        let back = LutSet::read(dir.path(), "CONTINEN").unwrap();
+        let read = back.bands[0].1.single.as_ref().unwrap();
+        assert_eq!(read.phase, split.single.as_ref().unwrap().phase);
+        // a phase function that does not reach the geometry's widest angles is bad input
+        let short = LutSet {
+            bands: vec![("B03".into(), band_with_phase(100.0))],
+            ..set
+        };
+        let dir = tempfile::tempdir().unwrap();
+        short.write(&common(), dir.path()).unwrap();
+        let e = LutSet::read(dir.path(), "CONTINEN")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("L2PHAS") && e.contains("Scattering_Angle_Indexes span 100-180"),
+            "{e}"
+        );
     }
 
     #[test]

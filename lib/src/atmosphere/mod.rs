@@ -7,6 +7,7 @@ pub mod environment;
 pub mod field;
 pub mod luts;
 pub mod probe;
+pub mod single_scattering;
 pub mod surface;
 pub mod table;
 pub mod vapour;

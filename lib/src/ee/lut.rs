@@ -6,7 +6,9 @@
 //! gaseous transmission table L2GAST has no VENµS schema (the real centre folded the gases in
 //! SMAC coefficients, which cannot reproduce 6S to the accuracy VIP keeps): it is a VIP
 //! extension with the same header layout, an `Ozone_Content` element and its own schema,
-//! `lib/schemas/VIP_GIP_L2GAST.xsd`.
+//! `lib/schemas/VIP_GIP_L2GAST.xsd`. So is the aerosol phase-function table L2PHAS
+//! (`lib/schemas/VIP_GIP_L2PHAS.xsd`), the single-scattering term the L2 adds back at each
+//! pixel's scattering angle (see [`crate::atmosphere::luts`]).
 
 use std::path::{Path, PathBuf};
 
@@ -31,16 +33,19 @@ pub enum LutKind {
     Watv,
     /// Gaseous transmission (VIP extension).
     Gast,
+    /// Aerosol single-scattering albedo times phase function (VIP extension).
+    Phas,
 }
 
 impl LutKind {
-    pub const ALL: [LutKind; 6] = [
+    pub const ALL: [LutKind; 7] = [
         LutKind::Tocr,
         LutKind::Dirt,
         LutKind::Dift,
         LutKind::Albd,
         LutKind::Watv,
         LutKind::Gast,
+        LutKind::Phas,
     ];
 
     /// GIPP type code (`L2TOCR` ...).
@@ -56,6 +61,7 @@ impl LutKind {
             LutKind::Albd => ("L2ALBD", "L2LutOfAtmosphericAlbedo", "0.40"),
             LutKind::Watv => ("L2WATV", "LutOfWaterVapor", "0.40"),
             LutKind::Gast => ("L2GAST", "L2LutOfGaseousTransmission", "1.0"),
+            LutKind::Phas => ("L2PHAS", "L2LutOfAerosolPhaseFunction", "1.0"),
         };
         Kind {
             gipp_type,
@@ -72,6 +78,7 @@ impl LutKind {
             LutKind::Albd => "RFALBD_File_Type",
             LutKind::Watv => "RFLWAT_File_Type",
             LutKind::Gast => "RFGAST_File_Type",
+            LutKind::Phas => "RFPHAS_File_Type",
         }
     }
 
@@ -101,6 +108,7 @@ impl LutKind {
                 "Altitude_Indexes",
                 "Water_Vapour_Indexes",
             ],
+            LutKind::Phas => &["Scattering_Angle_Indexes"],
         }
     }
 }

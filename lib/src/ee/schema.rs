@@ -34,7 +34,11 @@ const SCHEME: &str = "vip-schemas:/";
 const ICD: &str = "venus/icd/Venus";
 
 /// VIP's own schemas, served as if they stood in the ICD folder (they include its dictionary).
-const VIP_OWN: [&str; 2] = ["VIP_GIP_L2GAST.xsd", "VIP_GIP_L2SITE.xsd"];
+const VIP_OWN: [&str; 3] = [
+    "VIP_GIP_L2GAST.xsd",
+    "VIP_GIP_L2PHAS.xsd",
+    "VIP_GIP_L2SITE.xsd",
+];
 
 /// Largest XML file validated (the biggest VENµS header or GIPP is a few hundred kB).
 pub const MAX_XML_BYTES: u64 = 64 << 20;
