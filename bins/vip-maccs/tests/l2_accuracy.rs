@@ -345,8 +345,10 @@ fn the_automatic_choice_finds_each_scene_s_aerosol_model() {
         );
         let note = c.product().aerosol_note;
         eprintln!("{label}: {note}");
+        // the right model, chosen or (for the site's own, CONTINEN) kept on close scores;
+        // never for want of evidence
         assert!(
-            note.starts_with(&format!("aerosol model {model}, chosen")),
+            note.starts_with(&format!("aerosol model {model}, ")) && !note.contains("too few"),
             "{label}: {note}"
         );
         check_case(&c, &label);
