@@ -13,13 +13,13 @@ use vip_testkit::{project_root, run, SimScene};
 const BIN: &str = env!("CARGO_BIN_EXE_vip-maccs");
 const NICK: &str = "AEROSITE";
 
-/// A scene of `lines` × `cols` under a continental atmosphere, and its L1C.
+/// A scene of `lines` × `cols` under an urban atmosphere, and its L1C.
 fn scene(lines: u32, cols: u32) -> (SimScene, PathBuf) {
     let mut spec =
         vip::sim::SceneSpec::new(NICK, "2024-06-15", "10:30:00", lines, cols, 41, 200.0).unwrap();
     spec.atmosphere = Some(vip::sim::atmosphere::AtmosphereSpec {
         luts: project_root().join("testdata/luts"),
-        model: "CONTINEN".into(),
+        model: "URBAN".into(),
         aot_mean: 0.3,
         wv_mean: 1.5,
     });
@@ -88,18 +88,19 @@ fn the_site_s_model_comes_from_its_l2site() {
         "aerosol model CONTINEN, the site's (default)"
     );
     // the L2SITE names the model: its LUT GIPPs and the L2SITE are listed as used
-    let id = write_l2site(&scene.gipp(), "CONTINEN", false);
+    let id = write_l2site(&scene.gipp(), "URBAN", false);
     let p = product(&l2(&scene, &l1c, "L2_SITE", &[]));
     assert_eq!(
         p.aerosol_note,
-        format!("aerosol model CONTINEN, the site's ({id})")
+        format!("aerosol model URBAN, the site's ({id})")
     );
     let used: Vec<&str> = p.site.gipps_used.iter().map(|(_, i)| i.as_str()).collect();
     assert!(used.contains(&id.as_str()), "{used:?}");
     assert!(
-        used.iter().any(|i| i.contains("_GIP_L2TOCR_L_CONTINEN_")),
+        used.iter().any(|i| i.contains("_GIP_L2TOCR_L_URBAN_")),
         "{used:?}"
     );
+    assert!(!used.iter().any(|i| i.contains("_L_CONTINEN_")), "{used:?}");
     // --model wins over the site
     let p = product(&l2(&scene, &l1c, "L2_ASKED", &["--model", "CONTINEN"]));
     assert_eq!(p.aerosol_note, "aerosol model CONTINEN, asked for");
@@ -125,7 +126,7 @@ fn a_model_the_folder_lacks_is_refused_naming_it() {
     write_l2site(&scene.gipp(), "VOLCANIC", false);
     let r = l2(&scene, &l1c, "L2", &[]);
     r.code(3)
-        .one_error_line("no LUT set for aerosol model VOLCANIC (available: CONTINEN)");
+        .one_error_line("no LUT set for aerosol model VOLCANIC (available: CONTINEN, URBAN)");
     assert!(!scene.scratch("L2").exists() || vip_testkit::files(&scene.scratch("L2")).is_empty());
     // a malformed --model is a usage error
     l2(&scene, &l1c, "L2", &["--model", "urban"]).code(2);

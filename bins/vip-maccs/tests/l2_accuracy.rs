@@ -314,3 +314,78 @@ fn slopes_are_corrected_to_the_flat_terrain_reflectance() {
         "FRE off the flat-terrain truth in {failed:?}"
     );
 }
+
+/// The SRE RMSE of every band over the smooth clear-land interior of `c`.
+fn sre_rmse(c: &Case) -> Vec<f64> {
+    let p = c.product();
+    let keep = c.clear_land(true);
+    let sre = p.image_path(c.dir(), l2a::IMAGE_SRE);
+    vip::mission::venus::BANDS
+        .iter()
+        .enumerate()
+        .map(|(b, band)| {
+            let got: Vec<f64> = read_band(&sre, b + 1).0.iter().map(|v| v * 0.001).collect();
+            let truth = c.truth(&format!("SRE_{}.tif", band.code));
+            rmse(&got, &truth, &smooth(&keep, &truth)).0
+        })
+        .collect()
+}
+
+#[test]
+fn the_automatic_choice_finds_each_scene_s_aerosol_model() {
+    for (k, model) in ["URBAN", "CONTINEN"].into_iter().enumerate() {
+        let label = format!("{model} aerosols, AOT 0.35");
+        let c = case_of(
+            "AEROMODL",
+            21 + k as u64,
+            300.0,
+            (model, 0.35),
+            1.5,
+            &["--model", "auto"],
+        );
+        let note = c.product().aerosol_note;
+        eprintln!("{label}: {note}");
+        // the right model, chosen or (for the site's own, CONTINEN) kept on close scores;
+        // never for want of evidence
+        assert!(
+            note.starts_with(&format!("aerosol model {model}, ")) && !note.contains("too few"),
+            "{label}: {note}"
+        );
+        check_case(&c, &label);
+    }
+}
+
+#[test]
+fn continental_forced_on_an_urban_scene_shows_the_error_the_choice_avoids() {
+    let mut c = case_of(
+        "AEROURBN",
+        31,
+        300.0,
+        ("URBAN", 0.35),
+        1.5,
+        &["--model", "auto"],
+    );
+    assert!(c
+        .product()
+        .aerosol_note
+        .starts_with("aerosol model URBAN, chosen"));
+    let chosen = sre_rmse(&c);
+    c.l2a = l2_with(&c.scene, &c.l1c, "L2_CONTINEN", 2, &["--model", "CONTINEN"]);
+    assert_eq!(
+        c.product().aerosol_note,
+        "aerosol model CONTINEN, asked for"
+    );
+    let wrong = sre_rmse(&c);
+    for (b, band) in vip::mission::venus::BANDS.iter().enumerate() {
+        eprintln!(
+            "{}: SRE RMSE {:.4} with the chosen URBAN model, {:.4} with CONTINEN forced",
+            band.code, chosen[b], wrong[b]
+        );
+    }
+    let worst = wrong.iter().cloned().fold(0.0, f64::max);
+    assert!(
+        worst > 0.01,
+        "the continental model's worst band RMSE {worst}"
+    );
+    assert!(chosen.iter().all(|e| *e < 0.01), "{chosen:?}");
+}

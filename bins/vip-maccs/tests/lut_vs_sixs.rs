@@ -27,7 +27,7 @@ const HOT_SPOT_FORWARD_MAX: f64 = 0.003;
 const HOT_SPOT_INVERSE_MAX: f64 = 0.005;
 
 /// The aerosol models the committed LUTs hold.
-const MODELS: [&str; 1] = ["CONTINEN"];
+const MODELS: [&str; 2] = ["CONTINEN", "URBAN"];
 
 struct Case {
     fields: Vec<String>,
@@ -226,7 +226,7 @@ fn bad_cases_and_missing_luts_are_refused_naming_the_input() {
         .one_error_line("3 fields, 8 expected");
     run_with_stdin(BIN, &["lut", "--gipp", g, "--model", "VOLCANIC"], "")
         .code(3)
-        .one_error_line("no LUT set for aerosol model VOLCANIC (available: CONTINEN)");
+        .one_error_line("no LUT set for aerosol model VOLCANIC (available: CONTINEN, URBAN)");
 }
 
 /// A copy of the CONTINEN set of the committed LUTs in a fresh folder.
