@@ -75,17 +75,22 @@ def phase_geometry(theta):
     return PHASE_SZA, (180 - PHASE_SZA) - theta, 180
 
 
+def single_scattering(omega_p, tau_a, tau_r, mus, muv):
+    """The aerosol's single-scattering path reflectance in a layer where it mixes uniformly
+    with the Rayleigh: omega P tau_a (1 - exp(-tau m)) / (4 (mus + muv) tau), m = 1/mus +
+    1/muv, tau = tau_a + tau_R. The same formula as lib/src/atmosphere/single_scattering.rs."""
+    tau, m = tau_a + tau_r, 1 / mus + 1 / muv
+    return omega_p * tau_a * -math.expm1(-tau * m) / (4 * (mus + muv) * tau)
+
+
 def single_scattering_phase(aer, ray, sza, vza):
-    """omega * P(theta) as 6S's radiative transfer sees it, from the aerosol part of the path
-    reflectance of a thin layer: rho_a = omega P tau_a (1 - exp(-tau m)) / (4 (mus + muv) tau),
-    m = 1/mus + 1/muv, tau = tau_a + tau_R (single scattering in a mixed layer). 6S prints a
-    Mie phase function whose glory and backscatter peak are sharper than what its successive
+    """omega * P(theta) as 6S's radiative transfer sees it: the aerosol part of the path
+    reflectance of a thin layer divided by single_scattering of omega P = 1. 6S prints a Mie
+    phase function whose glory and backscatter peak are sharper than what its successive
     orders resolve, so the phase function is measured rather than read."""
     mus, muv = math.cos(math.radians(sza)), math.cos(math.radians(vza))
     tau, tau_r = aer[4], ray[4]
-    tau_a = tau - tau_r
-    m = 1 / mus + 1 / muv
-    return (aer[0] - ray[0]) * 4 * (mus + muv) * tau / (tau_a * (1 - math.exp(-tau * m)))
+    return (aer[0] - ray[0]) / single_scattering(1.0, tau - tau_r, tau_r, mus, muv)
 
 
 def canonical(key):

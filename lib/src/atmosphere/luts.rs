@@ -20,8 +20,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::single_scattering::{self as ss, Column, SingleScattering};
-use super::table::{Axis, Table};
+use super::single_scattering::SingleScattering;
+use super::table::{Axis, Sample, Table};
 use crate::ee::gipps::GippCommon;
 use crate::ee::lut::{read_lut_header, write_lut_header, LutKind};
 use crate::error::{Result, VipError};
@@ -102,6 +102,13 @@ pub struct BandLuts {
     /// The single-scattering aerosol term, interpolated apart when the set has an L2PHAS
     /// table ([`crate::atmosphere::single_scattering`]).
     pub single: Option<SingleScattering>,
+    /// ln T_dir and ln (T_dir + T_dif): the transmissions are interpolated in logarithm. Over
+    /// the AOT they fall nearly exponentially (T_dir exactly), steeply at grazing sun: at sun
+    /// zenith 77° and AOT 0.7 a cubic in T misses 6S's urban transmission by 2.7 %, one in
+    /// ln T by 0.05 %. Interpolating the sum, not its parts, keeps the diffuse part's rise
+    /// and fall with the AOT out of it.
+    ln_dir: Table,
+    ln_total: Table,
 }
 
 impl BandLuts {
@@ -115,7 +122,22 @@ impl BandLuts {
         gast: Table,
         phase: Option<Table>,
     ) -> BandLuts {
-        let single = phase.map(|p| SingleScattering::new(&path, &dirt, p));
+        let single = phase.map(|p| SingleScattering::new(&path, p));
+        let ln = |data: Vec<f32>| Table {
+            axes: dirt.axes.clone(),
+            data,
+        };
+        let ln_dir = ln(dirt
+            .data
+            .iter()
+            .map(|&d| d.max(f32::MIN_POSITIVE).ln())
+            .collect());
+        let ln_total = ln(dirt
+            .data
+            .iter()
+            .zip(&dift.data)
+            .map(|(&d, &f)| (d + f).max(f32::MIN_POSITIVE).ln())
+            .collect());
         BandLuts {
             path,
             dirt,
@@ -123,14 +145,15 @@ impl BandLuts {
             albd,
             gast,
             single,
+            ln_dir,
+            ln_total,
         }
     }
 
     /// The terms under `c`.
     pub fn terms(&self, c: &Conditions) -> Terms {
         let mut clamped = vec![];
-        let mut get = |t: &Table, x: &[f64]| {
-            let s = t.sample(x);
+        let mut note = |s: Sample| {
             for a in s.clamped {
                 if !clamped.contains(&a) {
                     clamped.push(a);
@@ -138,34 +161,25 @@ impl BandLuts {
             }
             s.value
         };
-        let t_down_dir = get(&self.dirt, &[c.sza, c.alt, c.aot]);
-        let t_up_dir = get(&self.dirt, &[c.vza, c.alt, c.aot]);
-        let (rho_path, rho_r) = match &self.single {
-            None => (
-                get(&self.path, &[c.sza, c.vza, c.raa, c.alt, c.aot]),
-                get(&self.path, &[c.sza, c.vza, c.raa, c.alt, 0.0]),
-            ),
+        let mut get = |t: &Table, x: &[f64]| note(t.sample(x));
+        let t_down_dir = get(&self.ln_dir, &[c.sza, c.alt, c.aot]).exp();
+        let t_up_dir = get(&self.ln_dir, &[c.vza, c.alt, c.aot]).exp();
+        let t_down = get(&self.ln_total, &[c.sza, c.alt, c.aot]).exp();
+        let t_up = get(&self.ln_total, &[c.vza, c.alt, c.aot]).exp();
+        let rho_r = get(&self.path, &[c.sza, c.vza, c.raa, c.alt, 0.0]);
+        let x = [c.sza, c.vza, c.raa, c.alt, c.aot];
+        let path = match &self.single {
+            None => self.path.sample(&x),
             Some(single) => {
                 let z0 = self.dirt.axes[0].values[0];
-                let column = Column {
-                    sza: c.sza,
-                    vza: c.vza,
-                    raa: c.raa,
-                    t_down_dir,
-                    t_up_dir,
-                    tau: ss::optical_depth(get(&self.dirt, &[z0, c.alt, c.aot]), z0),
-                    tau_r: ss::optical_depth(get(&self.dirt, &[z0, c.alt, 0.0]), z0),
-                };
-                let omega_p = get(&single.phase, &[ss::scattering_angle(c.sza, c.vza, c.raa)]);
-                (
-                    get(&single.rest, &[c.sza, c.vza, c.raa, c.alt, c.aot])
-                        + ss::term(omega_p, &column),
-                    get(&single.rest, &[c.sza, c.vza, c.raa, c.alt, 0.0]),
-                )
+                let mu0 = z0.to_radians().cos();
+                let tau = -mu0 * get(&self.ln_dir, &[z0, c.alt, c.aot]);
+                let tau_r = -mu0 * get(&self.ln_dir, &[z0, c.alt, 0.0]);
+                single.path(&self.path, &x, tau, tau_r)
             }
         };
-        let t_down = t_down_dir + get(&self.dift, &[c.sza, c.alt, c.aot]);
-        let t_up = t_up_dir + get(&self.dift, &[c.vza, c.alt, c.aot]);
+        let rho_path = note(path);
+        let mut get = |t: &Table, x: &[f64]| note(t.sample(x));
         let s = get(&self.albd, &[c.alt, c.aot]);
         let mut t = Terms {
             rho_path,

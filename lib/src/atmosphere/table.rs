@@ -153,9 +153,19 @@ impl Table {
     /// Interpolated value at `x` (one coordinate per axis; piecewise-cubic Lagrange along
     /// each axis, tensor product), points outside clamped to the edge and reported.
     pub fn sample(&self, x: &[f64]) -> Sample {
+        let (weights, clamped) = self.weights(x);
+        Sample {
+            value: self.contract(&weights, 0, 0),
+            clamped,
+        }
+    }
+
+    /// The interpolation weights along each axis at `x`, and the names of the axes `x` was
+    /// clamped on.
+    pub fn weights(&self, x: &[f64]) -> (Vec<Weights>, Vec<String>) {
         assert_eq!(x.len(), self.axes.len(), "one coordinate per axis");
         let mut clamped = vec![];
-        let weights: Vec<Weights> = self
+        let weights = self
             .axes
             .iter()
             .zip(x)
@@ -167,10 +177,13 @@ impl Table {
                 w
             })
             .collect();
-        Sample {
-            value: self.contract(&weights, 0, 0),
-            clamped,
-        }
+        (weights, clamped)
+    }
+
+    /// The interpolation along the axes `dim..` only, at the node of the axes `..dim` whose
+    /// flat index over those axes is `base`.
+    pub fn partial(&self, w: &[Weights], dim: usize, base: usize) -> f64 {
+        self.contract(w, dim, base)
     }
 
     /// The weighted sum over axes `dim..` of the nodes under flat index prefix `base`; the
