@@ -49,8 +49,12 @@ enum Level {
     /// (--model auto, or L2SITE Automatic_Choice true) scores every set on the dark vegetation
     /// of 5 × 5-cell windows: surface B01, B02, B03 against B07 (0.64 × B07 + 0.0046, 0.63 ×
     /// B07 + 0.0052, the AOT relation), one least-squares AOT per window; the lowest RMS
-    /// residual wins, unless fewer than 4 windows hold dark vegetation or the site's model is
-    /// within 15 % of the best: then the site's model. The header's Notes says which and why.
+    /// residual wins, unless fewer than 4 windows hold dark vegetation or it does not fit
+    /// better than the site's model consistently (paired t of the windows' squared residuals
+    /// under 3): then the site's model. These relations tell models apart by their particle
+    /// size (desert dust against continental), not by their absorption: on urban aerosols
+    /// they pick the desert model, so a site with absorbing aerosols names its model in its
+    /// L2SITE and leaves the choice off. The header's Notes says which and why.
     ///
     /// Outputs: SRE, FRE int16 ρ × 1000, no-data −10000 (no band image, or a negative TOA
     /// in that band); ATB uint8 band 1 water vapour × 20 (g/cm²), band 2 AOT × 200, no-data

@@ -22,7 +22,7 @@ const FORWARD_RMS: f64 = 0.0006;
 const INVERSE_RMS: f64 = 0.0009;
 
 /// The aerosol models the committed LUTs hold.
-const MODELS: [&str; 2] = ["CONTINEN", "URBAN"];
+const MODELS: [&str; 3] = ["CONTINEN", "DESERT", "URBAN"];
 
 struct Case {
     fields: Vec<String>,
@@ -226,7 +226,9 @@ fn bad_cases_and_missing_luts_are_refused_naming_the_input() {
         .one_error_line("3 fields, 8 expected");
     run_with_stdin(BIN, &["lut", "--gipp", g, "--model", "VOLCANIC"], "")
         .code(3)
-        .one_error_line("no LUT set for aerosol model VOLCANIC (available: CONTINEN, URBAN)");
+        .one_error_line(
+            "no LUT set for aerosol model VOLCANIC (available: CONTINEN, DESERT, URBAN)",
+        );
 }
 
 /// A copy of the CONTINEN set of the committed LUTs in a fresh folder.

@@ -13,9 +13,10 @@
 //!
 //! single scattering by the aerosol (τa) in a layer where it mixes uniformly with the Rayleigh
 //! (τ = τa + τR). τ and τR come from the L2DIRT table at the zenith (at the AOT and without
-//! aerosol: τ = −μ·ln T_dir); ω·P(Θ) is the L2PHAS table, measured by `scripts/sixs/make_luts.py` on 6S's own
-//! path reflectance at low AOT with the same formula (6S prints a Mie phase function whose
-//! peaks are sharper than its successive orders resolve). The formula only has to carry the
+//! aerosol: τ = −μ·ln T_dir); ω·P(Θ) is the L2PHAS table, measured by
+//! `scripts/sixs/make_luts.py` on 6S's own path reflectance at low AOT with the same formula
+//! (6S prints a Mie phase function whose peaks are sharper than its successive orders
+//! resolve). The formula only has to carry the
 //! peak's shape: at the nodes the two parts add up to the table exactly whatever it is, and
 //! between them only their smooth difference is interpolated. (Exponential profiles, the
 //! aerosol's scale height 2 km under the Rayleigh's 8 km, fit 6S's continental hot spot less
@@ -62,23 +63,12 @@ pub fn factor(c: &Column) -> f64 {
     tau_a * -(-c.tau * m).exp_m1() / (4.0 * (mus + muv) * c.tau)
 }
 
-/// ρ₁ for the single-scattering albedo times phase function `omega_p`.
-pub fn term(omega_p: f64, c: &Column) -> f64 {
-    omega_p * factor(c)
-}
-
 impl SingleScattering {
     /// The phase function `phase` of a path table `path` (axes θs, θv, φ, altitude, AOT).
     pub fn new(path: &Table, phase: Table) -> SingleScattering {
-        let [s, v, p] = [0, 1, 2].map(|i| &path.axes[i].values);
-        let mut at_nodes = Vec::with_capacity(s.len() * v.len() * p.len());
-        for &a in s {
-            for &b in v {
-                for &c in p {
-                    at_nodes.push(phase.sample(&[scattering_angle(a, b, c)]).value);
-                }
-            }
-        }
+        let at_nodes = node_angles(path)
+            .map(|t| phase.sample(&[t]).value)
+            .collect();
         SingleScattering { phase, at_nodes }
     }
 
@@ -113,23 +103,20 @@ impl SingleScattering {
         }
     }
 
-    /// The scattering angles `path` (θs, θv, φ axes first) meets: the phase table must span
-    /// them.
+    /// The range of scattering angles `path` (θs, θv, φ axes first) meets: the phase table
+    /// must span it.
     pub fn angles_needed(path: &Table) -> (f64, f64) {
-        let [s, v, p] = [0, 1, 2].map(|i| &path.axes[i].values);
-        let mut lo = 180.0f64;
-        let mut hi = 0.0f64;
-        for &a in s {
-            for &b in v {
-                for &c in p {
-                    let t = scattering_angle(a, b, c);
-                    lo = lo.min(t);
-                    hi = hi.max(t);
-                }
-            }
-        }
-        (lo, hi)
+        node_angles(path).fold((180.0f64, 0.0f64), |(lo, hi), t| (lo.min(t), hi.max(t)))
     }
+}
+
+/// The scattering angles of the (θs, θv, φ) nodes of `path`, in its order.
+fn node_angles(path: &Table) -> impl Iterator<Item = f64> + '_ {
+    let [s, v, p] = [0, 1, 2].map(|i| &path.axes[i].values);
+    s.iter().flat_map(move |&a| {
+        v.iter()
+            .flat_map(move |&b| p.iter().map(move |&c| scattering_angle(a, b, c)))
+    })
 }
 
 #[cfg(test)]
@@ -157,11 +144,11 @@ mod tests {
             tau_r: 0.0,
         };
         let expected = 0.3 * 1e-6 / (4.0 * mus * muv);
-        assert!((term(0.3, &thin) / expected - 1.0).abs() < 1e-5);
+        assert!((0.3 * factor(&thin) / expected - 1.0).abs() < 1e-5);
         // aerosol alone, thick: ω·P·(1 − e^(−τ·m)) / (4·(μs + μv))
         let c = Column { tau: 0.5, ..thin };
         let expected = 0.3 * (1.0 - (-0.5 * m).exp()) / (4.0 * (mus + muv));
-        assert!((term(0.3, &c) / expected - 1.0).abs() < 1e-12);
+        assert!((0.3 * factor(&c) / expected - 1.0).abs() < 1e-12);
         // a third of the column is aerosol: a third of the mixed layer's scattering
         let mixed = Column {
             tau: 0.75,
@@ -169,7 +156,7 @@ mod tests {
             ..c
         };
         let expected = 0.3 * (1.0 - (-0.75 * m).exp()) / (4.0 * (mus + muv)) / 3.0;
-        assert!((term(0.3, &mixed) / expected - 1.0).abs() < 1e-12);
-        assert_eq!(term(0.3, &Column { tau: 0.5, ..mixed }), 0.0);
+        assert!((0.3 * factor(&mixed) / expected - 1.0).abs() < 1e-12);
+        assert_eq!(factor(&Column { tau: 0.5, ..mixed }), 0.0);
     }
 }

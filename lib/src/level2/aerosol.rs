@@ -14,11 +14,12 @@
 //! inconsistent with one another. Per window of (2·half window + 1)² cells holding dark
 //! vegetation, each model's AOT is the least-squares fit of all the relations at once
 //! ([`aot::minimum`]), and its score is the RMS residual over the windows. The lowest score
-//! wins, unless the evidence is weak: fewer than [`MIN_WINDOWS`] windows, or the site's model
-//! within [`MARGIN`] of the best score. Then the site's model is kept. Models whose spectral
-//! behaviour is alike give alike scores (6S's continental and maritime models leave residuals
-//! within 0.0004 of each other at AOT 0.3, see docs/formats.md): the margin keeps the site's
-//! model between those.
+//! wins, unless the evidence is weak: fewer than [`MIN_WINDOWS`] windows, or a best model that
+//! does not fit better than the site's consistently over the same windows (the paired t
+//! statistic of their per-window squared residuals below [`T_MIN`]; [`Paired`]). Then the
+//! site's model is kept. Comparing window by window removes what both models share (how far
+//! each canopy strays from the relations), so a small but systematic difference counts and a
+//! large one resting on a few windows does not.
 
 use rayon::prelude::*;
 
@@ -34,8 +35,9 @@ use crate::error::Result;
 pub use crate::atmosphere::luts::DEFAULT_MODEL;
 /// Fewest windows of dark vegetation for the automatic choice to overrule the site's model.
 pub const MIN_WINDOWS: usize = 4;
-/// The site's model is kept unless its score exceeds the best one by this fraction.
-pub const MARGIN: f64 = 0.15;
+/// The site's model is kept unless the best one fits better with at least this paired t
+/// statistic over the windows (about a one-in-a-thousand chance for equal models).
+pub const T_MIN: f64 = 3.0;
 
 /// What `vip-maccs l2 --model` asks for.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,6 +114,9 @@ pub struct Score {
     pub rms: f64,
     /// Mean of those AOTs.
     pub aot: f64,
+    /// Mean squared residual in each window (NaN where the window could not be scored), for
+    /// the paired comparison of two models.
+    pub windows: Vec<f64>,
 }
 
 /// The model of one scene and how it was decided.
@@ -134,6 +139,8 @@ pub enum How {
     Site(String),
     /// The automatic choice.
     Chosen,
+    /// The automatic choice, against the site's model `site`: how much better it fits.
+    Overruled { site: String, paired: Paired },
     /// The automatic choice fell back to the site's model: the reason.
     Kept(String),
 }
@@ -144,7 +151,7 @@ impl Choice {
         let scores = || {
             self.scores
                 .iter()
-                .map(|s| format!("{} {:.4}", s.model, s.rms))
+                .map(|s| format!("{} {:.4} at AOT {:.2}", s.model, s.rms, s.aot))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -155,6 +162,15 @@ impl Choice {
                 "aerosol model {}, chosen by its dark-vegetation residuals over {} windows (RMS: {})",
                 self.model,
                 self.windows,
+                scores()
+            ),
+            How::Overruled { site, paired } => format!(
+                "aerosol model {}, chosen by its dark-vegetation residuals over {} windows, better than the site's {site} in {} of {} (paired t {:.1}) (RMS: {})",
+                self.model,
+                self.windows,
+                paired.wins,
+                paired.n,
+                paired.t,
                 scores()
             ),
             How::Kept(why) => format!(
@@ -171,7 +187,8 @@ impl Choice {
 }
 
 /// The decision between the scores of the candidate models: the best, unless it rests on
-/// fewer than [`MIN_WINDOWS`] windows or does not beat the site's model by [`MARGIN`].
+/// fewer than [`MIN_WINDOWS`] windows or does not beat the site's model significantly (the
+/// paired t statistic of their windows' squared residuals below [`T_MIN`]).
 pub fn decide(site: &str, scores: Vec<Score>, windows: usize) -> Choice {
     let keep = |why: String, scores: Vec<Score>| Choice {
         model: site.to_string(),
@@ -200,23 +217,71 @@ pub fn decide(site: &str, scores: Vec<Score>, windows: usize) -> Choice {
             scores,
         };
     }
+    let best = best.clone();
     match scores.iter().find(|s| s.model == site) {
-        Some(s) if s.rms <= best.rms * (1.0 + MARGIN) => keep(
-            format!(
-                "{} fits within {:.0} % of it ({:.4} against {:.4})",
-                best.model,
-                MARGIN * 100.0,
-                best.rms,
-                s.rms
-            ),
-            scores,
-        ),
-        _ => Choice {
+        Some(s) => {
+            let p = Paired::of(s, &best);
+            match p.t >= T_MIN {
+                true => Choice {
+                    model: best.model.clone(),
+                    how: How::Overruled {
+                        site: site.to_string(),
+                        paired: p,
+                    },
+                    windows,
+                    scores,
+                },
+                false => keep(
+                    format!(
+                        "{} fits better in {} of {} windows, not significantly (paired t {:.1}, {T_MIN} needed)",
+                        best.model, p.wins, p.n, p.t
+                    ),
+                    scores,
+                ),
+            }
+        }
+        None => Choice {
             model: best.model.clone(),
             how: How::Chosen,
             windows,
             scores,
         },
+    }
+}
+
+/// The paired comparison of two models' squared residuals over the windows both scored.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Paired {
+    /// Windows where the second model fits better, out of `n`.
+    pub wins: usize,
+    pub n: usize,
+    /// t statistic of the mean difference (first − second): large when the second fits
+    /// better consistently.
+    pub t: f64,
+}
+
+impl Paired {
+    pub fn of(a: &Score, b: &Score) -> Paired {
+        let d: Vec<f64> = a
+            .windows
+            .iter()
+            .zip(&b.windows)
+            .map(|(x, y)| x - y)
+            .filter(|d| d.is_finite())
+            .collect();
+        let n = d.len();
+        let wins = d.iter().filter(|&&d| d > 0.0).count();
+        if n < 2 {
+            return Paired { wins, n, t: 0.0 };
+        }
+        let mean = d.iter().sum::<f64>() / n as f64;
+        let var = d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        let t = match var > 0.0 {
+            true => mean / (var / n as f64).sqrt(),
+            false if mean > 0.0 => f64::INFINITY,
+            false => 0.0,
+        };
+        Paired { wins, n, t }
     }
 }
 
@@ -298,9 +363,9 @@ pub(crate) fn score(
     red: usize,
     nodes: &[f64],
 ) -> Score {
-    let per_window: Vec<(f64, f64, f64)> = windows
+    let per_window: Vec<Option<(f64, f64, f64)>> = windows
         .par_iter()
-        .filter_map(|w| {
+        .map(|w| {
             let surface = |b: usize| -> Vec<f64> {
                 nodes
                     .iter()
@@ -322,11 +387,16 @@ pub(crate) fn score(
         .collect();
     let (cost, weight, aot) = per_window
         .iter()
+        .flatten()
         .fold((0.0, 0.0, 0.0), |s, v| (s.0 + v.0, s.1 + v.1, s.2 + v.2));
     Score {
         model: model.to_string(),
         rms: (cost / weight).sqrt(),
         aot: aot * relations.len() as f64 / weight,
+        windows: per_window
+            .iter()
+            .map(|v| v.map_or(f64::NAN, |(c, w, _)| c / w))
+            .collect(),
     }
 }
 
@@ -342,26 +412,42 @@ pub fn relations(p: &Params) -> Vec<(usize, DarkVegetation)> {
 mod tests {
     use super::*;
 
-    fn score(model: &str, rms: f64) -> Score {
+    /// A score from its windows' mean squared residuals.
+    fn score(model: &str, windows: &[f64]) -> Score {
+        let n = windows.iter().filter(|w| w.is_finite()).count() as f64;
         Score {
             model: model.into(),
-            rms,
+            rms: (windows.iter().filter(|w| w.is_finite()).sum::<f64>() / n).sqrt(),
             aot: 0.2,
+            windows: windows.to_vec(),
         }
+    }
+
+    /// `n` windows around `ms` (± 20 % alternately).
+    fn around(ms: f64, n: usize) -> Vec<f64> {
+        (0..n)
+            .map(|i| ms * if i % 2 == 0 { 0.8 } else { 1.2 })
+            .collect()
     }
 
     #[test]
     fn the_best_score_wins_unless_the_evidence_is_weak() {
         let s = || {
             vec![
-                score("CONTINEN", 0.004),
-                score("URBAN", 0.001),
-                score("DESERT", 0.003),
+                score("CONTINEN", &around(16e-6, 10)),
+                score("URBAN", &around(1e-6, 10)),
+                score("DESERT", &around(9e-6, 10)),
             ]
         };
         let c = decide("CONTINEN", s(), 10);
-        assert_eq!((c.model.as_str(), &c.how), ("URBAN", &How::Chosen));
-        assert!(c.note().contains("URBAN 0.0010"), "{}", c.note());
+        assert_eq!(c.model, "URBAN");
+        assert!(
+            c.note().contains("URBAN 0.0010")
+                && c.note()
+                    .contains("better than the site's CONTINEN in 10 of 10"),
+            "{}",
+            c.note()
+        );
         // too few windows: the site's model
         let c = decide("CONTINEN", s(), 3);
         assert_eq!(c.model, "CONTINEN");
@@ -370,19 +456,39 @@ mod tests {
             "{:?}",
             c.how
         );
-        // the site's model within the margin of the best: kept
+        // a better mean that is not consistent over the windows: the site's model is kept
+        let mut desert = around(1e-6, 10);
+        desert[0] = 4e-6;
+        let urban: Vec<f64> = (0..10)
+            .map(|i| if i % 2 == 0 { 0.5e-6 } else { 1.4e-6 })
+            .collect();
         let c = decide(
             "DESERT",
-            vec![score("DESERT", 0.00105), score("URBAN", 0.001)],
+            vec![score("DESERT", &desert), score("URBAN", &urban)],
             10,
         );
         assert_eq!(c.model, "DESERT");
-        assert!(matches!(c.how, How::Kept(_)));
+        assert!(
+            matches!(c.how, How::Kept(ref w) if w.contains("URBAN fits better in 5 of 10 windows, not significantly")),
+            "{:?}",
+            c.how
+        );
+        // a small but consistent advantage is chosen
+        let c = decide(
+            "DESERT",
+            vec![
+                score("DESERT", &around(1.1e-6, 10)),
+                score("URBAN", &around(1e-6, 10)),
+            ],
+            10,
+        );
+        assert_eq!(c.model, "URBAN");
+        assert!(matches!(c.how, How::Overruled { ref site, .. } if site == "DESERT"));
         // the site's model is the best
         let c = decide("URBAN", s(), 10);
         assert_eq!((c.model.as_str(), &c.how), ("URBAN", &How::Chosen));
         // no score at all
-        let c = decide("URBAN", vec![score("URBAN", f64::NAN)], 10);
+        let c = decide("URBAN", vec![score("URBAN", &[f64::NAN])], 10);
         assert_eq!(c.model, "URBAN");
         assert!(matches!(c.how, How::Kept(_)));
     }

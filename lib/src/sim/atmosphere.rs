@@ -691,20 +691,25 @@ pub fn copy_lut_gipps(from: &Path, to: &Path) -> Result<()> {
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .collect();
     names.sort();
+    // the phase function is optional (a set without one is interpolated plainly)
+    let kinds = ["L2TOCR", "L2DIRT", "L2DIFT", "L2ALBD", "L2GAST", "L2PHAS"];
     for (model, kind) in LutSet::models(from)?
         .iter()
-        .flat_map(|m| ["L2TOCR", "L2DIRT", "L2DIFT", "L2ALBD", "L2GAST"].map(|k| (m.as_str(), k)))
+        .flat_map(|m| kinds.map(|k| (m.as_str(), k)))
     {
         let prefix = format!("_GIP_{kind}_L_{model}_");
-        let hdr = names
+        let Some(hdr) = names
             .iter()
             .rfind(|n| n.contains(&prefix) && n.ends_with(".HDR"))
-            .ok_or_else(|| {
-                VipError::bad_input(
-                    from,
-                    format!("no GIP_{kind} GIPP for aerosol model {model}"),
-                )
-            })?;
+        else {
+            if kind == "L2PHAS" {
+                continue;
+            }
+            return Err(VipError::bad_input(
+                from,
+                format!("no GIP_{kind} GIPP for aerosol model {model}"),
+            ));
+        };
         let stem = hdr.trim_end_matches(".HDR");
         copy_tree(&from.join(hdr), &to.join(hdr))?;
         let dbl = format!("{stem}.DBL.DIR");
