@@ -107,6 +107,32 @@ fn the_site_s_model_comes_from_its_l2site() {
 }
 
 #[test]
+fn a_model_asked_for_does_not_read_the_site_s_l2site() {
+    let (scene, l1c) = scene(200, 200);
+    let id = write_l2site(&scene.gipp(), "CONTINEN", false);
+    let path = scene.gipp().join(format!("{id}.EEF"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("<Model>CONTINEN</Model>"), "{text}");
+    std::fs::write(
+        &path,
+        text.replace("<Model>CONTINEN</Model>", "<Model>continental</Model>"),
+    )
+    .unwrap();
+    // the site's model is needed: the malformed L2SITE is refused, naming it
+    let r = l2(&scene, &l1c, "L2", &[]);
+    r.code(3);
+    assert!(r.stderr.contains(&id), "{}", r.stderr);
+    // a model asked for leaves the L2SITE unread and unlisted
+    let p = product(&l2(&scene, &l1c, "L2_ASKED", &["--model", "CONTINEN"]));
+    assert_eq!(p.aerosol_note, "aerosol model CONTINEN, asked for");
+    assert!(
+        !p.site.gipps_used.iter().any(|(n, _)| n == "GIP_L2SITE"),
+        "{:?}",
+        p.site.gipps_used
+    );
+}
+
+#[test]
 fn weak_evidence_keeps_the_site_s_model() {
     // 1 km square: one window of cells, where the choice needs four
     let (scene, l1c) = scene(200, 200);

@@ -217,18 +217,28 @@ fn process_with(
     let (params, l2comm) = parameters(&catalogue, &l1c, &l2.params)?;
     let p = &params;
     let dir = hdr.parent().unwrap_or(Path::new("."));
-    let site_model = aerosol::site_model(
-        &catalogue,
-        &l1c.site.nick,
-        l1c.site.acquisition,
-        l2comm
-            .as_ref()
-            .and_then(|(id, c)| Some((c.constant_model.as_deref()?, id.as_str()))),
-    )?;
-    let (first_model, automatic) = match &l2.model {
-        Some(aerosol::Request::Named(m)) => (m.clone(), false),
-        Some(aerosol::Request::Auto) => (site_model.model.clone(), true),
-        None => (site_model.model.clone(), site_model.automatic),
+    // the site's model is read only where the L2 may use it: not under --model NAME
+    let site = || {
+        aerosol::site_model(
+            &catalogue,
+            &l1c.site.nick,
+            l1c.site.acquisition,
+            l2comm
+                .as_ref()
+                .and_then(|(id, c)| Some((c.constant_model.as_deref()?, id.as_str()))),
+        )
+    };
+    let (first_model, site_model, automatic) = match &l2.model {
+        Some(aerosol::Request::Named(m)) => (m.clone(), None, false),
+        Some(aerosol::Request::Auto) => {
+            let s = site()?;
+            (s.model.clone(), Some(s), true)
+        }
+        None => {
+            let s = site()?;
+            let automatic = s.automatic;
+            (s.model.clone(), Some(s), automatic)
+        }
     };
     let luts = LutSet::read(&l2.gipp, &first_model)?;
     if let Some((_, c)) = &l2comm {
@@ -326,8 +336,11 @@ fn process_with(
         if let Some((id, _)) = &l2comm {
             g.insert(0, ("GIP_L2COMM".into(), id.clone()));
         }
-        if site_model.source.contains("_GIP_L2SITE_") {
-            g.insert(0, ("GIP_L2SITE".into(), site_model.source.clone()));
+        if let Some(s) = site_model
+            .as_ref()
+            .filter(|s| s.source.contains("_GIP_L2SITE_"))
+        {
+            g.insert(0, ("GIP_L2SITE".into(), s.source.clone()));
         }
         g
     };
@@ -360,17 +373,17 @@ fn process_with(
         .unwrap_or(&0.0);
     let first_aot = Field::filled(grid.rows, grid.cols, p.default_aot);
     let wv0 = coarse.water_vapour(&first_aot, wv_max);
-    let choice = match (&l2.model, automatic) {
-        (_, true) => choose_model(&coarse, &wv0.field, &site_model.model, &l2.gipp)?,
-        (Some(aerosol::Request::Named(m)), false) => aerosol::Choice {
-            model: m.clone(),
+    let choice = match (&site_model, automatic) {
+        (_, true) => choose_model(&coarse, &wv0.field, &first_model, &l2.gipp)?,
+        (None, false) => aerosol::Choice {
+            model: first_model.clone(),
             how: aerosol::How::Asked,
             scores: vec![],
             windows: 0,
         },
-        (_, false) => aerosol::Choice {
-            model: site_model.model.clone(),
-            how: aerosol::How::Site(site_model.source.clone()),
+        (Some(s), false) => aerosol::Choice {
+            model: s.model.clone(),
+            how: aerosol::How::Site(s.source.clone()),
             scores: vec![],
             windows: 0,
         },
