@@ -57,7 +57,7 @@ GRIDS = {
     ),
 }
 OZONE = 0.3
-# The aerosol phase-function runs (see phase_runs): a thin aerosol layer, the sun at 50 deg
+# The aerosol phase-function runs (see phase_geometry): a thin aerosol layer, the sun at 50 deg
 PHASE_AOT = 0.1
 PHASE_SZA = 50
 

@@ -234,6 +234,16 @@ pub struct LutSet {
 }
 
 impl LutSet {
+    /// The GIPP kinds of a set: L2PHAS optional, the others required.
+    pub const KINDS: [LutKind; 6] = [
+        LutKind::Tocr,
+        LutKind::Dirt,
+        LutKind::Dift,
+        LutKind::Albd,
+        LutKind::Gast,
+        LutKind::Phas,
+    ];
+
     /// The tables of `band` (`B01` ...).
     pub fn band(&self, band: &str) -> Option<&BandLuts> {
         self.bands.iter().find(|(b, _)| b == band).map(|(_, l)| l)

@@ -16,9 +16,9 @@
 //! aerosol: τ = −μ·ln T_dir); ω·P(Θ) is the L2PHAS table, measured by
 //! `scripts/sixs/make_luts.py` on 6S's own path reflectance at low AOT with the same formula
 //! (6S prints a Mie phase function whose peaks are sharper than its successive orders
-//! resolve). The formula only has to carry the
-//! peak's shape: at the nodes the two parts add up to the table exactly whatever it is, and
-//! between them only their smooth difference is interpolated. (Exponential profiles, the
+//! resolve). The formula only has to carry the peak's shape: at the nodes the two parts add up
+//! to the table exactly whatever it is, and between them only their smooth difference is
+//! interpolated. (Exponential profiles, the
 //! aerosol's scale height 2 km under the Rayleigh's 8 km, fit 6S's continental hot spot less
 //! well: 0.0009 against 0.0006 at most on the probe's cases.)
 

@@ -40,6 +40,7 @@ use super::landscape::{Landscape, NB};
 use super::noise::{mix, Field};
 use crate::atmosphere::environment::{EnvFunction, SummedArea, Window};
 use crate::atmosphere::{BandLuts, Conditions, LutSet, Terms};
+use crate::ee::lut::LutKind;
 use crate::error::{Result, VipError};
 use crate::geometry::dem::{Dem, Gradient};
 use crate::geometry::lonlat::LocalLonLat;
@@ -691,23 +692,22 @@ pub fn copy_lut_gipps(from: &Path, to: &Path) -> Result<()> {
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .collect();
     names.sort();
-    // the phase function is optional (a set without one is interpolated plainly)
-    let kinds = ["L2TOCR", "L2DIRT", "L2DIFT", "L2ALBD", "L2GAST", "L2PHAS"];
     for (model, kind) in LutSet::models(from)?
         .iter()
-        .flat_map(|m| kinds.map(|k| (m.as_str(), k)))
+        .flat_map(|m| LutSet::KINDS.map(|k| (m.as_str(), k)))
     {
-        let prefix = format!("_GIP_{kind}_L_{model}_");
+        let prefix = format!("_GIP_{}_L_{model}_", kind.code());
         let Some(hdr) = names
             .iter()
             .rfind(|n| n.contains(&prefix) && n.ends_with(".HDR"))
         else {
-            if kind == "L2PHAS" {
+            // the phase function is optional (a set without one is interpolated plainly)
+            if kind == LutKind::Phas {
                 continue;
             }
             return Err(VipError::bad_input(
                 from,
-                format!("no GIP_{kind} GIPP for aerosol model {model}"),
+                format!("no GIP_{} GIPP for aerosol model {model}", kind.code()),
             ));
         };
         let stem = hdr.trim_end_matches(".HDR");
