@@ -53,7 +53,9 @@ enum Level {
     /// better than the site's model consistently (paired t of the windows' squared residuals
     /// under 3): then the site's model. These relations tell models apart by their particle
     /// size (desert dust against continental), not by their absorption: on urban aerosols
-    /// they pick the desert model, so a site with absorbing aerosols names its model in its
+    /// they pick the desert model. With --context, each model's surface at its AOT is also
+    /// compared with the composite of the last clear date, which sees absorption (bright
+    /// surfaces); without a context, a site with absorbing aerosols names its model in its
     /// L2SITE and leaves the choice off. The header's Notes says which and why.
     ///
     /// Outputs: SRE, FRE int16 ρ × 1000, no-data −10000 (no band image, or a negative TOA

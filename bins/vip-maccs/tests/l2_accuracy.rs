@@ -356,6 +356,66 @@ fn the_automatic_choice_finds_each_scene_s_aerosol_model() {
 }
 
 #[test]
+fn with_a_clear_date_in_the_context_the_choice_sees_urban_aerosols() {
+    // the same urban site two days apart: a clear morning (AOT 0.08) makes the context's
+    // composite, then a hazy one (AOT 0.35). Over dark vegetation alone the desert model
+    // fits the hazy date best (the test below); against the composite, the surface inverted
+    // with each model at its dark-vegetation AOT stays where it was only with the urban
+    // model's transmissions.
+    let date = |day: &str, aot: f64| {
+        let mut spec =
+            vip::sim::SceneSpec::new("AEROURBN", day, "10:30:00", SIZE, SIZE, 31, 300.0).unwrap();
+        spec.atmosphere = Some(AtmosphereSpec {
+            model: "URBAN".into(),
+            luts: project_root().join("testdata/luts"),
+            aot_mean: aot,
+            wv_mean: 1.5,
+        });
+        let scene = SimScene::of(spec);
+        let l1c = scene.l1c();
+        (scene, l1c)
+    };
+    let (clear, clear_l1c) = date("2024-06-13", 0.08);
+    let (hazy, hazy_l1c) = date("2024-06-15", 0.35);
+    let out = hazy.scratch("L2");
+    let r = run(
+        BIN,
+        &[
+            "l2",
+            &clear_l1c.display().to_string(),
+            &hazy_l1c.display().to_string(),
+            "--gipp",
+            &clear.gipp().display().to_string(),
+            "--dem",
+            &clear.dem().display().to_string(),
+            "--context",
+            &hazy.scratch("CONTEXT").display().to_string(),
+            "--model",
+            "auto",
+            "--threads",
+            "2",
+            "-o",
+            &out.display().to_string(),
+        ],
+    );
+    r.code(0);
+    let products = r.paths();
+    let c = Case {
+        scene: hazy,
+        l1c: hazy_l1c,
+        l2a: products[1].clone(),
+    };
+    let note = c.product().aerosol_note;
+    eprintln!("urban aerosols, AOT 0.35, after a clear date: {note}");
+    assert!(
+        note.starts_with("aerosol model URBAN, chosen")
+            && note.contains("against the context's composite in"),
+        "{note}"
+    );
+    check_case(&c, "urban aerosols after a clear date");
+}
+
+#[test]
 fn continental_forced_on_an_urban_scene_shows_the_error_the_site_s_model_avoids() {
     // the urban site's own model (what its L2SITE names) against the continental default, and
     // against the desert model, which the automatic choice takes there (its dark-vegetation

@@ -236,6 +236,31 @@ impl Context {
     /// Every plane of the full-width rows `rows`. A read failure (truncated or corrupt file)
     /// is bad input naming the file.
     pub fn read_strip(&self, rows: Range<usize>) -> Result<Strip> {
+        let (w, h) = self.strip_size(&rows)?;
+        let planes = self.header.stack_dates.len();
+        let mut s = Strip::empty(w * h, planes);
+        let at = (0, rows.start);
+        let all = |n: usize| (1..=n).collect::<Vec<_>>();
+        s.rcr = self.read_rcr(rows)?;
+        raster::read_window_into(&self.pxd, 1, at, (w, h), &mut s.pxd)?;
+        raster::read_bands_into(&self.sto, &all(planes), at, (w, h), (w, h), &mut s.sto)?;
+        raster::read_window_into(&self.cld, 1, at, (w, h), &mut s.cld)?;
+        raster::read_window_into(&self.cla, 1, at, (w, h), &mut s.cla)?;
+        raster::read_window_into(&self.wam, 1, at, (w, h), &mut s.wam)?;
+        Ok(s)
+    }
+
+    /// The composite (RCR) of the full-width rows `rows`, as [`Strip::rcr`].
+    pub fn read_rcr(&self, rows: Range<usize>) -> Result<Vec<i16>> {
+        let (w, h) = self.strip_size(&rows)?;
+        let mut rcr = vec![REFLECTANCE_NODATA; BANDS * w * h];
+        let all: Vec<usize> = (1..=BANDS).collect();
+        raster::read_bands_into(&self.rcr, &all, (0, rows.start), (w, h), (w, h), &mut rcr)?;
+        Ok(rcr)
+    }
+
+    /// Columns and lines of the strip `rows`, which must lie in the grid.
+    fn strip_size(&self, rows: &Range<usize>) -> Result<(usize, usize)> {
         let g = &self.header.grid;
         if rows.start > rows.end || rows.end > g.lines {
             return Err(VipError::Internal(format!(
@@ -243,18 +268,7 @@ impl Context {
                 g.lines
             )));
         }
-        let (w, h) = (g.cols, rows.len());
-        let planes = self.header.stack_dates.len();
-        let mut s = Strip::empty(w * h, planes);
-        let at = (0, rows.start);
-        let all = |n: usize| (1..=n).collect::<Vec<_>>();
-        raster::read_bands_into(&self.rcr, &all(BANDS), at, (w, h), (w, h), &mut s.rcr)?;
-        raster::read_window_into(&self.pxd, 1, at, (w, h), &mut s.pxd)?;
-        raster::read_bands_into(&self.sto, &all(planes), at, (w, h), (w, h), &mut s.sto)?;
-        raster::read_window_into(&self.cld, 1, at, (w, h), &mut s.cld)?;
-        raster::read_window_into(&self.cla, 1, at, (w, h), &mut s.cla)?;
-        raster::read_window_into(&self.wam, 1, at, (w, h), &mut s.wam)?;
-        Ok(s)
+        Ok((g.cols, rows.len()))
     }
 }
 

@@ -112,11 +112,31 @@ pub struct Score {
     pub model: String,
     /// RMS residual of the dark-vegetation relations at each window's best AOT.
     pub rms: f64,
+    /// RMS difference between the surface reflectance inverted at those AOTs and the
+    /// context's composite, over the windows that have one ([`Composite`]).
+    pub composite_rms: Option<f64>,
     /// Mean of those AOTs.
     pub aot: f64,
-    /// Mean squared residual in each window (NaN where the window could not be scored), for
-    /// the paired comparison of two models.
+    /// Per window, the mean squared dark-vegetation residual plus the mean squared
+    /// difference to the composite where there is one (NaN where the window could not be
+    /// scored): what the paired comparison of two models and the ranking rest on.
     pub windows: Vec<f64>,
+}
+
+impl Score {
+    /// Mean over the scored windows of their squared residuals: the lower, the better.
+    pub fn cost(&self) -> f64 {
+        let scored: Vec<f64> = self
+            .windows
+            .iter()
+            .copied()
+            .filter(|w| w.is_finite())
+            .collect();
+        match scored.is_empty() {
+            true => f64::NAN,
+            false => scored.iter().sum::<f64>() / scored.len() as f64,
+        }
+    }
 }
 
 /// The model of one scene and how it was decided.
@@ -126,8 +146,10 @@ pub struct Choice {
     pub how: How,
     /// Every model's score, in the order of the GIPP folder (automatic choice only).
     pub scores: Vec<Score>,
-    /// Windows of dark vegetation the scores rest on.
+    /// Windows of dark vegetation the scores rest on, and among them those compared with the
+    /// context's composite.
     pub windows: usize,
+    pub composite_windows: usize,
 }
 
 /// How the model of a scene was decided.
@@ -151,32 +173,46 @@ impl Choice {
         let scores = || {
             self.scores
                 .iter()
-                .map(|s| format!("{} {:.4} at AOT {:.2}", s.model, s.rms, s.aot))
+                .map(|s| {
+                    let composite = s
+                        .composite_rms
+                        .map_or(String::new(), |c| format!(", composite {c:.4}"));
+                    format!("{} {:.4} at AOT {:.2}{composite}", s.model, s.rms, s.aot)
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
+        };
+        let evidence = match self.composite_windows {
+            0 => format!("its dark-vegetation residuals over {} windows", self.windows),
+            n => format!(
+                "its dark-vegetation residuals over {} windows and its surface against the context's composite in {n}",
+                self.windows
+            ),
         };
         match &self.how {
             How::Asked => format!("aerosol model {}, asked for", self.model),
             How::Site(source) => format!("aerosol model {}, the site's ({source})", self.model),
             How::Chosen => format!(
-                "aerosol model {}, chosen by its dark-vegetation residuals over {} windows (RMS: {})",
+                "aerosol model {}, chosen by {evidence} (RMS: {})",
                 self.model,
-                self.windows,
                 scores()
             ),
             How::Overruled { site, paired } => format!(
-                "aerosol model {}, chosen by its dark-vegetation residuals over {} windows, better than the site's {site} in {} of {} (paired t {:.1}) (RMS: {})",
+                "aerosol model {}, chosen by {evidence}, better than the site's {site} in {} of {} (paired t {:.1}) (RMS: {})",
                 self.model,
-                self.windows,
                 paired.wins,
                 paired.n,
                 paired.t,
                 scores()
             ),
             How::Kept(why) => format!(
-                "aerosol model {}, the site's: {why} (dark-vegetation residual RMS over {} windows: {})",
+                "aerosol model {}, the site's: {why} (residual RMS over {} windows of dark vegetation{}: {})",
                 self.model,
                 self.windows,
+                match self.composite_windows {
+                    0 => String::new(),
+                    n => format!(", {n} compared with the context's composite"),
+                },
                 match self.scores.is_empty() {
                     true => "none".to_string(),
                     false => scores(),
@@ -189,12 +225,17 @@ impl Choice {
 /// The decision between the scores of the candidate models: the best, unless it rests on
 /// fewer than [`MIN_WINDOWS`] windows or does not beat the site's model significantly (the
 /// paired t statistic of their windows' squared residuals below [`T_MIN`]).
-pub fn decide(site: &str, scores: Vec<Score>, windows: usize) -> Choice {
+pub fn decide(
+    site: &str,
+    scores: Vec<Score>,
+    (windows, composite_windows): (usize, usize),
+) -> Choice {
     let keep = |why: String, scores: Vec<Score>| Choice {
         model: site.to_string(),
         how: How::Kept(why),
         scores,
         windows,
+        composite_windows,
     };
     if windows < MIN_WINDOWS {
         return keep(
@@ -204,8 +245,8 @@ pub fn decide(site: &str, scores: Vec<Score>, windows: usize) -> Choice {
     }
     let Some(best) = scores
         .iter()
-        .filter(|s| s.rms.is_finite())
-        .min_by(|a, b| a.rms.total_cmp(&b.rms))
+        .filter(|s| s.cost().is_finite())
+        .min_by(|a, b| a.cost().total_cmp(&b.cost()))
     else {
         return keep("no model could be scored".into(), scores);
     };
@@ -214,6 +255,7 @@ pub fn decide(site: &str, scores: Vec<Score>, windows: usize) -> Choice {
             model: site.to_string(),
             how: How::Chosen,
             windows,
+            composite_windows,
             scores,
         };
     }
@@ -229,6 +271,7 @@ pub fn decide(site: &str, scores: Vec<Score>, windows: usize) -> Choice {
                         paired: p,
                     },
                     windows,
+                    composite_windows,
                     scores,
                 },
                 false => keep(
@@ -244,6 +287,7 @@ pub fn decide(site: &str, scores: Vec<Score>, windows: usize) -> Choice {
             model: best.model.clone(),
             how: How::Chosen,
             windows,
+            composite_windows,
             scores,
         },
     }
@@ -285,6 +329,47 @@ impl Paired {
     }
 }
 
+/// What one coarse cell accumulates for the comparison with the context's composite: its
+/// pixels clear today (no cloud, shadow, snow nor water) that the composite remembers in
+/// every band, their TOA reflectance and composite RCR sums.
+///
+/// **Why the composite tells absorbing aerosols apart.** Over dark vegetation, an absorbing
+/// model at a high AOT and a less absorbing one at a lower AOT give the same path
+/// reflectance; only their transmissions differ (15–25 % for urban against continental
+/// aerosols at AOT 0.35), and only brighter surfaces show it. The surface reflectance
+/// inverted with each model at its dark-vegetation AOT is compared with the composite (the
+/// same pixels on their last clear date, a surface that changes slowly: MAJA's
+/// multi-temporal assumption); the wrong model's transmission leaves a difference that grows
+/// with the surface's brightness. The composite is a Rayleigh-corrected reflectance: taken
+/// for the surface, it carries that date's aerosols, a bias small on a clear date and
+/// shared by every model, which the paired comparison removes.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Composite {
+    pub n: f64,
+    pub toa: [f64; NB],
+    pub rcr: [f64; NB],
+}
+
+impl Composite {
+    /// Adds a pixel seen today as `toa` and in the composite as `rcr`.
+    pub fn add(&mut self, toa: &[f64; NB], rcr: &[f64; NB]) {
+        self.n += 1.0;
+        for b in 0..NB {
+            self.toa[b] += toa[b];
+            self.rcr[b] += rcr[b];
+        }
+    }
+
+    /// Adds the sums of `o` (in a fixed order, so results do not depend on threads).
+    pub fn merge(&mut self, o: &Composite) {
+        self.n += o.n;
+        for b in 0..NB {
+            self.toa[b] += o.toa[b];
+            self.rcr[b] += o.rcr[b];
+        }
+    }
+}
+
 /// The dark vegetation of one window of coarse cells.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Window {
@@ -293,14 +378,18 @@ pub(crate) struct Window {
     pub dark: [f64; NB],
     /// Mean TOA reflectance of every pixel of the window (the dark pixels' environment).
     pub env: [f64; NB],
+    /// The window's pixels compared with the context's composite, their mean TOA and
+    /// composite reflectances (`None`: fewer than `min_pixels`, or no context).
+    pub composite: Option<Composite>,
     pub geometry: CellGeometry,
     pub alt: f64,
     pub wv: f64,
 }
 
 /// The windows of `c` (blocks of (2·half window + 1)² cells, as the AOT estimation uses)
-/// with at least `min_dark_cells` cells of `min_pixels` dark-vegetation pixels.
-pub(crate) fn windows(c: &Coarse, wv: &Field) -> Vec<Window> {
+/// with at least `min_dark_cells` cells of `min_pixels` dark-vegetation pixels; `composite`
+/// holds each cell's [`Composite`] sums (empty without a context).
+pub(crate) fn windows(c: &Coarse, wv: &Field, composite: &[Composite]) -> Vec<Window> {
     let p = c.params;
     let (g, fine) = (c.grid, c.fine);
     let side = 2 * p.aot_half_window + 1;
@@ -319,10 +408,14 @@ pub(crate) fn windows(c: &Coarse, wv: &Field) -> Vec<Window> {
         let (r0, c0) = ((wi / wc) * side, (wi % wc) * side);
         let mut n_dark = 0.0;
         let mut dark = [0.0; NB];
+        let mut seen = Composite::default();
         let (mut alt, mut n, mut cells, mut wv_sum) = (0.0, 0.0, 0, 0.0);
         for r in r0..(r0 + side).min(g.rows) {
             for col in c0..(c0 + side).min(g.cols) {
                 let s = &c.cells[r * g.cols + col];
+                if let Some(k) = composite.get(r * g.cols + col) {
+                    seen.merge(k);
+                }
                 alt += s.alt;
                 n += s.n;
                 if s.n_dark >= p.min_pixels && s.n_valid >= p.min_pixels {
@@ -343,6 +436,11 @@ pub(crate) fn windows(c: &Coarse, wv: &Field) -> Vec<Window> {
             n_dark,
             dark: dark.map(|v| v / n_dark),
             env: env_sum.map(|v| v / env_n),
+            composite: (seen.n >= p.min_pixels).then(|| Composite {
+                n: seen.n,
+                toa: seen.toa.map(|v| v / seen.n),
+                rcr: seen.rcr.map(|v| v / seen.n),
+            }),
             geometry: c.geometry[centre],
             alt: alt / n,
             wv: wv_sum / n_dark,
@@ -354,48 +452,70 @@ pub(crate) fn windows(c: &Coarse, wv: &Field) -> Vec<Window> {
 /// The score of the LUT set `luts` (per band) on `windows`: per window, the residuals of
 /// `relations` (band, relation to the red band `red`) of the surface reflectances inverted
 /// at each AOT of `nodes` (corrected for adjacency with the window's mean), minimised over
-/// the AOT; the RMS over windows and relations, weighted by dark pixels.
+/// the AOT; the RMS over windows and relations, weighted by dark pixels. Where a window has
+/// a [`Composite`], the surface inverted at that AOT is compared with it in every band but
+/// `skip` (the water-vapour band, whose gas correction no model changes).
 pub(crate) fn score(
     model: &str,
     luts: &[&BandLuts],
     windows: &[Window],
-    relations: &[(usize, DarkVegetation)],
-    red: usize,
+    (relations, red): (&[(usize, DarkVegetation)], usize),
+    skip: usize,
     nodes: &[f64],
 ) -> Score {
-    let per_window: Vec<Option<(f64, f64, f64)>> = windows
+    struct Scored {
+        cost: f64,
+        weight: f64,
+        aot: f64,
+        composite: Option<f64>,
+    }
+    let per_window: Vec<Option<Scored>> = windows
         .par_iter()
         .map(|w| {
-            let surface = |b: usize| -> Vec<f64> {
-                nodes
-                    .iter()
-                    .map(|&a| {
-                        let k = w.geometry.conditions(b, a, w.wv, w.alt);
-                        let t = PixelTerms::from(&luts[b].terms(&k));
-                        t.adjacency(t.uniform(w.dark[b]), t.uniform(w.env[b]))
-                    })
-                    .collect()
+            let invert = |b: usize, a: f64, toa: f64| {
+                let k = w.geometry.conditions(b, a, w.wv, w.alt);
+                let t = PixelTerms::from(&luts[b].terms(&k));
+                t.adjacency(t.uniform(toa), t.uniform(w.env[b]))
             };
+            let surface =
+                |b: usize| -> Vec<f64> { nodes.iter().map(|&a| invert(b, a, w.dark[b])).collect() };
             let r = surface(red);
             let eqs: Vec<Residual> = relations
                 .iter()
                 .map(|(b, rel)| rel.residual(w.n_dark, &surface(*b), &r))
                 .collect();
             let (a, cost) = aot::minimum(nodes, &eqs)?;
-            Some((cost, w.n_dark * relations.len() as f64, a * w.n_dark))
+            let composite = w.composite.map(|k| {
+                let bands = (0..NB).filter(|&b| b != skip);
+                let d2: f64 = bands
+                    .clone()
+                    .map(|b| (invert(b, a, k.toa[b]) - k.rcr[b]).powi(2))
+                    .sum();
+                d2 / bands.count() as f64
+            });
+            Some(Scored {
+                cost,
+                weight: w.n_dark * relations.len() as f64,
+                aot: a,
+                composite,
+            })
         })
         .collect();
-    let (cost, weight, aot) = per_window
-        .iter()
-        .flatten()
-        .fold((0.0, 0.0, 0.0), |s, v| (s.0 + v.0, s.1 + v.1, s.2 + v.2));
+    let scored = || per_window.iter().flatten();
+    let weight: f64 = scored().map(|s| s.weight).sum();
+    let composite: Vec<f64> = scored().filter_map(|s| s.composite).collect();
     Score {
         model: model.to_string(),
-        rms: (cost / weight).sqrt(),
-        aot: aot * relations.len() as f64 / weight,
+        rms: (scored().map(|s| s.cost).sum::<f64>() / weight).sqrt(),
+        composite_rms: (!composite.is_empty())
+            .then(|| (composite.iter().sum::<f64>() / composite.len() as f64).sqrt()),
+        aot: scored().map(|s| s.aot * s.weight).sum::<f64>() / weight,
         windows: per_window
             .iter()
-            .map(|v| v.map_or(f64::NAN, |(c, w, _)| c / w))
+            .map(|v| {
+                v.as_ref()
+                    .map_or(f64::NAN, |s| s.cost / s.weight + s.composite.unwrap_or(0.0))
+            })
             .collect(),
     }
 }
@@ -418,6 +538,7 @@ mod tests {
         Score {
             model: model.into(),
             rms: (windows.iter().filter(|w| w.is_finite()).sum::<f64>() / n).sqrt(),
+            composite_rms: None,
             aot: 0.2,
             windows: windows.to_vec(),
         }
@@ -439,7 +560,7 @@ mod tests {
                 score("DESERT", &around(9e-6, 10)),
             ]
         };
-        let c = decide("CONTINEN", s(), 10);
+        let c = decide("CONTINEN", s(), (10, 0));
         assert_eq!(c.model, "URBAN");
         assert!(
             c.note().contains("URBAN 0.0010")
@@ -448,8 +569,20 @@ mod tests {
             "{}",
             c.note()
         );
+        // with the context's composite: the note says so and gives each model's difference
+        let mut with = s();
+        with.iter_mut().for_each(|s| s.composite_rms = Some(0.01));
+        let c = decide("CONTINEN", with, (10, 9));
+        assert!(
+            c.note()
+                .contains("and its surface against the context's composite in 9")
+                && c.note()
+                    .contains("URBAN 0.0010 at AOT 0.20, composite 0.0100"),
+            "{}",
+            c.note()
+        );
         // too few windows: the site's model
-        let c = decide("CONTINEN", s(), 3);
+        let c = decide("CONTINEN", s(), (3, 0));
         assert_eq!(c.model, "CONTINEN");
         assert!(
             matches!(c.how, How::Kept(ref w) if w.contains("too few")),
@@ -465,7 +598,7 @@ mod tests {
         let c = decide(
             "DESERT",
             vec![score("DESERT", &desert), score("URBAN", &urban)],
-            10,
+            (10, 0),
         );
         assert_eq!(c.model, "DESERT");
         assert!(
@@ -480,15 +613,15 @@ mod tests {
                 score("DESERT", &around(1.1e-6, 10)),
                 score("URBAN", &around(1e-6, 10)),
             ],
-            10,
+            (10, 0),
         );
         assert_eq!(c.model, "URBAN");
         assert!(matches!(c.how, How::Overruled { ref site, .. } if site == "DESERT"));
         // the site's model is the best
-        let c = decide("URBAN", s(), 10);
+        let c = decide("URBAN", s(), (10, 0));
         assert_eq!((c.model.as_str(), &c.how), ("URBAN", &How::Chosen));
         // no score at all
-        let c = decide("URBAN", vec![score("URBAN", &[f64::NAN])], 10);
+        let c = decide("URBAN", vec![score("URBAN", &[f64::NAN])], (10, 0));
         assert_eq!(c.model, "URBAN");
         assert!(matches!(c.how, How::Kept(_)));
     }

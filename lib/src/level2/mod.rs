@@ -355,7 +355,17 @@ fn process_with(
             opts,
         ));
     }
-    let (cells, env_sums) = first_pass(&image, &l1c, &site, (&dem, &masks), (grid, fine), p, opts)?;
+    // the automatic choice compares the surface with the context's composite where there is one
+    let composite = history.read.filter(|_| automatic);
+    let (cells, env_sums, composite) = first_pass(
+        &image,
+        &l1c,
+        &site,
+        (&dem, &masks, composite),
+        (grid, fine),
+        p,
+        opts,
+    )?;
 
     let mut coarse = Coarse {
         grid,
@@ -374,18 +384,20 @@ fn process_with(
     let first_aot = Field::filled(grid.rows, grid.cols, p.default_aot);
     let wv0 = coarse.water_vapour(&first_aot, wv_max);
     let choice = match (&site_model, automatic) {
-        (_, true) => choose_model(&coarse, &wv0.field, &first_model, &l2.gipp)?,
+        (_, true) => choose_model(&coarse, &wv0.field, &composite, &first_model, &l2.gipp)?,
         (None, false) => aerosol::Choice {
             model: first_model.clone(),
             how: aerosol::How::Asked,
             scores: vec![],
             windows: 0,
+            composite_windows: 0,
         },
         (Some(s), false) => aerosol::Choice {
             model: s.model.clone(),
             how: aerosol::How::Site(s.source.clone()),
             scores: vec![],
             windows: 0,
+            composite_windows: 0,
         },
     };
     log::info!("{}: {}", hdr.display(), choice.note());
@@ -582,11 +594,19 @@ fn aot_nodes(bands: &[&crate::atmosphere::BandLuts]) -> Vec<f64> {
 }
 
 /// The automatic choice of the aerosol model ([`aerosol`]): every LUT set of the folder
-/// `gipp` scored on the dark vegetation of `coarse` (water vapour `wv`), the site's model
-/// `site` kept when the evidence is weak.
-fn choose_model(coarse: &Coarse, wv: &Field, site: &str, gipp: &Path) -> Result<aerosol::Choice> {
+/// `gipp` scored on the dark vegetation of `coarse` (water vapour `wv`) and against the
+/// context's `composite` (per cell, empty without one), the site's model `site` kept when
+/// the evidence is weak.
+fn choose_model(
+    coarse: &Coarse,
+    wv: &Field,
+    composite: &[aerosol::Composite],
+    site: &str,
+    gipp: &Path,
+) -> Result<aerosol::Choice> {
     let p = coarse.params;
-    let windows = aerosol::windows(coarse, wv);
+    let windows = aerosol::windows(coarse, wv, composite);
+    let compared = windows.iter().filter(|w| w.composite.is_some()).count();
     let relations = aerosol::relations(p);
     let scores = LutSet::models(gipp)?
         .iter()
@@ -595,11 +615,16 @@ fn choose_model(coarse: &Coarse, wv: &Field, site: &str, gipp: &Path) -> Result<
             let bands = coarse::band_luts(&set, gipp)?;
             let nodes = aot_nodes(&bands);
             Ok(aerosol::score(
-                m, &bands, &windows, &relations, p.red, &nodes,
+                m,
+                &bands,
+                &windows,
+                (&relations, p.red),
+                p.wv_absorbing,
+                &nodes,
             ))
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(aerosol::decide(site, scores, windows.len()))
+    Ok(aerosol::decide(site, scores, (windows.len(), compared)))
 }
 
 fn log_estimate(what: &str, e: &Estimate) {
@@ -674,34 +699,56 @@ fn read_strip(image: &gdal::Dataset, cols: usize, win: &raster::Window) -> Resul
 }
 
 /// First pass: the cell sums, strip by strip, rows in parallel, merged in row order.
+/// The first pass over the image: per coarse cell its sums ([`CellSums`]), per environment
+/// cell its own ([`EnvSums`]) and, with a `composite` context, per coarse cell the pixels to
+/// compare with it ([`aerosol::Composite`]; empty without one).
+#[allow(clippy::type_complexity)]
 fn first_pass(
     image: &gdal::Dataset,
     l1c: &L1c,
     site: &Site,
-    (dem, masks): (&Dem, &clouds::Masks),
+    (dem, masks, composite): (&Dem, &clouds::Masks, Option<&Context>),
     (grid, fine): (Grid, Grid),
     p: &Params,
     opts: &Options,
-) -> Result<(Vec<CellSums>, Vec<EnvSums>)> {
+) -> Result<(Vec<CellSums>, Vec<EnvSums>, Vec<aerosol::Composite>)> {
     let cols = l1c.site.cols;
     let mut cells = vec![CellSums::default(); grid.cells()];
     let mut env = vec![EnvSums::default(); fine.cells()];
+    let mut seen = match composite {
+        Some(_) => vec![aerosol::Composite::default(); grid.cells()],
+        None => vec![],
+    };
+    let per_pixel = 15 * 2 * 2 + composite.map_or(0, |_| NB * 2);
+    let q = crate::context::REFLECTANCE_QUANTIFICATION;
     let bar = progress(l1c.site.lines as u64, "L2 pass 1");
-    for win in Strips::for_budget(l1c.site.lines, cols, opts.ram_bytes, 15 * 2 * 2) {
+    for win in Strips::for_budget(l1c.site.lines, cols, opts.ram_bytes, per_pixel) {
         let n = win.rows * cols;
         let px = read_strip(image, cols, &win)?;
-        let rows: Vec<(Vec<CellSums>, Vec<EnvSums>)> = (0..win.rows)
+        let rcr = composite
+            .map(|c| c.read_rcr(win.row..win.end()))
+            .transpose()?;
+        type Row = (Vec<CellSums>, Vec<EnvSums>, Vec<aerosol::Composite>);
+        let rows: Vec<Row> = (0..win.rows)
             .into_par_iter()
             .map(|i| {
                 let r = win.row + i;
                 let mut acc = vec![CellSums::default(); grid.cols];
                 let mut acc_env = vec![EnvSums::default(); fine.cols];
+                let mut acc_seen = vec![aerosol::Composite::default(); seen.len().min(grid.cols)];
                 for c in 0..cols {
                     let (e, nn) = site.pixel_centre(r as f64, c as f64);
                     let (toa, clean) = seen_toa(&px, i * cols + c, n, l1c);
                     let clean = clean && masks.clean(r * cols + c);
                     let h = dem.height(e, nn);
                     acc[c / grid.f].add(h, toa.as_ref(), clean, p);
+                    if let (Some(rcr), Some(t), true) = (&rcr, &toa, clean) {
+                        let k = i * cols + c;
+                        let was: [i16; NB] = std::array::from_fn(|b| rcr[b * n + k]);
+                        if was.iter().all(|&v| v != crate::context::REFLECTANCE_NODATA) {
+                            acc_seen[c / grid.f].add(t, &was.map(|v| f64::from(v) * q));
+                        }
+                    }
                     // the environment is the ground's: clouds lie above most of the aerosols
                     // and Rayleigh scattering that carry the ground's light into neighbouring
                     // lines of sight
@@ -709,13 +756,16 @@ fn first_pass(
                         acc_env[c / fine.f].add(h, t, clean, p);
                     }
                 }
-                (acc, acc_env)
+                (acc, acc_env, acc_seen)
             })
             .collect();
-        for (i, (acc, acc_env)) in rows.iter().enumerate() {
+        for (i, (acc, acc_env, acc_seen)) in rows.iter().enumerate() {
             let cr = (win.row + i) / grid.f;
             for (cc, s) in acc.iter().enumerate() {
                 cells[cr * grid.cols + cc].merge(s);
+            }
+            for (cc, s) in acc_seen.iter().enumerate() {
+                seen[cr * grid.cols + cc].merge(s);
             }
             let fr = (win.row + i) / fine.f;
             for (cc, s) in acc_env.iter().enumerate() {
@@ -725,7 +775,7 @@ fn first_pass(
         bar.inc(win.rows as u64);
     }
     bar.finish_and_clear();
-    Ok((cells, env))
+    Ok((cells, env, seen))
 }
 
 /// Sun and per-band view angles at each cell centre.
