@@ -286,9 +286,7 @@ fn process_with(
     let sol_path = l1c.annex_path(dir, l1c::ANNEX_SOL);
     let geometry = cell_geometry(&site, grid, (&sol, &sol_path), (&vie, &vie_path))?;
     check_angles(&geometry, &bands, &l2.gipp)?;
-    let path_axes = &bands[0].path.axes;
-    let alt_axis = &path_axes[3].values;
-    let alt_range = (alt_axis[0], *alt_axis.last().unwrap_or(&0.0));
+    let alt_range = altitude_range(&bands);
     let gradient = Gradient::of(&dem);
     let blue_detector = usize::from(BANDS[p.clouds.blue].detector) - 1;
     let cloud_altitude = l1c.read_cloud_altitude(dir)?;
@@ -383,29 +381,20 @@ fn process_with(
         .unwrap_or(&0.0);
     let first_aot = Field::filled(grid.rows, grid.cols, p.default_aot);
     let wv0 = coarse.water_vapour(&first_aot, wv_max);
-    let choice = match (&site_model, automatic) {
+    let fixed = |how| aerosol::Choice {
+        model: first_model.clone(),
+        how,
+        scores: vec![],
+        windows: 0,
+        composite_windows: 0,
+    };
+    let (choice, chosen) = match (&site_model, automatic) {
         (_, true) => choose_model(&coarse, &wv0.field, &composite, &first_model, &l2.gipp)?,
-        (None, false) => aerosol::Choice {
-            model: first_model.clone(),
-            how: aerosol::How::Asked,
-            scores: vec![],
-            windows: 0,
-            composite_windows: 0,
-        },
-        (Some(s), false) => aerosol::Choice {
-            model: s.model.clone(),
-            how: aerosol::How::Site(s.source.clone()),
-            scores: vec![],
-            windows: 0,
-            composite_windows: 0,
-        },
+        (None, false) => (fixed(aerosol::How::Asked), None),
+        (Some(s), false) => (fixed(aerosol::How::Site(s.source.clone())), None),
     };
     log::info!("{}: {}", hdr.display(), choice.note());
     l2a.aerosol_note = choice.note();
-    let chosen = match choice.model != first_model {
-        true => Some(LutSet::read(&l2.gipp, &choice.model)?),
-        false => None,
-    };
     let chosen_bands;
     if let Some(set) = &chosen {
         chosen_bands = coarse::band_luts(set, &l2.gipp)?;
@@ -417,6 +406,7 @@ fn process_with(
     let wv = coarse.water_vapour(&aot.field, wv_max);
     log_estimate("AOT", &aot);
     log_estimate("water vapour (g/cm²)", &wv);
+    let alt_range = altitude_range(coarse.luts);
     let terms = coarse.node_terms(&aot.field, &wv.field, alt_range);
     let centre = (grid.rows / 2) * grid.cols + grid.cols / 2;
     let functions: Vec<_> = (0..NB)
@@ -593,38 +583,56 @@ fn aot_nodes(bands: &[&crate::atmosphere::BandLuts]) -> Vec<f64> {
         .collect()
 }
 
+/// The altitudes the LUT set `bands` spans, km.
+fn altitude_range(bands: &[&crate::atmosphere::BandLuts]) -> (f64, f64) {
+    let alt = &bands[0].path.axes[3].values;
+    (alt[0], *alt.last().unwrap_or(&0.0))
+}
+
 /// The automatic choice of the aerosol model ([`aerosol`]): every LUT set of the folder
 /// `gipp` scored on the dark vegetation of `coarse` (water vapour `wv`) and against the
-/// context's `composite` (per cell, empty without one), the site's model `site` kept when
-/// the evidence is weak.
+/// context's `composite` (per cell, empty without one), the site's model `site` (whose set
+/// `coarse` holds) kept when the evidence is weak. Returns the choice and, when it is not
+/// the site's model, its set. A set whose angles do not cover the scene is bad input.
 fn choose_model(
     coarse: &Coarse,
     wv: &Field,
     composite: &[aerosol::Composite],
     site: &str,
     gipp: &Path,
-) -> Result<aerosol::Choice> {
+) -> Result<(aerosol::Choice, Option<LutSet>)> {
     let p = coarse.params;
     let windows = aerosol::windows(coarse, wv, composite);
     let compared = windows.iter().filter(|w| w.composite.is_some()).count();
     let relations = aerosol::relations(p);
-    let scores = LutSet::models(gipp)?
-        .iter()
-        .map(|m| {
-            let set = LutSet::read(gipp, m)?;
-            let bands = coarse::band_luts(&set, gipp)?;
-            let nodes = aot_nodes(&bands);
-            Ok(aerosol::score(
-                m,
-                &bands,
-                &windows,
-                (&relations, p.red),
-                p.wv_absorbing,
-                &nodes,
-            ))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(aerosol::decide(site, scores, (windows.len(), compared)))
+    let score = |m: &str, bands: &[&crate::atmosphere::BandLuts]| {
+        aerosol::score(
+            m,
+            bands,
+            &windows,
+            (&relations, p.red),
+            p.wv_absorbing,
+            &aot_nodes(bands),
+        )
+    };
+    let (mut scores, mut sets) = (vec![], vec![]);
+    for m in LutSet::models(gipp)? {
+        if m == site {
+            scores.push(score(&m, coarse.luts));
+            continue;
+        }
+        let set = LutSet::read(gipp, &m)?;
+        let bands = coarse::band_luts(&set, gipp)?;
+        check_angles(coarse.geometry, &bands, gipp)?;
+        scores.push(score(&m, &bands));
+        sets.push((m, set));
+    }
+    let choice = aerosol::decide(site, scores, (windows.len(), compared));
+    let set = sets
+        .into_iter()
+        .find(|(m, _)| *m == choice.model)
+        .map(|(_, s)| s);
+    Ok((choice, set))
 }
 
 fn log_estimate(what: &str, e: &Estimate) {
