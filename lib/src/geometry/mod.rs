@@ -1,7 +1,8 @@
-//! Time, sun position, viewing geometry, sensor model, DEM.
+//! Time, the Earth's shape and rotation, sun position, viewing geometry, sensor model, DEM.
 
 pub mod dem;
 pub mod directions;
+pub mod earth;
 pub mod grid;
 pub mod lonlat;
 pub mod ortho;
