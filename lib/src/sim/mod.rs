@@ -7,6 +7,7 @@ mod gipps;
 pub mod instrument;
 pub mod landscape;
 pub mod noise;
+pub mod orbit;
 pub mod phenology;
 mod scene;
 pub mod series;

@@ -1,0 +1,230 @@
+//! The simulator's orbit: a VENµS-like sun-synchronous circular orbit propagated by SGP4
+//! (the `sgp4` crate, WGS 84 constants, improved mode) from mean elements placed so that
+//! the satellite flies a descending pass over the site at the acquisition instant, with the
+//! site at a chosen distance to the side of the ground track (the roll towards it).
+//!
+//! VENµS flew at 720 km (its first mission phase), sun-synchronous, descending in the
+//! morning; its orbit is placed here from those figures rather than from a published
+//! two-line element set, so that any site on any date can be seen. SGP4's output (TEME) is
+//! turned into ITRF by [`crate::geometry::earth`].
+
+use chrono::NaiveDateTime;
+
+use crate::error::{Result, VipError};
+use crate::geometry::earth::{
+    self, ecef_to_geodetic, geodetic_to_ecef, EarthOrientation, Frames, Vec3, EARTH_RATE,
+};
+use crate::geometry::time::seconds_between;
+
+/// VENµS's altitude in its first mission phase (km above the equatorial radius).
+pub const VENUS_ALTITUDE_KM: f64 = 720.0;
+/// WGS 84 gravitational parameter (km³/s²) and J2, as SGP4's WGS 84 constants.
+const MU: f64 = 398_600.5;
+const J2: f64 = 0.001_082_629_989_05;
+const RE_KM: f64 = 6378.137;
+/// The rate of a sun-synchronous orbit's node (rad/s): one turn per tropical year.
+const SUN_SYNCHRONOUS_RATE: f64 = 2.0 * std::f64::consts::PI / (365.242_19 * 86_400.0);
+
+/// Position (m) and velocity (m/s) in ITRF at an instant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct State {
+    pub position: Vec3,
+    pub velocity: Vec3,
+}
+
+/// An orbit: SGP4 mean elements and the Earth orientation that turns them into ITRF.
+pub struct Orbit {
+    pub elements: sgp4::Elements,
+    constants: sgp4::Constants,
+    pub eop: EarthOrientation,
+}
+
+/// The inclination (degrees) of a circular sun-synchronous orbit at `altitude_km`.
+pub fn sun_synchronous_inclination(altitude_km: f64) -> f64 {
+    let a = RE_KM + altitude_km;
+    let n = (MU / a.powi(3)).sqrt();
+    let cos_i = -SUN_SYNCHRONOUS_RATE * 2.0 * a * a / (3.0 * J2 * RE_KM * RE_KM * n);
+    cos_i.acos().to_degrees()
+}
+
+impl Orbit {
+    /// The circular orbit at `altitude_km` with node `raan` and argument of latitude
+    /// `latitude_arg` (degrees) at `epoch`.
+    pub fn circular(
+        epoch: NaiveDateTime,
+        altitude_km: f64,
+        raan: f64,
+        latitude_arg: f64,
+        eop: EarthOrientation,
+    ) -> Result<Orbit> {
+        let a = RE_KM + altitude_km;
+        let rev_per_day = (MU / a.powi(3)).sqrt() * 86_400.0 / (2.0 * std::f64::consts::PI);
+        let elements = sgp4::Elements {
+            object_name: Some("VENUS-LIKE".into()),
+            international_designator: None,
+            norad_id: 0,
+            classification: sgp4::Classification::Unclassified,
+            datetime: epoch,
+            mean_motion_dot: 0.0,
+            mean_motion_ddot: 0.0,
+            drag_term: 0.0,
+            element_set_number: 0,
+            inclination: sun_synchronous_inclination(altitude_km),
+            right_ascension: raan.rem_euclid(360.0),
+            eccentricity: 1e-4,
+            argument_of_perigee: 90.0,
+            mean_anomaly: (latitude_arg - 90.0).rem_euclid(360.0),
+            mean_motion: rev_per_day,
+            revolution_number: 0,
+            ephemeris_type: 0,
+        };
+        let constants = sgp4::Constants::from_elements(&elements)
+            .map_err(|e| VipError::Processing(format!("SGP4 elements: {e}")))?;
+        Ok(Orbit {
+            elements,
+            constants,
+            eop,
+        })
+    }
+
+    /// The satellite's ITRF state at `t` (UTC).
+    pub fn state(&self, t: NaiveDateTime) -> Result<State> {
+        let minutes = seconds_between(self.elements.datetime, t) / 60.0;
+        let p = self
+            .constants
+            .propagate(sgp4::MinutesSinceEpoch(minutes))
+            .map_err(|e| VipError::Processing(format!("SGP4 at {t}: {e}")))?;
+        let f = Frames::at(t, &self.eop)?;
+        let km = |v: [f64; 3]| v.map(|x| x * 1000.0);
+        // TEME → pseudo-Earth-fixed, whose velocity loses the Earth's rotation, → ITRF
+        let pef = earth::rz(f.gmst);
+        let r = earth::mul(&pef, km(p.position));
+        let v = earth::mul(&pef, km(p.velocity));
+        let v = [v[0] + EARTH_RATE * r[1], v[1] - EARTH_RATE * r[0], v[2]];
+        let w = earth::mul3(f.teme_to_itrf, earth::transpose(&pef));
+        Ok(State {
+            position: earth::mul(&w, r),
+            velocity: earth::mul(&w, v),
+        })
+    }
+
+    /// A descending pass over (`lon`, `lat`) (degrees) at `t`: at that instant the point
+    /// lies in the plane through the satellite perpendicular to its ground velocity, at
+    /// `across_m` metres to the right of the ground track (negative: to the left), measured
+    /// on the ellipsoid's tangent plane at the nadir. Newton's method on the node and the
+    /// argument of latitude, from the spherical-Earth guess.
+    pub fn pass_over(
+        lon: f64,
+        lat: f64,
+        t: NaiveDateTime,
+        across_m: f64,
+        eop: EarthOrientation,
+    ) -> Result<Orbit> {
+        let i = sun_synchronous_inclination(VENUS_ALTITUDE_KM).to_radians();
+        let phi = lat.to_radians();
+        if phi.sin().abs() > i.sin() {
+            return Err(VipError::Usage(format!(
+                "latitude {lat}° lies beyond the orbit's reach ({:.1}°)",
+                i.sin().asin().to_degrees()
+            )));
+        }
+        // descending: argument of latitude in (90°, 270°)
+        let u = std::f64::consts::PI - (phi.sin() / i.sin()).asin();
+        let gmst = Frames::at(t, &eop)?.gmst;
+        let node_offset = (i.cos() * u.sin()).atan2(u.cos());
+        let mut x = [
+            (lon.to_radians() - node_offset + gmst).to_degrees(),
+            u.to_degrees(),
+        ];
+        let target = geodetic_to_ecef(lon, lat, 0.0);
+        let miss = |x: [f64; 2]| -> Result<[f64; 2]> {
+            let o = Orbit::circular(t, VENUS_ALTITUDE_KM, x[0], x[1], eop)?;
+            let s = o.state(t)?;
+            let (along, across) = track_offsets(&s, target);
+            Ok([along, across - across_m])
+        };
+        for _ in 0..20 {
+            let f = miss(x)?;
+            if f[0].abs() < 1e-3 && f[1].abs() < 1e-3 {
+                return Orbit::circular(t, VENUS_ALTITUDE_KM, x[0], x[1], eop);
+            }
+            let h = 1e-4;
+            let fa = miss([x[0] + h, x[1]])?;
+            let fb = miss([x[0], x[1] + h])?;
+            let j = [
+                [(fa[0] - f[0]) / h, (fb[0] - f[0]) / h],
+                [(fa[1] - f[1]) / h, (fb[1] - f[1]) / h],
+            ];
+            let det = j[0][0] * j[1][1] - j[0][1] * j[1][0];
+            x[0] -= (j[1][1] * f[0] - j[0][1] * f[1]) / det;
+            x[1] -= (j[0][0] * f[1] - j[1][0] * f[0]) / det;
+        }
+        Err(VipError::Processing(format!(
+            "no orbit passes over ({lon}, {lat}) at {t} with the ground track {across_m} m aside"
+        )))
+    }
+}
+
+/// Where `target` (ITRF, m) lies from the nadir of the satellite in state `s`, on the
+/// ellipsoid's tangent plane at the nadir: along the ground velocity, and to its right.
+pub fn track_offsets(s: &State, target: Vec3) -> (f64, f64) {
+    let (lon, lat, _) = ecef_to_geodetic(s.position);
+    let nadir = geodetic_to_ecef(lon, lat, 0.0);
+    let up = {
+        let (sl, cl) = lon.to_radians().sin_cos();
+        let (sp, cp) = lat.to_radians().sin_cos();
+        [cp * cl, cp * sl, sp]
+    };
+    let dot = |a: Vec3, b: Vec3| a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+    let flat = |v: Vec3| {
+        let k = dot(v, up);
+        [v[0] - k * up[0], v[1] - k * up[1], v[2] - k * up[2]]
+    };
+    let g = flat(s.velocity);
+    let n = dot(g, g).sqrt();
+    let forward = g.map(|x| x / n);
+    // right of the track, seen from above: forward × up
+    let right = [
+        forward[1] * up[2] - forward[2] * up[1],
+        forward[2] * up[0] - forward[0] * up[2],
+        forward[0] * up[1] - forward[1] * up[0],
+    ];
+    let d = flat([
+        target[0] - nadir[0],
+        target[1] - nadir[1],
+        target[2] - nadir[2],
+    ]);
+    (dot(d, forward), dot(d, right))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_720_km_sun_synchronous_orbit_is_inclined_98_3_degrees() {
+        let i = sun_synchronous_inclination(720.0);
+        assert!((i - 98.27).abs() < 0.05, "{i}");
+    }
+
+    #[test]
+    fn the_pass_flies_over_the_site_at_the_instant() {
+        let t = chrono::NaiveDate::from_ymd_opt(2024, 6, 15)
+            .unwrap()
+            .and_hms_opt(8, 30, 0)
+            .unwrap();
+        for across in [0.0, -200_000.0, 420_000.0] {
+            let o = Orbit::pass_over(35.5, 31.0, t, across, EarthOrientation::default()).unwrap();
+            let s = o.state(t).unwrap();
+            let (along, side) = track_offsets(&s, geodetic_to_ecef(35.5, 31.0, 0.0));
+            assert!(
+                along.abs() < 0.01 && (side - across).abs() < 0.01,
+                "{along} {side}"
+            );
+            // descending, at about 720 km
+            assert!(s.velocity[2] < 0.0);
+            let (_, _, h) = ecef_to_geodetic(s.position);
+            assert!((h - 720e3).abs() < 25e3, "{h}");
+        }
+    }
+}
