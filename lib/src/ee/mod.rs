@@ -3,6 +3,7 @@
 pub mod xml;
 
 pub use xml::Node;
+pub mod auxdata;
 pub mod cloudd;
 pub mod header;
 pub mod l2site;
