@@ -5,6 +5,7 @@ pub mod directions;
 pub mod earth;
 pub mod grid;
 pub mod lonlat;
+pub mod orbit;
 pub mod ortho;
 pub mod resample;
 pub mod rpc;

@@ -14,6 +14,7 @@ use crate::error::{Result, VipError};
 use crate::geometry::earth::{
     self, ecef_to_geodetic, geodetic_to_ecef, EarthOrientation, Frames, Vec3, EARTH_RATE,
 };
+use crate::geometry::orbit::State;
 use crate::geometry::time::seconds_between;
 
 /// VENµS's altitude in its first mission phase (km above the equatorial radius).
@@ -24,13 +25,6 @@ const J2: f64 = 0.001_082_629_989_05;
 const RE_KM: f64 = 6378.137;
 /// The rate of a sun-synchronous orbit's node (rad/s): one turn per tropical year.
 const SUN_SYNCHRONOUS_RATE: f64 = 2.0 * std::f64::consts::PI / (365.242_19 * 86_400.0);
-
-/// Position (m) and velocity (m/s) in ITRF at an instant.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct State {
-    pub position: Vec3,
-    pub velocity: Vec3,
-}
 
 /// An orbit: SGP4 mean elements and the Earth orientation that turns them into ITRF.
 pub struct Orbit {
