@@ -5,6 +5,7 @@ pub mod xml;
 pub use xml::Node;
 pub mod auxdata;
 pub mod cloudd;
+pub mod eordta;
 pub mod header;
 pub mod l2site;
 pub mod l3comm;
