@@ -78,6 +78,43 @@ pub fn ecef_to_geodetic(p: Vec3) -> (f64, f64, f64) {
     (lon.to_degrees(), lat.to_degrees(), h)
 }
 
+/// Where the ray from `origin` along `dir` (ITRF, m) first meets the surface at height `h`
+/// above the WGS 84 ellipsoid: the intersection with the ellipsoid of semi-axes a + h', b + h'
+/// (a quadratic), h' corrected until the point's geodetic height is `h` within 0.1 mm
+/// (the scaled ellipsoid departs from the constant-height surface by up to e²·h/2 at mid
+/// latitudes). `None` when the ray misses it.
+pub fn ray_to_ellipsoid(origin: Vec3, dir: Vec3, h: f64) -> Option<Vec3> {
+    let b = WGS84_A * (1.0 - WGS84_F);
+    let mut hh = h;
+    let mut p = origin;
+    for _ in 0..6 {
+        let (ra, rb) = (WGS84_A + hh, b + hh);
+        let o = [origin[0] / ra, origin[1] / ra, origin[2] / rb];
+        let d = [dir[0] / ra, dir[1] / ra, dir[2] / rb];
+        let dot = |u: Vec3, v: Vec3| u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
+        let (qa, qb, qc) = (dot(d, d), 2.0 * dot(o, d), dot(o, o) - 1.0);
+        let disc = qb * qb - 4.0 * qa * qc;
+        if disc < 0.0 {
+            return None;
+        }
+        let t = (-qb - disc.sqrt()) / (2.0 * qa);
+        if t < 0.0 {
+            return None;
+        }
+        p = [
+            origin[0] + t * dir[0],
+            origin[1] + t * dir[1],
+            origin[2] + t * dir[2],
+        ];
+        let miss = h - ecef_to_geodetic(p).2;
+        if miss.abs() < 1e-4 {
+            break;
+        }
+        hh += miss;
+    }
+    Some(p)
+}
+
 /// TAI − UTC (the leap seconds, s) at a UTC instant, from 1999 on (IERS Bulletin C; none
 /// announced after 2017-01-01 at the time of writing). Earlier instants are refused.
 pub fn tai_minus_utc(t: NaiveDateTime) -> Result<f64> {
@@ -307,6 +344,31 @@ mod tests {
         assert_eq!(geodetic_to_ecef(0.0, 0.0, 0.0), [WGS84_A, 0.0, 0.0]);
         let b = WGS84_A * (1.0 - WGS84_F);
         assert!((geodetic_to_ecef(0.0, 90.0, 0.0)[2] - b).abs() < 1e-6);
+    }
+
+    #[test]
+    fn rays_meet_the_surface_at_its_height() {
+        // from 720 km above (30° N, 10° E), looking 20° off the vertical towards the east
+        let sat = geodetic_to_ecef(10.0, 30.0, 720e3);
+        let (sl, cl) = 10f64.to_radians().sin_cos();
+        let (sp, cp) = 30f64.to_radians().sin_cos();
+        let down = [-cp * cl, -cp * sl, -sp];
+        let east = [-sl, cl, 0.0];
+        let (s, c) = 20f64.to_radians().sin_cos();
+        let dir = [0, 1, 2].map(|k| c * down[k] + s * east[k]);
+        for h in [-400.0, 0.0, 1500.0, 8800.0] {
+            let p = ray_to_ellipsoid(sat, dir, h).unwrap();
+            let (lon, lat, hp) = ecef_to_geodetic(p);
+            assert!((hp - h).abs() < 1e-3, "{h}: {hp}");
+            assert!(lon > 10.0 && (lat - 30.0).abs() < 0.1, "{lon} {lat}");
+            // the point lies on the ray
+            let v = [0, 1, 2].map(|k| p[k] - sat[k]);
+            let n = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+            assert!((0..3).all(|k| (v[k] / n - dir[k]).abs() < 1e-9));
+        }
+        // looking up, or past the limb: no point
+        assert!(ray_to_ellipsoid(sat, down.map(|x| -x), 0.0).is_none());
+        assert!(ray_to_ellipsoid(sat, east, 0.0).is_none());
     }
 
     #[test]

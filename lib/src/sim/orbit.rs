@@ -159,6 +159,53 @@ impl Orbit {
     }
 }
 
+/// The local orbital axes of state `s` (ITRF unit vectors): forward (the ground velocity,
+/// horizontal at the nadir), right, and down (the geodetic vertical at the nadir): a
+/// right-handed frame.
+pub fn orbital_axes(s: &State) -> [Vec3; 3] {
+    let (lon, lat, _) = ecef_to_geodetic(s.position);
+    let (sl, cl) = lon.to_radians().sin_cos();
+    let (sp, cp) = lat.to_radians().sin_cos();
+    let down = [-cp * cl, -cp * sl, -sp];
+    let k = -(0..3).map(|i| s.velocity[i] * down[i]).sum::<f64>();
+    let g: Vec3 = std::array::from_fn(|i| s.velocity[i] + k * down[i]);
+    let n = (0..3).map(|i| g[i] * g[i]).sum::<f64>().sqrt();
+    let forward = g.map(|x| x / n);
+    let right = [
+        down[1] * forward[2] - down[2] * forward[1],
+        down[2] * forward[0] - down[0] * forward[2],
+        down[0] * forward[1] - down[1] * forward[0],
+    ];
+    [forward, right, down]
+}
+
+/// The roll (degrees, positive to the right of the track) that points the boresight from
+/// state `s` at `target` (ITRF, m), in the plane across the track.
+pub fn roll_towards(s: &State, target: Vec3) -> f64 {
+    let [_, right, down] = orbital_axes(s);
+    let d: Vec3 = std::array::from_fn(|i| target[i] - s.position[i]);
+    let dot = |u: Vec3| (0..3).map(|i| u[i] * d[i]).sum::<f64>();
+    dot(right).atan2(dot(down)).to_degrees()
+}
+
+/// The body frame of state `s` rolled by `roll` degrees: x forward, y right, z the boresight
+/// (down, turned by the roll towards the right), as the rotation matrix whose columns are the
+/// body axes in ITRF.
+pub fn body_axes(s: &State, roll: f64) -> earth::Mat3 {
+    let [x, y0, z0] = orbital_axes(s);
+    let (sr, cr) = roll.to_radians().sin_cos();
+    let z: Vec3 = std::array::from_fn(|i| cr * z0[i] + sr * y0[i]);
+    let y: Vec3 = std::array::from_fn(|i| cr * y0[i] - sr * z0[i]);
+    std::array::from_fn(|i| [x[i], y[i], z[i]])
+}
+
+/// The AOCDTA quaternion (q1 q2 q3 q0: body → mean of date) of `body` (columns: the body
+/// axes in ITRF) with the rotations `frames` of that instant.
+pub fn attitude_quaternion(body: &earth::Mat3, frames: &Frames) -> [f64; 4] {
+    let to_mod = earth::mul3(earth::transpose(&frames.mod_to_itrf), *body);
+    crate::geometry::orbit::quaternion(&to_mod)
+}
+
 /// Where `target` (ITRF, m) lies from the nadir of the satellite in state `s`, on the
 /// ellipsoid's tangent plane at the nadir: along the ground velocity, and to its right.
 pub fn track_offsets(s: &State, target: Vec3) -> (f64, f64) {
@@ -215,6 +262,27 @@ mod tests {
                 along.abs() < 0.01 && (side - across).abs() < 0.01,
                 "{along} {side}"
             );
+            // the boresight rolled towards the site meets the ground there
+            let roll = roll_towards(&s, geodetic_to_ecef(35.5, 31.0, 0.0));
+            let body = body_axes(&s, roll);
+            let z = [body[0][2], body[1][2], body[2][2]];
+            let p = earth::ray_to_ellipsoid(s.position, z, 0.0).unwrap();
+            let site = geodetic_to_ecef(35.5, 31.0, 0.0);
+            let miss = (0..3).map(|k| (p[k] - site[k]).powi(2)).sum::<f64>().sqrt();
+            assert!(miss < 0.01, "{miss} m at roll {roll}");
+            if across == 420_000.0 {
+                // on a sphere: tan α = R sin γ / (R + H − R cos γ), γ = 420 km / R: 29.66°
+                assert!((roll - 29.66).abs() < 0.1, "{roll}");
+            }
+            // the quaternion gives the body axes back through the mean-of-date frame
+            let f = Frames::at(t, &EarthOrientation::default()).unwrap();
+            let q = attitude_quaternion(&body, &f);
+            let back = earth::mul3(f.mod_to_itrf, crate::geometry::orbit::rotation(&q));
+            for (r, row) in back.iter().enumerate() {
+                for (c, v) in row.iter().enumerate() {
+                    assert!((v - body[r][c]).abs() < 1e-12);
+                }
+            }
             // descending, at about 720 km
             assert!(s.velocity[2] < 0.0);
             let (_, _, h) = ecef_to_geodetic(s.position);
