@@ -10,12 +10,13 @@
 
 use chrono::NaiveDateTime;
 
+use crate::ee::auxdata::{AttitudeSample, GpsSample};
 use crate::error::{Result, VipError};
 use crate::geometry::earth::{
     self, ecef_to_geodetic, geodetic_to_ecef, EarthOrientation, Frames, Vec3, EARTH_RATE,
 };
 use crate::geometry::orbit::State;
-use crate::geometry::time::seconds_between;
+use crate::geometry::time::{add_seconds, seconds_between};
 
 /// VENµS's altitude in its first mission phase (km above the equatorial radius).
 pub const VENUS_ALTITUDE_KM: f64 = 720.0;
@@ -206,6 +207,68 @@ pub fn attitude_quaternion(body: &earth::Mat3, frames: &Frames) -> [f64; 4] {
     crate::geometry::orbit::quaternion(&to_mod)
 }
 
+/// The auxiliary data of an acquisition from `start` to `stop` (UTC) flown on `orbit` at a
+/// constant `roll`: GPS samples at 1 Hz and attitude samples at 10 Hz over whole seconds
+/// covering the acquisition with `margin` seconds on each side (GPS − UTC from the leap
+/// seconds of the date).
+pub fn aux_samples(
+    orbit: &Orbit,
+    roll: f64,
+    (start, stop): (NaiveDateTime, NaiveDateTime),
+    margin: f64,
+) -> Result<(Vec<GpsSample>, Vec<AttitudeSample>)> {
+    let first = (seconds_between(orbit.elements.datetime, start) - margin).floor();
+    let last = (seconds_between(orbit.elements.datetime, stop) + margin).ceil();
+    let at = |s: f64| add_seconds(orbit.elements.datetime, s);
+    let offset = (earth::tai_minus_utc(start)? - earth::TAI_MINUS_GPS) as u8;
+    let gps = (first as i64..=last as i64)
+        .map(|k| {
+            let t = at(k as f64);
+            let s = orbit.state(t)?;
+            Ok(GpsSample {
+                utc: t,
+                utc_offset: offset,
+                position: s.position,
+                velocity: s.velocity,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let attitude = ((first * 10.0) as i64..=(last * 10.0) as i64)
+        .map(|k| {
+            let t = at(k as f64 / 10.0);
+            let q = attitude_quaternion(
+                &body_axes(&orbit.state(t)?, roll),
+                &Frames::at(t, &orbit.eop)?,
+            );
+            Ok((t, q))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // the body rate from consecutive quaternions (rad/s, body frame)
+    let rate = |a: &[f64; 4], b: &[f64; 4], dt: f64| -> [f64; 3] {
+        // δq = a⁻¹ b ≈ (ω dt / 2, 1)
+        let [x1, y1, z1, w1] = *a;
+        let [x2, y2, z2, w2] = *b;
+        let d = [
+            w1 * x2 - x1 * w2 - y1 * z2 + z1 * y2,
+            w1 * y2 - y1 * w2 - z1 * x2 + x1 * z2,
+            w1 * z2 - z1 * w2 - x1 * y2 + y1 * x2,
+        ];
+        d.map(|v| 2.0 * v / dt)
+    };
+    let n = attitude.len();
+    let samples = (0..n)
+        .map(|i| {
+            let (j, k) = if i + 1 < n { (i, i + 1) } else { (i - 1, i) };
+            AttitudeSample {
+                utc: attitude[i].0,
+                quaternion: attitude[i].1,
+                rate: rate(&attitude[j].1, &attitude[k].1, 0.1),
+            }
+        })
+        .collect();
+    Ok((gps, samples))
+}
+
 /// Where `target` (ITRF, m) lies from the nadir of the satellite in state `s`, on the
 /// ellipsoid's tangent plane at the nadir: along the ground velocity, and to its right.
 pub fn track_offsets(s: &State, target: Vec3) -> (f64, f64) {
@@ -241,6 +304,51 @@ pub fn track_offsets(s: &State, target: Vec3) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_aux_samples_give_the_orbit_and_attitude_back() {
+        let t = chrono::NaiveDate::from_ymd_opt(2024, 6, 15)
+            .unwrap()
+            .and_hms_milli_opt(8, 30, 0, 400)
+            .unwrap();
+        let o = Orbit::pass_over(35.5, 31.0, t, 200_000.0, EarthOrientation::default()).unwrap();
+        let s = o.state(t).unwrap();
+        let roll = roll_towards(&s, geodetic_to_ecef(35.5, 31.0, 0.0));
+        let span = (add_seconds(t, -4.5), add_seconds(t, 4.5));
+        let (gps, att) = aux_samples(&o, roll, span, 2.0).unwrap();
+        assert!(
+            gps[0].utc <= add_seconds(span.0, -2.0)
+                && gps.last().unwrap().utc >= add_seconds(span.1, 2.0)
+        );
+        assert_eq!(gps[0].utc_offset, 18);
+        let src = std::path::Path::new("AUX");
+        let e = crate::geometry::orbit::Ephemeris::new(&gps, src).unwrap();
+        let a = crate::geometry::orbit::Attitude::new(&att, src).unwrap();
+        for k in 0..90 {
+            let tk = add_seconds(span.0, k as f64 * 0.1 + 0.03);
+            let (want, got) = (o.state(tk).unwrap(), e.at(tk).unwrap());
+            let d = (0..3)
+                .map(|i| (want.position[i] - got.position[i]).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            assert!(d < 1e-3, "{d} m");
+            let f = Frames::at(tk, &o.eop).unwrap();
+            let body = earth::mul3(f.mod_to_itrf, a.body_to_mod(tk).unwrap());
+            let truth = body_axes(&want, roll);
+            // boresight within 0.1 µrad (0.07 mm on the ground from 720 km)
+            let dz = (0..3)
+                .map(|i| (body[i][2] - truth[i][2]).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            assert!(dz < 1e-7, "{dz}");
+        }
+        // the body turns at about the orbit's rate (1.06e-3 rad/s) about its right axis
+        let w = att[10].rate;
+        assert!(
+            (w[1].abs() - 1.06e-3).abs() < 0.05e-3 && w[0].abs() < 1e-4,
+            "{w:?}"
+        );
+    }
 
     #[test]
     fn a_720_km_sun_synchronous_orbit_is_inclined_98_3_degrees() {
