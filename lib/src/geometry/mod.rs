@@ -6,6 +6,7 @@ pub mod earth;
 pub mod grid;
 pub mod lonlat;
 pub mod orbit;
+pub mod orbital;
 pub mod ortho;
 pub mod resample;
 pub mod rpc;

@@ -1,0 +1,221 @@
+//! The VENµS pushbroom sensor on a real orbit (the forward half: image → ground).
+//!
+//! A line of a band is acquired at its datation instant ([`Datation`]). At that instant the
+//! satellite is where its ephemeris says ([`Ephemeris`]) and turned as its attitude says
+//! ([`Attitude`]: body → mean of date, then [`Frames`] to ITRF). Detector `j` of the band
+//! looks along `(tan ψX_j, tan ψY_j, 1)` of the VIEDIR convention (x to the right of the
+//! track, y forward, z down), which in the body frame (x forward, y right, z down) is
+//! `(tan ψY, tan ψX, 1)`, turned by the band's array → body rotation (SENGEO's chain;
+//! the identity for an ideal instrument). The line of sight meets the ground where the
+//! ellipsoid raised to the terrain's height meets it ([`ray_to_ellipsoid`]).
+//!
+//! Neither the light's travel time (2.4 ms from 720 km) nor the aberration of the satellite's
+//! velocity (25 µrad) is modelled: the simulator, the L1 and the test oracle leave both out
+//! alike, and the refinement on reference images absorbs them in a real chain.
+
+use chrono::NaiveDateTime;
+
+use super::earth::{ecef_to_geodetic, mul, mul3, ray_to_ellipsoid, Frames, Mat3, Vec3};
+use super::orbit::{Attitude, Ephemeris};
+use super::sensor::Datation;
+use super::time::add_seconds;
+use crate::ee::eordta::EopTable;
+use crate::error::{Result, VipError};
+
+/// One band's part of the model: when its lines are taken and where its detectors look.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrbitalBand {
+    pub datation: Datation,
+    /// Index (0-based, in the full detector array) of image column 0.
+    pub first_detector: usize,
+    /// `(tan ψX, tan ψY)` of every detector of the array (VIEDIR).
+    pub view_dirs: Vec<(f64, f64)>,
+    /// The array frame's components → body components (SENGEO's chain).
+    pub array_to_body: Mat3,
+}
+
+/// The sensor model of one band of one acquisition.
+pub struct OrbitalModel<'a> {
+    pub ephemeris: &'a Ephemeris,
+    pub attitude: &'a Attitude,
+    pub eop: &'a EopTable,
+    pub band: &'a OrbitalBand,
+}
+
+impl OrbitalModel<'_> {
+    /// The UTC instant `line` is acquired at.
+    pub fn line_instant(&self, line: f64) -> NaiveDateTime {
+        let d = &self.band.datation;
+        add_seconds(d.time_ref, d.te * (line - d.line_ref))
+    }
+
+    /// Viewing direction of image column `col` (fractional: linear between detectors).
+    fn view(&self, col: f64) -> (f64, f64) {
+        let v = &self.band.view_dirs;
+        let j = self.band.first_detector as f64 + col;
+        let j0 = (j.floor().max(0.0) as usize).min(v.len() - 2);
+        let f = j - j0 as f64;
+        (
+            v[j0].0 + f * (v[j0 + 1].0 - v[j0].0),
+            v[j0].1 + f * (v[j0 + 1].1 - v[j0].1),
+        )
+    }
+
+    /// The line of sight of pixel (`line`, `col`): the satellite's position and the unit
+    /// direction it looks along, in ITRF.
+    pub fn sight(&self, line: f64, col: f64) -> Result<(Vec3, Vec3)> {
+        let t = self.line_instant(line);
+        let s = self.ephemeris.at(t)?;
+        let frames = Frames::at(t, &self.eop.at(t)?)?;
+        let body_to_itrf = mul3(frames.mod_to_itrf, self.attitude.body_to_mod(t)?);
+        let (tx, ty) = self.view(col);
+        let d = mul(&mul3(body_to_itrf, self.band.array_to_body), [ty, tx, 1.0]);
+        let n = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+        Ok((s.position, d.map(|x| x / n)))
+    }
+
+    /// Where pixel (`line`, `col`) meets the surface at height `h` above the ellipsoid: ITRF.
+    pub fn ground(&self, line: f64, col: f64, h: f64) -> Result<Vec3> {
+        let (o, d) = self.sight(line, col)?;
+        ray_to_ellipsoid(o, d, h).ok_or_else(|| {
+            VipError::Processing(format!(
+                "the line of sight of line {line}, column {col} misses the Earth"
+            ))
+        })
+    }
+
+    /// Where pixel (`line`, `col`) meets the terrain `dem(lon, lat)` (heights above the
+    /// ellipsoid): (lon, lat, h). Fixed-point iteration on the height, which contracts by
+    /// |tan(view zenith) · slope| < 1.
+    pub fn locate(
+        &self,
+        line: f64,
+        col: f64,
+        dem: impl Fn(f64, f64) -> f64,
+    ) -> Result<(f64, f64, f64)> {
+        let (o, d) = self.sight(line, col)?;
+        let miss = || VipError::Processing(format!("line {line}, column {col} misses the Earth"));
+        let mut h = 0.0;
+        let (mut lon, mut lat, _) = ecef_to_geodetic(ray_to_ellipsoid(o, d, h).ok_or_else(miss)?);
+        for _ in 0..20 {
+            let nh = dem(lon, lat);
+            let done = (nh - h).abs() < 1e-3;
+            h = nh;
+            (lon, lat, _) = ecef_to_geodetic(ray_to_ellipsoid(o, d, h).ok_or_else(miss)?);
+            if done {
+                break;
+            }
+        }
+        Ok((lon, lat, h))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ee::eordta::EopDay;
+    use crate::geometry::earth::{geodetic_to_ecef, EarthOrientation};
+    use crate::geometry::time::seconds_between;
+    use crate::sim::orbit::{aux_samples, roll_towards, Orbit};
+
+    const IDENTITY: Mat3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
+
+    /// An acquisition centred on (35.5° E, 31° N) at `t`, `across` metres from the track, its
+    /// ephemeris, attitude and Earth orientation.
+    fn acquisition(across: f64) -> (NaiveDateTime, Ephemeris, Attitude, EopTable) {
+        let t = chrono::NaiveDate::from_ymd_opt(2024, 6, 15)
+            .unwrap()
+            .and_hms_opt(8, 30, 0)
+            .unwrap();
+        let eop = EarthOrientation {
+            x_pole: 0.16,
+            y_pole: 0.45,
+            ut1_utc: 0.0116,
+        };
+        let o = Orbit::pass_over(35.5, 31.0, t, across, eop).unwrap();
+        let roll = roll_towards(&o.state(t).unwrap(), geodetic_to_ecef(35.5, 31.0, 0.0));
+        let (gps, att) =
+            aux_samples(&o, roll, (add_seconds(t, -5.0), add_seconds(t, 5.0)), 2.0).unwrap();
+        let src = std::path::Path::new("AUX");
+        let day = |d: u32| EopDay {
+            date: chrono::NaiveDate::from_ymd_opt(2024, 6, d).unwrap(),
+            eop,
+        };
+        let midnight = |d: u32| day(d).date.and_hms_opt(0, 0, 0).unwrap();
+        let table = EopTable {
+            days: vec![day(14), day(15), day(16)],
+            validity: (midnight(14), midnight(16)),
+            source: "EOP".into(),
+        };
+        (
+            t,
+            Ephemeris::new(&gps, src).unwrap(),
+            Attitude::new(&att, src).unwrap(),
+            table,
+        )
+    }
+
+    /// A band of 5200 detectors 5.3 m apart at nadir from 720 km, lines 0.78 ms apart,
+    /// line 2600 at `t`.
+    fn band(t: NaiveDateTime) -> OrbitalBand {
+        OrbitalBand {
+            datation: Datation {
+                line_ref: 2600.0,
+                time_ref: t,
+                te: 0.78e-3,
+            },
+            first_detector: 0,
+            view_dirs: (0..5200)
+                .map(|j| ((j as f64 - 2599.5) * 5.3 / 720e3, 0.0))
+                .collect(),
+            array_to_body: IDENTITY,
+        }
+    }
+
+    #[test]
+    fn the_centre_pixel_sees_the_site_and_pixels_are_spaced_as_the_optics_say() {
+        for across in [0.0, 420e3] {
+            let (t, e, a, eop) = acquisition(across);
+            let b = band(t);
+            let m = OrbitalModel {
+                ephemeris: &e,
+                attitude: &a,
+                eop: &eop,
+                band: &b,
+            };
+            assert_eq!(seconds_between(t, m.line_instant(2600.0)), 0.0);
+            let p = m.ground(2600.0, 2599.5, 0.0).unwrap();
+            let site = geodetic_to_ecef(35.5, 31.0, 0.0);
+            let miss = (0..3).map(|k| (p[k] - site[k]).powi(2)).sum::<f64>().sqrt();
+            assert!(miss < 0.02, "{across}: {miss} m");
+            let dist = |a: Vec3, b: Vec3| (0..3).map(|k| (a[k] - b[k]).powi(2)).sum::<f64>().sqrt();
+            let across_px = dist(m.ground(2600.0, 2600.5, 0.0).unwrap(), p);
+            let along_px = dist(m.ground(2601.0, 2599.5, 0.0).unwrap(), p);
+            let (o, d) = m.sight(2600.0, 2599.5).unwrap();
+            let up = {
+                let (sl, cl) = 35.5f64.to_radians().sin_cos();
+                let (sp, cp) = 31f64.to_radians().sin_cos();
+                [cp * cl, cp * sl, sp]
+            };
+            let zenith = (-(0..3).map(|k| d[k] * up[k]).sum::<f64>()).acos();
+            // across: the detectors' angular step (5.3 m / 720 km) times the slant range,
+            // spread by the incidence; along: the ground speed times the line period
+            let expect = 5.3 / 720e3 * dist(o, p) / zenith.cos();
+            eprintln!(
+                "{across} m aside, view zenith {:.2}°: pixel {across_px:.3} m across ({expect:.3} expected), {along_px:.3} m along",
+                zenith.to_degrees()
+            );
+            assert!((across_px - expect).abs() < 0.002 * expect, "{across_px}");
+            assert!((5.2..5.4).contains(&along_px), "{along_px}");
+            // a 1000 m high terrain is met nearer the satellite, along the line of sight
+            let (lon, lat, h) = m.locate(2600.0, 2599.5, |_, _| 1000.0).unwrap();
+            assert!((h - 1000.0).abs() < 1e-6);
+            let shift = dist(geodetic_to_ecef(lon, lat, 0.0), site);
+            let expect = 1000.0 * zenith.tan();
+            assert!(
+                (shift - expect).abs() < 0.01 * expect.max(10.0),
+                "{shift} {expect}"
+            );
+        }
+    }
+}
