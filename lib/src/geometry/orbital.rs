@@ -18,7 +18,6 @@ use chrono::NaiveDateTime;
 use super::earth::{ecef_to_geodetic, mul, mul3, ray_to_ellipsoid, Frames, Mat3, Vec3};
 use super::orbit::{Attitude, Ephemeris};
 use super::sensor::Datation;
-use super::time::add_seconds;
 use crate::ee::eordta::EopTable;
 use crate::error::{Result, VipError};
 
@@ -43,10 +42,12 @@ pub struct OrbitalModel<'a> {
 }
 
 impl OrbitalModel<'_> {
-    /// The UTC instant `line` is acquired at.
+    /// The UTC instant `line` is acquired at, to the nanosecond (a microsecond is 7 mm of
+    /// the satellite's track, 0.001 of a line).
     pub fn line_instant(&self, line: f64) -> NaiveDateTime {
         let d = &self.band.datation;
-        add_seconds(d.time_ref, d.te * (line - d.line_ref))
+        d.time_ref
+            + chrono::Duration::nanoseconds((d.te * (line - d.line_ref) * 1e9).round() as i64)
     }
 
     /// Viewing direction of image column `col` (fractional: linear between detectors).
@@ -110,12 +111,72 @@ impl OrbitalModel<'_> {
     }
 }
 
+impl OrbitalModel<'_> {
+    /// The rotation of the band's array frame to ITRF at `t`.
+    fn array_to_itrf(&self, t: NaiveDateTime) -> Result<Mat3> {
+        let frames = Frames::at(t, &self.eop.at(t)?)?;
+        Ok(mul3(
+            mul3(frames.mod_to_itrf, self.attitude.body_to_mod(t)?),
+            self.band.array_to_body,
+        ))
+    }
+
+    /// The fractional image column whose tan ψX is `tx` (the detectors' tan ψX increase
+    /// monotonically across the array; extrapolated linearly beyond its ends).
+    fn column_of(&self, tx: f64) -> f64 {
+        let v = &self.band.view_dirs;
+        let j = v.partition_point(|d| d.0 < tx).clamp(1, v.len() - 1) - 1;
+        j as f64 + (tx - v[j].0) / (v[j + 1].0 - v[j].0) - self.band.first_detector as f64
+    }
+
+    /// Image position (line, column) that sees the ITRF point `p`: the inverse of
+    /// [`OrbitalModel::ground`]. The line is the instant when `p` crosses the plane of the
+    /// column's line of sight and its neighbour's (Newton's method on the time),
+    /// the column the detector whose tan ψX looks at `p` then. Valid also outside the image
+    /// (extrapolated) while the samples cover the instant, so callers test the bounds.
+    pub fn image_position(&self, p: Vec3) -> Result<(f64, f64)> {
+        let d = &self.band.datation;
+        let mut col = (self.band.view_dirs.len() / 2) as f64 - self.band.first_detector as f64;
+        let mut line = d.line_ref;
+        for _ in 0..8 {
+            // the plane through the satellite holding the column's line of sight and its
+            // neighbour's: normal d × d' in the array frame
+            let (tx, ty) = self.view(col);
+            let (tx1, ty1) = self.view(col + 1.0);
+            let (dtx, dty) = (tx1 - tx, ty1 - ty);
+            let normal_array = [-dtx, dty, ty * dtx - tx * dty];
+            // signed distance of p to the swept plane at a line, in metres
+            let miss = |line: f64| -> Result<(f64, Vec3, Mat3)> {
+                let t = self.line_instant(line);
+                let s = self.ephemeris.at(t)?.position;
+                let r = self.array_to_itrf(t)?;
+                let normal = mul(&r, normal_array);
+                let v: Vec3 = std::array::from_fn(|k| p[k] - s[k]);
+                let n = (normal[0].powi(2) + normal[1].powi(2) + normal[2].powi(2)).sqrt();
+                Ok(((0..3).map(|k| v[k] * normal[k]).sum::<f64>() / n, v, r))
+            };
+            let (f, _, _) = miss(line)?;
+            let (f1, _, _) = miss(line + 1.0)?;
+            line -= f / (f1 - f);
+            let (_, v, r) = miss(line)?;
+            // p in the array frame: (forward, right, down) components
+            let a = mul(&super::earth::transpose(&r), v);
+            let before = col;
+            col = self.column_of(a[1] / a[2]);
+            if (col - before).abs() < 1e-7 && f.abs() < 1e-6 {
+                break;
+            }
+        }
+        Ok((line, col))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ee::eordta::EopDay;
     use crate::geometry::earth::{geodetic_to_ecef, EarthOrientation};
-    use crate::geometry::time::seconds_between;
+    use crate::geometry::time::{add_seconds, seconds_between};
     use crate::sim::orbit::{aux_samples, roll_towards, Orbit};
 
     const IDENTITY: Mat3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
@@ -169,6 +230,38 @@ mod tests {
                 .map(|j| ((j as f64 - 2599.5) * 5.3 / 720e3, 0.0))
                 .collect(),
             array_to_body: IDENTITY,
+        }
+    }
+
+    #[test]
+    fn image_position_inverts_ground() {
+        for across in [-300e3, 420e3] {
+            let (t, e, a, eop) = acquisition(across);
+            let mut b = band(t);
+            // a real array's tan ψY varies a little across it (a bent line of detectors)
+            for (j, v) in b.view_dirs.iter_mut().enumerate() {
+                v.1 = 1e-3 + 2e-4 * ((j as f64 - 2600.0) / 2600.0).powi(2);
+            }
+            b.first_detector = 100;
+            let m = OrbitalModel {
+                ephemeris: &e,
+                attitude: &a,
+                eop: &eop,
+                band: &b,
+            };
+            for (line, col, h) in [
+                (0.0, 0.0, 0.0),
+                (5199.0, 4999.0, 2500.0),
+                (1234.5, 3210.25, -300.0),
+                (-40.0, 5150.0, 800.0),
+            ] {
+                let p = m.ground(line, col, h).unwrap();
+                let (l, c) = m.image_position(p).unwrap();
+                assert!(
+                    (l - line).abs() < 1e-5 && (c - col).abs() < 1e-5,
+                    "{across}: ({line}, {col}) gave ({l}, {c})"
+                );
+            }
         }
     }
 
