@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use chrono::{Datelike, NaiveDateTime, Timelike};
 use vip::geometry::earth::{
-    ecef_to_geodetic, geodetic_to_ecef, mul3, transpose, EarthOrientation, Frames, Mat3,
+    distance, ecef_to_geodetic, geodetic_to_ecef, mul3, transpose, EarthOrientation, Frames, Mat3,
 };
 
 /// gdaltransform from `from` to `to` of the points `pts` (three coordinates each).
@@ -55,7 +55,7 @@ fn wgs84_coordinates_agree_with_proj() {
     let ecef = gdaltransform("EPSG:4979", "EPSG:4978", &pts);
     for (p, e) in pts.iter().zip(&ecef) {
         let ours = geodetic_to_ecef(p[0], p[1], p[2]);
-        let d = (0..3).map(|k| (ours[k] - e[k]).powi(2)).sum::<f64>().sqrt();
+        let d = distance(ours, *e);
         assert!(d < 1e-3, "{p:?}: ours {ours:?}, PROJ {e:?}");
         let (lon, lat, h) = ecef_to_geodetic(*e);
         assert!(

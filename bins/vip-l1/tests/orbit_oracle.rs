@@ -10,7 +10,7 @@ use std::process::Command;
 use chrono::NaiveDate;
 use vip::ee::auxdata::{self, AuxId};
 use vip::ee::eordta::{self, EopDay};
-use vip::geometry::earth::{geodetic_to_ecef, EarthOrientation};
+use vip::geometry::earth::{distance, geodetic_to_ecef, EarthOrientation};
 use vip::geometry::orbit::{Attitude, Ephemeris};
 use vip::geometry::orbital::{OrbitalBand, OrbitalModel};
 use vip::geometry::sensor::Datation;
@@ -134,7 +134,7 @@ fn pixels_land_where_an_independent_model_puts_them() {
             assert!((hh - h).abs() < 1e-3);
             let a = geodetic_to_ecef(lon, lat, *h);
             let b = geodetic_to_ecef(th[0], th[1], th[2]);
-            let d = (0..3).map(|k| (a[k] - b[k]).powi(2)).sum::<f64>().sqrt();
+            let d = distance(a, b);
             worst = worst.max(d);
         }
         eprintln!(

@@ -4,7 +4,7 @@
 //! time, polar motion), both in the test venv.
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
-use vip::geometry::earth::{ecef_to_geodetic, EarthOrientation};
+use vip::geometry::earth::{distance, ecef_to_geodetic, EarthOrientation};
 use vip::geometry::time::add_seconds;
 use vip::sim::orbit::Orbit;
 
@@ -79,18 +79,8 @@ fn sgp4_and_earth_rotation_agree_with_vallado_and_erfa() {
             let s = o.state(*t).unwrap();
             let v3 = |k: &str| -> [f64; 3] { std::array::from_fn(|i| th[k][i].as_f64().unwrap()) };
             let (p, v) = (v3("position"), v3("velocity"));
-            dr = dr.max(
-                (0..3)
-                    .map(|i| (s.position[i] - p[i]).powi(2))
-                    .sum::<f64>()
-                    .sqrt(),
-            );
-            dv = dv.max(
-                (0..3)
-                    .map(|i| (s.velocity[i] - v[i]).powi(2))
-                    .sum::<f64>()
-                    .sqrt(),
-            );
+            dr = dr.max(distance(s.position, p));
+            dv = dv.max(distance(s.velocity, v));
         }
         let (_, _, h) = ecef_to_geodetic(o.state(t0).unwrap().position);
         eprintln!(

@@ -304,6 +304,11 @@ pub fn rz(a: f64) -> Mat3 {
     [[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]]
 }
 
+/// The distance between two points (m).
+pub fn distance(a: Vec3, b: Vec3) -> f64 {
+    (0..3).map(|k| (a[k] - b[k]).powi(2)).sum::<f64>().sqrt()
+}
+
 /// `a · b`.
 pub fn mul3(a: Mat3, b: Mat3) -> Mat3 {
     std::array::from_fn(|i| std::array::from_fn(|j| (0..3).map(|k| a[i][k] * b[k][j]).sum()))

@@ -268,6 +268,7 @@ pub fn quaternion(m: &Mat3) -> [f64; 4] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::geometry::earth::distance;
     use crate::geometry::time::add_seconds;
 
     fn t0() -> NaiveDateTime {
@@ -304,18 +305,8 @@ mod tests {
             let t = k as f64 * 0.1 + 0.05;
             let s = e.at(add_seconds(t0(), t)).unwrap();
             let (p, v) = kepler(t);
-            dp = dp.max(
-                (0..3)
-                    .map(|i| (s.position[i] - p[i]).powi(2))
-                    .sum::<f64>()
-                    .sqrt(),
-            );
-            dv = dv.max(
-                (0..3)
-                    .map(|i| (s.velocity[i] - v[i]).powi(2))
-                    .sum::<f64>()
-                    .sqrt(),
-            );
+            dp = dp.max(distance(s.position, p));
+            dv = dv.max(distance(s.velocity, v));
         }
         assert!(dp < 1e-4 && dv < 1e-3, "{dp} m, {dv} m/s");
         let late = e.at(add_seconds(t0(), 19.5)).unwrap_err().to_string();

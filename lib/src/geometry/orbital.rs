@@ -175,7 +175,7 @@ impl OrbitalModel<'_> {
 mod tests {
     use super::*;
     use crate::ee::eordta::EopDay;
-    use crate::geometry::earth::{geodetic_to_ecef, EarthOrientation};
+    use crate::geometry::earth::{distance, geodetic_to_ecef, EarthOrientation};
     use crate::geometry::time::{add_seconds, seconds_between};
     use crate::sim::orbit::{aux_samples, roll_towards, Orbit};
 
@@ -279,9 +279,9 @@ mod tests {
             assert_eq!(seconds_between(t, m.line_instant(2600.0)), 0.0);
             let p = m.ground(2600.0, 2599.5, 0.0).unwrap();
             let site = geodetic_to_ecef(35.5, 31.0, 0.0);
-            let miss = (0..3).map(|k| (p[k] - site[k]).powi(2)).sum::<f64>().sqrt();
+            let miss = distance(p, site);
             assert!(miss < 0.02, "{across}: {miss} m");
-            let dist = |a: Vec3, b: Vec3| (0..3).map(|k| (a[k] - b[k]).powi(2)).sum::<f64>().sqrt();
+            let dist = distance;
             let across_px = dist(m.ground(2600.0, 2600.5, 0.0).unwrap(), p);
             let along_px = dist(m.ground(2601.0, 2599.5, 0.0).unwrap(), p);
             let (o, d) = m.sight(2600.0, 2599.5).unwrap();

@@ -304,6 +304,7 @@ pub fn track_offsets(s: &State, target: Vec3) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::geometry::earth::distance;
 
     #[test]
     fn the_aux_samples_give_the_orbit_and_attitude_back() {
@@ -327,10 +328,7 @@ mod tests {
         for k in 0..90 {
             let tk = add_seconds(span.0, k as f64 * 0.1 + 0.03);
             let (want, got) = (o.state(tk).unwrap(), e.at(tk).unwrap());
-            let d = (0..3)
-                .map(|i| (want.position[i] - got.position[i]).powi(2))
-                .sum::<f64>()
-                .sqrt();
+            let d = distance(want.position, got.position);
             assert!(d < 1e-3, "{d} m");
             let f = Frames::at(tk, &o.eop).unwrap();
             let body = earth::mul3(f.mod_to_itrf, a.body_to_mod(tk).unwrap());
@@ -376,7 +374,7 @@ mod tests {
             let z = [body[0][2], body[1][2], body[2][2]];
             let p = earth::ray_to_ellipsoid(s.position, z, 0.0).unwrap();
             let site = geodetic_to_ecef(35.5, 31.0, 0.0);
-            let miss = (0..3).map(|k| (p[k] - site[k]).powi(2)).sum::<f64>().sqrt();
+            let miss = distance(p, site);
             assert!(miss < 0.01, "{miss} m at roll {roll}");
             if across == 420_000.0 {
                 // on a sphere: tan α = R sin γ / (R + H − R cos γ), γ = 420 km / R: 29.66°
