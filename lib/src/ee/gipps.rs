@@ -1112,6 +1112,38 @@ pub struct ArrayRotation {
     pub rotation: Rotation,
 }
 
+impl Rotation {
+    /// The matrix of the rotation, VIP's reading of the ICD (which names the terms, not how
+    /// they apply): the three elementary rotations, counter-clockwise about the axes of the
+    /// parent frame, applied in `order` (XYZ: about X first), so that the matrix turns
+    /// components in the child frame into components in the parent frame.
+    pub fn matrix(&self) -> crate::geometry::earth::Mat3 {
+        use crate::geometry::earth::{mul3, rx, ry, rz};
+        // earth's rx/ry/rz rotate the frame (clockwise for vectors): their inverses here
+        let about = |axis: char| match axis {
+            'X' => rx(-self.x),
+            'Y' => ry(-self.y),
+            _ => rz(-self.z),
+        };
+        self.order.chars().fold(
+            [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+            |m, a| mul3(about(a), m),
+        )
+    }
+}
+
+impl Transform {
+    /// The rotation, then the homothety: the Z component scaled by `z_homothety` (a focal
+    /// length correction: the tangents of the viewing angles divided by it).
+    pub fn matrix(&self) -> crate::geometry::earth::Mat3 {
+        let mut m = self.rotation.matrix();
+        for row in m.iter_mut() {
+            row[2] *= self.z_homothety;
+        }
+        m
+    }
+}
+
 /// GIP_SENGEO: the sensor geometric model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SensorGeometry {
@@ -1191,6 +1223,24 @@ pub fn sengeo(common: &GippCommon, g: &SensorGeometry) -> Result<EeDoc> {
             arrays,
         ));
     common.doc(&SENGEO, None, None, data)
+}
+
+impl SensorGeometry {
+    /// The rotation of band `band`'s array frame to the spacecraft (body) frame: each
+    /// transformation named `A_To_B` turns B's components into A's ([`Rotation::matrix`]),
+    /// so array → tri-detector → instrument → spacecraft. `None` for a band the model does
+    /// not list. The array frame is VIEDIR's once its axes are taken as (forward, right, down).
+    pub fn array_to_body(&self, band: &str) -> Option<crate::geometry::earth::Mat3> {
+        use crate::geometry::earth::mul3;
+        let a = self.tridetector_to_array.iter().find(|a| a.band == band)?;
+        let t = self
+            .instrument_to_tridetector
+            .get(usize::from(a.tridetector).checked_sub(1)?)?;
+        Some(mul3(
+            self.spacecraft_to_instrument.matrix(),
+            mul3(t.matrix(), a.rotation.matrix()),
+        ))
+    }
 }
 
 /// Reads a GIP_SENGEO file.
@@ -1274,6 +1324,55 @@ pub(crate) mod tests {
                 .collect(),
             spikes: vec![],
         }
+    }
+
+    #[test]
+    fn the_sensor_model_turns_and_scales_the_lines_of_sight() {
+        let mut g = sample_geometry();
+        let zero = |order: &str| Rotation {
+            order: order.into(),
+            x: 0.0,
+            y: 0.0,
+            z: 0.0,
+        };
+        g.spacecraft_to_instrument = Transform {
+            rotation: zero("XYZ"),
+            z_homothety: 1.0,
+        };
+        for t in g.instrument_to_tridetector.iter_mut() {
+            *t = Transform {
+                rotation: zero("ZYX"),
+                z_homothety: 1.0,
+            };
+        }
+        for a in g.tridetector_to_array.iter_mut() {
+            a.rotation = zero("XYZ");
+        }
+        let band = g.tridetector_to_array[0].band.clone();
+        let m = g.array_to_body(&band).unwrap();
+        assert_eq!(m, [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]);
+        // a quarter turn about Z takes the forward axis to the right one (z down)
+        g.tridetector_to_array[0].rotation.z = std::f64::consts::FRAC_PI_2;
+        let m = g.array_to_body(&band).unwrap();
+        let v = crate::geometry::earth::mul(&m, [1.0, 0.0, 0.0]);
+        assert!((v[1] - 1.0).abs() < 1e-12 && v[0].abs() < 1e-12, "{v:?}");
+        // X then Y differs from Y then X
+        let r = |order: &str| {
+            Rotation {
+                order: order.into(),
+                x: 0.3,
+                y: 0.2,
+                z: 0.0,
+            }
+            .matrix()
+        };
+        assert!((r("XYZ")[0][1] - r("YXZ")[0][1]).abs() > 1e-3);
+        // a homothety of 1.01 on the instrument divides the tangents by 1.01
+        g.tridetector_to_array[0].rotation.z = 0.0;
+        g.spacecraft_to_instrument.z_homothety = 1.01;
+        let d = crate::geometry::earth::mul(&g.array_to_body(&band).unwrap(), [0.0, 0.02, 1.0]);
+        assert!((d[1] / d[2] - 0.02 / 1.01).abs() < 1e-15);
+        assert!(g.array_to_body("B99").is_none());
     }
 
     fn sample_geometry() -> SensorGeometry {
