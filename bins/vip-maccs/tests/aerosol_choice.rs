@@ -152,7 +152,7 @@ fn a_model_the_folder_lacks_is_refused_naming_it() {
     write_l2site(&scene.gipp(), "VOLCANIC", false);
     let r = l2(&scene, &l1c, "L2", &[]);
     r.code(3).one_error_line(
-        "no LUT set for aerosol model VOLCANIC (available: CONTINEN, DESERT, URBAN)",
+        "no LUT set for aerosol model VOLCANIC (available: CONTINEN, DESERT, MARITIME, URBAN)",
     );
     assert!(!scene.scratch("L2").exists() || vip_testkit::files(&scene.scratch("L2")).is_empty());
     // a malformed --model is a usage error

@@ -22,7 +22,7 @@ const FORWARD_RMS: f64 = 0.0006;
 const INVERSE_RMS: f64 = 0.0009;
 
 /// The aerosol models the committed LUTs hold.
-const MODELS: [&str; 3] = ["CONTINEN", "DESERT", "URBAN"];
+const MODELS: [&str; 4] = ["CONTINEN", "DESERT", "MARITIME", "URBAN"];
 
 struct Case {
     fields: Vec<String>,
@@ -227,7 +227,7 @@ fn bad_cases_and_missing_luts_are_refused_naming_the_input() {
     run_with_stdin(BIN, &["lut", "--gipp", g, "--model", "VOLCANIC"], "")
         .code(3)
         .one_error_line(
-            "no LUT set for aerosol model VOLCANIC (available: CONTINEN, DESERT, URBAN)",
+            "no LUT set for aerosol model VOLCANIC (available: CONTINEN, DESERT, MARITIME, URBAN)",
         );
 }
 

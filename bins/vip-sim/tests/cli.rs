@@ -132,7 +132,7 @@ fn bad_dates_and_atmospheres_of_a_series_are_refused_before_anything_is_written(
         refused(
             3,
             &args,
-            "no LUT set for aerosol model VOLCANIC (available: CONTINEN, DESERT, URBAN)",
+            "no LUT set for aerosol model VOLCANIC (available: CONTINEN, DESERT, MARITIME, URBAN)",
         );
     }
 }
