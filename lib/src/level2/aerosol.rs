@@ -117,27 +117,9 @@ pub struct Score {
     pub composite_rms: Option<f64>,
     /// Mean of those AOTs.
     pub aot: f64,
-    /// Per window, the mean squared dark-vegetation residual (NaN where the window could not
-    /// be scored), and the mean squared difference to the composite (NaN where it has none):
-    /// what the paired comparisons of two models rest on.
+    /// Mean squared dark-vegetation residual in each window (NaN where the window could not
+    /// be scored), for the paired comparison of two models.
     pub windows: Vec<f64>,
-    pub composite: Vec<f64>,
-}
-
-impl Score {
-    /// Mean over the scored windows of their squared residuals: the lower, the better.
-    pub fn cost(&self) -> f64 {
-        let scored: Vec<f64> = self
-            .windows
-            .iter()
-            .copied()
-            .filter(|w| w.is_finite())
-            .collect();
-        match scored.is_empty() {
-            true => f64::NAN,
-            false => scored.iter().sum::<f64>() / scored.len() as f64,
-        }
-    }
 }
 
 /// The model of one scene and how it was decided.
@@ -246,8 +228,8 @@ pub fn decide(
     }
     let Some(best) = scores
         .iter()
-        .filter(|s| s.cost().is_finite())
-        .min_by(|a, b| a.cost().total_cmp(&b.cost()))
+        .filter(|s| s.rms.is_finite())
+        .min_by(|a, b| a.rms.total_cmp(&b.rms))
     else {
         return keep("no model could be scored".into(), scores);
     };
@@ -306,16 +288,11 @@ pub struct Paired {
 }
 
 impl Paired {
-    /// On the dark-vegetation residuals.
     pub fn of(a: &Score, b: &Score) -> Paired {
-        Paired::between(&a.windows, &b.windows)
-    }
-
-    /// On two series of per-window squared residuals (NaN: not scored).
-    pub fn between(a: &[f64], b: &[f64]) -> Paired {
         let d: Vec<f64> = a
+            .windows
             .iter()
-            .zip(b)
+            .zip(&b.windows)
             .map(|(x, y)| x - y)
             .filter(|d| d.is_finite())
             .collect();
@@ -528,10 +505,6 @@ pub(crate) fn score(
             .iter()
             .map(|v| v.as_ref().map_or(f64::NAN, |s| s.cost / s.weight))
             .collect(),
-        composite: per_window
-            .iter()
-            .map(|v| v.as_ref().and_then(|s| s.composite).unwrap_or(f64::NAN))
-            .collect(),
     }
 }
 
@@ -556,7 +529,6 @@ mod tests {
             composite_rms: None,
             aot: 0.2,
             windows: windows.to_vec(),
-            composite: vec![f64::NAN; windows.len()],
         }
     }
 
