@@ -353,7 +353,7 @@ fn process_with(
             opts,
         ));
     }
-    // the automatic choice compares the surface with the context's composite where there is one
+    // the automatic choice reports the surface against the context's composite where there is one
     let composite = history.read.filter(|_| automatic);
     let (cells, env_sums, composite) = first_pass(
         &image,
@@ -590,9 +590,9 @@ fn altitude_range(bands: &[&crate::atmosphere::BandLuts]) -> (f64, f64) {
 }
 
 /// The automatic choice of the aerosol model ([`aerosol`]): every LUT set of the folder
-/// `gipp` scored on the dark vegetation of `coarse` (water vapour `wv`) and against the
-/// context's `composite` (per cell, empty without one), the site's model `site` (whose set
-/// `coarse` holds) kept when the evidence is weak. Returns the choice and, when it is not
+/// `gipp` scored on the dark vegetation of `coarse` (water vapour `wv`), its surface
+/// compared with the context's `composite` for the note (per cell, empty without one), the
+/// site's model `site` (whose set `coarse` holds) kept when the evidence is weak. Returns the choice and, when it is not
 /// the site's model, its set. A set whose angles do not cover the scene is bad input.
 fn choose_model(
     coarse: &Coarse,
