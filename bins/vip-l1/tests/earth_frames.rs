@@ -3,9 +3,6 @@
 //! and ERFA (the IAU's SOFA routines, through the Python `erfa` package of the test venv) for
 //! the sidereal times and the rotations from the mean-of-date and TEME frames to ITRF.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use chrono::{Datelike, NaiveDateTime, Timelike};
 use vip::geometry::earth::{
     distance, ecef_to_geodetic, geodetic_to_ecef, mul3, transpose, EarthOrientation, Frames, Mat3,
@@ -13,26 +10,13 @@ use vip::geometry::earth::{
 
 /// gdaltransform from `from` to `to` of the points `pts` (three coordinates each).
 fn gdaltransform(from: &str, to: &str, pts: &[[f64; 3]]) -> Vec<[f64; 3]> {
-    let mut child = Command::new("gdaltransform")
-        .args(["-s_srs", from, "-t_srs", to])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("gdaltransform runs");
     let input: String = pts
         .iter()
         .map(|p| format!("{:.12} {:.12} {:.6}\n", p[0], p[1], p[2]))
         .collect();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout)
-        .unwrap()
+    let r = vip_testkit::run_with_stdin("gdaltransform", &["-s_srs", from, "-t_srs", to], &input);
+    r.code(0);
+    r.stdout
         .lines()
         .map(|l| {
             let v: Vec<f64> = l.split_whitespace().map(|x| x.parse().unwrap()).collect();

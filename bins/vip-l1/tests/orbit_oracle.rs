@@ -5,8 +5,6 @@
 //! pixels across a whole 5200 × 5200 band, on the ellipsoid and 1000 m above it, must land
 //! within 0.1 pixel of where the oracle puts them, at roll 0°, ±15° and ±30°.
 
-use std::process::Command;
-
 use chrono::NaiveDate;
 use vip::ee::auxdata::{self, AuxId};
 use vip::ee::eordta::{self, EopDay};
@@ -117,17 +115,10 @@ fn pixels_land_where_an_independent_model_puts_them() {
         let case_path = dir.path().join("case.json");
         std::fs::write(&case_path, case.to_string()).unwrap();
         let script = vip_testkit::project_root().join("scripts/oracles/orbit_pixels.py");
-        let out = Command::new(vip_testkit::python())
-            .arg(&script)
-            .arg(&case_path)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let theirs: Vec<[f64; 3]> = serde_json::from_slice(&out.stdout).unwrap();
+        let python = vip_testkit::python();
+        let r = vip_testkit::run(python.to_str().unwrap(), &[&script, &case_path]);
+        r.code(0);
+        let theirs: Vec<[f64; 3]> = serde_json::from_str(&r.stdout).unwrap();
         let mut worst = 0.0f64;
         for ((line, col, h), th) in pixels.iter().zip(&theirs) {
             let (lon, lat, hh) = m.locate(*line, *col, |_, _| *h).unwrap();

@@ -56,6 +56,13 @@ pub fn geodetic_to_ecef(lon_deg: f64, lat_deg: f64, h: f64) -> Vec3 {
     ]
 }
 
+/// The upward unit normal of the ellipsoid at geodetic longitude and latitude (degrees).
+pub fn vertical(lon_deg: f64, lat_deg: f64) -> Vec3 {
+    let (sl, cl) = lon_deg.to_radians().sin_cos();
+    let (sp, cp) = lat_deg.to_radians().sin_cos();
+    [cp * cl, cp * sl, sp]
+}
+
 /// Geodetic longitude, latitude (degrees) and height (m) of an Earth-fixed position: the
 /// latitude by fixed-point iteration to 1e-12 rad (a few steps anywhere above the Earth's
 /// centre region), the height along the normal, valid at the poles too.
@@ -355,10 +362,8 @@ mod tests {
     fn rays_meet_the_surface_at_its_height() {
         // from 720 km above (30° N, 10° E), looking 20° off the vertical towards the east
         let sat = geodetic_to_ecef(10.0, 30.0, 720e3);
-        let (sl, cl) = 10f64.to_radians().sin_cos();
-        let (sp, cp) = 30f64.to_radians().sin_cos();
-        let down = [-cp * cl, -cp * sl, -sp];
-        let east = [-sl, cl, 0.0];
+        let down = vertical(10.0, 30.0).map(|x| -x);
+        let east = [-10f64.to_radians().sin(), 10f64.to_radians().cos(), 0.0];
         let (s, c) = 20f64.to_radians().sin_cos();
         let dir = [0, 1, 2].map(|k| c * down[k] + s * east[k]);
         for h in [-400.0, 0.0, 1500.0, 8800.0] {

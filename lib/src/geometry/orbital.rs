@@ -67,10 +67,8 @@ impl OrbitalModel<'_> {
     pub fn sight(&self, line: f64, col: f64) -> Result<(Vec3, Vec3)> {
         let t = self.line_instant(line);
         let s = self.ephemeris.at(t)?;
-        let frames = Frames::at(t, &self.eop.at(t)?)?;
-        let body_to_itrf = mul3(frames.mod_to_itrf, self.attitude.body_to_mod(t)?);
         let (tx, ty) = self.view(col);
-        let d = mul(&mul3(body_to_itrf, self.band.array_to_body), [ty, tx, 1.0]);
+        let d = mul(&self.array_to_itrf(t)?, [ty, tx, 1.0]);
         let n = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
         Ok((s.position, d.map(|x| x / n)))
     }
@@ -285,11 +283,7 @@ mod tests {
             let across_px = dist(m.ground(2600.0, 2600.5, 0.0).unwrap(), p);
             let along_px = dist(m.ground(2601.0, 2599.5, 0.0).unwrap(), p);
             let (o, d) = m.sight(2600.0, 2599.5).unwrap();
-            let up = {
-                let (sl, cl) = 35.5f64.to_radians().sin_cos();
-                let (sp, cp) = 31f64.to_radians().sin_cos();
-                [cp * cl, cp * sl, sp]
-            };
+            let up = crate::geometry::earth::vertical(35.5, 31.0);
             let zenith = (-(0..3).map(|k| d[k] * up[k]).sum::<f64>()).acos();
             // across: the detectors' angular step (5.3 m / 720 km) times the slant range,
             // spread by the incidence; along: the ground speed times the line period

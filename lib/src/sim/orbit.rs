@@ -165,9 +165,7 @@ impl Orbit {
 /// right-handed frame.
 pub fn orbital_axes(s: &State) -> [Vec3; 3] {
     let (lon, lat, _) = ecef_to_geodetic(s.position);
-    let (sl, cl) = lon.to_radians().sin_cos();
-    let (sp, cp) = lat.to_radians().sin_cos();
-    let down = [-cp * cl, -cp * sl, -sp];
+    let down = earth::vertical(lon, lat).map(|x| -x);
     let k = -(0..3).map(|i| s.velocity[i] * down[i]).sum::<f64>();
     let g: Vec3 = std::array::from_fn(|i| s.velocity[i] + k * down[i]);
     let n = (0..3).map(|i| g[i] * g[i]).sum::<f64>().sqrt();
@@ -274,31 +272,11 @@ pub fn aux_samples(
 pub fn track_offsets(s: &State, target: Vec3) -> (f64, f64) {
     let (lon, lat, _) = ecef_to_geodetic(s.position);
     let nadir = geodetic_to_ecef(lon, lat, 0.0);
-    let up = {
-        let (sl, cl) = lon.to_radians().sin_cos();
-        let (sp, cp) = lat.to_radians().sin_cos();
-        [cp * cl, cp * sl, sp]
-    };
-    let dot = |a: Vec3, b: Vec3| a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
-    let flat = |v: Vec3| {
-        let k = dot(v, up);
-        [v[0] - k * up[0], v[1] - k * up[1], v[2] - k * up[2]]
-    };
-    let g = flat(s.velocity);
-    let n = dot(g, g).sqrt();
-    let forward = g.map(|x| x / n);
-    // right of the track, seen from above: forward × up
-    let right = [
-        forward[1] * up[2] - forward[2] * up[1],
-        forward[2] * up[0] - forward[0] * up[2],
-        forward[0] * up[1] - forward[1] * up[0],
-    ];
-    let d = flat([
-        target[0] - nadir[0],
-        target[1] - nadir[1],
-        target[2] - nadir[2],
-    ]);
-    (dot(d, forward), dot(d, right))
+    let [forward, right, _] = orbital_axes(s);
+    // both axes are horizontal at the nadir: the vertical part of the offset drops out
+    let d: Vec3 = std::array::from_fn(|i| target[i] - nadir[i]);
+    let dot = |u: Vec3| (0..3).map(|i| u[i] * d[i]).sum::<f64>();
+    (dot(forward), dot(right))
 }
 
 #[cfg(test)]
