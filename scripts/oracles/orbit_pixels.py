@@ -10,7 +10,11 @@ surface at a given height above the WGS 84 ellipsoid. Written apart from VIP's R
   motion (pyerfa), the Earth orientation linearly interpolated in the table;
 - ground: Newton's method on the ray parameter with the height from Bowring's closed form.
 
-Usage: orbit_pixels.py CASE.json   (prints JSON: [[lon, lat, h], ...] per pixel)
+With "epsg" in the case, the points are given in that map projection by pyproj (PROJ's own
+Python binding, not VIP's path to it).
+
+Usage: orbit_pixels.py CASE.json   (prints JSON: [[lon, lat, h], ...] per pixel, or
+[[E, N, h], ...] with "epsg")
 """
 import json
 import sys
@@ -131,6 +135,10 @@ def main():
                 break
         lon, lat, hh = geodetic_height(sat + s * d)
         out.append([lon, lat, hh])
+    if "epsg" in case:
+        from pyproj import Transformer
+        to_map = Transformer.from_crs("EPSG:4326", "EPSG:%d" % case["epsg"], always_xy=True)
+        out = [[*to_map.transform(lon, lat), h] for lon, lat, h in out]
     print(json.dumps(out))
 
 

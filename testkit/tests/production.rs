@@ -68,12 +68,17 @@ fn simulate(dir: &Path, site: &str, date: &str) -> PathBuf {
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
-/// Copies the product of header `hdr` (and its .DBL.DIR) into `dest`.
+/// Copies the product of header `hdr` (and its .DBL.DIR) into `dest`, with the auxiliary
+/// data beside it (the simulator's L1A folder holds one product and its auxiliary data).
 fn deliver(hdr: &Path, dest: &Path) {
+    let folder = hdr.parent().unwrap();
     let ok = Command::new("cp")
         .arg("-R")
-        .arg(hdr)
-        .arg(hdr.with_extension("DBL.DIR"))
+        .args(
+            std::fs::read_dir(folder)
+                .unwrap()
+                .map(|e| e.unwrap().path()),
+        )
         .arg(dest)
         .status()
         .unwrap()

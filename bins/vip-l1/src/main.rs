@@ -28,9 +28,15 @@ struct Args {
     /// CKQLTL)
     #[arg(long, value_name = "DIR")]
     gipp: PathBuf,
-    /// Site DEM (GeoTIFF, metres); its projection is the output grid's
+    /// Site DEM (GeoTIFF, metres above the WGS 84 ellipsoid); its projection is the output
+    /// grid's
     #[arg(long, value_name = "DEM")]
     dem: PathBuf,
+    /// Folder of the acquisition's auxiliary data: the GPS ephemeris (AUX_GPSDTA) and
+    /// attitude (AUX_AOCDTA) files its L1A lists, and an Earth orientation file
+    /// (EXO_EORDTA) valid at its date [default: the L1A's folder]
+    #[arg(long, value_name = "DIR")]
+    aux: Option<PathBuf>,
     /// Resampling kernel: nearest, bilinear or cubic
     #[arg(long, short = 'r', value_name = "KERNEL", default_value = "cubic")]
     resampling: vip::geometry::resample::Resampling,
@@ -58,6 +64,7 @@ fn main() {
         let l1 = vip::level1::L1Options {
             resampling: args.resampling,
             site: args.site,
+            aux: args.aux,
         };
         vip::level1::run(
             &inputs,

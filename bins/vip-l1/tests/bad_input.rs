@@ -265,3 +265,71 @@ fn a_geographic_dem_is_refused_naming_the_dem_not_the_site() {
         nothing_written(&s);
     }
 }
+
+/// The auxiliary file beside the L1A whose name holds `kind`.
+fn aux_file(s: &SimScene, kind: &str) -> PathBuf {
+    std::fs::read_dir(s.l1a.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains(kind))
+        .unwrap_or_else(|| panic!("no {kind} beside {}", s.l1a.display()))
+}
+
+#[test]
+fn missing_ephemeris_or_attitude_file() {
+    for kind in ["_AUX_GPSDTA_", "_AUX_AOCDTA_"] {
+        let s = scene();
+        let f = aux_file(&s, kind);
+        std::fs::remove_file(&f).unwrap();
+        l1(&s, &s.l1a, None, None)
+            .code(3)
+            .one_error_line(f.file_name().unwrap().to_str().unwrap())
+            .stderr_has("is missing");
+        nothing_written(&s);
+    }
+}
+
+#[test]
+fn ephemeris_that_does_not_cover_the_acquisition() {
+    let s = scene();
+    let gps = aux_file(&s, "_AUX_GPSDTA_");
+    // keep the first three 1 Hz samples only: the acquisition runs on past them
+    let text = std::fs::read_to_string(&gps).unwrap();
+    let start = text.find("<GPS_Data").unwrap();
+    let end = text.rfind("</GPS_Data>").unwrap() + "</GPS_Data>".len();
+    let samples: Vec<&str> = text[start..end].split_inclusive("</GPS_Data>").collect();
+    let kept = samples[..3].concat();
+    let list_open = text[..start].rfind('<').unwrap();
+    let head = text[..list_open].to_string()
+        + &text[list_open..start].replace(&format!("count=\"{}\"", samples.len()), "count=\"3\"");
+    std::fs::write(&gps, head + &kept + &text[end..]).unwrap();
+    l1(&s, &s.l1a, None, None)
+        .code(3)
+        .one_error_line(gps.file_name().unwrap().to_str().unwrap());
+    nothing_written(&s);
+}
+
+#[test]
+fn earth_orientation_out_of_date_or_missing() {
+    let s = scene();
+    let hdr = aux_file(&s, "_EXO_EORDTA_");
+    let hdr = hdr.with_extension("HDR");
+    // a validity that ends before the acquisition
+    let text = std::fs::read_to_string(&hdr).unwrap();
+    let stop = text.find("<Validity_Stop>").unwrap() + "<Validity_Stop>".len();
+    let end = text[stop..].find('<').unwrap() + stop;
+    std::fs::write(
+        &hdr,
+        format!("{}UTC=2024-03-14T12:00:00{}", &text[..stop], &text[end..]),
+    )
+    .unwrap();
+    l1(&s, &s.l1a, None, None)
+        .code(3)
+        .one_error_line(hdr.file_name().unwrap().to_str().unwrap())
+        .stderr_has("out of date");
+    nothing_written(&s);
+    std::fs::remove_file(&hdr).unwrap();
+    l1(&s, &s.l1a, None, None)
+        .code(3)
+        .one_error_line("holds no Earth orientation file (EXO_EORDTA)");
+}

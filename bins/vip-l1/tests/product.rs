@@ -29,7 +29,10 @@ fn l1(scene: &Path, out: &Path, threads: &str) -> PathBuf {
             std::fs::read_dir(scene.join("L1A"))
                 .unwrap()
                 .map(|e| e.unwrap().path())
-                .find(|p| p.extension().is_some_and(|e| e == "HDR"))
+                .find(|p| {
+                    p.to_string_lossy().ends_with("_20240315.HDR")
+                        && p.to_string_lossy().contains("_1AVALD_")
+                })
                 .unwrap(),
         )
         .output()

@@ -114,11 +114,21 @@ struct Acquisition {
     /// Put a dark lake in the middle of the site (a bright/dark edge)
     #[arg(long)]
     lake: bool,
-    /// Detector (0-5199) of the raw image's first column: the ground track is moved across so
-    /// that the image starts there, as real products start wherever the site lies in the
-    /// swath [default: the site under the track]
+    /// Detector (0-5199) of the raw image's first column: the satellite's pointing is trimmed
+    /// so that the image starts there, as real products start wherever the site lies in the
+    /// swath [default: the site centred on the array]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..5200))]
     first_detector: Option<u16>,
+    /// Roll of the satellite towards the site, degrees (positive: looking right of the
+    /// track; at most ±45): the orbit passes aside so that the satellite sees the site so
+    /// tilted (VENµS acquired up to about 30° off nadir)
+    #[arg(
+        long,
+        value_name = "DEG",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    roll: f64,
     /// Put an atmosphere over the surface, from the LUT GIPP set of --aerosol-model in DIR;
     /// every LUT set of DIR is copied into the scene's GIPP folder (the L2 may choose)
     #[arg(long, value_name = "DIR")]
@@ -170,6 +180,7 @@ impl Acquisition {
         spec.straylight = self.straylight;
         spec.lake = self.lake;
         spec.first_detector = self.first_detector.map(usize::from);
+        spec.roll_deg = self.roll;
         spec.atmosphere = self
             .luts
             .clone()

@@ -59,9 +59,17 @@ fn writes_the_documented_layout_in_valid_formats() {
         .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("HDR" | "EEF")))
         .map(|p| p.as_path())
         .collect();
-    // GIPPs: DARKCU, RELSEN, VIEDIR, OUTORD per band, PHGAIN, REFLEC, CLOUDD, CKQLTL, L3COMM;
-    // L1A: global header, one image header per band, the technical file.
-    assert_eq!(xml.len(), 12 * 4 + 5 + 1 + 12 + 1, "{xml:?}");
+    // GIPPs: DARKCU, RELSEN, VIEDIR, OUTORD per band, PHGAIN, REFLEC, SENGEO, CLOUDD, CKQLTL,
+    // L3COMM; L1A: global header, one image header per band, the technical file; beside it
+    // the auxiliary data: GPSDTA, AOCDTA, EORDTA.
+    assert_eq!(xml.len(), 12 * 4 + 6 + 1 + 12 + 1 + 3, "{xml:?}");
+    for ty in ["_AUX_GPSDTA_", "_AUX_AOCDTA_", "_EXO_EORDTA_"] {
+        assert!(
+            all.iter()
+                .any(|p| p.parent() == l1a.parent() && p.to_string_lossy().contains(ty)),
+            "no {ty} beside the L1A"
+        );
+    }
     vip::ee::schema::validate_all(&xml).unwrap();
     // GDAL opens every raster; the site grid is 5 m UTM; the DEM has the requested relief.
     for tif in all

@@ -15,7 +15,7 @@ use vip::cli::{CommonArgs, CreationArgs, OutputArgs, Tool};
 #[command(
     name = "vip-straylight",
     version,
-    after_help = "EXAMPLES:\n  vip-straylight S/L1A/VE_TEST_VSC_1AVALD_SIMULSIT_20240315.HDR --gipp S/GIPP -o L1A_CORR\n  vip-sim scene --straylight -o S | vip-straylight - --gipp S/GIPP -o C | vip-l1 - --gipp S/GIPP --dem S/DEM.tif -o L1C"
+    after_help = "EXAMPLES:\n  vip-straylight S/L1A/VE_TEST_VSC_1AVALD_SIMULSIT_20240315.HDR --gipp S/GIPP -o L1A_CORR\n  vip-sim scene --straylight -o S | vip-straylight - --gipp S/GIPP -o C | vip-l1 - --gipp S/GIPP --dem S/DEM.tif --aux S/L1A -o L1C"
 )]
 struct Args {
     /// Raw L1A products (their .HDR), or - to read one path per line from stdin

@@ -49,13 +49,14 @@ pub fn file_name(class: &str, validity: (NaiveDateTime, NaiveDateTime)) -> Strin
     format!("VE_{class}_EXO_EORDTA_{}_{}", f(validity.0), f(validity.1))
 }
 
-/// Writes the `.HDR` and its `.DBL` into `dir`; returns the header's path. The days must be
-/// consecutive.
+/// Writes the `.HDR` (created at `creation`) and its `.DBL` into `dir`; returns the header's
+/// path. The days must be consecutive.
 pub fn write_eordta(
     dir: &Path,
     class: &str,
     days: &[EopDay],
     validity: (NaiveDateTime, NaiveDateTime),
+    creation: NaiveDateTime,
 ) -> Result<PathBuf> {
     let class = naming::file_class(class)?;
     if days.len() < 2
@@ -107,7 +108,7 @@ pub fn write_eordta(
             version: 1,
             creator: "vip".into(),
             creator_version: env!("CARGO_PKG_VERSION").into(),
-            creation_date: super::header::creation_time(),
+            creation_date: creation,
         },
         extensions: vec![],
         specific,
@@ -247,7 +248,7 @@ mod tests {
             day(16, 0.164, 0.0114),
         ];
         let validity = (midnight(days[0].date), midnight(days[2].date));
-        let hdr = write_eordta(dir.path(), "TEST", &days, validity).unwrap();
+        let hdr = write_eordta(dir.path(), "TEST", &days, validity, validity.0).unwrap();
         assert!(
             super::super::schema::validate(&hdr).is_ok(),
             "{:?}",
@@ -273,6 +274,7 @@ mod tests {
             "TEST",
             &days,
             (midnight(days[0].date), midnight(days[1].date)),
+            midnight(days[0].date),
         )
         .unwrap();
         let dbl = hdr.with_extension("DBL");

@@ -36,6 +36,9 @@ pub const TAI_MINUS_GPS: f64 = 19.0;
 pub type Vec3 = [f64; 3];
 pub type Mat3 = [[f64; 3]; 3];
 
+/// The identity rotation.
+pub const IDENTITY: Mat3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
+
 const ARCSEC: f64 = std::f64::consts::PI / (180.0 * 3600.0);
 const TAU: f64 = 2.0 * std::f64::consts::PI;
 

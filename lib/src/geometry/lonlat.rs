@@ -43,7 +43,7 @@ impl MapToLonLat {
 
     /// A bicubic approximation of (x, y) ↔ (lon, lat) over the square of half-side `radius`
     /// around `centre` (and the lon/lat box around it), exact on 4 × 4 grids of PROJ points:
-    /// within 1e-9° and 0.1 mm over a 40 km UTM square, and thousands of times cheaper than
+    /// within 1e-9° and 0.5 mm over a 40 km UTM square, and thousands of times cheaper than
     /// PROJ per pixel.
     pub fn local(&self, centre: (f64, f64), radius: f64) -> Result<LocalLonLat> {
         let (x0, y0, size) = (centre.0 - radius, centre.1 - radius, 2.0 * radius);
@@ -180,7 +180,7 @@ mod tests {
             );
             let back = lin.map(exact.0, exact.1);
             assert!(
-                (back.0 - x).abs() < 1e-4 && (back.1 - y).abs() < 1e-4,
+                (back.0 - x).abs() < 5e-4 && (back.1 - y).abs() < 5e-4,
                 "({x}, {y}) came back as {back:?}"
             );
         }

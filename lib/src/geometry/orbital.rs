@@ -33,21 +33,82 @@ pub struct OrbitalBand {
     pub array_to_body: Mat3,
 }
 
-/// The sensor model of one band of one acquisition.
-pub struct OrbitalModel<'a> {
-    pub ephemeris: &'a Ephemeris,
-    pub attitude: &'a Attitude,
-    pub eop: &'a EopTable,
-    pub band: &'a OrbitalBand,
+/// What the satellite did during an acquisition: where it was (GPSDTA), how it was turned
+/// (AOCDTA), and how the Earth was turned (EORDTA).
+#[derive(Debug, Clone)]
+pub struct Flight {
+    pub ephemeris: Ephemeris,
+    pub attitude: Attitude,
+    pub eop: EopTable,
 }
 
-impl OrbitalModel<'_> {
+/// Lines beyond each end of the image whose instants the model tabulates (and the auxiliary
+/// data must cover): image positions just outside the image stay exact.
+const TABLE_MARGIN: i64 = 256;
+
+/// The sensor model of one band of one acquisition. The satellite's position and the array's
+/// rotation to ITRF are tabulated at every line (and interpolated linearly in between: over a
+/// line period both move by less than 1e-6 m and 1e-12 rad from a straight line), so a pixel
+/// costs a few multiplications and the ellipsoid's intersection.
+#[derive(Debug, Clone)]
+pub struct OrbitalModel {
+    band: OrbitalBand,
+    /// The line of `table[0]`.
+    first: i64,
+    /// Per line: the satellite's position and the array → ITRF rotation.
+    table: Vec<(Vec3, Mat3)>,
+}
+
+impl OrbitalModel {
+    /// The model of `band`, whose image has `lines` lines, flown as `flight` says. The
+    /// ephemeris, the attitude and the Earth orientation must cover the image's lines and
+    /// [`TABLE_MARGIN`] more on each side: otherwise bad input naming the file.
+    pub fn new(flight: &Flight, band: OrbitalBand, lines: usize) -> Result<OrbitalModel> {
+        let first = -TABLE_MARGIN;
+        let last = lines as i64 + TABLE_MARGIN;
+        let mut m = OrbitalModel {
+            band,
+            first,
+            table: Vec::new(),
+        };
+        m.table = (first..=last)
+            .map(|l| {
+                let t = m.line_instant(l as f64);
+                let frames = Frames::at(t, &flight.eop.at(t)?)?;
+                let r = mul3(
+                    mul3(frames.mod_to_itrf, flight.attitude.body_to_mod(t)?),
+                    m.band.array_to_body,
+                );
+                Ok((flight.ephemeris.at(t)?.position, r))
+            })
+            .collect::<Result<_>>()?;
+        Ok(m)
+    }
+
+    /// The band's datation, detectors and viewing directions.
+    pub fn band(&self) -> &OrbitalBand {
+        &self.band
+    }
+
     /// The UTC instant `line` is acquired at, to the nanosecond (a microsecond is 7 mm of
     /// the satellite's track, 0.001 of a line).
     pub fn line_instant(&self, line: f64) -> NaiveDateTime {
         let d = &self.band.datation;
         d.time_ref
             + chrono::Duration::nanoseconds((d.te * (line - d.line_ref) * 1e9).round() as i64)
+    }
+
+    /// The satellite's position and the array → ITRF rotation at `line`: interpolated in the
+    /// table, extrapolated linearly beyond it.
+    fn at_line(&self, line: f64) -> (Vec3, Mat3) {
+        let x = line - self.first as f64;
+        let i = (x.floor().max(0.0) as usize).min(self.table.len() - 2);
+        let f = x - i as f64;
+        let ((p0, r0), (p1, r1)) = (&self.table[i], &self.table[i + 1]);
+        let p = std::array::from_fn(|k| p0[k] + f * (p1[k] - p0[k]));
+        let r =
+            std::array::from_fn(|a| std::array::from_fn(|b| r0[a][b] + f * (r1[a][b] - r0[a][b])));
+        (p, r)
     }
 
     /// Viewing direction of image column `col` (fractional: linear between detectors).
@@ -64,23 +125,18 @@ impl OrbitalModel<'_> {
 
     /// The line of sight of pixel (`line`, `col`): the satellite's position and the unit
     /// direction it looks along, in ITRF.
-    pub fn sight(&self, line: f64, col: f64) -> Result<(Vec3, Vec3)> {
-        let t = self.line_instant(line);
-        let s = self.ephemeris.at(t)?;
+    pub fn sight(&self, line: f64, col: f64) -> (Vec3, Vec3) {
+        let (s, r) = self.at_line(line);
         let (tx, ty) = self.view(col);
-        let d = mul(&self.array_to_itrf(t)?, [ty, tx, 1.0]);
+        let d = mul(&r, [ty, tx, 1.0]);
         let n = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
-        Ok((s.position, d.map(|x| x / n)))
+        (s, d.map(|x| x / n))
     }
 
     /// Where pixel (`line`, `col`) meets the surface at height `h` above the ellipsoid: ITRF.
     pub fn ground(&self, line: f64, col: f64, h: f64) -> Result<Vec3> {
-        let (o, d) = self.sight(line, col)?;
-        ray_to_ellipsoid(o, d, h).ok_or_else(|| {
-            VipError::Processing(format!(
-                "the line of sight of line {line}, column {col} misses the Earth"
-            ))
-        })
+        let (o, d) = self.sight(line, col);
+        ray_to_ellipsoid(o, d, h).ok_or_else(|| miss(line, col))
     }
 
     /// Where pixel (`line`, `col`) meets the terrain `dem(lon, lat)` (heights above the
@@ -92,31 +148,24 @@ impl OrbitalModel<'_> {
         col: f64,
         dem: impl Fn(f64, f64) -> f64,
     ) -> Result<(f64, f64, f64)> {
-        let (o, d) = self.sight(line, col)?;
-        let miss = || VipError::Processing(format!("line {line}, column {col} misses the Earth"));
+        let (o, d) = self.sight(line, col);
+        let at = |h: f64| {
+            ray_to_ellipsoid(o, d, h)
+                .map(ecef_to_geodetic)
+                .ok_or_else(|| miss(line, col))
+        };
         let mut h = 0.0;
-        let (mut lon, mut lat, _) = ecef_to_geodetic(ray_to_ellipsoid(o, d, h).ok_or_else(miss)?);
+        let (mut lon, mut lat, _) = at(h)?;
         for _ in 0..20 {
             let nh = dem(lon, lat);
             let done = (nh - h).abs() < 1e-3;
             h = nh;
-            (lon, lat, _) = ecef_to_geodetic(ray_to_ellipsoid(o, d, h).ok_or_else(miss)?);
+            (lon, lat, _) = at(h)?;
             if done {
                 break;
             }
         }
         Ok((lon, lat, h))
-    }
-}
-
-impl OrbitalModel<'_> {
-    /// The rotation of the band's array frame to ITRF at `t`.
-    fn array_to_itrf(&self, t: NaiveDateTime) -> Result<Mat3> {
-        let frames = Frames::at(t, &self.eop.at(t)?)?;
-        Ok(mul3(
-            mul3(frames.mod_to_itrf, self.attitude.body_to_mod(t)?),
-            self.band.array_to_body,
-        ))
     }
 
     /// The fractional image column whose tan ψX is `tx` (the detectors' tan ψX increase
@@ -131,11 +180,10 @@ impl OrbitalModel<'_> {
     /// [`OrbitalModel::ground`]. The line is the instant when `p` crosses the plane of the
     /// column's line of sight and its neighbour's (Newton's method on the time),
     /// the column the detector whose tan ψX looks at `p` then. Valid also outside the image
-    /// (extrapolated) while the samples cover the instant, so callers test the bounds.
-    pub fn image_position(&self, p: Vec3) -> Result<(f64, f64)> {
-        let d = &self.band.datation;
+    /// (extrapolated), so callers test the bounds.
+    pub fn image_position(&self, p: Vec3) -> (f64, f64) {
         let mut col = (self.band.view_dirs.len() / 2) as f64 - self.band.first_detector as f64;
-        let mut line = d.line_ref;
+        let mut line = self.band.datation.line_ref;
         for _ in 0..8 {
             // the plane through the satellite holding the column's line of sight and its
             // neighbour's: normal d × d' in the array frame
@@ -144,19 +192,17 @@ impl OrbitalModel<'_> {
             let (dtx, dty) = (tx1 - tx, ty1 - ty);
             let normal_array = [-dtx, dty, ty * dtx - tx * dty];
             // signed distance of p to the swept plane at a line, in metres
-            let miss = |line: f64| -> Result<(f64, Vec3, Mat3)> {
-                let t = self.line_instant(line);
-                let s = self.ephemeris.at(t)?.position;
-                let r = self.array_to_itrf(t)?;
+            let miss = |line: f64| -> (f64, Vec3, Mat3) {
+                let (s, r) = self.at_line(line);
                 let normal = mul(&r, normal_array);
                 let v: Vec3 = std::array::from_fn(|k| p[k] - s[k]);
                 let n = (normal[0].powi(2) + normal[1].powi(2) + normal[2].powi(2)).sqrt();
-                Ok(((0..3).map(|k| v[k] * normal[k]).sum::<f64>() / n, v, r))
+                ((0..3).map(|k| v[k] * normal[k]).sum::<f64>() / n, v, r)
             };
-            let (f, _, _) = miss(line)?;
-            let (f1, _, _) = miss(line + 1.0)?;
+            let (f, _, _) = miss(line);
+            let (f1, _, _) = miss(line + 1.0);
             line -= f / (f1 - f);
-            let (_, v, r) = miss(line)?;
+            let (_, v, r) = miss(line);
             // p in the array frame: (forward, right, down) components
             let a = mul(&super::earth::transpose(&r), v);
             let before = col;
@@ -165,23 +211,27 @@ impl OrbitalModel<'_> {
                 break;
             }
         }
-        Ok((line, col))
+        (line, col)
     }
+}
+
+fn miss(line: f64, col: f64) -> VipError {
+    VipError::Processing(format!(
+        "the line of sight of line {line}, column {col} misses the Earth"
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ee::eordta::EopDay;
-    use crate::geometry::earth::{distance, geodetic_to_ecef, EarthOrientation};
+    use crate::geometry::earth::{distance, geodetic_to_ecef, EarthOrientation, IDENTITY};
     use crate::geometry::time::{add_seconds, seconds_between};
     use crate::sim::orbit::{aux_samples, roll_towards, Orbit};
 
-    const IDENTITY: Mat3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
-
     /// An acquisition centred on (35.5° E, 31° N) at `t`, `across` metres from the track, its
     /// ephemeris, attitude and Earth orientation.
-    fn acquisition(across: f64) -> (NaiveDateTime, Ephemeris, Attitude, EopTable) {
+    fn acquisition(across: f64) -> (NaiveDateTime, Flight) {
         let t = chrono::NaiveDate::from_ymd_opt(2024, 6, 15)
             .unwrap()
             .and_hms_opt(8, 30, 0)
@@ -206,12 +256,12 @@ mod tests {
             validity: (midnight(14), midnight(16)),
             source: "EOP".into(),
         };
-        (
-            t,
-            Ephemeris::new(&gps, src).unwrap(),
-            Attitude::new(&att, src).unwrap(),
-            table,
-        )
+        let flight = Flight {
+            ephemeris: Ephemeris::new(&gps, src).unwrap(),
+            attitude: Attitude::new(&att, src).unwrap(),
+            eop: table,
+        };
+        (t, flight)
     }
 
     /// A band of 5200 detectors 5.3 m apart at nadir from 720 km, lines 0.78 ms apart,
@@ -234,19 +284,14 @@ mod tests {
     #[test]
     fn image_position_inverts_ground() {
         for across in [-300e3, 420e3] {
-            let (t, e, a, eop) = acquisition(across);
+            let (t, flight) = acquisition(across);
             let mut b = band(t);
             // a real array's tan ψY varies a little across it (a bent line of detectors)
             for (j, v) in b.view_dirs.iter_mut().enumerate() {
                 v.1 = 1e-3 + 2e-4 * ((j as f64 - 2600.0) / 2600.0).powi(2);
             }
             b.first_detector = 100;
-            let m = OrbitalModel {
-                ephemeris: &e,
-                attitude: &a,
-                eop: &eop,
-                band: &b,
-            };
+            let m = OrbitalModel::new(&flight, b, 5200).unwrap();
             for (line, col, h) in [
                 (0.0, 0.0, 0.0),
                 (5199.0, 4999.0, 2500.0),
@@ -254,7 +299,7 @@ mod tests {
                 (-40.0, 5150.0, 800.0),
             ] {
                 let p = m.ground(line, col, h).unwrap();
-                let (l, c) = m.image_position(p).unwrap();
+                let (l, c) = m.image_position(p);
                 assert!(
                     (l - line).abs() < 1e-5 && (c - col).abs() < 1e-5,
                     "{across}: ({line}, {col}) gave ({l}, {c})"
@@ -266,14 +311,9 @@ mod tests {
     #[test]
     fn the_centre_pixel_sees_the_site_and_pixels_are_spaced_as_the_optics_say() {
         for across in [0.0, 420e3] {
-            let (t, e, a, eop) = acquisition(across);
+            let (t, flight) = acquisition(across);
             let b = band(t);
-            let m = OrbitalModel {
-                ephemeris: &e,
-                attitude: &a,
-                eop: &eop,
-                band: &b,
-            };
+            let m = OrbitalModel::new(&flight, b, 5200).unwrap();
             assert_eq!(seconds_between(t, m.line_instant(2600.0)), 0.0);
             let p = m.ground(2600.0, 2599.5, 0.0).unwrap();
             let site = geodetic_to_ecef(35.5, 31.0, 0.0);
@@ -282,7 +322,7 @@ mod tests {
             let dist = distance;
             let across_px = dist(m.ground(2600.0, 2600.5, 0.0).unwrap(), p);
             let along_px = dist(m.ground(2601.0, 2599.5, 0.0).unwrap(), p);
-            let (o, d) = m.sight(2600.0, 2599.5).unwrap();
+            let (o, d) = m.sight(2600.0, 2599.5);
             let up = crate::geometry::earth::vertical(35.5, 31.0);
             let zenith = (-(0..3).map(|k| d[k] * up[k]).sum::<f64>()).acos();
             // across: the detectors' angular step (5.3 m / 720 km) times the slant range,

@@ -1,64 +1,97 @@
-//! Inverse location on an output grid: for every output pixel and terrain height, the position
-//! in a band's raw image that sees it. The exact inverse ([`BandModel::image_position`]) is
-//! computed on a coarse grid of nodes at two heights and interpolated bilinearly in between
-//! and linearly in height — the mapping is smooth, so this is exact to well under 0.01 pixel
-//! at a small fraction of the cost (GDAL's approximate transformer does the same).
+//! Location grids: a smooth mapping of (row, column, height) computed exactly on a coarse
+//! grid of nodes at a few heights and interpolated bilinearly in between and linearly in
+//! height — the mapping is smooth, so this is exact to well under 0.01 pixel at a small
+//! fraction of the cost (GDAL's approximate transformer does the same).
+//!
+//! The inverse grid ([`NodeGrid::inverse`]) gives, for every pixel of an output grid and
+//! terrain height, the position in a band's raw image that sees it
+//! ([`BandModel::image_position`]); the forward grid ([`NodeGrid::forward`]) gives, for every
+//! raw pixel and height, the map point its line of sight meets there ([`BandModel::ground`]).
+
+use rayon::prelude::*;
 
 use super::grid::Site;
 use super::sensor::BandModel;
 
-/// Node spacing of the inverse grid, output pixels.
+/// Node spacing of the grids, pixels.
 pub const NODE_STEP: usize = 16;
 
-/// Raw image positions of a band on the nodes of an output grid, at two heights.
+/// A mapping (row, col, h) → (a, b) on the nodes of a grid, at increasing heights.
 #[derive(Debug, Clone)]
-pub struct InverseGrid {
+pub struct NodeGrid {
     step: usize,
     nodes_x: usize,
-    heights: (f64, f64),
-    /// (line, col) per node at the low and the high height, row-major.
-    low: Vec<(f64, f64)>,
-    high: Vec<(f64, f64)>,
+    /// The heights of the levels, increasing (at least two).
+    levels: Vec<f64>,
+    /// Per level, (a, b) per node, row-major.
+    values: Vec<Vec<(f64, f64)>>,
 }
 
-impl InverseGrid {
-    /// The grid of `model` over `site` for terrain heights in `heights` (low < high).
-    pub fn new(model: &BandModel, site: &Site, heights: (f64, f64)) -> Self {
+impl NodeGrid {
+    /// `f(row, col, h)` on the nodes of a `rows` × `cols` grid at heights `levels`
+    /// (increasing; a single one is doubled 1 m above).
+    pub fn new(
+        rows: usize,
+        cols: usize,
+        levels: &[f64],
+        f: impl Fn(f64, f64, f64) -> (f64, f64) + Sync,
+    ) -> Self {
         let step = NODE_STEP;
-        let nodes_x = site.cols.div_ceil(step) + 1;
-        let nodes_y = site.lines.div_ceil(step) + 1;
-        let (h0, h1) = if heights.1 > heights.0 {
-            heights
-        } else {
-            (heights.0, heights.0 + 1.0)
-        };
-        let at = |h: f64| -> Vec<(f64, f64)> {
-            (0..nodes_y)
-                .flat_map(|j| (0..nodes_x).map(move |i| (j, i)))
-                .map(|(j, i)| {
-                    let (e, n) = site.pixel_centre((j * step) as f64, (i * step) as f64);
-                    model.image_position(e, n, h)
-                })
-                .collect()
-        };
-        InverseGrid {
+        let nodes_x = cols.div_ceil(step) + 1;
+        let nodes_y = rows.div_ceil(step) + 1;
+        let mut levels = levels.to_vec();
+        if levels.len() < 2 {
+            levels.push(levels.first().copied().unwrap_or(0.0) + 1.0);
+        }
+        let values = levels
+            .iter()
+            .map(|&h| {
+                (0..nodes_y * nodes_x)
+                    .into_par_iter()
+                    .map(|k| {
+                        let (j, i) = (k / nodes_x, k % nodes_x);
+                        f((j * step) as f64, (i * step) as f64, h)
+                    })
+                    .collect()
+            })
+            .collect();
+        NodeGrid {
             step,
             nodes_x,
-            heights: (h0, h1),
-            low: at(h0),
-            high: at(h1),
+            levels,
+            values,
         }
     }
 
-    /// Raw (line, col) seeing output pixel (`row`, `col`) at terrain height `h`.
+    /// Raw image positions (line, col) of `model`'s band seeing the pixels of `site` at
+    /// terrain heights in `heights` (low < high).
+    pub fn inverse(model: &BandModel, site: &Site, heights: (f64, f64)) -> Self {
+        let levels = if heights.1 > heights.0 {
+            vec![heights.0, heights.1]
+        } else {
+            vec![heights.0]
+        };
+        NodeGrid::new(site.lines, site.cols, &levels, |r, c, h| {
+            let (e, n) = site.pixel_centre(r, c);
+            model.image_position(e, n, h)
+        })
+    }
+
+    /// Map points (E, N) where the raw pixels of `model`'s `lines` × `cols` image meet the
+    /// heights `levels`.
+    pub fn forward(model: &BandModel, lines: usize, cols: usize, levels: &[f64]) -> Self {
+        NodeGrid::new(lines, cols, levels, |l, c, h| model.ground(l, c, h))
+    }
+
+    /// The value at pixel (`row`, `col`) and height `h` (extrapolated linearly beyond the
+    /// lowest and highest levels).
     pub fn position(&self, row: usize, col: usize, h: f64) -> (f64, f64) {
         let (j, i) = (row / self.step, col / self.step);
         self.blend(j, self.fraction(row), i, self.fraction(col), h)
     }
 
-    /// [`InverseGrid::position`] of every pixel of output row `row`, pixel `c` at terrain
-    /// height `heights[c]`, into `out` (cleared first): the nodes and weights of the row are
-    /// found once.
+    /// [`NodeGrid::position`] of every pixel of row `row`, pixel `c` at height `heights[c]`,
+    /// into `out` (cleared first): the nodes and weights of the row are found once.
     pub fn row_positions(&self, row: usize, heights: &[f32], out: &mut Vec<(f64, f64)>) {
         out.clear();
         let (j, fy) = (row / self.step, self.fraction(row));
@@ -70,7 +103,7 @@ impl InverseGrid {
         }
     }
 
-    /// Fraction of the way from the node before output row or column `x` to the next.
+    /// Fraction of the way from the node before row or column `x` to the next.
     fn fraction(&self, x: usize) -> f64 {
         (x % self.step) as f64 / self.step as f64
     }
@@ -92,19 +125,21 @@ impl InverseGrid {
                     (acc.0 + w * v[c].0, acc.1 + w * v[c].1)
                 })
         };
-        let (a, b) = (blend(&self.low), blend(&self.high));
-        let t = (h - self.heights.0) / (self.heights.1 - self.heights.0);
+        let z = &self.levels;
+        let m = z[1..z.len() - 1].partition_point(|&l| l < h);
+        let (a, b) = (blend(&self.values[m]), blend(&self.values[m + 1]));
+        let t = (h - z[m]) / (z[m + 1] - z[m]);
         (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1))
     }
 
-    /// Smallest and largest raw line seen by output rows `rows` (any column, any height in
-    /// range), from the nodes that bracket them.
+    /// Smallest and largest first component (raw line, for an inverse grid) over rows
+    /// `rows` (any column, any height in range), from the nodes that bracket them.
     pub fn line_range(&self, rows: std::ops::Range<usize>) -> (f64, f64) {
         let j0 = rows.start / self.step;
         let j1 = (rows.end.saturating_sub(1)) / self.step + 1;
         let mut lo = f64::MAX;
         let mut hi = f64::MIN;
-        for v in [&self.low, &self.high] {
+        for v in &self.values {
             for &(l, _) in &v[j0 * self.nodes_x..((j1 + 1) * self.nodes_x).min(v.len())] {
                 lo = lo.min(l);
                 hi = hi.max(l);
@@ -132,7 +167,7 @@ mod tests {
             cols: 300,
             acquisition: "2024-03-15T10:30:00".into(),
         };
-        let grid = InverseGrid::new(&model, &site, (100.0, 1000.0));
+        let grid = NodeGrid::inverse(&model, &site, (100.0, 1000.0));
         let mut worst: f64 = 0.0;
         for (r, c, h) in [
             (0, 0, 100.0),
@@ -158,5 +193,36 @@ mod tests {
                 assert_eq!(p, grid.position(r, c, f64::from(heights[c])), "{r} {c}");
             }
         }
+    }
+
+    #[test]
+    fn interpolated_forward_matches_the_exact_one() {
+        // at nadir and 30° aside
+        for across in [3770.0, 420e3] {
+            forward_within_a_tenth_of_a_metre(across);
+        }
+    }
+
+    /// Within 0.1 m (0.02 pixel; measured 1.4 mm at nadir, 6 cm at 30°): bilinear over 16
+    /// detectors whose footprints grow across the swath off nadir.
+    fn forward_within_a_tenth_of_a_metre(across: f64) {
+        let model = crate::geometry::sensor::example_model_across(0.0125, across);
+        let levels = [100.0, 600.0, 1100.0, 2500.0];
+        let grid = NodeGrid::forward(&model, 1000, 5200, &levels);
+        let mut worst: f64 = 0.0;
+        for (l, c, h) in [
+            (0, 0, 100.0),
+            (7, 13, 550.0),
+            (999, 5199, 1100.0),
+            (520, 4045, 333.0),
+            (333, 2601, 1800.0),
+            (17, 31, 2000.0),
+        ] {
+            let exact = model.ground(l as f64, c as f64, h);
+            let approx = grid.position(l, c, h);
+            worst = worst.max((exact.0 - approx.0).hypot(exact.1 - approx.1));
+        }
+        eprintln!("{across} m aside: worst {worst} m");
+        assert!(worst < 0.1, "{across} m aside: {worst} m");
     }
 }

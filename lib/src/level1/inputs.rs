@@ -6,13 +6,18 @@ use std::path::{Path, PathBuf};
 
 use super::EarthSun;
 use crate::cloud::stereo::StereoParams;
+use crate::ee::auxdata;
 use crate::ee::cloudd::{self, Ckqltl};
+use crate::ee::eordta::{self, EopTable};
 use crate::ee::gipp::{GippCatalogue, GippEntry, GippQuery};
 use crate::ee::gipps;
 use crate::error::{Result, VipError};
 use crate::geometry::dem::Dem;
+use crate::geometry::earth::{ecef_to_geodetic, Mat3};
 use crate::geometry::lonlat::MapToLonLat;
-use crate::geometry::sensor::{BandGeometry, BandModel, Datation, Platform};
+use crate::geometry::orbit::{Attitude, Ephemeris};
+use crate::geometry::orbital::{Flight, OrbitalBand, OrbitalModel};
+use crate::geometry::sensor::{BandModel, Datation};
 use crate::mission::venus;
 use crate::product::L1a;
 use crate::radiometry::BandCalibration;
@@ -22,6 +27,8 @@ use crate::raster;
 pub struct BandInputs {
     pub calibration: BandCalibration,
     pub view_dirs: Vec<(f64, f64)>,
+    /// The array's rotation to the spacecraft frame (SENGEO).
+    pub array_to_body: Mat3,
 }
 
 /// The loaded inputs of one run.
@@ -30,6 +37,10 @@ pub struct Inputs {
     /// Folder holding the L1A header.
     pub dir: PathBuf,
     pub bands: Vec<BandInputs>,
+    /// The satellite's flight: ephemeris, attitude, Earth orientation.
+    pub flight: Flight,
+    /// The auxiliary files read, as (File_Type, logical id).
+    pub auxiliary_used: Vec<(String, String)>,
     /// GIPPs used, as (File_Type, logical id), in the order they were looked up.
     pub gipps_used: Vec<(String, String)>,
     /// Earth–Sun distance model (REFLEC).
@@ -45,8 +56,9 @@ pub struct Inputs {
 }
 
 impl Inputs {
-    /// Loads and checks the inputs of one run.
-    pub fn load(l1a: &Path, gipp: &Path, dem: &Path) -> Result<Inputs> {
+    /// Loads and checks the inputs of one run; the auxiliary data files are looked for in
+    /// `aux` (by default the L1A's folder).
+    pub fn load(l1a: &Path, gipp: &Path, dem: &Path, aux: Option<&Path>) -> Result<Inputs> {
         let product = L1a::open(l1a)?;
         let dir = l1a.parent().unwrap_or(Path::new(".")).to_path_buf();
         if product.bands.len() != venus::BANDS.len() {
@@ -93,6 +105,8 @@ impl Inputs {
         let stereo = StereoParams::read(&find("GIP_CLOUDD", None, None)?)?;
         let ckqltl = find("GIP_CKQLTL", None, None)?;
         let quicklook = (cloudd::read_ckqltl(&ckqltl)?, ckqltl);
+        let sengeo_path = find("GIP_SENGEO", None, None)?;
+        let sengeo = gipps::read_sengeo(&sengeo_path)?;
         let mut bands = Vec::new();
         for band in &product.bands {
             let (code, tdi) = (Some(band.code.as_str()), Some(band.tdi));
@@ -112,14 +126,20 @@ impl Inputs {
             bands.push(BandInputs {
                 calibration: BandCalibration::new(gain, &dark, &relsen, &outord, band.tdi)?,
                 view_dirs: viedir.values.iter().map(|v| (v[0], v[1])).collect(),
+                array_to_body: sengeo.array_to_body(&band.code).ok_or_else(|| {
+                    VipError::bad_input(&sengeo_path, format!("no array of band {}", band.code))
+                })?,
             });
         }
+        let (flight, auxiliary_used) = read_flight(&product, l1a, aux.unwrap_or(&dir))?;
         let (dem_grid, epsg) = Dem::read(dem)?;
         let epsg = epsg.ok_or_else(|| VipError::bad_input(dem, "DEM has no EPSG-coded CRS"))?;
         Ok(Inputs {
             product,
             dir,
             bands,
+            flight,
+            auxiliary_used,
             gipps_used: used,
             earth_sun,
             stereo,
@@ -136,38 +156,120 @@ impl Inputs {
             .band_image_path(&self.dir, &self.product.bands[b].code)
     }
 
-    /// The sensor model of every band, in the map plane of the DEM's CRS.
+    /// The sensor model of every band, in the map plane of `to_lonlat`'s CRS.
     pub fn models(&self, to_lonlat: &MapToLonLat) -> Result<Vec<BandModel>> {
-        let g = &self.product.geometry;
-        let platform = Platform {
-            centre: to_lonlat.map(g.nadir_lon, g.nadir_lat)?,
-            t_centre: self.product.acquisition,
-            heading_deg: g.heading_deg,
-            ground_speed: g.ground_speed_m_s,
-            altitude: g.altitude_m,
-            roll_deg: g.roll_deg,
-            pitch_deg: g.pitch_deg,
-            yaw_deg: g.yaw_deg,
-        };
-        Ok(self
+        let orbital = self
             .product
             .bands
             .iter()
             .zip(&self.bands)
             .map(|(band, inputs)| {
-                BandModel::new(
-                    &platform,
-                    &BandGeometry {
-                        datation: Datation {
-                            line_ref: band.datation.line_ref,
-                            time_ref: band.datation.time_ref,
-                            te: band.datation.te,
-                        },
-                        first_detector: g.first_detector,
-                        view_dirs: inputs.view_dirs.clone(),
+                let d = &band.datation;
+                let b = OrbitalBand {
+                    datation: Datation {
+                        line_ref: d.line_ref,
+                        time_ref: d.time_ref,
+                        te: d.te,
                     },
-                )
+                    first_detector: self.product.geometry.first_detector,
+                    view_dirs: inputs.view_dirs.clone(),
+                    array_to_body: inputs.array_to_body,
+                };
+                OrbitalModel::new(&self.flight, b, band.lines)
             })
+            .collect::<Result<Vec<_>>>()?;
+        // the map ↔ lon/lat conversion around where the first band's centre pixel looks,
+        // wide enough for every band's image over any relief
+        let (b0, m0) = (&self.product.bands[0], &orbital[0]);
+        let (lines, cols) = (b0.lines as f64, b0.cols as f64);
+        let centre = m0.ground((lines - 1.0) / 2.0, (cols - 1.0) / 2.0, 0.0)?;
+        let (lon, lat, _) = ecef_to_geodetic(centre);
+        let radius = lines.max(cols) * venus::GROUND_SAMPLING_M + 10_000.0;
+        let local = to_lonlat.local(to_lonlat.map(lon, lat)?, radius)?;
+        Ok(orbital
+            .into_iter()
+            .map(|m| BandModel::new(m, local))
             .collect())
+    }
+}
+
+/// The flight of `product` (whose header is `l1a`): the GPS ephemeris and the attitude its
+/// technical file lists and the Earth orientation file covering its acquisition, all found
+/// in `dir`; and the files used, as (File_Type, logical id).
+fn read_flight(product: &L1a, l1a: &Path, dir: &Path) -> Result<(Flight, Vec<(String, String)>)> {
+    let listed = |code: &str| {
+        let f = product
+            .auxiliary
+            .iter()
+            .find(|a| a.code == code)
+            .ok_or_else(|| {
+                VipError::bad_input(
+                    l1a,
+                    format!("its technical file lists no {code} auxiliary data file"),
+                )
+            })?;
+        let path = dir.join(format!("{}.EEF", f.name));
+        if !path.is_file() {
+            return Err(VipError::bad_input(
+                &path,
+                format!("the {} file the product lists is missing", f.file_type()),
+            ));
+        }
+        Ok((path, (f.file_type().to_string(), f.name.clone())))
+    };
+    let (gps, gps_used) = listed("GPS")?;
+    let (aocs, aocs_used) = listed("AOCS")?;
+    let (eop, eop_hdr) = earth_orientation(dir, product.acquisition)?;
+    let eop_id = eop_hdr
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let flight = Flight {
+        ephemeris: Ephemeris::new(&auxdata::read_gpsdta(&gps)?, &gps)?,
+        attitude: Attitude::new(&auxdata::read_aocdta(&aocs)?, &aocs)?,
+        eop,
+    };
+    Ok((
+        flight,
+        vec![gps_used, aocs_used, ("EXO_EORDTA".into(), eop_id)],
+    ))
+}
+
+/// The Earth orientation file of `dir` valid at `t` (the one whose validity starts latest,
+/// if several are); bad input naming the file if none covers `t` ("out of date"), or `dir` if
+/// it holds none.
+fn earth_orientation(dir: &Path, t: chrono::NaiveDateTime) -> Result<(EopTable, PathBuf)> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| VipError::bad_input(dir, format!("cannot list: {e}")))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+            name.is_some_and(|n| n.contains("_EXO_EORDTA_") && n.ends_with(".HDR"))
+        })
+        .collect();
+    found.sort();
+    let mut best: Option<(EopTable, PathBuf)> = None;
+    let mut stale = None;
+    for hdr in found {
+        let table = eordta::read_eordta(&hdr)?;
+        match table.at(t) {
+            Ok(_)
+                if best
+                    .as_ref()
+                    .is_none_or(|b| b.0.validity.0 <= table.validity.0) =>
+            {
+                best = Some((table, hdr));
+            }
+            Ok(_) => {}
+            Err(e) => stale = Some(e),
+        }
+    }
+    match (best, stale) {
+        (Some(b), _) => Ok(b),
+        (None, Some(e)) => Err(e),
+        (None, None) => Err(VipError::bad_input(
+            dir,
+            "holds no Earth orientation file (EXO_EORDTA) for the acquisition",
+        )),
     }
 }

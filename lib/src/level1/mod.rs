@@ -1,7 +1,7 @@
 //! `vip-l1`: raw L1A (sensor geometry, counts) to L1C (TOA reflectance on the site grid).
 //!
 //! For each strip of output rows and each band:
-//! 1. the inverse location grid of the band ([`InverseGrid`]) gives, for every output pixel and
+//! 1. the inverse location grid of the band ([`NodeGrid::inverse`]) gives, for every output pixel and
 //!    its DEM height, the raw (line, col) that sees it — each band with its own viewing
 //!    direction, so bands are co-registered over relief;
 //! 2. the raw lines that strip needs are read and calibrated to radiance in sensor geometry
@@ -42,7 +42,7 @@ use crate::error::{Result, VipError};
 use crate::geometry::dem::Dem;
 use crate::geometry::grid::Site;
 use crate::geometry::lonlat::{LocalLonLat, MapToLonLat};
-use crate::geometry::ortho::InverseGrid;
+use crate::geometry::ortho::NodeGrid;
 use crate::geometry::resample::{Resampling, Spot, Window};
 use crate::geometry::sensor::BandModel;
 use crate::geometry::sun::{Place, SunClock, SunEphemeris};
@@ -70,6 +70,8 @@ pub struct L1Options {
     /// Output grid (`site.json`); by default the footprint of the product on the 5 m lattice
     /// of the DEM's projection.
     pub site: Option<PathBuf>,
+    /// Folder of the auxiliary data files (GPSDTA, AOCDTA, EORDTA); by default the L1A's.
+    pub aux: Option<PathBuf>,
 }
 
 /// Runs vip-l1 on each input; returns the L1C header paths.
@@ -94,7 +96,10 @@ pub fn process(
     l1: &L1Options,
     opts: &Options,
 ) -> Result<PathBuf> {
-    let inp = Inputs::load(l1a, gipp, dem)?;
+    let inp = Inputs::load(l1a, gipp, dem, l1.aux.as_deref())?;
+    for (ty, id) in &inp.auxiliary_used {
+        log::info!("{}: {ty} {id}", inp.product.global_id());
+    }
     let to_lonlat = MapToLonLat::new(inp.epsg)?;
     let models = inp.models(&to_lonlat)?;
     let site = match &l1.site {
@@ -115,9 +120,9 @@ pub fn process(
     };
     check_dem_covers(&inp.dem, &site, &inp.dem_path)?;
     let (h_lo, h_hi) = height_range(&inp.dem, &site);
-    let grids: Vec<InverseGrid> = models
+    let grids: Vec<NodeGrid> = models
         .par_iter()
-        .map(|m| InverseGrid::new(m, &site, (h_lo - 1.0, h_hi + 1.0)))
+        .map(|m| NodeGrid::inverse(m, &site, (h_lo - 1.0, h_hi + 1.0)))
         .collect();
     let centre = site.centre();
     let extent = (site.lines.max(site.cols)) as f64 * site.pixel_m;
@@ -201,7 +206,7 @@ struct Points<'a> {
 struct Context<'a> {
     inp: &'a Inputs,
     models: &'a [BandModel],
-    grids: &'a [InverseGrid],
+    grids: &'a [NodeGrid],
     site: &'a Site,
     local: &'a LocalLonLat,
 }

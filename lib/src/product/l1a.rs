@@ -90,6 +90,28 @@ pub struct L1a {
     pub creator: String,
     /// Set when the product was corrected for stray light: its images are then float32 counts.
     pub straylight: Option<StraylightCorrection>,
+    /// The acquisition's auxiliary data files (GPS ephemeris, attitude).
+    pub auxiliary: Vec<AuxiliaryFile>,
+}
+
+/// A reference to an auxiliary data file of the acquisition (the technical file's
+/// `List_of_Auxiliary_Data_Files`): found by its logical name, outside the product.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuxiliaryFile {
+    /// ICD code: `GPS` (an `AUX_GPSDTA`) or `AOCS` (an `AUX_AOCDTA`).
+    pub code: String,
+    pub name: String,
+}
+
+impl AuxiliaryFile {
+    /// The file type the code stands for.
+    pub fn file_type(&self) -> &'static str {
+        match self.code.as_str() {
+            "GPS" => "AUX_GPSDTA",
+            "AOCS" => "AUX_AOCDTA",
+            _ => "AUX_OTHER",
+        }
+    }
 }
 
 /// The record of a stray-light correction (vip-straylight) in a raw product.
@@ -525,17 +547,17 @@ impl L1a {
                     })
                     .collect(),
             ))
-            .child(unit("Cape", num(g.heading_deg), "deg"))
+            .child(unit("Cape", dec(g.heading_deg, 9), "deg"))
             .child(
                 Node::new("Attitude")
-                    .child(unit("Roll", num(g.roll_deg), "deg"))
-                    .child(unit("Pitch", num(g.pitch_deg), "deg"))
-                    .child(unit("Yaw", num(g.yaw_deg), "deg")),
+                    .child(unit("Roll", dec(g.roll_deg, 9), "deg"))
+                    .child(unit("Pitch", dec(g.pitch_deg, 9), "deg"))
+                    .child(unit("Yaw", dec(g.yaw_deg, 9), "deg")),
             )
             .child(
                 Node::new("Nadir")
-                    .child(unit("Long", num(g.nadir_lon), "deg"))
-                    .child(unit("Lat", num(g.nadir_lat), "deg")),
+                    .child(unit("Long", dec(g.nadir_lon, 9), "deg"))
+                    .child(unit("Lat", dec(g.nadir_lat, 9), "deg")),
             )
             .child(unit("Geom_Slide_Angle", "0", "deg"))
             .child(unit(
@@ -573,7 +595,21 @@ impl L1a {
                 format!("VE_{}_VSC_PDTINV_00000_VEN_KRN_00000_00000_0", self.class),
             ));
         let organization = Node::new("Private_Product_Organization")
-            .child(Node::list("List_of_Auxiliary_Data_Files", vec![]))
+            .child(Node::list(
+                "List_of_Auxiliary_Data_Files",
+                self.auxiliary
+                    .iter()
+                    .map(|a| {
+                        item_ref(
+                            "Auxiliary_Data_File",
+                            a.file_type(),
+                            "NIL=OTHER:EXTERNAL",
+                            &a.name,
+                        )
+                        .attr("sk", &a.code)
+                    })
+                    .collect(),
+            ))
             .child(item_ref(
                 "Geom_Refinement_File",
                 "TEC_GEOMDL",
@@ -683,6 +719,22 @@ impl L1a {
             .collect::<std::result::Result<_, _>>()
             .map_err(|_| t.bad(format!("TDI_Configuration_Values '{tdi_text}'")))?;
         let models = t.node(private, "List_of_Datation_Line_Models")?;
+        let auxiliary = t
+            .node(
+                &tec.specific,
+                "Private_Product_Organization/List_of_Auxiliary_Data_Files",
+            )?
+            .all("Auxiliary_Data_File")
+            .map(|f| {
+                Ok(AuxiliaryFile {
+                    code: f
+                        .get_attr("sk")
+                        .ok_or_else(|| t.bad("Auxiliary_Data_File without a code (sk)"))?
+                        .to_string(),
+                    name: t.text(f, "Logical_Name")?.to_string(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
 
         let mut bands = Vec::new();
         for f in r.node(org, "List_of_Image_Files")?.all("Image_File") {
@@ -744,6 +796,7 @@ impl L1a {
             },
             creation: doc.fixed.creation_date,
             creator: doc.fixed.creator.clone(),
+            auxiliary,
             straylight: match doc.extension(EXT_STRAYLIGHT_ITERATIONS) {
                 None => None,
                 Some(_) => {
@@ -870,6 +923,16 @@ pub(crate) mod tests {
             creation: t("2024-11-24T12:00:00"),
             creator: "vip-sim".into(),
             straylight: None,
+            auxiliary: vec![
+                AuxiliaryFile {
+                    code: "GPS".into(),
+                    name: "VE_TEST_AUX_GPSDTA_S_SIMULSIT_07993_S_VEN_KRN_07993_00001_0".into(),
+                },
+                AuxiliaryFile {
+                    code: "AOCS".into(),
+                    name: "VE_TEST_AUX_AOCDTA_S_SIMULSIT_07993_S_VEN_KRN_07993_00001_0".into(),
+                },
+            ],
         }
     }
 

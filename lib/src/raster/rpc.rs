@@ -407,7 +407,7 @@ mod tests {
         let pts = check_points();
         let located: Vec<(f64, f64, f64)> = pts
             .iter()
-            .map(|&(l, c)| model.locate(l, c, |e, n| dem.height(e, n)))
+            .map(|&(l, c)| model.locate(l, c, |e, n| dem.height(e, n), dem.pixel))
             .collect();
         let (lo, hi) = located.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| {
             (lo.min(p.2), hi.max(p.2))

@@ -44,7 +44,6 @@ use crate::ee::lut::LutKind;
 use crate::error::{Result, VipError};
 use crate::geometry::dem::{Dem, Gradient};
 use crate::geometry::lonlat::LocalLonLat;
-use crate::geometry::sensor::BandModel;
 use crate::geometry::sun::SunEphemeris;
 use crate::mission::venus::BANDS;
 use crate::product::l1c::grid_to_angles;
@@ -170,16 +169,15 @@ pub struct CentreGeometry {
 }
 
 impl CentreGeometry {
-    /// The geometry of `acq` at the scene centre (at the DEM height there).
-    pub fn of(acq: &Acquisition, local: &LocalLonLat, dem: &Dem) -> Self {
-        let (e, n) = acq.platform.centre;
+    /// The geometry of `acq` at the scene centre `centre` (at the DEM height there).
+    pub fn of(acq: &Acquisition, centre: (f64, f64), local: &LocalLonLat, dem: &Dem) -> Self {
+        let (e, n) = centre;
         let h = dem.height(e, n);
         let (lon, lat) = local.lonlat(e, n);
-        let sun = SunEphemeris::at(acq.platform.t_centre).angles(lat, lon);
+        let sun = SunEphemeris::at(acq.t_centre).angles(lat, lon);
         let mut view_zenith = [0.0; NB];
         let mut view_azimuth = [0.0; NB];
-        for (b, g) in acq.bands.iter().enumerate().take(NB) {
-            let m = BandModel::new(&acq.platform, g);
+        for (b, m) in acq.models.iter().enumerate().take(NB) {
             let (l, c) = m.image_position(e, n, h);
             let (dx, dy) = m.view_direction(l, c, h);
             (view_zenith[b], view_azimuth[b]) = grid_to_angles(dx, dy);

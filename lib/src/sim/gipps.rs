@@ -9,8 +9,9 @@ use super::instrument::{BandCalibration, Defect};
 use crate::ee::cloudd;
 use crate::ee::gipp::Applicability;
 use crate::ee::gipps::{
-    self, DarkCurrents, DefectKind, GippCommon, OutOfOrderDetectors, PhysicalGains,
-    ReflectanceParameters, RelativeSensitivities, TdiDefects, ViewingDirections,
+    self, ArrayRotation, DarkCurrents, DefectKind, GippCommon, OutOfOrderDetectors, PhysicalGains,
+    ReflectanceParameters, RelativeSensitivities, Rotation, SensorGeometry, TdiDefects, Transform,
+    ViewingDirections,
 };
 use crate::ee::header::open_validity;
 use crate::ee::naming::TdiSet;
@@ -22,7 +23,34 @@ use crate::raster;
 /// TDI configuration of every simulated band.
 pub const TDI: u8 = 8;
 
-/// Writes DARKCU, RELSEN, VIEDIR, OUTORD (per band), PHGAIN, REFLEC, the CLOUDD and CKQLTL
+/// The simulated instrument's geometry: every frame aligned with its parent, no focal
+/// correction (the viewing directions of VIEDIR say everything).
+pub fn ideal_sensor_geometry() -> SensorGeometry {
+    let none = || Rotation {
+        order: "XYZ".into(),
+        x: 0.0,
+        y: 0.0,
+        z: 0.0,
+    };
+    let transform = || Transform {
+        rotation: none(),
+        z_homothety: 1.0,
+    };
+    SensorGeometry {
+        spacecraft_to_instrument: transform(),
+        instrument_to_tridetector: (0..4).map(|_| transform()).collect(),
+        tridetector_to_array: venus::BANDS
+            .iter()
+            .map(|b| ArrayRotation {
+                tridetector: b.detector,
+                band: b.code.into(),
+                rotation: none(),
+            })
+            .collect(),
+    }
+}
+
+/// Writes DARKCU, RELSEN, VIEDIR, OUTORD (per band), PHGAIN, REFLEC, SENGEO, the CLOUDD and CKQLTL
 /// of VIP's defaults ([`crate::cloud::stereo::vip_default`],
 /// [`crate::level1::quicklook::vip_default`]) and the L3COMM of WASP's
 /// ([`crate::ee::l3comm::L3Comm::WASP`]) into `dir`.
@@ -32,6 +60,7 @@ pub fn write(
     date: NaiveDate,
     creation: NaiveDateTime,
     cal: &[BandCalibration],
+    sengeo: &SensorGeometry,
     strlgt: Option<&[StrayLightFilters]>,
 ) -> Result<()> {
     raster::ensure_dir(dir)?;
@@ -112,6 +141,7 @@ pub fn write(
         max_reflectance: 1.2,
     };
     gipps::write_gipp(&gipps::reflec(&common, &reflec)?, dir)?;
+    gipps::write_gipp(&gipps::sengeo(&common, sengeo)?, dir)?;
     let mut defaults = common.clone();
     defaults.notes = "VIP default parameters".into();
     gipps::write_gipp(

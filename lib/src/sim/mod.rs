@@ -39,6 +39,9 @@ pub struct SceneSpec {
     /// Detector of the image's first column (`None`: the site under the ground track, as
     /// before); the track is moved across so that the image starts there.
     pub first_detector: Option<usize>,
+    /// Roll of the satellite towards the site, degrees (positive: looking right of the
+    /// track): the orbit passes aside so that the satellite sees the site so tilted.
+    pub roll_deg: f64,
     /// Put an atmosphere between the surface and the sensor: the landscape's spectra become
     /// surface reflectances (`None`: they are TOA reflectances, no atmosphere).
     pub atmosphere: Option<atmosphere::AtmosphereSpec>,
@@ -82,6 +85,7 @@ impl SceneSpec {
             straylight: false,
             lake: false,
             first_detector: None,
+            roll_deg: 0.0,
             atmosphere: None,
             clouds: None,
         })

@@ -11,6 +11,7 @@
 use chrono::NaiveDateTime;
 
 use crate::ee::auxdata::{AttitudeSample, GpsSample};
+use crate::ee::eordta::{EopDay, EopTable};
 use crate::error::{Result, VipError};
 use crate::geometry::earth::{
     self, ecef_to_geodetic, geodetic_to_ecef, EarthOrientation, Frames, Vec3, EARTH_RATE,
@@ -265,6 +266,41 @@ pub fn aux_samples(
         })
         .collect();
     Ok((gps, samples))
+}
+
+/// The absolute orbit number of an instant: whole revolutions of a 720 km orbit (100.0 min
+/// for VENµS's 14.4 a day) since VENµS's launch, 2017-08-02T01:58 UTC, modulo 100000.
+pub fn orbit_number(t: NaiveDateTime) -> u32 {
+    let launch = chrono::NaiveDate::from_ymd_opt(2017, 8, 2)
+        .and_then(|d| d.and_hms_opt(1, 58, 0))
+        .expect("a valid date");
+    let minutes = seconds_between(launch, t) / 60.0;
+    ((minutes / 100.0).floor().max(0.0) as u64 % 100_000) as u32
+}
+
+/// The Earth orientation the simulator flies with: plausible values for the 2020s (IERS
+/// Bulletin A gives x ≈ 0.1″–0.3″, y ≈ 0.3″–0.5″, UT1 − UTC within ±0.05 s then).
+pub const SIMULATED_EOP: EarthOrientation = EarthOrientation {
+    x_pole: 0.152,
+    y_pole: 0.411,
+    ut1_utc: 0.0183,
+};
+
+/// The Earth orientation table the simulator writes (EORDTA): `eop` on every day from the
+/// day before `t` to two days after, valid from the first midnight to the last. Constant, so
+/// that the table and the orbit's own conversion agree at every instant.
+pub fn eop_table(t: NaiveDateTime, eop: EarthOrientation) -> EopTable {
+    let day = |k: i64| EopDay {
+        date: t.date() + chrono::Duration::days(k),
+        eop,
+    };
+    let days: Vec<EopDay> = (-1..=2).map(day).collect();
+    let midnight = |d: &EopDay| d.date.and_hms_opt(0, 0, 0).expect("midnight exists");
+    EopTable {
+        validity: (midnight(&days[0]), midnight(&days[3])),
+        days,
+        source: "EORDTA".into(),
+    }
 }
 
 /// Where `target` (ITRF, m) lies from the nadir of the satellite in state `s`, on the

@@ -17,33 +17,35 @@
 //! corner values of each random field's last lattice cell, the parcel and stand centres
 //! around the last cell, the last parcels' draws), the fields that place forests, roads, the
 //! river and lakes are bounded per 40 m square and drawn only where the feature can reach
-//! (most of the map is far from all of them), nothing is drawn under a closed canopy, and the
-//! line of sight is searched from the neighbouring pixel's height. The landscape and the
-//! truth rasters are those of the direct evaluation, byte for byte; the raw pixels' ground
-//! points move within the search's 1 mm tolerance (on a 2500 m relief, one raw count in
-//! 700 000 changes by one).
+//! (most of the map is far from all of them), and nothing is drawn under a closed canopy. The
+//! landscape and the truth rasters are those of the direct evaluation, byte for byte. Each raw
+//! pixel's line of sight is followed down from the DEM's top to where it first meets the
+//! terrain (what the sensor sees, behind ridges too), through the band's forward grid.
 
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::acquisition::{self, Acquisition, Site};
+use super::acquisition::{self, Acquisition, Optics, Pointing, Site};
 use super::atmosphere::{self, Atmosphere, CentreGeometry};
 use super::clouds::{CloudSpec, Clouds, Column, SunGeometry, ViewField, SEEN_BAND};
 use super::instrument::{self, BandCalibration};
 use super::landscape::{Landscape, NB};
+use super::orbit::{eop_table, SIMULATED_EOP};
 use super::SceneSpec;
 use crate::atmosphere::LutSet;
 use crate::cli::{progress, Options};
+use crate::ee::auxdata::{self, AuxId};
+use crate::ee::eordta;
 use crate::ee::strlgt::StrayLightFilters;
 use crate::error::{Result, VipError};
-use crate::geometry::dem::Dem;
+use crate::geometry::dem::{meet_terrain, Dem};
 use crate::geometry::lonlat::{utm_epsg, LocalLonLat, MapToLonLat};
-use crate::geometry::sensor::BandModel;
+use crate::geometry::ortho::NodeGrid;
 use crate::geometry::sun::SunEphemeris;
-use crate::geometry::time::{add_seconds, seconds_between};
+use crate::geometry::time::seconds_between;
 use crate::mission::venus::{self, DETECTORS};
-use crate::product::l1a::{L1a, LineDatation, RawBand, RawGeometry};
+use crate::product::l1a::{AuxiliaryFile, L1a, LineDatation, RawBand, RawGeometry};
 use crate::raster::{self, RasterSpec, SampleType, Staged, Strips};
 use crate::straylight;
 
@@ -94,7 +96,8 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
     if spec.lake {
         land = land.with_lake(site.centre(), 0.2 * extent);
     }
-    let local = to_lonlat.local(site.centre(), extent)?;
+    // the raw images reach beyond the site by the relief's displacement: a margin for it
+    let local = to_lonlat.local(site.centre(), extent + 5000.0)?;
 
     let dem = make_dem(&site, &land);
     write_dem(&root.join("DEM.tif"), &dem, epsg, opts)?;
@@ -102,25 +105,45 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
     let (h_lo, h_hi, _, _) = dem.statistics();
     let full = instrument::draw(spec.seed, 0..DETECTORS);
     let dirs: Vec<_> = full.iter().map(|c| c.view_dirs.clone()).collect();
+    let sengeo = super::gipps::ideal_sensor_geometry();
+    let optics = venus::BANDS
+        .iter()
+        .zip(&dirs)
+        .map(|(b, d)| {
+            Ok(Optics {
+                view_dirs: d,
+                array_to_body: sengeo.array_to_body(b.code).ok_or_else(|| {
+                    VipError::Internal(format!("no array rotation for {}", b.code))
+                })?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let pointing = Pointing {
+        roll_deg: spec.roll_deg,
+        first_detector: spec.first_detector,
+    };
+    let eop = (SIMULATED_EOP, eop_table(t_centre, SIMULATED_EOP));
     let acq = acquisition::plan(
         &site,
-        lat,
+        &local,
         t_centre,
         (h_lo, h_hi),
-        &dirs,
-        spec.first_detector,
-    )
+        &optics,
+        pointing,
+        eop,
+    )?
     .ok_or_else(|| {
         VipError::Usage(format!(
-            "--first-detector {}: the site does not fit the detector array from there",
-            spec.first_detector.unwrap_or(0)
+            "--first-detector {}: the site does not fit the detector array from there (roll {}°)",
+            spec.first_detector.unwrap_or(0),
+            spec.roll_deg
         ))
     })?;
     let cal = instrument::draw(spec.seed, acq.first_detector..acq.first_detector + acq.cols);
 
     let atm = match (&spec.atmosphere, &luts) {
         (Some(a), Some(luts)) => {
-            let geometry = CentreGeometry::of(&acq, &local, &dem);
+            let geometry = CentreGeometry::of(&acq, site.centre(), &local, &dem);
             let origin = (site.ulx, site.uly);
             Some(Atmosphere::new(
                 a, luts, geometry, spec.seed, origin, &land, &dem,
@@ -145,7 +168,7 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
             clouds,
             sun,
             seen: ViewField::of(
-                &BandModel::new(&acq.platform, &acq.bands[SEEN_BAND]),
+                &acq.models[SEEN_BAND],
                 site.centre(),
                 dem.height(site.centre().0, site.centre().1),
                 extent / 2.0,
@@ -161,6 +184,7 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
         spec.date,
         t_centre,
         &cal,
+        &sengeo,
         strlgt.as_deref(),
     )?;
     if let (Some(a), Some(atm)) = (&spec.atmosphere, &atm) {
@@ -170,9 +194,10 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
         let path = root.join("truth/atmosphere.json");
         std::fs::write(&path, json + "\n").map_err(|e| VipError::output_io(&path, &e))?;
     }
-    let l1a = l1a_model(&nick, spec, &acq, &to_lonlat)?;
     let l1a_dir = root.join("L1A");
     raster::ensure_dir(&l1a_dir)?;
+    let auxiliary = write_auxiliary(&l1a_dir, &nick, &acq)?;
+    let l1a = l1a_model(&nick, spec, &acq, auxiliary)?;
     let hdr = l1a.write_headers(&l1a_dir)?;
     let raw = RawScene {
         l1a: &l1a,
@@ -475,10 +500,10 @@ fn l1a_model(
     nick: &str,
     spec: &SceneSpec,
     acq: &Acquisition,
-    to_lonlat: &MapToLonLat,
+    auxiliary: Vec<AuxiliaryFile>,
 ) -> Result<L1a> {
-    let (nadir_lon, nadir_lat) = to_lonlat.lonlat(acq.platform.centre.0, acq.platform.centre.1)?;
-    let t_centre = acq.platform.t_centre;
+    let ((nadir_lon, nadir_lat, altitude), heading, ground_speed) = acq.nadir()?;
+    let t_centre = acq.t_centre;
     Ok(L1a {
         class: CLASS.into(),
         nick: nick.into(),
@@ -501,14 +526,14 @@ fn l1a_model(
             })
             .collect(),
         geometry: RawGeometry {
-            heading_deg: acq.platform.heading_deg,
-            roll_deg: acq.platform.roll_deg,
-            pitch_deg: acq.platform.pitch_deg,
-            yaw_deg: acq.platform.yaw_deg,
+            heading_deg: heading,
+            roll_deg: acq.roll_deg,
+            pitch_deg: 0.0,
+            yaw_deg: 0.0,
             nadir_lat,
             nadir_lon,
-            altitude_m: acq.platform.altitude,
-            ground_speed_m_s: acq.platform.ground_speed,
+            altitude_m: altitude,
+            ground_speed_m_s: ground_speed,
             first_detector: acq.first_detector,
             along_track_resolution_m: venus::GROUND_SAMPLING_M,
             along_detector_resolution_m: venus::GROUND_SAMPLING_M,
@@ -516,37 +541,52 @@ fn l1a_model(
         creation: t_centre,
         creator: "vip-sim".into(),
         straylight: None,
+        auxiliary,
     })
 }
 
-/// [`BandModel::locate`] from height `h` on: where the line of sight of `pixel` (line, col)
-/// meets the DEM. The sight is straight, so it is interpolated between its points at heights
-/// 0 and `top` (the platform's), and a start near the answer (the neighbouring pixel's
-/// height) saves most of the fixed-point steps.
-fn locate(
-    model: &BandModel,
-    top: f64,
-    dem: &Dem,
-    pixel: (f64, f64),
-    mut h: f64,
-) -> (f64, f64, f64) {
-    let (l, c) = pixel;
-    let (g0, g1) = (model.ground(l, c, 0.0), model.ground(l, c, top));
-    let at = |h: f64| {
-        let t = h / top;
-        (g0.0 + (g1.0 - g0.0) * t, g0.1 + (g1.1 - g0.1) * t)
+/// [`BandModel::locate`] through the band's forward grid: where the line of sight of raw
+/// pixel (`line`, `col`) first meets the DEM, whose highest point is `top`.
+fn locate(grid: &NodeGrid, dem: &Dem, top: f64, (line, col): (usize, usize)) -> (f64, f64, f64) {
+    meet_terrain(
+        |h| grid.position(line, col, h),
+        |e, n| dem.height(e, n),
+        top,
+        dem.pixel,
+    )
+}
+
+/// Writes the acquisition's auxiliary data into `dir` (the L1A's): GPSDTA, AOCDTA and the
+/// Earth orientation (EORDTA); returns the L1A's references to the first two.
+fn write_auxiliary(dir: &Path, nick: &str, acq: &Acquisition) -> Result<Vec<AuxiliaryFile>> {
+    let id = AuxId {
+        class: CLASS.into(),
+        site_type: 'S',
+        nick: nick.into(),
+        orbit: super::orbit::orbit_number(acq.t_centre),
+        serial: 1,
     };
-    let mut p = at(h);
-    for _ in 0..8 {
-        let nh = dem.height(p.0, p.1);
-        let converged = (nh - h).abs() < 1e-3;
-        h = nh;
-        p = at(h);
-        if converged {
-            break;
-        }
+    // created at the acquisition, as every header vip-sim writes: the same bytes every run
+    for (ty, mut doc) in [
+        ("GPSDTA", auxdata::gpsdta(&id, &acq.gps)?),
+        ("AOCDTA", auxdata::aocdta(&id, &acq.attitude)?),
+    ] {
+        doc.fixed.creation_date = acq.t_centre;
+        doc.fixed.creator = "vip-sim".into();
+        doc.write(&dir.join(format!("{}.EEF", id.file_name(ty))))?;
     }
-    (p.0, p.1, h)
+    let eop = &acq.flight.eop;
+    eordta::write_eordta(dir, CLASS, &eop.days, eop.validity, acq.t_centre)?;
+    Ok(vec![
+        AuxiliaryFile {
+            code: "GPS".into(),
+            name: id.file_name("GPSDTA"),
+        },
+        AuxiliaryFile {
+            code: "AOCS".into(),
+            name: id.file_name("AOCDTA"),
+        },
+    ])
 }
 
 /// What the raw images are made of.
@@ -563,28 +603,25 @@ impl RawScene<'_> {
     /// The ideal signal S reaching band `b` over `lines`: every pixel located on the DEM with
     /// the band's own viewing direction, the truth read there, turned into signal with the sun
     /// of that place at that line's time.
-    fn signal(&self, b: usize, lines: std::ops::Range<usize>) -> Vec<f32> {
+    fn signal(&self, b: usize, lines: std::ops::Range<usize>, grid: &NodeGrid) -> Vec<f32> {
         let band = &self.l1a.bands[b];
-        let model = BandModel::new(&self.acq.platform, &self.acq.bands[b]);
-        let t_centre = self.acq.platform.t_centre;
-        let top = self.acq.platform.altitude;
+        let model = &self.acq.models[b];
+        let top = self.world.dem.statistics().1 + 1.0;
         let mut out = vec![0f32; lines.len() * band.cols];
         out.par_chunks_mut(band.cols)
             .zip(lines)
             .for_each(|(line, l)| {
-                let eph = SunEphemeris::at(add_seconds(t_centre, model.line_time(l as f64)));
+                let eph = SunEphemeris::at(model.line_instant(l as f64));
                 let d2 = eph.distance_au * eph.distance_au;
-                // each pixel's search starts from its left neighbour's height
-                let mut h = 0.0;
                 for (c, out) in line.iter_mut().enumerate() {
-                    let (e, n);
-                    (e, n, h) = locate(&model, top, self.world.dem, (l as f64, c as f64), h);
+                    let (e, n, h) = locate(grid, self.world.dem, top, (l, c));
                     let (lon, lat) = self.local.lonlat(e, n);
                     let mu_s = eph.cos_zenith(lat, lon);
-                    let column = self.world.sky.as_ref().map(|s| {
-                        s.clouds
-                            .column(e, n, h, |z| model.ground(l as f64, c as f64, z))
-                    });
+                    let column = self
+                        .world
+                        .sky
+                        .as_ref()
+                        .map(|s| s.clouds.column(e, n, h, |z| grid.position(l, c, z)));
                     let sky = column.as_ref().map(|col| (col, mu_s.max(1e-3)));
                     let rho = self.world.toa(e, n, h, b, sky);
                     let sun = mu_s.max(0.0) / d2;
@@ -592,6 +629,24 @@ impl RawScene<'_> {
                 }
             });
         out
+    }
+
+    /// The forward grid of band `b`: its raw pixels' ground points at the DEM's heights
+    /// (levels at most 500 m apart) and at the clouds' altitudes.
+    fn grid(&self, b: usize) -> NodeGrid {
+        let (lo, hi, _, _) = self.world.dem.statistics();
+        let (lo, hi) = (lo - 10.0, hi + 10.0);
+        let steps = ((hi - lo) / 500.0).ceil().max(1.0) as usize;
+        let mut levels: Vec<f64> = (0..=steps)
+            .map(|k| lo + (hi - lo) * k as f64 / steps as f64)
+            .collect();
+        if let Some(sky) = &self.world.sky {
+            levels.extend(sky.clouds.altitudes().iter().map(|&(z, _)| z));
+        }
+        levels.sort_by(f64::total_cmp);
+        levels.dedup_by(|a, b| (*a - *b).abs() < 1.0);
+        let band = &self.l1a.bands[b];
+        NodeGrid::forward(&self.acq.models[b], band.lines, band.cols, &levels)
     }
 
     /// Counts of band `b`, lines `lines`, from the signal reaching the detectors.
@@ -631,8 +686,9 @@ impl RawScene<'_> {
         let bar = progress(total as u64, "raw L1A");
         for (b, band) in self.l1a.bands.iter().enumerate() {
             let (mut ds, path) = self.create(dir, b, opts)?;
+            let grid = self.grid(b);
             for win in Strips::for_budget(band.lines, band.cols, opts.ram_bytes, 2 * 4 + 2) {
-                let signal = self.signal(b, win.row..win.end());
+                let signal = self.signal(b, win.row..win.end(), &grid);
                 let counts = self.counts(b, win.row..win.end(), &signal);
                 raster::write_window(&mut ds, 1, (0, win.row), (band.cols, win.rows), &counts)?;
                 bar.inc(win.rows as u64);
@@ -680,7 +736,7 @@ impl RawScene<'_> {
                 cols: band.cols,
                 rows: band.lines,
                 width: band.cols,
-                data: self.signal(b, 0..band.lines),
+                data: self.signal(b, 0..band.lines, &self.grid(b)),
             })
             .collect();
         let te = self.acq.bands[0].datation.te;
