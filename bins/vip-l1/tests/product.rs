@@ -81,6 +81,10 @@ fn validates_opens_and_is_deterministic() {
     }
     let product = vip::product::L1c::open(&hdr).unwrap();
     assert_eq!(product.site.quantification, 0.001);
+    // the acquisition's orbit, from the L1A
+    let raw = vip::product::L1a::open(&s.l1a).unwrap();
+    assert!(raw.orbit.is_some());
+    assert_eq!(product.site.orbit, raw.orbit);
     assert_eq!(product.site.aks.len(), 12);
     let info = String::from_utf8(
         Command::new("gdalinfo")

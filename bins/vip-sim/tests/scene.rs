@@ -70,6 +70,22 @@ fn writes_the_documented_layout_in_valid_formats() {
             "no {ty} beside the L1A"
         );
     }
+    // the L1A lists the ephemeris and attitude of its own orbit
+    let product = vip::product::L1a::open(&l1a).unwrap();
+    let orbit = product.orbit.expect("an orbit number");
+    assert_eq!(product.auxiliary.len(), 2);
+    for a in &product.auxiliary {
+        assert!(
+            a.name.contains(&format!("_{orbit:05}_")),
+            "{} {orbit}",
+            a.name
+        );
+        assert!(
+            l1a.with_file_name(format!("{}.EEF", a.name)).is_file(),
+            "{}",
+            a.name
+        );
+    }
     vip::ee::schema::validate_all(&xml).unwrap();
     // GDAL opens every raster; the site grid is 5 m UTM; the DEM has the requested relief.
     for tif in all

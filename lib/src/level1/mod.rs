@@ -761,7 +761,7 @@ fn header_model(
             nick: p.nick.clone(),
             date: p.date,
             acquisition: p.acquisition.with_nanosecond(0).unwrap_or(p.acquisition),
-            orbit: None,
+            orbit: inp.product.orbit,
             epsg: site.epsg,
             ulx: site.ulx,
             uly: site.uly,

@@ -81,6 +81,8 @@ pub struct L1a {
     pub date: NaiveDate,
     /// Acquisition time at the scene centre.
     pub acquisition: NaiveDateTime,
+    /// Absolute orbit number of the acquisition (`None`: `NIL=N/A`).
+    pub orbit: Option<u32>,
     /// The band images, in product order.
     pub bands: Vec<RawBand>,
     pub geometry: RawGeometry,
@@ -370,7 +372,11 @@ impl L1a {
                 "Acquisition_Date_Time",
                 utc_fraction(self.acquisition),
             ))
-            .child(unit("Acquisition_Orbit_Number", "NIL=N/A", "abs"))
+            .child(unit(
+                "Acquisition_Orbit_Number",
+                self.orbit.map_or("NIL=N/A".to_string(), |o| o.to_string()),
+                "abs",
+            ))
             .child(processing_information(
                 self.creation,
                 self.straylight.as_ref().map_or(&[][..], |s| &s.gipps),
@@ -780,6 +786,7 @@ impl L1a {
             nick: r.text(sph, "Instance_Id/Nick_Name")?.to_string(),
             date: r.date(sph, "Instance_Id/Acquisition_Date")?,
             acquisition: r.utc(info, "Acquisition_Date_Time")?,
+            orbit: r.orbit(info)?,
             bands,
             geometry: RawGeometry {
                 heading_deg: t.f64(private, "Cape")?,
@@ -906,6 +913,7 @@ pub(crate) mod tests {
             nick: "CAMARGUE".into(),
             date: NaiveDate::from_ymd_opt(2018, 1, 1).unwrap(),
             acquisition: acq,
+            orbit: Some(7993),
             bands,
             geometry: RawGeometry {
                 heading_deg: 191.25,

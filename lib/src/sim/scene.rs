@@ -509,6 +509,7 @@ fn l1a_model(
         nick: nick.into(),
         date: spec.date,
         acquisition: t_centre,
+        orbit: Some(super::orbit::orbit_number(t_centre)),
         bands: venus::BANDS
             .iter()
             .zip(&acq.bands)
