@@ -101,9 +101,9 @@ fn l1c_package_layout_metadata_and_rasters() {
         m.reflectance_quantification,
         1.0 / native.site.quantification
     );
-    // The simulated chain carries no orbit number (NIL=N/A): 0 says unknown.
-    assert_eq!(native.site.orbit, None);
-    assert_eq!(m.orbit_number, 0);
+    // The simulated chain carries the orbit number of its auxiliary data.
+    let orbit = native.site.orbit.expect("an orbit number");
+    assert_eq!(m.orbit_number, i64::from(orbit));
     assert_eq!(
         m.special_values[0],
         ("nodata".into(), native.site.nodata.to_string())
@@ -342,25 +342,29 @@ fn cog_rasters_have_the_cog_layout() {
 fn orbit_number_comes_from_the_native_header() {
     let (s, hdr) = l1c();
     let text = std::fs::read_to_string(&hdr).unwrap();
-    let nil = "\">NIL=N/A</Acquisition_Orbit_Number>";
-    assert!(text.contains(nil), "no NIL orbit in the header");
+    let orbit = vip::product::L1c::open(&hdr).unwrap().site.orbit.unwrap();
+    let ours = format!("\">{orbit}</Acquisition_Orbit_Number>");
+    assert!(text.contains(&ours), "no orbit {orbit} in the header");
     let dir = hdr.parent().unwrap();
-    let with = dir.join("ORBIT.HDR");
-    std::fs::write(
-        &with,
-        text.replace(nil, "\">1234</Acquisition_Orbit_Number>"),
-    )
-    .unwrap();
-    let pkg = pack(&with, &s.scratch("DIST"), &[]);
-    let id = pkg.file_name().unwrap().to_str().unwrap();
-    let mtd = pkg.join(format!("{id}_MTD_ALL.xml"));
-    vip::ee::schema::validate_all(&[&mtd]).unwrap();
-    assert_eq!(MtdAll::read(&mtd).unwrap().orbit_number, 1234);
+    // another number, and none (NIL=N/A: 0 says unknown)
+    for (value, expected, out) in [("1234", 1234, "DIST"), ("NIL=N/A", 0, "DIST0")] {
+        let with = dir.join(format!("ORBIT{expected}.HDR"));
+        std::fs::write(
+            &with,
+            text.replace(&ours, &format!("\">{value}</Acquisition_Orbit_Number>")),
+        )
+        .unwrap();
+        let pkg = pack(&with, &s.scratch(out), &[]);
+        let id = pkg.file_name().unwrap().to_str().unwrap();
+        let mtd = pkg.join(format!("{id}_MTD_ALL.xml"));
+        vip::ee::schema::validate_all(&[&mtd]).unwrap();
+        assert_eq!(MtdAll::read(&mtd).unwrap().orbit_number, expected);
+    }
     // An orbit that is not a number is bad input naming the header.
     let bad = dir.join("BADORBIT.HDR");
     std::fs::write(
         &bad,
-        text.replace(nil, "\">12x4</Acquisition_Orbit_Number>"),
+        text.replace(&ours, "\">12x4</Acquisition_Orbit_Number>"),
     )
     .unwrap();
     run(

@@ -129,6 +129,26 @@ struct Acquisition {
         allow_negative_numbers = true
     )]
     roll: f64,
+    /// Attitude bias of the written AOCDTA against the attitude flown, µrad about the body's
+    /// roll, pitch and yaw axes (what refinement on a reference image must find; 37 µrad is
+    /// 5 m on the ground from 720 km) [default: none]
+    #[arg(
+        long,
+        value_name = "ROLL,PITCH,YAW",
+        value_delimiter = ',',
+        num_args = 3,
+        allow_negative_numbers = true
+    )]
+    attitude_bias: Option<Vec<f64>>,
+    /// Time offset of the written GPSDTA and AOCDTA time tags against the image datation,
+    /// milliseconds (a sample taken at t is tagged t + offset) [default: none]
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    time_offset: f64,
     /// Put an atmosphere over the surface, from the LUT GIPP set of --aerosol-model in DIR;
     /// every LUT set of DIR is copied into the scene's GIPP folder (the L2 may choose)
     #[arg(long, value_name = "DIR")]
@@ -181,6 +201,13 @@ impl Acquisition {
         spec.lake = self.lake;
         spec.first_detector = self.first_detector.map(usize::from);
         spec.roll_deg = self.roll;
+        let bias = self.attitude_bias.clone().unwrap_or_else(|| vec![0.0; 3]);
+        spec.knowledge = vip::sim::orbit::KnowledgeError {
+            roll_urad: bias[0],
+            pitch_urad: bias[1],
+            yaw_urad: bias[2],
+            time_s: self.time_offset * 1e-3,
+        };
         spec.atmosphere = self
             .luts
             .clone()

@@ -282,3 +282,57 @@ fn full_disk_fails_cleanly() {
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert!(left.is_empty(), "partial output left: {left:?}");
 }
+
+/// A knowledge error changes what the auxiliary data say, not the images: the same scene with
+/// a 69 µrad roll bias (10 pixels across the track from 720 km) and a 20 ms time offset has
+/// the same raw images, and vip-l1's model, reading its auxiliary files, puts the site 10
+/// pixels across and 20 ms of lines along the track from where the faithful files put it.
+#[test]
+fn a_knowledge_error_moves_what_the_auxiliary_data_say_not_the_images() {
+    let spec = || {
+        vip::sim::SceneSpec::new("SIMULSIT", "2024-03-15", "10:30:00", 64, 64, 4, 300.0).unwrap()
+    };
+    let faithful = vip_testkit::SimScene::of(spec());
+    let mut biased = spec();
+    biased.knowledge = vip::sim::orbit::KnowledgeError {
+        roll_urad: 69.0,
+        pitch_urad: 0.0,
+        yaw_urad: 0.0,
+        time_s: 0.020,
+    };
+    let biased = vip_testkit::SimScene::of(biased);
+    let raw = |s: &vip_testkit::SimScene| {
+        let dir = s.l1a.with_extension("DBL.DIR");
+        let mut tifs: Vec<PathBuf> = files(&dir)
+            .into_iter()
+            .filter(|p| p.to_string_lossy().ends_with(".DBL.TIF"))
+            .collect();
+        tifs.sort();
+        tifs.iter()
+            .map(|p| std::fs::read(p).unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert!(raw(&faithful) == raw(&biased), "the images differ");
+    let model = |s: &vip_testkit::SimScene| {
+        let inputs = vip::level1::Inputs::load(&s.l1a, &s.gipp(), &s.dem(), None).unwrap();
+        let to_lonlat = vip::geometry::lonlat::MapToLonLat::new(inputs.epsg).unwrap();
+        let te = inputs.product.bands[3].datation.te;
+        (inputs.models(&to_lonlat).unwrap().remove(3), te)
+    };
+    let ((a, te), (b, _)) = (model(&faithful), model(&biased));
+    let site = vip::geometry::grid::Site::read(&faithful.site_json()).unwrap();
+    let (e, n) = site.centre();
+    let (pa, pb) = (a.image_position(e, n, 200.0), b.image_position(e, n, 200.0));
+    let (along, across) = (pb.0 - pa.0, pb.1 - pa.1);
+    eprintln!("knowledge error: {along:.3} lines along, {across:.3} columns across");
+    // tags 20 ms late: the data say the satellite was at each place 20 ms later
+    assert!(
+        (along.abs() - 0.020 / te).abs() < 0.5,
+        "{along} lines, {} expected",
+        0.020 / te
+    );
+    assert!(
+        (across.abs() - 69e-6 * 720e3 / 5.3).abs() < 0.5,
+        "{across} columns"
+    );
+}

@@ -4,7 +4,7 @@
 
 use chrono::NaiveDateTime;
 
-use super::orbit::{aux_samples, orbital_axes, roll_towards, Orbit};
+use super::orbit::{aux_samples, orbital_axes, roll_towards, KnowledgeError, Orbit};
 use crate::ee::auxdata::{AttitudeSample, GpsSample};
 use crate::ee::eordta::EopTable;
 use crate::error::{Result, VipError};
@@ -32,6 +32,8 @@ pub struct Pointing {
     /// roll is then trimmed so that the image starts there, as real products start wherever
     /// the site lies in the swath.
     pub first_detector: Option<usize>,
+    /// How wrong the auxiliary data written are about the flight the images were made with.
+    pub knowledge: KnowledgeError,
 }
 
 /// What makes a band look where it does: its detectors' VIEDIR directions and its array's
@@ -47,8 +49,8 @@ pub struct Optics<'a> {
 pub struct Acquisition {
     /// The instant the satellite sees the site centre.
     pub t_centre: NaiveDateTime,
-    /// The auxiliary data the acquisition was flown with (what GPSDTA, AOCDTA and EORDTA
-    /// hold) and the flight they give.
+    /// The auxiliary data as reported (what GPSDTA and AOCDTA hold: the flight's, with the
+    /// pointing's knowledge error) and the flight the images were made with.
     pub gps: Vec<GpsSample>,
     pub attitude: Vec<AttitudeSample>,
     pub flight: Flight,
@@ -78,6 +80,19 @@ pub fn plan(
     pointing: Pointing,
     eop: (EarthOrientation, EopTable),
 ) -> Result<Option<Acquisition>> {
+    let k = &pointing.knowledge;
+    let biases = [k.roll_urad, k.pitch_urad, k.yaw_urad];
+    if !biases.iter().all(|b| b.is_finite() && b.abs() <= 10_000.0) {
+        return Err(VipError::Usage(format!(
+            "--attitude-bias {biases:?}: each must be within ±10000 µrad"
+        )));
+    }
+    if !(k.time_s.is_finite() && k.time_s.abs() <= 1.0) {
+        return Err(VipError::Usage(format!(
+            "--time-offset {}: must be within ±1000 ms",
+            k.time_s * 1e3
+        )));
+    }
     let (lon, lat) = local.lonlat(site.centre().0, site.centre().1);
     let target = geodetic_to_ecef(lon, lat, 0.0);
     let orbit = pass_with_roll(lon, lat, t_centre, pointing.roll_deg, eop.0)?;
@@ -105,6 +120,7 @@ pub fn plan(
             attitude: Attitude::new(&attitude, source)?,
             eop: eop.1.clone(),
         };
+        let (gps, attitude) = pointing.knowledge.reported(&gps, &attitude);
         let mut acq = Acquisition {
             t_centre,
             gps,
@@ -374,6 +390,7 @@ mod tests {
             let pointing = Pointing {
                 roll_deg: roll,
                 first_detector: first,
+                knowledge: KnowledgeError::default(),
             };
             let acq = plan_site(&s, pointing).unwrap();
             assert!(
@@ -407,7 +424,8 @@ mod tests {
             &s,
             Pointing {
                 roll_deg: 0.0,
-                first_detector: Some(4800)
+                first_detector: Some(4800),
+                knowledge: KnowledgeError::default(),
             }
         )
         .is_none());

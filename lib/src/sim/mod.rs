@@ -42,6 +42,8 @@ pub struct SceneSpec {
     /// Roll of the satellite towards the site, degrees (positive: looking right of the
     /// track): the orbit passes aside so that the satellite sees the site so tilted.
     pub roll_deg: f64,
+    /// How wrong the auxiliary data written are about the flight (none by default).
+    pub knowledge: orbit::KnowledgeError,
     /// Put an atmosphere between the surface and the sensor: the landscape's spectra become
     /// surface reflectances (`None`: they are TOA reflectances, no atmosphere).
     pub atmosphere: Option<atmosphere::AtmosphereSpec>,
@@ -86,6 +88,7 @@ impl SceneSpec {
             lake: false,
             first_detector: None,
             roll_deg: 0.0,
+            knowledge: orbit::KnowledgeError::default(),
             atmosphere: None,
             clouds: None,
         })

@@ -121,6 +121,7 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
     let pointing = Pointing {
         roll_deg: spec.roll_deg,
         first_detector: spec.first_detector,
+        knowledge: spec.knowledge,
     };
     let eop = (SIMULATED_EOP, eop_table(t_centre, SIMULATED_EOP));
     let acq = acquisition::plan(
@@ -194,6 +195,13 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
         let path = root.join("truth/atmosphere.json");
         std::fs::write(&path, json + "\n").map_err(|e| VipError::output_io(&path, &e))?;
     }
+    // what the auxiliary data do not say: the roll flown and their knowledge error
+    let flight = serde_json::json!({
+        "roll_deg": acq.roll_deg,
+        "knowledge_error": spec.knowledge,
+    });
+    let path = root.join("truth/flight.json");
+    std::fs::write(&path, format!("{flight:#}\n")).map_err(|e| VipError::output_io(&path, &e))?;
     let l1a_dir = root.join("L1A");
     raster::ensure_dir(&l1a_dir)?;
     let auxiliary = write_auxiliary(&l1a_dir, &nick, &acq)?;
