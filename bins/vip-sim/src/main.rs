@@ -136,7 +136,6 @@ struct Acquisition {
         long,
         value_name = "ROLL,PITCH,YAW",
         value_delimiter = ',',
-        num_args = 3,
         allow_negative_numbers = true
     )]
     attitude_bias: Option<Vec<f64>>,
@@ -202,6 +201,11 @@ impl Acquisition {
         spec.first_detector = self.first_detector.map(usize::from);
         spec.roll_deg = self.roll;
         let bias = self.attitude_bias.clone().unwrap_or_else(|| vec![0.0; 3]);
+        if bias.len() != 3 {
+            return Err(vip::VipError::Usage(format!(
+                "--attitude-bias {bias:?}: give three values, ROLL,PITCH,YAW (µrad)"
+            )));
+        }
         spec.knowledge = vip::sim::orbit::KnowledgeError {
             roll_urad: bias[0],
             pitch_urad: bias[1],

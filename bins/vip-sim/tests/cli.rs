@@ -163,6 +163,19 @@ fn cloud_parameters_out_of_range_are_refused() {
         ),
         (&["--relief", "-5"][..], "--relief -5"),
         (&["--relief", "nan"][..], "--relief NaN"),
+        (&["--roll", "50"][..], "--roll 50: must be within ±45°"),
+        (
+            &["--attitude-bias", "0,20000,0"][..],
+            "--attitude-bias [0.0, 20000.0, 0.0]: each must be within ±10000 µrad",
+        ),
+        (
+            &["--time-offset", "1500"][..],
+            "--time-offset 1500: must be within ±1000 ms",
+        ),
+        (
+            &["--attitude-bias", "1,2"][..],
+            "--attitude-bias [1.0, 2.0]: give three values",
+        ),
     ] {
         let mut all = vec!["scene"];
         all.extend_from_slice(args);
