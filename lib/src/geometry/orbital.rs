@@ -15,7 +15,7 @@
 
 use chrono::NaiveDateTime;
 
-use super::earth::{ecef_to_geodetic, mul, mul3, ray_to_ellipsoid, Frames, Mat3, Vec3};
+use super::earth::{mul, mul3, ray_to_ellipsoid, Frames, Mat3, Vec3};
 use super::orbit::{Attitude, Ephemeris};
 use super::sensor::Datation;
 use crate::ee::eordta::EopTable;
@@ -85,11 +85,6 @@ impl OrbitalModel {
         Ok(m)
     }
 
-    /// The band's datation, detectors and viewing directions.
-    pub fn band(&self) -> &OrbitalBand {
-        &self.band
-    }
-
     /// The UTC instant `line` is acquired at, to the nanosecond (a microsecond is 7 mm of
     /// the satellite's track, 0.001 of a line).
     pub fn line_instant(&self, line: f64) -> NaiveDateTime {
@@ -137,35 +132,6 @@ impl OrbitalModel {
     pub fn ground(&self, line: f64, col: f64, h: f64) -> Result<Vec3> {
         let (o, d) = self.sight(line, col);
         ray_to_ellipsoid(o, d, h).ok_or_else(|| miss(line, col))
-    }
-
-    /// Where pixel (`line`, `col`) meets the terrain `dem(lon, lat)` (heights above the
-    /// ellipsoid): (lon, lat, h). Fixed-point iteration on the height, which contracts by
-    /// |tan(view zenith) · slope| < 1.
-    pub fn locate(
-        &self,
-        line: f64,
-        col: f64,
-        dem: impl Fn(f64, f64) -> f64,
-    ) -> Result<(f64, f64, f64)> {
-        let (o, d) = self.sight(line, col);
-        let at = |h: f64| {
-            ray_to_ellipsoid(o, d, h)
-                .map(ecef_to_geodetic)
-                .ok_or_else(|| miss(line, col))
-        };
-        let mut h = 0.0;
-        let (mut lon, mut lat, _) = at(h)?;
-        for _ in 0..20 {
-            let nh = dem(lon, lat);
-            let done = (nh - h).abs() < 1e-3;
-            h = nh;
-            (lon, lat, _) = at(h)?;
-            if done {
-                break;
-            }
-        }
-        Ok((lon, lat, h))
     }
 
     /// The fractional image column whose tan ψX is `tx` (the detectors' tan ψX increase
@@ -225,7 +191,9 @@ fn miss(line: f64, col: f64) -> VipError {
 mod tests {
     use super::*;
     use crate::ee::eordta::EopDay;
-    use crate::geometry::earth::{distance, geodetic_to_ecef, EarthOrientation, IDENTITY};
+    use crate::geometry::earth::{
+        distance, ecef_to_geodetic, geodetic_to_ecef, EarthOrientation, IDENTITY,
+    };
     use crate::geometry::time::{add_seconds, seconds_between};
     use crate::sim::orbit::{aux_samples, roll_towards, Orbit};
 
@@ -335,8 +303,8 @@ mod tests {
             assert!((across_px - expect).abs() < 0.002 * expect, "{across_px}");
             assert!((5.2..5.4).contains(&along_px), "{along_px}");
             // a 1000 m high terrain is met nearer the satellite, along the line of sight
-            let (lon, lat, h) = m.locate(2600.0, 2599.5, |_, _| 1000.0).unwrap();
-            assert!((h - 1000.0).abs() < 1e-6);
+            let (lon, lat, h) = ecef_to_geodetic(m.ground(2600.0, 2599.5, 1000.0).unwrap());
+            assert!((h - 1000.0).abs() < 1e-3);
             let shift = dist(geodetic_to_ecef(lon, lat, 0.0), site);
             let expect = 1000.0 * zenith.tan();
             assert!(

@@ -36,11 +36,6 @@ impl BandModel {
         BandModel { orbital, local }
     }
 
-    /// The model in ITRF.
-    pub fn orbital(&self) -> &OrbitalModel {
-        &self.orbital
-    }
-
     /// The UTC instant `line` is acquired at.
     pub fn line_instant(&self, line: f64) -> NaiveDateTime {
         self.orbital.line_instant(line)

@@ -219,8 +219,9 @@ fn read_flight(product: &L1a, l1a: &Path, dir: &Path) -> Result<(Flight, Vec<(St
     };
     let (gps, gps_used) = listed("GPS")?;
     let (aocs, aocs_used) = listed("AOCS")?;
-    let (eop, eop_hdr) = earth_orientation(dir, product.acquisition)?;
-    let eop_id = eop_hdr
+    let eop = earth_orientation(dir, product.acquisition)?;
+    let eop_id = eop
+        .source
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
@@ -238,7 +239,7 @@ fn read_flight(product: &L1a, l1a: &Path, dir: &Path) -> Result<(Flight, Vec<(St
 /// The Earth orientation file of `dir` valid at `t` (the one whose validity starts latest,
 /// if several are); bad input naming the file if none covers `t` ("out of date"), or `dir` if
 /// it holds none.
-fn earth_orientation(dir: &Path, t: chrono::NaiveDateTime) -> Result<(EopTable, PathBuf)> {
+fn earth_orientation(dir: &Path, t: chrono::NaiveDateTime) -> Result<EopTable> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| VipError::bad_input(dir, format!("cannot list: {e}")))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -248,28 +249,28 @@ fn earth_orientation(dir: &Path, t: chrono::NaiveDateTime) -> Result<(EopTable, 
         })
         .collect();
     found.sort();
-    let mut best: Option<(EopTable, PathBuf)> = None;
+    let mut best: Option<EopTable> = None;
     let mut stale = None;
     for hdr in found {
         let table = eordta::read_eordta(&hdr)?;
         match table.at(t) {
-            Ok(_)
+            Err(e) => stale = Some(e),
+            Ok(_) => {
                 if best
                     .as_ref()
-                    .is_none_or(|b| b.0.validity.0 <= table.validity.0) =>
-            {
-                best = Some((table, hdr));
+                    .is_none_or(|b| b.validity.0 <= table.validity.0)
+                {
+                    best = Some(table);
+                }
             }
-            Ok(_) => {}
-            Err(e) => stale = Some(e),
         }
     }
-    match (best, stale) {
-        (Some(b), _) => Ok(b),
-        (None, Some(e)) => Err(e),
-        (None, None) => Err(VipError::bad_input(
-            dir,
-            "holds no Earth orientation file (EXO_EORDTA) for the acquisition",
-        )),
-    }
+    best.ok_or_else(|| {
+        stale.unwrap_or_else(|| {
+            VipError::bad_input(
+                dir,
+                "holds no Earth orientation file (EXO_EORDTA) for the acquisition",
+            )
+        })
+    })
 }

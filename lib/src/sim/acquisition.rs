@@ -178,14 +178,14 @@ fn pass_with_roll(
             "--roll {roll}: must be within ±45°"
         )));
     }
+    if roll == 0.0 {
+        return Orbit::pass_over(lon, lat, t, 0.0, eop);
+    }
     let target = geodetic_to_ecef(lon, lat, 0.0);
     let r = EARTH_RADIUS_M;
     let a = roll.to_radians();
     let central = ((r + venus::ORBIT_ALTITUDE_M) / r * a.sin()).asin() - a;
     let mut across = r * central.sin();
-    if roll == 0.0 {
-        return Orbit::pass_over(lon, lat, t, 0.0, eop);
-    }
     let seen = |across: f64| -> Result<(Orbit, f64)> {
         let o = Orbit::pass_over(lon, lat, t, across, eop)?;
         let r = roll_towards(&o.state(t)?, target);

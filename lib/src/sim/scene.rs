@@ -213,6 +213,7 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
         cal: &cal,
         world: &world,
         local: &local,
+        heights: (h_lo, h_hi),
         seed: spec.seed,
     };
     match &strlgt {
@@ -605,6 +606,8 @@ struct RawScene<'a> {
     cal: &'a [BandCalibration],
     world: &'a World<'a>,
     local: &'a LocalLonLat,
+    /// The DEM's lowest and highest heights.
+    heights: (f64, f64),
     seed: u64,
 }
 
@@ -615,7 +618,7 @@ impl RawScene<'_> {
     fn signal(&self, b: usize, lines: std::ops::Range<usize>, grid: &NodeGrid) -> Vec<f32> {
         let band = &self.l1a.bands[b];
         let model = &self.acq.models[b];
-        let top = self.world.dem.statistics().1 + 1.0;
+        let top = self.heights.1 + 1.0;
         let mut out = vec![0f32; lines.len() * band.cols];
         out.par_chunks_mut(band.cols)
             .zip(lines)
@@ -643,8 +646,7 @@ impl RawScene<'_> {
     /// The forward grid of band `b`: its raw pixels' ground points at the DEM's heights
     /// (levels at most 500 m apart) and at the clouds' altitudes.
     fn grid(&self, b: usize) -> NodeGrid {
-        let (lo, hi, _, _) = self.world.dem.statistics();
-        let (lo, hi) = (lo - 10.0, hi + 10.0);
+        let (lo, hi) = (self.heights.0 - 10.0, self.heights.1 + 10.0);
         let steps = ((hi - lo) / 500.0).ceil().max(1.0) as usize;
         let mut levels: Vec<f64> = (0..=steps)
             .map(|k| lo + (hi - lo) * k as f64 / steps as f64)
