@@ -103,6 +103,7 @@ fn pixels_land_where_an_independent_model_puts_them() {
             ephemeris,
             attitude,
             eop: eop_table.clone(),
+            knowledge: Default::default(),
         };
         let m = OrbitalModel::new(&flight, band.clone(), 5200).unwrap();
         let mut pixels = vec![];

@@ -206,7 +206,7 @@ impl Acquisition {
                 "--attitude-bias {bias:?}: give three values, ROLL,PITCH,YAW (µrad)"
             )));
         }
-        spec.knowledge = vip::sim::orbit::KnowledgeError {
+        spec.knowledge = vip::geometry::orbital::KnowledgeError {
             roll_urad: bias[0],
             pitch_urad: bias[1],
             yaw_urad: bias[2],

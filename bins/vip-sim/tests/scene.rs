@@ -294,7 +294,7 @@ fn a_knowledge_error_moves_what_the_auxiliary_data_say_not_the_images() {
     };
     let faithful = vip_testkit::SimScene::of(spec());
     let mut biased = spec();
-    biased.knowledge = vip::sim::orbit::KnowledgeError {
+    biased.knowledge = vip::geometry::orbital::KnowledgeError {
         roll_urad: 69.0,
         pitch_urad: 0.0,
         yaw_urad: 0.0,

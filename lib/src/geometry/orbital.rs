@@ -15,9 +15,11 @@
 
 use chrono::NaiveDateTime;
 
-use super::earth::{mul, mul3, ray_to_ellipsoid, Frames, Mat3, Vec3};
-use super::orbit::{Attitude, Ephemeris};
+use super::earth::{mul, mul3, ray_to_ellipsoid, rx, ry, rz, transpose, Frames, Mat3, Vec3};
+use super::orbit::{quaternion, rotation, Attitude, Ephemeris};
 use super::sensor::Datation;
+use super::time::add_seconds;
+use crate::ee::auxdata::{AttitudeSample, GpsSample};
 use crate::ee::eordta::EopTable;
 use crate::error::{Result, VipError};
 
@@ -40,6 +42,59 @@ pub struct Flight {
     pub ephemeris: Ephemeris,
     pub attitude: Attitude,
     pub eop: EopTable,
+    /// How wrong the ephemeris and attitude are known to be: the model undoes it (zero until
+    /// the refinement on a reference image estimates it).
+    pub knowledge: KnowledgeError,
+}
+
+/// How wrong the auxiliary data are about the flight, as the refinement on reference images
+/// finds out: a constant attitude bias (body-frame rotations, µrad) and a time offset of the
+/// auxiliary data's time tags against the image datation (s).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct KnowledgeError {
+    pub roll_urad: f64,
+    pub pitch_urad: f64,
+    pub yaw_urad: f64,
+    /// A sample taken at t is tagged t + `time_s`.
+    pub time_s: f64,
+}
+
+impl KnowledgeError {
+    /// The attitude bias: the reported body → mean-of-date rotation is the true one times
+    /// this (turned about the body's x, y then z axes).
+    pub fn bias(&self) -> Mat3 {
+        mul3(
+            mul3(rz(-self.yaw_urad * 1e-6), ry(-self.pitch_urad * 1e-6)),
+            rx(-self.roll_urad * 1e-6),
+        )
+    }
+
+    /// The auxiliary data as the satellite reports them: each attitude turned by the bias,
+    /// every time tag moved by the offset.
+    pub fn reported(
+        &self,
+        gps: &[GpsSample],
+        attitude: &[AttitudeSample],
+    ) -> (Vec<GpsSample>, Vec<AttitudeSample>) {
+        let shift = |t: NaiveDateTime| add_seconds(t, self.time_s);
+        let bias = self.bias();
+        let gps = gps
+            .iter()
+            .map(|s| GpsSample {
+                utc: shift(s.utc),
+                ..*s
+            })
+            .collect();
+        let attitude = attitude
+            .iter()
+            .map(|s| AttitudeSample {
+                utc: shift(s.utc),
+                quaternion: quaternion(&mul3(rotation(&s.quaternion), bias)),
+                ..*s
+            })
+            .collect();
+        (gps, attitude)
+    }
 }
 
 /// Lines beyond each end of the image whose instants the model tabulates (and the auxiliary
@@ -66,6 +121,8 @@ impl OrbitalModel {
     pub fn new(flight: &Flight, band: OrbitalBand, lines: usize) -> Result<OrbitalModel> {
         let first = -TABLE_MARGIN;
         let last = lines as i64 + TABLE_MARGIN;
+        let k = &flight.knowledge;
+        let unbias = transpose(&k.bias());
         let mut m = OrbitalModel {
             band,
             first,
@@ -74,12 +131,12 @@ impl OrbitalModel {
         m.table = (first..=last)
             .map(|l| {
                 let t = m.line_instant(l as f64);
+                // the auxiliary data's sample of instant t, tagged late by the offset
+                let tagged = add_seconds(t, k.time_s);
                 let frames = Frames::at(t, &flight.eop.at(t)?)?;
-                let r = mul3(
-                    mul3(frames.mod_to_itrf, flight.attitude.body_to_mod(t)?),
-                    m.band.array_to_body,
-                );
-                Ok((flight.ephemeris.at(t)?.position, r))
+                let body_to_mod = mul3(flight.attitude.body_to_mod(tagged)?, unbias);
+                let r = mul3(mul3(frames.mod_to_itrf, body_to_mod), m.band.array_to_body);
+                Ok((flight.ephemeris.at(tagged)?.position, r))
             })
             .collect::<Result<_>>()?;
         Ok(m)
@@ -200,6 +257,11 @@ mod tests {
     /// An acquisition centred on (35.5° E, 31° N) at `t`, `across` metres from the track, its
     /// ephemeris, attitude and Earth orientation.
     fn acquisition(across: f64) -> (NaiveDateTime, Flight) {
+        acquisition_known_as(across, KnowledgeError::default())
+    }
+
+    /// [`acquisition`] as auxiliary data off by `error` report it.
+    fn acquisition_known_as(across: f64, error: KnowledgeError) -> (NaiveDateTime, Flight) {
         let t = chrono::NaiveDate::from_ymd_opt(2024, 6, 15)
             .unwrap()
             .and_hms_opt(8, 30, 0)
@@ -213,6 +275,7 @@ mod tests {
         let roll = roll_towards(&o.state(t).unwrap(), geodetic_to_ecef(35.5, 31.0, 0.0));
         let (gps, att) =
             aux_samples(&o, roll, (add_seconds(t, -5.0), add_seconds(t, 5.0)), 2.0).unwrap();
+        let (gps, att) = error.reported(&gps, &att);
         let src = std::path::Path::new("AUX");
         let day = |d: u32| EopDay {
             date: chrono::NaiveDate::from_ymd_opt(2024, 6, d).unwrap(),
@@ -228,6 +291,7 @@ mod tests {
             ephemeris: Ephemeris::new(&gps, src).unwrap(),
             attitude: Attitude::new(&att, src).unwrap(),
             eop: table,
+            knowledge: Default::default(),
         };
         (t, flight)
     }
@@ -247,6 +311,42 @@ mod tests {
                 .collect(),
             array_to_body: IDENTITY,
         }
+    }
+
+    /// A model told the knowledge error of its auxiliary data sees what the true flight sees;
+    /// untold, the error moves it as the bias and the offset say.
+    #[test]
+    fn the_known_error_is_undone() {
+        let error = KnowledgeError {
+            roll_urad: 70.0,
+            pitch_urad: -40.0,
+            yaw_urad: 300.0,
+            time_s: 0.02,
+        };
+        let (t, truth) = acquisition(20_000.0);
+        let (_, mut reported) = acquisition_known_as(20_000.0, error);
+        let exact = OrbitalModel::new(&truth, band(t), 5200).unwrap();
+        let naive = OrbitalModel::new(&reported, band(t), 5200).unwrap();
+        reported.knowledge = error;
+        let undone = OrbitalModel::new(&reported, band(t), 5200).unwrap();
+        let mut worst: f64 = 0.0;
+        for (l, c) in [
+            (0.0, 0.0),
+            (2600.0, 2600.0),
+            (5199.0, 5199.0),
+            (0.0, 5199.0),
+        ] {
+            let p = exact.ground(l, c, 300.0).unwrap();
+            let (l1, c1) = undone.image_position(p);
+            worst = worst.max((l1 - l).abs()).max((c1 - c).abs());
+        }
+        assert!(worst < 1e-4, "{worst} px");
+        // untold: 70 µrad of roll is 9.5 columns from 720 km; 20 ms and 40 µrad of pitch
+        // (28.8 m forward) are about 20 lines
+        let p = exact.ground(2600.0, 2600.0, 0.0).unwrap();
+        let (l1, c1) = naive.image_position(p);
+        assert!((c1 - 2600.0).abs() > 8.0, "{c1}");
+        assert!((l1 - 2600.0).abs() > 15.0, "{l1}");
     }
 
     #[test]

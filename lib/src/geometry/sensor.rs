@@ -124,6 +124,7 @@ pub(crate) fn example_model_across(tan_y: f64, across: f64) -> BandModel {
         ephemeris: super::orbit::Ephemeris::new(&gps, src).unwrap(),
         attitude: super::orbit::Attitude::new(&att, src).unwrap(),
         eop: eop_table(t, eop),
+        knowledge: Default::default(),
     };
     let k = 5.3 / 720_000.0;
     let band = OrbitalBand {

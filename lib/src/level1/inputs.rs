@@ -229,6 +229,7 @@ fn read_flight(product: &L1a, l1a: &Path, dir: &Path) -> Result<(Flight, Vec<(St
         ephemeris: Ephemeris::new(&auxdata::read_gpsdta(&gps)?, &gps)?,
         attitude: Attitude::new(&auxdata::read_aocdta(&aocs)?, &aocs)?,
         eop,
+        knowledge: Default::default(),
     };
     Ok((
         flight,

@@ -4,7 +4,7 @@
 
 use chrono::NaiveDateTime;
 
-use super::orbit::{aux_samples, orbital_axes, roll_towards, KnowledgeError, Orbit};
+use super::orbit::{aux_samples, orbital_axes, roll_towards, Orbit};
 use crate::ee::auxdata::{AttitudeSample, GpsSample};
 use crate::ee::eordta::EopTable;
 use crate::error::{Result, VipError};
@@ -14,6 +14,7 @@ use crate::geometry::earth::{
 pub use crate::geometry::grid::Site;
 use crate::geometry::lonlat::LocalLonLat;
 use crate::geometry::orbit::{Attitude, Ephemeris};
+use crate::geometry::orbital::KnowledgeError;
 use crate::geometry::orbital::{Flight, OrbitalBand, OrbitalModel};
 use crate::geometry::sensor::{BandModel, Datation};
 use crate::geometry::time::add_seconds;
@@ -119,6 +120,7 @@ pub fn plan(
             ephemeris: Ephemeris::new(&gps, source)?,
             attitude: Attitude::new(&attitude, source)?,
             eop: eop.1.clone(),
+            knowledge: Default::default(),
         };
         let (gps, attitude) = pointing.knowledge.reported(&gps, &attitude);
         let mut acq = Acquisition {

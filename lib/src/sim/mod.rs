@@ -43,7 +43,7 @@ pub struct SceneSpec {
     /// track): the orbit passes aside so that the satellite sees the site so tilted.
     pub roll_deg: f64,
     /// How wrong the auxiliary data written are about the flight (none by default).
-    pub knowledge: orbit::KnowledgeError,
+    pub knowledge: crate::geometry::orbital::KnowledgeError,
     /// Put an atmosphere between the surface and the sensor: the landscape's spectra become
     /// surface reflectances (`None`: they are TOA reflectances, no atmosphere).
     pub atmosphere: Option<atmosphere::AtmosphereSpec>,
@@ -88,7 +88,7 @@ impl SceneSpec {
             lake: false,
             first_detector: None,
             roll_deg: 0.0,
-            knowledge: orbit::KnowledgeError::default(),
+            knowledge: Default::default(),
             atmosphere: None,
             clouds: None,
         })

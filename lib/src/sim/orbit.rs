@@ -268,56 +268,6 @@ pub fn aux_samples(
     Ok((gps, samples))
 }
 
-/// How wrong the auxiliary data are about the flight, as the refinement on reference images
-/// must find out: a constant attitude bias (body-frame rotations, µrad) and a time offset of
-/// the auxiliary data's time tags against the image datation (s).
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
-pub struct KnowledgeError {
-    pub roll_urad: f64,
-    pub pitch_urad: f64,
-    pub yaw_urad: f64,
-    /// A sample taken at t is tagged t + `time_s`.
-    pub time_s: f64,
-}
-
-impl KnowledgeError {
-    /// The auxiliary data as the satellite reports them: each attitude turned by the bias
-    /// (about the body's x, y then z axes), every time tag moved by the offset.
-    pub fn reported(
-        &self,
-        gps: &[GpsSample],
-        attitude: &[AttitudeSample],
-    ) -> (Vec<GpsSample>, Vec<AttitudeSample>) {
-        let shift = |t: NaiveDateTime| add_seconds(t, self.time_s);
-        let bias = earth::mul3(
-            earth::mul3(
-                earth::rz(-self.yaw_urad * 1e-6),
-                earth::ry(-self.pitch_urad * 1e-6),
-            ),
-            earth::rx(-self.roll_urad * 1e-6),
-        );
-        let gps = gps
-            .iter()
-            .map(|s| GpsSample {
-                utc: shift(s.utc),
-                ..*s
-            })
-            .collect();
-        let attitude = attitude
-            .iter()
-            .map(|s| {
-                let body_to_mod = crate::geometry::orbit::rotation(&s.quaternion);
-                AttitudeSample {
-                    utc: shift(s.utc),
-                    quaternion: crate::geometry::orbit::quaternion(&earth::mul3(body_to_mod, bias)),
-                    ..*s
-                }
-            })
-            .collect();
-        (gps, attitude)
-    }
-}
-
 /// The absolute orbit number of an instant: whole revolutions of a 720 km orbit (100.0 min
 /// for VENµS's 14.4 a day) since VENµS's launch, 2017-08-02T01:58 UTC, modulo 100000.
 pub fn orbit_number(t: NaiveDateTime) -> u32 {
