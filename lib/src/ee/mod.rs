@@ -9,6 +9,7 @@ pub mod eordta;
 pub mod header;
 pub mod l2site;
 pub mod l3comm;
+pub mod refimg;
 pub mod strlgt;
 
 pub use header::{EeDoc, FixedHeader, Layout};
