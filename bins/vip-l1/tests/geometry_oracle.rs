@@ -86,7 +86,7 @@ fn gdal_with_our_rpc_agrees_with_our_orthorectification() {
             .collect();
         let (theirs, w2, h2) = read(&warped, 1);
         assert_eq!((w, h), (w2, h2));
-        let s = vip::qc::shift::estimate(&ours, &theirs, w, h, 3);
+        let s = vip::geometry::shift::estimate(&ours, &theirs, w, h, 3);
         eprintln!(
             "{code}: gdalwarp − vip-l1 shift dx {:+.3} dy {:+.3} px (peak {:.3})",
             s.dx, s.dy, s.peak

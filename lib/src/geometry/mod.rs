@@ -10,6 +10,8 @@ pub mod orbital;
 pub mod ortho;
 pub mod resample;
 pub mod rpc;
+pub mod refine;
 pub mod sensor;
+pub mod shift;
 pub mod sun;
 pub mod time;

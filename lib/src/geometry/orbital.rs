@@ -142,6 +142,12 @@ impl OrbitalModel {
         Ok(m)
     }
 
+    /// The same band flown as `flight` says (the same image, another knowledge of the flight).
+    pub fn reflown(&self, flight: &Flight) -> Result<OrbitalModel> {
+        let lines = self.table.len() as i64 - 1 - 2 * TABLE_MARGIN;
+        OrbitalModel::new(flight, self.band.clone(), lines.max(0) as usize)
+    }
+
     /// The UTC instant `line` is acquired at, to the nanosecond (a microsecond is 7 mm of
     /// the satellite's track, 0.001 of a line).
     pub fn line_instant(&self, line: f64) -> NaiveDateTime {

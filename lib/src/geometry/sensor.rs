@@ -36,6 +36,11 @@ impl BandModel {
         BandModel { orbital, local }
     }
 
+    /// The same band flown as `flight` says.
+    pub fn reflown(&self, flight: &super::orbital::Flight) -> crate::error::Result<BandModel> {
+        Ok(BandModel::new(self.orbital.reflown(flight)?, self.local))
+    }
+
     /// The UTC instant `line` is acquired at.
     pub fn line_instant(&self, line: f64) -> NaiveDateTime {
         self.orbital.line_instant(line)

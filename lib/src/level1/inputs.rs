@@ -9,6 +9,7 @@ use crate::cloud::stereo::StereoParams;
 use crate::ee::auxdata;
 use crate::ee::cloudd::{self, Ckqltl};
 use crate::ee::eordta::{self, EopTable};
+use crate::ee::refimg::{self, RefImg};
 use crate::ee::gipp::{GippCatalogue, GippEntry, GippQuery};
 use crate::ee::gipps;
 use crate::error::{Result, VipError};
@@ -41,6 +42,8 @@ pub struct Inputs {
     pub flight: Flight,
     /// The auxiliary files read, as (File_Type, logical id).
     pub auxiliary_used: Vec<(String, String)>,
+    /// The site's geometric reference image, if the auxiliary folder holds one.
+    pub refimg: Option<RefImg>,
     /// GIPPs used, as (File_Type, logical id), in the order they were looked up.
     pub gipps_used: Vec<(String, String)>,
     /// Earth–Sun distance model (REFLEC).
@@ -131,7 +134,9 @@ impl Inputs {
                 })?,
             });
         }
-        let (flight, auxiliary_used) = read_flight(&product, l1a, aux.unwrap_or(&dir))?;
+        let aux = aux.unwrap_or(&dir);
+        let (flight, auxiliary_used) = read_flight(&product, l1a, aux)?;
+        let refimg = refimg::find_refimg(aux, &product.nick)?;
         let (dem_grid, epsg) = Dem::read(dem)?;
         let epsg = epsg.ok_or_else(|| VipError::bad_input(dem, "DEM has no EPSG-coded CRS"))?;
         Ok(Inputs {
@@ -140,6 +145,7 @@ impl Inputs {
             bands,
             flight,
             auxiliary_used,
+            refimg,
             gipps_used: used,
             earth_sun,
             stereo,
@@ -154,6 +160,24 @@ impl Inputs {
     pub fn band_image(&self, b: usize) -> PathBuf {
         self.product
             .band_image_path(&self.dir, &self.product.bands[b].code)
+    }
+
+    /// Raw lines `r0..r1` of band `b` (0-based), full width, calibrated to radiance, their
+    /// flags (saturated, defective), and whether any count was not zero.
+    pub fn radiance(&self, b: usize, r0: usize, r1: usize) -> Result<(Vec<f32>, Vec<u8>, bool)> {
+        let band = &self.product.bands[b];
+        let ds = raster::open(&self.band_image(b))?;
+        let counts: Vec<f32> = raster::read_window(&ds, 1, (0, r0), (band.cols, r1 - r0))?;
+        let mut radiance = vec![0f32; counts.len()];
+        let mut flags = vec![0u8; counts.len()];
+        self.bands[b].calibration.calibrate(
+            &counts,
+            band.cols,
+            self.product.geometry.first_detector,
+            &mut radiance,
+            &mut flags,
+        );
+        Ok((radiance, flags, counts.iter().any(|&x| x != 0.0)))
     }
 
     /// The sensor model of every band, in the map plane of `to_lonlat`'s CRS.

@@ -27,6 +27,7 @@
 mod earth_sun;
 mod inputs;
 pub mod quicklook;
+mod refinement;
 
 use std::path::{Path, PathBuf};
 
@@ -96,12 +97,16 @@ pub fn process(
     l1: &L1Options,
     opts: &Options,
 ) -> Result<PathBuf> {
-    let inp = Inputs::load(l1a, gipp, dem, l1.aux.as_deref())?;
+    let mut inp = Inputs::load(l1a, gipp, dem, l1.aux.as_deref())?;
     for (ty, id) in &inp.auxiliary_used {
         log::info!("{}: {ty} {id}", inp.product.global_id());
     }
     let to_lonlat = MapToLonLat::new(inp.epsg)?;
-    let models = inp.models(&to_lonlat)?;
+    let mut models = inp.models(&to_lonlat)?;
+    let refined = refinement::refine(&mut inp, &models)?;
+    if refined.is_some() {
+        models = inp.models(&to_lonlat)?;
+    }
     let site = match &l1.site {
         Some(path) => {
             let site = Site::read(path)?;
@@ -127,7 +132,7 @@ pub fn process(
     let centre = site.centre();
     let extent = (site.lines.max(site.cols)) as f64 * site.pixel_m;
     let local = to_lonlat.local(centre, extent)?;
-    let mut l1c = header_model(&inp, &site, &models, &to_lonlat)?;
+    let mut l1c = header_model(&inp, &site, &models, &to_lonlat, refined.as_ref())?;
     let stage = StagedProduct::new(&opts.output, &l1c.global_id(), opts.overwrite)?;
     let dir = stage.path().to_path_buf();
     raster::ensure_dir(&l1c.dbl_dir(&dir))?;
@@ -392,19 +397,7 @@ impl Context<'_> {
         if r0 >= r1 {
             return Ok((vec![NODATA; n], vec![0; n], None));
         }
-        let path = self.inp.band_image(b);
-        let ds = raster::open(&path)?;
-        let counts: Vec<f32> = raster::read_window(&ds, 1, (0, r0), (band.cols, r1 - r0))?;
-        let signal = counts.iter().any(|&x| x != 0.0);
-        let mut radiance = vec![0f32; counts.len()];
-        let mut flags = vec![0u8; counts.len()];
-        self.inp.bands[b].calibration.calibrate(
-            &counts,
-            band.cols,
-            self.inp.product.geometry.first_detector,
-            &mut radiance,
-            &mut flags,
-        );
+        let (radiance, flags, signal) = self.inp.radiance(b, r0, r1)?;
         let img = Window {
             data: &radiance,
             cols: band.cols,
@@ -512,7 +505,7 @@ impl Context<'_> {
             value,
             band: band.then(|| secondary.clone()),
         };
-        l1c.quality_indexes = vec![
+        l1c.quality_indexes.extend([
             index("CLOUDS_RATE", format!("{:.3}", percent / 100.0), false),
             index("CORRELATION_NB_POINTS", s.correlated.to_string(), true),
             index("CORRELATION_NB_VALID_POINTS", s.valid.to_string(), true),
@@ -522,7 +515,7 @@ impl Context<'_> {
                 true,
             ),
             index("CORRELATION_RATE", format!("{:.3}", s.mean_score), true),
-        ];
+        ]);
         log::info!(
             "{}: {:.1} % cloud; stereo: {} of {} points matched ({} cloud, {} ground), clouds at \
              {:.0} ± {:.0} m",
@@ -719,6 +712,7 @@ fn header_model(
     site: &Site,
     models: &[BandModel],
     to_lonlat: &MapToLonLat,
+    refined: Option<&refinement::Refined>,
 ) -> Result<L1c> {
     let p = &inp.product;
     let last = |n: usize| (n - 1) as f64;
@@ -793,10 +787,12 @@ fn header_model(
         flags: ProcessingFlags {
             equalization: true,
             bad_pixels_correction: true,
+            geometrical_refinement_with_ref_image: refined.is_some(),
             ..Default::default()
         },
+        reference_image: refined.map(|r| r.reference.clone()),
         cloud_statistics: None,
-        quality_indexes: vec![],
+        quality_indexes: refined.map(|r| r.indexes.clone()).unwrap_or_default(),
         cla: None,
         quicklook: None,
     })

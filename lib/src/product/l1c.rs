@@ -213,6 +213,8 @@ pub struct L1c {
     /// Id of the raw product the L1C was made from.
     pub input_product_id: String,
     pub flags: ProcessingFlags,
+    /// Id of the reference image the geometry was refined on (`None`: not refined).
+    pub reference_image: Option<String>,
     /// Cloud detection figures (`None`: not computed).
     pub cloud_statistics: Option<CloudStatistics>,
     pub quality_indexes: Vec<QualityIndex>,
@@ -432,7 +434,10 @@ impl L1c {
                         .map(|(n, v)| boolean(n, v)),
                 ),
             )
-            .child(Node::text("Used_Reference_Image", "NONE"));
+            .child(Node::text(
+                "Used_Reference_Image",
+                self.reference_image.as_deref().unwrap_or("NONE"),
+            ));
         let mut organization = Node::new("Product_Organization").child(site.file_ref(
             "Image_File",
             "VSC_PDTIMG",
@@ -560,6 +565,11 @@ impl L1c {
                 .unwrap_or_default()
                 .to_string(),
             flags: ProcessingFlags::from_values(flags),
+            reference_image: info
+                .find_text("Used_Reference_Image")
+                .map(str::trim)
+                .filter(|id| !id.is_empty() && *id != "NONE")
+                .map(String::from),
             cloud_statistics,
             quality_indexes,
             cla,
@@ -635,6 +645,7 @@ pub(crate) mod tests {
                 straylight_t2: true,
                 ..Default::default()
             },
+            reference_image: Some("VE_TEST_AUX_REFIMG_E00437N4369_E00470N4344_0001".into()),
             cloud_statistics: Some(CloudStatistics {
                 altitude_mean: 2412.0,
                 altitude_std: 350.0,

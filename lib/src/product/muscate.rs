@@ -327,6 +327,7 @@ impl Muscate {
             site,
             input_product_id: String::new(),
             flags: ProcessingFlags::default(),
+            reference_image: None,
             cloud_statistics: None,
             quality_indexes: vec![],
             cla: cla.as_ref().map(|c| c.1),

@@ -1,5 +1,5 @@
 //! Geometric accuracy: the sub-pixel shift of a product band against a reference image of the
-//! same grid, measured on a regular grid of windows ([`super::shift::estimate`]: normalised
+//! same grid, measured on a regular grid of windows ([`crate::geometry::shift::estimate`]: normalised
 //! cross-correlation peak refined by Lucas–Kanade), with outlier rejection.
 //!
 //! A window is measured when it holds no nodata, has contrast and a correlation peak of at
@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::compare::check_grids;
 use super::input::{Group, Handles, Input, Layer};
-use super::shift;
+use crate::geometry::shift;
 use crate::error::{Result, VipError};
 use crate::raster;
 

@@ -1,7 +1,7 @@
 //! Quality control: statistics, checks and comparisons of products.
 //!
 //! [`input::Input`] opens what vip-qc is given (an L1C or L1A global header, or any raster);
-//! [`stats`] computes exact per-band statistics; [`shift`] measures sub-pixel shifts; [`series`]
+//! [`stats`] computes exact per-band statistics; [`series`]
 //! follows a site through time.
 
 pub mod check;
@@ -12,7 +12,7 @@ pub mod masks;
 pub mod plot;
 pub mod report;
 pub mod series;
-pub mod shift;
+
 pub mod stats;
 
 pub use input::{Input, Kind, Layer, Role};

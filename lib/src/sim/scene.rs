@@ -205,6 +205,9 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
     let l1a_dir = root.join("L1A");
     raster::ensure_dir(&l1a_dir)?;
     let auxiliary = write_auxiliary(&l1a_dir, &nick, &acq)?;
+    let surface = if atm.is_some() { "SRE" } else { "TOA" };
+    let truth_b05 = root.join(format!("truth/{surface}_B05.tif"));
+    write_reference_image(&l1a_dir, &nick, &truth_b05, t_centre, opts)?;
     let l1a = l1a_model(&nick, spec, &acq, auxiliary)?;
     let hdr = l1a.write_headers(&l1a_dir)?;
     let raw = RawScene {
@@ -231,6 +234,39 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
         .strip_prefix(&root)
         .map_err(|_| VipError::Internal("L1A outside the scene".into()))?;
     Ok(vec![dest.join(rel)])
+}
+
+/// The site's geometric reference image (REFIMG), in the L1A's folder with the other
+/// auxiliary data: the clear-sky surface reflectance of B05 (`truth`) on the site grid,
+/// reflectance × 1000 in int16. It sees the ground without atmosphere or clouds, as a
+/// cloud-free image of another date would after its own correction.
+fn write_reference_image(
+    dir: &Path,
+    nick: &str,
+    truth: &Path,
+    creation: chrono::NaiveDateTime,
+    opts: &Options,
+) -> Result<PathBuf> {
+    let src = raster::open(truth)?;
+    let mut spec = raster::spec_like(&src)?;
+    spec.data_type = SampleType::I16;
+    spec.band_descriptions = vec!["B05 surface reflectance x 1000".into()];
+    spec.nodata = Some(f64::from(crate::level1::NODATA));
+    let (cols, lines) = src.raster_size();
+    let tmp = dir.join("REFIMG.tmp.tif");
+    let mut ds = raster::create_geotiff(&tmp, &spec, &opts.creation_options)?;
+    let rows = 256;
+    for row in (0..lines).step_by(rows) {
+        let n = rows.min(lines - row);
+        let rho: Vec<f32> = raster::read_window(&src, 1, (0, row), (cols, n))?;
+        let counts: Vec<i16> = rho
+            .iter()
+            .map(|&r| (f64::from(r) * 1000.0).round().clamp(-9999.0, 32767.0) as i16)
+            .collect();
+        raster::write_window(&mut ds, 1, (0, row), (cols, n), &counts)?;
+    }
+    raster::finish(ds, &tmp)?;
+    crate::ee::refimg::write_refimg(dir, CLASS, &[nick.to_string()], &tmp, creation)
 }
 
 /// The DEM grid: the site plus a margin wide enough for the raw swath around it.
