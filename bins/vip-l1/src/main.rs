@@ -9,7 +9,11 @@ use vip::cli::{CommonArgs, CreationArgs, OutputArgs, Tool};
 ///
 /// Radiometry (dark current, equalisation, defective detectors, absolute gain, TOA reflectance)
 /// in sensor geometry, then each band located with its own viewing geometry over the DEM and
-/// resampled into the site's UTM grid. Clouds are found by stereo, as the VENµS L1 chain did
+/// resampled into the site's UTM grid. The location comes from the ephemeris, attitude and
+/// Earth orientation files; with the site's reference image (AUX_REFIMG) among them, B05 is
+/// correlated against it and the attitude biases and time offset of those files are
+/// estimated and removed first (the header's IMAGE_RESIDUES_REFIMG and CORRELATION_* of B05;
+/// without one the product is unrefined and says so). Clouds are found by stereo, as the VENµS L1 chain did
 /// (CLOUDD GIPP): the parallax between B05 and B06 gives each cloud's height above the DEM,
 /// written as the CLA annex (altitude, 20 m) and the CLD band (0 clear, 1 cloud); bright ground
 /// such as snow has no parallax and stays clear. A quicklook (CKQLTL GIPP) and the cloud
@@ -33,8 +37,9 @@ struct Args {
     #[arg(long, value_name = "DEM")]
     dem: PathBuf,
     /// Folder of the acquisition's auxiliary data: the GPS ephemeris (AUX_GPSDTA) and
-    /// attitude (AUX_AOCDTA) files its L1A lists, and an Earth orientation file
-    /// (EXO_EORDTA) valid at its date [default: the L1A's folder]
+    /// attitude (AUX_AOCDTA) files its L1A lists, an Earth orientation file (EXO_EORDTA)
+    /// valid at its date and the site's reference image (AUX_REFIMG, optional) [default: the
+    /// L1A's folder]
     #[arg(long, value_name = "DIR")]
     aux: Option<PathBuf>,
     /// Resampling kernel: nearest, bilinear or cubic

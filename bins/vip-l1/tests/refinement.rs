@@ -52,12 +52,12 @@ fn l1c(s: &SimScene, aux: &Path, out: &str) -> (PathBuf, String) {
     (r.paths().remove(0), r.stderr.clone())
 }
 
-/// Shifts (columns, lines) of the L1C's B05 against the truth's, in 6 × 6 windows of `win`
-/// pixels searched ±`search`: where the truth shows up in the L1C.
-fn registration(s: &SimScene, hdr: &Path, win: usize, search: usize) -> Vec<(f64, f64)> {
+/// Shifts (columns, lines) of the L1C's band `b` against the truth's, in 6 × 6 windows of
+/// `win` pixels searched ±`search`: where the truth shows up in the L1C.
+fn registration(s: &SimScene, hdr: &Path, b: usize, win: usize, search: usize) -> Vec<(f64, f64)> {
     let product = vip::product::L1c::open(hdr).unwrap();
-    let (l1c, w, h) = read_band(&product.image_path(hdr.parent().unwrap()), 5);
-    let (truth, _, _) = read_band(&s.dir.join("truth/TOA_B05.tif"), 1);
+    let (l1c, w, h) = read_band(&product.image_path(hdr.parent().unwrap()), b);
+    let (truth, _, _) = read_band(&s.dir.join(format!("truth/TOA_B{b:02}.tif")), 1);
     let mut shifts = vec![];
     for i in 0..6 {
         for j in 0..6 {
@@ -114,10 +114,9 @@ fn aux_without_reference(s: &SimScene) -> PathBuf {
     for e in std::fs::read_dir(s.l1a.parent().unwrap()).unwrap() {
         let p = e.unwrap().path();
         let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        if p.is_file() && (name.contains("_AUX_") || name.contains("_EXO_")) {
-            if !name.contains("REFIMG") {
-                std::fs::copy(&p, dir.join(&name)).unwrap();
-            }
+        let auxiliary = name.contains("_AUX_") || name.contains("_EXO_");
+        if p.is_file() && auxiliary && !name.contains("REFIMG") {
+            std::fs::copy(&p, dir.join(&name)).unwrap();
         }
     }
     dir
@@ -135,20 +134,27 @@ fn check(roll_deg: f64) {
     let valid = quality_index(&refined, "CORRELATION_NB_VALID_POINTS");
     let rate = quality_index(&refined, "CORRELATION_RATE");
     eprintln!("roll {roll_deg}°: tie points {valid}, residual {residual} px, rate {rate}");
-    eprintln!("{}", log.lines().find(|l| l.contains("refined on")).unwrap());
+    eprintln!(
+        "{}",
+        log.lines().find(|l| l.contains("refined on")).unwrap()
+    );
     assert!(residual < 0.2, "IMAGE_RESIDUES_REFIMG {residual}");
     assert!(valid >= 100.0, "{valid} valid tie points");
 
-    let after = registration(&s, &refined, 128, 4);
-    let (dx, dy) = median(&after);
-    let spread = p90(&after);
-    eprintln!(
-        "refined: L1C against the truth over {} windows: median ({dx:.3}, {dy:.3}) px, 90 % \
-         within {spread:.3}",
-        after.len()
-    );
-    assert!(after.len() >= 30, "{} windows registered", after.len());
-    assert!(dx.hypot(dy) < 0.05 && spread < 0.25, "{after:?}");
+    // B05, the band refined, and the bands looking farthest fore (B01) and aft (B06) of it:
+    // a wrong yaw would move those two across the track in opposite directions
+    for b in [5, 1, 6] {
+        let after = registration(&s, &refined, b, 128, 4);
+        let (dx, dy) = median(&after);
+        let spread = p90(&after);
+        eprintln!(
+            "refined B{b:02}: L1C against the truth over {} windows: median ({dx:.3}, \
+             {dy:.3}) px, 90 % within {spread:.3}",
+            after.len()
+        );
+        assert!(after.len() >= 30, "{} windows registered", after.len());
+        assert!(dx.hypot(dy) < 0.05 && spread < 0.25, "B{b:02}: {after:?}");
+    }
 
     // the control: the same scene without its reference image is not refined, and says so
     let (unrefined, log) = l1c(&s, &aux_without_reference(&s), "unrefined");
@@ -156,13 +162,16 @@ fn check(roll_deg: f64) {
     let product = vip::product::L1c::open(&unrefined).unwrap();
     assert!(!product.flags.geometrical_refinement_with_ref_image);
     assert_eq!(product.reference_image, None);
-    let before = registration(&s, &unrefined, 200, 40);
+    let before = registration(&s, &unrefined, 5, 200, 40);
     let (bx, by) = median(&before);
     eprintln!(
         "unrefined: median ({bx:.2}, {by:.2}) px over {} windows",
         before.len()
     );
-    assert!(bx.hypot(by) > 10.0, "the injected error is not seen: {before:?}");
+    assert!(
+        bx.hypot(by) > 10.0,
+        "the injected error is not seen: {before:?}"
+    );
 }
 
 #[test]

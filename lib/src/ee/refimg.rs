@@ -40,7 +40,11 @@ fn point(lon: f64, lat: f64, up: (bool, bool)) -> String {
     let hundredths = |v: f64, up: bool| {
         let h = v.abs() * 100.0;
         // outwards: away from the box's inside on each axis
-        let h = if up == (v >= 0.0) { h.ceil() } else { h.floor() };
+        let h = if up == (v >= 0.0) {
+            h.ceil()
+        } else {
+            h.floor()
+        };
         h as u32
     };
     let (x, y) = (hundredths(lon, up.0), hundredths(lat, up.1));
@@ -118,10 +122,9 @@ pub fn write_refimg(
                     .child(Node::text("Columns", cols)),
             ),
         )
-        .child(
-            Node::new("DBL_Organization").child(Node::list(
-                "List_of_Packaged_DBL_Files",
-                vec![Node::new("Packaged_DBL_File")
+        .child(Node::new("DBL_Organization").child(Node::list(
+            "List_of_Packaged_DBL_Files",
+            vec![Node::new("Packaged_DBL_File")
                     .attr("sn", 1)
                     .child(Node::text("Relative_File_Path", format!("{dbl}/{tif}")))
                     .child(Node::text("File_Format", "GEOTIFF int16"))
@@ -130,8 +133,7 @@ pub fn write_refimg(
                         "IMG: reflectance x 1000, -10000 no data; its georeferencing is the \
                          geometric model",
                     ))],
-            )),
-        );
+        )));
     let validity = open_validity(creation.date());
     let doc = EeDoc {
         layout: Layout::Header,

@@ -110,6 +110,8 @@ pub struct OrbitalModel {
     band: OrbitalBand,
     /// The line of `table[0]`.
     first: i64,
+    /// Per line: the mean-of-date → ITRF rotation.
+    frames: Vec<Mat3>,
     /// Per line: the satellite's position and the array → ITRF rotation.
     table: Vec<(Vec3, Mat3)>,
 }
@@ -121,31 +123,51 @@ impl OrbitalModel {
     pub fn new(flight: &Flight, band: OrbitalBand, lines: usize) -> Result<OrbitalModel> {
         let first = -TABLE_MARGIN;
         let last = lines as i64 + TABLE_MARGIN;
-        let k = &flight.knowledge;
-        let unbias = transpose(&k.bias());
         let mut m = OrbitalModel {
             band,
             first,
+            frames: Vec::new(),
             table: Vec::new(),
         };
-        m.table = (first..=last)
+        m.frames = (first..=last)
             .map(|l| {
                 let t = m.line_instant(l as f64);
-                // the auxiliary data's sample of instant t, tagged late by the offset
-                let tagged = add_seconds(t, k.time_s);
-                let frames = Frames::at(t, &flight.eop.at(t)?)?;
-                let body_to_mod = mul3(flight.attitude.body_to_mod(tagged)?, unbias);
-                let r = mul3(mul3(frames.mod_to_itrf, body_to_mod), m.band.array_to_body);
-                Ok((flight.ephemeris.at(tagged)?.position, r))
+                Ok(Frames::at(t, &flight.eop.at(t)?)?.mod_to_itrf)
             })
             .collect::<Result<_>>()?;
+        m.fly(flight)?;
         Ok(m)
     }
 
-    /// The same band flown as `flight` says (the same image, another knowledge of the flight).
+    /// Tabulates the satellite's position and the array's rotation as `flight` says.
+    fn fly(&mut self, flight: &Flight) -> Result<()> {
+        let k = &flight.knowledge;
+        let unbias = transpose(&k.bias());
+        self.table = (self.first..)
+            .zip(&self.frames)
+            .map(|(l, mod_to_itrf)| {
+                let t = self.line_instant(l as f64);
+                // the auxiliary data's sample of instant t, tagged late by the offset
+                let tagged = add_seconds(t, k.time_s);
+                let body_to_mod = mul3(flight.attitude.body_to_mod(tagged)?, unbias);
+                let r = mul3(mul3(*mod_to_itrf, body_to_mod), self.band.array_to_body);
+                Ok((flight.ephemeris.at(tagged)?.position, r))
+            })
+            .collect::<Result<_>>()?;
+        Ok(())
+    }
+
+    /// The same band flown as `flight` says (the same image, another knowledge of the flight;
+    /// the Earth's orientation at each line is kept).
     pub fn reflown(&self, flight: &Flight) -> Result<OrbitalModel> {
-        let lines = self.table.len() as i64 - 1 - 2 * TABLE_MARGIN;
-        OrbitalModel::new(flight, self.band.clone(), lines.max(0) as usize)
+        let mut m = OrbitalModel {
+            band: self.band.clone(),
+            first: self.first,
+            frames: self.frames.clone(),
+            table: Vec::new(),
+        };
+        m.fly(flight)?;
+        Ok(m)
     }
 
     /// The UTC instant `line` is acquired at, to the nanosecond (a microsecond is 7 mm of

@@ -68,7 +68,10 @@ impl Reference {
         }
         let gt = raster::geo_transform(&ds)?;
         if gt[2] != 0.0 || gt[4] != 0.0 || gt[1] <= 0.0 || gt[5] >= 0.0 {
-            return Err(VipError::bad_input(path, "the reference image is not north up"));
+            return Err(VipError::bad_input(
+                path,
+                "the reference image is not north up",
+            ));
         }
         let (cols, lines) = ds.raster_size();
         let nodata = ds.rasterband(1).ok().and_then(|b| b.no_data_value());
@@ -101,19 +104,21 @@ impl Reference {
         lo(|p| p.0) < e1 && hi(|p| p.0) > e0 && lo(|p| p.1) < n1 && hi(|p| p.1) > n0
     }
 
-    /// Rows `y0..y0 + rows`, full width, no data as NaN.
-    fn rows(&self, y0: usize, rows: usize) -> Result<Vec<f64>> {
+    /// The `size` × `size` pixels from (`x0`, `y0`), no data as NaN.
+    fn chip(&self, x0: usize, y0: usize, size: usize) -> Result<Vec<f64>> {
         let ds = raster::open(&self.path)?;
-        let v: Vec<f64> = raster::read_window(&ds, 1, (0, y0), (self.cols, rows))?;
+        let v: Vec<f64> = raster::read_window(&ds, 1, (x0, y0), (size, size))?;
         Ok(v.into_iter()
             .map(|x| if Some(x) == self.nodata { f64::NAN } else { x })
             .collect())
     }
 }
 
-/// One ground point seen in the raw image.
+/// One ground point seen in the raw image of one band.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TiePoint {
+    /// Index of the band in the refinement's list.
+    pub band: usize,
     /// Ground point: map coordinates and height above the ellipsoid.
     pub ground: (f64, f64, f64),
     /// Raw image position (line, column) that sees it.
@@ -122,62 +127,82 @@ pub struct TiePoint {
     pub score: f64,
 }
 
+/// A tie point and its image residual after the fit (line, column; pixels).
+pub type Fitted = (TiePoint, (f64, f64));
+
 /// One correlation pass: chips of `chip` reference pixels, `across` × `across` of them,
 /// averaged `factor` × `factor` before correlation, searched ±`search` averaged pixels.
 #[derive(Debug, Clone, Copy)]
 struct Pass {
+    /// Whether every band is correlated, or the first only.
+    every_band: bool,
     chip: usize,
     across: usize,
     factor: usize,
     search: usize,
 }
 
-const PASSES: [Pass; 3] = [
+const PASSES: [Pass; 2] = [
     Pass {
+        every_band: false,
         chip: 256,
         across: 5,
         factor: 4,
         search: 12,
     },
     Pass {
+        every_band: true,
         chip: 48,
-        across: 20,
+        across: 15,
         factor: 1,
         search: 3,
     },
-    Pass {
-        chip: 48,
-        across: 20,
-        factor: 1,
-        search: 2,
-    },
 ];
+
+/// One band the refinement correlates with the reference image.
+pub struct Band<'a> {
+    /// Its model, flown as the auxiliary data say.
+    pub model: &'a BandModel,
+    /// Reads its calibrated lines.
+    pub raw: &'a RawRows<'a>,
+    /// Its image's (lines, columns).
+    pub size: (usize, usize),
+}
 
 /// What a refinement found.
 #[derive(Debug, Clone)]
 pub struct Refinement {
     /// The knowledge error of the auxiliary data, to set in the flight.
     pub knowledge: KnowledgeError,
-    /// Chips correlated in the last pass (`CORRELATION_NB_POINTS`).
-    pub correlated: usize,
-    /// The tie points kept (`CORRELATION_NB_VALID_POINTS`), with their residuals (line,
-    /// column, pixels) after the fit.
-    pub points: Vec<(TiePoint, (f64, f64))>,
+    /// Chips correlated in the last pass, per band (`CORRELATION_NB_POINTS`).
+    pub correlated: Vec<usize>,
+    /// The tie points kept, with their residuals after the fit.
+    pub points: Vec<Fitted>,
     /// Image residual before the last pass's fit: RMS, pixels.
     pub residual_before: f64,
+    /// Whether yaw was held at zero, the tie points too few or too narrow to show it.
+    pub yaw_held: bool,
 }
 
 impl Refinement {
-    /// Mean correlation of the valid tie points (`CORRELATION_RATE`).
-    pub fn rate(&self) -> f64 {
-        let n = self.points.len().max(1) as f64;
-        self.points.iter().map(|p| p.0.score).sum::<f64>() / n
+    fn of_band(&self, band: usize) -> impl Iterator<Item = &Fitted> {
+        self.points.iter().filter(move |p| p.0.band == band)
     }
 
-    /// RMS image residual of the valid tie points after the fit, pixels
-    /// (`IMAGE_RESIDUES_REFIMG`).
-    pub fn residual(&self) -> f64 {
-        rms(self.points.iter().map(|p| p.1))
+    /// Tie points of `band` kept (`CORRELATION_NB_VALID_POINTS`).
+    pub fn valid(&self, band: usize) -> usize {
+        self.of_band(band).count()
+    }
+
+    /// Mean correlation of the tie points of `band` kept (`CORRELATION_RATE`).
+    pub fn rate(&self, band: usize) -> f64 {
+        let n = self.valid(band).max(1) as f64;
+        self.of_band(band).map(|p| p.0.score).sum::<f64>() / n
+    }
+
+    /// RMS image residual of the tie points of `band` kept, pixels (`IMAGE_RESIDUES_REFIMG`).
+    pub fn residual(&self, band: usize) -> f64 {
+        rms(self.of_band(band).map(|p| p.1))
     }
 }
 
@@ -190,34 +215,43 @@ fn rms(r: impl Iterator<Item = (f64, f64)>) -> f64 {
     (s / n.max(1) as f64).sqrt()
 }
 
-/// Refines `model` (one band, flown as `flight` says) on `reference`: `raw` reads the band's
-/// calibrated lines, `size` its (lines, columns), `dem` the terrain. `Ok(Err(reason))` when
-/// the image and the reference do not give enough tie points.
+/// The models of `bands` flown as `flight` says.
+fn fly(bands: &[Band], flight: &Flight) -> Result<Vec<BandModel>> {
+    bands.iter().map(|b| b.model.reflown(flight)).collect()
+}
+
+/// Refines the flight of `bands` (the first the reference band, the others correlated in
+/// the fine pass too: bands looking fore and aft of it make yaw visible) on `reference`
+/// over the terrain `dem`. `Ok(Err(reason))` when the images and the reference do not give
+/// enough tie points.
 pub fn refine(
-    model: &BandModel,
+    bands: &[Band],
     flight: &Flight,
     reference: &Reference,
-    raw: &RawRows,
-    size: (usize, usize),
     dem: &Dem,
 ) -> Result<std::result::Result<Refinement, String>> {
     let mut flight = flight.clone();
-    let mut current = model.reflown(&flight)?;
+    let mut current = fly(bands, &flight)?;
     let mut last = None;
     for (k, pass) in PASSES.iter().enumerate() {
-        let (points, correlated) = measure(&current, reference, raw, size, dem, pass)?;
+        let n = if pass.every_band { bands.len() } else { 1 };
+        let mut points = vec![];
+        let mut correlated = vec![];
+        for (b, band) in bands.iter().enumerate().take(n) {
+            let (p, c) = measure(&current[b], b, reference, band, dem, pass)?;
+            points.extend(p);
+            correlated.push(c);
+        }
         if points.len() < MIN_POINTS {
             return Ok(Err(format!(
-                "{} valid tie points of {correlated} correlated (pass {}, {MIN_POINTS} needed)",
+                "{} valid tie points of {} correlated (pass {}, {MIN_POINTS} needed)",
                 points.len(),
+                correlated.iter().sum::<usize>(),
                 k + 1
             )));
         }
-        let before = rms(points.iter().map(|p| {
-            let (l, c) = current.image_position(p.ground.0, p.ground.1, p.ground.2);
-            (l - p.image.0, c - p.image.1)
-        }));
-        let (knowledge, kept) = fit(model, &flight, &points, pass.factor as f64)?;
+        let before = rms(points.iter().map(|p| residual(&current, p)));
+        let (knowledge, kept, yaw_held) = fit(bands, &flight, &points, pass.factor as f64)?;
         if kept.len() < MIN_POINTS {
             return Ok(Err(format!(
                 "{} tie points agree with one model of {} valid",
@@ -226,26 +260,34 @@ pub fn refine(
             )));
         }
         flight.knowledge = knowledge;
-        current = model.reflown(&flight)?;
+        current = fly(bands, &flight)?;
         last = Some(Refinement {
             knowledge,
             correlated,
             points: kept,
             residual_before: before,
+            yaw_held,
         });
     }
     Ok(last.ok_or_else(|| "no pass".to_string()))
 }
 
+/// Image residual (line, column) of tie point `p` under `models`.
+fn residual(models: &[BandModel], p: &TiePoint) -> (f64, f64) {
+    let (l, c) = models[p.band].image_position(p.ground.0, p.ground.1, p.ground.2);
+    (l - p.image.0, c - p.image.1)
+}
+
 /// The tie points of one pass, and how many chips were correlated.
 fn measure(
     model: &BandModel,
+    band_index: usize,
     reference: &Reference,
-    raw: &RawRows,
-    (lines, cols): (usize, usize),
+    band: &Band,
     dem: &Dem,
     pass: &Pass,
 ) -> Result<(Vec<TiePoint>, usize)> {
+    let (lines, cols) = band.size;
     let chip = pass.chip.min(reference.cols).min(reference.lines);
     if chip / pass.factor < 2 * pass.search + 8 {
         // too small a reference image for this pass's search
@@ -259,41 +301,60 @@ fn measure(
         }
     };
     let (sx, sy) = (step(reference.cols), step(reference.lines));
-    let mut points = Vec::new();
-    let mut correlated = 0;
-    for gy in 0..pass.across {
-        let y0 = (gy as f64 * sy).round() as usize;
-        let maps: Vec<ChipMap> = (0..pass.across)
-            .filter_map(|gx| {
-                let x0 = (gx as f64 * sx).round() as usize;
-                ChipMap::new(model, reference, dem, (x0, y0), chip)
-            })
-            .filter(|m| m.inside(lines, cols))
-            .collect();
-        if maps.is_empty() {
-            continue;
-        }
-        let r0 = maps.iter().map(|m| m.lines.0).fold(f64::MAX, f64::min);
-        let r1 = maps.iter().map(|m| m.lines.1).fold(f64::MIN, f64::max);
+    let maps: Vec<ChipMap> = (0..pass.across * pass.across)
+        .filter_map(|k| {
+            let x0 = ((k % pass.across) as f64 * sx).round() as usize;
+            let y0 = ((k / pass.across) as f64 * sy).round() as usize;
+            ChipMap::new(model, reference, dem, (x0, y0), chip)
+        })
+        .filter(|m| m.inside(lines, cols))
+        .collect();
+    // the chips in the order of their raw lines, in groups each read once: a group spans
+    // eight times the tallest chip's lines (the image runs across the map grid at the
+    // track's heading, so a row of chips spans many raw lines)
+    let mut order: Vec<usize> = (0..maps.len()).collect();
+    order.sort_by(|&i, &j| maps[i].lines.0.total_cmp(&maps[j].lines.0));
+    let tallest = maps
+        .iter()
+        .map(|m| m.lines.1 - m.lines.0)
+        .fold(0.0, f64::max);
+    let mut found: Vec<Option<TiePoint>> = vec![None; maps.len()];
+    let mut start = 0;
+    while start < order.len() {
+        let first = maps[order[start]].lines.0;
+        let end = start
+            + order[start..]
+                .iter()
+                .take_while(|&&i| maps[i].lines.1 - first <= 8.0 * tallest)
+                .count()
+                .max(1);
+        let group = &order[start..end];
+        let r1 = group
+            .iter()
+            .map(|&i| maps[i].lines.1)
+            .fold(f64::MIN, f64::max);
         let (r0, r1) = (
-            (r0 - 3.0).floor().max(0.0) as usize,
+            (first - 3.0).floor().max(0.0) as usize,
             ((r1 + 4.0).ceil() as usize).min(lines),
         );
-        let radiance = raw(r0, r1)?;
+        let radiance = (band.raw)(r0, r1)?;
         let img = Window {
             data: &radiance,
             cols,
             rows: r1 - r0,
             row0: r0,
         };
-        let refs = reference.rows(y0, chip)?;
-        let found: Vec<Option<TiePoint>> = maps
+        let points = group
             .par_iter()
-            .map(|m| m.tie_point(&img, &refs, reference.cols, dem, pass))
-            .collect();
-        correlated += maps.len();
-        points.extend(found.into_iter().flatten());
+            .map(|&i| maps[i].tie_point(&img, reference, dem, pass, band_index))
+            .collect::<Result<Vec<_>>>()?;
+        for (&i, p) in group.iter().zip(points) {
+            found[i] = p;
+        }
+        start = end;
     }
+    let correlated = maps.len();
+    let points = found.into_iter().flatten().collect();
     Ok((points, correlated))
 }
 
@@ -301,8 +362,9 @@ fn measure(
 /// at its lowest and highest terrain, interpolated bilinearly across the chip and linearly in
 /// height (the sensor's mapping is that smooth over a chip).
 struct ChipMap {
-    /// Reference column of the chip's first corner, and the chip's size.
+    /// Reference pixel of the chip's first corner, and the chip's size.
     x0: usize,
+    y0: usize,
     size: usize,
     /// Heights of the two levels.
     h: (f64, f64),
@@ -345,14 +407,19 @@ impl ChipMap {
         };
         let corners = [at(h.0), at(h.1)];
         let all = corners.iter().flatten();
-        let lines = all.clone().fold((f64::MAX, f64::MIN), |(a, b), p| {
-            (a.min(p.0), b.max(p.0))
-        });
-        if !corners.iter().flatten().all(|p| p.0.is_finite() && p.1.is_finite()) {
+        let lines = all
+            .clone()
+            .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
+        if !corners
+            .iter()
+            .flatten()
+            .all(|p| p.0.is_finite() && p.1.is_finite())
+        {
             return None;
         }
         Some(ChipMap {
             x0,
+            y0,
             size,
             h,
             corners,
@@ -369,7 +436,10 @@ impl ChipMap {
     }
 
     fn ground(&self, x: f64, y: f64) -> (f64, f64) {
-        (self.frame.0 + x * self.frame.2, self.frame.1 + y * self.frame.3)
+        (
+            self.frame.0 + x * self.frame.2,
+            self.frame.1 + y * self.frame.3,
+        )
     }
 
     /// Raw position of chip pixel (x, y) (fractional) on the terrain at `h`.
@@ -388,17 +458,17 @@ impl ChipMap {
         (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1))
     }
 
-    /// The chip's tie point, if the correlation finds one: `refs` holds the reference rows
-    /// from the chip's first (`width` columns).
+    /// The chip's tie point, if the correlation finds one.
     fn tie_point(
         &self,
         img: &Window<f32>,
-        refs: &[f64],
-        width: usize,
+        reference: &Reference,
         dem: &Dem,
         pass: &Pass,
-    ) -> Option<TiePoint> {
+        band: usize,
+    ) -> Result<Option<TiePoint>> {
         let n = self.size;
+        let refs = reference.chip(self.x0, self.y0, n)?;
         let f = pass.factor;
         let m = n / f;
         // the reference chip and the raw band orthorectified onto it, averaged f × f
@@ -411,18 +481,18 @@ impl ChipMap {
                 let v = Spot::new(img, l, c)
                     .map_or(f64::NAN, |s| f64::from(s.value(img, Resampling::Cubic)));
                 let k = (y / f) * m + x / f;
-                a[k] += refs[y * width + self.x0 + x];
+                a[k] += refs[y * n + x];
                 b[k] += v;
             }
         }
         if b.iter().any(|v| !v.is_finite()) || a.iter().filter(|v| v.is_nan()).count() * 10 > m * m
         {
-            return None;
+            return Ok(None);
         }
         let s = shift::estimate(&a, &b, m, m, pass.search);
         let edge = pass.search as f64 - 0.5;
         if !(s.peak >= MIN_CORRELATION && s.dx.abs() < edge && s.dy.abs() < edge) {
-            return None;
+            return Ok(None);
         }
         // the chip's centre, and where the correlation says the raw band sampled it
         let centre = (n - 1) as f64 / 2.0;
@@ -430,56 +500,70 @@ impl ChipMap {
         let (e, nn) = self.ground(centre, centre);
         let (es, ns) = self.ground(x, y);
         let image = self.raw(x, y, dem.height(es, ns));
-        Some(TiePoint {
+        Ok(Some(TiePoint {
+            band,
             ground: (e, nn, dem.height(e, nn)),
             image,
             score: s.peak,
-        })
+        }))
     }
 }
 
 /// Least squares of the knowledge error on `points`, from `flight`'s; outliers rejected.
 /// `noise` is the measurements' scale (pixels): residuals below 0.3 × it are never outliers.
-/// Returns the error and the points kept with their residuals.
+/// Yaw is held at zero unless the tie points resolve it ([`MIN_YAW_RESOLUTION`]). Returns
+/// the error, the points kept with their residuals, and whether yaw was held.
 fn fit(
-    model: &BandModel,
+    bands: &[Band],
     flight: &Flight,
     points: &[TiePoint],
     noise: f64,
-) -> Result<(KnowledgeError, Vec<(TiePoint, (f64, f64))>)> {
+) -> Result<(KnowledgeError, Vec<Fitted>, bool)> {
     let mut kept: Vec<TiePoint> = points.to_vec();
     let mut k = flight.knowledge;
+    let mut held = [false; 4];
     for round in 0..3 {
-        k = gauss_newton(model, flight, &kept, k)?;
-        let m = model.reflown(&Flight {
-            knowledge: k,
-            ..flight.clone()
-        })?;
-        let residuals: Vec<(f64, f64)> = kept
-            .iter()
-            .map(|p| {
-                let (l, c) = m.image_position(p.ground.0, p.ground.1, p.ground.2);
-                (l - p.image.0, c - p.image.1)
-            })
-            .collect();
+        let (found, resolution) = gauss_newton(bands, flight, &kept, k, held)?;
+        k = found;
+        if round == 0 && resolution[YAW] < MIN_YAW_RESOLUTION {
+            held[YAW] = true;
+            k = gauss_newton(bands, flight, &kept, k, held)?.0;
+        }
+        let models = fly(
+            bands,
+            &Flight {
+                knowledge: k,
+                ..flight.clone()
+            },
+        )?;
+        let residuals: Vec<(f64, f64)> = kept.iter().map(|p| residual(&models, p)).collect();
         let mut norms: Vec<f64> = residuals.iter().map(|r| r.0.hypot(r.1)).collect();
         norms.sort_by(f64::total_cmp);
         let sigma = 1.4826 * norms[norms.len() / 2];
         let limit = (3.0 * sigma).max(0.3 * noise);
         let before = kept.len();
-        let pairs: Vec<(TiePoint, (f64, f64))> = kept
+        let pairs: Vec<Fitted> = kept
             .iter()
             .zip(&residuals)
             .filter(|(_, r)| r.0.hypot(r.1) <= limit)
             .map(|(p, r)| (*p, *r))
             .collect();
         if pairs.len() == before || round == 2 || pairs.len() < MIN_POINTS {
-            return Ok((k, pairs));
+            return Ok((k, pairs, held[YAW]));
         }
         kept = pairs.into_iter().map(|p| p.0).collect();
     }
     unreachable!("the loop returns on its last round")
 }
+
+/// Index of yaw among the parameters (roll, pitch, yaw, time).
+const YAW: usize = 2;
+/// Least share of yaw's prior variance the tie points must resolve for yaw to be estimated.
+/// Over an image a few kilometres wide, yaw only shows as an along-track shift, which pitch
+/// and the time offset explain as well; fitted there anyway, a yaw would move the bands
+/// that look fore and aft of B05 across the track by yaw × their along-track tangent, in
+/// opposite directions, and misregister them.
+pub const MIN_YAW_RESOLUTION: f64 = 0.9;
 
 /// Prior standard deviations of the knowledge error: attitude biases (µrad) and the time
 /// offset (s). Loose: a star tracker's bias is tens of µrad, a datation error milliseconds.
@@ -501,25 +585,36 @@ fn knowledge(p: [f64; 4]) -> KnowledgeError {
 }
 
 /// Gauss–Newton on the image residuals of `points`, from `start`, derivatives by finite
-/// differences of the model.
+/// differences of the model; the parameters `held` stay at zero. Returns the error and how
+/// much of each parameter's prior variance the tie points resolve (0: nothing, 1: all).
 fn gauss_newton(
-    model: &BandModel,
+    bands: &[Band],
     flight: &Flight,
     points: &[TiePoint],
     start: KnowledgeError,
-) -> Result<KnowledgeError> {
+    held: [bool; 4],
+) -> Result<(KnowledgeError, [f64; 4])> {
     let positions = |p: [f64; 4]| -> Result<Vec<(f64, f64)>> {
-        let m = model.reflown(&Flight {
-            knowledge: knowledge(p),
-            ..flight.clone()
-        })?;
+        let models = fly(
+            bands,
+            &Flight {
+                knowledge: knowledge(p),
+                ..flight.clone()
+            },
+        )?;
         Ok(points
             .par_iter()
-            .map(|t| m.image_position(t.ground.0, t.ground.1, t.ground.2))
+            .map(|t| models[t.band].image_position(t.ground.0, t.ground.1, t.ground.2))
             .collect())
     };
     let steps = [1.0, 1.0, 1.0, 1e-4];
     let mut p = params(&start);
+    for i in 0..4 {
+        if held[i] {
+            p[i] = 0.0;
+        }
+    }
+    let mut resolution = [0.0; 4];
     for _ in 0..8 {
         let at = positions(p)?;
         let mut jac = Vec::with_capacity(4);
@@ -551,9 +646,25 @@ fn gauss_newton(
         for i in 0..4 {
             n[i][i] += 1.0 / (PRIOR[i] * PRIOR[i]);
             g[i] += p[i] / (PRIOR[i] * PRIOR[i]);
+            if held[i] {
+                n[i] = [0.0; 4];
+                n[i][i] = 1.0;
+                (0..4).filter(|&j| j != i).for_each(|j| n[j][i] = 0.0);
+                g[i] = 0.0;
+            }
         }
-        let delta = solve4(n, g.map(|v| -v))
-            .ok_or_else(|| VipError::Processing("refinement: singular normal equations".into()))?;
+        let singular = || VipError::Processing("refinement: singular normal equations".into());
+        let delta = solve4(n, g.map(|v| -v)).ok_or_else(singular)?;
+        // the posterior variance of each parameter, against its prior's
+        for (i, r) in resolution.iter_mut().enumerate() {
+            let unit: [f64; 4] = std::array::from_fn(|j| f64::from(u8::from(i == j)));
+            let c = solve4(n, unit).ok_or_else(singular)?;
+            *r = if held[i] {
+                0.0
+            } else {
+                1.0 - c[i] / (PRIOR[i] * PRIOR[i])
+            };
+        }
         for i in 0..4 {
             p[i] += delta[i];
         }
@@ -562,7 +673,7 @@ fn gauss_newton(
             break;
         }
     }
-    Ok(knowledge(p))
+    Ok((knowledge(p), resolution))
 }
 
 /// Solves the 4 × 4 system `a x = b` (Gaussian elimination, partial pivoting).
@@ -576,8 +687,9 @@ fn solve4(mut a: [[f64; 4]; 4], mut b: [f64; 4]) -> Option<[f64; 4]> {
         b.swap(c, p);
         for r in c + 1..4 {
             let f = a[r][c] / a[c][c];
-            for k in c..4 {
-                a[r][k] -= f * a[c][k];
+            let pivot = a[c];
+            for (x, p) in a[r].iter_mut().zip(pivot).skip(c) {
+                *x -= f * p;
             }
             b[r] -= f * b[c];
         }

@@ -101,20 +101,26 @@ fn refine(
     let av: Vec<f64> = pixels.iter().map(|&(x, y)| a[y * width + x]).collect();
     let (ma, sa) = norm(&av);
     let (mut dx, mut dy) = start;
+    // b is sampled at the same fraction everywhere: the samples at a pixel's neighbours are
+    // the central differences' terms, so one sample per pixel of the window and its rim
+    let (x0, y0) = (margin - 1, margin - 1);
+    let (ww, wh) = (width - 2 * margin + 2, height - 2 * margin + 2);
+    let mut warped = vec![0.0; ww * wh];
     for _ in 0..20 {
-        let bw: Vec<f64> = pixels
-            .iter()
-            .map(|&(x, y)| at(x as f64 + dx, y as f64 + dy))
-            .collect();
+        for (k, w) in warped.iter_mut().enumerate() {
+            let (x, y) = ((x0 + k % ww) as f64, (y0 + k / ww) as f64);
+            *w = at(x + dx, y + dy);
+        }
+        let bw_at = |x: usize, y: usize| warped[(y - y0) * ww + x - x0];
+        let bw: Vec<f64> = pixels.iter().map(|&(x, y)| bw_at(x, y)).collect();
         if bw.iter().any(|v| v.is_nan()) {
             break;
         }
         let (mb, sb) = norm(&bw);
         let (mut gxx, mut gxy, mut gyy, mut rx, mut ry) = (0.0, 0.0, 0.0, 0.0, 0.0);
         for (k, &(x, y)) in pixels.iter().enumerate() {
-            let (xf, yf) = (x as f64 + dx, y as f64 + dy);
-            let gx = (at(xf + 1.0, yf) - at(xf - 1.0, yf)) / (2.0 * sb);
-            let gy = (at(xf, yf + 1.0) - at(xf, yf - 1.0)) / (2.0 * sb);
+            let gx = (bw_at(x + 1, y) - bw_at(x - 1, y)) / (2.0 * sb);
+            let gy = (bw_at(x, y + 1) - bw_at(x, y - 1)) / (2.0 * sb);
             let r = (av[k] - ma) / sa - (bw[k] - mb) / sb;
             if !(gx.is_finite() && gy.is_finite()) {
                 continue;

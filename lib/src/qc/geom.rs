@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use super::compare::check_grids;
 use super::input::{Group, Handles, Input, Layer};
-use crate::geometry::shift;
 use crate::error::{Result, VipError};
+use crate::geometry::shift;
 use crate::raster;
 
 /// How the shifts are measured.
