@@ -333,3 +333,67 @@ fn earth_orientation_out_of_date_or_missing() {
         .code(3)
         .one_error_line("holds no Earth orientation file (EXO_EORDTA)");
 }
+
+/// The reference image's header beside the L1A.
+fn reference_header(s: &SimScene) -> PathBuf {
+    let hdr = aux_file(s, "_AUX_REFIMG_");
+    let name = hdr.file_name().unwrap().to_string_lossy().into_owned();
+    let id = name.split('.').next().unwrap();
+    hdr.with_file_name(format!("{id}.HDR"))
+}
+
+/// The reference image's GeoTIFF beside the L1A.
+fn reference_image(s: &SimScene) -> PathBuf {
+    file_ending(&reference_header(s).with_extension("DBL.DIR"), "_IMG.TIF")
+}
+
+/// Rewrites the georeferencing of `tif`: EPSG `epsg`, the origin moved by `offset` metres.
+fn georeference(tif: &Path, epsg: u32, offset: f64) {
+    let mut ds = gdal::Dataset::open_ex(
+        tif,
+        gdal::DatasetOptions {
+            open_flags: gdal::GdalOpenFlags::GDAL_OF_UPDATE,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut gt = ds.geo_transform().unwrap();
+    gt[0] += offset;
+    ds.set_geo_transform(&gt).unwrap();
+    ds.set_spatial_ref(&gdal::spatial_ref::SpatialRef::from_epsg(epsg).unwrap())
+        .unwrap();
+}
+
+#[test]
+fn reference_image_of_another_projection_or_place() {
+    // another UTM zone, then the right zone but 100 km east: another site's image
+    for (epsg, offset, says) in [
+        (32632, 0.0, "the product in EPSG:32631"),
+        (32631, 100_000.0, "does not overlap"),
+    ] {
+        let s = scene();
+        let tif = reference_image(&s);
+        georeference(&tif, epsg, offset);
+        l1(&s, &s.l1a, None, None)
+            .code(3)
+            .one_error_line(tif.file_name().unwrap().to_str().unwrap())
+            .stderr_has(says);
+        nothing_written(&s);
+    }
+}
+
+#[test]
+fn reference_image_header_that_lists_no_image_or_is_missing() {
+    let s = scene();
+    let hdr = reference_header(&s);
+    let text = std::fs::read_to_string(&hdr).unwrap();
+    std::fs::write(&hdr, text.replace("Packaged_DBL_File", "Packaged_File")).unwrap();
+    l1(&s, &s.l1a, None, None)
+        .code(3)
+        .one_error_line(hdr.file_name().unwrap().to_str().unwrap());
+    nothing_written(&s);
+    // without one: made unrefined, and said
+    std::fs::remove_file(&hdr).unwrap();
+    let r = l1(&s, &s.l1a, None, None);
+    r.code(0).stderr_has("no reference image (AUX_REFIMG)");
+}
