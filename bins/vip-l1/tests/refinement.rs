@@ -141,8 +141,9 @@ fn check(roll_deg: f64) {
     assert!(residual < 0.2, "IMAGE_RESIDUES_REFIMG {residual}");
     assert!(valid >= 100.0, "{valid} valid tie points");
 
-    // B05, the band refined, and the bands looking farthest fore (B01) and aft (B06) of it:
-    // a wrong yaw would move those two across the track in opposite directions
+    // B05, the reference band, B01 (another band looking fore) and B06 (looking aft): a
+    // wrong yaw would move the bands looking fore and aft across the track in opposite
+    // directions
     for b in [5, 1, 6] {
         let after = registration(&s, &refined, b, 128, 4);
         let (dx, dy) = median(&after);
