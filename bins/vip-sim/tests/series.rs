@@ -157,7 +157,7 @@ fn a_date_is_made_of_the_seed_and_that_date_only() {
     let c = contents(&other.join("20240506"));
     let l1a = |m: &BTreeMap<String, Vec<u8>>| -> Vec<Vec<u8>> {
         m.iter()
-            .filter(|(k, _)| k.starts_with("L1A/") && k.ends_with(".TIF"))
+            .filter(|(k, _)| k.starts_with("L1A/") && k.ends_with(".DBL.TIF"))
             .map(|(_, v)| v.clone())
             .collect()
     };
