@@ -148,6 +148,10 @@ struct Acquisition {
         allow_negative_numbers = true
     )]
     time_offset: f64,
+    /// Attitude noise: jitter of this RMS per axis (µrad, 0-100; near 0.7, 2.3 and 7 Hz) in
+    /// the attitude flown, which the 10 Hz AOCDTA samples catch but for its fastest part
+    #[arg(long, value_name = "URAD", default_value_t = 0.0)]
+    attitude_noise: f64,
     /// Put an atmosphere over the surface, from the LUT GIPP set of --aerosol-model in DIR;
     /// every LUT set of DIR is copied into the scene's GIPP folder (the L2 may choose)
     #[arg(long, value_name = "DIR")]
@@ -212,6 +216,7 @@ impl Acquisition {
             yaw_urad: bias[2],
             time_s: self.time_offset * 1e-3,
         };
+        spec.attitude_noise_urad = self.attitude_noise;
         spec.atmosphere = self
             .luts
             .clone()

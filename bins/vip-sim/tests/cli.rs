@@ -176,6 +176,10 @@ fn cloud_parameters_out_of_range_are_refused() {
             &["--attitude-bias", "1,2"][..],
             "--attitude-bias [1.0, 2.0]: give three values",
         ),
+        (
+            &["--attitude-noise", "150"][..],
+            "--attitude-noise 150: must be within 0-100 µrad",
+        ),
     ] {
         let mut all = vec!["scene"];
         all.extend_from_slice(args);

@@ -63,7 +63,12 @@ fn writes_the_documented_layout_in_valid_formats() {
     // L3COMM; L1A: global header, one image header per band, the technical file; beside it
     // the auxiliary data: GPSDTA, AOCDTA, EORDTA and the site's reference image REFIMG.
     assert_eq!(xml.len(), 12 * 4 + 6 + 1 + 12 + 1 + 4, "{xml:?}");
-    for ty in ["_AUX_GPSDTA_", "_AUX_AOCDTA_", "_EXO_EORDTA_", "_AUX_REFIMG_"] {
+    for ty in [
+        "_AUX_GPSDTA_",
+        "_AUX_AOCDTA_",
+        "_EXO_EORDTA_",
+        "_AUX_REFIMG_",
+    ] {
         assert!(
             all.iter()
                 .any(|p| p.parent() == l1a.parent() && p.to_string_lossy().contains(ty)),

@@ -4,7 +4,7 @@
 
 use chrono::NaiveDateTime;
 
-use super::orbit::{aux_samples, orbital_axes, roll_towards, Orbit};
+use super::orbit::{aux_samples, orbital_axes, roll_towards, Jitter, Orbit};
 use crate::ee::auxdata::{AttitudeSample, GpsSample};
 use crate::ee::eordta::EopTable;
 use crate::error::{Result, VipError};
@@ -35,6 +35,8 @@ pub struct Pointing {
     pub first_detector: Option<usize>,
     /// How wrong the auxiliary data written are about the flight the images were made with.
     pub knowledge: KnowledgeError,
+    /// What the body does between the reported attitude samples.
+    pub jitter: Option<Jitter>,
 }
 
 /// What makes a band look where it does: its detectors' VIEDIR directions and its array's
@@ -88,6 +90,15 @@ pub fn plan(
             "--attitude-bias {biases:?}: each must be within ±10000 µrad"
         )));
     }
+    if let Some(j) = pointing
+        .jitter
+        .filter(|j| !(j.rms_urad.is_finite() && (0.0..=100.0).contains(&j.rms_urad)))
+    {
+        return Err(VipError::Usage(format!(
+            "--attitude-noise {}: must be within 0-100 µrad",
+            j.rms_urad
+        )));
+    }
     if !(k.time_s.is_finite() && k.time_s.abs() <= 1.0) {
         return Err(VipError::Usage(format!(
             "--time-offset {}: must be within ±1000 ms",
@@ -114,11 +125,16 @@ pub fn plan(
             add_seconds(t_centre, -half_span),
             add_seconds(t_centre, half_span),
         );
-        let (gps, attitude) = aux_samples(&orbit, roll, span, 2.0)?;
+        let (gps, nominal) = aux_samples(&orbit, roll, span, 2.0)?;
+        // the attitude flown, and the samples the satellite reports of it
+        let (flown, attitude) = match &pointing.jitter {
+            Some(j) => j.shake(&nominal),
+            None => (nominal.clone(), nominal),
+        };
         let source = std::path::Path::new("the simulated flight");
         let flight = Flight {
             ephemeris: Ephemeris::new(&gps, source)?,
-            attitude: Attitude::new(&attitude, source)?,
+            attitude: Attitude::new(&flown, source)?,
             eop: eop.1.clone(),
             knowledge: Default::default(),
         };
@@ -393,6 +409,7 @@ mod tests {
                 roll_deg: roll,
                 first_detector: first,
                 knowledge: KnowledgeError::default(),
+                jitter: None,
             };
             let acq = plan_site(&s, pointing).unwrap();
             assert!(
@@ -428,6 +445,7 @@ mod tests {
                 roll_deg: 0.0,
                 first_detector: Some(4800),
                 knowledge: KnowledgeError::default(),
+                jitter: None,
             }
         )
         .is_none());

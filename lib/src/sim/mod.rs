@@ -44,6 +44,8 @@ pub struct SceneSpec {
     pub roll_deg: f64,
     /// How wrong the auxiliary data written are about the flight (none by default).
     pub knowledge: crate::geometry::orbital::KnowledgeError,
+    /// RMS of the attitude jitter (µrad per axis) between the reported attitude samples.
+    pub attitude_noise_urad: f64,
     /// Put an atmosphere between the surface and the sensor: the landscape's spectra become
     /// surface reflectances (`None`: they are TOA reflectances, no atmosphere).
     pub atmosphere: Option<atmosphere::AtmosphereSpec>,
@@ -89,6 +91,7 @@ impl SceneSpec {
             first_detector: None,
             roll_deg: 0.0,
             knowledge: Default::default(),
+            attitude_noise_urad: 0.0,
             atmosphere: None,
             clouds: None,
         })

@@ -268,6 +268,90 @@ pub fn aux_samples(
     Ok((gps, samples))
 }
 
+/// Attitude jitter: what the body does between the attitude samples the satellite reports.
+/// Per axis, three sinusoids near 0.7, 2.3 and 7 Hz (frequencies and phases drawn from the
+/// seed) of `rms_urad` RMS together. The reported samples (10 Hz) catch the slow ones; the
+/// 7 Hz one lies beyond their Nyquist frequency and aliases, as micro-vibrations do.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Jitter {
+    pub rms_urad: f64,
+    pub seed: u64,
+}
+
+/// Samples of the true attitude between two reported ones.
+const JITTER_SUBSAMPLES: usize = 10;
+
+impl Jitter {
+    /// The jitter rotation (rad, about the body's x, y, z) `t` seconds into the samples.
+    fn at(&self, t: f64) -> [f64; 3] {
+        let amplitude = self.rms_urad * 1e-6 * (2.0f64 / 3.0).sqrt();
+        std::array::from_fn(|axis| {
+            [0.7, 2.3, 7.1]
+                .iter()
+                .enumerate()
+                .map(|(k, f)| {
+                    let u = |c: i64| {
+                        super::noise::unit(super::noise::hash(
+                            self.seed,
+                            91,
+                            axis as i64,
+                            3 * k as i64 + c,
+                        ))
+                    };
+                    let f = f * (0.85 + 0.3 * u(0));
+                    amplitude * (std::f64::consts::TAU * (f * t + u(1))).sin()
+                })
+                .sum()
+        })
+    }
+
+    /// The true attitude, the nominal 10 Hz `samples` slerped to 100 Hz and shaken, and what
+    /// the satellite reports of it: the true attitude at the nominal samples' instants.
+    pub fn shake(&self, samples: &[AttitudeSample]) -> (Vec<AttitudeSample>, Vec<AttitudeSample>) {
+        let Some(first) = samples.first() else {
+            return (vec![], vec![]);
+        };
+        let shaken = |s: &AttitudeSample, q: [f64; 4]| {
+            let j = self.at(seconds_between(first.utc, s.utc));
+            let r = earth::mul3(
+                earth::mul3(earth::rz(j[2]), earth::ry(j[1])),
+                earth::rx(j[0]),
+            );
+            AttitudeSample {
+                quaternion: crate::geometry::orbit::quaternion(&earth::mul3(
+                    crate::geometry::orbit::rotation(&q),
+                    r,
+                )),
+                ..*s
+            }
+        };
+        let mut truth = Vec::with_capacity(samples.len() * JITTER_SUBSAMPLES);
+        for w in samples.windows(2) {
+            let (a, b) = (&w[0], &w[1]);
+            let dt = seconds_between(a.utc, b.utc);
+            let mut q1 = b.quaternion;
+            if (0..4).map(|k| a.quaternion[k] * q1[k]).sum::<f64>() < 0.0 {
+                q1 = q1.map(|x| -x);
+            }
+            for i in 0..JITTER_SUBSAMPLES {
+                let f = i as f64 / JITTER_SUBSAMPLES as f64;
+                let s = AttitudeSample {
+                    utc: add_seconds(a.utc, f * dt),
+                    ..*a
+                };
+                truth.push(shaken(
+                    &s,
+                    crate::geometry::orbit::slerp(&a.quaternion, &q1, f),
+                ));
+            }
+        }
+        let last = samples[samples.len() - 1];
+        truth.push(shaken(&last, last.quaternion));
+        let reported = samples.iter().map(|s| shaken(s, s.quaternion)).collect();
+        (truth, reported)
+    }
+}
+
 /// The absolute orbit number of an instant: whole revolutions of a 720 km orbit (100.0 min
 /// for VENµS's 14.4 a day) since VENµS's launch, 2017-08-02T01:58 UTC, modulo 100000.
 pub fn orbit_number(t: NaiveDateTime) -> u32 {

@@ -122,6 +122,10 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
         roll_deg: spec.roll_deg,
         first_detector: spec.first_detector,
         knowledge: spec.knowledge,
+        jitter: (spec.attitude_noise_urad != 0.0).then_some(super::orbit::Jitter {
+            rms_urad: spec.attitude_noise_urad,
+            seed: spec.seed,
+        }),
     };
     let eop = (SIMULATED_EOP, eop_table(t_centre, SIMULATED_EOP));
     let acq = acquisition::plan(
@@ -195,10 +199,12 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
         let path = root.join("truth/atmosphere.json");
         std::fs::write(&path, json + "\n").map_err(|e| VipError::output_io(&path, &e))?;
     }
-    // what the auxiliary data do not say: the roll flown and their knowledge error
+    // what the auxiliary data do not say: the roll flown, their knowledge error and the
+    // attitude noise between their samples
     let flight = serde_json::json!({
         "roll_deg": acq.roll_deg,
         "knowledge_error": spec.knowledge,
+        "attitude_noise_urad": spec.attitude_noise_urad,
     });
     let path = root.join("truth/flight.json");
     std::fs::write(&path, format!("{flight:#}\n")).map_err(|e| VipError::output_io(&path, &e))?;
