@@ -66,6 +66,30 @@ pub struct FixedHeader {
 }
 
 impl FixedHeader {
+    /// The Fixed_Header of a file VIP writes: version 1, no notes, created by this `vip`.
+    pub fn by_vip(
+        file_name: &str,
+        description: &str,
+        class: &str,
+        file_type: &str,
+        validity: (NaiveDateTime, NaiveDateTime),
+        creation: NaiveDateTime,
+    ) -> FixedHeader {
+        FixedHeader {
+            file_name: file_name.into(),
+            description: description.into(),
+            notes: String::new(),
+            file_class: class.into(),
+            file_type: file_type.into(),
+            validity_start: validity.0,
+            validity_stop: validity.1,
+            version: 1,
+            creator: "vip".into(),
+            creator_version: env!("CARGO_PKG_VERSION").into(),
+            creation_date: creation,
+        }
+    }
+
     fn to_node(&self) -> Node {
         Node::new("Fixed_Header")
             .child(Node::text("File_Name", &self.file_name))
@@ -135,6 +159,20 @@ pub fn validity_period(start: NaiveDateTime, stop: NaiveDateTime) -> Node {
     Node::new("Validity_Period")
         .child(Node::text("Validity_Start", utc(start)))
         .child(Node::text("Validity_Stop", utc(stop)))
+}
+
+/// The `.HDR` files of `dir` whose name holds `marker` (`_EXO_EORDTA_`, ...), sorted by name.
+pub fn headers_in(dir: &Path, marker: &str) -> Result<Vec<std::path::PathBuf>> {
+    let mut found: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| VipError::bad_input(dir, format!("cannot list: {e}")))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+            name.is_some_and(|n| n.contains(marker) && n.ends_with(".HDR"))
+        })
+        .collect();
+    found.sort();
+    Ok(found)
 }
 
 /// The validity used for open-ended parameter files: from `start` to 9999-12-31T23:59:59.

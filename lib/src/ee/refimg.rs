@@ -134,24 +134,18 @@ pub fn write_refimg(
                          geometric model",
                     ))],
         )));
-    let validity = open_validity(creation.date());
     let doc = EeDoc {
         layout: Layout::Header,
         xsi_type: "REFIMG_Header_Type".into(),
         schema_version: "0.40".into(),
-        fixed: FixedHeader {
-            file_name: id.clone(),
-            description: "ReferenceImageData".into(),
-            notes: String::new(),
-            file_class: class,
-            file_type: FILE_TYPE.into(),
-            validity_start: validity.0,
-            validity_stop: validity.1,
-            version: 1,
-            creator: "vip".into(),
-            creator_version: env!("CARGO_PKG_VERSION").into(),
-            creation_date: creation,
-        },
+        fixed: FixedHeader::by_vip(
+            &id,
+            "ReferenceImageData",
+            &class,
+            FILE_TYPE,
+            open_validity(creation.date()),
+            creation,
+        ),
         extensions: vec![],
         specific,
         data_block: None,
@@ -208,14 +202,7 @@ pub fn read_refimg(hdr: &Path) -> Result<RefImg> {
 /// The reference image of site `nick` in `dir`: among the REFIMG headers there that list the
 /// site, the one of highest version (then last by name). None if none lists it.
 pub fn find_refimg(dir: &Path, nick: &str) -> Result<Option<RefImg>> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| VipError::bad_input(dir, format!("cannot list: {e}")))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
-            name.is_some_and(|n| n.contains("_AUX_REFIMG_") && n.ends_with(".HDR"))
-        })
-        .collect();
+    let mut found = super::header::headers_in(dir, "_AUX_REFIMG_")?;
     // the version is the name's last field: sorting by name sorts by version per box
     found.sort_by_key(|p| {
         let stem = naming::strip_extension(&p.to_string_lossy()).to_string();

@@ -318,7 +318,7 @@ fn measure(
         .iter()
         .map(|m| m.lines.1 - m.lines.0)
         .fold(0.0, f64::max);
-    let mut found: Vec<Option<TiePoint>> = vec![None; maps.len()];
+    let mut groups = vec![];
     let mut start = 0;
     while start < order.len() {
         let first = maps[order[start]].lines.0;
@@ -328,30 +328,43 @@ fn measure(
                 .take_while(|&&i| maps[i].lines.1 - first <= 8.0 * tallest)
                 .count()
                 .max(1);
-        let group = &order[start..end];
-        let r1 = group
-            .iter()
-            .map(|&i| maps[i].lines.1)
-            .fold(f64::MIN, f64::max);
-        let (r0, r1) = (
-            (first - 3.0).floor().max(0.0) as usize,
-            ((r1 + 4.0).ceil() as usize).min(lines),
-        );
-        let radiance = (band.raw)(r0, r1)?;
-        let img = Window {
-            data: &radiance,
-            cols,
-            rows: r1 - r0,
-            row0: r0,
-        };
-        let points = group
-            .par_iter()
-            .map(|&i| maps[i].tie_point(&img, reference, dem, pass, band_index))
-            .collect::<Result<Vec<_>>>()?;
-        for (&i, p) in group.iter().zip(points) {
-            found[i] = p;
-        }
+        groups.push(&order[start..end]);
         start = end;
+    }
+    // groups in parallel (each reads its lines while another correlates), then in chip order
+    let measured = groups
+        .par_iter()
+        .map(|group| {
+            let first = maps[group[0]].lines.0;
+            let last = group
+                .iter()
+                .map(|&i| maps[i].lines.1)
+                .fold(f64::MIN, f64::max);
+            let (r0, r1) = (
+                (first - 3.0).floor().max(0.0) as usize,
+                ((last + 4.0).ceil() as usize).min(lines),
+            );
+            let radiance = (band.raw)(r0, r1)?;
+            let img = Window {
+                data: &radiance,
+                cols,
+                rows: r1 - r0,
+                row0: r0,
+            };
+            group
+                .iter()
+                .map(|&i| {
+                    Ok((
+                        i,
+                        maps[i].tie_point(&img, reference, dem, pass, band_index)?,
+                    ))
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut found: Vec<Option<TiePoint>> = vec![None; maps.len()];
+    for (i, p) in measured.into_iter().flatten() {
+        found[i] = p;
     }
     let correlated = maps.len();
     let points = found.into_iter().flatten().collect();
@@ -668,7 +681,8 @@ fn gauss_newton(
         for i in 0..4 {
             p[i] += delta[i];
         }
-        let small = (0..4).all(|i| delta[i].abs() < 1e-4 * steps[i]);
+        // converged: the last step moves the ground by millimetres
+        let small = (0..4).all(|i| delta[i].abs() < 0.01 * steps[i]);
         if small {
             break;
         }

@@ -265,15 +265,7 @@ fn read_flight(product: &L1a, l1a: &Path, dir: &Path) -> Result<(Flight, Vec<(St
 /// if several are); bad input naming the file if none covers `t` ("out of date"), or `dir` if
 /// it holds none.
 fn earth_orientation(dir: &Path, t: chrono::NaiveDateTime) -> Result<EopTable> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| VipError::bad_input(dir, format!("cannot list: {e}")))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
-            name.is_some_and(|n| n.contains("_EXO_EORDTA_") && n.ends_with(".HDR"))
-        })
-        .collect();
-    found.sort();
+    let found = crate::ee::header::headers_in(dir, "_EXO_EORDTA_")?;
     let mut best: Option<EopTable> = None;
     let mut stale = None;
     for hdr in found {

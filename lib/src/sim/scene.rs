@@ -138,11 +138,19 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
         eop,
     )?
     .ok_or_else(|| {
-        VipError::Usage(format!(
-            "--first-detector {}: the site does not fit the detector array from there (roll {}°)",
-            spec.first_detector.unwrap_or(0),
-            spec.roll_deg
-        ))
+        VipError::Usage(match spec.first_detector {
+            Some(d) => format!(
+                "--first-detector {d}: the site does not fit the detector array from there \
+                 (roll {}°)",
+                spec.roll_deg
+            ),
+            None => format!(
+                "--lines {} --cols {}: the site does not fit the 5200-detector swath at roll \
+                 {}° (the track runs across the map grid: a square site fits up to about 4600 \
+                 pixels)",
+                spec.lines, spec.cols, spec.roll_deg
+            ),
+        })
     })?;
     let cal = instrument::draw(spec.seed, acq.first_detector..acq.first_detector + acq.cols);
 
