@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use super::EarthSun;
 use crate::cloud::stereo::StereoParams;
 use crate::ee::auxdata;
@@ -185,7 +187,7 @@ impl Inputs {
         let orbital = self
             .product
             .bands
-            .iter()
+            .par_iter()
             .zip(&self.bands)
             .map(|(band, inputs)| {
                 let d = &band.datation;

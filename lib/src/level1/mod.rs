@@ -105,7 +105,10 @@ pub fn process(
     let mut models = inp.models(&to_lonlat)?;
     let refined = refinement::refine(&mut inp, &models)?;
     if refined.is_some() {
-        models = inp.models(&to_lonlat)?;
+        models = models
+            .par_iter()
+            .map(|m| m.reflown(&inp.flight))
+            .collect::<Result<_>>()?;
     }
     let site = match &l1.site {
         Some(path) => {
