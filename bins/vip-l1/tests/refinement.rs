@@ -139,6 +139,23 @@ fn check(roll_deg: f64) {
         log.lines().find(|l| l.contains("refined on")).unwrap()
     );
     assert!(residual < 0.2, "IMAGE_RESIDUES_REFIMG {residual}");
+    // the line of sight in the satellite frame: rolled as flown, B05 looking 0.72° fore
+    let [x, y, xy] = product.site.view_in_satellite_frame.unwrap();
+    eprintln!("satellite frame: X {x:.3}°, Y {y:.3}°, XY {xy:.3}°");
+    assert!(
+        (y - roll_deg).abs() < 0.3 && (0.5..1.0).contains(&x),
+        "X {x}, Y {y}"
+    );
+    assert!(
+        (xy - x
+            .to_radians()
+            .tan()
+            .hypot(y.to_radians().tan())
+            .atan()
+            .to_degrees())
+        .abs()
+            < 1e-3
+    );
     assert!(valid >= 100.0, "{valid} valid tie points");
 
     // B05, the reference band, B01 (another band looking fore) and B06 (looking aft): a

@@ -213,6 +213,45 @@ impl OrbitalModel {
         (s, d.map(|x| x / n))
     }
 
+    /// The line of sight of pixel (`line`, `col`) in the satellite frame, as the ICD's
+    /// `Viewing_Angles_In_Satellite_Frame`: its incidence angles (degrees) from the nadir at the
+    /// satellite (the geodetic vertical) along the satellite's X (forward) and Y (right)
+    /// directions, and overall, atan √(tan²X + tan²Y).
+    pub fn satellite_frame_angles(&self, line: f64, col: f64) -> Result<[f64; 3]> {
+        let (s, d) = self.sight(line, col);
+        let (lon, lat, _) = super::earth::ecef_to_geodetic(s);
+        let (lo, la) = (lon.to_radians(), lat.to_radians());
+        let nadir = [-la.cos() * lo.cos(), -la.cos() * lo.sin(), -la.sin()];
+        // the body's x axis in ITRF, made horizontal
+        let (_, r) = self.at_line(line);
+        let body_to_itrf = mul3(r, transpose(&self.band.array_to_body));
+        let x = mul(&body_to_itrf, [1.0, 0.0, 0.0]);
+        let dot = |a: &Vec3, b: &Vec3| (0..3).map(|k| a[k] * b[k]).sum::<f64>();
+        let xn = dot(&x, &nadir);
+        let x: Vec3 = std::array::from_fn(|k| x[k] - xn * nadir[k]);
+        let norm = dot(&x, &x).sqrt();
+        if norm < 1e-9 {
+            return Err(miss(line, col));
+        }
+        let x = x.map(|v| v / norm);
+        // y = z × x, z the nadir: x forward, y right, z down
+        let y = [
+            nadir[1] * x[2] - nadir[2] * x[1],
+            nadir[2] * x[0] - nadir[0] * x[2],
+            nadir[0] * x[1] - nadir[1] * x[0],
+        ];
+        let down = dot(&d, &nadir);
+        if down <= 0.0 {
+            return Err(miss(line, col));
+        }
+        let (tx, ty) = (dot(&d, &x) / down, dot(&d, &y) / down);
+        Ok([
+            tx.atan().to_degrees(),
+            ty.atan().to_degrees(),
+            tx.hypot(ty).atan().to_degrees(),
+        ])
+    }
+
     /// Where pixel (`line`, `col`) meets the surface at height `h` above the ellipsoid: ITRF.
     pub fn ground(&self, line: f64, col: f64, h: f64) -> Result<Vec3> {
         let (o, d) = self.sight(line, col);

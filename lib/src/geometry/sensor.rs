@@ -41,6 +41,18 @@ impl BandModel {
         Ok(BandModel::new(self.orbital.reflown(flight)?, self.local))
     }
 
+    /// The line of sight that sees (E, N, h), in the satellite frame: [X, Y, XY] in degrees
+    /// ([`OrbitalModel::satellite_frame_angles`]).
+    pub fn view_in_satellite_frame(
+        &self,
+        e: f64,
+        n: f64,
+        h: f64,
+    ) -> crate::error::Result<[f64; 3]> {
+        let (l, c) = self.image_position(e, n, h);
+        self.orbital.satellite_frame_angles(l, c)
+    }
+
     /// The UTC instant `line` is acquired at.
     pub fn line_instant(&self, line: f64) -> NaiveDateTime {
         self.orbital.line_instant(line)

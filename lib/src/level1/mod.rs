@@ -751,6 +751,10 @@ fn header_model(
         }
         set
     });
+    // the line of sight of the refined band at the image centre, in the satellite frame
+    let (ce, cn) = site.centre();
+    let b05 = band_index(refinement::REFINED_BAND);
+    let satellite_frame = models[b05].view_in_satellite_frame(ce, cn, inp.dem.height(ce, cn))?;
     let creation = crate::ee::header::creation_time();
     Ok(L1c {
         site: SiteHeader {
@@ -770,6 +774,7 @@ fn header_model(
             gipps_used: inp.gipps_used.clone(),
             sun,
             view,
+            view_in_satellite_frame: Some(satellite_frame),
             corners_lonlat,
             cloud_percentage: None,
             dem_reference: format!(

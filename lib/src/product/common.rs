@@ -377,6 +377,22 @@ impl<'a> Reader<'a> {
     }
 
     /// `Cloud_Percentage`; `None` for `NIL=N/A`.
+    /// `Viewing_Angles_In_Satellite_Frame` (X and Y back to ±180°), `None` if `NONE` or absent.
+    pub fn satellite_frame(&self, n: &Node) -> Result<Option<[f64; 3]>> {
+        let Some(v) = n.get("Viewing_Angles_In_Satellite_Frame") else {
+            return Ok(None);
+        };
+        if self.text(v, "X_Direction")? == "NONE" {
+            return Ok(None);
+        }
+        let signed = |a: f64| if a > 180.0 { a - 360.0 } else { a };
+        Ok(Some([
+            signed(self.f64(v, "X_Direction")?),
+            signed(self.f64(v, "Y_Direction")?),
+            self.f64(v, "XY_Direction")?,
+        ]))
+    }
+
     pub fn cloud_percentage(&self, n: &Node) -> Result<Option<f64>> {
         if self.text(n, "Cloud_Percentage")?.starts_with("NIL=") {
             Ok(None)
@@ -601,6 +617,10 @@ pub struct SiteHeader {
     pub sun: AngleSet,
     /// Viewing angles per tri-detector 1..4.
     pub view: [AngleSet; 4],
+    /// The line of sight at the image centre in the satellite frame, degrees: its incidence
+    /// along the satellite's X (forward) and Y (right) directions and overall (ICD
+    /// `Viewing_Angles_In_Satellite_Frame`); `None`: not known (written `NONE`).
+    pub view_in_satellite_frame: Option<[f64; 3]>,
     /// (lon, lat) in degrees of UL, UR, LL, LR pixel centres and the image centre; ≤ 9 decimals.
     pub corners_lonlat: [(f64, f64); 5],
     /// Cloudy pixels, percent (1 decimal kept); `None` when not computed.
@@ -666,6 +686,7 @@ impl SiteHeader {
             gipps_used: r.gipps(info)?,
             sun: r.angles(r.node(info, "Solar_Angles/Useful_Image")?)?,
             view: r.viewing_angles(info)?,
+            view_in_satellite_frame: r.satellite_frame(info)?,
             corners_lonlat: r.coverage(info)?,
             cloud_percentage: r.cloud_percentage(info)?,
             dem_reference,
@@ -677,6 +698,22 @@ impl SiteHeader {
             creator_version: doc.fixed.creator_version.clone(),
         })
     }
+}
+
+/// `Viewing_Angles_In_Satellite_Frame`: X and Y from 0 to 360° (as the VENµS centre wrote
+/// them: −4.8° is 355.2), XY from 0; `NONE` each when not known.
+fn satellite_frame(angles: Option<[f64; 3]>) -> Node {
+    let text = |k: usize| {
+        angles.map_or("NONE".to_string(), |a| {
+            let v = if k < 2 { a[k].rem_euclid(360.0) } else { a[k] };
+            dec(v, 5)
+        })
+    };
+    Node::new("Viewing_Angles_In_Satellite_Frame")
+        .attr("unit", "deg")
+        .child(Node::text("X_Direction", text(0)))
+        .child(Node::text("Y_Direction", text(1)))
+        .child(Node::text("XY_Direction", text(2)))
 }
 
 /// The headers' writer of a site product: its [`SiteHeader`] and the id of the product.
@@ -837,13 +874,7 @@ impl HeaderWriter<'_> {
                     .child(unit("By_Line", num(self.site.pixel_m), "m"))
                     .child(unit("By_Column", num(self.site.pixel_m), "m")),
             )
-            .child(
-                Node::new("Viewing_Angles_In_Satellite_Frame")
-                    .attr("unit", "deg")
-                    .child(Node::text("X_Direction", "NONE"))
-                    .child(Node::text("Y_Direction", "NONE"))
-                    .child(Node::text("XY_Direction", "NONE")),
-            )
+            .child(satellite_frame(self.site.view_in_satellite_frame))
             .child(Node::text(
                 "Reference_SiteDefinition_Id",
                 self.ids.site_definition(),

@@ -622,6 +622,7 @@ pub(crate) mod tests {
                     azimuth: [158.5, 158.6, 158.4, 158.55, 158.512345],
                 },
                 view,
+                view_in_satellite_frame: Some([-4.75, 10.875, 11.875]),
                 corners_lonlat: [
                     (4.3, 43.7),
                     (4.64, 43.7),

@@ -666,6 +666,7 @@ impl L3a {
                 gipps_used: r.gipps(info)?,
                 sun: r.angles(r.node(info, "Solar_Angles/Useful_Image")?)?,
                 view: r.viewing_angles(info)?,
+                view_in_satellite_frame: r.satellite_frame(info)?,
                 corners_lonlat: r.coverage(info)?,
                 cloud_percentage: Some(
                     r.cloud_percentage(info)?

@@ -285,6 +285,7 @@ impl Muscate {
             gipps_used: vec![],
             sun: AngleSet::uniform(m.sun_mean.0, m.sun_mean.1),
             view: std::array::from_fn(view_mean),
+            view_in_satellite_frame: None,
             corners_lonlat: [ll(0), ll(1), ll(3), ll(2), ll(4)],
             cloud_percentage: cloud,
             dem_reference: "NONE".into(),
