@@ -15,10 +15,10 @@
 //! changes since the reference) are rejected at 3 robust standard deviations and the fit
 //! redone.
 //!
-//! Passes: a coarse one (chips of 256 reference pixels averaged 4 × 4, ±48 pixels searched)
-//! catches errors of tens of pixels, then two fine ones (48-pixel chips, ±3 and ±2 pixels)
-//! on the model each pass corrected. The last pass's figures are the header's quality
-//! indexes.
+//! Passes: a coarse one on the first band (25 chips of 256 reference pixels averaged 4 × 4,
+//! ±48 pixels searched) catches errors of tens of pixels, then a fine one on every band (225
+//! chips of 48 pixels each, ±3 pixels) on the model the coarse pass corrected. The fine
+//! pass's figures are the header's quality indexes.
 
 use std::path::{Path, PathBuf};
 
@@ -231,9 +231,9 @@ pub fn refine(
     dem: &Dem,
 ) -> Result<std::result::Result<Refinement, String>> {
     let mut flight = flight.clone();
-    let mut current = fly(bands, &flight)?;
     let mut last = None;
     for (k, pass) in PASSES.iter().enumerate() {
+        let current = fly(bands, &flight)?;
         let n = if pass.every_band { bands.len() } else { 1 };
         let mut points = vec![];
         let mut correlated = vec![];
@@ -260,7 +260,6 @@ pub fn refine(
             )));
         }
         flight.knowledge = knowledge;
-        current = fly(bands, &flight)?;
         last = Some(Refinement {
             knowledge,
             correlated,
@@ -419,17 +418,11 @@ impl ChipMap {
             })
         };
         let corners = [at(h.0), at(h.1)];
-        let all = corners.iter().flatten();
-        let lines = all
-            .clone()
-            .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
-        if !corners
-            .iter()
-            .flatten()
-            .all(|p| p.0.is_finite() && p.1.is_finite())
-        {
+        let all = || corners.iter().flatten();
+        if !all().all(|p| p.0.is_finite() && p.1.is_finite()) {
             return None;
         }
+        let lines = all().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
         Some(ChipMap {
             x0,
             y0,
@@ -627,7 +620,7 @@ fn gauss_newton(
             p[i] = 0.0;
         }
     }
-    let mut resolution = [0.0; 4];
+    let mut normal = [[0.0; 4]; 4];
     for _ in 0..8 {
         let at = positions(p)?;
         let mut jac = Vec::with_capacity(4);
@@ -666,18 +659,8 @@ fn gauss_newton(
                 g[i] = 0.0;
             }
         }
-        let singular = || VipError::Processing("refinement: singular normal equations".into());
         let delta = solve4(n, g.map(|v| -v)).ok_or_else(singular)?;
-        // the posterior variance of each parameter, against its prior's
-        for (i, r) in resolution.iter_mut().enumerate() {
-            let unit: [f64; 4] = std::array::from_fn(|j| f64::from(u8::from(i == j)));
-            let c = solve4(n, unit).ok_or_else(singular)?;
-            *r = if held[i] {
-                0.0
-            } else {
-                1.0 - c[i] / (PRIOR[i] * PRIOR[i])
-            };
-        }
+        normal = n;
         for i in 0..4 {
             p[i] += delta[i];
         }
@@ -687,7 +670,18 @@ fn gauss_newton(
             break;
         }
     }
+    // the posterior variance of each parameter, against its prior's
+    let mut resolution = [0.0; 4];
+    for (i, r) in resolution.iter_mut().enumerate().filter(|(i, _)| !held[*i]) {
+        let unit: [f64; 4] = std::array::from_fn(|j| f64::from(u8::from(i == j)));
+        let c = solve4(normal, unit).ok_or_else(singular)?;
+        *r = 1.0 - c[i] / (PRIOR[i] * PRIOR[i]);
+    }
     Ok((knowledge(p), resolution))
+}
+
+fn singular() -> VipError {
+    VipError::Processing("refinement: singular normal equations".into())
 }
 
 /// Solves the 4 × 4 system `a x = b` (Gaussian elimination, partial pivoting).
