@@ -597,6 +597,13 @@ impl Stereo {
         }
     }
 
+    /// Bytes held for the whole scene (the grid's cells and viewing geometry), whatever the
+    /// strips (for memory budgets).
+    pub fn held_bytes(&self) -> u64 {
+        (self.cells.len() * std::mem::size_of::<Cell>()
+            + self.views.nodes.len() * std::mem::size_of::<Views>()) as u64
+    }
+
     /// Image rows the correlation holds at most at once beyond a strip (for memory budgets).
     pub fn margin_rows(&self) -> usize {
         2 * (self.margin + self.p.half_window.0) + self.p.step.0
@@ -612,15 +619,15 @@ impl Stereo {
     /// complete.
     pub fn push(&mut self, row0: usize, reference: &[i16], secondary: &[i16], reflectance: &[i16]) {
         assert_eq!(row0, self.received, "stereo rows handed over in order");
-        self.rows
-            .reference
-            .extend(reference.iter().map(|&v| to_reflectance(v)));
-        self.rows
-            .secondary
-            .extend(secondary.iter().map(|&v| to_reflectance(v)));
-        self.rows
-            .reflectance
-            .extend(reflectance.iter().map(|&v| to_reflectance(v)));
+        for (held, new) in [
+            (&mut self.rows.reference, reference),
+            (&mut self.rows.secondary, secondary),
+            (&mut self.rows.reflectance, reflectance),
+        ] {
+            // the rows kept plus a strip, not twice that (a growing Vec doubles)
+            held.reserve_exact(new.len());
+            held.extend(new.iter().map(|&v| to_reflectance(v)));
+        }
         self.received += reference.len() / self.cols;
         while self.next_grid_row < self.shape.0 {
             let gi = self.next_grid_row;
@@ -936,20 +943,28 @@ fn neighbours(
 }
 
 fn classify(s: Stereo) -> StereoResult {
-    let p = s.p.clone();
-    let (gl, gc) = s.shape;
+    // Everything below is held for the whole grid (a 16th of the pixels), so it is kept lean
+    // for long scenes: the strip rows go first, the viewing geometry is interpolated from the
+    // coarse nodes where a cell needs it, and labels are 32-bit.
+    let Stereo {
+        p,
+        lines,
+        cols,
+        shape: (gl, gc),
+        views,
+        rows,
+        cells,
+        ..
+    } = s;
+    drop(rows);
     let n = gl * gc;
-    let cells = s.cells;
-    let views = s.views;
-    let geom: Vec<Views> = (0..n)
-        .into_par_iter()
-        .map(|k| {
-            let (r, c) = centre(&p, k / gc, k % gc);
-            views.at(r as f64, c as f64)
-        })
-        .collect();
+    assert!(n < u32::MAX as usize, "{n} stereo cells");
+    let geom = |k: usize| {
+        let (r, c) = centre(&p, k / gc, k % gc);
+        views.at(r as f64, c as f64)
+    };
     let norm = |k: usize| {
-        let e = geom[k].epipolar();
+        let e = geom(k).epipolar();
         e.0.hypot(e.1)
     };
     // Step 2: median filtering of the disparities.
@@ -1022,20 +1037,20 @@ fn classify(s: Stereo) -> StereoResult {
         .map(|c| f64::from(c.reflectance) >= p.min_reflectance)
         .collect();
     // Label: the index of the valid point a cell took its vote from, and how many cells away.
-    let mut from = vec![usize::MAX; n];
-    let mut hops = vec![0usize; n];
+    let mut from = vec![u32::MAX; n];
+    let mut hops = vec![0u8; n];
     let mut queue = std::collections::VecDeque::new();
     for k in 0..n {
         if bright[k] && vote[k].is_some() {
-            from[k] = k;
+            from[k] = k as u32;
             queue.push_back(k);
         }
     }
     while let Some(k) = queue.pop_front() {
         for m in neighbours((gl, gc), k / gc, k % gc, (1, 1)) {
-            if bright[m] && from[m] == usize::MAX {
+            if bright[m] && from[m] == u32::MAX {
                 from[m] = from[k];
-                hops[m] = hops[k] + 1;
+                hops[m] = hops[k].saturating_add(1);
                 queue.push_back(m);
             }
         }
@@ -1046,31 +1061,31 @@ fn classify(s: Stereo) -> StereoResult {
     let ground: Vec<bool> = (0..n)
         .map(|k| {
             bright[k]
-                && from[k] != usize::MAX
-                && vote[from[k]] == Some(false)
-                && hops[k] <= GROUND_REACH
+                && from[k] != u32::MAX
+                && vote[from[k] as usize] == Some(false)
+                && usize::from(hops[k]) <= GROUND_REACH
         })
         .collect();
     let mut seen_height = vec![f32::NAN; n];
     for k in 0..n {
-        if from[k] != usize::MAX && vote[from[k]] == Some(true) {
-            seen_height[k] = height[from[k]] as f32;
+        if from[k] != u32::MAX && vote[from[k] as usize] == Some(true) {
+            seen_height[k] = height[from[k] as usize] as f32;
         }
     }
     let fill = scene_height.unwrap_or(p.dem_margin) as f32;
     let mut stack = Vec::new();
     for start in 0..n {
-        if !bright[start] || from[start] != usize::MAX {
+        if !bright[start] || from[start] != u32::MAX {
             continue;
         }
         let mut members = Vec::new();
-        from[start] = start;
+        from[start] = start as u32;
         stack.push(start);
         while let Some(k) = stack.pop() {
             members.push(k);
             for m in neighbours((gl, gc), k / gc, k % gc, (1, 1)) {
-                if bright[m] && from[m] == usize::MAX {
-                    from[m] = start;
+                if bright[m] && from[m] == u32::MAX {
+                    from[m] = start as u32;
                     stack.push(m);
                 }
             }
@@ -1126,7 +1141,7 @@ fn classify(s: Stereo) -> StereoResult {
             continue;
         }
         let (r, c) = centre(&p, k / gc, k % gc);
-        let d = geom[k].reference;
+        let d = geom(k).reference;
         let hh = f64::from(h);
         if let Some(m) = to_cell(r as f64 + hh * d.1, c as f64 + hh * d.0) {
             let z = h + cells[k].dem;
@@ -1171,14 +1186,14 @@ fn classify(s: Stereo) -> StereoResult {
                 let q = 1.0 - p.max_disparity_eliminated_percent / 100.0;
                 hs[((q * (hs.len() - 1) as f64).round() as usize).min(hs.len() - 1)]
             };
-            for k in 0..n {
-                if foot_h[k].is_nan() {
+            for (k, &fh) in foot_h.iter().enumerate() {
+                if fh.is_nan() {
                     continue;
                 }
-                let h = f64::from(foot_h[k]).min(cap);
+                let h = f64::from(fh).min(cap);
                 let (r, c) = centre(&p, k / gc, k % gc);
                 let (r, c) = (r as f64, c as f64);
-                let g = &geom[k];
+                let g = geom(k);
                 let seen = |d: (f64, f64)| (r - h * d.1, c - h * d.0);
                 let (a, b) = (seen(g.detectors[0]), seen(g.detectors[3]));
                 let len = (a.0 - b.0).hypot(a.1 - b.1) / p.step.0.min(p.step.1) as f64;
@@ -1209,18 +1224,16 @@ fn classify(s: Stereo) -> StereoResult {
         }
     }
     // Statistics.
-    let valid: Vec<usize> = (0..n).filter(|&k| !disparity[k].is_nan()).collect();
+    let (valid, score_sum) = (0..n)
+        .filter(|&k| !disparity[k].is_nan())
+        .fold((0, 0.0), |(v, s), k| (v + 1, s + f64::from(cells[k].score)));
     let mut stats = StereoStats {
         correlated: cells.iter().filter(|c| c.correlated).count(),
-        valid: valid.len(),
-        mean_score: if valid.is_empty() {
+        valid,
+        mean_score: if valid == 0 {
             0.0
         } else {
-            valid
-                .iter()
-                .map(|&k| f64::from(cells[k].score))
-                .sum::<f64>()
-                / valid.len() as f64
+            score_sum / valid as f64
         },
         cloud_points: vote.iter().filter(|v| **v == Some(true)).count(),
         ground_points: vote.iter().filter(|v| **v == Some(false)).count(),
@@ -1254,8 +1267,8 @@ fn classify(s: Stereo) -> StereoResult {
     }
     StereoResult {
         params: p,
-        lines: s.lines,
-        cols: s.cols,
+        lines,
+        cols,
         shape: (gl, gc),
         cells,
         seen_height,

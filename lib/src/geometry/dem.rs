@@ -68,6 +68,11 @@ impl Dem {
         top * (1.0 - fy) + bottom * fy
     }
 
+    /// Bytes of its heights in memory.
+    pub fn bytes(&self) -> u64 {
+        std::mem::size_of_val(&self.data[..]) as u64
+    }
+
     /// True when (E, N) lies inside the grid.
     pub fn covers(&self, e: f64, n: f64) -> bool {
         e >= self.ulx
@@ -111,6 +116,11 @@ pub struct Gradient {
 }
 
 impl Gradient {
+    /// Bytes of its gradients in memory.
+    pub fn bytes(&self) -> u64 {
+        std::mem::size_of_val(&self.gradient[..]) as u64
+    }
+
     pub fn of(dem: &Dem) -> Self {
         let (w, h) = (dem.width, dem.height);
         let z = |c: usize, r: usize| f64::from(dem.data[r * w + c]);

@@ -248,14 +248,6 @@ impl Context<'_> {
         let mut co = vec![("INTERLEAVE".to_string(), "BAND".to_string())];
         co.extend(opts.creation_options.iter().cloned());
         let mut ds = raster::create_geotiff(path, &spec, &co)?;
-        // Per output pixel: 15 int16 outputs and 12 flags, height, place; plus the raw windows
-        // of the bands in work; the stereo's three bands (f32) and the copies handed to it.
-        let strips = Strips::for_budget(
-            lines,
-            cols,
-            opts.ram_bytes,
-            15 * 2 + 12 + 4 + 32 + 4 * 7 + 3 * 4 + 6 * 2,
-        );
         let p = &self.inp.stereo;
         let px = site.pixel_m;
         let to_px = |(dx, dy): (f64, f64)| (dx / px, -dy / px);
@@ -274,6 +266,16 @@ impl Context<'_> {
             self.inp.dem.height(e, n)
         };
         let mut stereo = Stereo::new(p.clone(), lines, cols, &views, &dem);
+        // Per output pixel: 15 int16 outputs and 12 flags, height, place; plus the raw windows
+        // of the bands in work; the stereo's three bands (f32) and the copies handed to it.
+        // Beside the strips, for the whole scene: the stereo's grid and the DEM.
+        let held = stereo.held_bytes() + (self.inp.dem.data.len() * 4) as u64;
+        let strips = Strips::for_budget(
+            lines,
+            cols,
+            raster::budget_beside(opts.ram_bytes, held),
+            15 * 2 + 12 + 4 + 32 + 4 * 7 + 3 * 4 + 6 * 2,
+        );
         let (ckqltl, ckqltl_path) = &self.inp.quicklook;
         let mut ql = QuicklookBuilder::new(ckqltl, ckqltl_path, lines, cols)?;
         let bar = progress(lines as u64, "L1C rows");

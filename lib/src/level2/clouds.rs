@@ -23,7 +23,7 @@ use crate::geometry::directions::DirectionGrid;
 use crate::geometry::grid::Site;
 use crate::product::l1c::{angles_to_grid, CloudAltitude, L1c};
 use crate::product::l2a::bits;
-use crate::raster::Strips;
+use crate::raster::{self, Strips};
 use chrono::NaiveDate;
 
 /// The CLD bits of the cloud tests (not their extension, not shadows).
@@ -369,7 +369,11 @@ impl MaskJob<'_> {
         let mut texture = Texture::new(cells.rows, cells.cols, self.texture_planes());
         let bar = progress(lines as u64, "L2 masks");
         let per_pixel = 15 * 2 * 2 + ContextStrip::bytes_per_pixel(self.params.n_stack);
-        for win in Strips::for_budget(lines, cols, opts.ram_bytes, per_pixel) {
+        // held beside the strips: CLD, MSK and the L1 mask (a byte each per pixel), the DEM and
+        // its gradient
+        let held = 3 * (lines * cols) as u64 + self.dem.bytes() + self.gradient.bytes();
+        let ram = raster::budget_beside(opts.ram_bytes, held);
+        for win in Strips::for_budget(lines, cols, ram, per_pixel) {
             let n = win.rows * cols;
             let px = read_strip(image, cols, &win)?;
             let history = match history {

@@ -320,6 +320,7 @@ fn process_with(
         date: l1c.site.date,
     }
     .run(&image, history.read, opts)?;
+    drop(l1_mask);
     log::info!(
         "{}: {:.1} % cloud, {:.1} % snow, {:.1} % water",
         hdr.display(),
@@ -413,6 +414,8 @@ fn process_with(
         .map(|b| coarse.env_function(b, aot.field.data[centre], wv.field.data[centre]))
         .collect();
     let env = coarse.environment(&terms, &functions);
+    // the sums are in the environment now; the strips of the second pass get their memory
+    drop(env_sums);
     l2a.adjacency_and_slope = true;
     let stage = StagedProduct::new(&opts.output, &l2a.global_id(), opts.overwrite)?;
     let out = stage.path().to_path_buf();
@@ -730,7 +733,13 @@ fn first_pass(
     let per_pixel = 15 * 2 * 2 + composite.map_or(0, |_| NB * 2);
     let q = crate::context::REFLECTANCE_QUANTIFICATION;
     let bar = progress(l1c.site.lines as u64, "L2 pass 1");
-    for win in Strips::for_budget(l1c.site.lines, cols, opts.ram_bytes, per_pixel) {
+    // held beside the strips: the masks' CLD and MSK (a byte each per pixel), the DEM and its
+    // gradient (the caller's), the environment cells
+    let held = 2 * (l1c.site.lines * cols) as u64
+        + 3 * dem.bytes()
+        + (env.len() * std::mem::size_of::<EnvSums>()) as u64;
+    let ram = raster::budget_beside(opts.ram_bytes, held);
+    for win in Strips::for_budget(l1c.site.lines, cols, ram, per_pixel) {
         let n = win.rows * cols;
         let px = read_strip(image, cols, &win)?;
         let rcr = composite
@@ -1198,7 +1207,18 @@ impl Correction<'_> {
         let mut stats = PassStats::default();
         let bar = progress(lines as u64, "L2 pass 2");
         // per pixel: 15 int16 read, 24 int16 + 2 + 6 + 2 bytes written, row buffers
-        for win in Strips::for_budget(lines, cols, opts.ram_bytes, 2 * (15 * 2 + 24 * 2 + 10)) {
+        // held beside the strips: the masks' CLD and MSK (a byte each per pixel), the DEM and
+        // its gradient, the environment field
+        let held = 2 * (lines * cols) as u64
+            + self.dem.bytes()
+            + self.gradient.bytes()
+            + self
+                .env
+                .iter()
+                .map(|f| 8 * f.data.len() as u64)
+                .sum::<u64>();
+        let ram = raster::budget_beside(opts.ram_bytes, held);
+        for win in Strips::for_budget(lines, cols, ram, 2 * (15 * 2 + 24 * 2 + 10)) {
             let n = win.rows * cols;
             let px = read_strip(image, cols, &win)?;
             let rows: Vec<Row> = (0..win.rows)

@@ -48,7 +48,9 @@ pub use io::{
 };
 pub use rpc::{read_rpc, write_rpc_vrt, RPC_DOMAIN};
 pub use staged::{ensure_dir, Staged, StagedProduct, EXISTS_MSG};
-pub use strips::{cap_block_cache, strip_rows, Strips, Window, STRIP_SHARE, TILE_ROWS};
+pub use strips::{
+    budget_beside, cap_block_cache, strip_rows, Strips, Window, STRIP_SHARE, TILE_ROWS,
+};
 
 /// `x` moved half a unit away from zero: the cast to an integer, which truncates, then rounds
 /// it half away from zero, as coding a value into an integer sample wants (`f64::round` and

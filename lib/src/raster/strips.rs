@@ -29,6 +29,14 @@ pub fn strip_rows(ram_bytes: u64, width: usize, bytes_per_row_per_col: usize) ->
     }
 }
 
+/// The budget left for strips when `held` bytes are kept for the whole scene (masks, cell
+/// grids) beside them: those bytes come out of the strips' share, so that the peak stays
+/// within `ram_bytes` whatever the scene's length. Never below an eighth of the budget.
+pub fn budget_beside(ram_bytes: u64, held: u64) -> u64 {
+    let held_in_budget = held.saturating_mul(STRIP_SHARE.1) / STRIP_SHARE.0;
+    ram_bytes.saturating_sub(held_in_budget).max(ram_bytes / 8)
+}
+
 /// A band of full-width rows: `rows` rows starting at `row`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
@@ -117,6 +125,18 @@ pub fn cap_block_cache(bytes: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn held_bytes_come_out_of_the_strips_share() {
+        let mb = 1 << 20;
+        let rows = |ram| strip_rows(ram, 1000, 100);
+        assert_eq!(budget_beside(1024 * mb, 0), 1024 * mb);
+        // 100 MB held: the strips lose 100 MB of their 512
+        assert_eq!(budget_beside(1024 * mb, 100 * mb), 824 * mb);
+        assert!(rows(budget_beside(1024 * mb, 100 * mb)) as u64 * 100_000 <= 412 * mb);
+        // never below an eighth
+        assert_eq!(budget_beside(1024 * mb, 4096 * mb), 128 * mb);
+    }
 
     #[test]
     fn strips_cover_every_row_once() {
