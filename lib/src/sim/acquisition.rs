@@ -160,10 +160,24 @@ pub fn plan(
             trims += 1;
             continue;
         }
-        if lo < 0.0 || hi > (DETECTORS - 1) as f64 {
-            return Ok(None);
+        let last = (DETECTORS - 1) as f64;
+        if lo < 0.0 || hi > last {
+            // a site wider than the swath is imaged as far as the detectors reach, as real
+            // acquisitions are: the rest of it is no-data in the L1C
+            if pointing.first_detector.is_some() || hi < 0.0 || lo > last {
+                return Ok(None);
+            }
+            log::warn!(
+                "the site reaches {:.0} detectors beyond the {DETECTORS}-detector swath (the track \
+                 runs across the map grid): the L1C will be no-data there",
+                (-lo).max(0.0) + (hi - last).max(0.0)
+            );
         }
-        acq.finish(local, lo.floor() as usize, hi.ceil() as usize)?;
+        acq.finish(
+            local,
+            lo.max(0.0).floor() as usize,
+            hi.min(last).ceil() as usize,
+        )?;
         if let Some(w) = pointing.first_detector {
             if acq.first_detector != w {
                 return Ok(None);

@@ -145,9 +145,7 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
                 spec.roll_deg
             ),
             None => format!(
-                "--lines {} --cols {}: the site does not fit the 5200-detector swath at roll \
-                 {}° (the track runs across the map grid: a square site fits up to about 4600 \
-                 pixels)",
+                "--lines {} --cols {}: the site lies outside the 5200-detector swath at roll {}°",
                 spec.lines, spec.cols, spec.roll_deg
             ),
         })
@@ -285,7 +283,9 @@ fn write_reference_image(
 
 /// The DEM grid: the site plus a margin wide enough for the raw swath around it.
 fn make_dem(site: &Site, land: &Landscape) -> Dem {
-    let margin = 1000.0 + 0.25 * (site.lines.max(site.cols)) as f64 * site.pixel_m;
+    // beyond the site, what the raw images' lines of sight reach: it grows with the site up to
+    // the swath's width, not with a long site's length
+    let margin = 1000.0 + 0.25 * (site.lines.max(site.cols)).min(4600) as f64 * site.pixel_m;
     let ulx = site.ulx - margin;
     let uly = site.uly + margin;
     let width = ((site.cols as f64 * site.pixel_m + 2.0 * margin) / DEM_PIXEL_M).ceil() as usize;
