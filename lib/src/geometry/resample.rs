@@ -176,6 +176,18 @@ impl Spot {
         }
     }
 
+    /// Whether the samples any kernel reads here hold no flag, by `clean`: a cheap test that
+    /// spares [`Spot::flags`] where the raw image is clean, as it mostly is.
+    pub fn is_clean(&self, clean: &CleanBlocks) -> bool {
+        let (r, c) = self.below;
+        let (last_r, last_c) = (clean.rows as isize - 1, clean.cols as isize - 1);
+        let rows = (r - 1).clamp(0, last_r) as usize..=(r + 2).clamp(0, last_r) as usize;
+        let chunks = (c - 1).clamp(0, last_c) as usize / CleanBlocks::CHUNK
+            ..=(c + 2).clamp(0, last_c) as usize / CleanBlocks::CHUNK;
+        rows.into_iter()
+            .all(|r| chunks.clone().all(|k| clean.clean[r * clean.chunks + k]))
+    }
+
     /// OR of the flags in `img` of every sample the kernel gives a non-zero weight here.
     pub fn flags(&self, img: &Window<u8>, kind: Resampling) -> u8 {
         let (r, c) = self.below;
@@ -207,6 +219,33 @@ impl Spot {
             }
         }
         out
+    }
+}
+
+/// Which runs of [`CleanBlocks::CHUNK`] samples of each row of a flag window hold no flag.
+pub struct CleanBlocks {
+    rows: usize,
+    cols: usize,
+    chunks: usize,
+    clean: Vec<bool>,
+}
+
+impl CleanBlocks {
+    const CHUNK: usize = 32;
+
+    pub fn of(img: &Window<u8>) -> CleanBlocks {
+        let chunks = img.cols.div_ceil(Self::CHUNK);
+        let clean = img
+            .data
+            .chunks(img.cols)
+            .flat_map(|row| row.chunks(Self::CHUNK).map(|c| c.iter().all(|&v| v == 0)))
+            .collect();
+        CleanBlocks {
+            rows: img.rows,
+            cols: img.cols,
+            chunks,
+            clean,
+        }
     }
 }
 
@@ -289,6 +328,31 @@ mod tests {
     }
 
     #[test]
+    fn a_defective_column_leaves_the_others_clean() {
+        let mut fl = vec![0u8; 20 * 100];
+        for r in 0..20 {
+            fl[r * 100 + 90] = 4;
+        }
+        let w = Window {
+            data: &fl,
+            cols: 100,
+            rows: 20,
+            row0: 0,
+        };
+        let clean = CleanBlocks::of(&w);
+        let at = |c: f64| Spot::new(&w, 10.0, c).unwrap();
+        assert!(at(10.0).is_clean(&clean) && at(60.0).is_clean(&clean));
+        assert!(!at(90.0).is_clean(&clean));
+        // wherever the test says clean, the kernels' flags are 0
+        for c in 0..100 {
+            let s = at(c as f64 + 0.3);
+            if s.is_clean(&clean) {
+                assert_eq!(s.flags(&w, Resampling::Cubic), 0, "{c}");
+            }
+        }
+    }
+
+    #[test]
     fn flags_of_contributing_samples() {
         let mut fl = vec![0u8; 100];
         fl[5 * 10 + 5] = 1;
@@ -299,6 +363,11 @@ mod tests {
             row0: 0,
         };
         let flags = |l: f64, c: f64, kind| Spot::new(&w, l, c).unwrap().flags(&w, kind);
+        let clean = CleanBlocks::of(&w);
+        let is_clean = |l: f64| Spot::new(&w, l, 5.0).unwrap().is_clean(&clean);
+        // row 5 holds the flag: every kernel around rows 3..=6 may read it
+        assert!(is_clean(1.0) && is_clean(7.0) && is_clean(9.0));
+        assert!(!is_clean(3.0) && !is_clean(4.5) && !is_clean(6.0));
         assert_eq!(flags(5.0, 5.0, Resampling::Nearest), 1);
         assert_eq!(flags(4.5, 4.5, Resampling::Bilinear), 1);
         assert_eq!(flags(3.5, 3.5, Resampling::Bilinear), 0);

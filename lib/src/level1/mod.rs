@@ -44,7 +44,7 @@ use crate::geometry::dem::Dem;
 use crate::geometry::grid::Site;
 use crate::geometry::lonlat::{LocalLonLat, MapToLonLat};
 use crate::geometry::ortho::NodeGrid;
-use crate::geometry::resample::{Resampling, Spot, Window};
+use crate::geometry::resample::{CleanBlocks, Resampling, Spot, Window};
 use crate::geometry::sensor::BandModel;
 use crate::geometry::sun::{Place, SunClock, SunEphemeris};
 use crate::mission::venus;
@@ -415,6 +415,7 @@ impl Context<'_> {
             rows: r1 - r0,
             row0: r0,
         };
+        let clean = CleanBlocks::of(&fl);
         let d = &band.datation;
         let sun = SunClock::new(&SunEphemeris::at(d.time_ref));
         let d_au = self.inp.earth_sun.distance_au(d.time_ref);
@@ -435,7 +436,11 @@ impl Context<'_> {
                         return (NODATA, 0);
                     }
                     let rho = radiometry::toa_reflectance(f64::from(v), b, cos_sz, d_au);
-                    (encode(rho), spot.flags(&fl, kind))
+                    let flags = match spot.is_clean(&clean) {
+                        true => 0,
+                        false => spot.flags(&fl, kind),
+                    };
+                    (encode(rho), flags)
                 };
                 positions.iter().zip(places).map(pixel).collect::<Vec<_>>()
             })
