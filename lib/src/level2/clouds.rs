@@ -156,6 +156,15 @@ pub fn rayleigh_terms(
         .collect()
 }
 
+/// One bit per pixel (a whole-scene mask at an eighth of a byte).
+struct Bits(Vec<u64>);
+
+impl Bits {
+    fn get(&self, k: usize) -> bool {
+        self.0[k / 64] >> (k % 64) & 1 == 1
+    }
+}
+
 /// What the pass counts per mask cell.
 #[derive(Debug, Clone, Copy, Default)]
 struct CellCount {
@@ -163,13 +172,6 @@ struct CellCount {
     /// Pixels the snow test passed, and their sums of (direct illumination of the slope,
     /// blue RCR) for the shading test.
     snow: Shading,
-}
-
-impl CellCount {
-    fn merge(&mut self, o: &CellCount) {
-        self.seen += o.seen;
-        self.snow.merge(&o.snow);
-    }
 }
 
 /// Sums for the correlation between the illumination a slope gets from the sun and the
@@ -365,7 +367,16 @@ impl MaskJob<'_> {
         let cells = Grid::new(lines, cols, fm);
         let mut cld = vec![0u8; lines * cols];
         let mut msk = vec![0u8; lines * cols];
-        let mut counts = vec![CellCount::default(); cells.cells()];
+        // per mask cell the pixels seen; the snow's shading sums go to blocks of
+        // SHADING_BLOCK_M as soon as a row of cells is complete (cells in index order, as a
+        // fold over the whole grid would add them), so only the rows in work are held
+        let mut cell_seen = vec![0u32; cells.cells()];
+        let fb = (SHADING_BLOCK_M / MASK_CELL_M).round().max(1.0) as usize;
+        let blocks = Grid::new(cells.rows, cells.cols, fb);
+        let block_of_cell = |i: usize| (i / cells.cols / fb) * blocks.cols + (i % cells.cols) / fb;
+        let mut shading = vec![Shading::default(); blocks.cells()];
+        let mut pending: std::collections::VecDeque<Vec<Shading>> = Default::default();
+        let mut first_pending = 0;
         let mut texture = Texture::new(cells.rows, cells.cols, self.texture_planes());
         let bar = progress(lines as u64, "L2 masks");
         let per_pixel = 15 * 2 * 2 + ContextStrip::bytes_per_pixel(self.params.n_stack);
@@ -389,22 +400,33 @@ impl MaskJob<'_> {
                 cld[r * cols..(r + 1) * cols].copy_from_slice(&row.cld);
                 msk[r * cols..(r + 1) * cols].copy_from_slice(&row.msk);
                 for (cc, cell) in row.cells.iter().enumerate() {
-                    counts[(r / fm) * cells.cols + cc].merge(cell);
+                    let cr = r / fm;
+                    while first_pending + pending.len() <= cr {
+                        pending.push_back(vec![Shading::default(); cells.cols]);
+                    }
+                    cell_seen[cr * cells.cols + cc] += cell.seen;
+                    pending[cr - first_pending][cc].merge(&cell.snow);
                 }
                 texture.merge_row(r / fm, &row.texture);
+            }
+            let complete = match win.end() == lines {
+                true => cells.rows,
+                false => win.end() / fm,
+            };
+            while first_pending < complete {
+                let Some(row) = pending.pop_front() else {
+                    break;
+                };
+                for (cc, s) in row.iter().enumerate() {
+                    shading[block_of_cell(first_pending * cells.cols + cc)].merge(s);
+                }
+                first_pending += 1;
             }
             bar.inc(win.rows as u64);
         }
         bar.finish_and_clear();
 
-        // the shading test: "snow" in blocks where the relief's shading is missing is cloud
-        let fb = (SHADING_BLOCK_M / MASK_CELL_M).round().max(1.0) as usize;
-        let blocks = Grid::new(cells.rows, cells.cols, fb);
-        let block_of_cell = |i: usize| (i / cells.cols / fb) * blocks.cols + (i % cells.cols) / fb;
-        let mut shading = vec![Shading::default(); blocks.cells()];
-        for (i, k) in counts.iter().enumerate() {
-            shading[block_of_cell(i)].merge(&k.snow);
-        }
+        // the shading test: "snow" in blocks where the relief's shading is missing is cloud;
         // per block: the shading shows (Some(false)), is missing (Some(true)), or cannot tell;
         // snow in blocks without shading is cloud, new snow needs the shading to show
         let unlit: Vec<Option<bool>> = shading.iter().map(Shading::unlit).collect();
@@ -434,52 +456,51 @@ impl MaskJob<'_> {
         // measured a bright ground there (a surface change, partial snow or a thin veil the
         // ground shows through: 95 % of the variation test's false alarms on the alpine series,
         // none of its clouds thicker than 1), or cloud by the shading test
-        let row_cloudy: Vec<Vec<u32>> = cld
-            .par_chunks_mut(cols)
-            .zip(msk.par_chunks_mut(cols))
+        // (a row of cells at a time: per image row, the counts would be a 16th of a word per
+        // pixel of the scene)
+        let cloudy: Vec<u32> = cld
+            .par_chunks_mut(cols * fm)
+            .zip(msk.par_chunks_mut(cols * fm))
             .enumerate()
-            .map(|(r, (cld, msk))| {
+            .flat_map_iter(|(cr, (cld, msk))| {
                 let mut n = vec![0u32; cells.cols];
-                for c in 0..cols {
-                    if surface_change[(r / fm) * cells.cols + c / fm] {
-                        cld[c] &= !SPECTRAL;
-                    }
-                    let shading = cloud_snow(msk[c], block_of(r, c));
-                    if shading {
-                        msk[c] &= !bits::MSK_SNW;
-                        cld[c] |= if msk[c] & NEW_SNOW != 0 {
-                            bits::CLD_REFL_VAR
-                        } else {
-                            bits::CLD_REFL
-                        };
-                    }
-                    msk[c] &= !NEW_SNOW;
-                    let ground =
-                        StereoSeen::from_band(self.l1_mask[r * cols + c]) == StereoSeen::Ground;
-                    if cld[c] & TESTS != 0 && (shading || !ground) {
-                        n[c / fm] += 1;
+                for (i, (cld, msk)) in cld.chunks_mut(cols).zip(msk.chunks_mut(cols)).enumerate() {
+                    let r = cr * fm + i;
+                    for c in 0..cols {
+                        if surface_change[cr * cells.cols + c / fm] {
+                            cld[c] &= !SPECTRAL;
+                        }
+                        let shading = cloud_snow(msk[c], block_of(r, c));
+                        if shading {
+                            msk[c] &= !bits::MSK_SNW;
+                            cld[c] |= if msk[c] & NEW_SNOW != 0 {
+                                bits::CLD_REFL_VAR
+                            } else {
+                                bits::CLD_REFL
+                            };
+                        }
+                        msk[c] &= !NEW_SNOW;
+                        let ground =
+                            StereoSeen::from_band(self.l1_mask[r * cols + c]) == StereoSeen::Ground;
+                        if cld[c] & TESTS != 0 && (shading || !ground) {
+                            n[c / fm] += 1;
+                        }
                     }
                 }
                 n
             })
             .collect();
-        let mut cloudy = vec![0u32; cells.cells()];
-        for (r, n) in row_cloudy.iter().enumerate() {
-            for (a, b) in cloudy[(r / fm) * cells.cols..].iter_mut().zip(n) {
-                *a += b;
-            }
-        }
         let mut cloud_cells = CellMask::new(cells.rows, cells.cols);
-        for ((m, k), &n) in cloud_cells.data.iter_mut().zip(&counts).zip(&cloudy) {
-            *m = k.seen > 0 && 2 * n >= k.seen;
+        for ((m, &k), &n) in cloud_cells.data.iter_mut().zip(&cell_seen).zip(&cloudy) {
+            *m = k > 0 && 2 * n >= k;
         }
         // the extension grows, as MAJA's, from the cloud at its coarse resolution (blocks of
         // 100 m at least half cloudy): a lone 20 m cell would otherwise flag 300 times its
         // area
         let mut block_cloudy = vec![(0u32, 0u32); blocks_c.cells()];
-        for (i, (k, &n)) in counts.iter().zip(&cloudy).enumerate() {
+        for (i, (&k, &n)) in cell_seen.iter().zip(&cloudy).enumerate() {
             let b = &mut block_cloudy[coarse_of_cell(i)];
-            b.0 += k.seen;
+            b.0 += k;
             b.1 += n;
         }
         let mut seeds = CellMask::new(cells.rows, cells.cols);
@@ -496,7 +517,7 @@ impl MaskJob<'_> {
                 let (r, c) = (k / cols, k % cols);
                 let cell = (r / fm) * cells.cols + c / fm;
                 let tests = cld[k] & TESTS;
-                let seen = counts[cell].seen > 0;
+                let seen = cell_seen[cell] > 0;
                 (
                     u64::from(seen),
                     u64::from(tests != 0),
@@ -518,7 +539,7 @@ impl MaskJob<'_> {
                     if v == 0 && extension.data[cell] {
                         v |= bits::CLD_EXTENSION;
                     }
-                    if shadows[r * cols + c] {
+                    if shadows.get(r * cols + c) {
                         v |= bits::CLD_SHADOWS;
                     }
                     if v & !(bits::CLD_SHADOWS | bits::CLD_SHADVAR) != 0 {
@@ -555,7 +576,7 @@ impl MaskJob<'_> {
     /// ground: the median height of the stereo clouds when there are some (the L1 stereo
     /// works on a 20 m grid and misses parts of the clouds the reflectance tests find), else
     /// [`CloudParams::default_altitude`]. `tests` holds the cloud-test bits of every pixel.
-    fn shadows(&self, clouds: &CellMask, cells: Grid, tests: &[u8]) -> Vec<bool> {
+    fn shadows(&self, clouds: &CellMask, cells: Grid, tests: &[u8]) -> Bits {
         let p = self.params;
         let l1c = self.l1c;
         let (lines, cols) = (l1c.site.lines, l1c.site.cols);
@@ -611,7 +632,7 @@ impl MaskJob<'_> {
             .flatten()
             .fold((f64::MAX, f64::MIN), |(lo, hi), &a| (lo.min(a), hi.max(a)));
         if lo > hi {
-            return vec![false; lines * cols];
+            return Bits(vec![0; (lines * cols).div_ceil(64)]);
         }
         // pixel (fractional) position of a map point
         let position =
@@ -717,21 +738,29 @@ impl MaskJob<'_> {
             data: coarse,
         }
         .dilated(1.5);
-        let shadow: Vec<bool> = (0..lines * cols)
-            .into_par_iter()
-            .with_min_len(4096)
-            .map(|k| {
-                let (r, c) = (k / cols, k % cols);
-                if tests[k] & TESTS != 0 || !near.data[(r / f) * cells.cols + c / f] {
-                    return false;
-                }
-                let (e, n) = self.site.pixel_centre(r as f64, c as f64);
-                finder.shadowed(e, n, &pixel_cloud)
-            })
-            .collect();
+        let shadowed = |k: usize| {
+            let (r, c) = (k / cols, k % cols);
+            if tests[k] & TESTS != 0 || !near.data[(r / f) * cells.cols + c / f] {
+                return false;
+            }
+            let (e, n) = self.site.pixel_centre(r as f64, c as f64);
+            finder.shadowed(e, n, &pixel_cloud)
+        };
+        let n = lines * cols;
+        let shadow = Bits(
+            (0..n.div_ceil(64))
+                .into_par_iter()
+                .with_min_len(64)
+                .map(|w| {
+                    (w * 64..(w * 64 + 64).min(n))
+                        .filter(|&k| shadowed(k))
+                        .fold(0u64, |v, k| v | 1 << (k % 64))
+                })
+                .collect(),
+        );
         log::debug!(
             "shadows: {n_labels} clouds, those with a stereo altitude at {lo:.0}–{hi:.0} m; {} pixels shadowed",
-            shadow.iter().filter(|&&v| v).count()
+            shadow.0.iter().map(|w| w.count_ones()).sum::<u32>()
         );
         shadow
     }

@@ -323,9 +323,14 @@ impl L1c {
     pub fn read_cloud_mask(&self, dir: &Path, rows: std::ops::Range<usize>) -> Result<Vec<u8>> {
         let path = self.image_path(dir);
         let ds = raster::open(&path)?;
-        let v: Vec<i16> =
-            raster::read_window(&ds, CLD_BAND, (0, rows.start), (self.site.cols, rows.len()))?;
-        Ok(v.into_iter().map(|x| x.clamp(0, 255) as u8).collect())
+        let mut out = Vec::with_capacity(rows.len() * self.site.cols);
+        // a tile row at a time: the int16 band is never held whole beside the bytes
+        for r0 in rows.clone().step_by(raster::TILE_ROWS) {
+            let n = raster::TILE_ROWS.min(rows.end - r0);
+            let v: Vec<i16> = raster::read_window(&ds, CLD_BAND, (0, r0), (self.site.cols, n))?;
+            out.extend(v.into_iter().map(|x| x.clamp(0, 255) as u8));
+        }
+        Ok(out)
     }
 
     /// Planes of the VIE grid, in file order.
