@@ -514,11 +514,9 @@ impl Synthesis<'_> {
         // written whole, so a small cache is all the synthesis needs; else a power of two of
         // rows, so that a tile row is split evenly and GDAL's cache (a quarter of --ram) keeps
         // its tiles between the strips
-        let mut step = raster::strip_rows(opts.ram_bytes, cols, per_pixel);
+        let step = raster::strip_rows(opts.ram_bytes, cols, per_pixel);
         if step.is_multiple_of(raster::TILE_ROWS) {
             raster::cap_block_cache((opts.ram_bytes / 16).max(32 << 20));
-        } else {
-            step = 1 << step.ilog2();
         }
         for win in Strips::new(lines, step) {
             let n = cols * win.rows;

@@ -1254,8 +1254,12 @@ impl Correction<'_> {
             raster::write_window(&mut ds[4], 1, (0, win.row), (cols, win.rows), &msk)?;
             let cld: Vec<u8> = rows.iter().flat_map(|r| r.cld.iter().copied()).collect();
             raster::write_window(&mut ds[5], 1, (0, win.row), (cols, win.rows), &cld)?;
-            for d in ds.iter_mut() {
-                raster::flush(d)?;
+            // flushed once a tile row is whole (a part-written tile flushed would be
+            // re-encoded when the next strip completes it)
+            if win.end().is_multiple_of(raster::TILE_ROWS) || win.end() == lines {
+                for d in ds.iter_mut() {
+                    raster::flush(d)?;
+                }
             }
             if let Some(k) = keep.as_deref_mut() {
                 self.keep_strip(k, &win, &rows, &cld)?;

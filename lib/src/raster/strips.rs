@@ -13,8 +13,10 @@ pub const TILE_ROWS: usize = 256;
 ///
 /// `bytes_per_row_per_col` is what one pixel column of one row costs across every buffer held
 /// at once (e.g. 12 input bands of `u16` plus one `f32` output: `12 * 2 + 4`). Only
-/// [`STRIP_SHARE`] of `ram_bytes` is used. The result is at least 1, and a multiple of
-/// [`TILE_ROWS`] when at least that many rows fit, so strips line up with 256 × 256 tiles.
+/// [`STRIP_SHARE`] of `ram_bytes` is used. The result is a multiple of [`TILE_ROWS`] when at
+/// least that many rows fit, else a power of two (at least 1), so strips line up with the
+/// 256 × 256 tiles: a tile row is never split unevenly (its tiles written in part by one strip
+/// and finished, re-encoded, by the next).
 /// Workers processing strips in parallel each get `ram_bytes / workers`.
 pub fn strip_rows(ram_bytes: u64, width: usize, bytes_per_row_per_col: usize) -> usize {
     let budget = ram_bytes / STRIP_SHARE.1 * STRIP_SHARE.0;
@@ -25,7 +27,7 @@ pub fn strip_rows(ram_bytes: u64, width: usize, bytes_per_row_per_col: usize) ->
     if rows >= TILE_ROWS {
         rows - rows % TILE_ROWS
     } else {
-        rows.max(1)
+        1 << rows.max(1).ilog2()
     }
 }
 
@@ -183,8 +185,15 @@ mod tests {
     fn strip_rows_edge_cases() {
         // A budget too small for one row still gives one row.
         assert_eq!(strip_rows(1000, 5200, 28), 1);
-        // Below one tile row, the exact count is kept.
-        assert_eq!(strip_rows(2 * 100 * 10 * 100, 100, 10), 100);
+        // Below one tile row, a power of two that splits it evenly: 100 rows fit, 64 are taken.
+        assert_eq!(strip_rows(2 * 100 * 10 * 100, 100, 10), 64);
+        for fit in 1..TILE_ROWS {
+            let rows = strip_rows(2 * (fit * 10 * 100) as u64, 100, 10);
+            assert!(
+                TILE_ROWS.is_multiple_of(rows) && rows <= fit && 2 * rows > fit,
+                "{fit}: {rows}"
+            );
+        }
         // Zero width or cost does not divide by zero.
         assert!(strip_rows(1 << 20, 0, 4) >= 1);
         assert!(strip_rows(1 << 20, 100, 0) >= 1);
