@@ -269,7 +269,7 @@ impl Context<'_> {
         // Per output pixel: 15 int16 outputs and 12 flags, height, place; plus the raw windows
         // of the bands in work; the stereo's three bands (f32) and the copies handed to it.
         // Beside the strips, for the whole scene: the stereo's grid and the DEM.
-        let held = stereo.held_bytes() + (self.inp.dem.data.len() * 4) as u64;
+        let held = stereo.held_bytes() + self.inp.dem.bytes();
         let strips = Strips::for_budget(
             lines,
             cols,

@@ -399,11 +399,11 @@ impl MaskJob<'_> {
                 let r = win.row + i;
                 cld[r * cols..(r + 1) * cols].copy_from_slice(&row.cld);
                 msk[r * cols..(r + 1) * cols].copy_from_slice(&row.msk);
+                let cr = r / fm;
+                while first_pending + pending.len() <= cr {
+                    pending.push_back(vec![Shading::default(); cells.cols]);
+                }
                 for (cc, cell) in row.cells.iter().enumerate() {
-                    let cr = r / fm;
-                    while first_pending + pending.len() <= cr {
-                        pending.push_back(vec![Shading::default(); cells.cols]);
-                    }
                     cell_seen[cr * cells.cols + cc] += cell.seen;
                     pending[cr - first_pending][cc].merge(&cell.snow);
                 }

@@ -734,7 +734,8 @@ fn first_pass(
     let q = crate::context::REFLECTANCE_QUANTIFICATION;
     let bar = progress(l1c.site.lines as u64, "L2 pass 1");
     // held beside the strips: the masks' CLD and MSK (a byte each per pixel), the DEM and its
-    // gradient (the caller's), the environment cells
+    // gradient (the caller's: two f32 per DEM pixel, hence three times the DEM), the
+    // environment cells
     let held = 2 * (l1c.site.lines * cols) as u64
         + 3 * dem.bytes()
         + (env.len() * std::mem::size_of::<EnvSums>()) as u64;
@@ -1215,7 +1216,7 @@ impl Correction<'_> {
             + self
                 .env
                 .iter()
-                .map(|f| 8 * f.data.len() as u64)
+                .map(|f| std::mem::size_of_val(&f.data[..]) as u64)
                 .sum::<u64>();
         let ram = raster::budget_beside(opts.ram_bytes, held);
         for win in Strips::for_budget(lines, cols, ram, 2 * (15 * 2 + 24 * 2 + 10)) {
