@@ -53,11 +53,13 @@ enum Level {
     /// better than the site's model consistently (paired t of the windows' squared residuals
     /// under 3): then the site's model. These relations tell models apart by their particle
     /// size (desert dust against continental), not by their absorption: on urban aerosols
-    /// they pick a coarse model, and desert dust and sea salt look alike. With --context the
-    /// Notes also report each model's surface at its AOT against the composite of the last
-    /// clear date (absorption shows there; not yet used: the composite's own aerosols bias
-    /// it). A site with absorbing or coarse aerosols names its model in its L2SITE and leaves
-    /// the choice off. The header's Notes says which and why.
+    /// they pick a coarse model, and desert dust and sea salt look alike. With --context each
+    /// model also inverts the composite of the last clear date at that date's own
+    /// dark-vegetation AOT, and its surfaces of both dates are compared (absorption shows
+    /// there, as the two dates' aerosol loads differ): a model whose dates agree better than
+    /// the dark vegetation's choice's, consistently over at least 4 windows (paired t 3),
+    /// is taken instead. Without a context, a site with absorbing or coarse aerosols names
+    /// its model in its L2SITE. The header's Notes says which and why.
     ///
     /// Outputs: SRE, FRE int16 ρ × 1000, no-data −10000 (no band image, or a negative TOA
     /// in that band); ATB uint8 band 1 water vapour × 20 (g/cm²), band 2 AOT × 200, no-data

@@ -54,6 +54,12 @@ impl PixelTerms {
         y / (1.0 + self.s * y)
     }
 
+    /// TOA reflectance of a uniform surface of reflectance `rho` (the inverse of
+    /// [`PixelTerms::uniform`]).
+    pub fn toa(&self, rho: f64) -> f64 {
+        self.path + self.gain * rho / (1.0 - self.s * rho)
+    }
+
     /// Adjacency correction: the pixel's own reflectance from its uniform-surface one `rho_s`
     /// and the environment reflectance `rho_env`.
     pub fn adjacency(&self, rho_s: f64, rho_env: f64) -> f64 {
@@ -156,6 +162,7 @@ mod tests {
             let s = t.uniform(toa);
             assert!((s - rho).abs() < 1e-12);
             assert!((t.adjacency(s, rho) - rho).abs() < 1e-12);
+            assert!((t.toa(rho) - toa).abs() < 1e-12);
         }
     }
 

@@ -20,6 +20,17 @@
 //! site's model is kept. Comparing window by window removes what both models share (how far
 //! each canopy strays from the relations), so a small but systematic difference counts and a
 //! large one resting on a few windows does not.
+//!
+//! This evidence tells models apart by how their aerosols fall from the blue to the red
+//! (particle size), not by their absorption: over dark canopies an absorbing model at a high
+//! AOT and a less absorbing one at a lower AOT give the same path reflectance. **With the
+//! site's context**, each model also inverts the composite (the same pixels on their last
+//! clear date, [`Composite`]) at that date's own dark-vegetation AOT, and the surfaces it
+//! finds on both dates are compared: the model whose two dates agree best overrules the dark
+//! vegetation's choice when it agrees better over the same windows consistently (at least
+//! [`MIN_WINDOWS`] of them, paired t at least [`T_MIN`]). A wrong model errs in proportion
+//! to the AOT, so this sees absorption as soon as the two dates' aerosol loads differ; between
+//! dates of the same load nothing shows and the dark vegetation decides.
 
 use rayon::prelude::*;
 
@@ -112,13 +123,24 @@ pub struct Score {
     pub model: String,
     /// RMS residual of the dark-vegetation relations at each window's best AOT.
     pub rms: f64,
-    /// RMS difference between the surface reflectance inverted at those AOTs and the
-    /// context's composite, over the windows that have one ([`Composite`]).
-    pub composite_rms: Option<f64>,
     /// Mean of those AOTs.
     pub aot: f64,
     /// Mean squared dark-vegetation residual in each window (NaN where the window could not
     /// be scored), for the paired comparison of two models.
+    pub windows: Vec<f64>,
+    /// Its two dates' surfaces, against the context's composite ([`Composite`]), where there
+    /// is one.
+    pub composite: Option<CompositeScore>,
+}
+
+/// How one model's surfaces of today and of the context's composite agree.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompositeScore {
+    /// RMS difference between the two dates' surfaces over the windows compared.
+    pub rms: f64,
+    /// Mean AOT of the composite's dates with this model.
+    pub aot: f64,
+    /// Mean squared difference in each window (NaN where not compared).
     pub windows: Vec<f64>,
 }
 
@@ -148,6 +170,9 @@ pub enum How {
     Overruled { site: String, paired: Paired },
     /// The automatic choice fell back to the site's model: the reason.
     Kept(String),
+    /// The context's composite overruled the dark vegetation's choice `over`: how much better
+    /// this model's two dates agree.
+    Composite { over: String, paired: Paired },
 }
 
 impl Choice {
@@ -157,9 +182,9 @@ impl Choice {
             self.scores
                 .iter()
                 .map(|s| {
-                    let composite = s
-                        .composite_rms
-                        .map_or(String::new(), |c| format!(", composite {c:.4}"));
+                    let composite = s.composite.as_ref().map_or(String::new(), |c| {
+                        format!(", composite {:.4} at AOT {:.2}", c.rms, c.aot)
+                    });
                     format!("{} {:.4} at AOT {:.2}{composite}", s.model, s.rms, s.aot)
                 })
                 .collect::<Vec<_>>()
@@ -167,8 +192,12 @@ impl Choice {
         };
         let evidence = match self.composite_windows {
             0 => format!("its dark-vegetation residuals over {} windows", self.windows),
+            n if n < MIN_WINDOWS => format!(
+                "its dark-vegetation residuals over {} windows (the context's composite over {n}, too few to overrule them)",
+                self.windows
+            ),
             n => format!(
-                "its dark-vegetation residuals over {} windows (its surface against the context's composite in {n} reported, not used)",
+                "its dark-vegetation residuals over {} windows (the context's composite over {n} singles out no other model)",
                 self.windows
             ),
         };
@@ -201,14 +230,63 @@ impl Choice {
                     false => scores(),
                 }
             ),
+            How::Composite { over, paired } => format!(
+                "aerosol model {}, chosen by its surfaces of this date and of the context's composite over {} windows, which agree better than with the dark vegetation's {over} in {} of {} (paired t {:.1}) (RMS: {})",
+                self.model,
+                self.composite_windows,
+                paired.wins,
+                paired.n,
+                paired.t,
+                scores()
+            ),
+        }
+    }
+
+    /// The choice the context's composite makes instead, when it has enough windows
+    /// ([`MIN_WINDOWS`]) and another model's two dates agree better than this one's
+    /// consistently over them (paired t at least [`T_MIN`]); otherwise this choice.
+    fn checked_against_composite(self) -> Choice {
+        let rms = |s: &Score| s.composite.as_ref().map_or(f64::NAN, |c| c.rms);
+        if self.composite_windows < MIN_WINDOWS {
+            return self;
+        }
+        let Some(best) = self
+            .scores
+            .iter()
+            .filter(|s| rms(s).is_finite())
+            .min_by(|a, b| rms(a).total_cmp(&rms(b)))
+        else {
+            return self;
+        };
+        let now = self.scores.iter().find(|s| s.model == self.model);
+        let (Some(b), Some(n)) = (&best.composite, now.and_then(|s| s.composite.as_ref())) else {
+            return self;
+        };
+        let paired = Paired::of(&n.windows, &b.windows);
+        if best.model == self.model || paired.t < T_MIN {
+            return self;
+        }
+        Choice {
+            model: best.model.clone(),
+            how: How::Composite {
+                over: self.model.clone(),
+                paired,
+            },
+            ..self
         }
     }
 }
 
-/// The decision between the scores of the candidate models: the best, unless it rests on
-/// fewer than [`MIN_WINDOWS`] windows or does not beat the site's model significantly (the
-/// paired t statistic of their windows' squared residuals below [`T_MIN`]).
-pub fn decide(
+/// The decision between the scores of the candidate models: the best on the dark
+/// vegetation, unless it rests on fewer than [`MIN_WINDOWS`] windows or does not beat the
+/// site's model significantly (the paired t statistic of their windows' squared residuals
+/// below [`T_MIN`]); then the model whose surfaces of today and of the context's composite
+/// agree best, when it beats that choice significantly on them.
+pub fn decide(site: &str, scores: Vec<Score>, windows: (usize, usize)) -> Choice {
+    by_dark_vegetation(site, scores, windows).checked_against_composite()
+}
+
+fn by_dark_vegetation(
     site: &str,
     scores: Vec<Score>,
     (windows, composite_windows): (usize, usize),
@@ -245,7 +323,7 @@ pub fn decide(
     let best = best.clone();
     match scores.iter().find(|s| s.model == site) {
         Some(s) => {
-            let p = Paired::of(s, &best);
+            let p = Paired::of(&s.windows, &best.windows);
             match p.t >= T_MIN {
                 true => Choice {
                     model: best.model.clone(),
@@ -288,11 +366,11 @@ pub struct Paired {
 }
 
 impl Paired {
-    pub fn of(a: &Score, b: &Score) -> Paired {
+    /// Of the per-window squared residuals `a` and `b` (NaN where a window was not scored).
+    pub fn of(a: &[f64], b: &[f64]) -> Paired {
         let d: Vec<f64> = a
-            .windows
             .iter()
-            .zip(&b.windows)
+            .zip(b)
             .map(|(x, y)| x - y)
             .filter(|d| d.is_finite())
             .collect();
@@ -314,50 +392,70 @@ impl Paired {
 
 /// What one coarse cell accumulates for the comparison with the context's composite: its
 /// pixels clear today (no cloud, shadow, snow nor water) that the composite remembers in
-/// every band, their TOA reflectance and composite RCR sums.
-///
-/// **Reported, not yet used in the decision.** Taken as the surface, the composite carries
-/// its own date's aerosols, which favour the more transmissive models: on a desert scene two
-/// days after a clear date (AOT 0.08) the continental model's difference (0.0065) is smaller
-/// than the desert model's (0.0118), while on an urban scene the urban model's is the
-/// smallest by far (0.0103 against 0.0228–0.0295). Until the composite's own aerosols are
-/// removed (a surface-reflectance composite, MAJA's RTC), the header note reports each
-/// model's difference and the choice rests on the dark vegetation.
+/// every band, the sums of their TOA reflectance today and of their composite RCR, and the
+/// same sums over those of them that are dark vegetation today.
 ///
 /// **Why the composite tells absorbing aerosols apart.** Over dark vegetation, an absorbing
 /// model at a high AOT and a less absorbing one at a lower AOT give the same path
 /// reflectance; only their transmissions differ (15–25 % for urban against continental
-/// aerosols at AOT 0.35), and only brighter surfaces show it. The surface reflectance
-/// inverted with each model at its dark-vegetation AOT is compared with the composite (the
-/// same pixels on their last clear date, a surface that changes slowly: MAJA's
-/// multi-temporal assumption); the wrong model's transmission leaves a difference that grows
-/// with the surface's brightness. The composite is a Rayleigh-corrected reflectance: taken
-/// for the surface, it carries that date's aerosols, a bias small on a clear date and
-/// shared by every model, which the paired comparison removes.
+/// aerosols at AOT 0.35), and only brighter surfaces show it. The composite holds the same
+/// pixels on their last clear date, a surface that changes slowly (MAJA's multi-temporal
+/// assumption). Its RCR is the TOA reflectance inverted at zero aerosol, which no model
+/// changes, so it is taken back to the top of the atmosphere and each model inverts both
+/// dates alike: its AOT from the same dark pixels on each date, then the surface of the
+/// window's compared pixels. The right model finds the same surface on both dates; a wrong
+/// one errs in proportion to each date's AOT, so its two surfaces differ as much as the two
+/// dates' aerosol loads do (nothing shows between two dates of the same AOT).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(crate) struct Composite {
     pub n: f64,
     pub toa: [f64; NB],
     pub rcr: [f64; NB],
+    pub n_dark: f64,
+    pub dark_toa: [f64; NB],
+    pub dark_rcr: [f64; NB],
 }
 
 impl Composite {
-    /// Adds a pixel seen today as `toa` and in the composite as `rcr`.
-    pub fn add(&mut self, toa: &[f64; NB], rcr: &[f64; NB]) {
+    /// Adds a pixel seen today as `toa` and in the composite as `rcr`, `dark` when it is dark
+    /// vegetation today.
+    pub fn add(&mut self, toa: &[f64; NB], rcr: &[f64; NB], dark: bool) {
         self.n += 1.0;
-        for b in 0..NB {
-            self.toa[b] += toa[b];
-            self.rcr[b] += rcr[b];
+        add(&mut self.toa, toa);
+        add(&mut self.rcr, rcr);
+        if dark {
+            self.n_dark += 1.0;
+            add(&mut self.dark_toa, toa);
+            add(&mut self.dark_rcr, rcr);
         }
     }
 
     /// Adds the sums of `o` (in a fixed order, so results do not depend on threads).
     pub fn merge(&mut self, o: &Composite) {
         self.n += o.n;
-        for b in 0..NB {
-            self.toa[b] += o.toa[b];
-            self.rcr[b] += o.rcr[b];
+        self.n_dark += o.n_dark;
+        add(&mut self.toa, &o.toa);
+        add(&mut self.rcr, &o.rcr);
+        add(&mut self.dark_toa, &o.dark_toa);
+        add(&mut self.dark_rcr, &o.dark_rcr);
+    }
+
+    /// The means of the sums.
+    fn mean(&self) -> Composite {
+        Composite {
+            n: self.n,
+            toa: self.toa.map(|v| v / self.n),
+            rcr: self.rcr.map(|v| v / self.n),
+            n_dark: self.n_dark,
+            dark_toa: self.dark_toa.map(|v| v / self.n_dark),
+            dark_rcr: self.dark_rcr.map(|v| v / self.n_dark),
         }
+    }
+}
+
+fn add(sum: &mut [f64; NB], v: &[f64; NB]) {
+    for (s, v) in sum.iter_mut().zip(v) {
+        *s += v;
     }
 }
 
@@ -369,8 +467,8 @@ pub(crate) struct Window {
     pub dark: [f64; NB],
     /// Mean TOA reflectance of every pixel of the window (the dark pixels' environment).
     pub env: [f64; NB],
-    /// The window's pixels compared with the context's composite, their mean TOA and
-    /// composite reflectances (`None`: fewer than `min_pixels`, or no context).
+    /// The window's pixels compared with the context's composite, their means (`None`: fewer
+    /// than `min_pixels` of them dark vegetation, or no context).
     pub composite: Option<Composite>,
     pub geometry: CellGeometry,
     pub alt: f64,
@@ -427,11 +525,7 @@ pub(crate) fn windows(c: &Coarse, wv: &Field, composite: &[Composite]) -> Vec<Wi
             n_dark,
             dark: dark.map(|v| v / n_dark),
             env: env_sum.map(|v| v / env_n),
-            composite: (seen.n >= p.min_pixels).then(|| Composite {
-                n: seen.n,
-                toa: seen.toa.map(|v| v / seen.n),
-                rcr: seen.rcr.map(|v| v / seen.n),
-            }),
+            composite: (seen.n_dark >= p.min_pixels).then(|| seen.mean()),
             geometry: c.geometry[centre],
             alt: alt / n,
             wv: wv_sum / n_dark,
@@ -444,45 +538,66 @@ pub(crate) fn windows(c: &Coarse, wv: &Field, composite: &[Composite]) -> Vec<Wi
 /// `relations` (band, relation to the red band `red`) of the surface reflectances inverted
 /// at each AOT of `nodes` (corrected for adjacency with the window's mean), minimised over
 /// the AOT; the RMS over windows and relations, weighted by dark pixels. Where a window has
-/// a [`Composite`], the surface inverted at that AOT is compared with it in every band but
-/// `skip` (the water-vapour band, whose gas correction no model changes).
+/// a [`Composite`], both dates' surfaces of its compared pixels, each at that date's AOT
+/// (the composite's RCR taken back to TOA with the Rayleigh-only terms of water vapour
+/// `wv_rcr`, as it was made), are compared in every band but `skip` (the water-vapour band,
+/// whose gas correction no model changes).
 pub(crate) fn score(
     model: &str,
     luts: &[&BandLuts],
     windows: &[Window],
     (relations, red): (&[(usize, DarkVegetation)], usize),
-    skip: usize,
+    (skip, wv_rcr): (usize, f64),
     nodes: &[f64],
 ) -> Score {
     struct Scored {
         cost: f64,
         weight: f64,
         aot: f64,
-        composite: Option<f64>,
+        /// Mean squared difference between the dates' surfaces, and the composite's AOT.
+        composite: Option<(f64, f64)>,
     }
     let per_window: Vec<Option<Scored>> = windows
         .par_iter()
         .map(|w| {
-            let invert = |b: usize, a: f64, toa: f64| {
-                let k = w.geometry.conditions(b, a, w.wv, w.alt);
-                let t = PixelTerms::from(&luts[b].terms(&k));
-                t.adjacency(t.uniform(toa), t.uniform(w.env[b]))
+            let terms = |b: usize, a: f64, wv: f64| {
+                PixelTerms::from(&luts[b].terms(&w.geometry.conditions(b, a, wv, w.alt)))
             };
-            let surface =
-                |b: usize| -> Vec<f64> { nodes.iter().map(|&a| invert(b, a, w.dark[b])).collect() };
-            let r = surface(red);
-            let eqs: Vec<Residual> = relations
-                .iter()
-                .map(|(b, rel)| rel.residual(w.n_dark, &surface(*b), &r))
-                .collect();
-            let (a, cost) = aot::minimum(nodes, &eqs)?;
-            let composite = w.composite.map(|k| {
+            let invert = |b: usize, a: f64, toa: f64, env: f64| {
+                let t = terms(b, a, w.wv);
+                t.adjacency(t.uniform(toa), t.uniform(env))
+            };
+            // the AOT whose surfaces best follow the relations, and its cost
+            let fit = |n: f64, dark: &[f64; NB], env: &[f64; NB]| {
+                let surface = |b: usize| -> Vec<f64> {
+                    nodes
+                        .iter()
+                        .map(|&a| invert(b, a, dark[b], env[b]))
+                        .collect()
+                };
+                let r = surface(red);
+                let eqs: Vec<Residual> = relations
+                    .iter()
+                    .map(|(b, rel)| rel.residual(n, &surface(*b), &r))
+                    .collect();
+                aot::minimum(nodes, &eqs)
+            };
+            let (a, cost) = fit(w.n_dark, &w.dark, &w.env)?;
+            let composite = w.composite.and_then(|k| {
+                let then: [f64; NB] = std::array::from_fn(|b| terms(b, 0.0, wv_rcr).toa(k.rcr[b]));
+                let dark_then: [f64; NB] =
+                    std::array::from_fn(|b| terms(b, 0.0, wv_rcr).toa(k.dark_rcr[b]));
+                let (now_aot, _) = fit(k.n_dark, &k.dark_toa, &k.toa)?;
+                let (then_aot, _) = fit(k.n_dark, &dark_then, &then)?;
                 let bands = (0..NB).filter(|&b| b != skip);
                 let d2: f64 = bands
                     .clone()
-                    .map(|b| (invert(b, a, k.toa[b]) - k.rcr[b]).powi(2))
+                    .map(|b| {
+                        let surface = |a: f64, toa: f64| terms(b, a, w.wv).uniform(toa);
+                        (surface(now_aot, k.toa[b]) - surface(then_aot, then[b])).powi(2)
+                    })
                     .sum();
-                d2 / bands.count() as f64
+                Some((d2 / bands.count() as f64, then_aot))
             });
             Some(Scored {
                 cost,
@@ -494,17 +609,28 @@ pub(crate) fn score(
         .collect();
     let scored = || per_window.iter().flatten();
     let weight: f64 = scored().map(|s| s.weight).sum();
-    let composite: Vec<f64> = scored().filter_map(|s| s.composite).collect();
+    let composite: Vec<(f64, f64)> = scored().filter_map(|s| s.composite).collect();
+    let n_composite = composite.len() as f64;
     Score {
         model: model.to_string(),
         rms: (scored().map(|s| s.cost).sum::<f64>() / weight).sqrt(),
-        composite_rms: (!composite.is_empty())
-            .then(|| (composite.iter().sum::<f64>() / composite.len() as f64).sqrt()),
         aot: scored().map(|s| s.aot * s.weight).sum::<f64>() / weight,
         windows: per_window
             .iter()
             .map(|v| v.as_ref().map_or(f64::NAN, |s| s.cost / s.weight))
             .collect(),
+        composite: (!composite.is_empty()).then(|| CompositeScore {
+            rms: (composite.iter().map(|c| c.0).sum::<f64>() / n_composite).sqrt(),
+            aot: composite.iter().map(|c| c.1).sum::<f64>() / n_composite,
+            windows: per_window
+                .iter()
+                .map(|v| {
+                    v.as_ref()
+                        .and_then(|s| s.composite)
+                        .map_or(f64::NAN, |c| c.0)
+                })
+                .collect(),
+        }),
     }
 }
 
@@ -526,10 +652,21 @@ mod tests {
         Score {
             model: model.into(),
             rms: (windows.iter().filter(|w| w.is_finite()).sum::<f64>() / n).sqrt(),
-            composite_rms: None,
             aot: 0.2,
             windows: windows.to_vec(),
+            composite: None,
         }
+    }
+
+    /// `s` with the composite's per-window squared differences `windows`.
+    fn with_composite(mut s: Score, windows: &[f64]) -> Score {
+        let n = windows.len() as f64;
+        s.composite = Some(CompositeScore {
+            rms: (windows.iter().sum::<f64>() / n).sqrt(),
+            aot: 0.08,
+            windows: windows.to_vec(),
+        });
+        s
     }
 
     /// `n` windows around `ms` (± 20 % alternately).
@@ -557,18 +694,50 @@ mod tests {
             "{}",
             c.note()
         );
-        // with the context's composite: the note says so and gives each model's difference
-        let mut with = s();
-        with.iter_mut().for_each(|s| s.composite_rms = Some(0.01));
-        let c = decide("CONTINEN", with, (10, 9));
+        // with the context's composite agreeing: the note says so and gives each model's figures
+        let with = |urban: f64| {
+            s().into_iter()
+                .map(|x| {
+                    let d = if x.model == "URBAN" { urban } else { 4e-6 };
+                    with_composite(x, &around(d, 9))
+                })
+                .collect::<Vec<_>>()
+        };
+        let c = decide("CONTINEN", with(1e-6), (10, 9));
+        assert_eq!(c.model, "URBAN");
         assert!(
             c.note()
-                .contains("its surface against the context's composite in 9 reported, not used")
+                .contains("the context's composite over 9 singles out no other model")
                 && c.note()
-                    .contains("URBAN 0.0010 at AOT 0.20, composite 0.0100"),
+                    .contains("URBAN 0.0010 at AOT 0.20, composite 0.0010 at AOT 0.08"),
             "{}",
             c.note()
         );
+        // the composite overrules the dark vegetation when another model's dates agree better
+        // consistently, and not on too few windows
+        let mut s2 = with(9e-6);
+        s2[2] = with_composite(s2[2].clone(), &around(1e-6, 9));
+        let c = decide("CONTINEN", s2.clone(), (10, 9));
+        assert_eq!(c.model, "DESERT");
+        assert!(
+            matches!(c.how, How::Composite { ref over, paired } if over == "URBAN" && paired.wins == 9),
+            "{:?}",
+            c.how
+        );
+        assert!(
+            c.note().contains("over 9 windows, which agree better than with the dark vegetation's URBAN in 9 of 9"),
+            "{}",
+            c.note()
+        );
+        assert_eq!(decide("CONTINEN", s2, (10, 3)).model, "URBAN");
+        // a composite difference that is not consistent over its windows does not overrule
+        let mut s3 = with(1e-6);
+        let uneven: Vec<f64> = (0..9)
+            .map(|i| if i % 2 == 0 { 0.1e-6 } else { 1.3e-6 })
+            .collect();
+        s3[2] = with_composite(s3[2].clone(), &uneven);
+        let c = decide("CONTINEN", s3, (10, 9));
+        assert_eq!(c.model, "URBAN", "{:?}", c.how);
         // too few windows: the site's model
         let c = decide("CONTINEN", s(), (3, 0));
         assert_eq!(c.model, "CONTINEN");

@@ -52,6 +52,12 @@ pub fn slope_light(rayleigh: &PixelTerms, slope: &Slope) -> f64 {
     rayleigh.illumination(slope, 0.0).max(MIN_ILLUMINATION)
 }
 
+/// [`slope_light`] in every band of a pixel of coarse cell `cell` on `slope`; `rayleigh` per
+/// band and cell.
+pub fn pixel_light(rayleigh: &[Vec<PixelTerms>], cell: usize, slope: &Slope) -> [f64; NB] {
+    std::array::from_fn(|b| slope_light(&rayleigh[b][cell], slope))
+}
+
 /// The shading test of snow (VENµS has no SWIR to tell snow from a cloud over it): over
 /// blocks of [`SHADING_BLOCK_M`], the blue RCR of the pixels the snow test passed must follow
 /// the direct sun's illumination of their slopes, with a correlation of at least
@@ -114,7 +120,7 @@ pub struct MaskJob<'a> {
     /// direction (unit vector east, north, up) per cell.
     pub grid: Grid,
     pub rayleigh: &'a [Vec<PixelTerms>],
-    pub sun: Vec<[f64; 3]>,
+    pub sun: &'a [[f64; 3]],
     pub params: &'a CloudParams,
     pub sol: &'a DirectionGrid,
     /// Viewing directions of the blue band's detector (where the L1C shows the clouds).
@@ -303,8 +309,7 @@ impl MaskJob<'_> {
             let normal = self.gradient.normal(e, nn);
             let slope = (1.0 - normal[2] * normal[2]).max(0.0).sqrt() / normal[2];
             let sun = Slope::new(normal, self.sun[cell]);
-            let light: [f64; NB] =
-                std::array::from_fn(|b| slope_light(&self.rayleigh[b][cell], &sun));
+            let light = pixel_light(self.rayleigh, cell, &sun);
             let lit: [f64; NB] = std::array::from_fn(|b| rcr[b] / light[b]);
             let before = history.and_then(|h| self.composite(h, (k, n), &light));
             let composite = before.as_ref().map(|(rcr, age)| Composite {

@@ -300,6 +300,10 @@ fn process_with(
         p.default_wv,
         alt_range,
     );
+    let sun: Vec<[f64; 3]> = geometry
+        .iter()
+        .map(|g| direction(g.sun.0, g.sun.1))
+        .collect();
     let masks = clouds::MaskJob {
         l1c: &l1c,
         site: &site,
@@ -307,10 +311,7 @@ fn process_with(
         gradient: &gradient,
         grid,
         rayleigh: &rayleigh,
-        sun: geometry
-            .iter()
-            .map(|g| direction(g.sun.0, g.sun.1))
-            .collect(),
+        sun: &sun,
         params: &p.clouds,
         sol: &sol,
         view: &vie[blue_detector],
@@ -354,13 +355,17 @@ fn process_with(
             opts,
         ));
     }
-    // the automatic choice reports the surface against the context's composite where there is one
-    let composite = history.read.filter(|_| automatic);
+    // the automatic choice compares the surfaces of both dates where the context has the pixels
+    let composite = history.read.filter(|_| automatic).map(|c| Relit {
+        context: c,
+        gradient: &gradient,
+        light: (&rayleigh, &sun),
+    });
     let (cells, env_sums, composite) = first_pass(
         &image,
         &l1c,
         &site,
-        (&dem, &masks, composite),
+        (&dem, &masks, composite.as_ref()),
         (grid, fine),
         p,
         opts,
@@ -593,10 +598,11 @@ fn altitude_range(bands: &[&crate::atmosphere::BandLuts]) -> (f64, f64) {
 }
 
 /// The automatic choice of the aerosol model ([`aerosol`]): every LUT set of the folder
-/// `gipp` scored on the dark vegetation of `coarse` (water vapour `wv`), its surface
-/// compared with the context's `composite` for the note (per cell, empty without one), the
-/// site's model `site` (whose set `coarse` holds) kept when the evidence is weak. Returns the choice and, when it is not
-/// the site's model, its set. A set whose angles do not cover the scene is bad input.
+/// `gipp` scored on the dark vegetation of `coarse` (water vapour `wv`) and, where the
+/// context's `composite` has the pixels (per cell, empty without one), on how its surfaces of
+/// both dates agree; the site's model `site` (whose set `coarse` holds) kept when the
+/// evidence is weak. Returns the choice and, when it is not the site's model, its set. A set
+/// whose angles do not cover the scene is bad input.
 fn choose_model(
     coarse: &Coarse,
     wv: &Field,
@@ -614,7 +620,7 @@ fn choose_model(
             bands,
             &windows,
             (&relations, p.red),
-            p.wv_absorbing,
+            (p.wv_absorbing, p.default_wv),
             &aot_nodes(bands),
         )
     };
@@ -709,6 +715,16 @@ fn read_strip(image: &gdal::Dataset, cols: usize, win: &raster::Window) -> Resul
     Ok(px)
 }
 
+/// The context's composite as the automatic choice of the aerosol model compares it: relit
+/// with the day's light on each slope, as the cloud variation test does
+/// ([`clouds::slope_light`]).
+struct Relit<'a> {
+    context: &'a Context,
+    gradient: &'a Gradient,
+    /// Rayleigh terms per band and coarse cell, sun direction per cell.
+    light: (&'a [Vec<PixelTerms>], &'a [[f64; 3]]),
+}
+
 /// First pass: the cell sums, strip by strip, rows in parallel, merged in row order.
 /// The first pass over the image: per coarse cell its sums ([`CellSums`]), per environment
 /// cell its own ([`EnvSums`]) and, with a `composite` context, per coarse cell the pixels to
@@ -718,7 +734,7 @@ fn first_pass(
     image: &gdal::Dataset,
     l1c: &L1c,
     site: &Site,
-    (dem, masks, composite): (&Dem, &clouds::Masks, Option<&Context>),
+    (dem, masks, composite): (&Dem, &clouds::Masks, Option<&Relit>),
     (grid, fine): (Grid, Grid),
     p: &Params,
     opts: &Options,
@@ -732,6 +748,8 @@ fn first_pass(
     };
     let per_pixel = 15 * 2 * 2 + composite.map_or(0, |_| NB * 2);
     let q = crate::context::REFLECTANCE_QUANTIFICATION;
+    // what the rows need of the composite (the context itself is read on this thread)
+    let relight = composite.map(|k| (k.gradient, k.light));
     let bar = progress(l1c.site.lines as u64, "L2 pass 1");
     // held beside the strips: the masks' CLD and MSK (a byte each per pixel), the DEM and its
     // gradient (the caller's: two f32 per DEM pixel, hence three times the DEM), the
@@ -744,7 +762,7 @@ fn first_pass(
         let n = win.rows * cols;
         let px = read_strip(image, cols, &win)?;
         let rcr = composite
-            .map(|c| c.read_rcr(win.row..win.end()))
+            .map(|c| c.context.read_rcr(win.row..win.end()))
             .transpose()?;
         type Row = (Vec<CellSums>, Vec<EnvSums>, Vec<aerosol::Composite>);
         let rows: Vec<Row> = (0..win.rows)
@@ -763,8 +781,17 @@ fn first_pass(
                     if let (Some(rcr), Some(t), true) = (&rcr, &toa, clean) {
                         let k = i * cols + c;
                         let was: [i16; NB] = std::array::from_fn(|b| rcr[b * n + k]);
-                        if was.iter().all(|&v| v != crate::context::REFLECTANCE_NODATA) {
-                            acc_seen[c / grid.f].add(t, &was.map(|v| f64::from(v) * q));
+                        if let (Some((gradient, (rayleigh, sun))), true) = (
+                            relight,
+                            was.iter().all(|&v| v != crate::context::REFLECTANCE_NODATA),
+                        ) {
+                            let cell = (r / grid.f).min(grid.rows - 1) * grid.cols
+                                + (c / grid.f).min(grid.cols - 1);
+                            let slope = Slope::new(gradient.normal(e, nn), sun[cell]);
+                            let light = clouds::pixel_light(rayleigh, cell, &slope);
+                            let rcr: [f64; NB] =
+                                std::array::from_fn(|b| f64::from(was[b]) * q * light[b]);
+                            acc_seen[c / grid.f].add(t, &rcr, p.is_dark_vegetation(t));
                         }
                     }
                     // the environment is the ground's: clouds lie above most of the aerosols
