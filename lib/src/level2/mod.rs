@@ -449,7 +449,7 @@ fn process_with(
         shadows: &shadows,
         hidden: &hidden,
         masks: &masks,
-        rayleigh: &rayleigh,
+        rayleigh: history.keeps().then_some(&rayleigh[..]),
         alt_range,
         params: p,
         l2a: &l2a,
@@ -901,8 +901,9 @@ struct Correction<'a> {
     shadows: &'a Occlusion,
     hidden: &'a Occlusion,
     masks: &'a clouds::Masks,
-    /// Per band and coarse cell, the terms at zero aerosol (for the context's RCR).
-    rayleigh: &'a [Vec<PixelTerms>],
+    /// Per band and coarse cell, the terms at zero aerosol, for the context's RCR (`None`: no
+    /// context kept, no RCR made).
+    rayleigh: Option<&'a [Vec<PixelTerms>]>,
     alt_range: (f64, f64),
     params: &'a Params,
     l2a: &'a L2a,
@@ -1061,7 +1062,10 @@ impl Correction<'_> {
             qlt: vec![0; 3 * cols],
             msk: vec![0; cols],
             cld: vec![0; cols],
-            rcr: vec![crate::context::REFLECTANCE_NODATA; NB * cols],
+            rcr: match self.rayleigh {
+                Some(_) => vec![crate::context::REFLECTANCE_NODATA; NB * cols],
+                None => vec![],
+            },
             negative: 0,
             clamped: 0,
             valid: 0,
@@ -1130,10 +1134,11 @@ impl Correction<'_> {
                 let t = at_altitude(&t, hc);
                 let env = nodes.env[b][e0] + ew * (nodes.env[b][e1] - nodes.env[b][e0]);
                 let toa = f64::from(d) * l1c.site.quantification;
-                let rayleigh = &self.rayleigh[b][cell];
-                let flat = rayleigh.uniform(toa) / clouds::slope_light(rayleigh, &slope);
-                out.rcr[b * cols + c] =
-                    encode_refl(flat, crate::context::REFLECTANCE_QUANTIFICATION);
+                if let Some(rayleigh) = self.rayleigh.map(|r| &r[b][cell]) {
+                    let flat = rayleigh.uniform(toa) / clouds::slope_light(rayleigh, &slope);
+                    out.rcr[b * cols + c] =
+                        encode_refl(flat, crate::context::REFLECTANCE_QUANTIFICATION);
+                }
                 let (sre, fre) = if cloud {
                     let u = t.uniform(toa);
                     (u, u)
