@@ -420,33 +420,30 @@ impl Context<'_> {
         let sun = SunClock::new(&SunEphemeris::at(d.time_ref));
         let d_au = self.inp.earth_sun.distance_au(d.time_ref);
         let row0 = rows.start;
-        let out: Vec<(i16, u8)> = (0..rows.len())
-            .into_par_iter()
-            .map_init(Vec::new, |positions, i| {
+        let (mut refl, mut flags) = (vec![NODATA; n], vec![0u8; n]);
+        refl.par_chunks_mut(cols)
+            .zip(flags.par_chunks_mut(cols))
+            .enumerate()
+            .for_each_init(Vec::new, |positions, (i, (refl, flags))| {
                 let span = i * cols..(i + 1) * cols;
                 grid.row_positions(row0 + i, &points.heights[span.clone()], positions);
                 let places = &points.places[span];
-                let pixel = |(&(l, col), place)| {
+                for (c, (&(l, col), place)) in positions.iter().zip(places).enumerate() {
                     let Some(spot) = Spot::new(&img, l, col) else {
-                        return (NODATA, 0);
+                        continue;
                     };
                     let v = spot.value(&img, kind);
                     let cos_sz = sun.cos_zenith(place, d.te * (l - d.line_ref));
                     if !v.is_finite() || cos_sz <= 0.0 {
-                        return (NODATA, 0);
+                        continue;
                     }
                     let rho = radiometry::toa_reflectance(f64::from(v), b, cos_sz, d_au);
-                    let flags = match spot.is_clean(&clean) {
-                        true => 0,
-                        false => spot.flags(&fl, kind),
-                    };
-                    (encode(rho), flags)
-                };
-                positions.iter().zip(places).map(pixel).collect::<Vec<_>>()
-            })
-            .flatten_iter()
-            .collect();
-        let (refl, flags) = out.into_iter().unzip();
+                    refl[c] = encode(rho);
+                    if !spot.is_clean(&clean) {
+                        flags[c] = spot.flags(&fl, kind);
+                    }
+                }
+            });
         Ok((refl, flags, Some(signal)))
     }
 
@@ -618,7 +615,7 @@ fn write_planes(path: &Path, spec: &RasterSpec, planes: &[Vec<f32>], opts: &Opti
 
 /// Reflectance to its int16 code; the nodata code is never produced by a real value.
 fn encode(rho: f64) -> i16 {
-    let v = raster::half_away(rho / QUANTIFICATION).clamp(-32767.0, 32767.0) as i16;
+    let v = raster::half_away(rho * (1.0 / QUANTIFICATION)).clamp(-32767.0, 32767.0) as i16;
     if v == NODATA {
         NODATA + 1
     } else {

@@ -936,7 +936,7 @@ struct RowNodes {
 }
 
 fn encode_refl(rho: f64, q: f64) -> i16 {
-    raster::half_away(rho / q).clamp(-9999.0, 32767.0) as i16
+    raster::half_away(rho * (1.0 / q)).clamp(-9999.0, 32767.0) as i16
 }
 
 fn encode_u8(v: f64, q: f64) -> u8 {
