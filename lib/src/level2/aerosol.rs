@@ -231,7 +231,7 @@ impl Choice {
                 }
             ),
             How::Composite { over, paired } => format!(
-                "aerosol model {}, chosen by its surfaces of this date and of the context's composite over {} windows, which agree better than with the dark vegetation's {over} in {} of {} (paired t {:.1}) (RMS: {})",
+                "aerosol model {}, chosen by its surfaces of this date and of the context's composite over {} windows, which agree better than those of {over}, the choice without them, in {} of {} (paired t {:.1}) (RMS: {})",
                 self.model,
                 self.composite_windows,
                 paired.wins,
@@ -725,7 +725,7 @@ mod tests {
             c.how
         );
         assert!(
-            c.note().contains("over 9 windows, which agree better than with the dark vegetation's URBAN in 9 of 9"),
+            c.note().contains("over 9 windows, which agree better than those of URBAN, the choice without them, in 9 of 9"),
             "{}",
             c.note()
         );
