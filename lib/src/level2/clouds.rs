@@ -290,7 +290,6 @@ impl MaskJob<'_> {
     ) -> RowMasks {
         let cols = self.l1c.site.cols;
         let g = self.grid;
-        let cell_row = (r / g.f).min(g.rows - 1);
         let mut out = RowMasks {
             cld: vec![0; cols],
             msk: vec![0; cols],
@@ -301,7 +300,7 @@ impl MaskJob<'_> {
             let k = i * cols + c;
             let (toa, _) = seen_toa(px, k, n, self.l1c);
             let Some(toa) = toa else { continue };
-            let cell = cell_row * g.cols + (c / g.f).min(g.cols - 1);
+            let cell = g.cell(r, c);
             let rcr: [f64; NB] = std::array::from_fn(|b| self.rayleigh[b][cell].uniform(toa[b]));
             // the L1 mask covers a cloud wherever any band sees it
             let stereo = StereoSeen::from_band(self.l1_mask[r * cols + c]);

@@ -40,6 +40,11 @@ impl Grid {
         self.rows * self.cols
     }
 
+    /// Index of the cell holding product pixel (`r`, `c`).
+    pub fn cell(&self, r: usize, c: usize) -> usize {
+        (r / self.f).min(self.rows - 1) * self.cols + (c / self.f).min(self.cols - 1)
+    }
+
     /// Fractional cell coordinate of product pixel index `p` (cell centres at 0, 1, ...).
     pub fn frac(&self, p: usize) -> f64 {
         (p as f64 + 0.5) / self.f as f64 - 0.5

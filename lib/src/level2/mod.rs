@@ -785,8 +785,7 @@ fn first_pass(
                             relight,
                             was.iter().all(|&v| v != crate::context::REFLECTANCE_NODATA),
                         ) {
-                            let cell = (r / grid.f).min(grid.rows - 1) * grid.cols
-                                + (c / grid.f).min(grid.cols - 1);
+                            let cell = grid.cell(r, c);
                             let slope = Slope::new(gradient.normal(e, nn), sun[cell]);
                             let light = clouds::pixel_light(rayleigh, cell, &slope);
                             let rcr: [f64; NB] =
@@ -1070,7 +1069,6 @@ impl Correction<'_> {
             clamped: 0,
             valid: 0,
         };
-        let cell_row = (r / g.f).min(g.rows - 1);
         for c in 0..cols {
             let k = i * cols + c;
             let (e, nn) = self.site.pixel_centre(r as f64, c as f64);
@@ -1086,7 +1084,7 @@ impl Correction<'_> {
                 oth |= bits::OTH_CLAMP;
                 out.clamped += 1;
             }
-            let cell = cell_row * g.cols + (c / g.f).min(g.cols - 1);
+            let cell = g.cell(r, c);
             if self.aot.filled[cell] {
                 oth |= bits::OTH_IAO;
             }
