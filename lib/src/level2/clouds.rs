@@ -1,9 +1,12 @@
 //! The mask pass of `vip-maccs l2`: before any estimate, every pixel is tested for cloud, snow
 //! and water ([`crate::cloud::mask`]) on its Rayleigh-corrected reflectance; cloud cells of
 //! [`MASK_CELL_M`] are dilated (EXTENSION) and cast their shadows on the DEM
-//! ([`crate::cloud::shadow`]). The scene's masks are held whole at full resolution, one byte
-//! per pixel each (27 MB apiece for a 5200 × 5200 scene): the shadows of a cloud fall
-//! kilometres away from it, so no strip can be finished on its own.
+//! ([`crate::cloud::shadow`]). The pass holds the scene's masks whole at full resolution, one
+//! byte per pixel each (27 MB apiece for a 5200 × 5200 scene): the shadows of a cloud fall
+//! kilometres away from it, so no strip can be finished on its own. Once finished, the masks
+//! wait in an anonymous temporary file (in `TMPDIR`), from which the later passes read the
+//! rows of their strips ([`Masks::rows`]): what those passes hold does not grow with the
+//! scene's length.
 
 use rayon::prelude::*;
 
@@ -17,7 +20,7 @@ use crate::cloud::mask::{CloudParams, Composite, StereoSeen, Verdict};
 use crate::cloud::shadow::{CellMask, Shadows};
 use crate::cloud::texture::{Texture, TextureTest};
 use crate::context::{self, Context, Strip as ContextStrip};
-use crate::error::Result;
+use crate::error::{Result, VipError};
 use crate::geometry::dem::{Dem, Gradient};
 use crate::geometry::directions::DirectionGrid;
 use crate::geometry::grid::Site;
@@ -82,22 +85,33 @@ const SHADING_DARKEST_MAX: f64 = 0.5;
 /// MSK bit the pass marks new snow with ([`Verdict::new_snow`]) until the shading test.
 const NEW_SNOW: u8 = 128;
 
+/// MSK bit the pass marks the pixels the L1 stereo measured at the ground with
+/// ([`StereoSeen::Ground`]) until the cloud cells are counted.
+const GROUND: u8 = 64;
+
 /// Cell of the grid clouds are dilated and cast on, metres.
 pub const MASK_CELL_M: f64 = 20.0;
 
-/// The masks of one scene, full resolution, row-major.
+/// The masks of one scene, full resolution, in a temporary file: per row, its CLD bytes then
+/// its MSK bytes.
 pub struct Masks {
-    /// CLD bits ([`bits`]`::CLD_*`), summaries included.
-    pub cld: Vec<u8>,
-    /// MSK bits the mask pass sets: water ([`bits::MSK_WAT`]) and snow ([`bits::MSK_SNW`]).
-    pub msk: Vec<u8>,
+    file: std::fs::File,
+    cols: usize,
     /// Percentages of the seen pixels: cloudy (tests, not the extension), snowy, water.
     pub cloud_percentage: f64,
     pub snow_percentage: f64,
     pub water_percentage: f64,
 }
 
-impl Masks {
+/// The masks of some rows, row-major.
+pub struct MaskRows {
+    /// CLD bits ([`bits`]`::CLD_*`), summaries included.
+    pub cld: Vec<u8>,
+    /// MSK bits the mask pass sets: water ([`bits::MSK_WAT`]) and snow ([`bits::MSK_SNW`]).
+    pub msk: Vec<u8>,
+}
+
+impl MaskRows {
     /// Whether pixel `k` is cloud (a test or the extension).
     pub fn cloud(&self, k: usize) -> bool {
         self.cld[k] & bits::CLD_ALL_CLOUDS != 0
@@ -107,6 +121,48 @@ impl Masks {
     /// extension or shadow, no snow, no water.
     pub fn clean(&self, k: usize) -> bool {
         self.cld[k] == 0 && self.msk[k] & (bits::MSK_WAT | bits::MSK_SNW) == 0
+    }
+}
+
+impl Masks {
+    /// Writes the scene's masks (row-major, `cols` wide) to a temporary file.
+    fn spill(cld: &[u8], msk: &[u8], cols: usize) -> Result<std::fs::File> {
+        use std::io::Write;
+        let failed = |e: std::io::Error| {
+            VipError::output(
+                std::env::temp_dir(),
+                format!("the masks' temporary file: {e}"),
+            )
+        };
+        let file = tempfile::tempfile().map_err(failed)?;
+        let mut out = std::io::BufWriter::new(file);
+        for (cld, msk) in cld.chunks(cols).zip(msk.chunks(cols)) {
+            out.write_all(cld).map_err(failed)?;
+            out.write_all(msk).map_err(failed)?;
+        }
+        out.into_inner().map_err(|e| failed(e.into_error()))
+    }
+
+    /// The masks of rows `rows`.
+    pub fn rows(&self, rows: std::ops::Range<usize>) -> Result<MaskRows> {
+        use std::os::unix::fs::FileExt;
+        let cols = self.cols;
+        let mut both = vec![0u8; 2 * rows.len() * cols];
+        self.file
+            .read_exact_at(&mut both, (2 * rows.start * cols) as u64)
+            .map_err(|e| {
+                VipError::output(
+                    std::env::temp_dir(),
+                    format!("the masks' temporary file: {e}"),
+                )
+            })?;
+        let (mut cld, mut msk) = (Vec::with_capacity(both.len() / 2), Vec::new());
+        msk.reserve_exact(both.len() / 2);
+        for row in both.chunks(2 * cols) {
+            cld.extend_from_slice(&row[..cols]);
+            msk.extend_from_slice(&row[cols..]);
+        }
+        Ok(MaskRows { cld, msk })
     }
 }
 
@@ -126,9 +182,10 @@ pub struct MaskJob<'a> {
     /// Viewing directions of the blue band's detector (where the L1C shows the clouds).
     pub view: &'a DirectionGrid,
     /// The L1 stereo cloud altitude (CLA annex, at the clouds' vertical footprints), when the
-    /// L1C has one, and the L1 CLD band (whole scene; [`StereoSeen::from_band`]).
+    /// L1C has one, and the folder of the L1C (whose CLD band, [`StereoSeen::from_band`], is
+    /// read strip by strip).
     pub altitude: Option<&'a CloudAltitude>,
-    pub l1_mask: &'a [u8],
+    pub l1c_dir: &'a std::path::Path,
     /// The header of the site's history (whose composite the variation test compares with),
     /// and the date.
     pub history: Option<&'a context::Header>,
@@ -284,7 +341,7 @@ impl MaskJob<'_> {
     fn row(
         &self,
         r: usize,
-        (px, i, n): (&[i16], usize, usize),
+        (px, l1_mask, i, n): (&[i16], &[u8], usize, usize),
         history: Option<&ContextStrip>,
         fm: usize,
     ) -> RowMasks {
@@ -303,7 +360,7 @@ impl MaskJob<'_> {
             let cell = g.cell(r, c);
             let rcr: [f64; NB] = std::array::from_fn(|b| self.rayleigh[b][cell].uniform(toa[b]));
             // the L1 mask covers a cloud wherever any band sees it
-            let stereo = StereoSeen::from_band(self.l1_mask[r * cols + c]);
+            let stereo = StereoSeen::from_band(l1_mask[k]);
             let (e, nn) = self.site.pixel_centre(r as f64, c as f64);
             let normal = self.gradient.normal(e, nn);
             let slope = (1.0 - normal[2] * normal[2]).max(0.0).sqrt() / normal[2];
@@ -341,6 +398,9 @@ impl MaskJob<'_> {
             }
             if v.water {
                 out.msk[c] |= bits::MSK_WAT;
+            }
+            if stereo == StereoSeen::Ground {
+                out.msk[c] |= GROUND;
             }
             let acc = &mut out.cells[c / fm];
             if v.snow {
@@ -383,21 +443,22 @@ impl MaskJob<'_> {
         let mut first_pending = 0;
         let mut texture = Texture::new(cells.rows, cells.cols, self.texture_planes());
         let bar = progress(lines as u64, "L2 masks");
-        let per_pixel = 15 * 2 * 2 + ContextStrip::bytes_per_pixel(self.params.n_stack);
-        // held beside the strips: CLD, MSK and the L1 mask (a byte each per pixel), the DEM and
-        // its gradient
-        let held = 3 * (lines * cols) as u64 + self.dem.bytes() + self.gradient.bytes();
+        // (and the strip's L1 mask, read as int16)
+        let per_pixel = 15 * 2 * 2 + 3 + ContextStrip::bytes_per_pixel(self.params.n_stack);
+        // held beside the strips: CLD and MSK (a byte each per pixel), the DEM and its gradient
+        let held = 2 * (lines * cols) as u64 + self.dem.bytes() + self.gradient.bytes();
         let ram = raster::budget_beside(opts.ram_bytes, held);
         for win in Strips::for_budget(lines, cols, ram, per_pixel) {
             let n = win.rows * cols;
             let px = read_strip(image, cols, &win)?;
+            let l1_mask = self.l1c.read_cloud_mask(self.l1c_dir, win.row..win.end())?;
             let history = match history {
                 Some(c) => Some(c.read_strip(win.row..win.end())?),
                 None => None,
             };
             let rows: Vec<RowMasks> = (0..win.rows)
                 .into_par_iter()
-                .map(|i| self.row(win.row + i, (&px, i, n), history.as_ref(), fm))
+                .map(|i| self.row(win.row + i, (&px, &l1_mask, i, n), history.as_ref(), fm))
                 .collect();
             for (i, row) in rows.into_iter().enumerate() {
                 let r = win.row + i;
@@ -483,9 +544,8 @@ impl MaskJob<'_> {
                                 bits::CLD_REFL
                             };
                         }
-                        msk[c] &= !NEW_SNOW;
-                        let ground =
-                            StereoSeen::from_band(self.l1_mask[r * cols + c]) == StereoSeen::Ground;
+                        let ground = msk[c] & GROUND != 0;
+                        msk[c] &= !(NEW_SNOW | GROUND);
                         if cld[c] & TESTS != 0 && (shading || !ground) {
                             n[c / fm] += 1;
                         }
@@ -564,8 +624,8 @@ impl MaskJob<'_> {
             }
         };
         Ok(Masks {
-            cld,
-            msk,
+            file: Masks::spill(&cld, &msk, cols)?,
+            cols,
             cloud_percentage: pct(cloudy),
             snow_percentage: pct(snowy),
             water_percentage: pct(water),
@@ -767,5 +827,29 @@ impl MaskJob<'_> {
             shadow.0.iter().map(|w| w.count_ones()).sum::<u32>()
         );
         shadow
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rows read back from the temporary file are those written.
+    #[test]
+    fn masks_come_back_from_their_file_row_by_row() {
+        let (lines, cols) = (7, 5);
+        let cld: Vec<u8> = (0..lines * cols).map(|k| k as u8).collect();
+        let msk: Vec<u8> = (0..lines * cols).map(|k| 200 - k as u8).collect();
+        let masks = Masks {
+            file: Masks::spill(&cld, &msk, cols).unwrap(),
+            cols,
+            cloud_percentage: 0.0,
+            snow_percentage: 0.0,
+            water_percentage: 0.0,
+        };
+        let rows = masks.rows(2..5).unwrap();
+        assert_eq!(rows.cld, cld[2 * cols..5 * cols]);
+        assert_eq!(rows.msk, msk[2 * cols..5 * cols]);
+        assert!(masks.rows(6..8).is_err(), "rows past the scene");
     }
 }

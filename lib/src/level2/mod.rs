@@ -290,7 +290,6 @@ fn process_with(
     let gradient = Gradient::of(&dem);
     let blue_detector = usize::from(BANDS[p.clouds.blue].detector) - 1;
     let cloud_altitude = l1c.read_cloud_altitude(dir)?;
-    let l1_mask = l1c.read_cloud_mask(dir, 0..l1c.site.lines)?;
     let rayleigh = clouds::rayleigh_terms(
         &geometry,
         &bands,
@@ -316,12 +315,11 @@ fn process_with(
         sol: &sol,
         view: &vie[blue_detector],
         altitude: cloud_altitude.as_ref(),
-        l1_mask: &l1_mask,
+        l1c_dir: dir,
         history: history.read.map(Context::header),
         date: l1c.site.date,
     }
     .run(&image, history.read, opts)?;
-    drop(l1_mask);
     log::info!(
         "{}: {:.1} % cloud, {:.1} % snow, {:.1} % water",
         hdr.display(),
@@ -746,21 +744,19 @@ fn first_pass(
         Some(_) => vec![aerosol::Composite::default(); grid.cells()],
         None => vec![],
     };
-    let per_pixel = 15 * 2 * 2 + composite.map_or(0, |_| NB * 2);
+    let per_pixel = 15 * 2 * 2 + 4 + composite.map_or(0, |_| NB * 2);
     let q = crate::context::REFLECTANCE_QUANTIFICATION;
     // what the rows need of the composite (the context itself is read on this thread)
     let relight = composite.map(|k| (k.gradient, k.light));
     let bar = progress(l1c.site.lines as u64, "L2 pass 1");
-    // held beside the strips: the masks' CLD and MSK (a byte each per pixel), the DEM and its
-    // gradient (the caller's: two f32 per DEM pixel, hence three times the DEM), the
-    // environment cells
-    let held = 2 * (l1c.site.lines * cols) as u64
-        + 3 * dem.bytes()
-        + (env.len() * std::mem::size_of::<EnvSums>()) as u64;
+    // held beside the strips: the DEM and its gradient (the caller's: two f32 per DEM pixel,
+    // hence three times the DEM), the environment cells
+    let held = 3 * dem.bytes() + (env.len() * std::mem::size_of::<EnvSums>()) as u64;
     let ram = raster::budget_beside(opts.ram_bytes, held);
     for win in Strips::for_budget(l1c.site.lines, cols, ram, per_pixel) {
         let n = win.rows * cols;
         let px = read_strip(image, cols, &win)?;
+        let masks = masks.rows(win.row..win.end())?;
         let rcr = composite
             .map(|c| c.context.read_rcr(win.row..win.end()))
             .transpose()?;
@@ -775,7 +771,7 @@ fn first_pass(
                 for c in 0..cols {
                     let (e, nn) = site.pixel_centre(r as f64, c as f64);
                     let (toa, clean) = seen_toa(&px, i * cols + c, n, l1c);
-                    let clean = clean && masks.clean(r * cols + c);
+                    let clean = clean && masks.clean(i * cols + c);
                     let h = dem.height(e, nn);
                     acc[c / grid.f].add(h, toa.as_ref(), clean, p);
                     if let (Some(rcr), Some(t), true) = (&rcr, &toa, clean) {
@@ -796,7 +792,7 @@ fn first_pass(
                     // the environment is the ground's: clouds lie above most of the aerosols
                     // and Rayleigh scattering that carry the ground's light into neighbouring
                     // lines of sight
-                    if let (Some(t), false) = (&toa, masks.cloud(r * cols + c)) {
+                    if let (Some(t), false) = (&toa, masks.cloud(i * cols + c)) {
                         acc_env[c / fine.f].add(h, t, clean, p);
                     }
                 }
@@ -950,7 +946,7 @@ impl Correction<'_> {
         k: &mut Keep,
         win: &raster::Window,
         rows: &[Row],
-        cld: &[u8],
+        (cld, masks): (&[u8], &clouds::MaskRows),
     ) -> Result<()> {
         let cols = self.l1c.site.cols;
         let n = win.rows * cols;
@@ -961,8 +957,7 @@ impl Correction<'_> {
                     .copy_from_slice(&row.rcr[b * cols..(b + 1) * cols]);
             }
         }
-        let range = win.row * cols..win.end() * cols;
-        let msk = &self.masks.msk[range.clone()];
+        let msk = &masks.msk;
         let clear: Vec<bool> = cld
             .iter()
             .zip(msk)
@@ -1046,7 +1041,7 @@ impl Correction<'_> {
         }
     }
 
-    fn row(&self, r: usize, px: &[i16], i: usize, n: usize) -> Row {
+    fn row(&self, r: usize, (px, masks): (&[i16], &clouds::MaskRows), i: usize, n: usize) -> Row {
         let l1c = self.l1c;
         let p = self.params;
         let g = self.grid;
@@ -1116,7 +1111,7 @@ impl Correction<'_> {
             };
             // a cloud lies above the slope and most of the scattering air: its reflectance is
             // neither corrected for the adjacency effect nor for the slope's illumination
-            let cloud = self.masks.cloud(r * cols + c);
+            let cloud = masks.cloud(k);
             let mut any = false;
             for b in 0..NB {
                 let d = px[b * n + k];
@@ -1164,9 +1159,8 @@ impl Correction<'_> {
             out.qlt[c] = px[(l1c::SAT_BAND - 1) * n + k] as u16;
             out.qlt[cols + c] = px[(l1c::PIX_BAND - 1) * n + k] as u16;
             out.qlt[2 * cols + c] = oth;
-            let full = r * cols + c;
-            out.msk[c] = msk | self.masks.msk[full];
-            out.cld[c] = self.masks.cld[full];
+            out.msk[c] = msk | masks.msk[k];
+            out.cld[c] = masks.cld[k];
         }
         out
     }
@@ -1238,10 +1232,8 @@ impl Correction<'_> {
         let mut stats = PassStats::default();
         let bar = progress(lines as u64, "L2 pass 2");
         // per pixel: 15 int16 read, 24 int16 + 2 + 6 + 2 bytes written, row buffers
-        // held beside the strips: the masks' CLD and MSK (a byte each per pixel), the DEM and
-        // its gradient, the environment field
-        let held = 2 * (lines * cols) as u64
-            + self.dem.bytes()
+        // held beside the strips: the DEM and its gradient, the environment field
+        let held = self.dem.bytes()
             + self.gradient.bytes()
             + self
                 .env
@@ -1249,12 +1241,14 @@ impl Correction<'_> {
                 .map(|f| std::mem::size_of_val(&f.data[..]) as u64)
                 .sum::<u64>();
         let ram = raster::budget_beside(opts.ram_bytes, held);
-        for win in Strips::for_budget(lines, cols, ram, 2 * (15 * 2 + 24 * 2 + 10)) {
+        // (and the strip's CLD and MSK read back, twice while they are split)
+        for win in Strips::for_budget(lines, cols, ram, 2 * (15 * 2 + 24 * 2 + 10) + 4) {
             let n = win.rows * cols;
             let px = read_strip(image, cols, &win)?;
+            let masks = self.masks.rows(win.row..win.end())?;
             let rows: Vec<Row> = (0..win.rows)
                 .into_par_iter()
-                .map(|i| self.row(win.row + i, &px, i, n))
+                .map(|i| self.row(win.row + i, (&px, &masks), i, n))
                 .collect();
             let gather = |get: &dyn Fn(&Row) -> &[i16], band: usize| -> Vec<i16> {
                 rows.iter()
@@ -1293,7 +1287,7 @@ impl Correction<'_> {
                 }
             }
             if let Some(k) = keep.as_deref_mut() {
-                self.keep_strip(k, &win, &rows, &cld)?;
+                self.keep_strip(k, &win, &rows, (&cld, &masks))?;
             }
             for r in &rows {
                 stats.valid += r.valid;
