@@ -425,10 +425,6 @@ pub struct Cell {
     pub score: f32,
     /// Mean reflectance of the reflectance band over the cell's pixels (NaN: no valid pixel).
     pub reflectance: f32,
-    /// DEM height at the cell centre, metres.
-    pub dem: f32,
-    /// Whether the cell was correlated.
-    pub correlated: bool,
 }
 
 /// The secondary samples under a correlation window: rows from the first the window reads
@@ -539,17 +535,18 @@ pub struct Stereo {
     received: usize,
     next_grid_row: usize,
     cells: Vec<Cell>,
+    /// Cells correlated so far (a window with contrast).
+    correlated: usize,
 }
 
 impl Stereo {
     /// A correlation over `lines` × `cols` pixels; `views(line, col)` gives the viewing
-    /// geometry at a pixel (evaluated on coarse nodes) and `dem(line, col)` the DEM height.
+    /// geometry at a pixel (evaluated on coarse nodes).
     pub fn new(
         p: StereoParams,
         lines: usize,
         cols: usize,
         views: &(dyn Fn(f64, f64) -> Views + Sync),
-        dem: &(dyn Fn(f64, f64) -> f64 + Sync),
     ) -> Stereo {
         let spacing = (GEOMETRY_NODE_CELLS * p.step.0.max(p.step.1)) as f64;
         let views = ViewGrid::new(lines, cols, spacing, views);
@@ -564,19 +561,14 @@ impl Stereo {
         let reach = (p.max_altitude.max(p.dem_margin) * largest_e).ceil() as usize + 2;
         let margin = reach.min(p.exploration.0 + 1) + 3;
         let shape = p.grid_shape(lines, cols);
-        let cells = (0..shape.0 * shape.1)
-            .into_par_iter()
-            .map(|k| {
-                let (r, c) = centre(&p, k / shape.1, k % shape.1);
-                Cell {
-                    disparity: f32::NAN,
-                    score: f32::NAN,
-                    reflectance: f32::NAN,
-                    dem: dem(r as f64, c as f64) as f32,
-                    correlated: false,
-                }
-            })
-            .collect();
+        let cells = vec![
+            Cell {
+                disparity: f32::NAN,
+                score: f32::NAN,
+                reflectance: f32::NAN,
+            };
+            shape.0 * shape.1
+        ];
         Stereo {
             rows: Rows {
                 row0: 0,
@@ -594,6 +586,7 @@ impl Stereo {
             received: 0,
             next_grid_row: 0,
             cells,
+            correlated: 0,
         }
     }
 
@@ -653,11 +646,17 @@ impl Stereo {
     fn correlate_row(&mut self, gi: usize) {
         let gc = self.shape.1;
         let this = &*self;
-        let row: Vec<Cell> = (0..gc)
+        let row: Vec<(Cell, bool)> = (0..gc)
             .into_par_iter()
-            .map(|gj| this.correlate(gi, gj))
+            .map(|gj| {
+                let mut correlated = false;
+                (this.correlate(gi, gj, &mut correlated), correlated)
+            })
             .collect();
-        self.cells[gi * gc..(gi + 1) * gc].copy_from_slice(&row);
+        for (to, (cell, correlated)) in self.cells[gi * gc..(gi + 1) * gc].iter_mut().zip(row) {
+            *to = cell;
+            self.correlated += usize::from(correlated);
+        }
     }
 
     fn value(band: &[f32], rows: &Rows, r: isize, c: isize) -> f32 {
@@ -671,7 +670,8 @@ impl Stereo {
         band[(r as usize - rows.row0) * rows.cols + c as usize]
     }
 
-    fn correlate(&self, gi: usize, gj: usize) -> Cell {
+    /// The cell (gi, gj); `correlated` is set when its window has the contrast to be matched.
+    fn correlate(&self, gi: usize, gj: usize, correlated: &mut bool) -> Cell {
         let p = &self.p;
         let rows = &self.rows;
         let mut cell = self.cells[gi * self.shape.1 + gj];
@@ -716,7 +716,7 @@ impl Stereo {
         if (saa / wn as f64).sqrt() < MIN_WINDOW_STD {
             return cell;
         }
-        cell.correlated = true;
+        *correlated = true;
         let v = self.views.at(rc as f64, cc as f64);
         let e = v.epipolar();
         let norm = e.0.hypot(e.1);
@@ -841,8 +841,9 @@ impl Stereo {
         (sab - mb * sa) / (saa * sbb).sqrt()
     }
 
-    /// Correlates what is left and classifies the cells (module doc, steps 2 to 6).
-    pub fn finish(mut self) -> StereoResult {
+    /// Correlates what is left and classifies the cells (module doc, steps 2 to 6);
+    /// `dem(line, col)` gives the DEM height at a pixel.
+    pub fn finish(mut self, dem: &dyn Fn(f64, f64) -> f64) -> StereoResult {
         if self.received < self.lines {
             // Rows that never came (the caller stopped early): nothing more to correlate.
             self.next_grid_row = self.shape.0;
@@ -852,7 +853,7 @@ impl Stereo {
             self.correlate_row(gi);
             self.next_grid_row += 1;
         }
-        classify(self)
+        classify(self, dem)
     }
 }
 
@@ -942,7 +943,7 @@ fn neighbours(
     rows.flat_map(move |a| (j.saturating_sub(hc)..(j + hc + 1).min(gc)).map(move |b| a * gc + b))
 }
 
-fn classify(s: Stereo) -> StereoResult {
+fn classify(s: Stereo, dem: &dyn Fn(f64, f64) -> f64) -> StereoResult {
     // Everything below is held for the whole grid (a 16th of the pixels), so it is kept lean
     // for long scenes: the strip rows go first, the viewing geometry is interpolated from the
     // coarse nodes where a cell needs it, and labels are 32-bit.
@@ -954,6 +955,7 @@ fn classify(s: Stereo) -> StereoResult {
         views,
         rows,
         cells,
+        correlated,
         ..
     } = s;
     drop(rows);
@@ -1144,7 +1146,8 @@ fn classify(s: Stereo) -> StereoResult {
         let d = geom(k).reference;
         let hh = f64::from(h);
         if let Some(m) = to_cell(r as f64 + hh * d.1, c as f64 + hh * d.0) {
-            let z = h + cells[k].dem;
+            // (the DEM height at the cell centre, as f32)
+            let z = h + dem(r as f64, c as f64) as f32;
             if foot_h[m].is_nan() || z > altitude[m] {
                 foot_h[m] = h;
                 altitude[m] = z.max(1.0);
@@ -1228,7 +1231,7 @@ fn classify(s: Stereo) -> StereoResult {
         .filter(|&k| !disparity[k].is_nan())
         .fold((0, 0.0), |(v, s), k| (v + 1, s + f64::from(cells[k].score)));
     let mut stats = StereoStats {
-        correlated: cells.iter().filter(|c| c.correlated).count(),
+        correlated,
         valid,
         mean_score: if valid == 0 {
             0.0
@@ -1417,13 +1420,13 @@ mod tests {
                 .collect()
         };
         let (a, b) = (image(0.0), image(10.0));
-        let mut st = Stereo::new(p, lines, cols, &views, &dem);
+        let mut st = Stereo::new(p, lines, cols, &views);
         for r0 in (0..lines).step_by(32) {
             let r1 = (r0 + 32).min(lines);
             let s = r0 * cols..r1 * cols;
             st.push(r0, &a[s.clone()], &b[s.clone()], &a[s]);
         }
-        let out = st.finish();
+        let out = st.finish(&dem);
         let (gl, gc) = out.shape;
         let at = |r: usize, c: usize| (r / 4) * gc + c / 4;
         let h = out.seen_height[at(75, 75)];

@@ -265,7 +265,7 @@ impl Context<'_> {
             let (e, n) = site.pixel_centre(line, col);
             self.inp.dem.height(e, n)
         };
-        let mut stereo = Stereo::new(p.clone(), lines, cols, &views, &dem);
+        let mut stereo = Stereo::new(p.clone(), lines, cols, &views);
         // Per output pixel: 15 int16 outputs and 12 flags, height, place; plus the raw windows
         // of the bands in work; the stereo's three bands (f32) and the copies handed to it.
         // Beside the strips, for the whole scene: the stereo's grid and the DEM.
@@ -368,7 +368,7 @@ impl Context<'_> {
                 "every count is zero: the band holds no signal",
             ));
         }
-        let clouds = stereo.finish();
+        let clouds = stereo.finish(&dem);
         for win in strips {
             let cld = clouds.mask_rows(win.row..win.end());
             stats.cloudy += cld.iter().filter(|&&v| v == CLD_CLOUD).count();
