@@ -1137,8 +1137,7 @@ fn classify(s: Stereo, dem: &dyn Fn(f64, f64) -> f64) -> StereoResult {
     };
     let mut foot_h = vec![f32::NAN; n];
     let mut altitude = vec![0f32; n];
-    for k in 0..n {
-        let h = seen_height[k];
+    for (k, &h) in seen_height.iter().enumerate() {
         if h.is_nan() {
             continue;
         }
