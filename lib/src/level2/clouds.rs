@@ -24,7 +24,7 @@ use crate::error::{Result, VipError};
 use crate::geometry::dem::{Dem, Gradient};
 use crate::geometry::directions::DirectionGrid;
 use crate::geometry::grid::Site;
-use crate::product::l1c::{angles_to_grid, CloudAltitude, L1c};
+use crate::product::l1c::{self, angles_to_grid, CloudAltitude, L1c};
 use crate::product::l2a::bits;
 use crate::raster::{self, Strips};
 use chrono::NaiveDate;
@@ -182,10 +182,8 @@ pub struct MaskJob<'a> {
     /// Viewing directions of the blue band's detector (where the L1C shows the clouds).
     pub view: &'a DirectionGrid,
     /// The L1 stereo cloud altitude (CLA annex, at the clouds' vertical footprints), when the
-    /// L1C has one, and the folder of the L1C (whose CLD band, [`StereoSeen::from_band`], is
-    /// read strip by strip).
+    /// L1C has one (the L1 CLD band, [`StereoSeen::from_band`], comes with the strips).
     pub altitude: Option<&'a CloudAltitude>,
-    pub l1c_dir: &'a std::path::Path,
     /// The header of the site's history (whose composite the variation test compares with),
     /// and the date.
     pub history: Option<&'a context::Header>,
@@ -341,7 +339,7 @@ impl MaskJob<'_> {
     fn row(
         &self,
         r: usize,
-        (px, l1_mask, i, n): (&[i16], &[u8], usize, usize),
+        (px, i, n): (&[i16], usize, usize),
         history: Option<&ContextStrip>,
         fm: usize,
     ) -> RowMasks {
@@ -360,7 +358,8 @@ impl MaskJob<'_> {
             let cell = g.cell(r, c);
             let rcr: [f64; NB] = std::array::from_fn(|b| self.rayleigh[b][cell].uniform(toa[b]));
             // the L1 mask covers a cloud wherever any band sees it
-            let stereo = StereoSeen::from_band(l1_mask[k]);
+            let l1_mask = px[(l1c::CLD_BAND - 1) * n + k].clamp(0, 255) as u8;
+            let stereo = StereoSeen::from_band(l1_mask);
             let (e, nn) = self.site.pixel_centre(r as f64, c as f64);
             let normal = self.gradient.normal(e, nn);
             let slope = (1.0 - normal[2] * normal[2]).max(0.0).sqrt() / normal[2];
@@ -443,22 +442,20 @@ impl MaskJob<'_> {
         let mut first_pending = 0;
         let mut texture = Texture::new(cells.rows, cells.cols, self.texture_planes());
         let bar = progress(lines as u64, "L2 masks");
-        // (and the strip's L1 mask, read as int16)
-        let per_pixel = 15 * 2 * 2 + 3 + ContextStrip::bytes_per_pixel(self.params.n_stack);
+        let per_pixel = 15 * 2 * 2 + ContextStrip::bytes_per_pixel(self.params.n_stack);
         // held beside the strips: CLD and MSK (a byte each per pixel), the DEM and its gradient
         let held = 2 * (lines * cols) as u64 + self.dem.bytes() + self.gradient.bytes();
         let ram = raster::budget_beside(opts.ram_bytes, held);
         for win in Strips::for_budget(lines, cols, ram, per_pixel) {
             let n = win.rows * cols;
             let px = read_strip(image, cols, &win)?;
-            let l1_mask = self.l1c.read_cloud_mask(self.l1c_dir, win.row..win.end())?;
             let history = match history {
                 Some(c) => Some(c.read_strip(win.row..win.end())?),
                 None => None,
             };
             let rows: Vec<RowMasks> = (0..win.rows)
                 .into_par_iter()
-                .map(|i| self.row(win.row + i, (&px, &l1_mask, i, n), history.as_ref(), fm))
+                .map(|i| self.row(win.row + i, (&px, i, n), history.as_ref(), fm))
                 .collect();
             for (i, row) in rows.into_iter().enumerate() {
                 let r = win.row + i;

@@ -315,7 +315,6 @@ fn process_with(
         sol: &sol,
         view: &vie[blue_detector],
         altitude: cloud_altitude.as_ref(),
-        l1c_dir: dir,
         history: history.read.map(Context::header),
         date: l1c.site.date,
     }
