@@ -55,7 +55,7 @@ impl Dem {
     /// Height at map point (E, N), bilinear between pixel centres, clamped at the borders.
     pub fn height(&self, e: f64, n: f64) -> f64 {
         let x = ((e - self.ulx) / self.pixel - 0.5).clamp(0.0, (self.width - 1) as f64);
-        let y = ((self.uly - n) / self.pixel - 0.5).clamp(0.0, (self.height - 1) as f64);
+        let y = dem_row(self.uly, self.pixel, self.height, n);
         let (x0, y0) = (
             (x as usize).min(self.width.saturating_sub(2)),
             (y as usize).min(self.height.saturating_sub(2)),
@@ -103,28 +103,40 @@ impl Dem {
 }
 
 /// Slope of a DEM: its gradient at every DEM pixel (central differences, as the slope
-/// layers of a REFDE2 DEM), sampled bilinearly.
+/// layers of a REFDE2 DEM), sampled bilinearly; tabulated over all the DEM's rows
+/// ([`Gradient::of`]) or over those a band of northings is sampled from
+/// ([`Gradient::between`]: a strip's, so that a long scene's is not held whole).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gradient {
     ulx: f64,
     uly: f64,
     pixel: f64,
+    /// The DEM's columns and rows.
     width: usize,
     height: usize,
-    /// (∂h/∂E, ∂h/∂N) per pixel.
+    /// First DEM row tabulated.
+    row0: usize,
+    /// (∂h/∂E, ∂h/∂N) per pixel of the rows tabulated.
     gradient: Vec<[f32; 2]>,
 }
 
 impl Gradient {
-    /// Bytes of its gradients in memory.
-    pub fn bytes(&self) -> u64 {
-        std::mem::size_of_val(&self.gradient[..]) as u64
+    /// The gradient over the whole DEM.
+    pub fn of(dem: &Dem) -> Self {
+        Self::rows(dem, 0..dem.height)
     }
 
-    pub fn of(dem: &Dem) -> Self {
+    /// The gradient over the DEM rows that [`Gradient::at`] reads for map points of northing
+    /// between `n_lo` and `n_hi`.
+    pub fn between(dem: &Dem, (n_lo, n_hi): (f64, f64)) -> Self {
+        let row = |n: f64| dem_row(dem.uly, dem.pixel, dem.height, n) as usize;
+        Self::rows(dem, row(n_hi)..(row(n_lo) + 2).min(dem.height))
+    }
+
+    fn rows(dem: &Dem, rows: std::ops::Range<usize>) -> Self {
         let (w, h) = (dem.width, dem.height);
         let z = |c: usize, r: usize| f64::from(dem.data[r * w + c]);
-        let gradient = (0..w * h)
+        let gradient = (rows.start * w..rows.end * w)
             .into_par_iter()
             .map(|k| {
                 let (r, c) = (k / w, k % w);
@@ -150,18 +162,27 @@ impl Gradient {
             pixel: dem.pixel,
             width: w,
             height: h,
+            row0: rows.start,
             gradient,
         }
     }
 
-    /// (∂h/∂E, ∂h/∂N) at map point (E, N), bilinear between pixel centres, clamped.
+    /// Bytes of its gradients in memory.
+    pub fn bytes(&self) -> u64 {
+        std::mem::size_of_val(&self.gradient[..]) as u64
+    }
+
+    /// (∂h/∂E, ∂h/∂N) at map point (E, N), bilinear between pixel centres, clamped (within
+    /// the rows tabulated).
     pub fn at(&self, e: f64, n: f64) -> (f64, f64) {
         let x = ((e - self.ulx) / self.pixel - 0.5).clamp(0.0, (self.width - 1) as f64);
-        let y = ((self.uly - n) / self.pixel - 0.5).clamp(0.0, (self.height - 1) as f64);
+        let y = dem_row(self.uly, self.pixel, self.height, n);
         let (x0, y0) = (x as usize, y as usize);
         let (x1, y1) = ((x0 + 1).min(self.width - 1), (y0 + 1).min(self.height - 1));
         let (fx, fy) = (x - x0 as f64, y - y0 as f64);
-        let g = |c: usize, r: usize, k: usize| f64::from(self.gradient[r * self.width + c][k]);
+        let g = |c: usize, r: usize, k: usize| {
+            f64::from(self.gradient[(r - self.row0) * self.width + c][k])
+        };
         let at = |k: usize| {
             let top = g(x0, y0, k) * (1.0 - fx) + g(x1, y0, k) * fx;
             let bottom = g(x0, y1, k) * (1.0 - fx) + g(x1, y1, k) * fx;
@@ -176,6 +197,12 @@ impl Gradient {
         let norm = (1.0 + gx * gx + gy * gy).sqrt();
         [-gx / norm, -gy / norm, 1.0 / norm]
     }
+}
+
+/// Fractional DEM row (pixel centres at integers, clamped to the rows) of northing `n`, for a
+/// DEM whose top edge is at `uly`, of `pixel` metres and `height` rows.
+fn dem_row(uly: f64, pixel: f64, height: usize, n: f64) -> f64 {
+    ((uly - n) / pixel - 0.5).clamp(0.0, (height - 1) as f64)
 }
 
 /// A height above every terrain on Earth, metres: where a line of sight is searched from
@@ -277,6 +304,40 @@ mod tests {
         assert!(dem.covers(199.0, -159.0) && !dem.covers(201.0, -10.0));
         let (lo, hi, _, _) = dem.statistics();
         assert!(lo < hi);
+    }
+
+    /// A band of rows gives the whole DEM's gradient at every point of its northings, the
+    /// edges of the DEM included.
+    #[test]
+    fn a_band_of_rows_has_the_whole_gradient() {
+        let (w, h) = (9, 12);
+        let data = (0..w * h)
+            .map(|k| ((k * 7919) % 101) as f32 + 0.3 * (k / w) as f32)
+            .collect();
+        let dem = Dem {
+            ulx: 0.0,
+            uly: 0.0,
+            pixel: 20.0,
+            width: w,
+            height: h,
+            data,
+        };
+        let whole = Gradient::of(&dem);
+        for (n_lo, n_hi) in [
+            (-95.0, -41.0),
+            (-240.0, -200.0),
+            (-30.0, 0.0),
+            (-500.0, 100.0),
+        ] {
+            let band = Gradient::between(&dem, (n_lo, n_hi));
+            assert!(band.bytes() <= whole.bytes());
+            for i in 0..=20 {
+                let n = n_lo + (n_hi - n_lo) * f64::from(i) / 20.0;
+                for e in [-5.0, 0.0, 33.3, 95.0, 179.9, 200.0] {
+                    assert_eq!(band.at(e, n), whole.at(e, n), "({e}, {n})");
+                }
+            }
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use super::coarse::{CellGeometry, Grid, NB};
 use super::l2comm::L2COMM_COARSE_M;
-use super::{read_strip, seen_toa};
+use super::{read_strip, seen_toa, strip_gradient};
 use crate::atmosphere::surface::{PixelTerms, Slope};
 use crate::atmosphere::BandLuts;
 use crate::cli::{progress, Options};
@@ -171,7 +171,6 @@ pub struct MaskJob<'a> {
     pub l1c: &'a L1c,
     pub site: &'a Site,
     pub dem: &'a Dem,
-    pub gradient: &'a Gradient,
     /// The coarse grid and, per band and cell, the terms at zero aerosol (Rayleigh); the sun
     /// direction (unit vector east, north, up) per cell.
     pub grid: Grid,
@@ -339,7 +338,7 @@ impl MaskJob<'_> {
     fn row(
         &self,
         r: usize,
-        (px, i, n): (&[i16], usize, usize),
+        (px, gradient, i, n): (&[i16], &Gradient, usize, usize),
         history: Option<&ContextStrip>,
         fm: usize,
     ) -> RowMasks {
@@ -361,7 +360,7 @@ impl MaskJob<'_> {
             let l1_mask = px[(l1c::CLD_BAND - 1) * n + k].clamp(0, 255) as u8;
             let stereo = StereoSeen::from_band(l1_mask);
             let (e, nn) = self.site.pixel_centre(r as f64, c as f64);
-            let normal = self.gradient.normal(e, nn);
+            let normal = gradient.normal(e, nn);
             let slope = (1.0 - normal[2] * normal[2]).max(0.0).sqrt() / normal[2];
             let sun = Slope::new(normal, self.sun[cell]);
             let light = pixel_light(self.rayleigh, cell, &sun);
@@ -443,19 +442,23 @@ impl MaskJob<'_> {
         let mut texture = Texture::new(cells.rows, cells.cols, self.texture_planes());
         let bar = progress(lines as u64, "L2 masks");
         let per_pixel = 15 * 2 * 2 + ContextStrip::bytes_per_pixel(self.params.n_stack);
-        // held beside the strips: CLD and MSK (a byte each per pixel), the DEM and its gradient
-        let held = 2 * (lines * cols) as u64 + self.dem.bytes() + self.gradient.bytes();
+        // held beside the strips: CLD and MSK (a byte each per pixel), the DEM
+        let held = 2 * (lines * cols) as u64 + self.dem.bytes();
         let ram = raster::budget_beside(opts.ram_bytes, held);
         for win in Strips::for_budget(lines, cols, ram, per_pixel) {
             let n = win.rows * cols;
             let px = read_strip(image, cols, &win)?;
+            let gradient = strip_gradient(self.dem, self.site, &win);
             let history = match history {
                 Some(c) => Some(c.read_strip(win.row..win.end())?),
                 None => None,
             };
             let rows: Vec<RowMasks> = (0..win.rows)
                 .into_par_iter()
-                .map(|i| self.row(win.row + i, (&px, i, n), history.as_ref(), fm))
+                .map(|i| {
+                    let at = (&px[..], &gradient, i, n);
+                    self.row(win.row + i, at, history.as_ref(), fm)
+                })
                 .collect();
             for (i, row) in rows.into_iter().enumerate() {
                 let r = win.row + i;

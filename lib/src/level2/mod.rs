@@ -287,7 +287,6 @@ fn process_with(
     let geometry = cell_geometry(&site, grid, (&sol, &sol_path), (&vie, &vie_path))?;
     check_angles(&geometry, &bands, &l2.gipp)?;
     let alt_range = altitude_range(&bands);
-    let gradient = Gradient::of(&dem);
     let blue_detector = usize::from(BANDS[p.clouds.blue].detector) - 1;
     let cloud_altitude = l1c.read_cloud_altitude(dir)?;
     let rayleigh = clouds::rayleigh_terms(
@@ -307,7 +306,6 @@ fn process_with(
         l1c: &l1c,
         site: &site,
         dem: &dem,
-        gradient: &gradient,
         grid,
         rayleigh: &rayleigh,
         sun: &sun,
@@ -355,7 +353,6 @@ fn process_with(
     // the automatic choice compares the surfaces of both dates where the context has the pixels
     let composite = history.read.filter(|_| automatic).map(|c| Relit {
         context: c,
-        gradient: &gradient,
         light: (&rayleigh, &sun),
     });
     let (cells, env_sums, composite) = first_pass(
@@ -442,7 +439,6 @@ fn process_with(
         aot: &aot,
         wv: &wv,
         dem: &dem,
-        gradient: &gradient,
         shadows: &shadows,
         hidden: &hidden,
         masks: &masks,
@@ -712,12 +708,17 @@ fn read_strip(image: &gdal::Dataset, cols: usize, win: &raster::Window) -> Resul
     Ok(px)
 }
 
+/// The DEM's gradient ([`Gradient::between`]) over the rows of `site` in `win`.
+fn strip_gradient(dem: &Dem, site: &Site, win: &raster::Window) -> Gradient {
+    let northing = |r: usize| site.pixel_centre(r as f64, 0.0).1;
+    Gradient::between(dem, (northing(win.end() - 1), northing(win.row)))
+}
+
 /// The context's composite as the automatic choice of the aerosol model compares it: relit
 /// with the day's light on each slope, as the cloud variation test does
 /// ([`clouds::slope_light`]).
 struct Relit<'a> {
     context: &'a Context,
-    gradient: &'a Gradient,
     /// Rayleigh terms per band and coarse cell, sun direction per cell.
     light: (&'a [Vec<PixelTerms>], &'a [[f64; 3]]),
 }
@@ -746,16 +747,16 @@ fn first_pass(
     let per_pixel = 15 * 2 * 2 + 4 + composite.map_or(0, |_| NB * 2);
     let q = crate::context::REFLECTANCE_QUANTIFICATION;
     // what the rows need of the composite (the context itself is read on this thread)
-    let relight = composite.map(|k| (k.gradient, k.light));
+    let relight = composite.map(|k| k.light);
     let bar = progress(l1c.site.lines as u64, "L2 pass 1");
-    // held beside the strips: the DEM and its gradient (the caller's: two f32 per DEM pixel,
-    // hence three times the DEM), the environment cells
-    let held = 3 * dem.bytes() + (env.len() * std::mem::size_of::<EnvSums>()) as u64;
+    // held beside the strips: the DEM, the environment cells
+    let held = dem.bytes() + (env.len() * std::mem::size_of::<EnvSums>()) as u64;
     let ram = raster::budget_beside(opts.ram_bytes, held);
     for win in Strips::for_budget(l1c.site.lines, cols, ram, per_pixel) {
         let n = win.rows * cols;
         let px = read_strip(image, cols, &win)?;
         let masks = masks.rows(win.row..win.end())?;
+        let gradient = strip_gradient(dem, site, &win);
         let rcr = composite
             .map(|c| c.context.read_rcr(win.row..win.end()))
             .transpose()?;
@@ -776,7 +777,7 @@ fn first_pass(
                     if let (Some(rcr), Some(t), true) = (&rcr, &toa, clean) {
                         let k = i * cols + c;
                         let was: [i16; NB] = std::array::from_fn(|b| rcr[b * n + k]);
-                        if let (Some((gradient, (rayleigh, sun))), true) = (
+                        if let (Some((rayleigh, sun)), true) = (
                             relight,
                             was.iter().all(|&v| v != crate::context::REFLECTANCE_NODATA),
                         ) {
@@ -891,7 +892,6 @@ struct Correction<'a> {
     aot: &'a Estimate,
     wv: &'a Estimate,
     dem: &'a Dem,
-    gradient: &'a Gradient,
     shadows: &'a Occlusion,
     hidden: &'a Occlusion,
     masks: &'a clouds::Masks,
@@ -1040,7 +1040,13 @@ impl Correction<'_> {
         }
     }
 
-    fn row(&self, r: usize, (px, masks): (&[i16], &clouds::MaskRows), i: usize, n: usize) -> Row {
+    fn row(
+        &self,
+        r: usize,
+        (px, masks, gradient): (&[i16], &clouds::MaskRows, &Gradient),
+        i: usize,
+        n: usize,
+    ) -> Row {
         let l1c = self.l1c;
         let p = self.params;
         let g = self.grid;
@@ -1090,7 +1096,7 @@ impl Correction<'_> {
             let sun: [f64; 3] = std::array::from_fn(|k| lerp(s[k], s1[k]));
             let norm = (sun[0] * sun[0] + sun[1] * sun[1] + sun[2] * sun[2]).sqrt();
             let sun = sun.map(|v| v / norm);
-            let slope = Slope::new(self.gradient.normal(e, nn), sun);
+            let slope = Slope::new(gradient.normal(e, nn), sun);
             let mut msk = 0u8;
             if slope.cos_i < p.min_cos_i {
                 msk |= bits::MSK_STL;
@@ -1231,9 +1237,8 @@ impl Correction<'_> {
         let mut stats = PassStats::default();
         let bar = progress(lines as u64, "L2 pass 2");
         // per pixel: 15 int16 read, 24 int16 + 2 + 6 + 2 bytes written, row buffers
-        // held beside the strips: the DEM and its gradient, the environment field
+        // held beside the strips: the DEM, the environment field
         let held = self.dem.bytes()
-            + self.gradient.bytes()
             + self
                 .env
                 .iter()
@@ -1245,9 +1250,10 @@ impl Correction<'_> {
             let n = win.rows * cols;
             let px = read_strip(image, cols, &win)?;
             let masks = self.masks.rows(win.row..win.end())?;
+            let gradient = strip_gradient(self.dem, self.site, &win);
             let rows: Vec<Row> = (0..win.rows)
                 .into_par_iter()
-                .map(|i| self.row(win.row + i, (&px, &masks), i, n))
+                .map(|i| self.row(win.row + i, (&px, &masks, &gradient), i, n))
                 .collect();
             let gather = |get: &dyn Fn(&Row) -> &[i16], band: usize| -> Vec<i16> {
                 rows.iter()
