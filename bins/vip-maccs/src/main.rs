@@ -85,6 +85,11 @@ enum Level {
     /// no .DBL.DIR), the context is not updated, and the tool exits 1 with one line naming
     /// the L1C, the cloud percentage and that header.
     ///
+    /// Memory: the mask pass holds the scene's CLD and MSK (a byte each per pixel), then
+    /// leaves them in an anonymous temporary file in TMPDIR (removed at exit) from which the
+    /// later passes read their strips. Besides the strips (sized from --ram) it holds the DEM
+    /// and grids of 20 m cells or coarser.
+    ///
     /// The values above are the defaults; an L2COMM GIPP in --gipp applicable to the L1C sets
     /// them instead (bands, NDVI and red thresholds, MS_Slope, MS_YIntercept, Default_AOT,
     /// Half_Window_Size, Sigma_Smoothing_AOT, Slope_Min_Cos_I, Min_Cos_Ratio, the

@@ -282,6 +282,18 @@ pub fn meet_terrain(
 mod tests {
     use super::*;
 
+    /// A DEM of `w` × `h` pixels of 20 m from (0, 0), heights row by row.
+    fn dem_20m(w: usize, h: usize, data: Vec<f32>) -> Dem {
+        Dem {
+            ulx: 0.0,
+            uly: 0.0,
+            pixel: 20.0,
+            width: w,
+            height: h,
+            data,
+        }
+    }
+
     #[test]
     fn bilinear_is_exact_on_a_plane() {
         let (w, h) = (10, 8);
@@ -290,14 +302,7 @@ mod tests {
             .flat_map(|r| (0..w).map(move |c| (r, c)))
             .map(|(r, c)| plane(20.0 * c as f64 + 10.0, -20.0 * r as f64 - 10.0) as f32)
             .collect();
-        let dem = Dem {
-            ulx: 0.0,
-            uly: 0.0,
-            pixel: 20.0,
-            width: w,
-            height: h,
-            data,
-        };
+        let dem = dem_20m(w, h, data);
         for (e, n) in [(10.0, -10.0), (33.3, -77.7), (150.0, -130.0)] {
             assert!((dem.height(e, n) - plane(e, n)).abs() < 1e-3);
         }
@@ -314,14 +319,7 @@ mod tests {
         let data = (0..w * h)
             .map(|k| ((k * 7919) % 101) as f32 + 0.3 * (k / w) as f32)
             .collect();
-        let dem = Dem {
-            ulx: 0.0,
-            uly: 0.0,
-            pixel: 20.0,
-            width: w,
-            height: h,
-            data,
-        };
+        let dem = dem_20m(w, h, data);
         let whole = Gradient::of(&dem);
         for (n_lo, n_hi) in [
             (-95.0, -41.0),
