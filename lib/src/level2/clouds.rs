@@ -124,16 +124,18 @@ impl MaskRows {
     }
 }
 
+/// An I/O failure of the masks' temporary file (in the temporary directory).
+fn failed(e: std::io::Error) -> VipError {
+    VipError::output(
+        std::env::temp_dir(),
+        format!("the masks' temporary file: {e}"),
+    )
+}
+
 impl Masks {
     /// Writes the scene's masks (row-major, `cols` wide) to a temporary file.
     fn spill(cld: &[u8], msk: &[u8], cols: usize) -> Result<std::fs::File> {
         use std::io::Write;
-        let failed = |e: std::io::Error| {
-            VipError::output(
-                std::env::temp_dir(),
-                format!("the masks' temporary file: {e}"),
-            )
-        };
         let file = tempfile::tempfile().map_err(failed)?;
         let mut out = std::io::BufWriter::new(file);
         for (cld, msk) in cld.chunks(cols).zip(msk.chunks(cols)) {
@@ -150,12 +152,7 @@ impl Masks {
         let mut both = vec![0u8; 2 * rows.len() * cols];
         self.file
             .read_exact_at(&mut both, (2 * rows.start * cols) as u64)
-            .map_err(|e| {
-                VipError::output(
-                    std::env::temp_dir(),
-                    format!("the masks' temporary file: {e}"),
-                )
-            })?;
+            .map_err(failed)?;
         let (mut cld, mut msk) = (Vec::with_capacity(both.len() / 2), Vec::new());
         msk.reserve_exact(both.len() / 2);
         for row in both.chunks(2 * cols) {
