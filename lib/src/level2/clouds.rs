@@ -216,6 +216,59 @@ pub fn rayleigh_terms(
 /// One bit per pixel (a whole-scene mask at an eighth of a byte).
 struct Bits(Vec<u64>);
 
+/// Cell rows the shadow search works on at a time: a multiple of 64, so that a band is a
+/// whole number of 64-pixel words of the shadow bits whatever the cell size and the width.
+const SHADOW_BAND: usize = 64;
+
+/// The viewing directions of the mask cells of a band of cell rows, for the shadow search: a
+/// cell outside the band is computed afresh (`at`, the same function, so the same value).
+struct ViewRows {
+    cols: usize,
+    first: usize,
+    data: Vec<(f64, f64)>,
+}
+
+impl ViewRows {
+    fn new(cols: usize) -> ViewRows {
+        ViewRows {
+            cols,
+            first: 0,
+            data: Vec::new(),
+        }
+    }
+
+    /// Holds cell rows `rows` (a band further down the scene than the one held): the rows
+    /// held already are kept, the others computed.
+    fn cover(&mut self, rows: std::ops::Range<usize>, at: &(dyn Fn(usize) -> (f64, f64) + Sync)) {
+        let held = self.first..self.first + self.data.len() / self.cols;
+        let keep = rows.start.max(held.start)..rows.end.min(held.end);
+        let from = if keep.is_empty() || keep.start > rows.start {
+            self.data.clear();
+            rows.start
+        } else {
+            self.data.drain(..(keep.start - held.start) * self.cols);
+            self.data.truncate(keep.len() * self.cols);
+            keep.end
+        };
+        let cols = self.cols;
+        self.data.par_extend(
+            (from * cols..rows.end * cols)
+                .into_par_iter()
+                .with_min_len(256)
+                .map(at),
+        );
+        self.first = rows.start;
+    }
+
+    /// The viewing direction of cell `i` (row-major index in the whole grid).
+    fn get(&self, i: usize, at: &dyn Fn(usize) -> (f64, f64)) -> (f64, f64) {
+        match i.checked_sub(self.first * self.cols) {
+            Some(k) if k < self.data.len() => self.data[k],
+            _ => at(i),
+        }
+    }
+}
+
 impl Bits {
     fn get(&self, k: usize) -> bool {
         self.0[k / 64] >> (k % 64) & 1 == 1
@@ -707,25 +760,25 @@ impl MaskJob<'_> {
         };
         // the L1C shows a cloud at altitude z over (E, N) displaced by −(z − h)·v, the viewing
         // direction taken at the centre of the mask cell of (E, N) (it turns by thousandths of
-        // a degree over 20 m; the ray search asks for it at every step)
-        let view: Vec<(f64, f64)> = (0..cells.cells())
-            .into_par_iter()
-            .with_min_len(256)
-            .map(|i| {
-                let (r, c) = cell_centre(i);
-                let (e, n) = self.site.pixel_centre(r as f64 - 0.5, c as f64 - 0.5);
-                direction(self.view, e, n)
-            })
-            .collect();
-        let apparent = |e: f64, n: f64, z: f64| {
+        // a degree over 20 m; the ray search asks for it at every step), held for the band of
+        // cell rows the search is in and as far as its rays reach
+        let view_at = |i: usize| {
+            let (r, c) = cell_centre(i);
+            let (e, n) = self.site.pixel_centre(r as f64 - 0.5, c as f64 - 0.5);
+            direction(self.view, e, n)
+        };
+        let apparent = |view: &ViewRows, e: f64, n: f64, z: f64| {
             let (r, c) = position(e, n);
             let cell = |x: f64, size: usize| ((x.max(0.0) as usize) / f).min(size - 1);
-            let (vx, vy) = view[cell(r, cells.rows) * cells.cols + cell(c, cells.cols)];
+            let (vx, vy) = view.get(
+                cell(r, cells.rows) * cells.cols + cell(c, cells.cols),
+                &view_at,
+            );
             let dz = z - self.dem.height(e, n);
             position(e - dz * vx, n - dz * vy)
         };
-        let cell_cloud = |e: f64, n: f64, z: f64| -> Option<f64> {
-            let (r, c) = apparent(e, n, z);
+        let cell_cloud = |view: &ViewRows, e: f64, n: f64, z: f64| -> Option<f64> {
+            let (r, c) = apparent(view, e, n, z);
             if !inside(r, c) {
                 return None;
             }
@@ -737,8 +790,8 @@ impl MaskJob<'_> {
                 None
             }
         };
-        let pixel_cloud = |e: f64, n: f64, z: f64| -> Option<f64> {
-            let (r, c) = apparent(e, n, z);
+        let pixel_cloud = |view: &ViewRows, e: f64, n: f64, z: f64| -> Option<f64> {
+            let (r, c) = apparent(view, e, n, z);
             if !inside(r, c) {
                 return None;
             }
@@ -784,41 +837,73 @@ impl MaskJob<'_> {
                 l
             },
         };
-        let coarse: Vec<bool> = (0..cells.cells())
-            .into_par_iter()
-            .with_min_len(256)
-            .map(|i| {
-                let (r, c) = cell_centre(i);
-                let (e, n) = self.site.pixel_centre(r as f64 - 0.5, c as f64 - 0.5);
-                finder.shadowed(e, n, &cell_cloud)
-            })
-            .collect();
+        // how many cell rows a ray reaches from its ground point: up to the highest altitude
+        // from the lowest ground, along the longest sun direction of the grid (a cell beyond
+        // the band held is computed afresh, the same value: this only sizes the band)
+        let longest = |g: &DirectionGrid| {
+            g.dx.iter()
+                .zip(&g.dy)
+                .map(|(x, y)| x.hypot(*y))
+                .filter(|v| v.is_finite())
+                .fold(0.0, f64::max)
+        };
+        let rise = finder.altitudes.1 - self.dem.statistics().0;
+        let cell_m = f as f64 * l1c.site.pixel_m;
+        let reach = ((rise.max(0.0) * longest(self.sol) * 1.01) / cell_m).ceil() as usize + 2;
+        let band_rows = |band: usize| band..(band + SHADOW_BAND).min(cells.rows);
+        let mut view = ViewRows::new(cells.cols);
+        let mut coarse = vec![false; cells.cells()];
+        for band in (0..cells.rows).step_by(SHADOW_BAND) {
+            let rows = band_rows(band);
+            view.cover(
+                rows.start.saturating_sub(reach)..(rows.end + reach).min(cells.rows),
+                &view_at,
+            );
+            coarse[rows.start * cells.cols..rows.end * cells.cols]
+                .par_iter_mut()
+                .with_min_len(256)
+                .enumerate()
+                .for_each(|(j, v)| {
+                    let (r, c) = cell_centre(rows.start * cells.cols + j);
+                    let (e, n) = self.site.pixel_centre(r as f64 - 0.5, c as f64 - 0.5);
+                    *v = finder.shadowed(e, n, &|e, n, z| cell_cloud(&view, e, n, z));
+                });
+        }
         let near = CellMask {
             rows: cells.rows,
             cols: cells.cols,
             data: coarse,
         }
         .dilated(1.5);
-        let shadowed = |k: usize| {
-            let (r, c) = (k / cols, k % cols);
-            if tests[k] & TESTS != 0 || !near.data[(r / f) * cells.cols + c / f] {
-                return false;
-            }
-            let (e, n) = self.site.pixel_centre(r as f64, c as f64);
-            finder.shadowed(e, n, &pixel_cloud)
-        };
         let n = lines * cols;
-        let shadow = Bits(
-            (0..n.div_ceil(64))
-                .into_par_iter()
-                .with_min_len(64)
-                .map(|w| {
-                    (w * 64..(w * 64 + 64).min(n))
-                        .filter(|&k| shadowed(k))
-                        .fold(0u64, |v, k| v | 1 << (k % 64))
-                })
-                .collect(),
-        );
+        let mut shadow = Bits(Vec::with_capacity(n.div_ceil(64)));
+        // bands of 64 cell rows: a whole number of 64-pixel words
+        for band in (0..cells.rows).step_by(SHADOW_BAND) {
+            let rows = band_rows(band);
+            view.cover(
+                rows.start.saturating_sub(reach)..(rows.end + reach).min(cells.rows),
+                &view_at,
+            );
+            let shadowed = |k: usize| {
+                let (r, c) = (k / cols, k % cols);
+                if tests[k] & TESTS != 0 || !near.data[(r / f) * cells.cols + c / f] {
+                    return false;
+                }
+                let (e, n) = self.site.pixel_centre(r as f64, c as f64);
+                finder.shadowed(e, n, &|e, n, z| pixel_cloud(&view, e, n, z))
+            };
+            let pixels = (rows.start * f * cols).min(n)..(rows.end * f * cols).min(n);
+            shadow.0.par_extend(
+                (pixels.start / 64..pixels.end.div_ceil(64))
+                    .into_par_iter()
+                    .with_min_len(64)
+                    .map(|w| {
+                        (w * 64..(w * 64 + 64).min(n))
+                            .filter(|&k| shadowed(k))
+                            .fold(0u64, |v, k| v | 1 << (k % 64))
+                    }),
+            );
+        }
         log::debug!(
             "shadows: {n_labels} clouds, those with a stereo altitude at {lo:.0}–{hi:.0} m; {} pixels shadowed",
             shadow.0.iter().map(|w| w.count_ones()).sum::<u32>()
@@ -830,6 +915,24 @@ impl MaskJob<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The viewing directions held for a band are those computed afresh, band after band
+    /// and when the search starts again from the top, and a cell outside the band too.
+    #[test]
+    fn view_rows_hold_what_is_computed_afresh() {
+        let cols = 7;
+        let at = |i: usize| (i as f64, -(i as f64) / 3.0);
+        let mut view = ViewRows::new(cols);
+        for rows in [0..5, 2..9, 8..12, 30..40, 0..3, 1..40] {
+            view.cover(rows.clone(), &at);
+            assert_eq!(view.data.len(), rows.len() * cols);
+            for i in 0..45 * cols {
+                assert_eq!(view.get(i, &at), at(i), "cell {i} with rows {rows:?} held");
+            }
+        }
+        // the band held is the band asked for: the cells past it are not in the table
+        assert_eq!(view.data[0], at(cols));
+    }
 
     /// The rows read back from the temporary file are those written.
     #[test]
