@@ -302,6 +302,21 @@ fn process_with(
         .iter()
         .map(|g| direction(g.sun.0, g.sun.1))
         .collect();
+    // held to the end beside every pass's strips: the cells' geometry, Rayleigh terms and sun,
+    // the L1's cloud altitudes (each pass takes its own whole-scene buffers out of what is left)
+    let held = std::mem::size_of_val(&geometry[..])
+        + rayleigh
+            .iter()
+            .map(|r| std::mem::size_of_val(&r[..]))
+            .sum::<usize>()
+        + std::mem::size_of_val(&sun[..])
+        + cloud_altitude
+            .as_ref()
+            .map_or(0, |a| std::mem::size_of_val(&a.values[..]));
+    let opts = &Options {
+        ram_bytes: raster::budget_beside(opts.ram_bytes, held as u64),
+        ..opts.clone()
+    };
     let masks = clouds::MaskJob {
         l1c: &l1c,
         site: &site,
