@@ -20,6 +20,8 @@ pub const NODE_STEP: usize = 16;
 #[derive(Debug, Clone)]
 pub struct NodeGrid {
     step: usize,
+    /// The first node row held (a grid over a band of rows holds only the nodes it reads).
+    first: usize,
     nodes_x: usize,
     /// The heights of the levels, increasing (at least two).
     levels: Vec<f64>,
@@ -36,9 +38,20 @@ impl NodeGrid {
         levels: &[f64],
         f: impl Fn(f64, f64, f64) -> (f64, f64) + Sync,
     ) -> Self {
+        NodeGrid::over(0..rows, cols, levels, f)
+    }
+
+    /// [`NodeGrid::new`] holding only the nodes that rows `rows` read: the same values there.
+    pub fn over(
+        rows: std::ops::Range<usize>,
+        cols: usize,
+        levels: &[f64],
+        f: impl Fn(f64, f64, f64) -> (f64, f64) + Sync,
+    ) -> Self {
         let step = NODE_STEP;
         let nodes_x = cols.div_ceil(step) + 1;
-        let nodes_y = rows.div_ceil(step) + 1;
+        let first = rows.start / step;
+        let nodes_y = rows.end.div_ceil(step) + 1 - first;
         let mut levels = levels.to_vec();
         if levels.len() < 2 {
             levels.push(levels.first().copied().unwrap_or(0.0) + 1.0);
@@ -49,7 +62,7 @@ impl NodeGrid {
                 (0..nodes_y * nodes_x)
                     .into_par_iter()
                     .map(|k| {
-                        let (j, i) = (k / nodes_x, k % nodes_x);
+                        let (j, i) = (first + k / nodes_x, k % nodes_x);
                         f((j * step) as f64, (i * step) as f64, h)
                     })
                     .collect()
@@ -57,21 +70,27 @@ impl NodeGrid {
             .collect();
         NodeGrid {
             step,
+            first,
             nodes_x,
             levels,
             values,
         }
     }
 
-    /// Raw image positions (line, col) of `model`'s band seeing the pixels of `site` at
-    /// terrain heights in `heights` (low < high).
-    pub fn inverse(model: &BandModel, site: &Site, heights: (f64, f64)) -> Self {
+    /// Raw image positions (line, col) of `model`'s band seeing the pixels of rows `rows` of
+    /// `site` at terrain heights in `heights` (low < high).
+    pub fn inverse(
+        model: &BandModel,
+        site: &Site,
+        heights: (f64, f64),
+        rows: std::ops::Range<usize>,
+    ) -> Self {
         let levels = if heights.1 > heights.0 {
             vec![heights.0, heights.1]
         } else {
             vec![heights.0]
         };
-        NodeGrid::new(site.lines, site.cols, &levels, |r, c, h| {
+        NodeGrid::over(rows, site.cols, &levels, |r, c, h| {
             let (e, n) = site.pixel_centre(r, c);
             model.image_position(e, n, h)
         })
@@ -86,7 +105,7 @@ impl NodeGrid {
     /// The value at pixel (`row`, `col`) and height `h` (extrapolated linearly beyond the
     /// lowest and highest levels).
     pub fn position(&self, row: usize, col: usize, h: f64) -> (f64, f64) {
-        let (j, i) = (row / self.step, col / self.step);
+        let (j, i) = (self.node_row(row), col / self.step);
         self.blend(j, self.fraction(row), i, self.fraction(col), h)
     }
 
@@ -94,13 +113,18 @@ impl NodeGrid {
     /// into `out` (cleared first): the nodes and weights of the row are found once.
     pub fn row_positions(&self, row: usize, heights: &[f32], out: &mut Vec<(f64, f64)>) {
         out.clear();
-        let (j, fy) = (row / self.step, self.fraction(row));
+        let (j, fy) = (self.node_row(row), self.fraction(row));
         for (i, span) in heights.chunks(self.step).enumerate() {
             for (k, &h) in span.iter().enumerate() {
                 let fx = k as f64 / self.step as f64;
                 out.push(self.blend(j, fy, i, fx, f64::from(h)));
             }
         }
+    }
+
+    /// Index among the rows held of the node row before row `row`.
+    fn node_row(&self, row: usize) -> usize {
+        row / self.step - self.first
     }
 
     /// Fraction of the way from the node before row or column `x` to the next.
@@ -135,8 +159,8 @@ impl NodeGrid {
     /// Smallest and largest first component (raw line, for an inverse grid) over rows
     /// `rows` (any column, any height in range), from the nodes that bracket them.
     pub fn line_range(&self, rows: std::ops::Range<usize>) -> (f64, f64) {
-        let j0 = rows.start / self.step;
-        let j1 = (rows.end.saturating_sub(1)) / self.step + 1;
+        let j0 = self.node_row(rows.start);
+        let j1 = self.node_row(rows.end.saturating_sub(1)) + 1;
         let mut lo = f64::MAX;
         let mut hi = f64::MIN;
         for v in &self.values {
@@ -167,7 +191,7 @@ mod tests {
             cols: 300,
             acquisition: "2024-03-15T10:30:00".into(),
         };
-        let grid = NodeGrid::inverse(&model, &site, (100.0, 1000.0));
+        let grid = NodeGrid::inverse(&model, &site, (100.0, 1000.0), 0..site.lines);
         let mut worst: f64 = 0.0;
         for (r, c, h) in [
             (0, 0, 100.0),
@@ -191,6 +215,38 @@ mod tests {
             assert_eq!(row.len(), site.cols);
             for (c, &p) in row.iter().enumerate() {
                 assert_eq!(p, grid.position(r, c, f64::from(heights[c])), "{r} {c}");
+            }
+        }
+    }
+
+    /// A grid over a band of rows holds only the nodes those rows read, and gives them the
+    /// whole grid's positions and raw line ranges bit for bit.
+    #[test]
+    fn a_band_of_rows_has_the_whole_grids_positions() {
+        let f = |r: f64, c: f64, h: f64| (r * 1.01 + 0.3 * c + 1e-3 * h, c - 0.2 * r * h.sqrt());
+        let (rows, cols, levels) = (203, 70, [100.0, 700.0]);
+        let whole = NodeGrid::new(rows, cols, &levels, f);
+        for band in [0..16, 16..48, 40..203, 200..203, 17..18] {
+            let part = NodeGrid::over(band.clone(), cols, &levels, f);
+            let node_rows = band.end.div_ceil(NODE_STEP) + 1 - band.start / NODE_STEP;
+            assert_eq!(
+                part.values[0].len(),
+                node_rows * (cols.div_ceil(NODE_STEP) + 1)
+            );
+            assert_eq!(
+                part.line_range(band.clone()),
+                whole.line_range(band.clone())
+            );
+            for r in band {
+                for c in [0, 5, 16, 69] {
+                    for h in [50.0, 100.0, 333.0, 700.0, 900.0] {
+                        assert_eq!(
+                            part.position(r, c, h),
+                            whole.position(r, c, h),
+                            "{r} {c} {h}"
+                        );
+                    }
+                }
             }
         }
     }
