@@ -237,8 +237,8 @@ impl ViewRows {
         }
     }
 
-    /// Holds cell rows `rows` (a band further down the scene than the one held): the rows
-    /// held already are kept, the others computed.
+    /// Holds cell rows `rows`: the rows held already are kept when the new band starts within
+    /// them (the search going down the scene), else everything is computed afresh.
     fn cover(&mut self, rows: std::ops::Range<usize>, at: &(dyn Fn(usize) -> (f64, f64) + Sync)) {
         let held = self.first..self.first + self.data.len() / self.cols;
         let keep = rows.start.max(held.start)..rows.end.min(held.end);
