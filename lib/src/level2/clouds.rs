@@ -153,8 +153,10 @@ impl Masks {
         self.file
             .read_exact_at(&mut both, (2 * rows.start * cols) as u64)
             .map_err(failed)?;
-        let (mut cld, mut msk) = (Vec::with_capacity(both.len() / 2), Vec::new());
-        msk.reserve_exact(both.len() / 2);
+        let (mut cld, mut msk) = (
+            Vec::with_capacity(rows.len() * cols),
+            Vec::with_capacity(rows.len() * cols),
+        );
         for row in both.chunks(2 * cols) {
             cld.extend_from_slice(&row[..cols]);
             msk.extend_from_slice(&row[cols..]);

@@ -925,7 +925,6 @@ struct Row {
     atb: Vec<u8>,
     qlt: Vec<u16>,
     msk: Vec<u8>,
-    cld: Vec<u8>,
     /// Rayleigh-corrected reflectance, int16 ×0.001 (the context's RCR).
     rcr: Vec<i16>,
     negative: usize,
@@ -953,14 +952,14 @@ fn encode_u8(v: f64, q: f64) -> u8 {
 }
 
 impl Correction<'_> {
-    /// Updates the context with the strip `win` of the date (`rows` as computed, `cld` the
-    /// strip's cloud bits).
+    /// Updates the context with the strip `win` of the date (`rows` as computed, `masks` the
+    /// strip's cloud and surface bits).
     fn keep_strip(
         &self,
         k: &mut Keep,
         win: &raster::Window,
         rows: &[Row],
-        (cld, masks): (&[u8], &clouds::MaskRows),
+        masks: &clouds::MaskRows,
     ) -> Result<()> {
         let cols = self.l1c.site.cols;
         let n = win.rows * cols;
@@ -971,7 +970,7 @@ impl Correction<'_> {
                     .copy_from_slice(&row.rcr[b * cols..(b + 1) * cols]);
             }
         }
-        let msk = &masks.msk;
+        let (cld, msk) = (&masks.cld, &masks.msk);
         let clear: Vec<bool> = cld
             .iter()
             .zip(msk)
@@ -1075,7 +1074,6 @@ impl Correction<'_> {
             atb: vec![0; 2 * cols],
             qlt: vec![0; 3 * cols],
             msk: vec![0; cols],
-            cld: vec![0; cols],
             rcr: match self.rayleigh {
                 Some(_) => vec![crate::context::REFLECTANCE_NODATA; NB * cols],
                 None => vec![],
@@ -1180,7 +1178,6 @@ impl Correction<'_> {
             out.qlt[cols + c] = px[(l1c::PIX_BAND - 1) * n + k] as u16;
             out.qlt[2 * cols + c] = oth;
             out.msk[c] = msk | masks.msk[k];
-            out.cld[c] = masks.cld[k];
         }
         out
     }
@@ -1297,8 +1294,8 @@ impl Correction<'_> {
             }
             let msk: Vec<u8> = rows.iter().flat_map(|r| r.msk.iter().copied()).collect();
             raster::write_window(&mut ds[4], 1, (0, win.row), (cols, win.rows), &msk)?;
-            let cld: Vec<u8> = rows.iter().flat_map(|r| r.cld.iter().copied()).collect();
-            raster::write_window(&mut ds[5], 1, (0, win.row), (cols, win.rows), &cld)?;
+            // CLD is the mask pass's, as read back for the strip
+            raster::write_window(&mut ds[5], 1, (0, win.row), (cols, win.rows), &masks.cld)?;
             // flushed once a tile row is whole (a part-written tile flushed would be
             // re-encoded when the next strip completes it)
             if win.end().is_multiple_of(raster::TILE_ROWS) || win.end() == lines {
@@ -1307,7 +1304,7 @@ impl Correction<'_> {
                 }
             }
             if let Some(k) = keep.as_deref_mut() {
-                self.keep_strip(k, &win, &rows, (&cld, &masks))?;
+                self.keep_strip(k, &win, &rows, &masks)?;
             }
             for r in &rows {
                 stats.valid += r.valid;
