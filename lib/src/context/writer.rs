@@ -27,7 +27,7 @@ pub struct ContextWriter {
     name: String,
     header: Header,
     written: Vec<bool>,
-    _lock: fs::File,
+    _lock: Lock,
 }
 
 impl std::fmt::Debug for ContextWriter {
@@ -196,9 +196,21 @@ fn check_header(h: &Header) -> Result<()> {
     }
 }
 
-/// Takes the exclusive lock of the context in `dir` (released when the file closes, also when
-/// the process is killed).
-fn lock(dir: &Path) -> Result<fs::File> {
+/// The exclusive lock of a context, released when dropped (also when the process is killed).
+struct Lock(fs::File);
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        // unlocked explicitly: a process another thread is spawning holds a copy of the
+        // descriptor until it execs, and closing this one alone would leave the lock held
+        // until then
+        // SAFETY: flock on the descriptor this lock owns.
+        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
+    }
+}
+
+/// Takes the exclusive lock of the context in `dir`.
+fn lock(dir: &Path) -> Result<Lock> {
     let path = dir.join(LOCK);
     let file = fs::OpenOptions::new()
         .create(true)
@@ -218,7 +230,7 @@ fn lock(dir: &Path) -> Result<fs::File> {
         }
         return Err(VipError::output_io(&path, &e));
     }
-    Ok(file)
+    Ok(Lock(file))
 }
 
 /// Removes the version folders other than `keep` and the temporary entries of `dir`: what an
