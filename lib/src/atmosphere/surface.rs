@@ -48,10 +48,11 @@ impl PixelTerms {
         }
     }
 
-    /// Surface reflectance of a uniform surface giving `toa` (the LUT inversion).
+    /// Surface reflectance of a uniform surface giving `toa` (the LUT inversion):
+    /// y / (1 + S·y) with y = (ρ_TOA − path) / gain, written with one division.
     pub fn uniform(&self, toa: f64) -> f64 {
-        let y = (toa - self.path) / self.gain;
-        y / (1.0 + self.s * y)
+        let x = toa - self.path;
+        x / (self.gain + self.s * x)
     }
 
     /// TOA reflectance of a uniform surface of reflectance `rho` (the inverse of
@@ -67,10 +68,36 @@ impl PixelTerms {
             / self.up_dir
     }
 
+    /// [`PixelTerms::adjacency`] of [`PixelTerms::uniform`]: the reflectance of a pixel giving
+    /// `toa` in an environment of reflectance `rho_env`, as a numerator and a denominator. With
+    /// u = y / (1 + S·y), u / (1 − S·u) = y, so the correction is
+    /// (y·(1 − S·ρe) − ρe·(1 − T↑dir/T↑)) / (T↑dir/T↑), one division in all.
+    fn surface_fraction(&self, toa: f64, rho_env: f64) -> (f64, f64) {
+        (
+            (toa - self.path) * (1.0 - rho_env * self.s)
+                - rho_env * (1.0 - self.up_dir) * self.gain,
+            self.gain * self.up_dir,
+        )
+    }
+
+    /// The pixel's reflectance from `toa` and the environment's reflectance `rho_env`:
+    /// [`PixelTerms::adjacency`] of [`PixelTerms::uniform`].
+    pub fn surface(&self, toa: f64, rho_env: f64) -> f64 {
+        let (n, d) = self.surface_fraction(toa, rho_env);
+        n / d
+    }
+
+    /// [`PixelTerms::surface`] (the SRE: as if the terrain were flat) and it divided by the
+    /// [`PixelTerms::illumination`] of `slope` (the FRE), two independent divisions.
+    pub fn surface_and_flat(&self, toa: f64, rho_env: f64, slope: &Slope) -> (f64, f64) {
+        let (n, d) = self.surface_fraction(toa, rho_env);
+        (n / d, n / (d * self.illumination(slope, rho_env)))
+    }
+
     /// The direct sun's share of [`PixelTerms::illumination`]: the slope's direct light
-    /// relative to flat ground's total.
+    /// relative to flat ground's total (the slope's ratio first: the same for every band).
     pub fn direct(&self, slope: &Slope) -> f64 {
-        self.down_dir * slope.cos_i.max(0.0) / slope.cos_sun
+        self.down_dir * (slope.cos_i.max(0.0) / slope.cos_sun)
     }
 
     /// Illumination of a slope relative to flat ground (E above).
@@ -193,6 +220,10 @@ mod tests {
             assert!((sre - app).abs() < 1e-12);
             let fre = sre / t.illumination(&g, env);
             assert!((fre - rho).abs() < 1e-12, "{slope_deg}/{aspect}: {fre}");
+            // the closed form the L2 uses gives the same, in one division each
+            let (closed_sre, closed_fre) = t.surface_and_flat(toa, env, &g);
+            assert!((closed_sre - sre).abs() < 1e-14 && (closed_fre - fre).abs() < 1e-14);
+            assert_eq!(t.surface(toa, env), closed_sre);
         }
         // facing the sun brightens, facing away darkens
         let towards = Slope::new(direction(20.0, 150.0), sun);

@@ -565,7 +565,7 @@ pub(crate) fn score(
             };
             let invert = |b: usize, a: f64, toa: f64, env: f64| {
                 let t = terms(b, a, w.wv);
-                t.adjacency(t.uniform(toa), t.uniform(env))
+                t.surface(toa, t.uniform(env))
             };
             // the AOT whose surfaces best follow the relations, and its cost
             let fit = |n: f64, dark: &[f64; NB], env: &[f64; NB]| {

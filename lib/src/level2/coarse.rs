@@ -565,8 +565,7 @@ impl MultiSpectral {
                         if s.n_dark > 0.0 {
                             let t = &terms[k];
                             let env: f64 = weights.iter().map(|(i, w)| w * envs[i].data[k]).sum();
-                            let own = t.uniform(s.dark[dark_sum] / s.n_dark);
-                            let v = t.adjacency(own, env);
+                            let v = t.surface(s.dark[dark_sum] / s.n_dark, env);
                             let acc = &mut sums[coarse_of[k]];
                             acc.0 += s.n_dark * v;
                             acc.1 += s.n_dark;

@@ -1154,8 +1154,7 @@ impl Correction<'_> {
                     let u = t.uniform(toa);
                     (u, u)
                 } else {
-                    let sre = t.adjacency(t.uniform(toa), env);
-                    (sre, sre / t.illumination(&lit, env))
+                    t.surface_and_flat(toa, env, &lit)
                 };
                 out.sre[b * cols + c] = encode_refl(sre, q);
                 out.fre[b * cols + c] = encode_refl(fre, q);
