@@ -26,8 +26,8 @@ impl EnvFunction {
     /// transmission is the one at AOT 0, the aerosol one that of the aerosols alone taking
     /// the total transmissions as Rayleigh × aerosol.
     pub fn of(luts: &BandLuts, c: &Conditions) -> Self {
-        let t = luts.terms(c);
-        let r = luts.terms(&Conditions { aot: 0.0, ..*c });
+        let at = luts.at_geometry(c.sza, c.vza, c.raa);
+        let (t, r) = (at.terms(c.alt, c.aot, c.wv), at.terms(c.alt, 0.0, c.wv));
         let dif_r = r.t_up - r.t_up_dir;
         let dif_a = (t.t_up / r.t_up - t.t_up_dir / r.t_up_dir).max(0.0);
         EnvFunction {

@@ -20,8 +20,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::single_scattering::SingleScattering;
-use super::table::{Axis, Sample, Table};
+use super::single_scattering::{AtAngles, SingleScattering};
+use super::table::{Axis, Sample, Slice, Table};
 use crate::ee::gipps::GippCommon;
 use crate::ee::lut::{read_lut_header, write_lut_header, LutKind};
 use crate::error::{Result, VipError};
@@ -153,38 +153,91 @@ impl BandLuts {
 
     /// The terms under `c`.
     pub fn terms(&self, c: &Conditions) -> Terms {
+        self.at_geometry(c.sza, c.vza, c.raa)
+            .terms(c.alt, c.aot, c.wv)
+    }
+
+    /// The tables at the sun zenith `sza`, view zenith `vza` and relative azimuth `raa`
+    /// (degrees), for terms at many altitudes, AOTs and water-vapour columns there.
+    pub fn at_geometry(&self, sza: f64, vza: f64, raa: f64) -> AtGeometry<'_> {
         let mut clamped = vec![];
+        fn note<'a>(
+            clamped: &mut Vec<String>,
+            (slice, names): (Slice<'a>, Vec<String>),
+        ) -> Slice<'a> {
+            merge(clamped, names);
+            slice
+        }
+        let down_dir = note(&mut clamped, self.dirt.fix_leading(&[sza]));
+        let up_dir = note(&mut clamped, self.dirt.fix_leading(&[vza]));
+        let path = note(&mut clamped, self.path.fix_leading(&[sza, vza, raa]));
+        let gast = note(&mut clamped, self.gast.fix_leading(&[sza, vza]));
+        let single = self.single.as_ref().map(|s| {
+            let (at, names) = s.at_angles(&self.path, &[sza, vza, raa]);
+            merge(&mut clamped, names);
+            at
+        });
+        AtGeometry {
+            luts: self,
+            sza,
+            vza,
+            path,
+            single,
+            down_dir,
+            up_dir,
+            gast,
+            clamped,
+        }
+    }
+}
+
+/// The tables of one band at one geometry, their sums over the angles taken once
+/// ([`BandLuts::at_geometry`]): a coarse cell's terms at each AOT of a search, or at each
+/// water-vapour column of one, cost a few dozen table nodes instead of a thousand.
+#[derive(Debug, Clone)]
+pub struct AtGeometry<'a> {
+    luts: &'a BandLuts,
+    sza: f64,
+    vza: f64,
+    /// ρ_path over (altitude, AOT).
+    path: Slice<'a>,
+    /// The single-scattering aerosol term at the geometry, when the set has one.
+    single: Option<AtAngles>,
+    /// T_dir along the sun path and along the view path, over (altitude, AOT).
+    down_dir: Slice<'a>,
+    up_dir: Slice<'a>,
+    /// Tg over (altitude, water vapour).
+    gast: Slice<'a>,
+    /// Angle axes the geometry fell outside of.
+    clamped: Vec<String>,
+}
+
+impl AtGeometry<'_> {
+    /// The terms at altitude `alt` (m), AOT `aot` and water vapour `wv` (g/cm²).
+    pub fn terms(&self, alt: f64, aot: f64, wv: f64) -> Terms {
+        let l = self.luts;
+        let mut clamped = self.clamped.clone();
         let mut note = |s: Sample| {
-            for a in s.clamped {
-                if !clamped.contains(&a) {
-                    clamped.push(a);
-                }
-            }
+            merge(&mut clamped, s.clamped);
             s.value
         };
         // T_dir stays a cubic in T: in logarithm it would be exact along the AOT, but that
         // moves the direct share of the light on slopes enough to flip a false cloud on the
         // March alpine series of the cloud tests (a threshold to look into first)
-        let t_down_dir = note(self.dirt.sample(&[c.sza, c.alt, c.aot]));
-        let t_up_dir = note(self.dirt.sample(&[c.vza, c.alt, c.aot]));
-        let t_down = note(log_along_aot(&self.ln_total, &[c.sza, c.alt, c.aot]));
-        let t_up = note(log_along_aot(&self.ln_total, &[c.vza, c.alt, c.aot]));
-        let mut get = |t: &Table, x: &[f64]| note(t.sample(x));
-        let rho_r = get(&self.path, &[c.sza, c.vza, c.raa, c.alt, 0.0]);
-        let x = [c.sza, c.vza, c.raa, c.alt, c.aot];
-        let path = match &self.single {
-            None => self.path.sample(&x),
-            Some(single) => {
-                let z0 = self.dirt.axes[0].values[0];
-                let mu0 = z0.to_radians().cos();
-                let tau = -mu0 * get(&self.ln_dir, &[z0, c.alt, c.aot]);
-                let tau_r = -mu0 * get(&self.ln_dir, &[z0, c.alt, 0.0]);
-                single.path(&self.path, &x, tau, tau_r)
-            }
-        };
-        let rho_path = note(path);
-        let mut get = |t: &Table, x: &[f64]| note(t.sample(x));
-        let s = get(&self.albd, &[c.alt, c.aot]);
+        let t_down_dir = note(self.down_dir.sample(&[alt, aot]));
+        let t_up_dir = note(self.up_dir.sample(&[alt, aot]));
+        let t_down = note(log_along_aot(&l.ln_total, &[self.sza, alt, aot]));
+        let t_up = note(log_along_aot(&l.ln_total, &[self.vza, alt, aot]));
+        let rho_r = note(self.path.sample(&[alt, 0.0]));
+        let mut rho_path = note(self.path.sample(&[alt, aot]));
+        if let Some(single) = &self.single {
+            let z0 = l.dirt.axes[0].values[0];
+            let mu0 = z0.to_radians().cos();
+            let tau = -mu0 * note(l.ln_dir.sample(&[z0, alt, aot]));
+            let tau_r = -mu0 * note(l.ln_dir.sample(&[z0, alt, 0.0]));
+            rho_path += single.correction(tau, tau_r);
+        }
+        let s = note(l.albd.sample(&[alt, aot]));
         let mut t = Terms {
             rho_path,
             rho_r,
@@ -197,29 +250,34 @@ impl BandLuts {
             s,
             clamped,
         };
-        self.set_vapour(&mut t, c);
+        self.set_vapour(&mut t, alt, wv);
         t
     }
 
-    /// Recomputes the gaseous transmissions of `t` for the water vapour of `c` (the other
-    /// conditions as `t` was made with): the cheap part of [`BandLuts::terms`].
-    pub fn set_vapour(&self, t: &mut Terms, c: &Conditions) {
+    /// Recomputes the gaseous transmissions of `t` (made here at altitude `alt`) for the water
+    /// vapour `wv`: the cheap part of [`AtGeometry::terms`].
+    pub fn set_vapour(&self, t: &mut Terms, alt: f64, wv: f64) {
         let mut get = |wv: f64| {
-            let s = self.gast.sample(&[c.sza, c.vza, c.alt, wv]);
-            for a in s.clamped {
-                if !t.clamped.contains(&a) {
-                    t.clamped.push(a);
-                }
-            }
+            let s = self.gast.sample(&[alt, wv]);
+            merge(&mut t.clamped, s.clamped);
             s.value
         };
-        let (tg, tg_half, tg_dry) = (get(c.wv), get(c.wv / 2.0), get(0.0));
+        let (tg, tg_half, tg_dry) = (get(wv), get(wv / 2.0), get(0.0));
         t.tg = tg;
         t.tg_path = if t.rho_path > 0.0 {
             (tg_dry * t.rho_r + tg_half * (t.rho_path - t.rho_r)) / t.rho_path
         } else {
             tg_dry
         };
+    }
+}
+
+/// Adds to `clamped` the axis names of `names` it does not hold yet.
+fn merge(clamped: &mut Vec<String>, names: Vec<String>) {
+    for a in names {
+        if !clamped.contains(&a) {
+            clamped.push(a);
+        }
     }
 }
 

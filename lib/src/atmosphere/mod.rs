@@ -12,4 +12,4 @@ pub mod surface;
 pub mod table;
 pub mod vapour;
 
-pub use luts::{BandLuts, Conditions, LutSet, Terms};
+pub use luts::{AtGeometry, BandLuts, Conditions, LutSet, Terms};

@@ -22,7 +22,7 @@
 //! aerosol's scale height 2 km under the Rayleigh's 8 km, fit 6S's continental hot spot less
 //! well: 0.0009 against 0.0006 at most on the probe's cases.)
 
-use super::table::{Sample, Table};
+use super::table::{weights, Table};
 
 /// ω·P over the scattering angle, and its value at each angular node of the path table.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,8 +36,9 @@ pub struct SingleScattering {
 /// What ρ₁ needs besides the phase function: the geometry and the column.
 #[derive(Debug, Clone, Copy)]
 pub struct Column {
-    pub sza: f64,
-    pub vza: f64,
+    /// Cosines of the sun and view zenith angles.
+    pub mus: f64,
+    pub muv: f64,
     /// Optical depth of the whole column and of its Rayleigh part.
     pub tau: f64,
     pub tau_r: f64,
@@ -58,9 +59,41 @@ pub fn factor(c: &Column) -> f64 {
     if tau_a <= 0.0 {
         return 0.0;
     }
-    let (mus, muv) = (c.sza.to_radians().cos(), c.vza.to_radians().cos());
-    let m = 1.0 / mus + 1.0 / muv;
-    tau_a * -(-c.tau * m).exp_m1() / (4.0 * (mus + muv) * c.tau)
+    let m = 1.0 / c.mus + 1.0 / c.muv;
+    tau_a * -(-c.tau * m).exp_m1() / (4.0 * (c.mus + c.muv) * c.tau)
+}
+
+/// The single-scattering term at one geometry, for any column: what
+/// [`SingleScattering::at_angles`] computes once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AtAngles {
+    /// Per (θs, θv) node of the interpolation stencil: μs, μv, and ω·P at its nodes weighted
+    /// as the path table's angles are.
+    nodes: Vec<(f64, f64, f64)>,
+    /// ω·P at the geometry's own Θ, and its μs and μv.
+    phase: f64,
+    mus: f64,
+    muv: f64,
+}
+
+impl AtAngles {
+    /// What to add to the path table's interpolation across the angles for the column optical
+    /// depths `tau` and `tau_r`: ρ₁ at the geometry's own Θ less ρ₁ interpolated from the
+    /// angular nodes.
+    pub fn correction(&self, tau: f64, tau_r: f64) -> f64 {
+        let column = |mus: f64, muv: f64| Column {
+            mus,
+            muv,
+            tau,
+            tau_r,
+        };
+        let at_nodes: f64 = self
+            .nodes
+            .iter()
+            .map(|&(mus, muv, phase)| phase * factor(&column(mus, muv)))
+            .sum();
+        self.phase * factor(&column(self.mus, self.muv)) - at_nodes
+    }
 }
 
 impl SingleScattering {
@@ -72,35 +105,32 @@ impl SingleScattering {
         SingleScattering { phase, at_nodes }
     }
 
-    /// The path reflectance of `path` at `x` (θs, θv, φ, altitude, AOT) for the column optical
-    /// depths `tau` and `tau_r` there.
-    pub fn path(&self, path: &Table, x: &[f64; 5], tau: f64, tau_r: f64) -> Sample {
-        let (w, mut clamped) = path.weights(x);
+    /// The term of `path` (axes θs, θv, φ, altitude, AOT) at the angles `x` (θs, θv, φ),
+    /// and the names of the axes they were clamped on.
+    pub fn at_angles(&self, path: &Table, x: &[f64; 3]) -> (AtAngles, Vec<String>) {
+        let (w, mut clamped) = weights(&path.axes[..3], x);
         let theta = self.phase.sample(&[scattering_angle(x[0], x[1], x[2])]);
         clamped.extend(theta.clamped);
-        let column = |sza: f64, vza: f64| Column {
-            sza,
-            vza,
-            tau,
-            tau_r,
-        };
         let [s, v] = [0, 1].map(|i| &path.axes[i].values);
         let (nv, np) = (v.len(), path.axes[2].values.len());
-        let mut rest = 0.0;
+        let mu = |deg: f64| deg.to_radians().cos();
+        let mut nodes = vec![];
         for (i, wi) in w[0].iter() {
             for (j, wj) in w[1].iter() {
-                let k = factor(&column(s[i], v[j]));
-                for (l, wl) in w[2].iter() {
-                    let base = (i * nv + j) * np + l;
-                    let node = path.partial(&w, 3, base) - self.at_nodes[base] * k;
-                    rest += wi * wj * wl * node;
-                }
+                let phase: f64 = w[2]
+                    .iter()
+                    .map(|(l, wl)| wl * self.at_nodes[(i * nv + j) * np + l])
+                    .sum();
+                nodes.push((mu(s[i]), mu(v[j]), wi * wj * phase));
             }
         }
-        Sample {
-            value: rest + theta.value * factor(&column(x[0], x[1])),
-            clamped,
-        }
+        let at = AtAngles {
+            nodes,
+            phase: theta.value,
+            mus: mu(x[0]),
+            muv: mu(x[1]),
+        };
+        (at, clamped)
     }
 
     /// The range of scattering angles `path` (θs, θv, φ axes first) meets: the phase table
@@ -138,8 +168,8 @@ mod tests {
         let m = 1.0 / mus + 1.0 / muv;
         // thin layer: ρ₁ → ω·P·τa / (4·μs·μv)
         let thin = Column {
-            sza: 30.0,
-            vza: 10.0,
+            mus,
+            muv,
             tau: 1e-6,
             tau_r: 0.0,
         };

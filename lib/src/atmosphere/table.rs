@@ -163,21 +163,7 @@ impl Table {
     /// The interpolation weights along each axis at `x`, and the names of the axes `x` was
     /// clamped on.
     pub fn weights(&self, x: &[f64]) -> (Vec<Weights>, Vec<String>) {
-        assert_eq!(x.len(), self.axes.len(), "one coordinate per axis");
-        let mut clamped = vec![];
-        let weights = self
-            .axes
-            .iter()
-            .zip(x)
-            .map(|(a, &xi)| {
-                let (w, c) = a.weights(xi);
-                if c {
-                    clamped.push(a.name.clone());
-                }
-                w
-            })
-            .collect();
-        (weights, clamped)
+        weights(&self.axes, x)
     }
 
     /// The interpolation along the axes `dim..` only, at the node of the axes `..dim` whose
@@ -186,22 +172,39 @@ impl Table {
         self.contract(w, dim, base)
     }
 
-    /// The weighted sum over axes `dim..` of the nodes under flat index prefix `base`; the
-    /// last axis, contiguous in `data`, is summed in place (the hot loop of the L2's LUT
-    /// sampling: 4^5 nodes per path reflectance).
     fn contract(&self, w: &[Weights], dim: usize, base: usize) -> f64 {
-        if dim == w.len() {
-            return f64::from(self.data[base]);
+        contract(&self.axes, &self.data, w, dim, base)
+    }
+
+    /// The table at `x` along its leading axes (`x.len()` of them), as a table over the
+    /// others, and the names of the leading axes `x` was clamped on: the same interpolation
+    /// as [`Table::sample`], its sums over the leading axes taken once for the many points of
+    /// the trailing ones a caller samples there (a LUT at one geometry).
+    pub fn fix_leading(&self, x: &[f64]) -> (Slice<'_>, Vec<String>) {
+        let lead = x.len();
+        let (w, clamped) = weights(&self.axes[..lead], x);
+        let inner = self.axes[lead..].iter().map(|a| a.values.len()).product();
+        let mut data = vec![0.0; inner];
+        // every node of the leading axes with its weight, the trailing values of each added
+        let mut stack = vec![(0usize, 0usize, 1.0f64)];
+        while let Some((dim, base, weight)) = stack.pop() {
+            if dim == lead {
+                let values = &self.data[base * inner..(base + 1) * inner];
+                for (d, &v) in data.iter_mut().zip(values) {
+                    *d += weight * f64::from(v);
+                }
+                continue;
+            }
+            let n = self.axes[dim].values.len();
+            for (i, wi) in w[dim].iter() {
+                stack.push((dim + 1, base * n + i, weight * wi));
+            }
         }
-        let n = self.axes[dim].values.len();
-        if dim + 1 == w.len() {
-            let row = &self.data[base * n..(base + 1) * n];
-            return w[dim].iter().map(|(i, wi)| wi * f64::from(row[i])).sum();
-        }
-        w[dim]
-            .iter()
-            .map(|(i, wi)| wi * self.contract(w, dim + 1, base * n + i))
-            .sum()
+        let slice = Slice {
+            axes: &self.axes[lead..],
+            data,
+        };
+        (slice, clamped)
     }
 
     /// Writes the table as a MetaImage file (little-endian float32, data in the file).
@@ -298,6 +301,68 @@ impl Table {
     }
 }
 
+/// A [`Table`] at a fixed point of its leading axes: its values over the trailing ones, in
+/// double precision ([`Table::fix_leading`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slice<'a> {
+    pub axes: &'a [Axis],
+    pub data: Vec<f64>,
+}
+
+impl Slice<'_> {
+    /// Interpolated value at `x` (one coordinate per remaining axis), as [`Table::sample`].
+    pub fn sample(&self, x: &[f64]) -> Sample {
+        let (w, clamped) = weights(self.axes, x);
+        Sample {
+            value: contract(self.axes, &self.data, &w, 0, 0),
+            clamped,
+        }
+    }
+}
+
+/// The interpolation weights along each of `axes` at `x`, and the names of the axes `x` was
+/// clamped on.
+pub fn weights(axes: &[Axis], x: &[f64]) -> (Vec<Weights>, Vec<String>) {
+    assert_eq!(x.len(), axes.len(), "one coordinate per axis");
+    let mut clamped = vec![];
+    let weights = axes
+        .iter()
+        .zip(x)
+        .map(|(a, &xi)| {
+            let (w, c) = a.weights(xi);
+            if c {
+                clamped.push(a.name.clone());
+            }
+            w
+        })
+        .collect();
+    (weights, clamped)
+}
+
+/// The weighted sum over axes `dim..` of the nodes of `data` (over `axes`) under flat index
+/// prefix `base`; the last axis, contiguous in `data`, is summed in place (the hot loop of the
+/// L2's LUT sampling).
+fn contract<T: Copy + Into<f64>>(
+    axes: &[Axis],
+    data: &[T],
+    w: &[Weights],
+    dim: usize,
+    base: usize,
+) -> f64 {
+    if dim == w.len() {
+        return data[base].into();
+    }
+    let n = axes[dim].values.len();
+    if dim + 1 == w.len() {
+        let row = &data[base * n..(base + 1) * n];
+        return w[dim].iter().map(|(i, wi)| wi * row[i].into()).sum();
+    }
+    w[dim]
+        .iter()
+        .map(|(i, wi)| wi * contract(axes, data, w, dim + 1, base * n + i))
+        .sum()
+}
+
 /// Node count of a grid of `shape`, `None` past `usize`.
 fn nodes(shape: &[usize]) -> Option<usize> {
     shape.iter().try_fold(1usize, |n, &k| n.checked_mul(k))
@@ -329,6 +394,19 @@ mod tests {
             let s = t.sample(&[x, y]);
             assert!((s.value - f(x, y)).abs() < 1e-4, "{x} {y}: {}", s.value);
             assert!(s.clamped.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_slice_at_fixed_leading_axes_samples_as_the_table() {
+        let t = grid();
+        for &(x, y) in &[(0.3, -0.5), (1.7, 1.2), (2.5, 0.1), (6.0, 1.9), (5.0, -2.0)] {
+            let (slice, clamped) = t.fix_leading(&[x]);
+            let s = slice.sample(&[y]);
+            let whole = t.sample(&[x, y]);
+            assert!((s.value - whole.value).abs() < 1e-12, "{x} {y}");
+            let both: Vec<String> = clamped.into_iter().chain(s.clamped).collect();
+            assert_eq!(both, whole.clamped);
         }
     }
 

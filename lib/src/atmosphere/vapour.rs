@@ -2,7 +2,7 @@
 //! bands' surface reflectances agree (the surface is spectrally flat across 865–910 nm to the
 //! accuracy the method needs), solved with the full LUT model of each band.
 
-use super::luts::{BandLuts, Conditions};
+use super::luts::{AtGeometry, BandLuts, Conditions, Terms};
 
 /// Reference and absorbing bands.
 pub const REFERENCE_BAND: &str = "B11";
@@ -38,16 +38,20 @@ pub fn retrieve(
 ) -> Option<f64> {
     // more vapour, more absorption corrected: the absorbing band's surface reflectance grows
     // only the gaseous transmissions depend on the column: the rest is computed once
-    let (mut t_ref, mut t_abs) = (reference.terms(c), absorbing.terms(c));
-    let mut t_second = continuum.map(|s| s.luts.terms(c));
+    fn at<'a>(l: &'a BandLuts, c: &Conditions) -> (AtGeometry<'a>, Terms) {
+        let g = l.at_geometry(c.sza, c.vza, c.raa);
+        let t = g.terms(c.alt, c.aot, c.wv);
+        (g, t)
+    }
+    let ((g_ref, mut t_ref), (g_abs, mut t_abs)) = (at(reference, c), at(absorbing, c));
+    let mut second = continuum.map(|s| at(s.luts, c));
     let mut gap = |wv: f64| {
-        let k = Conditions { wv, ..*c };
-        reference.set_vapour(&mut t_ref, &k);
-        absorbing.set_vapour(&mut t_abs, &k);
+        g_ref.set_vapour(&mut t_ref, c.alt, wv);
+        g_abs.set_vapour(&mut t_abs, c.alt, wv);
         let rho_ref = t_ref.surface(toa_ref);
-        let expected = match (continuum, t_second.as_mut()) {
-            (Some(s), Some(t)) => {
-                s.luts.set_vapour(t, &k);
+        let expected = match (continuum, second.as_mut()) {
+            (Some(s), Some((g, t))) => {
+                g.set_vapour(t, c.alt, wv);
                 rho_ref + s.k * (rho_ref - t.surface(s.toa))
             }
             _ => rho_ref,

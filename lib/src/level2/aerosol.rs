@@ -560,9 +560,8 @@ pub(crate) fn score(
     let per_window: Vec<Option<Scored>> = windows
         .par_iter()
         .map(|w| {
-            let terms = |b: usize, a: f64, wv: f64| {
-                PixelTerms::from(&luts[b].terms(&w.geometry.conditions(b, a, wv, w.alt)))
-            };
+            let at: Vec<_> = (0..NB).map(|b| w.geometry.at(b, luts[b])).collect();
+            let terms = |b: usize, a: f64, wv: f64| PixelTerms::from(&at[b].terms(w.alt, a, wv));
             let invert = |b: usize, a: f64, toa: f64, env: f64| {
                 let t = terms(b, a, w.wv);
                 t.surface(toa, t.uniform(env))

@@ -11,7 +11,7 @@ use crate::atmosphere::field::{bracket, Field};
 use crate::atmosphere::surface::{PixelTerms, PIXEL_TERMS};
 use crate::atmosphere::table::Axis;
 use crate::atmosphere::vapour;
-use crate::atmosphere::{BandLuts, Conditions, LutSet};
+use crate::atmosphere::{AtGeometry, BandLuts, Conditions, LutSet};
 use crate::mission::venus::BANDS;
 
 /// Number of bands.
@@ -198,6 +198,13 @@ impl CellGeometry {
             alt,
         }
     }
+
+    /// The LUTs `luts` of band `b` at this geometry, for its terms at many AOTs, altitudes or
+    /// water-vapour columns.
+    pub fn at<'a>(&self, b: usize, luts: &'a BandLuts) -> AtGeometry<'a> {
+        let k = self.conditions(b, 0.0, 0.0, 0.0);
+        luts.at_geometry(k.sza, k.vza, k.raa)
+    }
 }
 
 /// Everything the coarse estimation works on.
@@ -325,9 +332,9 @@ impl Coarse<'_> {
                         }
                         let lo = lo.clamp(alt_range.0, alt_range.1);
                         let hi = hi.clamp(alt_range.0, alt_range.1).max(lo);
+                        let luts = self.geometry[i].at(b, self.luts[b]);
                         let at = |h: f64| {
-                            let k = self.geometry[i].conditions(b, aot.data[i], wv.data[i], h);
-                            PixelTerms::from(&self.luts[b].terms(&k)).to_array()
+                            PixelTerms::from(&luts.terms(h, aot.data[i], wv.data[i])).to_array()
                         };
                         let t_lo = at(lo);
                         let t_hi = if hi - lo > 1.0 { at(hi) } else { t_lo };
@@ -510,15 +517,17 @@ impl MultiSpectral {
             .collect();
         // per band and node, the dark vegetation of each coarse cell corrected for adjacency
         let corrected = |b: usize, dark_sum: usize| -> Vec<Option<Vec<f64>>> {
+            let luts: Vec<Option<AtGeometry>> = (0..g.cells())
+                .into_par_iter()
+                .map(|i| (c.cells[i].n > 0.0).then(|| c.geometry[i].at(b, c.luts[b])))
+                .collect();
             let terms_at = |aot: f64| -> Vec<PixelTerms> {
                 let coarse_terms: Vec<PixelTerms> = (0..g.cells())
-                    .map(|i| {
-                        let s = &c.cells[i];
-                        if s.n == 0.0 {
-                            return PixelTerms::default();
+                    .map(|i| match &luts[i] {
+                        None => PixelTerms::default(),
+                        Some(l) => {
+                            PixelTerms::from(&l.terms(c.cells[i].mean_alt(), aot, wv.data[i]))
                         }
-                        let k = c.geometry[i].conditions(b, aot, wv.data[i], s.mean_alt());
-                        PixelTerms::from(&c.luts[b].terms(&k))
                     })
                     .collect();
                 coarse_of.iter().map(|&i| coarse_terms[i]).collect()
