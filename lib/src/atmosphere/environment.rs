@@ -4,6 +4,7 @@
 //! correction both weight the environment with it; `bins/vip-maccs/tests/adjacency_6s.rs` holds
 //! it against 6S run over a disc in a contrasting surround.
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::{BandLuts, Conditions};
@@ -173,5 +174,51 @@ impl Window {
             sum += w * sat.square(row, col, half).0;
         }
         sum
+    }
+
+    /// [`Window::weighted_sum_at`] at every cell of the raster of `sat`, row major, with the
+    /// same sums: taken square by square along each row, so that the table is read in runs
+    /// and not at four far-apart corners per square and cell.
+    pub fn weighted_sums(&self, sat: &SummedArea) -> Vec<f64> {
+        let (width, height, stride) = (sat.width, sat.height, sat.width + 1);
+        let mut out = vec![0.0; width * height];
+        out.par_chunks_mut(width.max(1))
+            .enumerate()
+            .for_each(|(row, out)| {
+                for &(half, w) in &self.squares {
+                    let (r0, r1) = (row.saturating_sub(half), (row + half + 1).min(height));
+                    let top = &sat.sums[r0 * stride..(r0 + 1) * stride];
+                    let bottom = &sat.sums[r1 * stride..(r1 + 1) * stride];
+                    for (col, o) in out.iter_mut().enumerate() {
+                        let (c0, c1) = (col.saturating_sub(half), (col + half + 1).min(width));
+                        *o += w * (bottom[c1] - top[c1] - bottom[c0] + top[c0]);
+                    }
+                }
+            });
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_weighted_sums_of_every_cell_are_those_of_each_cell() {
+        let (w, h) = (37, 23);
+        let sat = SummedArea::new(w, h, |k| ((k * 7919) % 101) as f64 / 10.0);
+        let f = EnvFunction {
+            mu_v: 0.95,
+            aerosol: 0.6,
+        };
+        for window in [
+            Window::environment(&f, 50.0, 40),
+            Window::square(250.0, 50.0),
+        ] {
+            let all = window.weighted_sums(&sat);
+            for (k, v) in all.iter().enumerate() {
+                assert_eq!(*v, window.weighted_sum_at(&sat, k / w, k % w), "cell {k}");
+            }
+        }
     }
 }

@@ -434,10 +434,7 @@ fn environment(
         .map(|(u, &c)| if u.is_nan() { 0.0 } else { c })
         .collect();
     let n_sat = SummedArea::new(g.cols, g.rows, |k| n[k]);
-    let weights: Vec<f64> = (0..g.cells())
-        .into_par_iter()
-        .map(|k| window.weighted_sum_at(&n_sat, k / g.cols, k % g.cols))
-        .collect();
+    let weights = window.weighted_sums(&n_sat);
     let mean = |own: &[f64]| -> Field {
         let sat = SummedArea::new(
             g.cols,
@@ -447,9 +444,11 @@ fn environment(
         Field {
             rows: g.rows,
             cols: g.cols,
-            data: (0..g.cells())
-                .into_par_iter()
-                .map(|k| window.weighted_sum_at(&sat, k / g.cols, k % g.cols) / weights[k])
+            data: window
+                .weighted_sums(&sat)
+                .iter()
+                .zip(&weights)
+                .map(|(s, w)| s / w)
                 .map(|v| if v.is_finite() { v } else { f64::NAN })
                 .collect(),
         }
