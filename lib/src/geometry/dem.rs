@@ -54,13 +54,23 @@ impl Dem {
 
     /// Height at map point (E, N), bilinear between pixel centres, clamped at the borders.
     pub fn height(&self, e: f64, n: f64) -> f64 {
+        self.interpolate(self.cell(e, n))
+    }
+
+    /// Where [`Dem::height`] interpolates at (E, N): the column and row of the upper left of
+    /// the 2 × 2 pixels it reads, and the fractions across them.
+    pub fn cell(&self, e: f64, n: f64) -> (usize, usize, f64, f64) {
         let x = ((e - self.ulx) / self.pixel - 0.5).clamp(0.0, (self.width - 1) as f64);
         let y = dem_row(self.uly, self.pixel, self.height, n);
         let (x0, y0) = (
             (x as usize).min(self.width.saturating_sub(2)),
             (y as usize).min(self.height.saturating_sub(2)),
         );
-        let (fx, fy) = (x - x0 as f64, y - y0 as f64);
+        (x0, y0, x - x0 as f64, y - y0 as f64)
+    }
+
+    /// The bilinear height in the [`Dem::cell`] `(x0, y0, fx, fy)`.
+    pub fn interpolate(&self, (x0, y0, fx, fy): (usize, usize, f64, f64)) -> f64 {
         let at = |c: usize, r: usize| f64::from(self.data[r * self.width + c]);
         let (x1, y1) = ((x0 + 1).min(self.width - 1), (y0 + 1).min(self.height - 1));
         let top = at(x0, y0) * (1.0 - fx) + at(x1, y0) * fx;

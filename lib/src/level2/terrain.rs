@@ -41,6 +41,7 @@ impl Occlusion {
         } else {
             let (ux, uy) = (dir[0] / horizontal, dir[1] / horizontal);
             let rise = dir[2] / horizontal; // metres up per metre along the ground
+            let blocks = &BlockMax::new(dem);
             (0..rows)
                 .into_par_iter()
                 .flat_map_iter(|i| {
@@ -58,7 +59,11 @@ impl Occlusion {
                             if !dem.covers(x, y) {
                                 return false;
                             }
-                            if dem.height(x, y) > ray + 0.5 {
+                            let cell = dem.cell(x, y);
+                            // the interpolated height is at most its block's highest pixel
+                            if blocks.at(cell.0, cell.1) > ray + 0.5
+                                && dem.interpolate(cell) > ray + 0.5
+                            {
                                 return true;
                             }
                             s += px;
@@ -88,6 +93,43 @@ impl Occlusion {
         }
         let (j, i) = (c as usize - self.c0, r as usize - self.r0);
         j < self.cols && i < self.rows && self.hidden[i * self.cols + j]
+    }
+}
+
+/// Side, in DEM pixels, of the blocks of [`BlockMax`].
+const BLOCK: usize = 8;
+
+/// The highest DEM pixel that [`Dem::height`] reads for the cells of each block of
+/// [`BLOCK`] × [`BLOCK`] (a cell's interpolation reads it and the pixels right and below, so
+/// a block's rim one pixel beyond counts): a march skips the interpolation wherever the ray is
+/// above it, and its answer is the same.
+struct BlockMax {
+    cols: usize,
+    max: Vec<f64>,
+}
+
+impl BlockMax {
+    fn new(dem: &Dem) -> BlockMax {
+        let (cols, rows) = (dem.width.div_ceil(BLOCK), dem.height.div_ceil(BLOCK));
+        let max = (0..rows * cols)
+            .into_par_iter()
+            .map(|k| {
+                let (r, c) = (k / cols * BLOCK, k % cols * BLOCK);
+                let (r1, c1) = (
+                    (r + BLOCK + 1).min(dem.height),
+                    (c + BLOCK + 1).min(dem.width),
+                );
+                (r..r1)
+                    .flat_map(|i| &dem.data[i * dem.width + c..i * dem.width + c1])
+                    .fold(f64::MIN, |m, &v| m.max(f64::from(v)))
+            })
+            .collect();
+        BlockMax { cols, max }
+    }
+
+    /// The highest pixel the interpolation at cell (column `x0`, row `y0`) can read.
+    fn at(&self, x0: usize, y0: usize) -> f64 {
+        self.max[(y0 / BLOCK) * self.cols + x0 / BLOCK]
     }
 }
 
