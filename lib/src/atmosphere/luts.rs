@@ -21,7 +21,7 @@
 use std::path::{Path, PathBuf};
 
 use super::single_scattering::{AtAngles, SingleScattering};
-use super::table::{Axis, Sample, Slice, Table};
+use super::table::{Axis, Slice, Table, Weights};
 use crate::ee::gipps::GippCommon;
 use crate::ee::lut::{read_lut_header, write_lut_header, LutKind};
 use crate::error::{Result, VipError};
@@ -217,27 +217,40 @@ impl AtGeometry<'_> {
     pub fn terms(&self, alt: f64, aot: f64, wv: f64) -> Terms {
         let l = self.luts;
         let mut clamped = self.clamped.clone();
-        let mut note = |s: Sample| {
-            merge(&mut clamped, s.clamped);
-            s.value
+        // every table but GAST has the L2TOCR's altitude and AOT axes (check_axes): their
+        // weights are found once
+        let axes = &l.albd.axes;
+        let mut weights = |axis: &Axis, x: f64| {
+            let (w, c) = axis.weights(x);
+            if c {
+                merge(&mut clamped, vec![axis.name.clone()]);
+            }
+            w
         };
+        let (wa, wt, w0) = (
+            weights(&axes[0], alt),
+            weights(&axes[1], aot),
+            weights(&axes[1], 0.0),
+        );
+        let zenith = |x: f64| l.ln_total.axes[0].weights(x).0;
         // T_dir stays a cubic in T: in logarithm it would be exact along the AOT, but that
         // moves the direct share of the light on slopes enough to flip a false cloud on the
         // March alpine series of the cloud tests (a threshold to look into first)
-        let t_down_dir = note(self.down_dir.sample(&[alt, aot]));
-        let t_up_dir = note(self.up_dir.sample(&[alt, aot]));
-        let t_down = note(log_along_aot(&l.ln_total, &[self.sza, alt, aot]));
-        let t_up = note(log_along_aot(&l.ln_total, &[self.vza, alt, aot]));
-        let rho_r = note(self.path.sample(&[alt, 0.0]));
-        let mut rho_path = note(self.path.sample(&[alt, aot]));
+        let t_down_dir = self.down_dir.at(&[wa, wt]);
+        let t_up_dir = self.up_dir.at(&[wa, wt]);
+        let t_down = log_along_aot(&l.ln_total, &[zenith(self.sza), wa, wt]);
+        let t_up = log_along_aot(&l.ln_total, &[zenith(self.vza), wa, wt]);
+        let rho_r = self.path.at(&[wa, w0]);
+        let mut rho_path = self.path.at(&[wa, wt]);
         if let Some(single) = &self.single {
             let z0 = l.dirt.axes[0].values[0];
             let mu0 = z0.to_radians().cos();
-            let tau = -mu0 * note(l.ln_dir.sample(&[z0, alt, aot]));
-            let tau_r = -mu0 * note(l.ln_dir.sample(&[z0, alt, 0.0]));
+            let wz = zenith(z0);
+            let tau = -mu0 * l.ln_dir.partial(&[wz, wa, wt], 0, 0);
+            let tau_r = -mu0 * l.ln_dir.partial(&[wz, wa, w0], 0, 0);
             rho_path += single.correction(tau, tau_r);
         }
-        let s = note(l.albd.sample(&[alt, aot]));
+        let s = l.albd.partial(&[wa, wt], 0, 0);
         let mut t = Terms {
             rho_path,
             rho_r,
@@ -257,11 +270,16 @@ impl AtGeometry<'_> {
     /// Recomputes the gaseous transmissions of `t` (made here at altitude `alt`) for the water
     /// vapour `wv`: the cheap part of [`AtGeometry::terms`].
     pub fn set_vapour(&self, t: &mut Terms, alt: f64, wv: f64) {
-        let mut get = |wv: f64| {
-            let s = self.gast.sample(&[alt, wv]);
-            merge(&mut t.clamped, s.clamped);
-            s.value
+        let axes = self.gast.axes;
+        let mut weights = |axis: &Axis, x: f64| {
+            let (w, c) = axis.weights(x);
+            if c {
+                merge(&mut t.clamped, vec![axis.name.clone()]);
+            }
+            w
         };
+        let wa = weights(&axes[0], alt);
+        let mut get = |wv: f64| self.gast.at(&[wa, weights(&axes[1], wv)]);
         let (tg, tg_half, tg_dry) = (get(wv), get(wv / 2.0), get(0.0));
         t.tg = tg;
         t.tg_path = if t.rho_path > 0.0 {
@@ -596,19 +614,18 @@ impl LutSet {
     }
 }
 
-/// A transmission from its logarithm `ln_t` over (zenith, altitude, AOT) at `x`: the
-/// logarithm interpolated along the AOT at each (zenith, altitude) node, the transmissions
-/// then along zenith and altitude, as the other tables.
-fn log_along_aot(ln_t: &Table, x: &[f64; 3]) -> Sample {
-    let (w, clamped) = ln_t.weights(x);
+/// A transmission from its logarithm `ln_t` over (zenith, altitude, AOT) with the weights `w`
+/// along those axes: the logarithm interpolated along the AOT at each (zenith, altitude) node,
+/// the transmissions then along zenith and altitude, as the other tables.
+fn log_along_aot(ln_t: &Table, w: &[Weights; 3]) -> f64 {
     let n_alt = ln_t.axes[1].values.len();
     let mut value = 0.0;
     for (i, wi) in w[0].iter() {
         for (j, wj) in w[1].iter() {
-            value += wi * wj * ln_t.partial(&w, 2, i * n_alt + j).exp();
+            value += wi * wj * ln_t.partial(w, 2, i * n_alt + j).exp();
         }
     }
-    Sample { value, clamped }
+    value
 }
 
 /// Checks that the phase function's scattering angles span those of the path table's

@@ -310,6 +310,11 @@ pub struct Slice<'a> {
 }
 
 impl Slice<'_> {
+    /// The interpolation with the weights `w` along its axes (see [`Axis::weights`]).
+    pub fn at(&self, w: &[Weights]) -> f64 {
+        contract(self.axes, &self.data, w, 0, 0)
+    }
+
     /// Interpolated value at `x` (one coordinate per remaining axis), as [`Table::sample`].
     pub fn sample(&self, x: &[f64]) -> Sample {
         let (w, clamped) = weights(self.axes, x);
