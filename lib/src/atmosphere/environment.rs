@@ -189,9 +189,24 @@ impl Window {
                     let (r0, r1) = (row.saturating_sub(half), (row + half + 1).min(height));
                     let top = &sat.sums[r0 * stride..(r0 + 1) * stride];
                     let bottom = &sat.sums[r1 * stride..(r1 + 1) * stride];
-                    for (col, o) in out.iter_mut().enumerate() {
+                    let add = |o: &mut f64, (b1, t1, b0, t0): (f64, f64, f64, f64)| {
+                        *o += w * (b1 - t1 - b0 + t0);
+                    };
+                    // the columns whose square lies across the raster: runs of the table
+                    let (a, b) = (half.min(width), width.saturating_sub(half + 1));
+                    let (a, b) = (a, b.max(a));
+                    if a < b {
+                        let (right, left) = (a + half + 1..b + half + 1, a - half..b - half);
+                        let runs = bottom[right.clone()].iter().zip(&top[right]);
+                        let runs = runs.zip(bottom[left.clone()].iter().zip(&top[left]));
+                        for (o, ((&b1, &t1), (&b0, &t0))) in out[a..b].iter_mut().zip(runs) {
+                            add(o, (b1, t1, b0, t0));
+                        }
+                    }
+                    // and those whose square meets the left or right edge
+                    for col in (0..a).chain(b..width) {
                         let (c0, c1) = (col.saturating_sub(half), (col + half + 1).min(width));
-                        *o += w * (bottom[c1] - top[c1] - bottom[c0] + top[c0]);
+                        add(&mut out[col], (bottom[c1], top[c1], bottom[c0], top[c0]));
                     }
                 }
             });
