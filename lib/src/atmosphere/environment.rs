@@ -193,8 +193,8 @@ impl Window {
                         *o += w * (b1 - t1 - b0 + t0);
                     };
                     // the columns whose square lies across the raster: runs of the table
-                    let (a, b) = (half.min(width), width.saturating_sub(half + 1));
-                    let (a, b) = (a, b.max(a));
+                    let a = half.min(width);
+                    let b = width.saturating_sub(half + 1).max(a);
                     if a < b {
                         let (right, left) = (a + half + 1..b + half + 1, a - half..b - half);
                         let runs = bottom[right.clone()].iter().zip(&top[right]);

@@ -220,17 +220,10 @@ impl AtGeometry<'_> {
         // every table but GAST has the L2TOCR's altitude and AOT axes (check_axes): their
         // weights are found once
         let axes = &l.albd.axes;
-        let mut weights = |axis: &Axis, x: f64| {
-            let (w, c) = axis.weights(x);
-            if c {
-                merge(&mut clamped, vec![axis.name.clone()]);
-            }
-            w
-        };
         let (wa, wt, w0) = (
-            weights(&axes[0], alt),
-            weights(&axes[1], aot),
-            weights(&axes[1], 0.0),
+            noted_weights(&axes[0], alt, &mut clamped),
+            noted_weights(&axes[1], aot, &mut clamped),
+            noted_weights(&axes[1], 0.0, &mut clamped),
         );
         let zenith = |x: f64| l.ln_total.axes[0].weights(x).0;
         // T_dir stays a cubic in T: in logarithm it would be exact along the AOT, but that
@@ -271,15 +264,11 @@ impl AtGeometry<'_> {
     /// vapour `wv`: the cheap part of [`AtGeometry::terms`].
     pub fn set_vapour(&self, t: &mut Terms, alt: f64, wv: f64) {
         let axes = self.gast.axes;
-        let mut weights = |axis: &Axis, x: f64| {
-            let (w, c) = axis.weights(x);
-            if c {
-                merge(&mut t.clamped, vec![axis.name.clone()]);
-            }
-            w
+        let wa = noted_weights(&axes[0], alt, &mut t.clamped);
+        let mut get = |wv: f64| {
+            self.gast
+                .at(&[wa, noted_weights(&axes[1], wv, &mut t.clamped)])
         };
-        let wa = weights(&axes[0], alt);
-        let mut get = |wv: f64| self.gast.at(&[wa, weights(&axes[1], wv)]);
         let (tg, tg_half, tg_dry) = (get(wv), get(wv / 2.0), get(0.0));
         t.tg = tg;
         t.tg_path = if t.rho_path > 0.0 {
@@ -288,6 +277,15 @@ impl AtGeometry<'_> {
             tg_dry
         };
     }
+}
+
+/// The weights of `axis` at `x`, its name added to `clamped` when `x` was clamped.
+fn noted_weights(axis: &Axis, x: f64, clamped: &mut Vec<String>) -> Weights {
+    let (w, c) = axis.weights(x);
+    if c {
+        merge(clamped, vec![axis.name.clone()]);
+    }
+    w
 }
 
 /// Adds to `clamped` the axis names of `names` it does not hold yet.

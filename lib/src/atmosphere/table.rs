@@ -155,7 +155,7 @@ impl Table {
     pub fn sample(&self, x: &[f64]) -> Sample {
         let (weights, clamped) = self.weights(x);
         Sample {
-            value: self.contract(&weights, 0, 0),
+            value: self.partial(&weights, 0, 0),
             clamped,
         }
     }
@@ -169,10 +169,6 @@ impl Table {
     /// The interpolation along the axes `dim..` only, at the node of the axes `..dim` whose
     /// flat index over those axes is `base`.
     pub fn partial(&self, w: &[Weights], dim: usize, base: usize) -> f64 {
-        self.contract(w, dim, base)
-    }
-
-    fn contract(&self, w: &[Weights], dim: usize, base: usize) -> f64 {
         contract(&self.axes, &self.data, w, dim, base)
     }
 
@@ -319,7 +315,7 @@ impl Slice<'_> {
     pub fn sample(&self, x: &[f64]) -> Sample {
         let (w, clamped) = weights(self.axes, x);
         Sample {
-            value: contract(self.axes, &self.data, &w, 0, 0),
+            value: self.at(&w),
             clamped,
         }
     }

@@ -161,6 +161,57 @@ mod tests {
     }
 
     #[test]
+    fn skipping_blocks_gives_the_plain_march() {
+        // rough terrain on 37 × 29 pixels of 20 m: a hash of the pixel up to 100 m, and ridges
+        // up to 400 m along the first row and column of every other block, which the last
+        // cells of the block before read in their interpolation (its rim) and nothing else
+        // in that block reaches
+        let (w, h) = (37, 29);
+        let data = (0..w * h)
+            .map(|i: usize| {
+                let hash = i.wrapping_mul(2654435761) % 401;
+                let ridge = (i % w) % (2 * BLOCK) == BLOCK || (i / w) % (2 * BLOCK) == BLOCK;
+                (if ridge { hash } else { hash / 4 }) as f32
+            })
+            .collect();
+        let dem = Dem {
+            ulx: 0.0,
+            uly: 580.0,
+            pixel: 20.0,
+            width: w,
+            height: h,
+            data,
+        };
+        let window = (0.0, 580.0, 740.0, 0.0);
+        let directions = [30.0, 50.0, 70.0]
+            .into_iter()
+            .flat_map(|z| (0..12).map(move |k| (z, 7.0 + 30.0 * k as f64)));
+        for (zenith, azimuth) in directions {
+            let o = Occlusion::new(&dem, window, zenith, azimuth);
+            let dir = direction(zenith, azimuth);
+            let horizontal = dir[0].hypot(dir[1]);
+            let (ux, uy, rise) = (
+                dir[0] / horizontal,
+                dir[1] / horizontal,
+                dir[2] / horizontal,
+            );
+            for r in 0..h {
+                for c in 0..w {
+                    let (e, n) = ((c as f64 + 0.5) * 20.0, 580.0 - (r as f64 + 0.5) * 20.0);
+                    let h0 = f64::from(dem.data[r * w + c]);
+                    // every step interpolated, up to the DEM's edge or its highest pixel
+                    let hidden = (1..)
+                        .map(|k| k as f64 * 20.0)
+                        .map(|s| (e + s * ux, n + s * uy, h0 + s * rise))
+                        .take_while(|&(x, y, ray)| ray <= 400.0 && dem.covers(x, y))
+                        .any(|(x, y, ray)| dem.height(x, y) > ray + 0.5);
+                    assert_eq!(o.at(e, n), hidden, "{zenith}/{azimuth} at {r},{c}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn a_wall_casts_a_shadow_of_the_right_length() {
         let dem = wall();
         // sun in the south at 45°: the shadow falls north of the wall, 300 m long
