@@ -191,8 +191,8 @@ pub fn spec_like(ds: &Dataset) -> Result<RasterSpec> {
 ///
 /// Floats get no predictor: the floating-point one (`PREDICTOR=3`) saves a fifth of the bytes
 /// of a stray-light-corrected band but costs 1.7 times the time to decode it and 1.5 times to
-/// encode it (libtiff's byte shuffle), and the tools' floats are intermediates read once by
-/// the next step; `--co PREDICTOR=3` asks for it.
+/// encode it (libtiff's byte shuffle). The large float rasters are intermediates (vip-straylight's
+/// counts, read once by vip-l1) and vip-sim's truth layers; `--co PREDICTOR=3` asks for it.
 pub fn geotiff_defaults(data_type: SampleType) -> Vec<(String, String)> {
     let mut co = vec![
         kv("TILED", "YES"),
