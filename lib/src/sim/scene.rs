@@ -51,6 +51,10 @@ use crate::straylight;
 
 /// Pixel of the simulated DEM, metres (REFDE2-like).
 pub const DEM_PIXEL_M: f64 = 20.0;
+/// Raw lines per strip at most. Each line is simulated on its own, so a taller strip would
+/// only hold more memory: with strips as tall as `--ram` allows, a long scene's first strip
+/// held more than a square scene's whole band, and its peak was half as large again.
+const RAW_STRIP_LINES: usize = 2048;
 /// File class of everything the simulator writes.
 pub const CLASS: &str = "TEST";
 
@@ -748,7 +752,8 @@ impl RawScene<'_> {
         for (b, band) in self.l1a.bands.iter().enumerate() {
             let (mut ds, path) = self.create(dir, b, opts)?;
             let grid = self.grid(b);
-            for win in Strips::for_budget(band.lines, band.cols, opts.ram_bytes, 2 * 4 + 2) {
+            let rows = raster::strip_rows(opts.ram_bytes, band.cols, 2 * 4 + 2);
+            for win in Strips::new(band.lines, rows.min(RAW_STRIP_LINES)) {
                 let signal = self.signal(b, win.row..win.end(), &grid);
                 let counts = self.counts(b, win.row..win.end(), &signal);
                 raster::write_window(&mut ds, 1, (0, win.row), (band.cols, win.rows), &counts)?;
