@@ -943,6 +943,15 @@ struct RowNodes {
     wv: Vec<f64>,
 }
 
+/// Plane `k` (`cols` values each) of every row's `get`, the rows one after the other.
+fn plane<T: Copy>(rows: &[Row], cols: usize, k: usize, get: impl Fn(&Row) -> &[T]) -> Vec<T> {
+    let mut out = Vec::with_capacity(rows.len() * cols);
+    for r in rows {
+        out.extend_from_slice(&get(r)[k * cols..(k + 1) * cols]);
+    }
+    out
+}
+
 fn encode_refl(rho: f64, q: f64) -> i16 {
     raster::half_away(rho * (1.0 / q)).clamp(-9999.0, 32767.0) as i16
 }
@@ -1266,32 +1275,21 @@ impl Correction<'_> {
                 .into_par_iter()
                 .map(|i| self.row(win.row + i, (&px, &masks, &gradient), i, n))
                 .collect();
-            let gather = |get: &dyn Fn(&Row) -> &[i16], band: usize| -> Vec<i16> {
-                rows.iter()
-                    .flat_map(|r| get(r)[band * cols..(band + 1) * cols].iter().copied())
-                    .collect()
-            };
             for b in 0..NB {
-                let sre = gather(&|r: &Row| &r.sre, b);
+                let sre = plane(&rows, cols, b, |r| &r.sre);
                 raster::write_window(&mut ds[0], b + 1, (0, win.row), (cols, win.rows), &sre)?;
-                let fre = gather(&|r: &Row| &r.fre, b);
+                let fre = plane(&rows, cols, b, |r| &r.fre);
                 raster::write_window(&mut ds[1], b + 1, (0, win.row), (cols, win.rows), &fre)?;
             }
             for k in 0..2 {
-                let v: Vec<u8> = rows
-                    .iter()
-                    .flat_map(|r| r.atb[k * cols..(k + 1) * cols].iter().copied())
-                    .collect();
+                let v = plane(&rows, cols, k, |r| &r.atb);
                 raster::write_window(&mut ds[2], k + 1, (0, win.row), (cols, win.rows), &v)?;
             }
             for k in 0..3 {
-                let v: Vec<u16> = rows
-                    .iter()
-                    .flat_map(|r| r.qlt[k * cols..(k + 1) * cols].iter().copied())
-                    .collect();
+                let v = plane(&rows, cols, k, |r| &r.qlt);
                 raster::write_window(&mut ds[3], k + 1, (0, win.row), (cols, win.rows), &v)?;
             }
-            let msk: Vec<u8> = rows.iter().flat_map(|r| r.msk.iter().copied()).collect();
+            let msk = plane(&rows, cols, 0, |r| &r.msk);
             raster::write_window(&mut ds[4], 1, (0, win.row), (cols, win.rows), &msk)?;
             // CLD is the mask pass's, as read back for the strip
             raster::write_window(&mut ds[5], 1, (0, win.row), (cols, win.rows), &masks.cld)?;
