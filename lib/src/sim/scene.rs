@@ -2,8 +2,8 @@
 //!
 //! Order of the work: site grid → landscape → DEM (20 m, in memory, with a margin) →
 //! calibration and acquisition plan → atmosphere (with `--luts`) → truth rasters in the site
-//! grid → GIPPs → raw L1A images, each band streamed in strips of raw lines sized by `--ram`,
-//! lines computed in parallel.
+//! grid → GIPPs → raw L1A images, each band streamed in strips of raw lines sized by `--ram`
+//! (at most 2048), lines computed in parallel.
 //! Every random draw is keyed by the seed and the sample's coordinates, so the bytes do not
 //! depend on `--threads`; header creation dates are the acquisition time for the same reason.
 //!
