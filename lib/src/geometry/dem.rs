@@ -196,6 +196,11 @@ impl Gradient {
         (at(0), at(1))
     }
 
+    /// Bytes of its table in memory.
+    pub fn bytes(&self) -> u64 {
+        std::mem::size_of_val(&self.gradient[..]) as u64
+    }
+
     /// Unit normal (east, north, up) of the terrain at (E, N).
     pub fn normal(&self, e: f64, n: f64) -> [f64; 3] {
         let (gx, gy) = self.at(e, n);

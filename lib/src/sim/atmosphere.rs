@@ -624,6 +624,14 @@ impl Atmosphere {
         Ok(atm)
     }
 
+    /// Bytes it holds for the whole scene (its cell grids and the terrain's gradient).
+    pub fn held_bytes(&self) -> u64 {
+        (std::mem::size_of_val(&self.fields[..])
+            + std::mem::size_of_val(&self.rho_bar[..])
+            + std::mem::size_of_val(&self.rho_env[..])) as u64
+            + self.terrain.0.bytes()
+    }
+
     /// Aerosol optical thickness at 550 nm at map point (E, N).
     pub fn aot(&self, e: f64, n: f64) -> f64 {
         self.coarse.weights(e, n).apply(|k| self.fields[k][0])

@@ -343,6 +343,12 @@ struct Sky<'a> {
 }
 
 impl World<'_> {
+    /// Bytes held for the whole scene beside the strips (the DEM, the atmosphere's grids):
+    /// they grow with the scene, so they come out of the strips' share of `--ram`.
+    fn held_bytes(&self) -> u64 {
+        self.dem.bytes() + self.atm.map_or(0, Atmosphere::held_bytes)
+    }
+
     /// TOA reflectance in band `b` at ground point (E, N) of altitude `h`, under the clouds of
     /// `sky` (what the line of sight meets, and cos θs) if any.
     fn toa(&self, e: f64, n: f64, h: f64, b: usize, sky: Option<(&Column, f64)>) -> f64 {
@@ -529,7 +535,8 @@ fn write_truth(dir: &Path, site: &Site, world: &World, opts: &Options) -> Result
         ));
     }
     let bar = progress(site.lines as u64, "truth");
-    for win in Strips::for_budget(site.lines, site.cols, opts.ram_bytes, k * 4 * 2) {
+    let ram = raster::budget_beside(opts.ram_bytes, world.held_bytes());
+    for win in Strips::for_budget(site.lines, site.cols, ram, k * 4 * 2) {
         let cols = site.cols;
         // one line after the other, each line layer after layer
         let mut values = vec![0f32; win.rows * k * cols];
@@ -752,7 +759,8 @@ impl RawScene<'_> {
         for (b, band) in self.l1a.bands.iter().enumerate() {
             let (mut ds, path) = self.create(dir, b, opts)?;
             let grid = self.grid(b);
-            let rows = raster::strip_rows(opts.ram_bytes, band.cols, 2 * 4 + 2);
+            let ram = raster::budget_beside(opts.ram_bytes, self.world.held_bytes());
+            let rows = raster::strip_rows(ram, band.cols, 2 * 4 + 2);
             for win in Strips::new(band.lines, rows.min(RAW_STRIP_LINES)) {
                 let signal = self.signal(b, win.row..win.end(), &grid);
                 let counts = self.counts(b, win.row..win.end(), &signal);
