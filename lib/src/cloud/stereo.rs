@@ -430,7 +430,7 @@ pub struct Cell {
 /// The secondary samples under a correlation window: rows from the first the window reads
 /// (`secondary` starts there), columns from `first_col`.
 struct Window<'a> {
-    secondary: &'a [f32],
+    secondary: &'a [f64],
     cols: usize,
     first_col: usize,
     width: usize,
@@ -450,7 +450,7 @@ impl Window<'_> {
         const LANES: usize = 8;
         let w: [[f64; N]; N] = std::array::from_fn(|i| std::array::from_fn(|j| wr[i] * wc[j]));
         for (y, brow) in b.chunks_exact_mut(self.width).enumerate() {
-            let taps: [&[f32]; N] = std::array::from_fn(|i| {
+            let taps: [&[f64]; N] = std::array::from_fn(|i| {
                 let start = (y + i) * self.cols + self.first_col;
                 &self.secondary[start..start + self.width + N - 1]
             });
@@ -458,7 +458,7 @@ impl Window<'_> {
                 let mut v = 0.0;
                 for (wi, row) in w.iter().zip(&taps) {
                     for (wij, s) in wi.iter().zip(&row[x..x + N]) {
-                        v += wij * f64::from(*s);
+                        v += wij * s;
                     }
                 }
                 *out = v;
@@ -489,7 +489,9 @@ struct Rows {
     row0: usize,
     cols: usize,
     reference: Vec<f32>,
-    secondary: Vec<f32>,
+    /// Held in double precision: every correlation window interpolates it again, shift after
+    /// shift, and converting its samples there cost more than the twice the bytes.
+    secondary: Vec<f64>,
     reflectance: Vec<f32>,
 }
 
@@ -503,13 +505,10 @@ impl Rows {
             return;
         }
         let n = (row - self.row0).min(self.held()) * self.cols;
-        for v in [
-            &mut self.reference,
-            &mut self.secondary,
-            &mut self.reflectance,
-        ] {
+        for v in [&mut self.reference, &mut self.reflectance] {
             v.drain(..n);
         }
+        self.secondary.drain(..n);
         self.row0 += n / self.cols;
     }
 }
@@ -612,15 +611,17 @@ impl Stereo {
     /// complete.
     pub fn push(&mut self, row0: usize, reference: &[i16], secondary: &[i16], reflectance: &[i16]) {
         assert_eq!(row0, self.received, "stereo rows handed over in order");
+        // the rows kept plus a strip, not twice that (a growing Vec doubles)
         for (held, new) in [
             (&mut self.rows.reference, reference),
-            (&mut self.rows.secondary, secondary),
             (&mut self.rows.reflectance, reflectance),
         ] {
-            // the rows kept plus a strip, not twice that (a growing Vec doubles)
             held.reserve_exact(new.len());
             held.extend(new.iter().map(|&v| to_reflectance(v)));
         }
+        let held = &mut self.rows.secondary;
+        held.reserve_exact(secondary.len());
+        held.extend(secondary.iter().map(|&v| f64::from(to_reflectance(v))));
         self.received += reference.len() / self.cols;
         while self.next_grid_row < self.shape.0 {
             let gi = self.next_grid_row;

@@ -265,14 +265,15 @@ impl Context<'_> {
         };
         let mut stereo = Stereo::new(p.clone(), lines, cols, &views);
         // Per output pixel: 15 int16 outputs and 12 flags, height, place; plus the raw windows
-        // of the bands in work; the stereo's three bands (f32) and the copies handed to it.
-        // Beside the strips, for the whole scene: the stereo's grid and the DEM.
+        // of the bands in work; the stereo's three bands (two f32, the secondary f64) and the
+        // copies handed to it. Beside the strips, for the whole scene: the stereo's grid and
+        // the DEM.
         let held = stereo.held_bytes() + self.inp.dem.bytes();
         let strips = Strips::for_budget(
             lines,
             cols,
             raster::budget_beside(opts.ram_bytes, held),
-            15 * 2 + 12 + 4 + 32 + 4 * 7 + 3 * 4 + 6 * 2,
+            15 * 2 + 12 + 4 + 32 + 4 * 7 + (4 + 8 + 4) + 6 * 2,
         );
         let (ckqltl, ckqltl_path) = &self.inp.quicklook;
         let mut ql = QuicklookBuilder::new(ckqltl, ckqltl_path, lines, cols)?;
