@@ -148,6 +148,7 @@ impl Spot {
     }
 
     /// The value of `img` here.
+    #[inline(always)]
     pub fn value(&self, img: &Window<f32>, kind: Resampling) -> f32 {
         let (r0, c0) = self.below;
         let (fr, fc) = self.fraction;
@@ -178,6 +179,7 @@ impl Spot {
 
     /// Whether the samples any kernel reads here hold no flag, by `clean`: a cheap test that
     /// spares [`Spot::flags`] where the raw image is clean, as it mostly is.
+    #[inline(always)]
     pub fn is_clean(&self, clean: &CleanBlocks) -> bool {
         let (r, c) = self.below;
         let (last_r, last_c) = (clean.rows as isize - 1, clean.cols as isize - 1);
