@@ -536,7 +536,8 @@ fn write_truth(dir: &Path, site: &Site, world: &World, opts: &Options) -> Result
     }
     let bar = progress(site.lines as u64, "truth");
     let ram = raster::budget_beside(opts.ram_bytes, world.held_bytes());
-    for win in Strips::for_budget(site.lines, site.cols, ram, k * 4 * 2) {
+    // per pixel: the k layers' values and one layer's copy on its way to GDAL
+    for win in Strips::for_budget(site.lines, site.cols, ram, (k + 1) * 4) {
         let cols = site.cols;
         // one line after the other, each line layer after layer
         let mut values = vec![0f32; win.rows * k * cols];
