@@ -490,7 +490,7 @@ struct Rows {
     cols: usize,
     reference: Vec<f32>,
     /// Held in double precision: every correlation window interpolates it again, shift after
-    /// shift, and converting its samples there cost more than the twice the bytes.
+    /// shift, and converting its samples there cost more than twice the bytes do.
     secondary: Vec<f64>,
     reflectance: Vec<f32>,
 }
