@@ -425,26 +425,41 @@ impl Context<'_> {
         refl.par_chunks_mut(cols)
             .zip(flags.par_chunks_mut(cols))
             .enumerate()
-            .for_each_init(Vec::new, |positions, (i, (refl, flags))| {
-                let span = i * cols..(i + 1) * cols;
-                grid.row_positions(row0 + i, &points.heights[span.clone()], positions);
-                let places = &points.places[span];
-                for (c, (&(l, col), place)) in positions.iter().zip(places).enumerate() {
-                    let Some(spot) = Spot::new(&img, l, col) else {
-                        continue;
-                    };
-                    let v = spot.value(&img, kind);
-                    let cos_sz = sun.cos_zenith(place, d.te * (l - d.line_ref));
-                    if !v.is_finite() || cos_sz <= 0.0 {
-                        continue;
+            .for_each_init(
+                || (Vec::new(), Vec::new()),
+                |(positions, values), (i, (refl, flags))| {
+                    let span = i * cols..(i + 1) * cols;
+                    grid.row_positions(row0 + i, &points.heights[span.clone()], positions);
+                    // the kernel sample by sample (NaN beyond the swath), then the reflectance
+                    // and its coding over the row without a branch, which vectorises
+                    values.clear();
+                    values.extend(positions.iter().zip(flags.iter_mut()).map(
+                        |(&(l, col), flag)| {
+                            let Some(spot) = Spot::new(&img, l, col) else {
+                                return f32::NAN;
+                            };
+                            if !spot.is_clean(&clean) {
+                                *flag = spot.flags(&fl, kind);
+                            }
+                            spot.value(&img, kind)
+                        },
+                    ));
+                    let places = &points.places[span];
+                    for ((((r, flag), &v), &(l, _)), place) in refl
+                        .iter_mut()
+                        .zip(flags.iter_mut())
+                        .zip(values.iter())
+                        .zip(positions.iter())
+                        .zip(places)
+                    {
+                        let cos_sz = sun.cos_zenith(place, d.te * (l - d.line_ref));
+                        let rho = radiometry::toa_reflectance(f64::from(v), b, cos_sz, d_au);
+                        let seen = v.is_finite() && cos_sz > 0.0;
+                        *r = if seen { encode(rho) } else { NODATA };
+                        *flag = if seen { *flag } else { 0 };
                     }
-                    let rho = radiometry::toa_reflectance(f64::from(v), b, cos_sz, d_au);
-                    refl[c] = encode(rho);
-                    if !spot.is_clean(&clean) {
-                        flags[c] = spot.flags(&fl, kind);
-                    }
-                }
-            });
+                },
+            );
         Ok((refl, flags, Some(signal)))
     }
 
