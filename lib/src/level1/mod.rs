@@ -431,7 +431,7 @@ impl Context<'_> {
                     let span = i * cols..(i + 1) * cols;
                     grid.row_positions(row0 + i, &points.heights[span.clone()], positions);
                     // the kernel sample by sample (NaN beyond the swath), then the reflectance
-                    // and its coding over the row without a branch, which vectorises
+                    // and its coding over the row without a branch
                     values.clear();
                     values.extend(positions.iter().zip(flags.iter_mut()).map(
                         |(&(l, col), flag)| {
