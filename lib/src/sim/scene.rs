@@ -757,10 +757,10 @@ impl RawScene<'_> {
     fn write(&self, dir: &Path, opts: &Options) -> Result<()> {
         let total: usize = self.acq.lines.iter().sum();
         let bar = progress(total as u64, "raw L1A");
+        let ram = raster::budget_beside(opts.ram_bytes, self.world.held_bytes());
         for (b, band) in self.l1a.bands.iter().enumerate() {
             let (mut ds, path) = self.create(dir, b, opts)?;
             let grid = self.grid(b);
-            let ram = raster::budget_beside(opts.ram_bytes, self.world.held_bytes());
             let rows = raster::strip_rows(ram, band.cols, 2 * 4 + 2);
             for win in Strips::new(band.lines, rows.min(RAW_STRIP_LINES)) {
                 let signal = self.signal(b, win.row..win.end(), &grid);
