@@ -19,7 +19,9 @@
 //!    along e, s = H·|e| for H from −`Cloud_MNT_Margin` to `Cloud_Detection_Maximum_Altitude`
 //!    in 1-pixel steps, the shift limited to `Exploration_Line_Number` lines and
 //!    `Exploration_Column_Number` columns; the secondary band is interpolated at the shifted
-//!    positions with a spline of `Spline_Order` 0 (nearest), 1 (bilinear) or 3 (cubic). The best
+//!    positions with a spline of `Spline_Order` 0 (nearest), 1 (bilinear) or 3 (cubic); e is
+//!    taken at the middle of each run of 32 cells of a grid row, whose windows then share
+//!    every shift's interpolated rows (VIP: e turns by 10⁻⁵ degree over a run). The best
 //!    integer shift must correlate at `Initial_Resemblance_Threshold` or better and not be on
 //!    the border of the search; a parabola through it and its neighbours gives the sub-pixel
 //!    disparity, whose peak must reach `Final_Resemblance_Threshold`. When another local
@@ -427,34 +429,58 @@ pub struct Cell {
     pub reflectance: f32,
 }
 
-/// The secondary samples under a correlation window: rows from the first the window reads
-/// (`secondary` starts there), columns from `first_col`.
-struct Window<'a> {
-    secondary: &'a [f64],
-    cols: usize,
-    first_col: usize,
-    width: usize,
+/// Cells of a grid row correlated together, a *run*: they share the epipolar direction, taken
+/// at the run's middle cell, and with it every shift's interpolated secondary rows, which each
+/// cell's window then reads in part. Over a run's 32 cells (128 pixels with the default grid)
+/// the direction of a VENµS L1C turns by about 10⁻⁵ degree, which moves the largest shift by
+/// less than 10⁻⁵ pixel.
+const RUN_CELLS: usize = 32;
+
+/// A cell whose reference window has the contrast to be matched.
+struct Ready {
+    /// First column of its window.
+    first_col: isize,
+    /// The reference window, centred, row by row; its sum and sum of squares.
+    a: Vec<f64>,
+    sa: f64,
+    saa: f64,
+    /// Correlation at each shift explored (-1: no score).
+    scores: Vec<f64>,
 }
 
-impl Window<'_> {
-    /// Σb, Σb² and Σa·b over the window, b the secondary interpolated with the separable
-    /// weights `wr` (rows) and `wc` (columns) into `b`, `a` the reference window row by row.
-    /// The sums run in `LANES` interleaved partial sums, which the compiler vectorises.
-    fn sums<const N: usize>(
-        &self,
-        a: &[f64],
-        b: &mut [f64],
+/// The secondary band interpolated at one shift over the rows of a correlation window and the
+/// columns of a run's windows, and its column sums.
+#[derive(Default)]
+struct Shifted {
+    /// Rows of `width` values.
+    values: Vec<f64>,
+    width: usize,
+    /// Σb and Σb² over each column.
+    sum: Vec<f64>,
+    squares: Vec<f64>,
+}
+
+impl Shifted {
+    /// Interpolates `height` rows × `width` columns with the separable weights `wr` (rows) and
+    /// `wc` (columns), output sample (y, x) reading the `N` × `N` samples from (y, x) of
+    /// `secondary` (rows of `cols` samples, from `first_col`), and sums its columns.
+    fn fill<const N: usize>(
+        &mut self,
+        secondary: &[f64],
+        (cols, first_col): (usize, usize),
+        (height, width): (usize, usize),
         wr: [f64; N],
         wc: [f64; N],
-    ) -> (f64, f64, f64) {
-        const LANES: usize = 8;
+    ) {
         let w: [[f64; N]; N] = std::array::from_fn(|i| std::array::from_fn(|j| wr[i] * wc[j]));
-        for (y, brow) in b.chunks_exact_mut(self.width).enumerate() {
+        self.width = width;
+        self.values.resize(height * width, 0.0);
+        for (y, out) in self.values.chunks_exact_mut(width).enumerate() {
             let taps: [&[f64]; N] = std::array::from_fn(|i| {
-                let start = (y + i) * self.cols + self.first_col;
-                &self.secondary[start..start + self.width + N - 1]
+                let start = (y + i) * cols + first_col;
+                &secondary[start..start + width + N - 1]
             });
-            for (x, out) in brow.iter_mut().enumerate() {
+            for (x, out) in out.iter_mut().enumerate() {
                 let mut v = 0.0;
                 for (wi, row) in w.iter().zip(&taps) {
                     for (wij, s) in wi.iter().zip(&row[x..x + N]) {
@@ -464,22 +490,34 @@ impl Window<'_> {
                 *out = v;
             }
         }
-        let (mut sb, mut sbb, mut sab) = ([0.0; LANES], [0.0; LANES], [0.0; LANES]);
-        let (mut bc, mut ac) = (b.chunks_exact(LANES), a.chunks_exact(LANES));
-        for (bx, ax) in (&mut bc).zip(&mut ac) {
-            for k in 0..LANES {
-                sb[k] += bx[k];
-                sbb[k] += bx[k] * bx[k];
-                sab[k] += ax[k] * bx[k];
+        self.sum.clear();
+        self.sum.resize(width, 0.0);
+        self.squares.clear();
+        self.squares.resize(width, 0.0);
+        for row in self.values.chunks_exact(width) {
+            for ((s, q), &b) in self.sum.iter_mut().zip(self.squares.iter_mut()).zip(row) {
+                *s += b;
+                *q += b * b;
             }
         }
-        for (k, (bv, av)) in bc.remainder().iter().zip(ac.remainder()).enumerate() {
-            sb[k] += bv;
-            sbb[k] += bv * bv;
-            sab[k] += av * bv;
+    }
+
+    /// Σb, Σb² and Σa·b over the window whose first column is `x0`, `a` the reference window
+    /// (rows of `acc.len()`); `acc` holds the partial Σa·b of each window column.
+    fn sums(&self, x0: usize, a: &[f64], acc: &mut [f64]) -> (f64, f64, f64) {
+        let w = acc.len();
+        acc.fill(0.0);
+        for (arow, brow) in a.chunks_exact(w).zip(self.values.chunks_exact(self.width)) {
+            for ((s, &av), &bv) in acc.iter_mut().zip(arow).zip(&brow[x0..x0 + w]) {
+                *s += av * bv;
+            }
         }
-        let total = |v: [f64; LANES]| v.iter().sum::<f64>();
-        (total(sb), total(sbb), total(sab))
+        let total = |v: &[f64]| v.iter().sum::<f64>();
+        (
+            total(&self.sum[x0..x0 + w]),
+            total(&self.squares[x0..x0 + w]),
+            total(acc),
+        )
     }
 }
 
@@ -647,13 +685,11 @@ impl Stereo {
     fn correlate_row(&mut self, gi: usize) {
         let gc = self.shape.1;
         let this = &*self;
-        let row: Vec<(Cell, bool)> = (0..gc)
+        let runs: Vec<Vec<(Cell, bool)>> = (0..gc.div_ceil(RUN_CELLS))
             .into_par_iter()
-            .map(|gj| {
-                let mut correlated = false;
-                (this.correlate(gi, gj, &mut correlated), correlated)
-            })
+            .map(|k| this.correlate_run(gi, k * RUN_CELLS..((k + 1) * RUN_CELLS).min(gc)))
             .collect();
+        let row = runs.into_iter().flatten();
         for (to, (cell, correlated)) in self.cells[gi * gc..(gi + 1) * gc].iter_mut().zip(row) {
             *to = cell;
             self.correlated += usize::from(correlated);
@@ -671,8 +707,43 @@ impl Stereo {
         band[(r as usize - rows.row0) * rows.cols + c as usize]
     }
 
-    /// The cell (gi, gj); `correlated` is set when its window has the contrast to be matched.
-    fn correlate(&self, gi: usize, gj: usize, correlated: &mut bool) -> Cell {
+    /// The cells `run` of grid row `gi`, and whether each had the contrast to be matched.
+    fn correlate_run(&self, gi: usize, run: std::ops::Range<usize>) -> Vec<(Cell, bool)> {
+        let p = &self.p;
+        let (rc, mid) = centre(p, gi, (run.start + run.end - 1) / 2);
+        let mut cells: Vec<(Cell, Option<Ready>)> = run.map(|gj| self.prepare(gi, gj)).collect();
+        let e = self.views.at(rc as f64, mid as f64).epipolar();
+        let norm = e.0.hypot(e.1);
+        let mut lo = 0;
+        if norm > 0.0 {
+            let u = (e.0 / norm, e.1 / norm);
+            lo = (-p.dem_margin * norm).floor() as i64 - 1;
+            let mut hi = (p.max_altitude * norm).ceil() as i64 + 1;
+            // The exploration limits, in steps along u.
+            for (comp, limit) in [(u.0.abs(), p.exploration.1), (u.1.abs(), p.exploration.0)] {
+                if comp > 1e-9 {
+                    hi = hi.min((limit as f64 / comp).floor() as i64);
+                }
+            }
+            lo = lo.max(-hi);
+            let mut ready: Vec<&mut Ready> =
+                cells.iter_mut().filter_map(|(_, r)| r.as_mut()).collect();
+            if hi - lo >= 3 && !ready.is_empty() {
+                self.score(rc as isize, lo..=hi, u, &mut ready);
+            }
+        }
+        cells
+            .into_iter()
+            .map(|(cell, ready)| match ready {
+                None => (cell, false),
+                Some(r) => (peak(p, cell, lo, &r.scores), true),
+            })
+            .collect()
+    }
+
+    /// The cell (gi, gj) with its mean reflectance, and its reference window when it is bright
+    /// enough and has the contrast to be matched.
+    fn prepare(&self, gi: usize, gj: usize) -> (Cell, Option<Ready>) {
         let p = &self.p;
         let rows = &self.rows;
         let mut cell = self.cells[gi * self.shape.1 + gj];
@@ -688,11 +759,11 @@ impl Stereo {
             }
         }
         if n == 0 {
-            return cell;
+            return (cell, None);
         }
         cell.reflectance = (sum / n as f64) as f32;
         if f64::from(cell.reflectance) < p.min_reflectance {
-            return cell;
+            return (cell, None);
         }
         let (rc, cc) = centre(p, gi, gj);
         let (hl, hc) = (p.half_window.0 as isize, p.half_window.1 as isize);
@@ -704,7 +775,7 @@ impl Stereo {
             for x in -hc..=hc {
                 let v = Self::value(&rows.reference, rows, rc + y, cc + x);
                 if !v.is_finite() {
-                    return cell;
+                    return (cell, None);
                 }
                 a.push(f64::from(v));
             }
@@ -715,131 +786,90 @@ impl Stereo {
         }
         let saa: f64 = a.iter().map(|v| v * v).sum();
         if (saa / wn as f64).sqrt() < MIN_WINDOW_STD {
-            return cell;
+            return (cell, None);
         }
-        *correlated = true;
-        let v = self.views.at(rc as f64, cc as f64);
-        let e = v.epipolar();
-        let norm = e.0.hypot(e.1);
-        if norm <= 0.0 {
-            return cell;
-        }
-        let u = (e.0 / norm, e.1 / norm);
-        let lo = (-p.dem_margin * norm).floor() as i64 - 1;
-        let mut hi = (p.max_altitude * norm).ceil() as i64 + 1;
-        // The exploration limits, in steps along u.
-        for (comp, limit) in [(u.0.abs(), p.exploration.1), (u.1.abs(), p.exploration.0)] {
-            if comp > 1e-9 {
-                hi = hi.min((limit as f64 / comp).floor() as i64);
-            }
-        }
-        let lo = lo.max(-hi);
-        if hi - lo < 3 {
-            return cell;
-        }
-        let sa: f64 = a.iter().sum();
-        let mut b = vec![0.0; a.len()];
-        let scores: Vec<f64> = (lo..=hi)
-            .map(|s| self.zncc(&a, sa, saa, &mut b, rc, cc, s as f64 * u.1, s as f64 * u.0))
-            .collect();
-        let (mut k, mut best) = (0usize, f64::MIN);
-        for (i, &c) in scores.iter().enumerate() {
-            if c > best {
-                best = c;
-                k = i;
-            }
-        }
-        cell.score = best as f32;
-        if best < p.initial_threshold || k == 0 || k + 1 == scores.len() {
-            return cell;
-        }
-        // Another local maximum almost as good: a periodic landscape.
-        let rival = (1..scores.len() - 1)
-            .filter(|&i| i.abs_diff(k) >= 2)
-            .filter(|&i| scores[i] >= scores[i - 1] && scores[i] >= scores[i + 1])
-            .map(|i| scores[i])
-            .fold(f64::MIN, f64::max);
-        if best - rival < p.periodic_threshold {
-            return cell;
-        }
-        let (m, c0, pl) = (scores[k - 1], best, scores[k + 1]);
-        let denom = m - 2.0 * c0 + pl;
-        let (delta, peak) = if denom < 0.0 {
-            let d = (0.5 * (m - pl) / denom).clamp(-0.5, 0.5);
-            (d, c0 - 0.25 * (m - pl) * d)
-        } else {
-            (0.0, c0)
+        let sa = a.iter().sum();
+        let ready = Ready {
+            first_col: cc - hc,
+            a,
+            sa,
+            saa,
+            scores: Vec::new(),
         };
-        cell.score = peak as f32;
-        if peak < p.final_threshold {
-            return cell;
-        }
-        cell.disparity = ((lo + k as i64) as f64 + delta) as f32;
-        cell
+        (cell, Some(ready))
     }
 
-    /// Zero-mean normalised correlation of the centred reference window `a` (sum `sa`, sum of
-    /// squares `saa`) with the secondary band shifted by (`dr`, `dc`) pixels (interpolated into
-    /// `b`, as long as `a`); -1 where the shifted window leaves the rows held, meets a no-data
-    /// sample or has no contrast.
-    #[allow(clippy::too_many_arguments)]
-    fn zncc(
+    /// Zero-mean normalised correlation of each cell's reference window (in `ready`, a run's
+    /// cells of the grid row whose windows are centred on line `rc`, in column order) with the
+    /// secondary band shifted by s·`u` pixels (`u`: columns, lines), s in `shifts`; -1 where
+    /// the shifted window leaves the rows held, meets a no-data sample or has no contrast.
+    fn score(
         &self,
-        a: &[f64],
-        sa: f64,
-        saa: f64,
-        b: &mut [f64],
         rc: isize,
-        cc: isize,
-        dr: f64,
-        dc: f64,
-    ) -> f64 {
+        shifts: std::ops::RangeInclusive<i64>,
+        u: (f64, f64),
+        ready: &mut [&mut Ready],
+    ) {
         let p = &self.p;
         let rows = &self.rows;
         let (hl, hc) = (p.half_window.0 as isize, p.half_window.1 as isize);
-        let (r0, c0) = (dr.floor(), dc.floor());
-        let (fr, fc) = (dr - r0, dc - c0);
-        let (r0, c0) = (r0 as isize, c0 as isize);
-        // the secondary samples the window reads: rows and columns held, else no score
-        // taps per axis and the offset of the first from the sample below the point (the
-        // nearest sample is the next one from half a pixel on)
-        let (taps, row_offset, col_offset) = match p.spline {
-            Spline::Nearest => (1, isize::from(fr >= 0.5), isize::from(fc >= 0.5)),
-            Spline::Linear => (2, 0, 0),
-            Spline::Cubic => (4, -1, -1),
-        };
-        let (first_row, first_col) = (rc - hl + r0 + row_offset, cc - hc + c0 + col_offset);
-        let (last_row, last_col) = (first_row + 2 * hl + taps - 1, first_col + 2 * hc + taps - 1);
-        if first_row < rows.row0 as isize
-            || last_row >= (rows.row0 + rows.held()) as isize
-            || first_col < 0
-            || last_col >= rows.cols as isize
-        {
-            return -1.0;
+        let (height, width) = ((2 * hl + 1) as usize, (2 * hc + 1) as usize);
+        let n = (height * width) as f64;
+        let mut shifted = Shifted::default();
+        let mut acc = vec![0.0; width];
+        for s in shifts {
+            let (dr, dc) = (s as f64 * u.1, s as f64 * u.0);
+            let (r0, c0) = (dr.floor(), dc.floor());
+            let (fr, fc) = (dr - r0, dc - c0);
+            let (r0, c0) = (r0 as isize, c0 as isize);
+            // taps per axis and the offset of the first from the sample below the point (the
+            // nearest sample is the next one from half a pixel on)
+            let (taps, row_offset, col_offset) = match p.spline {
+                Spline::Nearest => (1, isize::from(fr >= 0.5), isize::from(fc >= 0.5)),
+                Spline::Linear => (2, 0, 0),
+                Spline::Cubic => (4, -1, -1),
+            };
+            // the secondary samples a window reads: rows and columns held, else no score
+            let first_row = rc - hl + r0 + row_offset;
+            let last_row = first_row + 2 * hl + taps - 1;
+            let first_col = |r: &Ready| r.first_col + c0 + col_offset;
+            let inside = |r: &Ready| {
+                first_col(r) >= 0 && first_col(r) + 2 * hc + taps - 1 < rows.cols as isize
+            };
+            let (Some(first), Some(last)) = (
+                ready.iter().find(|r| inside(r)),
+                ready.iter().rev().find(|r| inside(r)),
+            ) else {
+                ready.iter_mut().for_each(|r| r.scores.push(-1.0));
+                continue;
+            };
+            if first_row < rows.row0 as isize || last_row >= (rows.row0 + rows.held()) as isize {
+                ready.iter_mut().for_each(|r| r.scores.push(-1.0));
+                continue;
+            }
+            let (x0, x1) = (first_col(first), first_col(last) + width as isize);
+            let secondary = &rows.secondary[(first_row as usize - rows.row0) * rows.cols..];
+            let at = (rows.cols, x0 as usize);
+            let shape = (height, (x1 - x0) as usize);
+            match p.spline {
+                Spline::Nearest => shifted.fill(secondary, at, shape, [1.0], [1.0]),
+                Spline::Linear => {
+                    shifted.fill(secondary, at, shape, [1.0 - fr, fr], [1.0 - fc, fc])
+                }
+                Spline::Cubic => {
+                    shifted.fill(secondary, at, shape, resample::keys(fr), resample::keys(fc))
+                }
+            }
+            for r in ready.iter_mut() {
+                let score = if inside(r) {
+                    let (sb, sbb, sab) = shifted.sums((first_col(r) - x0) as usize, &r.a, &mut acc);
+                    zncc(n, (r.sa, r.saa), (sb, sbb, sab))
+                } else {
+                    -1.0
+                };
+                r.scores.push(score);
+            }
         }
-        let window = Window {
-            secondary: &rows.secondary[(first_row as usize - rows.row0) * rows.cols..],
-            cols: rows.cols,
-            first_col: first_col as usize,
-            width: (2 * hc + 1) as usize,
-        };
-        let (sb, sbb, sab) = match p.spline {
-            Spline::Nearest => window.sums(a, b, [1.0], [1.0]),
-            Spline::Linear => window.sums(a, b, [1.0 - fr, fr], [1.0 - fc, fc]),
-            Spline::Cubic => window.sums(a, b, resample::keys(fr), resample::keys(fc)),
-        };
-        // a no-data sample makes the sums NaN
-        if !(sb.is_finite() && sbb.is_finite() && sab.is_finite()) {
-            return -1.0;
-        }
-        let n = a.len() as f64;
-        let mb = sb / n;
-        let sbb = sbb - sb * mb;
-        // no contrast (a flat window leaves only rounding here)
-        if sbb <= n * FLAT_VARIANCE {
-            return -1.0;
-        }
-        (sab - mb * sa) / (saa * sbb).sqrt()
     }
 
     /// Correlates what is left and classifies the cells (module doc, steps 2 to 6);
@@ -856,6 +886,65 @@ impl Stereo {
         }
         classify(self, dem)
     }
+}
+
+/// Zero-mean normalised correlation over a window of `n` samples, from the reference's sum and
+/// sum of squares about its mean and the secondary's Σb, Σb² and Σa·b; -1 when the secondary
+/// window meets a no-data sample (the sums are NaN) or has no contrast.
+fn zncc(n: f64, (sa, saa): (f64, f64), (sb, sbb, sab): (f64, f64, f64)) -> f64 {
+    if !(sb.is_finite() && sbb.is_finite() && sab.is_finite()) {
+        return -1.0;
+    }
+    let mb = sb / n;
+    let sbb = sbb - sb * mb;
+    // no contrast (a flat window leaves only rounding here)
+    if sbb <= n * FLAT_VARIANCE {
+        return -1.0;
+    }
+    (sab - mb * sa) / (saa * sbb).sqrt()
+}
+
+/// The cell with its disparity from its correlation `scores` at the shifts from `lo` on (module
+/// doc, step 1): the best integer shift, refined by a parabola, when it passes the thresholds,
+/// is not on the search's border and has no rival.
+fn peak(p: &StereoParams, mut cell: Cell, lo: i64, scores: &[f64]) -> Cell {
+    if scores.is_empty() {
+        return cell;
+    }
+    let (mut k, mut best) = (0usize, f64::MIN);
+    for (i, &c) in scores.iter().enumerate() {
+        if c > best {
+            best = c;
+            k = i;
+        }
+    }
+    cell.score = best as f32;
+    if best < p.initial_threshold || k == 0 || k + 1 == scores.len() {
+        return cell;
+    }
+    // Another local maximum almost as good: a periodic landscape.
+    let rival = (1..scores.len() - 1)
+        .filter(|&i| i.abs_diff(k) >= 2)
+        .filter(|&i| scores[i] >= scores[i - 1] && scores[i] >= scores[i + 1])
+        .map(|i| scores[i])
+        .fold(f64::MIN, f64::max);
+    if best - rival < p.periodic_threshold {
+        return cell;
+    }
+    let (m, c0, pl) = (scores[k - 1], best, scores[k + 1]);
+    let denom = m - 2.0 * c0 + pl;
+    let (delta, peak) = if denom < 0.0 {
+        let d = (0.5 * (m - pl) / denom).clamp(-0.5, 0.5);
+        (d, c0 - 0.25 * (m - pl) * d)
+    } else {
+        (0.0, c0)
+    };
+    cell.score = peak as f32;
+    if peak < p.final_threshold {
+        return cell;
+    }
+    cell.disparity = ((lo + k as i64) as f64 + delta) as f32;
+    cell
 }
 
 /// Pixel (line, column) at the centre of grid cell (gi, gj).
@@ -1445,5 +1534,89 @@ mod tests {
         assert_eq!(m[75 * cols + 75], CLD_CLOUD);
         // the textured ground is bright enough to be matched, at zero disparity
         assert_eq!(m[10 * cols + 10], CLD_GROUND);
+    }
+
+    /// The scores of a run's cells, taken together from shared interpolated rows, are those of
+    /// each window correlated on its own by the definition (bilinear samples, then ZNCC), along
+    /// a slanted epipolar direction and at the image's edges, where shifted windows leave it.
+    #[test]
+    fn a_runs_shared_scores_are_each_windows_own() {
+        let (lines, cols) = (60usize, 90usize);
+        let p = params();
+        let views = |_: f64, _: f64| Views {
+            reference: (0.003, 0.01),
+            secondary: (0.0, 0.005),
+            detectors: [(0.0, 0.0); 4],
+        };
+        let mut st = Stereo::new(p.clone(), lines, cols, &views);
+        let tex = |k: usize, f: f64| {
+            let (r, c) = ((k / cols) as f64, (k % cols) as f64);
+            0.3 + 0.1 * (r * 0.37 * f).sin() * (c * 0.29).cos()
+                + 0.05 * ((r * 0.11 - c * 0.23) * f).sin()
+        };
+        st.rows.reference = (0..lines * cols).map(|k| tex(k, 1.0) as f32).collect();
+        st.rows.secondary = (0..lines * cols).map(|k| tex(k, 1.3)).collect();
+        st.rows.reflectance = vec![0.3; lines * cols];
+        st.received = lines;
+        let e = views(0.0, 0.0).epipolar();
+        let u = (e.0 / e.0.hypot(e.1), e.1 / e.0.hypot(e.1));
+        let gi = 7;
+        let (rc, _) = centre(&p, gi, 0);
+        let shifts = -5..=12;
+        let mut cells: Vec<(usize, Ready)> = (0..st.shape.1)
+            .filter_map(|gj| Some((gj, st.prepare(gi, gj).1?)))
+            .collect();
+        let mut ready: Vec<&mut Ready> = cells.iter_mut().map(|(_, r)| r).collect();
+        st.score(rc as isize, shifts.clone(), u, &mut ready);
+        let b = &st.rows.secondary;
+        let bilinear = |y: f64, x: f64| {
+            let (r0, c0) = (y.floor(), x.floor());
+            let (fy, fx) = (y - r0, x - c0);
+            let (r0, c0) = (r0 as usize, c0 as usize);
+            let s = |r: usize, c: usize| b[r * cols + c];
+            (1.0 - fy) * ((1.0 - fx) * s(r0, c0) + fx * s(r0, c0 + 1))
+                + fy * ((1.0 - fx) * s(r0 + 1, c0) + fx * s(r0 + 1, c0 + 1))
+        };
+        let (mut scored, mut edge) = (0, 0);
+        for (gj, r) in &cells {
+            let (_, cc) = centre(&p, gi, *gj);
+            for (k, s) in shifts.clone().enumerate() {
+                let (dr, dc) = (s as f64 * u.1, s as f64 * u.0);
+                let mut pairs = vec![];
+                for y in -5..=5 {
+                    for x in -5..=5 {
+                        let (py, px) = ((rc as i64 + y) as f64 + dr, (cc as i64 + x) as f64 + dc);
+                        let inside = px >= 0.0 && px.floor() + 1.0 < cols as f64;
+                        let a = st.rows.reference
+                            [(rc as i64 + y) as usize * cols + (cc as i64 + x) as usize];
+                        pairs.push((f64::from(a), inside.then(|| bilinear(py, px))));
+                    }
+                }
+                let want = if pairs.iter().all(|(_, b)| b.is_some()) {
+                    let n = pairs.len() as f64;
+                    let ma = pairs.iter().map(|(a, _)| a).sum::<f64>() / n;
+                    let mb = pairs.iter().map(|(_, b)| b.unwrap()).sum::<f64>() / n;
+                    let (mut ab, mut aa, mut bb) = (0.0, 0.0, 0.0);
+                    for (a, b) in &pairs {
+                        let (da, db) = (a - ma, b.unwrap() - mb);
+                        (ab, aa, bb) = (ab + da * db, aa + da * da, bb + db * db);
+                    }
+                    scored += 1;
+                    ab / (aa * bb).sqrt()
+                } else {
+                    edge += 1;
+                    -1.0
+                };
+                let got = r.scores[k];
+                assert!(
+                    (got - want).abs() < 1e-9,
+                    "cell {gj}, shift {s}: {got} against {want}"
+                );
+            }
+        }
+        assert!(
+            scored > 100 && edge > 5,
+            "{scored} scored, {edge} at the edge"
+        );
     }
 }
