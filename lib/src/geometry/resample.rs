@@ -82,6 +82,38 @@ impl<T: Copy> Window<'_, T> {
     }
 }
 
+impl Window<'_, f32> {
+    /// Σᵢ `wr`ᵢ Σⱼ `wc`ⱼ · sample(`r` + i, `c` + j), the samples clamped to the window's edges.
+    /// Read in place where the samples are inside (a copy of the block first, as
+    /// [`Window::block`] makes, was a tenth of the kernel's time).
+    #[inline(always)]
+    fn weighted<const N: usize>(&self, r: isize, c: isize, wr: [f64; N], wc: [f64; N]) -> f64 {
+        let row_sum = |samples: &[f32]| {
+            let mut v = 0.0f64;
+            for (wcj, &s) in wc.iter().zip(samples) {
+                v += wcj * f64::from(s);
+            }
+            v
+        };
+        let mut acc = 0.0f64;
+        if r >= 0
+            && c >= 0
+            && r + N as isize <= self.rows as isize
+            && c + N as isize <= self.cols as isize
+        {
+            let start = r as usize * self.cols + c as usize;
+            for (i, wri) in wr.iter().enumerate() {
+                acc += wri * row_sum(&self.data[start + i * self.cols..][..N]);
+            }
+        } else {
+            for (wri, samples) in wr.iter().zip(&self.block::<N>(r, c)) {
+                acc += wri * row_sum(samples);
+            }
+        }
+        acc
+    }
+}
+
 /// `x` rounded down (`f64::floor` is a libm call per value on the baseline x86-64 target; the
 /// cast that truncates is one instruction). For |x| < 2⁶³.
 fn floor(x: f64) -> f64 {
@@ -161,19 +193,7 @@ impl Spot {
                 let bottom = c * (1.0 - fc) + d * fc;
                 top * (1.0 - fr) + bottom * fr
             }
-            Resampling::Cubic => {
-                let (wr, wc) = (keys(fr), keys(fc));
-                let block = img.block::<4>(r0 - 1, c0 - 1);
-                let mut acc = 0.0f64;
-                for (wri, samples) in wr.iter().zip(&block) {
-                    let mut row = 0.0f64;
-                    for (wcj, &v) in wc.iter().zip(samples) {
-                        row += wcj * f64::from(v);
-                    }
-                    acc += wri * row;
-                }
-                acc as f32
-            }
+            Resampling::Cubic => img.weighted(r0 - 1, c0 - 1, keys(fr), keys(fc)) as f32,
         }
     }
 
