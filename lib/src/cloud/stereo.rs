@@ -63,6 +63,7 @@
 //! per-cell results (a sixteenth of the pixels with the default 4 × 4 grid) are held whole.
 //! Every cell is computed the same way whatever the thread count.
 
+use std::ops::Range;
 use std::path::Path;
 
 use rayon::prelude::*;
@@ -696,19 +697,19 @@ impl Stereo {
         }
     }
 
-    fn value(band: &[f32], rows: &Rows, r: isize, c: isize) -> f32 {
-        if r < rows.row0 as isize
-            || c < 0
-            || c >= rows.cols as isize
-            || r >= (rows.row0 + rows.held()) as isize
-        {
-            return f32::NAN;
+    /// The samples of `band` in columns `cols` of image row `r`, or `None` where the row is not
+    /// held or the columns leave the image.
+    fn span<'a>(band: &'a [f32], rows: &Rows, r: isize, cols: Range<isize>) -> Option<&'a [f32]> {
+        let held = rows.row0 as isize..(rows.row0 + rows.held()) as isize;
+        if !held.contains(&r) || cols.start < 0 || cols.end > rows.cols as isize {
+            return None;
         }
-        band[(r as usize - rows.row0) * rows.cols + c as usize]
+        let start = (r as usize - rows.row0) * rows.cols;
+        band.get(start + cols.start as usize..start + cols.end as usize)
     }
 
     /// The cells `run` of grid row `gi`, and whether each had the contrast to be matched.
-    fn correlate_run(&self, gi: usize, run: std::ops::Range<usize>) -> Vec<(Cell, bool)> {
+    fn correlate_run(&self, gi: usize, run: Range<usize>) -> Vec<(Cell, bool)> {
         let p = &self.p;
         let (rc, mid) = centre(p, gi, (run.start + run.end - 1) / 2);
         let mut cells: Vec<(Cell, Option<Ready>)> = run.map(|gj| self.prepare(gi, gj)).collect();
@@ -749,9 +750,10 @@ impl Stereo {
         let mut cell = self.cells[gi * self.shape.1 + gj];
         // Mean reflectance over the cell.
         let (mut sum, mut n) = (0.0f64, 0usize);
+        let cell_cols = (gj * p.step.1) as isize..((gj + 1) * p.step.1).min(self.cols) as isize;
         for r in gi * p.step.0..((gi + 1) * p.step.0).min(self.lines) {
-            for c in gj * p.step.1..((gj + 1) * p.step.1).min(self.cols) {
-                let v = Self::value(&rows.reflectance, rows, r as isize, c as isize);
+            let span = Self::span(&rows.reflectance, rows, r as isize, cell_cols.clone());
+            for &v in span.unwrap_or_default() {
                 if v.is_finite() {
                     sum += f64::from(v);
                     n += 1;
@@ -772,8 +774,10 @@ impl Stereo {
         let wn = ((2 * hl + 1) * (2 * hc + 1)) as usize;
         let mut a = Vec::with_capacity(wn);
         for y in -hl..=hl {
-            for x in -hc..=hc {
-                let v = Self::value(&rows.reference, rows, rc + y, cc + x);
+            let Some(span) = Self::span(&rows.reference, rows, rc + y, cc - hc..cc + hc + 1) else {
+                return (cell, None);
+            };
+            for &v in span {
                 if !v.is_finite() {
                     return (cell, None);
                 }
@@ -1376,7 +1380,7 @@ impl StereoResult {
     /// mask, interpolated bilinearly between cell centres, reaches `Binarization_Threshold`
     /// (never in cells without a valid pixel); else [`CLD_GROUND`] in the bright cells the
     /// correlation measured at the ground; else 0.
-    pub fn mask_rows(&self, rows: std::ops::Range<usize>) -> Vec<i16> {
+    pub fn mask_rows(&self, rows: Range<usize>) -> Vec<i16> {
         let p = &self.params;
         let (gl, gc) = self.shape;
         let t = p.binarization_threshold as f32;
