@@ -21,7 +21,7 @@
 //!    `Exploration_Column_Number` columns; the secondary band is interpolated at the shifted
 //!    positions with a spline of `Spline_Order` 0 (nearest), 1 (bilinear) or 3 (cubic); e is
 //!    taken at the middle of each run of 32 cells of a grid row, whose windows then share
-//!    every shift's interpolated rows (VIP: e turns by 10⁻⁵ degree over a run). The best
+//!    every shift's interpolated rows (VIP: e turns by 4·10⁻⁵ degree over a run). The best
 //!    integer shift must correlate at `Initial_Resemblance_Threshold` or better and not be on
 //!    the border of the search; a parabola through it and its neighbours gives the sub-pixel
 //!    disparity, whose peak must reach `Final_Resemblance_Threshold`. When another local
@@ -433,8 +433,8 @@ pub struct Cell {
 /// Cells of a grid row correlated together, a *run*: they share the epipolar direction, taken
 /// at the run's middle cell, and with it every shift's interpolated secondary rows, which each
 /// cell's window then reads in part. Over a run's 32 cells (128 pixels with the default grid)
-/// the direction of a VENµS L1C turns by about 10⁻⁵ degree, which moves the largest shift by
-/// less than 10⁻⁵ pixel.
+/// the direction of a VENµS L1C turns by about 4·10⁻⁵ degree, which moves the largest shift
+/// (45 pixels) by less than 3·10⁻⁵ pixel.
 const RUN_CELLS: usize = 32;
 
 /// A cell whose reference window has the contrast to be matched.
@@ -1541,86 +1541,112 @@ mod tests {
     }
 
     /// The scores of a run's cells, taken together from shared interpolated rows, are those of
-    /// each window correlated on its own by the definition (bilinear samples, then ZNCC), along
-    /// a slanted epipolar direction and at the image's edges, where shifted windows leave it.
+    /// each window correlated on its own by the definition (each sample interpolated on its
+    /// own, then ZNCC), for every spline, along a slanted epipolar direction and at the image's
+    /// edges, where shifted windows leave it.
     #[test]
     fn a_runs_shared_scores_are_each_windows_own() {
         let (lines, cols) = (60usize, 90usize);
-        let p = params();
         let views = |_: f64, _: f64| Views {
             reference: (0.003, 0.01),
             secondary: (0.0, 0.005),
             detectors: [(0.0, 0.0); 4],
         };
-        let mut st = Stereo::new(p.clone(), lines, cols, &views);
         let tex = |k: usize, f: f64| {
             let (r, c) = ((k / cols) as f64, (k % cols) as f64);
             0.3 + 0.1 * (r * 0.37 * f).sin() * (c * 0.29).cos()
                 + 0.05 * ((r * 0.11 - c * 0.23) * f).sin()
         };
-        st.rows.reference = (0..lines * cols).map(|k| tex(k, 1.0) as f32).collect();
-        st.rows.secondary = (0..lines * cols).map(|k| tex(k, 1.3)).collect();
-        st.rows.reflectance = vec![0.3; lines * cols];
-        st.received = lines;
         let e = views(0.0, 0.0).epipolar();
         let u = (e.0 / e.0.hypot(e.1), e.1 / e.0.hypot(e.1));
-        let gi = 7;
-        let (rc, _) = centre(&p, gi, 0);
-        let shifts = -5..=12;
-        let mut cells: Vec<(usize, Ready)> = (0..st.shape.1)
-            .filter_map(|gj| Some((gj, st.prepare(gi, gj).1?)))
-            .collect();
-        let mut ready: Vec<&mut Ready> = cells.iter_mut().map(|(_, r)| r).collect();
-        st.score(rc as isize, shifts.clone(), u, &mut ready);
-        let b = &st.rows.secondary;
-        let bilinear = |y: f64, x: f64| {
-            let (r0, c0) = (y.floor(), x.floor());
-            let (fy, fx) = (y - r0, x - c0);
-            let (r0, c0) = (r0 as usize, c0 as usize);
-            let s = |r: usize, c: usize| b[r * cols + c];
-            (1.0 - fy) * ((1.0 - fx) * s(r0, c0) + fx * s(r0, c0 + 1))
-                + fy * ((1.0 - fx) * s(r0 + 1, c0) + fx * s(r0 + 1, c0 + 1))
-        };
-        let (mut scored, mut edge) = (0, 0);
-        for (gj, r) in &cells {
-            let (_, cc) = centre(&p, gi, *gj);
-            for (k, s) in shifts.clone().enumerate() {
-                let (dr, dc) = (s as f64 * u.1, s as f64 * u.0);
-                let mut pairs = vec![];
-                for y in -5..=5 {
-                    for x in -5..=5 {
-                        let (py, px) = ((rc as i64 + y) as f64 + dr, (cc as i64 + x) as f64 + dc);
-                        let inside = px >= 0.0 && px.floor() + 1.0 < cols as f64;
-                        let a = st.rows.reference
-                            [(rc as i64 + y) as usize * cols + (cc as i64 + x) as usize];
-                        pairs.push((f64::from(a), inside.then(|| bilinear(py, px))));
+        for spline in [Spline::Nearest, Spline::Linear, Spline::Cubic] {
+            let mut p = params();
+            p.spline = spline;
+            let mut st = Stereo::new(p.clone(), lines, cols, &views);
+            st.rows.reference = (0..lines * cols).map(|k| tex(k, 1.0) as f32).collect();
+            st.rows.secondary = (0..lines * cols).map(|k| tex(k, 1.3)).collect();
+            st.rows.reflectance = vec![0.3; lines * cols];
+            st.received = lines;
+            let gi = 7;
+            let (rc, _) = centre(&p, gi, 0);
+            let shifts = -5..=12;
+            let mut cells: Vec<(usize, Ready)> = (0..st.shape.1)
+                .filter_map(|gj| Some((gj, st.prepare(gi, gj).1?)))
+                .collect();
+            let mut ready: Vec<&mut Ready> = cells.iter_mut().map(|(_, r)| r).collect();
+            st.score(rc as isize, shifts.clone(), u, &mut ready);
+            let b = &st.rows.secondary;
+            // the secondary at (y, x) from the samples the spline weighs, None when one is
+            // beyond the image's columns
+            let sample = |y: f64, x: f64| -> Option<f64> {
+                let (r0, c0) = (y.floor(), x.floor());
+                let (fy, fx) = (y - r0, x - c0);
+                let (r0, c0) = (r0 as isize, c0 as isize);
+                let (first, wy, wx): (isize, Vec<f64>, Vec<f64>) = match spline {
+                    Spline::Nearest => {
+                        let (dy, dx) = (isize::from(fy >= 0.5), isize::from(fx >= 0.5));
+                        let s = |r: isize, c: isize| {
+                            (0..cols as isize)
+                                .contains(&c)
+                                .then(|| b[r as usize * cols + c as usize])
+                        };
+                        return s(r0 + dy, c0 + dx);
+                    }
+                    Spline::Linear => (0, vec![1.0 - fy, fy], vec![1.0 - fx, fx]),
+                    Spline::Cubic => (-1, resample::keys(fy).to_vec(), resample::keys(fx).to_vec()),
+                };
+                let n = wx.len() as isize;
+                if c0 + first < 0 || c0 + first + n > cols as isize {
+                    return None;
+                }
+                let mut v = 0.0;
+                for (i, wi) in wy.iter().enumerate() {
+                    for (j, wj) in wx.iter().enumerate() {
+                        let (r, c) = (r0 + first + i as isize, c0 + first + j as isize);
+                        v += wi * wj * b[r as usize * cols + c as usize];
                     }
                 }
-                let want = if pairs.iter().all(|(_, b)| b.is_some()) {
-                    let n = pairs.len() as f64;
-                    let ma = pairs.iter().map(|(a, _)| a).sum::<f64>() / n;
-                    let mb = pairs.iter().map(|(_, b)| b.unwrap()).sum::<f64>() / n;
-                    let (mut ab, mut aa, mut bb) = (0.0, 0.0, 0.0);
-                    for (a, b) in &pairs {
-                        let (da, db) = (a - ma, b.unwrap() - mb);
-                        (ab, aa, bb) = (ab + da * db, aa + da * da, bb + db * db);
+                Some(v)
+            };
+            let (mut scored, mut edge) = (0, 0);
+            for (gj, r) in &cells {
+                let (_, cc) = centre(&p, gi, *gj);
+                for (k, s) in shifts.clone().enumerate() {
+                    let (dr, dc) = (s as f64 * u.1, s as f64 * u.0);
+                    let mut pairs = vec![];
+                    for y in -5..=5 {
+                        for x in -5..=5 {
+                            let (r, c) = ((rc as i64 + y) as usize, (cc as i64 + x) as usize);
+                            let a = f64::from(st.rows.reference[r * cols + c]);
+                            pairs.push((a, sample(r as f64 + dr, c as f64 + dc)));
+                        }
                     }
-                    scored += 1;
-                    ab / (aa * bb).sqrt()
-                } else {
-                    edge += 1;
-                    -1.0
-                };
-                let got = r.scores[k];
-                assert!(
-                    (got - want).abs() < 1e-9,
-                    "cell {gj}, shift {s}: {got} against {want}"
-                );
+                    let want = if pairs.iter().all(|(_, b)| b.is_some()) {
+                        let n = pairs.len() as f64;
+                        let ma = pairs.iter().map(|(a, _)| a).sum::<f64>() / n;
+                        let mb = pairs.iter().map(|(_, b)| b.unwrap()).sum::<f64>() / n;
+                        let (mut ab, mut aa, mut bb) = (0.0, 0.0, 0.0);
+                        for (a, b) in &pairs {
+                            let (da, db) = (a - ma, b.unwrap() - mb);
+                            (ab, aa, bb) = (ab + da * db, aa + da * da, bb + db * db);
+                        }
+                        scored += 1;
+                        ab / (aa * bb).sqrt()
+                    } else {
+                        edge += 1;
+                        -1.0
+                    };
+                    let got = r.scores[k];
+                    assert!(
+                        (got - want).abs() < 1e-9,
+                        "{spline:?}, cell {gj}, shift {s}: {got} against {want}"
+                    );
+                }
             }
+            assert!(
+                scored > 100 && edge > 5,
+                "{spline:?}: {scored} scored, {edge} at the edge"
+            );
         }
-        assert!(
-            scored > 100 && edge > 5,
-            "{scored} scored, {edge} at the edge"
-        );
     }
 }
