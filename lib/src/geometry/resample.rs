@@ -62,14 +62,18 @@ impl<T: Copy> Window<'_, T> {
         self.data[r * self.cols + c]
     }
 
-    /// The `N` × `N` samples from (`r`, `c`), clamped to the window's edges.
-    fn block<const N: usize>(&self, r: isize, c: isize) -> [[T; N]; N] {
+    /// Index of sample (`r`, `c`) when the `N` × `N` samples from it are inside the window.
+    fn start<const N: usize>(&self, r: isize, c: isize) -> Option<usize> {
         let inside = r >= 0
             && c >= 0
             && r + N as isize <= self.rows as isize
             && c + N as isize <= self.cols as isize;
-        if inside {
-            let start = r as usize * self.cols + c as usize;
+        inside.then(|| r as usize * self.cols + c as usize)
+    }
+
+    /// The `N` × `N` samples from (`r`, `c`), clamped to the window's edges.
+    fn block<const N: usize>(&self, r: isize, c: isize) -> [[T; N]; N] {
+        if let Some(start) = self.start::<N>(r, c) {
             std::array::from_fn(|i| {
                 let row = &self.data[start + i * self.cols..][..N];
                 std::array::from_fn(|j| row[j])
@@ -96,12 +100,7 @@ impl Window<'_, f32> {
             v
         };
         let mut acc = 0.0f64;
-        if r >= 0
-            && c >= 0
-            && r + N as isize <= self.rows as isize
-            && c + N as isize <= self.cols as isize
-        {
-            let start = r as usize * self.cols + c as usize;
+        if let Some(start) = self.start::<N>(r, c) {
             for (i, wri) in wr.iter().enumerate() {
                 acc += wri * row_sum(&self.data[start + i * self.cols..][..N]);
             }
