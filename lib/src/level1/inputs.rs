@@ -2,6 +2,7 @@
 //! product (header, band images of the announced size), the GIPPs of its site, date and TDI
 //! configurations (calibration, viewing directions, REFLEC, CLOUDD, CKQLTL), and the DEM. Every problem is a bad-input error naming the file.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -164,22 +165,47 @@ impl Inputs {
             .band_image_path(&self.dir, &self.product.bands[b].code)
     }
 
-    /// Raw lines `r0..r1` of band `b` (0-based), full width, calibrated to radiance, their
-    /// flags (saturated, defective), and whether any count was not zero.
-    pub fn radiance(&self, b: usize, r0: usize, r1: usize) -> Result<(Vec<f32>, Vec<u8>, bool)> {
+    /// Raw lines `lines` of band `b` (0-based), full width, calibrated to radiance, their
+    /// flags (saturated, defective), and whether any count read was not zero. Only the lines
+    /// that `needed` gives for each run of columns are read (runs as wide as the image's
+    /// blocks, one run when its blocks span the width); the other samples are left at 0.
+    pub fn radiance(
+        &self,
+        b: usize,
+        lines: Range<usize>,
+        needed: &dyn Fn(usize) -> Vec<Option<Range<usize>>>,
+    ) -> Result<(Vec<f32>, Vec<u8>, bool)> {
         let band = &self.product.bands[b];
-        let ds = raster::open(&self.band_image(b))?;
-        let counts: Vec<f32> = raster::read_window(&ds, 1, (0, r0), (band.cols, r1 - r0))?;
-        let mut radiance = vec![0f32; counts.len()];
-        let mut flags = vec![0u8; counts.len()];
-        self.bands[b].calibration.calibrate(
-            &counts,
-            band.cols,
-            self.product.geometry.first_detector,
-            &mut radiance,
-            &mut flags,
-        );
-        Ok((radiance, flags, counts.iter().any(|&x| x != 0.0)))
+        let cols = band.cols;
+        let path = self.band_image(b);
+        let ds = raster::open(&path)?;
+        let width = raster::block_size(&ds, 1).0.min(cols);
+        let cal = &self.bands[b].calibration;
+        let first = self.product.geometry.first_detector;
+        let mut radiance = vec![0f32; lines.len() * cols];
+        let mut flags = vec![0u8; lines.len() * cols];
+        let mut signal = false;
+        for (k, run) in needed(width).into_iter().enumerate() {
+            let Some(rows) = run else { continue };
+            let rows = rows.start.max(lines.start)..rows.end.min(lines.end);
+            let run = cal.widened(k * width..(k + 1) * width, cols, first);
+            let (c0, c1) = (run.start, run.end);
+            if rows.is_empty() || c0 >= c1 {
+                continue;
+            }
+            let w = c1 - c0;
+            let counts: Vec<f32> = raster::read_window(&ds, 1, (c0, rows.start), (w, rows.len()))?;
+            signal |= counts.iter().any(|&x| x != 0.0);
+            let mut out = vec![0f32; counts.len()];
+            let mut fl = vec![0u8; counts.len()];
+            cal.calibrate(&counts, w, first + c0, &mut out, &mut fl);
+            for (i, r) in rows.enumerate() {
+                let at = (r - lines.start) * cols + c0;
+                radiance[at..at + w].copy_from_slice(&out[i * w..(i + 1) * w]);
+                flags[at..at + w].copy_from_slice(&fl[i * w..(i + 1) * w]);
+            }
+        }
+        Ok((radiance, flags, signal))
     }
 
     /// The sensor model of every band, in the map plane of `to_lonlat`'s CRS.

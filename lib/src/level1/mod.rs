@@ -396,14 +396,26 @@ impl Context<'_> {
         let grid = NodeGrid::inverse(&self.models[b], self.site, self.heights, rows.clone());
         let band = &self.inp.product.bands[b];
         let margin = kind.margin() as f64 + 1.0;
-        let (lo, hi) = grid.line_range(rows.clone());
-        let r0 = (lo - margin).floor().max(0.0) as usize;
-        let r1 = ((hi + margin).ceil().max(0.0) as usize + 1).min(band.lines);
+        // the raw lines within the kernel's reach of positions from `lo` to `hi`
+        let lines = |(lo, hi): (f64, f64)| {
+            (lo - margin).floor().max(0.0) as usize
+                ..((hi + margin).ceil().max(0.0) as usize + 1).min(band.lines)
+        };
+        let all = lines(grid.line_range(rows.clone()));
+        let (r0, r1) = (all.start, all.end);
         let n = rows.len() * cols;
         if r0 >= r1 {
             return Ok((vec![NODATA; n], vec![0; n], None));
         }
-        let (radiance, flags, signal) = self.inp.radiance(b, r0, r1)?;
+        // the image turns across the map, so each run of raw columns needs fewer lines than
+        // the whole width: only those are read and calibrated
+        let needed = |width: usize| {
+            grid.line_ranges(rows.clone(), width, band.cols.div_ceil(width), margin)
+                .into_iter()
+                .map(|r| r.map(lines))
+                .collect()
+        };
+        let (radiance, flags, signal) = self.inp.radiance(b, all, &needed)?;
         let img = Window {
             data: &radiance,
             cols: band.cols,

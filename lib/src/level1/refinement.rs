@@ -63,7 +63,11 @@ pub fn refine(inp: &mut Inputs, models: &[BandModel]) -> Result<Option<Refined>>
         .iter()
         .map(|&b| {
             let inp = &*inp;
-            move |r0: usize, r1: usize| Ok(inp.radiance(b, r0, r1)?.0)
+            let cols = inp.product.bands[b].cols;
+            move |r0: usize, r1: usize| {
+                let every_run = |width: usize| vec![Some(r0..r1); cols.div_ceil(width)];
+                Ok(inp.radiance(b, r0..r1, &every_run)?.0)
+            }
         })
         .collect();
     let bands: Vec<Band> = indexes

@@ -626,7 +626,7 @@ fn strip_height(g: &Group, opts: &StatsOptions, per_col: usize) -> Result<usize>
     let budget = opts.ram_bytes / opts.threads.max(1) as u64;
     let fit = raster::strip_rows(budget, g.width, per_col);
     let block = match g.layers.first() {
-        Some(l) => raster::block_rows(&raster::open(&l.path)?, l.band),
+        Some(l) => raster::block_size(&raster::open(&l.path)?, l.band).1,
         None => 1,
     };
     let natural = TILE_ROWS.div_ceil(block) * block;

@@ -91,6 +91,26 @@ impl BandCalibration {
         y + self.dark[j]
     }
 
+    /// The columns `cols` of lines of `width` samples whose column 0 is detector
+    /// `first_detector`, widened to the good columns around the defective ones at their ends:
+    /// [`BandCalibration::calibrate`] of the widened columns gives the whole lines' values
+    /// there (a defective column is interpolated from the nearest good ones).
+    pub fn widened(
+        &self,
+        cols: std::ops::Range<usize>,
+        width: usize,
+        first_detector: usize,
+    ) -> std::ops::Range<usize> {
+        let (mut c0, mut c1) = (cols.start, cols.end.min(width));
+        while c0 > 0 && c0 < width && self.defective[first_detector + c0] {
+            c0 -= 1;
+        }
+        while c1 > 0 && c1 < width && self.defective[first_detector + c1 - 1] {
+            c1 += 1;
+        }
+        c0..c1
+    }
+
     /// Calibrates whole image lines: `counts` holds lines of `cols` samples whose column 0 is
     /// detector `first_detector` (integer counts, or the float counts of a product corrected
     /// for stray light). Writes radiance and flags ([`SATURATED`], [`DEFECTIVE`]).
@@ -263,6 +283,41 @@ mod tests {
         let (a, b) = (rad[10], rad[13]);
         assert!((rad[11] - (a + (b - a) / 3.0)).abs() < 1e-4);
         assert!((rad[12] - (a + 2.0 * (b - a) / 3.0)).abs() < 1e-4);
+    }
+
+    #[test]
+    fn widened_columns_calibrate_as_whole_lines() {
+        let c = cal();
+        // detectors 11 and 12 (0-based) are blind; columns 0..30 are detectors 0..30, two
+        // lines of counts rising across them
+        let counts: Vec<f32> = (0..60).map(|i| 100.0 + (i % 30) as f32).collect();
+        let (mut rad, mut fl) = (vec![0f32; 60], vec![0u8; 60]);
+        c.calibrate(&counts, 30, 0, &mut rad, &mut fl);
+        for (run, want) in [
+            (0..11, 0..11),
+            (0..12, 0..14),
+            (12..20, 10..20),
+            (11..12, 10..14),
+            (13..30, 13..30),
+            (20..40, 20..30),
+        ] {
+            let w = c.widened(run.clone(), 30, 0);
+            assert_eq!(w, want, "{run:?}");
+            let part: Vec<f32> = counts
+                .chunks(30)
+                .flat_map(|line| line[w.clone()].to_vec())
+                .collect();
+            let n = w.len();
+            let (mut r, mut f) = (vec![0f32; part.len()], vec![0u8; part.len()]);
+            c.calibrate(&part, n, w.start, &mut r, &mut f);
+            for line in 0..2 {
+                for col in run.start..run.end.min(30) {
+                    let k = line * n + col - w.start;
+                    assert_eq!(r[k], rad[line * 30 + col], "{run:?} {col}");
+                    assert_eq!(f[k], fl[line * 30 + col], "{run:?} {col}");
+                }
+            }
+        }
     }
 
     #[test]

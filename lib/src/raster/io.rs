@@ -170,10 +170,12 @@ pub fn read_bands_into<T: GdalType + Copy>(
     ))
 }
 
-/// Height of the blocks (tiles or strips) of band `band` (1-based): windows aligned on it read
-/// each block once.
-pub fn block_rows(ds: &Dataset, band: usize) -> usize {
-    ds.rasterband(band).map_or(1, |b| b.block_size().1.max(1))
+/// Width and height of the blocks (tiles or strips) of band `band` (1-based): windows aligned
+/// on them read each block once.
+pub fn block_size(ds: &Dataset, band: usize) -> (usize, usize) {
+    ds.rasterband(band).map_or((1, 1), |b| {
+        (b.block_size().0.max(1), b.block_size().1.max(1))
+    })
 }
 
 /// Reads a window of band `band` (1-based) as a new row-major vector; see [`read_window_into`].

@@ -43,7 +43,7 @@ pub use distribution::{
     split_bands, BandCopy, Layout,
 };
 pub use io::{
-    block_rows, dataset_path, expect_shape, finish, flush, open, read_bands_into,
+    block_size, dataset_path, expect_shape, finish, flush, open, read_bands_into,
     read_bands_parallel, read_rows, read_window, read_window_into, write_window,
 };
 pub use rpc::{read_rpc, write_rpc_vrt, RPC_DOMAIN};
