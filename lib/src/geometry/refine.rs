@@ -32,8 +32,10 @@ use super::shift;
 use crate::error::{Result, VipError};
 use crate::raster;
 
-/// Reads the calibrated radiance of raw lines `r0..r1` of the refined band, full width.
-pub type RawRows<'a> = dyn Fn(usize, usize) -> Result<Vec<f32>> + Sync + 'a;
+/// Reads the calibrated radiance of raw lines `lines` of the refined band, full width, where
+/// the runs of columns need them (elsewhere: 0).
+pub type RawRows<'a> =
+    dyn Fn(std::ops::Range<usize>, &crate::raster::RowsPerRun) -> Result<Vec<f32>> + Sync + 'a;
 
 /// Lowest normalised correlation of a valid tie point (GEOVEN leaves the value to the
 /// correlator's configuration).
@@ -339,11 +341,31 @@ fn measure(
                 .iter()
                 .map(|&i| maps[i].lines.1)
                 .fold(f64::MIN, f64::max);
-            let (r0, r1) = (
-                (first - 3.0).floor().max(0.0) as usize,
-                ((last + 4.0).ceil() as usize).min(lines),
-            );
-            let radiance = (band.raw)(r0, r1)?;
+            // the raw lines or columns from a chip's first to its last, with the cubic
+            // kernel's reach
+            let reach = |(first, last): (f64, f64)| {
+                (first - 3.0).floor().max(0.0) as usize..((last + 4.0).ceil() as usize).min(lines)
+            };
+            let (r0, r1) = (reach((first, last)).start, reach((first, last)).end);
+            // each run of columns: the lines of the chips it meets
+            let needed = |width: usize| {
+                (0..cols.div_ceil(width))
+                    .map(|k| {
+                        let run = k * width..(k + 1) * width;
+                        group
+                            .iter()
+                            .map(|&i| &maps[i])
+                            .filter(|m| {
+                                let c = reach(m.cols);
+                                c.start < run.end && run.start < c.end
+                            })
+                            .map(|m| m.lines)
+                            .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+                            .map(reach)
+                    })
+                    .collect()
+            };
+            let radiance = (band.raw)(r0..r1, &needed)?;
             let img = Window {
                 data: &radiance,
                 cols,
@@ -384,8 +406,9 @@ struct ChipMap {
     corners: [[(f64, f64); 4]; 2],
     /// Ground (E, N) of pixel (x, y) of the chip, relative: (E0, N0, dE/dx, dN/dy).
     frame: (f64, f64, f64, f64),
-    /// Raw lines the chip spans.
+    /// Raw lines and columns the chip spans.
     lines: (f64, f64),
+    cols: (f64, f64),
 }
 
 impl ChipMap {
@@ -423,6 +446,7 @@ impl ChipMap {
             return None;
         }
         let lines = all().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
+        let cols = all().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
         Some(ChipMap {
             x0,
             y0,
@@ -431,6 +455,7 @@ impl ChipMap {
             corners,
             frame,
             lines,
+            cols,
         })
     }
 

@@ -173,7 +173,7 @@ impl Inputs {
         &self,
         b: usize,
         lines: Range<usize>,
-        needed: &dyn Fn(usize) -> Vec<Option<Range<usize>>>,
+        needed: &raster::RowsPerRun,
     ) -> Result<(Vec<f32>, Vec<u8>, bool)> {
         let band = &self.product.bands[b];
         let cols = band.cols;

@@ -63,10 +63,8 @@ pub fn refine(inp: &mut Inputs, models: &[BandModel]) -> Result<Option<Refined>>
         .iter()
         .map(|&b| {
             let inp = &*inp;
-            let cols = inp.product.bands[b].cols;
-            move |r0: usize, r1: usize| {
-                let every_run = |width: usize| vec![Some(r0..r1); cols.div_ceil(width)];
-                Ok(inp.radiance(b, r0..r1, &every_run)?.0)
+            move |lines: std::ops::Range<usize>, needed: &crate::raster::RowsPerRun| {
+                Ok(inp.radiance(b, lines, needed)?.0)
             }
         })
         .collect();

@@ -170,6 +170,10 @@ pub fn read_bands_into<T: GdalType + Copy>(
     ))
 }
 
+/// For runs of columns `width` wide (from column 0), the rows each needs read (`None`: none):
+/// what a reader that decodes only the blocks it needs is given.
+pub type RowsPerRun<'a> = dyn Fn(usize) -> Vec<Option<std::ops::Range<usize>>> + 'a;
+
 /// Width and height of the blocks (tiles or strips) of band `band` (1-based): windows aligned
 /// on them read each block once.
 pub fn block_size(ds: &Dataset, band: usize) -> (usize, usize) {

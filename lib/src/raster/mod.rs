@@ -44,7 +44,7 @@ pub use distribution::{
 };
 pub use io::{
     block_size, dataset_path, expect_shape, finish, flush, open, read_bands_into,
-    read_bands_parallel, read_rows, read_window, read_window_into, write_window,
+    read_bands_parallel, read_rows, read_window, read_window_into, write_window, RowsPerRun,
 };
 pub use rpc::{read_rpc, write_rpc_vrt, RPC_DOMAIN};
 pub use staged::{ensure_dir, Staged, StagedProduct, EXISTS_MSG};
