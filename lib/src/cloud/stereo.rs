@@ -821,6 +821,9 @@ impl Stereo {
         let n = (height * width) as f64;
         let mut shifted = Shifted::default();
         let mut acc = vec![0.0; width];
+        // a score per shift: grown one by one, each cell's vector was copied five times
+        let count = shifts.clone().count();
+        ready.iter_mut().for_each(|r| r.scores.reserve_exact(count));
         for s in shifts {
             let (dr, dc) = (s as f64 * u.1, s as f64 * u.0);
             let (r0, c0) = (dr.floor(), dc.floor());

@@ -282,20 +282,26 @@ impl Context<'_> {
         // Per band: was any raw line read, and did one hold a non-zero count?
         let mut read_any = [false; 12];
         let mut signal = [false; 12];
+        // each strip's heights and places, in the same buffers (fresh ones were a hundred MB of
+        // new pages a strip)
+        let (mut heights, mut places) = (Vec::new(), Vec::new());
         for win in strips.clone() {
             let rows = win.row..win.end();
             let n = win.rows * cols;
-            let (heights, places): (Vec<f32>, Vec<Place>) = rows
-                .clone()
-                .into_par_iter()
-                .flat_map_iter(|r| {
-                    (0..cols).map(move |c| {
+            // filled in place: collected, the two vectors grew by copies of themselves
+            heights.resize(n, 0f32);
+            places.resize(n, Place::new(0.0, 0.0));
+            heights
+                .par_chunks_mut(cols)
+                .zip(places.par_chunks_mut(cols))
+                .zip(rows.clone())
+                .for_each(|((heights, places), r)| {
+                    for (c, (h, p)) in heights.iter_mut().zip(places).enumerate() {
                         let (e, nn) = site.pixel_centre(r as f64, c as f64);
                         let (lon, lat) = self.local.lonlat(e, nn);
-                        (self.inp.dem.height(e, nn) as f32, Place::new(lat, lon))
-                    })
-                })
-                .unzip();
+                        (*h, *p) = (self.inp.dem.height(e, nn) as f32, Place::new(lat, lon));
+                    }
+                });
             let points = Points {
                 heights: &heights,
                 places: &places,
