@@ -497,9 +497,10 @@ impl MaskJob<'_> {
         // held beside the strips: CLD and MSK (a byte each per pixel), the DEM
         let held = 2 * (lines * cols) as u64 + self.dem.bytes();
         let ram = raster::budget_beside(opts.ram_bytes, held);
+        let mut px = Vec::new();
         for win in Strips::for_budget(lines, cols, ram, per_pixel) {
             let n = win.rows * cols;
-            let px = read_strip(image, cols, &win)?;
+            read_strip(image, cols, &win, &mut px)?;
             let gradient = strip_gradient(self.dem, self.site, &win);
             let history = match history {
                 Some(c) => Some(c.read_strip(win.row..win.end())?),

@@ -714,13 +714,18 @@ fn seen_toa(px: &[i16], i: usize, n: usize, l1c: &L1c) -> (Option<[f64; NB]>, bo
 const ALL_BANDS: [usize; 15] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
 
 /// The 15 bands of the L1C image over the rows of `win`, band after band (decoded in
-/// parallel).
-fn read_strip(image: &gdal::Dataset, cols: usize, win: &raster::Window) -> Result<Vec<i16>> {
-    let mut px = vec![0i16; ALL_BANDS.len() * win.rows * cols];
+/// parallel), into `px`: a pass reads its strips into the same buffer (a new one per strip
+/// was a third of the L2's page faults).
+fn read_strip(
+    image: &gdal::Dataset,
+    cols: usize,
+    win: &raster::Window,
+    px: &mut Vec<i16>,
+) -> Result<()> {
+    px.resize(ALL_BANDS.len() * win.rows * cols, 0);
     let size = (cols, win.rows);
     let path = raster::dataset_path(image);
-    raster::read_bands_parallel(&path, &ALL_BANDS, (0, win.row), size, size, &mut px)?;
-    Ok(px)
+    raster::read_bands_parallel(&path, &ALL_BANDS, (0, win.row), size, size, px)
 }
 
 /// The DEM's gradient ([`Gradient::between`]) over the rows of `site` in `win`.
@@ -767,9 +772,10 @@ fn first_pass(
     // held beside the strips: the DEM, the environment cells
     let held = dem.bytes() + (env.len() * std::mem::size_of::<EnvSums>()) as u64;
     let ram = raster::budget_beside(opts.ram_bytes, held);
+    let mut px = Vec::new();
     for win in Strips::for_budget(l1c.site.lines, cols, ram, per_pixel) {
         let n = win.rows * cols;
-        let px = read_strip(image, cols, &win)?;
+        read_strip(image, cols, &win, &mut px)?;
         let masks = masks.rows(win.row..win.end())?;
         let gradient = strip_gradient(dem, site, &win);
         let rcr = composite
@@ -943,13 +949,19 @@ struct RowNodes {
     wv: Vec<f64>,
 }
 
-/// Plane `k` (`cols` values each) of every row's `get`, the rows one after the other.
-fn plane<T: Copy>(rows: &[Row], cols: usize, k: usize, get: impl Fn(&Row) -> &[T]) -> Vec<T> {
-    let mut out = Vec::with_capacity(rows.len() * cols);
+/// Plane `k` (`cols` values each) of every row's `get`, the rows one after the other, into
+/// `out` (cleared first).
+fn plane<T: Copy>(
+    rows: &[Row],
+    cols: usize,
+    k: usize,
+    get: impl Fn(&Row) -> &[T],
+    out: &mut Vec<T>,
+) {
+    out.clear();
     for r in rows {
         out.extend_from_slice(&get(r)[k * cols..(k + 1) * cols]);
     }
-    out
 }
 
 fn encode_refl(rho: f64, q: f64) -> i16 {
@@ -1266,31 +1278,36 @@ impl Correction<'_> {
                 .sum::<u64>();
         let ram = raster::budget_beside(opts.ram_bytes, held);
         // (and the strip's CLD and MSK read back, twice while they are split)
+        // the strip read and each plane written go through the same buffers strip after strip
+        let (mut px, mut i16s, mut u16s, mut u8s) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for win in Strips::for_budget(lines, cols, ram, 2 * (15 * 2 + 24 * 2 + 10) + 4) {
             let n = win.rows * cols;
-            let px = read_strip(image, cols, &win)?;
+            read_strip(image, cols, &win, &mut px)?;
             let masks = self.masks.rows(win.row..win.end())?;
             let gradient = strip_gradient(self.dem, self.site, &win);
             let rows: Vec<Row> = (0..win.rows)
                 .into_par_iter()
                 .map(|i| self.row(win.row + i, (&px, &masks, &gradient), i, n))
                 .collect();
+            let at = (0, win.row);
+            let size = (cols, win.rows);
             for b in 0..NB {
-                let sre = plane(&rows, cols, b, |r| &r.sre);
-                raster::write_window(&mut ds[0], b + 1, (0, win.row), (cols, win.rows), &sre)?;
-                let fre = plane(&rows, cols, b, |r| &r.fre);
-                raster::write_window(&mut ds[1], b + 1, (0, win.row), (cols, win.rows), &fre)?;
+                plane(&rows, cols, b, |r| &r.sre, &mut i16s);
+                raster::write_window(&mut ds[0], b + 1, at, size, &i16s)?;
+                plane(&rows, cols, b, |r| &r.fre, &mut i16s);
+                raster::write_window(&mut ds[1], b + 1, at, size, &i16s)?;
             }
             for k in 0..2 {
-                let v = plane(&rows, cols, k, |r| &r.atb);
-                raster::write_window(&mut ds[2], k + 1, (0, win.row), (cols, win.rows), &v)?;
+                plane(&rows, cols, k, |r| &r.atb, &mut u8s);
+                raster::write_window(&mut ds[2], k + 1, at, size, &u8s)?;
             }
             for k in 0..3 {
-                let v = plane(&rows, cols, k, |r| &r.qlt);
-                raster::write_window(&mut ds[3], k + 1, (0, win.row), (cols, win.rows), &v)?;
+                plane(&rows, cols, k, |r| &r.qlt, &mut u16s);
+                raster::write_window(&mut ds[3], k + 1, at, size, &u16s)?;
             }
-            let msk = plane(&rows, cols, 0, |r| &r.msk);
-            raster::write_window(&mut ds[4], 1, (0, win.row), (cols, win.rows), &msk)?;
+            plane(&rows, cols, 0, |r| &r.msk, &mut u8s);
+            raster::write_window(&mut ds[4], 1, at, size, &u8s)?;
             // CLD is the mask pass's, as read back for the strip
             raster::write_window(&mut ds[5], 1, (0, win.row), (cols, win.rows), &masks.cld)?;
             // flushed once a tile row is whole (a part-written tile flushed would be
