@@ -341,12 +341,13 @@ fn measure(
                 .iter()
                 .map(|&i| maps[i].lines.1)
                 .fold(f64::MIN, f64::max);
-            // the raw lines or columns from a chip's first to its last, with the cubic
-            // kernel's reach
-            let reach = |(first, last): (f64, f64)| {
-                (first - 3.0).floor().max(0.0) as usize..((last + 4.0).ceil() as usize).min(lines)
+            // the raw lines (or columns) from `first` to `last` with the cubic kernel's reach,
+            // within the image's `end` lines (or columns)
+            let reach = |(first, last): (f64, f64), end: usize| {
+                (first - 3.0).floor().max(0.0) as usize..((last + 4.0).ceil() as usize).min(end)
             };
-            let (r0, r1) = (reach((first, last)).start, reach((first, last)).end);
+            let all = reach((first, last), lines);
+            let (r0, r1) = (all.start, all.end);
             // each run of columns: the lines of the chips it meets
             let needed = |width: usize| {
                 (0..cols.div_ceil(width))
@@ -356,16 +357,16 @@ fn measure(
                             .iter()
                             .map(|&i| &maps[i])
                             .filter(|m| {
-                                let c = reach(m.cols);
+                                let c = reach(m.cols, cols);
                                 c.start < run.end && run.start < c.end
                             })
                             .map(|m| m.lines)
                             .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
-                            .map(reach)
+                            .map(|l| reach(l, lines))
                     })
                     .collect()
             };
-            let radiance = (band.raw)(r0..r1, &needed)?;
+            let radiance = (band.raw)(all, &needed)?;
             let img = Window {
                 data: &radiance,
                 cols,
