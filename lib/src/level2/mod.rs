@@ -1309,7 +1309,7 @@ impl Correction<'_> {
             plane(&rows, cols, 0, |r| &r.msk, &mut u8s);
             raster::write_window(&mut ds[4], 1, at, size, &u8s)?;
             // CLD is the mask pass's, as read back for the strip
-            raster::write_window(&mut ds[5], 1, (0, win.row), (cols, win.rows), &masks.cld)?;
+            raster::write_window(&mut ds[5], 1, at, size, &masks.cld)?;
             // flushed once a tile row is whole (a part-written tile flushed would be
             // re-encoded when the next strip completes it)
             if win.end().is_multiple_of(raster::TILE_ROWS) || win.end() == lines {
