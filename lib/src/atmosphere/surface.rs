@@ -88,23 +88,62 @@ impl PixelTerms {
     }
 
     /// [`PixelTerms::surface`] (the SRE: as if the terrain were flat) and it divided by the
-    /// [`PixelTerms::illumination`] of `slope` (the FRE), two independent divisions.
-    pub fn surface_and_flat(&self, toa: f64, rho_env: f64, slope: &Slope) -> (f64, f64) {
+    /// [`PixelTerms::illumination`] of the slope lit by `light` (the FRE), two independent
+    /// divisions; for a `cloud`, [`PixelTerms::uniform`] twice (a cloud lies above the slope
+    /// and most of the scattering air). Without a branch, so that a row of pixels runs in
+    /// SIMD lanes.
+    pub fn surface_and_flat(
+        &self,
+        toa: f64,
+        rho_env: f64,
+        light: &SlopeLight,
+        cloud: bool,
+    ) -> (f64, f64) {
         let (n, d) = self.surface_fraction(toa, rho_env);
-        (n / d, n / (d * self.illumination(slope, rho_env)))
+        let x = toa - self.path;
+        let (n, d, e) = if cloud {
+            (x, self.gain + self.s * x, 1.0)
+        } else {
+            (n, d, self.lit(light, rho_env))
+        };
+        (n / d, n / (d * e))
     }
 
     /// The direct sun's share of [`PixelTerms::illumination`]: the slope's direct light
     /// relative to flat ground's total (the slope's ratio first: the same for every band).
     pub fn direct(&self, slope: &Slope) -> f64 {
-        self.down_dir * (slope.cos_i.max(0.0) / slope.cos_sun)
+        self.down_dir * SlopeLight::from(slope).direct
     }
 
     /// Illumination of a slope relative to flat ground (E above).
     pub fn illumination(&self, slope: &Slope, rho_env: f64) -> f64 {
-        self.direct(slope)
-            + (1.0 - self.down_dir) * (1.0 + slope.cos_slope) / 2.0
-            + rho_env * (1.0 - slope.cos_slope) / 2.0
+        self.lit(&SlopeLight::from(slope), rho_env)
+    }
+
+    /// [`PixelTerms::illumination`] from the slope's terms that no band changes.
+    pub fn lit(&self, light: &SlopeLight, rho_env: f64) -> f64 {
+        self.down_dir * light.direct + (1.0 - self.down_dir) * light.sky + rho_env * light.ground
+    }
+}
+
+/// What [`PixelTerms::illumination`] takes of a slope, the same in every band.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SlopeLight {
+    /// cos i / cos θs, 0 where the slope faces away from the sun.
+    pub direct: f64,
+    /// (1 + cos β) / 2: the share of the sky the slope sees.
+    pub sky: f64,
+    /// (1 − cos β) / 2: the share of the ground around it that it sees.
+    pub ground: f64,
+}
+
+impl From<&Slope> for SlopeLight {
+    fn from(slope: &Slope) -> Self {
+        SlopeLight {
+            direct: slope.cos_i.max(0.0) / slope.cos_sun,
+            sky: (1.0 + slope.cos_slope) / 2.0,
+            ground: (1.0 - slope.cos_slope) / 2.0,
+        }
     }
 }
 
@@ -221,9 +260,13 @@ mod tests {
             let fre = sre / t.illumination(&g, env);
             assert!((fre - rho).abs() < 1e-12, "{slope_deg}/{aspect}: {fre}");
             // the closed form the L2 uses gives the same, in one division each
-            let (closed_sre, closed_fre) = t.surface_and_flat(toa, env, &g);
+            let light = SlopeLight::from(&g);
+            let (closed_sre, closed_fre) = t.surface_and_flat(toa, env, &light, false);
             assert!((closed_sre - sre).abs() < 1e-14 && (closed_fre - fre).abs() < 1e-14);
             assert_eq!(t.surface(toa, env), closed_sre);
+            // under a cloud, the uniform inversion in both
+            let cloud = t.surface_and_flat(toa, env, &light, true);
+            assert_eq!(cloud, (t.uniform(toa), t.uniform(toa)));
         }
         // facing the sun brightens, facing away darkens
         let towards = Slope::new(direction(20.0, 150.0), sun);

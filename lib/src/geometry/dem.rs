@@ -60,13 +60,22 @@ impl Dem {
     /// Where [`Dem::height`] interpolates at (E, N): the column and row of the upper left of
     /// the 2 × 2 pixels it reads, and the fractions across them.
     pub fn cell(&self, e: f64, n: f64) -> (usize, usize, f64, f64) {
+        let ((x0, fx), (y0, fy)) = (self.column(e), self.row(n));
+        (x0, y0, fx, fy)
+    }
+
+    /// The column and fraction of [`Dem::cell`] at easting `e` (the same at every northing).
+    pub fn column(&self, e: f64) -> (usize, f64) {
         let x = ((e - self.ulx) / self.pixel - 0.5).clamp(0.0, (self.width - 1) as f64);
+        let x0 = (x as usize).min(self.width.saturating_sub(2));
+        (x0, x - x0 as f64)
+    }
+
+    /// The row and fraction of [`Dem::cell`] at northing `n`.
+    pub fn row(&self, n: f64) -> (usize, f64) {
         let y = dem_row(self.uly, self.pixel, self.height, n);
-        let (x0, y0) = (
-            (x as usize).min(self.width.saturating_sub(2)),
-            (y as usize).min(self.height.saturating_sub(2)),
-        );
-        (x0, y0, x - x0 as f64, y - y0 as f64)
+        let y0 = (y as usize).min(self.height.saturating_sub(2));
+        (y0, y - y0 as f64)
     }
 
     /// The bilinear height in the [`Dem::cell`] `(x0, y0, fx, fy)`.
@@ -180,11 +189,26 @@ impl Gradient {
     /// (∂h/∂E, ∂h/∂N) at map point (E, N), bilinear between pixel centres, clamped (within
     /// the rows tabulated).
     pub fn at(&self, e: f64, n: f64) -> (f64, f64) {
+        self.at_span(self.column(e), self.row(n))
+    }
+
+    /// The columns either side of easting `e` and the fraction across (the same at every
+    /// northing: [`Gradient::at_span`] takes them).
+    pub fn column(&self, e: f64) -> Span {
         let x = ((e - self.ulx) / self.pixel - 0.5).clamp(0.0, (self.width - 1) as f64);
+        let x0 = x as usize;
+        (x0, (x0 + 1).min(self.width - 1), x - x0 as f64)
+    }
+
+    /// The rows either side of northing `n` and the fraction across.
+    pub fn row(&self, n: f64) -> Span {
         let y = dem_row(self.uly, self.pixel, self.height, n);
-        let (x0, y0) = (x as usize, y as usize);
-        let (x1, y1) = ((x0 + 1).min(self.width - 1), (y0 + 1).min(self.height - 1));
-        let (fx, fy) = (x - x0 as f64, y - y0 as f64);
+        let y0 = y as usize;
+        (y0, (y0 + 1).min(self.height - 1), y - y0 as f64)
+    }
+
+    /// (∂h/∂E, ∂h/∂N) between the columns `column` and the rows `row`, bilinear.
+    pub fn at_span(&self, (x0, x1, fx): Span, (y0, y1, fy): Span) -> (f64, f64) {
         let g = |c: usize, r: usize, k: usize| {
             f64::from(self.gradient[(r - self.row0) * self.width + c][k])
         };
@@ -203,10 +227,22 @@ impl Gradient {
 
     /// Unit normal (east, north, up) of the terrain at (E, N).
     pub fn normal(&self, e: f64, n: f64) -> [f64; 3] {
-        let (gx, gy) = self.at(e, n);
-        let norm = (1.0 + gx * gx + gy * gy).sqrt();
-        [-gx / norm, -gy / norm, 1.0 / norm]
+        normal_of(self.at(e, n))
     }
+
+    /// [`Gradient::normal`] between the columns `column` and the rows `row`.
+    pub fn normal_at_span(&self, column: Span, row: Span) -> [f64; 3] {
+        normal_of(self.at_span(column, row))
+    }
+}
+
+/// Two neighbouring rows or columns of a grid and the fraction of the way from the first.
+pub type Span = (usize, usize, f64);
+
+/// Unit normal (east, north, up) of a surface of gradient (∂h/∂E, ∂h/∂N).
+fn normal_of((gx, gy): (f64, f64)) -> [f64; 3] {
+    let norm = (1.0 + gx * gx + gy * gy).sqrt();
+    [-gx / norm, -gy / norm, 1.0 / norm]
 }
 
 /// Fractional DEM row (pixel centres at integers, clamped to the rows) of northing `n`, for a

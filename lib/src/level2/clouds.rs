@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use super::coarse::{CellGeometry, Grid, NB};
 use super::l2comm::L2COMM_COARSE_M;
-use super::{read_strip, seen_toa, strip_gradient};
+use super::{read_strip, seen_toa, StripTerrain};
 use crate::atmosphere::surface::{PixelTerms, Slope};
 use crate::atmosphere::BandLuts;
 use crate::cli::{progress, Options};
@@ -21,7 +21,7 @@ use crate::cloud::shadow::{CellMask, Shadows};
 use crate::cloud::texture::{Texture, TextureTest};
 use crate::context::{self, Context, Strip as ContextStrip};
 use crate::error::{Result, VipError};
-use crate::geometry::dem::{Dem, Gradient};
+use crate::geometry::dem::Dem;
 use crate::geometry::directions::DirectionGrid;
 use crate::geometry::grid::Site;
 use crate::product::l1c::{self, angles_to_grid, CloudAltitude, L1c};
@@ -390,7 +390,7 @@ impl MaskJob<'_> {
     fn row(
         &self,
         r: usize,
-        (px, gradient, i, n): (&[i16], &Gradient, usize, usize),
+        (px, terrain, i, n): (&[i16], &StripTerrain, usize, usize),
         history: Option<&ContextStrip>,
         fm: usize,
     ) -> RowMasks {
@@ -402,6 +402,7 @@ impl MaskJob<'_> {
             cells: vec![CellCount::default(); cols.div_ceil(fm)],
             texture: Texture::new(1, cols.div_ceil(fm), self.texture_planes()),
         };
+        let terrain = terrain.row(r);
         for c in 0..cols {
             let k = i * cols + c;
             let (toa, _) = seen_toa(px, k, n, self.l1c);
@@ -411,8 +412,7 @@ impl MaskJob<'_> {
             // the L1 mask covers a cloud wherever any band sees it
             let l1_mask = px[(l1c::CLD_BAND - 1) * n + k].clamp(0, 255) as u8;
             let stereo = StereoSeen::from_band(l1_mask);
-            let (e, nn) = self.site.pixel_centre(r as f64, c as f64);
-            let normal = gradient.normal(e, nn);
+            let normal = terrain.normal(c);
             let slope = (1.0 - normal[2] * normal[2]).max(0.0).sqrt() / normal[2];
             let sun = Slope::new(normal, self.sun[cell]);
             let light = pixel_light(self.rayleigh, cell, &sun);
@@ -501,7 +501,7 @@ impl MaskJob<'_> {
         for win in Strips::for_budget(lines, cols, ram, per_pixel) {
             let n = win.rows * cols;
             read_strip(image, cols, &win, &mut px)?;
-            let gradient = strip_gradient(self.dem, self.site, &win);
+            let terrain = StripTerrain::new(self.dem, self.site, &win);
             let history = match history {
                 Some(c) => Some(c.read_strip(win.row..win.end())?),
                 None => None,
@@ -509,7 +509,7 @@ impl MaskJob<'_> {
             let rows: Vec<RowMasks> = (0..win.rows)
                 .into_par_iter()
                 .map(|i| {
-                    let at = (&px[..], &gradient, i, n);
+                    let at = (&px[..], &terrain, i, n);
                     self.row(win.row + i, at, history.as_ref(), fm)
                 })
                 .collect();

@@ -38,13 +38,13 @@ use rayon::prelude::*;
 
 use crate::atmosphere::aot::DarkVegetation;
 use crate::atmosphere::field::{bracket, Field};
-use crate::atmosphere::surface::{direction, PixelTerms, Slope};
+use crate::atmosphere::surface::{direction, PixelTerms, Slope, SlopeLight};
 use crate::atmosphere::LutSet;
 use crate::cli::{progress, Options};
 use crate::cloud::mask::CloudParams;
 use crate::context::{Context, ContextWriter, Mode, Observation, Rule, Update};
 use crate::error::{Result, VipError};
-use crate::geometry::dem::{Dem, Gradient};
+use crate::geometry::dem::{Dem, Gradient, Span};
 use crate::geometry::directions::DirectionGrid;
 use crate::geometry::grid::Site;
 use crate::mission::venus::BANDS;
@@ -728,10 +728,66 @@ fn read_strip(
     raster::read_bands_parallel(&path, &ALL_BANDS, (0, win.row), size, size, px)
 }
 
-/// The DEM's gradient ([`Gradient::between`]) over the rows of `site` in `win`.
-fn strip_gradient(dem: &Dem, site: &Site, win: &raster::Window) -> Gradient {
-    let northing = |r: usize| site.pixel_centre(r as f64, 0.0).1;
-    Gradient::between(dem, (northing(win.end() - 1), northing(win.row)))
+/// The terrain under the pixels of a strip of `site`, as the passes read it pixel by pixel:
+/// the DEM's height and the normal of its gradient ([`Gradient::between`] the strip's rows).
+/// Where the grids are read under each column of the site is the same on every row, so it is
+/// found once a strip, and under each row once a row ([`StripTerrain::row`]).
+struct StripTerrain<'a> {
+    dem: &'a Dem,
+    gradient: Gradient,
+    site: &'a Site,
+    /// Per site column, the DEM's column and fraction and the gradient's columns.
+    columns: Vec<((usize, f64), Span)>,
+}
+
+/// [`StripTerrain`] along one row of its site.
+struct TerrainRow<'a> {
+    terrain: &'a StripTerrain<'a>,
+    dem: (usize, f64),
+    gradient: Span,
+}
+
+impl<'a> StripTerrain<'a> {
+    fn new(dem: &'a Dem, site: &'a Site, win: &raster::Window) -> Self {
+        let northing = |r: usize| site.pixel_centre(r as f64, 0.0).1;
+        let gradient = Gradient::between(dem, (northing(win.end() - 1), northing(win.row)));
+        let columns = (0..site.cols)
+            .map(|c| {
+                let e = site.pixel_centre(0.0, c as f64).0;
+                (dem.column(e), gradient.column(e))
+            })
+            .collect();
+        StripTerrain {
+            dem,
+            gradient,
+            site,
+            columns,
+        }
+    }
+
+    /// Along site row `r` (one of the strip's).
+    fn row(&self, r: usize) -> TerrainRow<'_> {
+        let n = self.site.pixel_centre(r as f64, 0.0).1;
+        TerrainRow {
+            terrain: self,
+            dem: self.dem.row(n),
+            gradient: self.gradient.row(n),
+        }
+    }
+}
+
+impl TerrainRow<'_> {
+    /// [`Dem::height`] at the centre of column `c`'s pixel.
+    fn height(&self, c: usize) -> f64 {
+        let ((x0, fx), (y0, fy)) = (self.terrain.columns[c].0, self.dem);
+        self.terrain.dem.interpolate((x0, y0, fx, fy))
+    }
+
+    /// [`Gradient::normal`] there.
+    fn normal(&self, c: usize) -> [f64; 3] {
+        let t = self.terrain;
+        t.gradient.normal_at_span(t.columns[c].1, self.gradient)
+    }
 }
 
 /// The context's composite as the automatic choice of the aerosol model compares it: relit
@@ -777,7 +833,7 @@ fn first_pass(
         let n = win.rows * cols;
         read_strip(image, cols, &win, &mut px)?;
         let masks = masks.rows(win.row..win.end())?;
-        let gradient = strip_gradient(dem, site, &win);
+        let terrain = StripTerrain::new(dem, site, &win);
         let rcr = composite
             .map(|c| c.context.read_rcr(win.row..win.end()))
             .transpose()?;
@@ -789,11 +845,11 @@ fn first_pass(
                 let mut acc = vec![CellSums::default(); grid.cols];
                 let mut acc_env = vec![EnvSums::default(); fine.cols];
                 let mut acc_seen = vec![aerosol::Composite::default(); seen.len().min(grid.cols)];
+                let terrain = terrain.row(r);
                 for c in 0..cols {
-                    let (e, nn) = site.pixel_centre(r as f64, c as f64);
                     let (toa, clean) = seen_toa(&px, i * cols + c, n, l1c);
                     let clean = clean && masks.clean(i * cols + c);
-                    let h = dem.height(e, nn);
+                    let h = terrain.height(c);
                     acc[c / grid.f].add(h, toa.as_ref(), clean, p);
                     if let (Some(rcr), Some(t), true) = (&rcr, &toa, clean) {
                         let k = i * cols + c;
@@ -803,7 +859,7 @@ fn first_pass(
                             was.iter().all(|&v| v != crate::context::REFLECTANCE_NODATA),
                         ) {
                             let cell = grid.cell(r, c);
-                            let slope = Slope::new(gradient.normal(e, nn), sun[cell]);
+                            let slope = Slope::new(terrain.normal(c), sun[cell]);
                             let light = clouds::pixel_light(rayleigh, cell, &slope);
                             let rcr: [f64; NB] =
                                 std::array::from_fn(|b| f64::from(was[b]) * q * light[b]);
@@ -949,6 +1005,36 @@ struct RowNodes {
     wv: Vec<f64>,
 }
 
+/// What every band's correction of one pixel shares.
+struct Shared {
+    /// Node column before the pixel on the coarse grid and on the environment's.
+    nodes: (usize, usize),
+    /// Weights of the next node columns.
+    w: f64,
+    ew: f64,
+    /// Altitude within the LUTs' range.
+    hc: f64,
+    /// The slope's light, its lowest incidence assumed where the slope hides the sun.
+    light: SlopeLight,
+    cloud: bool,
+    /// The slope itself (the context's RCR takes it as it is).
+    slope: Slope,
+    /// Coarse cell.
+    cell: usize,
+}
+
+/// The runs of consecutive items of `items` with the same `key`.
+fn runs_of<T, K: PartialEq>(items: &[T], key: impl Fn(&T) -> K) -> Vec<std::ops::Range<usize>> {
+    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match runs.last_mut() {
+            Some(run) if key(&items[run.start]) == key(item) => run.end = i + 1,
+            _ => runs.push(i..i + 1),
+        }
+    }
+    runs
+}
+
 /// Plane `k` (`cols` values each) of every row's `get`, the rows one after the other, into
 /// `out` (cleared first).
 fn plane<T: Copy>(
@@ -1078,7 +1164,7 @@ impl Correction<'_> {
     fn row(
         &self,
         r: usize,
-        (px, masks, gradient): (&[i16], &clouds::MaskRows, &Gradient),
+        (px, masks, terrain): (&[i16], &clouds::MaskRows, &StripTerrain),
         i: usize,
         n: usize,
     ) -> Row {
@@ -1103,15 +1189,18 @@ impl Correction<'_> {
             clamped: 0,
             valid: 0,
         };
+        // what the bands share at each pixel: where it lies between the coarse nodes and the
+        // environment's, its altitude within the LUTs', its slope's light (the lowest sun
+        // incidence assumed where the slope hides the sun), whether a cloud covers it; then
+        // band by band over runs of pixels between the same nodes, without a branch
+        let mut shared = Vec::with_capacity(cols);
+        let terrain = terrain.row(r);
         for c in 0..cols {
             let k = i * cols + c;
             let (e, nn) = self.site.pixel_centre(r as f64, c as f64);
             let (c0, w) = bracket(g.frac(c), g.cols);
-            let c1 = (c0 + 1).min(g.cols - 1);
-            let lerp = |a: f64, b: f64| a + w * (b - a);
             let (e0, ew) = bracket(self.fine.frac(c), self.fine.cols);
-            let e1 = (e0 + 1).min(self.fine.cols - 1);
-            let h = self.dem.height(e, nn);
+            let h = terrain.height(c);
             let hc = h.clamp(self.alt_range.0, self.alt_range.1);
             let mut oth = 0u16;
             if hc != h {
@@ -1125,12 +1214,14 @@ impl Correction<'_> {
             if self.wv.filled[cell] {
                 oth |= bits::OTH_IWC;
             }
+            let c1 = (c0 + 1).min(g.cols - 1);
+            let lerp = |a: f64, b: f64| a + w * (b - a);
             let s = nodes.sun[c0];
             let s1 = nodes.sun[c1];
             let sun: [f64; 3] = std::array::from_fn(|k| lerp(s[k], s1[k]));
             let norm = (sun[0] * sun[0] + sun[1] * sun[1] + sun[2] * sun[2]).sqrt();
             let sun = sun.map(|v| v / norm);
-            let slope = Slope::new(gradient.normal(e, nn), sun);
+            let slope = Slope::new(terrain.normal(c), sun);
             let mut msk = 0u8;
             if slope.cos_i < p.min_cos_i {
                 msk |= bits::MSK_STL;
@@ -1148,41 +1239,76 @@ impl Correction<'_> {
                 cos_i: slope.cos_i.max(p.min_cos_i),
                 ..slope
             };
-            // a cloud lies above the slope and most of the scattering air: its reflectance is
-            // neither corrected for the adjacency effect nor for the slope's illumination
-            let cloud = masks.cloud(k);
-            let mut any = false;
-            for b in 0..NB {
-                let d = px[b * n + k];
-                if d == l1c.site.nodata {
-                    continue;
+            out.qlt[2 * cols + c] = oth;
+            out.msk[c] = msk | masks.msk[k];
+            shared.push(Shared {
+                nodes: (c0, e0),
+                w,
+                ew,
+                hc,
+                light: SlopeLight::from(&lit),
+                cloud: masks.cloud(k),
+                slope,
+                cell,
+            });
+        }
+        let runs = runs_of(&shared, |s| s.nodes);
+        let mut seen = vec![false; cols];
+        let no_signal = l1c.site.nodata;
+        for b in 0..NB {
+            let d = &px[b * n + i * cols..][..cols];
+            for run in &runs {
+                let (c0, e0) = shared[run.start].nodes;
+                let (t0, t1) = (
+                    &nodes.terms[b][c0],
+                    &nodes.terms[b][(c0 + 1).min(g.cols - 1)],
+                );
+                let env = &nodes.env[b];
+                let (v0, v1) = (env[e0], env[(e0 + 1).min(self.fine.cols - 1)]);
+                let (sre, fre) = (
+                    &mut out.sre[b * cols..][run.clone()],
+                    &mut out.fre[b * cols..][run.clone()],
+                );
+                let (d, px_shared, seen) = (
+                    &d[run.clone()],
+                    &shared[run.clone()],
+                    &mut seen[run.clone()],
+                );
+                for j in 0..d.len() {
+                    let x = &px_shared[j];
+                    let lerp = |a: f64, b: f64| a + x.w * (b - a);
+                    let t: NodeTerms = std::array::from_fn(|k| lerp(t0[k], t1[k]));
+                    let t = at_altitude(&t, x.hc);
+                    let env = v0 + x.ew * (v1 - v0);
+                    let toa = f64::from(d[j]) * l1c.site.quantification;
+                    let (s, f) = t.surface_and_flat(toa, env, &x.light, x.cloud);
+                    let ok = d[j] != no_signal && d[j] >= 0;
+                    sre[j] = if ok { encode_refl(s, q) } else { nodata };
+                    fre[j] = if ok { encode_refl(f, q) } else { nodata };
+                    seen[j] |= ok;
                 }
-                if d < 0 {
-                    out.negative += 1;
-                    continue;
-                }
-                let (t0, t1) = (&nodes.terms[b][c0], &nodes.terms[b][c1]);
-                let t: NodeTerms = std::array::from_fn(|k| lerp(t0[k], t1[k]));
-                let t = at_altitude(&t, hc);
-                let env = nodes.env[b][e0] + ew * (nodes.env[b][e1] - nodes.env[b][e0]);
-                let toa = f64::from(d) * l1c.site.quantification;
-                if let Some(rayleigh) = self.rayleigh.map(|r| &r[b][cell]) {
-                    let flat = rayleigh.uniform(toa) / clouds::slope_light(rayleigh, &slope);
-                    out.rcr[b * cols + c] =
-                        encode_refl(flat, crate::context::REFLECTANCE_QUANTIFICATION);
-                }
-                let (sre, fre) = if cloud {
-                    let u = t.uniform(toa);
-                    (u, u)
-                } else {
-                    t.surface_and_flat(toa, env, &lit)
-                };
-                out.sre[b * cols + c] = encode_refl(sre, q);
-                out.fre[b * cols + c] = encode_refl(fre, q);
-                any = true;
             }
-            if any {
+            out.negative += d.iter().filter(|&&v| v != no_signal && v < 0).count();
+            // the context's Rayleigh-corrected reflectance, relit as flat ground
+            if let Some(rayleigh) = self.rayleigh {
+                for (c, (&v, x)) in d.iter().zip(&shared).enumerate() {
+                    if v != no_signal && v >= 0 {
+                        let toa = f64::from(v) * l1c.site.quantification;
+                        let r = &rayleigh[b][x.cell];
+                        let flat = r.uniform(toa) / clouds::slope_light(r, &x.slope);
+                        out.rcr[b * cols + c] =
+                            encode_refl(flat, crate::context::REFLECTANCE_QUANTIFICATION);
+                    }
+                }
+            }
+        }
+        for c in 0..cols {
+            let k = i * cols + c;
+            if seen[c] {
                 out.valid += 1;
+                let (c0, w) = (shared[c].nodes.0, shared[c].w);
+                let c1 = (c0 + 1).min(g.cols - 1);
+                let lerp = |a: f64, b: f64| a + w * (b - a);
                 out.atb[c] = encode_u8(
                     lerp(nodes.wv[c0], nodes.wv[c1]),
                     self.l2a.vap_quantification,
@@ -1192,12 +1318,10 @@ impl Correction<'_> {
                     self.l2a.aot_quantification,
                 );
             } else {
-                oth |= bits::OTH_EDG;
+                out.qlt[2 * cols + c] |= bits::OTH_EDG;
             }
             out.qlt[c] = px[(l1c::SAT_BAND - 1) * n + k] as u16;
             out.qlt[cols + c] = px[(l1c::PIX_BAND - 1) * n + k] as u16;
-            out.qlt[2 * cols + c] = oth;
-            out.msk[c] = msk | masks.msk[k];
         }
         out
     }
@@ -1285,10 +1409,10 @@ impl Correction<'_> {
             let n = win.rows * cols;
             read_strip(image, cols, &win, &mut px)?;
             let masks = self.masks.rows(win.row..win.end())?;
-            let gradient = strip_gradient(self.dem, self.site, &win);
+            let terrain = StripTerrain::new(self.dem, self.site, &win);
             let rows: Vec<Row> = (0..win.rows)
                 .into_par_iter()
-                .map(|i| self.row(win.row + i, (&px, &masks, &gradient), i, n))
+                .map(|i| self.row(win.row + i, (&px, &masks, &terrain), i, n))
                 .collect();
             let at = (0, win.row);
             let size = (cols, win.rows);
@@ -1332,5 +1456,51 @@ impl Correction<'_> {
             raster::finish(d, path)?;
         }
         Ok(stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The terrain read through a strip's columns and a row's rows is the DEM's height and
+    /// normal at each pixel centre, bit for bit, the DEM's edges included.
+    #[test]
+    fn strip_terrain_reads_the_dem_at_the_pixel_centres() {
+        let (w, h) = (23, 19);
+        let dem = Dem {
+            ulx: 1000.0,
+            uly: 5000.0,
+            pixel: 20.0,
+            width: w,
+            height: h,
+            data: (0..w * h)
+                .map(|k| ((k * 7919) % 211) as f32 + 0.7 * (k % w) as f32)
+                .collect(),
+        };
+        // 5 m pixels from inside the DEM to beyond its east and south edges
+        let site = Site {
+            name: "T".into(),
+            nick: "T".into(),
+            epsg: 32631,
+            ulx: 1013.0,
+            uly: 4987.0,
+            pixel_m: 5.0,
+            lines: 80,
+            cols: 95,
+            acquisition: String::new(),
+        };
+        for win in Strips::new(site.lines, 32) {
+            let terrain = StripTerrain::new(&dem, &site, &win);
+            let gradient = Gradient::of(&dem);
+            for r in win.row..win.end() {
+                let row = terrain.row(r);
+                for c in 0..site.cols {
+                    let (e, n) = site.pixel_centre(r as f64, c as f64);
+                    assert_eq!(row.height(c), dem.height(e, n), "({r}, {c})");
+                    assert_eq!(row.normal(c), gradient.normal(e, n), "({r}, {c})");
+                }
+            }
+        }
     }
 }
