@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use super::coarse::{CellGeometry, Grid, NB};
 use super::l2comm::L2COMM_COARSE_M;
 use super::{read_strip, seen_toa, StripTerrain};
-use crate::atmosphere::surface::{PixelTerms, Slope};
+use crate::atmosphere::surface::{PixelTerms, Slope, SlopeLight};
 use crate::atmosphere::BandLuts;
 use crate::cli::{progress, Options};
 use crate::cloud::mask::{CloudParams, Composite, StereoSeen, Verdict};
@@ -43,6 +43,10 @@ const SHADOW_STEP_M: f64 = 50.0;
 /// most of the sun through, scattered forward; its shadow darkens the ground by a few percent.
 const CASTING: u8 = bits::CLD_REFL;
 
+/// Per site column, the columns of its coarse cell and of its mask cell (the same on every
+/// row; per pixel, three integer divisions).
+type CellColumns = [(usize, usize)];
+
 /// Least illumination of a slope relative to flat ground that [`slope_light`] gives.
 const MIN_ILLUMINATION: f64 = 0.3;
 
@@ -51,14 +55,16 @@ const MIN_ILLUMINATION: f64 = 0.3;
 /// context keeps its composite so divided (a flat-ground equivalent), relit by the day's light
 /// before it is compared: the sun climbs by 10° between March and April, and a slope facing
 /// it loses a fifth of its RCR while its surface stays the same.
-pub fn slope_light(rayleigh: &PixelTerms, slope: &Slope) -> f64 {
-    rayleigh.illumination(slope, 0.0).max(MIN_ILLUMINATION)
+/// The slope's terms come as [`SlopeLight`], the same in every band.
+pub fn slope_light(rayleigh: &PixelTerms, slope: &SlopeLight) -> f64 {
+    rayleigh.lit(slope, 0.0).max(MIN_ILLUMINATION)
 }
 
 /// [`slope_light`] in every band of a pixel of coarse cell `cell` on `slope`; `rayleigh` per
 /// band and cell.
 pub fn pixel_light(rayleigh: &[Vec<PixelTerms>], cell: usize, slope: &Slope) -> [f64; NB] {
-    std::array::from_fn(|b| slope_light(&rayleigh[b][cell], slope))
+    let light = SlopeLight::from(slope);
+    std::array::from_fn(|b| slope_light(&rayleigh[b][cell], &light))
 }
 
 /// The shading test of snow (VENµS has no SWIR to tell snow from a cloud over it): over
@@ -390,7 +396,7 @@ impl MaskJob<'_> {
     fn row(
         &self,
         r: usize,
-        (px, terrain, i, n): (&[i16], &StripTerrain, usize, usize),
+        (px, terrain, columns, i, n): (&[i16], &StripTerrain, &CellColumns, usize, usize),
         history: Option<&ContextStrip>,
         fm: usize,
     ) -> RowMasks {
@@ -403,11 +409,12 @@ impl MaskJob<'_> {
             texture: Texture::new(1, cols.div_ceil(fm), self.texture_planes()),
         };
         let terrain = terrain.row(r);
-        for c in 0..cols {
+        let cell_row = g.cell_row(r) * g.cols;
+        for (c, &(cell_col, mc)) in columns.iter().enumerate() {
             let k = i * cols + c;
             let (toa, _) = seen_toa(px, k, n, self.l1c);
             let Some(toa) = toa else { continue };
-            let cell = g.cell(r, c);
+            let cell = cell_row + cell_col;
             let rcr: [f64; NB] = std::array::from_fn(|b| self.rayleigh[b][cell].uniform(toa[b]));
             // the L1 mask covers a cloud wherever any band sees it
             let l1_mask = px[(l1c::CLD_BAND - 1) * n + k].clamp(0, 255) as u8;
@@ -435,7 +442,7 @@ impl MaskJob<'_> {
                 for (p, v) in std::iter::once(composite).chain(stack).enumerate() {
                     if v != context::REFLECTANCE_NODATA {
                         let before = f64::from(v) * context::REFLECTANCE_QUANTIFICATION * light[b];
-                        out.texture.add(c / fm, p, flagged, today, before);
+                        out.texture.add(mc, p, flagged, today, before);
                     }
                 }
             }
@@ -452,7 +459,7 @@ impl MaskJob<'_> {
             if stereo == StereoSeen::Ground {
                 out.msk[c] |= GROUND;
             }
-            let acc = &mut out.cells[c / fm];
+            let acc = &mut out.cells[mc];
             if v.snow {
                 let b = self.params.blue;
                 acc.snow.add(self.rayleigh[b][cell].direct(&sun), rcr[b]);
@@ -498,6 +505,10 @@ impl MaskJob<'_> {
         let held = 2 * (lines * cols) as u64 + self.dem.bytes();
         let ram = raster::budget_beside(opts.ram_bytes, held);
         let mut px = Vec::new();
+        // per site column, the columns of its coarse cell and of its mask cell, the same on
+        // every row (per pixel, three integer divisions)
+        let columns: Vec<(usize, usize)> =
+            (0..cols).map(|c| (self.grid.cell_col(c), c / fm)).collect();
         for win in Strips::for_budget(lines, cols, ram, per_pixel) {
             let n = win.rows * cols;
             read_strip(image, cols, &win, &mut px)?;
@@ -509,7 +520,7 @@ impl MaskJob<'_> {
             let rows: Vec<RowMasks> = (0..win.rows)
                 .into_par_iter()
                 .map(|i| {
-                    let at = (&px[..], &terrain, i, n);
+                    let at = (&px[..], &terrain, &columns[..], i, n);
                     self.row(win.row + i, at, history.as_ref(), fm)
                 })
                 .collect();

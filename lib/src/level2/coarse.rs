@@ -42,7 +42,17 @@ impl Grid {
 
     /// Index of the cell holding product pixel (`r`, `c`).
     pub fn cell(&self, r: usize, c: usize) -> usize {
-        (r / self.f).min(self.rows - 1) * self.cols + (c / self.f).min(self.cols - 1)
+        self.cell_row(r) * self.cols + self.cell_col(c)
+    }
+
+    /// Row of the cells holding product row `r`.
+    pub fn cell_row(&self, r: usize) -> usize {
+        (r / self.f).min(self.rows - 1)
+    }
+
+    /// Column of the cells holding product column `c`.
+    pub fn cell_col(&self, c: usize) -> usize {
+        (c / self.f).min(self.cols - 1)
     }
 
     /// Fractional cell coordinate of product pixel index `p` (cell centres at 0, 1, ...).

@@ -829,6 +829,9 @@ fn first_pass(
     let held = dem.bytes() + (env.len() * std::mem::size_of::<EnvSums>()) as u64;
     let ram = raster::budget_beside(opts.ram_bytes, held);
     let mut px = Vec::new();
+    // per site column, the columns of its coarse and environment cells (the same on every
+    // row; per pixel, two integer divisions)
+    let columns: Vec<(usize, usize)> = (0..cols).map(|c| (c / grid.f, c / fine.f)).collect();
     for win in Strips::for_budget(l1c.site.lines, cols, ram, per_pixel) {
         let n = win.rows * cols;
         read_strip(image, cols, &win, &mut px)?;
@@ -846,11 +849,11 @@ fn first_pass(
                 let mut acc_env = vec![EnvSums::default(); fine.cols];
                 let mut acc_seen = vec![aerosol::Composite::default(); seen.len().min(grid.cols)];
                 let terrain = terrain.row(r);
-                for c in 0..cols {
+                for (c, &(gc, fc)) in columns.iter().enumerate() {
                     let (toa, clean) = seen_toa(&px, i * cols + c, n, l1c);
                     let clean = clean && masks.clean(i * cols + c);
                     let h = terrain.height(c);
-                    acc[c / grid.f].add(h, toa.as_ref(), clean, p);
+                    acc[gc].add(h, toa.as_ref(), clean, p);
                     if let (Some(rcr), Some(t), true) = (&rcr, &toa, clean) {
                         let k = i * cols + c;
                         let was: [i16; NB] = std::array::from_fn(|b| rcr[b * n + k]);
@@ -863,14 +866,14 @@ fn first_pass(
                             let light = clouds::pixel_light(rayleigh, cell, &slope);
                             let rcr: [f64; NB] =
                                 std::array::from_fn(|b| f64::from(was[b]) * q * light[b]);
-                            acc_seen[c / grid.f].add(t, &rcr, p.is_dark_vegetation(t));
+                            acc_seen[gc].add(t, &rcr, p.is_dark_vegetation(t));
                         }
                     }
                     // the environment is the ground's: clouds lie above most of the aerosols
                     // and Rayleigh scattering that carry the ground's light into neighbouring
                     // lines of sight
                     if let (Some(t), false) = (&toa, masks.cloud(i * cols + c)) {
-                        acc_env[c / fine.f].add(h, t, clean, p);
+                        acc_env[fc].add(h, t, clean, p);
                     }
                 }
                 (acc, acc_env, acc_seen)
@@ -1005,6 +1008,21 @@ struct RowNodes {
     wv: Vec<f64>,
 }
 
+/// Where a site column lies on the grids the correction reads: the same on every row, so
+/// found once (per pixel, they took two integer divisions, four floating ones and four
+/// floors).
+struct Place {
+    /// Column of its coarse cell.
+    cell: usize,
+    /// Node column before it and the weight of the next, on the coarse grid and on the
+    /// environment's.
+    node: (usize, f64),
+    env: (usize, f64),
+    /// Its column in the windows of the terrain's shadows and of what it hides.
+    shadows: Option<usize>,
+    hidden: Option<usize>,
+}
+
 /// What every band's correction of one pixel shares.
 struct Shared {
     /// Node column before the pixel on the coarse grid and on the environment's.
@@ -1017,8 +1035,8 @@ struct Shared {
     /// The slope's light, its lowest incidence assumed where the slope hides the sun.
     light: SlopeLight,
     cloud: bool,
-    /// The slope itself (the context's RCR takes it as it is).
-    slope: Slope,
+    /// The slope's light without that lowest incidence (the context's RCR takes it so).
+    slope: SlopeLight,
     /// Coarse cell.
     cell: usize,
 }
@@ -1109,6 +1127,18 @@ impl Correction<'_> {
         k.writer.write_strip(win.row..win.end(), &new)
     }
 
+    /// Where site column `c` lies on the grids the correction reads.
+    fn place(&self, c: usize) -> Place {
+        let e = self.site.pixel_centre(0.0, c as f64).0;
+        Place {
+            cell: self.grid.cell_col(c),
+            node: bracket(self.grid.frac(c), self.grid.cols),
+            env: bracket(self.fine.frac(c), self.fine.cols),
+            shadows: self.shadows.column(e),
+            hidden: self.hidden.column(e),
+        }
+    }
+
     fn row_nodes(&self, r: usize) -> RowNodes {
         let g = self.grid;
         let (r0, w) = bracket(g.frac(r), g.rows);
@@ -1164,7 +1194,7 @@ impl Correction<'_> {
     fn row(
         &self,
         r: usize,
-        (px, masks, terrain): (&[i16], &clouds::MaskRows, &StripTerrain),
+        (px, masks, terrain, places): (&[i16], &clouds::MaskRows, &StripTerrain, &[Place]),
         i: usize,
         n: usize,
     ) -> Row {
@@ -1195,11 +1225,12 @@ impl Correction<'_> {
         // band by band over runs of pixels between the same nodes, without a branch
         let mut shared = Vec::with_capacity(cols);
         let terrain = terrain.row(r);
-        for c in 0..cols {
+        let northing = self.site.pixel_centre(r as f64, 0.0).1;
+        let (shadows, hidden) = (self.shadows.row(northing), self.hidden.row(northing));
+        let cell_row = g.cell_row(r) * g.cols;
+        for (c, place) in places.iter().enumerate() {
             let k = i * cols + c;
-            let (e, nn) = self.site.pixel_centre(r as f64, c as f64);
-            let (c0, w) = bracket(g.frac(c), g.cols);
-            let (e0, ew) = bracket(self.fine.frac(c), self.fine.cols);
+            let ((c0, w), (e0, ew)) = (place.node, place.env);
             let h = terrain.height(c);
             let hc = h.clamp(self.alt_range.0, self.alt_range.1);
             let mut oth = 0u16;
@@ -1207,7 +1238,7 @@ impl Correction<'_> {
                 oth |= bits::OTH_CLAMP;
                 out.clamped += 1;
             }
-            let cell = g.cell(r, c);
+            let cell = cell_row + place.cell;
             if self.aot.filled[cell] {
                 oth |= bits::OTH_IAO;
             }
@@ -1229,10 +1260,10 @@ impl Correction<'_> {
             if slope.cos_i / slope.cos_sun < p.min_cos_ratio {
                 msk |= bits::MSK_TGS;
             }
-            if self.shadows.at(e, nn) {
+            if self.shadows.at_place(shadows, place.shadows) {
                 msk |= bits::MSK_SHD;
             }
-            if self.hidden.at(e, nn) {
+            if self.hidden.at_place(hidden, place.hidden) {
                 msk |= bits::MSK_HID;
             }
             let lit = Slope {
@@ -1248,7 +1279,7 @@ impl Correction<'_> {
                 hc,
                 light: SlopeLight::from(&lit),
                 cloud: masks.cloud(k),
-                slope,
+                slope: SlopeLight::from(&slope),
                 cell,
             });
         }
@@ -1405,6 +1436,7 @@ impl Correction<'_> {
         // the strip read and each plane written go through the same buffers strip after strip
         let (mut px, mut i16s, mut u16s, mut u8s) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let places: Vec<Place> = (0..cols).map(|c| self.place(c)).collect();
         for win in Strips::for_budget(lines, cols, ram, 2 * (15 * 2 + 24 * 2 + 10) + 4) {
             let n = win.rows * cols;
             read_strip(image, cols, &win, &mut px)?;
@@ -1412,7 +1444,7 @@ impl Correction<'_> {
             let terrain = StripTerrain::new(self.dem, self.site, &win);
             let rows: Vec<Row> = (0..win.rows)
                 .into_par_iter()
-                .map(|i| self.row(win.row + i, (&px, &masks, &terrain), i, n))
+                .map(|i| self.row(win.row + i, (&px, &masks, &terrain, &places), i, n))
                 .collect();
             let at = (0, win.row);
             let size = (cols, win.rows);

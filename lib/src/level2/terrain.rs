@@ -86,13 +86,29 @@ impl Occlusion {
 
     /// Whether the DEM pixel holding (E, N) is occluded (false outside the window).
     pub fn at(&self, e: f64, n: f64) -> bool {
+        self.at_place(self.row(n), self.column(e))
+    }
+
+    /// The window's column holding easting `e`, if any (the same at every northing).
+    pub fn column(&self, e: f64) -> Option<usize> {
         let c = ((e - self.ulx) / self.pixel).floor();
+        let j = (c >= self.c0 as f64).then(|| c as usize - self.c0)?;
+        (j < self.cols).then_some(j)
+    }
+
+    /// The window's row holding northing `n`, if any.
+    pub fn row(&self, n: f64) -> Option<usize> {
         let r = ((self.uly - n) / self.pixel).floor();
-        if c < self.c0 as f64 || r < self.r0 as f64 {
-            return false;
+        let i = (r >= self.r0 as f64).then(|| r as usize - self.r0)?;
+        (i < self.rows).then_some(i)
+    }
+
+    /// [`Occlusion::at`] the window's `row` and `column`.
+    pub fn at_place(&self, row: Option<usize>, column: Option<usize>) -> bool {
+        match (row, column) {
+            (Some(i), Some(j)) => self.hidden[i * self.cols + j],
+            _ => false,
         }
-        let (j, i) = (c as usize - self.c0, r as usize - self.r0);
-        j < self.cols && i < self.rows && self.hidden[i * self.cols + j]
     }
 }
 
