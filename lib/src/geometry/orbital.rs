@@ -117,6 +117,11 @@ pub struct OrbitalModel {
 }
 
 impl OrbitalModel {
+    /// Bytes of its per-line tables in memory.
+    pub fn bytes(&self) -> u64 {
+        (std::mem::size_of_val(&self.frames[..]) + std::mem::size_of_val(&self.table[..])) as u64
+    }
+
     /// The model of `band`, whose image has `lines` lines, flown as `flight` says. The
     /// ephemeris, the attitude and the Earth orientation must cover the image's lines and
     /// [`TABLE_MARGIN`] more on each side: otherwise bad input naming the file.

@@ -36,6 +36,11 @@ impl BandModel {
         BandModel { orbital, local }
     }
 
+    /// Bytes of its tables in memory.
+    pub fn bytes(&self) -> u64 {
+        self.orbital.bytes()
+    }
+
     /// The same band flown as `flight` says.
     pub fn reflown(&self, flight: &super::orbital::Flight) -> crate::error::Result<BandModel> {
         Ok(BandModel::new(self.orbital.reflown(flight)?, self.local))

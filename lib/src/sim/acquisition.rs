@@ -239,6 +239,11 @@ fn pass_with_roll(
 }
 
 impl Acquisition {
+    /// Bytes of its bands' orbital models in memory (their per-line tables).
+    pub fn bytes(&self) -> u64 {
+        self.models.iter().map(BandModel::bytes).sum()
+    }
+
     /// Frames every band on the site: its datation and (provisionally) its detectors, from
     /// where the site's edges at the lowest and highest terrain fall in it, with `margin`
     /// lines and detectors around. Returns the detector range (continuous) every band needs.

@@ -515,6 +515,16 @@ impl Column {
 }
 
 impl Clouds {
+    /// Bytes of its grids in memory.
+    pub fn bytes(&self) -> u64 {
+        self.layers
+            .iter()
+            .map(|l| {
+                std::mem::size_of_val(&l.tau.data[..]) + std::mem::size_of_val(&l.tau_sun.data[..])
+            })
+            .sum::<usize>() as u64
+    }
+
     /// Samples the layers of `spec` over the DEM grid, the altitudes taken above the DEM's
     /// mean height, the shadows cast by `sun`.
     pub fn new(spec: &CloudSpec, dem: &Dem, sun: &SunGeometry) -> Self {

@@ -155,6 +155,11 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
         })
     })?;
     let cal = instrument::draw(spec.seed, acq.first_detector..acq.first_detector + acq.cols);
+    // the bands' orbital models are held to the end: they grow with the scene's length
+    let opts = &Options {
+        ram_bytes: raster::budget_beside(opts.ram_bytes, acq.bytes()),
+        ..opts.clone()
+    };
 
     let atm = match (&spec.atmosphere, &luts) {
         (Some(a), Some(luts)) => {
@@ -343,10 +348,13 @@ struct Sky<'a> {
 }
 
 impl World<'_> {
-    /// Bytes held for the whole scene beside the strips (the DEM, the atmosphere's grids):
-    /// they grow with the scene, so they come out of the strips' share of `--ram`.
+    /// Bytes held for the whole scene beside the strips (the DEM, the atmosphere's and the
+    /// clouds' grids): they grow with the scene, so they come out of the strips' share of
+    /// `--ram`.
     fn held_bytes(&self) -> u64 {
-        self.dem.bytes() + self.atm.map_or(0, Atmosphere::held_bytes)
+        self.dem.bytes()
+            + self.atm.map_or(0, Atmosphere::held_bytes)
+            + self.sky.as_ref().map_or(0, |s| s.clouds.bytes())
     }
 
     /// TOA reflectance in band `b` at ground point (E, N) of altitude `h`, under the clouds of
