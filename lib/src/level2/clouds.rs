@@ -505,8 +505,6 @@ impl MaskJob<'_> {
         let held = 2 * (lines * cols) as u64 + self.dem.bytes();
         let ram = raster::budget_beside(opts.ram_bytes, held);
         let mut px = Vec::new();
-        // per site column, the columns of its coarse cell and of its mask cell, the same on
-        // every row (per pixel, three integer divisions)
         let columns: Vec<(usize, usize)> =
             (0..cols).map(|c| (self.grid.cell_col(c), c / fm)).collect();
         for win in Strips::for_budget(lines, cols, ram, per_pixel) {
