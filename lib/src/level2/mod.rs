@@ -1023,13 +1023,15 @@ struct Place {
     hidden: Option<usize>,
 }
 
-/// What every band's correction of one pixel shares.
+/// Where the site's columns lie on the grids the correction reads ([`Place`]), and the runs of
+/// columns between the same coarse and environment nodes (the band arithmetic's loops).
+struct Places {
+    columns: Vec<Place>,
+    runs: Vec<std::ops::Range<usize>>,
+}
+
+/// What every band's correction of one pixel shares beside its column's [`Place`].
 struct Shared {
-    /// Node column before the pixel on the coarse grid and on the environment's.
-    nodes: (usize, usize),
-    /// Weights of the next node columns.
-    w: f64,
-    ew: f64,
     /// Altitude within the LUTs' range.
     hc: f64,
     /// The slope's light, its lowest incidence assumed where the slope hides the sun.
@@ -1037,8 +1039,6 @@ struct Shared {
     cloud: bool,
     /// The slope's light without that lowest incidence (the context's RCR takes it so).
     slope: SlopeLight,
-    /// Coarse cell.
-    cell: usize,
 }
 
 /// The runs of consecutive items of `items` with the same `key`.
@@ -1194,7 +1194,7 @@ impl Correction<'_> {
     fn row(
         &self,
         r: usize,
-        (px, masks, terrain, places): (&[i16], &clouds::MaskRows, &StripTerrain, &[Place]),
+        (px, masks, terrain, places): (&[i16], &clouds::MaskRows, &StripTerrain, &Places),
         i: usize,
         n: usize,
     ) -> Row {
@@ -1228,9 +1228,9 @@ impl Correction<'_> {
         let northing = self.site.pixel_centre(r as f64, 0.0).1;
         let (shadows, hidden) = (self.shadows.row(northing), self.hidden.row(northing));
         let cell_row = g.cell_row(r) * g.cols;
-        for (c, place) in places.iter().enumerate() {
+        for (c, place) in places.columns.iter().enumerate() {
             let k = i * cols + c;
-            let ((c0, w), (e0, ew)) = (place.node, place.env);
+            let (c0, w) = place.node;
             let h = terrain.height(c);
             let hc = h.clamp(self.alt_range.0, self.alt_range.1);
             let mut oth = 0u16;
@@ -1273,23 +1273,21 @@ impl Correction<'_> {
             out.qlt[2 * cols + c] = oth;
             out.msk[c] = msk | masks.msk[k];
             shared.push(Shared {
-                nodes: (c0, e0),
-                w,
-                ew,
                 hc,
                 light: SlopeLight::from(&lit),
                 cloud: masks.cloud(k),
                 slope: SlopeLight::from(&slope),
-                cell,
             });
         }
-        let runs = runs_of(&shared, |s| s.nodes);
         let mut seen = vec![false; cols];
         let no_signal = l1c.site.nodata;
         for b in 0..NB {
             let d = &px[b * n + i * cols..][..cols];
-            for run in &runs {
-                let (c0, e0) = shared[run.start].nodes;
+            for run in &places.runs {
+                let ((c0, _), (e0, _)) = (
+                    places.columns[run.start].node,
+                    places.columns[run.start].env,
+                );
                 let (t0, t1) = (
                     &nodes.terms[b][c0],
                     &nodes.terms[b][(c0 + 1).min(g.cols - 1)],
@@ -1300,17 +1298,18 @@ impl Correction<'_> {
                     &mut out.sre[b * cols..][run.clone()],
                     &mut out.fre[b * cols..][run.clone()],
                 );
-                let (d, px_shared, seen) = (
+                let (d, px_shared, px_places, seen) = (
                     &d[run.clone()],
                     &shared[run.clone()],
+                    &places.columns[run.clone()],
                     &mut seen[run.clone()],
                 );
                 for j in 0..d.len() {
-                    let x = &px_shared[j];
-                    let lerp = |a: f64, b: f64| a + x.w * (b - a);
+                    let (x, (w, ew)) = (&px_shared[j], (px_places[j].node.1, px_places[j].env.1));
+                    let lerp = |a: f64, b: f64| a + w * (b - a);
                     let t: NodeTerms = std::array::from_fn(|k| lerp(t0[k], t1[k]));
                     let t = at_altitude(&t, x.hc);
-                    let env = v0 + x.ew * (v1 - v0);
+                    let env = v0 + ew * (v1 - v0);
                     let toa = f64::from(d[j]) * l1c.site.quantification;
                     let (s, f) = t.surface_and_flat(toa, env, &x.light, x.cloud);
                     let ok = d[j] != no_signal && d[j] >= 0;
@@ -1325,7 +1324,7 @@ impl Correction<'_> {
                 for (c, (&v, x)) in d.iter().zip(&shared).enumerate() {
                     if v != no_signal && v >= 0 {
                         let toa = f64::from(v) * l1c.site.quantification;
-                        let r = &rayleigh[b][x.cell];
+                        let r = &rayleigh[b][cell_row + places.columns[c].cell];
                         let flat = r.uniform(toa) / clouds::slope_light(r, &x.slope);
                         out.rcr[b * cols + c] =
                             encode_refl(flat, crate::context::REFLECTANCE_QUANTIFICATION);
@@ -1333,11 +1332,11 @@ impl Correction<'_> {
                 }
             }
         }
-        for c in 0..cols {
+        for (c, (&seen, place)) in seen.iter().zip(&places.columns).enumerate() {
             let k = i * cols + c;
-            if seen[c] {
+            if seen {
                 out.valid += 1;
-                let (c0, w) = (shared[c].nodes.0, shared[c].w);
+                let (c0, w) = place.node;
                 let c1 = (c0 + 1).min(g.cols - 1);
                 let lerp = |a: f64, b: f64| a + w * (b - a);
                 out.atb[c] = encode_u8(
@@ -1436,7 +1435,9 @@ impl Correction<'_> {
         // the strip read and each plane written go through the same buffers strip after strip
         let (mut px, mut i16s, mut u16s, mut u8s) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let places: Vec<Place> = (0..cols).map(|c| self.place(c)).collect();
+        let columns: Vec<Place> = (0..cols).map(|c| self.place(c)).collect();
+        let runs = runs_of(&columns, |p| (p.node.0, p.env.0));
+        let places = Places { columns, runs };
         for win in Strips::for_budget(lines, cols, ram, 2 * (15 * 2 + 24 * 2 + 10) + 4) {
             let n = win.rows * cols;
             read_strip(image, cols, &win, &mut px)?;
