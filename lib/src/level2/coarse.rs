@@ -8,7 +8,7 @@ use super::Params;
 use crate::atmosphere::aot::{self, Equations, Residual};
 use crate::atmosphere::environment::{EnvFunction, SummedArea, Window};
 use crate::atmosphere::field::{bracket, Field};
-use crate::atmosphere::surface::{PixelTerms, PIXEL_TERMS};
+use crate::atmosphere::surface::{AdjacencyTerms, PixelTerms, PIXEL_TERMS};
 use crate::atmosphere::table::Axis;
 use crate::atmosphere::vapour;
 use crate::atmosphere::{AtGeometry, BandLuts, Conditions, LutSet};
@@ -389,10 +389,13 @@ impl Coarse<'_> {
     pub fn environment(&self, nodes: &[Vec<NodeTerms>], functions: &[EnvFunction]) -> Vec<Field> {
         let (g, fine, sums) = (self.grid, self.fine, self.env_sums);
         let reach = fine.rows.max(fine.cols);
+        let counts: Vec<f64> = sums.iter().map(|s| s.n).collect();
         (0..NB)
             .into_par_iter()
             .map(|b| {
-                let (terms, uniform): (Vec<PixelTerms>, Vec<f64>) = (0..fine.cells())
+                // of each cell's terms, only what the adjacency correction reads is held (two
+                // bands at a time over the whole grid: the long scene's peak)
+                let (terms, uniform): (Vec<AdjacencyTerms>, Vec<f64>) = (0..fine.cells())
                     .map(|k| {
                         let s = &sums[k];
                         // the fine cell's centre in coarse cell coordinates
@@ -407,13 +410,12 @@ impl Coarse<'_> {
                             top * (1.0 - wr) + bottom * wr
                         });
                         if s.n < 1.0 {
-                            return (PixelTerms::default(), f64::NAN);
+                            return (AdjacencyTerms::default(), f64::NAN);
                         }
                         let t = at_altitude(&t, s.alt / s.n);
-                        (t, t.uniform(s.toa[b] / s.n))
+                        (t.adjacency_terms(), t.uniform(s.toa[b] / s.n))
                     })
                     .unzip();
-                let counts: Vec<f64> = sums.iter().map(|s| s.n).collect();
                 let window = Window::environment(&functions[b], self.env_cell_m, reach);
                 environment(fine, &window, &terms, &uniform, &counts)
             })
@@ -429,12 +431,12 @@ const ENVIRONMENT_PASSES: usize = 3;
 
 /// The environment reflectance of every cell of grid `g`: the mean, weighted by `window` and
 /// by the cells' pixel counts `counts`, of the cells' own reflectance, found from their
-/// uniform-surface reflectances `uniform` (NaN where a cell has none) and terms by
+/// uniform-surface reflectances `uniform` (NaN where a cell has none) and adjacency terms by
 /// [`ENVIRONMENT_PASSES`] fixed-point passes; gaps filled (0 when no cell has a value).
 fn environment(
     g: Grid,
     window: &Window,
-    terms: &[PixelTerms],
+    terms: &[AdjacencyTerms],
     uniform: &[f64],
     counts: &[f64],
 ) -> Field {
@@ -443,8 +445,7 @@ fn environment(
         .zip(counts)
         .map(|(u, &c)| if u.is_nan() { 0.0 } else { c })
         .collect();
-    let n_sat = SummedArea::new(g.cols, g.rows, |k| n[k]);
-    let weights = window.weighted_sums(&n_sat);
+    let weights = window.weighted_sums(&SummedArea::new(g.cols, g.rows, |k| n[k]));
     let mean = |own: &[f64]| -> Field {
         let sat = SummedArea::new(
             g.cols,
@@ -473,7 +474,7 @@ fn environment(
                 if u.is_nan() || e.is_nan() {
                     *u
                 } else {
-                    t.adjacency(*u, *e)
+                    t.correct(*u, *e)
                 }
             })
             .collect();
@@ -570,6 +571,8 @@ impl MultiSpectral {
                         .collect();
                     let f = c.env_function(b, aot, wv_centre);
                     let window = Window::environment(&f, c.env_cell_m, fine.rows.max(fine.cols));
+                    let terms: Vec<AdjacencyTerms> =
+                        terms.iter().map(PixelTerms::adjacency_terms).collect();
                     environment(fine, &window, &terms, &uniform, &counts)
                 })
                 .collect();
