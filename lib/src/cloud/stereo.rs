@@ -1138,19 +1138,21 @@ fn classify(s: Stereo, dem: &dyn Fn(f64, f64) -> f64) -> StereoResult {
     // Label: the index of the valid point a cell took its vote from, and how many cells away.
     let mut from = vec![u32::MAX; n];
     let mut hops = vec![0u8; n];
+    // (cells as u32, as the labels: the queue may hold most of the grid)
     let mut queue = std::collections::VecDeque::new();
     for k in 0..n {
         if bright[k] && vote[k].is_some() {
             from[k] = k as u32;
-            queue.push_back(k);
+            queue.push_back(k as u32);
         }
     }
     while let Some(k) = queue.pop_front() {
+        let k = k as usize;
         for m in neighbours((gl, gc), k / gc, k % gc, (1, 1)) {
             if bright[m] && from[m] == u32::MAX {
                 from[m] = from[k];
                 hops[m] = hops[k].saturating_add(1);
-                queue.push_back(m);
+                queue.push_back(m as u32);
             }
         }
     }

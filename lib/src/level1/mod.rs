@@ -367,6 +367,9 @@ impl Context<'_> {
             bar.inc(win.rows as u64);
         }
         bar.finish_and_clear();
+        // the strips' buffers go before the stereo's classification, which holds its own
+        // for the whole grid (on a long scene, that is vip-l1's peak)
+        drop((heights, places));
         if let Some(b) = (0..12).find(|&b| read_any[b] && !signal[b]) {
             return Err(VipError::bad_input(
                 self.inp.band_image(b),
