@@ -124,19 +124,6 @@ fn floor(x: f64) -> f64 {
     }
 }
 
-/// `x` rounded half away from zero, as `f64::round`, for |x| < 2⁶³.
-fn round(x: f64) -> f64 {
-    let t = x as i64 as f64;
-    let f = x - t;
-    if f >= 0.5 {
-        t + 1.0
-    } else if f <= -0.5 {
-        t - 1.0
-    } else {
-        t
-    }
-}
-
 /// Weights of Keys' cubic convolution kernel (a = −0.5, GDAL's `cubic`) at the samples at
 /// offsets −1, 0, 1, 2 for a position t ∈ [0, 1) past sample 0.
 pub(crate) fn keys(t: f64) -> [f64; 4] {
@@ -153,8 +140,6 @@ pub(crate) fn keys(t: f64) -> [f64; 4] {
 /// the same shape.
 #[derive(Debug, Clone, Copy)]
 pub struct Spot {
-    /// Row within the window and column, rounded to the nearest sample.
-    nearest: (usize, usize),
     /// The sample at or before the position, and the fractions past it.
     below: (isize, isize),
     fraction: (f64, f64),
@@ -165,17 +150,25 @@ impl Spot {
     /// the nearest sample is outside the window's image rows/columns (the edge of the swath).
     pub fn new<T>(img: &Window<T>, line: f64, col: f64) -> Option<Spot> {
         let lr = line - img.row0 as f64;
-        let (rn, cn) = (round(lr), round(col));
-        // (NaN positions fail every comparison)
-        if !(rn >= 0.0 && cn >= 0.0 && rn < img.rows as f64 && cn < img.cols as f64) {
+        // x rounded half away from zero lies in 0..n exactly when −0.5 < x < n − 0.5 (NaN
+        // positions fail every comparison)
+        let inside = |x: f64, n: usize| x > -0.5 && x < n as f64 - 0.5;
+        if !(inside(lr, img.rows) && inside(col, img.cols)) {
             return None;
         }
         let (r0, c0) = (floor(lr), floor(col));
         Some(Spot {
-            nearest: (rn as usize, cn as usize),
             below: (r0 as isize, c0 as isize),
             fraction: (lr - r0, col - c0),
         })
+    }
+
+    /// Index of the nearest sample in a window of `cols` columns (halves away from zero: the
+    /// position is past −0.5, so a fraction of one half always rounds up).
+    fn nearest(&self, cols: usize) -> usize {
+        let near = |below: isize, f: f64| (below + isize::from(f >= 0.5)) as usize;
+        let ((r, c), (fr, fc)) = (self.below, self.fraction);
+        near(r, fr) * cols + near(c, fc)
     }
 
     /// The value of `img` here.
@@ -184,7 +177,7 @@ impl Spot {
         let (r0, c0) = self.below;
         let (fr, fc) = self.fraction;
         match kind {
-            Resampling::Nearest => img.data[self.nearest.0 * img.cols + self.nearest.1],
+            Resampling::Nearest => img.data[self.nearest(img.cols)],
             Resampling::Bilinear => {
                 let (fr, fc) = (fr as f32, fc as f32);
                 let [[a, b], [c, d]] = img.block::<2>(r0, c0);
@@ -202,9 +195,14 @@ impl Spot {
     pub fn is_clean(&self, clean: &CleanBlocks) -> bool {
         let (r, c) = self.below;
         let (last_r, last_c) = (clean.rows as isize - 1, clean.cols as isize - 1);
-        let rows = (r - 1).clamp(0, last_r) as usize..=(r + 2).clamp(0, last_r) as usize;
         let chunks = (c - 1).clamp(0, last_c) as usize / CleanBlocks::CHUNK
             ..=(c + 2).clamp(0, last_c) as usize / CleanBlocks::CHUNK;
+        if r >= 1 && r + 2 <= last_r {
+            // rows r − 1 to r + 2, all inside: one look per chunk
+            let four = &clean.four[(r - 1) as usize * clean.chunks..];
+            return chunks.into_iter().all(|k| four[k]);
+        }
+        let rows = (r - 1).clamp(0, last_r) as usize..=(r + 2).clamp(0, last_r) as usize;
         rows.into_iter()
             .all(|r| chunks.clone().all(|k| clean.clean[r * clean.chunks + k]))
     }
@@ -215,7 +213,7 @@ impl Spot {
         let (fr, fc) = self.fraction;
         let reach = match kind {
             Resampling::Nearest => {
-                return img.data[self.nearest.0 * img.cols + self.nearest.1];
+                return img.data[self.nearest(img.cols)];
             }
             Resampling::Bilinear => (0, 1),
             Resampling::Cubic => (-1, 2),
@@ -249,6 +247,9 @@ pub struct CleanBlocks {
     cols: usize,
     chunks: usize,
     clean: Vec<bool>,
+    /// Whether the chunk is clean in its row and the three below (false where those leave
+    /// the window): what a 4 × 4 kernel inside the window reads.
+    four: Vec<bool>,
 }
 
 impl CleanBlocks {
@@ -260,12 +261,16 @@ impl CleanBlocks {
             .data
             .chunks(img.cols)
             .flat_map(|row| row.chunks(Self::CHUNK).map(|c| c.iter().all(|&v| v == 0)))
+            .collect::<Vec<bool>>();
+        let four = (0..clean.len())
+            .map(|i| (0..4).all(|k| clean.get(i + k * chunks) == Some(&true)))
             .collect();
         CleanBlocks {
             rows: img.rows,
             cols: img.cols,
             chunks,
             clean,
+            four,
         }
     }
 }
@@ -346,6 +351,84 @@ mod tests {
         let eb = (f64::from(sample(&w, r, c, Resampling::Bilinear).unwrap()) - f(r, c)).abs();
         let ec = (f64::from(sample(&w, r, c, Resampling::Cubic).unwrap()) - f(r, c)).abs();
         assert!(ec < eb / 4.0, "cubic {ec} bilinear {eb}");
+    }
+
+    #[test]
+    fn spots_find_the_nearest_sample_as_rounding_half_away_from_zero() {
+        let data = vec![0f32; 5 * 7];
+        let w = Window {
+            data: &data,
+            cols: 7,
+            rows: 5,
+            row0: 0,
+        };
+        let xs = [
+            -1.0,
+            -0.5,
+            -0.499_999_999_999_999_94,
+            -0.3,
+            0.0,
+            0.5,
+            1.5,
+            2.499_999_999_999_999_6,
+            2.5,
+            4.499_999_999_999_999,
+            4.5,
+            6.4,
+            6.499_999_999_999_999,
+            6.5,
+            f64::NAN,
+        ];
+        for l in xs {
+            for c in xs {
+                let (rn, cn) = (l.round(), c.round());
+                let want = (rn >= 0.0 && cn >= 0.0 && rn < 5.0 && cn < 7.0)
+                    .then(|| rn as usize * 7 + cn as usize);
+                assert_eq!(Spot::new(&w, l, c).map(|s| s.nearest(7)), want, "{l} {c}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_clean_test_reads_every_row_and_chunk_the_kernel_reaches() {
+        // flags scattered over rows and columns, the window's edges included
+        let (rows, cols) = (12, 150);
+        let fl: Vec<u8> = (0..rows * cols)
+            .map(|i| 4 * u8::from(i % 197 == 0 || i % 211 == 5))
+            .collect();
+        let w = Window {
+            data: &fl,
+            cols,
+            rows,
+            row0: 0,
+        };
+        let clean = CleanBlocks::of(&w);
+        let chunk_clean = |r: usize, k: usize| {
+            let row = &fl[r * cols..(r + 1) * cols];
+            row.chunks(CleanBlocks::CHUNK)
+                .nth(k)
+                .unwrap()
+                .iter()
+                .all(|&v| v == 0)
+        };
+        let (mut seen, mut dirty) = (0, 0);
+        for r in 0..rows {
+            for c in 0..cols {
+                let Some(s) = Spot::new(&w, r as f64 + 0.25, c as f64 + 0.3) else {
+                    continue;
+                };
+                let at = |x: isize, n: usize| x.clamp(0, n as isize - 1) as usize;
+                let (r, c) = (r as isize, c as isize);
+                let want = (at(r - 1, rows)..=at(r + 2, rows)).all(|r| {
+                    (at(c - 1, cols) / CleanBlocks::CHUNK..=at(c + 2, cols) / CleanBlocks::CHUNK)
+                        .all(|k| chunk_clean(r, k))
+                });
+                assert_eq!(s.is_clean(&clean), want, "{r} {c}");
+                seen += 1;
+                dirty += usize::from(!want);
+            }
+        }
+        assert!(dirty > 0 && dirty < seen, "{dirty} of {seen}");
     }
 
     #[test]
