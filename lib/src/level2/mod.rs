@@ -1284,10 +1284,8 @@ impl Correction<'_> {
         for b in 0..NB {
             let d = &px[b * n + i * cols..][..cols];
             for run in &places.runs {
-                let ((c0, _), (e0, _)) = (
-                    places.columns[run.start].node,
-                    places.columns[run.start].env,
-                );
+                let first = &places.columns[run.start];
+                let (c0, e0) = (first.node.0, first.env.0);
                 let (t0, t1) = (
                     &nodes.terms[b][c0],
                     &nodes.terms[b][(c0 + 1).min(g.cols - 1)],

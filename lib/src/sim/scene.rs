@@ -155,11 +155,6 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
         })
     })?;
     let cal = instrument::draw(spec.seed, acq.first_detector..acq.first_detector + acq.cols);
-    // the bands' orbital models are held to the end: they grow with the scene's length
-    let opts = &Options {
-        ram_bytes: raster::budget_beside(opts.ram_bytes, acq.bytes()),
-        ..opts.clone()
-    };
 
     let atm = match (&spec.atmosphere, &luts) {
         (Some(a), Some(luts)) => {
@@ -182,6 +177,7 @@ pub fn write_scene(spec: &SceneSpec, opts: &Options) -> Result<Vec<PathBuf>> {
     let world = World {
         land: &land,
         dem: &dem,
+        models_bytes: acq.bytes(),
         atm: atm.as_ref(),
         sky: clouds.as_ref().map(|(spec, clouds)| Sky {
             spec,
@@ -334,6 +330,8 @@ fn write_dem(path: &Path, dem: &Dem, epsg: u32, opts: &Options) -> Result<()> {
 struct World<'a> {
     land: &'a Landscape,
     dem: &'a Dem,
+    /// Bytes of the bands' orbital models, held to the end beside the world.
+    models_bytes: u64,
     atm: Option<&'a Atmosphere>,
     sky: Option<Sky<'a>>,
 }
@@ -349,10 +347,11 @@ struct Sky<'a> {
 
 impl World<'_> {
     /// Bytes held for the whole scene beside the strips (the DEM, the atmosphere's and the
-    /// clouds' grids): they grow with the scene, so they come out of the strips' share of
-    /// `--ram`.
+    /// clouds' grids, the bands' orbital models): they grow with the scene, so they come out
+    /// of the strips' share of `--ram`.
     fn held_bytes(&self) -> u64 {
-        self.dem.bytes()
+        self.models_bytes
+            + self.dem.bytes()
             + self.atm.map_or(0, Atmosphere::held_bytes)
             + self.sky.as_ref().map_or(0, |s| s.clouds.bytes())
     }
