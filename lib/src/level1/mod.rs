@@ -159,7 +159,7 @@ pub fn process(
     // The RPC VRTs refer to the raw images by relative paths, so they are written where they
     // stay; a product whose VRTs cannot be written is removed, not left half done.
     let rpc_dir = l1c.dbl_dir(&opts.output).join(RPC_FOLDER);
-    if let Err(e) = write_rpcs(&inp, &models, &to_lonlat, (h_lo, h_hi), &rpc_dir) {
+    if let Err(e) = write_rpcs(&inp, &models, (h_lo, h_hi), &rpc_dir) {
         let _ = std::fs::remove_file(&hdr);
         let _ = std::fs::remove_dir_all(l1c.dbl_dir(&opts.output));
         return Err(e);
@@ -171,22 +171,22 @@ pub fn process(
 pub const RPC_FOLDER: &str = "RPC";
 
 /// Fits an RPC to each band's sensor model and writes `<raw band>_RPC.vrt`: the raw image with
-/// its RPC, which GDAL orthorectifies (`gdalwarp -rpc -to RPC_DEM=...`).
-fn write_rpcs(
-    inp: &Inputs,
-    models: &[BandModel],
-    to_lonlat: &MapToLonLat,
-    heights: (f64, f64),
-    dir: &Path,
-) -> Result<()> {
+/// its RPC, which GDAL orthorectifies (`gdalwarp -rpc -to RPC_DEM=...`). The bands are fitted
+/// in parallel, each with its own PROJ transformation (one is not shared across threads).
+fn write_rpcs(inp: &Inputs, models: &[BandModel], heights: (f64, f64), dir: &Path) -> Result<()> {
     raster::ensure_dir(dir)?;
-    for (b, model) in models.iter().enumerate() {
-        let band = &inp.product.bands[b];
-        let (rpc, stats) =
-            crate::geometry::rpc::fit_band_rpc(model, band.lines, band.cols, to_lonlat, heights)?;
+    let fits = models
+        .par_iter()
+        .zip(&inp.product.bands)
+        .map(|(model, band)| {
+            let to_lonlat = MapToLonLat::new(inp.epsg)?;
+            crate::geometry::rpc::fit_band_rpc(model, band.lines, band.cols, &to_lonlat, heights)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for (b, (rpc, stats)) in fits.iter().enumerate() {
         log::debug!(
             "{} RPC: {} samples, check RMS {:.2e} px, max {:.2e} px",
-            band.code,
+            inp.product.bands[b].code,
             stats.samples,
             stats.check_rms,
             stats.check_max
@@ -194,7 +194,7 @@ fn write_rpcs(
         let image = inp.band_image(b);
         let stem = image.file_name().unwrap_or_default().to_string_lossy();
         let stem = stem.trim_end_matches(".DBL.TIF");
-        raster::write_rpc_vrt(&image, &rpc, &dir.join(format!("{stem}_RPC.vrt")), true)?;
+        raster::write_rpc_vrt(&image, rpc, &dir.join(format!("{stem}_RPC.vrt")), true)?;
     }
     Ok(())
 }
@@ -308,7 +308,6 @@ impl Context<'_> {
             };
             let mut sat = vec![0i16; n];
             let mut pix = vec![0i16; n];
-            let mut seen_by_all = vec![true; n];
             let mut kept: Vec<Option<Vec<i16>>> = vec![None; venus::BANDS.len()];
             let wanted = |b: usize| {
                 b == p.reference
@@ -327,27 +326,47 @@ impl Context<'_> {
                     .collect();
                 strips_of_bands.extend(done);
             }
-            for (b, strip) in strips_of_bands.into_iter().enumerate() {
-                let (refl, flags, raw) = strip?;
+            let strips_of_bands = strips_of_bands.into_iter().collect::<Result<Vec<_>>>()?;
+            for (b, (_, _, raw)) in strips_of_bands.iter().enumerate() {
                 read_any[b] |= raw.is_some();
-                signal[b] |= raw == Some(true);
-                for (i, (&v, &f)) in refl.iter().zip(&flags).enumerate() {
-                    seen_by_all[i] &= v != NODATA;
-                    if f & SATURATED != 0 {
-                        sat[i] |= 1 << b;
-                        stats.saturated += 1;
+                signal[b] |= *raw == Some(true);
+            }
+            // the SAT and PIX bits of every band and the pixels all of them see, row by row
+            let counts = sat
+                .par_chunks_mut(cols)
+                .zip(pix.par_chunks_mut(cols))
+                .enumerate()
+                .map(|(r, (sat, pix))| {
+                    let span = r * cols..(r + 1) * cols;
+                    let mut seen_by_all = vec![true; cols];
+                    let (mut saturated, mut defective) = (0, 0);
+                    for (b, (refl, flags, _)) in strips_of_bands.iter().enumerate() {
+                        let (refl, flags) = (&refl[span.clone()], &flags[span.clone()]);
+                        for (i, (&v, &f)) in refl.iter().zip(flags).enumerate() {
+                            seen_by_all[i] &= v != NODATA;
+                            if f & SATURATED != 0 {
+                                sat[i] |= 1 << b;
+                                saturated += 1;
+                            }
+                            if f & DEFECTIVE != 0 {
+                                pix[i] |= 1 << b;
+                                defective += 1;
+                            }
+                        }
                     }
-                    if f & DEFECTIVE != 0 {
-                        pix[i] |= 1 << b;
-                        stats.defective += 1;
-                    }
-                }
+                    let valid = seen_by_all.iter().filter(|&&v| v).count();
+                    (saturated, defective, valid)
+                })
+                .reduce(|| (0, 0, 0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
+            stats.saturated += counts.0;
+            stats.defective += counts.1;
+            stats.valid += counts.2;
+            for (b, (refl, _, _)) in strips_of_bands.into_iter().enumerate() {
                 raster::write_window(&mut ds, b + 1, (0, win.row), (cols, win.rows), &refl)?;
                 if wanted(b) {
                     kept[b] = Some(refl);
                 }
             }
-            stats.valid += seen_by_all.iter().filter(|&&v| v).count();
             for (band, data) in [(l1c::SAT_BAND, &sat), (l1c::PIX_BAND, &pix)] {
                 raster::write_window(&mut ds, band, (0, win.row), (cols, win.rows), data)?;
             }
