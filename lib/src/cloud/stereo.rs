@@ -20,8 +20,9 @@
 //!    in 1-pixel steps, the shift limited to `Exploration_Line_Number` lines and
 //!    `Exploration_Column_Number` columns; the secondary band is interpolated at the shifted
 //!    positions with a spline of `Spline_Order` 0 (nearest), 1 (bilinear) or 3 (cubic); e is
-//!    taken at the middle of each run of 32 cells of a grid row, whose windows then share
-//!    every shift's interpolated rows (VIP: e turns by 4·10⁻⁵ degree over a run). The best
+//!    taken at the middle of each run of 32 cells of a grid row over a block of 8 grid rows,
+//!    whose windows then share every shift's interpolated rows (VIP: e turns by 4·10⁻⁵ degree
+//!    over a run). The best
 //!    integer shift must correlate at `Initial_Resemblance_Threshold` or better and not be on
 //!    the border of the search; a parabola through it and its neighbours gives the sub-pixel
 //!    disparity, whose peak must reach `Final_Resemblance_Threshold`. When another local
@@ -430,15 +431,22 @@ pub struct Cell {
     pub reflectance: f32,
 }
 
-/// Cells of a grid row correlated together, a *run*: they share the epipolar direction, taken
-/// at the run's middle cell, and with it every shift's interpolated secondary rows, which each
-/// cell's window then reads in part. Over a run's 32 cells (128 pixels with the default grid)
-/// the direction of a VENµS L1C turns by about 4·10⁻⁵ degree, which moves the largest shift
-/// (45 pixels) by less than 3·10⁻⁵ pixel.
+/// Cells correlated together, a *run* of [`RUN_CELLS`] cells of a grid row over a *block* of
+/// [`BLOCK_ROWS`] grid rows: they share the epipolar direction, taken at the middle of the
+/// run and block, and with it every shift's interpolated secondary rows, which each cell's
+/// window then reads in part (with the default 4 × 4 grid and 11 × 11 windows, a block
+/// interpolates 39 rows a shift where its grid rows on their own interpolated 88). Over 32
+/// cells (128 pixels with the default grid) the direction of a VENµS L1C turns by about
+/// 4·10⁻⁵ degree, which moves the largest shift (45 pixels) by less than 3·10⁻⁵ pixel; a
+/// block's 32 rows are a quarter of that.
 const RUN_CELLS: usize = 32;
+/// Grid rows correlated together (see [`RUN_CELLS`]).
+const BLOCK_ROWS: usize = 8;
 
 /// A cell whose reference window has the contrast to be matched.
 struct Ready {
+    /// Its grid row's place in the block.
+    row: usize,
     /// First column of its window.
     first_col: isize,
     /// The reference window, centred, row by row; its sum and sum of squares.
@@ -464,7 +472,7 @@ struct Shifted {
 impl Shifted {
     /// Interpolates `height` rows × `width` columns with the separable weights `wr` (rows) and
     /// `wc` (columns), output sample (y, x) reading the `N` × `N` samples from (y, x) of
-    /// `secondary` (rows of `cols` samples, from `first_col`), and sums its columns.
+    /// `secondary` (rows of `cols` samples, from `first_col`).
     fn fill<const N: usize>(
         &mut self,
         secondary: &[f64],
@@ -491,11 +499,16 @@ impl Shifted {
                 *out = v;
             }
         }
+    }
+
+    /// Sums each column over rows `rows` (one grid row's windows).
+    fn column_sums(&mut self, rows: Range<usize>) {
+        let width = self.width;
         self.sum.clear();
         self.sum.resize(width, 0.0);
         self.squares.clear();
         self.squares.resize(width, 0.0);
-        for row in self.values.chunks_exact(width) {
+        for row in self.values[rows.start * width..rows.end * width].chunks_exact(width) {
             for ((s, q), &b) in self.sum.iter_mut().zip(self.squares.iter_mut()).zip(row) {
                 *s += b;
                 *q += b * b;
@@ -503,12 +516,15 @@ impl Shifted {
         }
     }
 
-    /// Σb, Σb² and Σa·b over the window whose first column is `x0`, `a` the reference window
-    /// (rows of `acc.len()`); `acc` holds the partial Σa·b of each window column.
-    fn sums(&self, x0: usize, a: &[f64], acc: &mut [f64]) -> (f64, f64, f64) {
+    /// Σb, Σb² and Σa·b over the window whose first row is `y0` and first column `x0`, `a`
+    /// the reference window (rows of `acc.len()`; Σb and Σb² from the last
+    /// [`Shifted::column_sums`], which must be over its rows); `acc` holds the partial Σa·b of
+    /// each window column.
+    fn sums(&self, (y0, x0): (usize, usize), a: &[f64], acc: &mut [f64]) -> (f64, f64, f64) {
         let w = acc.len();
         acc.fill(0.0);
-        for (arow, brow) in a.chunks_exact(w).zip(self.values.chunks_exact(self.width)) {
+        let b = &self.values[y0 * self.width..];
+        for (arow, brow) in a.chunks_exact(w).zip(b.chunks_exact(self.width)) {
             for ((s, &av), &bv) in acc.iter_mut().zip(arow).zip(&brow[x0..x0 + w]) {
                 *s += av * bv;
             }
@@ -637,7 +653,7 @@ impl Stereo {
 
     /// Image rows the correlation holds at most at once beyond a strip (for memory budgets).
     pub fn margin_rows(&self) -> usize {
-        2 * (self.margin + self.p.half_window.0) + self.p.step.0
+        2 * (self.margin + self.p.half_window.0) + BLOCK_ROWS * self.p.step.0
     }
 
     /// The parameters.
@@ -663,16 +679,16 @@ impl Stereo {
         held.extend(secondary.iter().map(|&v| f64::from(to_reflectance(v))));
         self.received += reference.len() / self.cols;
         while self.next_grid_row < self.shape.0 {
-            let gi = self.next_grid_row;
-            let (rc, _) = centre(&self.p, gi, 0);
+            let block = self.next_block();
+            let (rc, _) = centre(&self.p, block.end - 1, 0);
             let need = (rc + self.p.half_window.0 + self.margin + 1)
-                .max((gi + 1) * self.p.step.0)
+                .max(block.end * self.p.step.0)
                 .min(self.lines);
             if self.received < need {
                 break;
             }
-            self.correlate_row(gi);
-            self.next_grid_row += 1;
+            self.correlate_block(block.clone());
+            self.next_grid_row = block.end;
         }
         // the rows no later grid row reads, dropped once per strip (not per grid row: each
         // drop moves the rows kept)
@@ -683,17 +699,30 @@ impl Stereo {
         self.rows.drop_before(keep);
     }
 
-    fn correlate_row(&mut self, gi: usize) {
+    /// The grid rows correlated next, together.
+    fn next_block(&self) -> Range<usize> {
+        self.next_grid_row..(self.next_grid_row + BLOCK_ROWS).min(self.shape.0)
+    }
+
+    /// Correlates the cells of grid rows `block`, run by run in parallel.
+    fn correlate_block(&mut self, block: Range<usize>) {
         let gc = self.shape.1;
         let this = &*self;
+        let run = |k: usize| k * RUN_CELLS..((k + 1) * RUN_CELLS).min(gc);
         let runs: Vec<Vec<(Cell, bool)>> = (0..gc.div_ceil(RUN_CELLS))
             .into_par_iter()
-            .map(|k| this.correlate_run(gi, k * RUN_CELLS..((k + 1) * RUN_CELLS).min(gc)))
+            .map(|k| this.correlate_run(block.clone(), run(k)))
             .collect();
-        let row = runs.into_iter().flatten();
-        for (to, (cell, correlated)) in self.cells[gi * gc..(gi + 1) * gc].iter_mut().zip(row) {
-            *to = cell;
-            self.correlated += usize::from(correlated);
+        for (k, cells) in runs.into_iter().enumerate() {
+            let run = run(k);
+            // the run's cells, grid row by grid row
+            for (gi, row) in block.clone().zip(cells.chunks(run.len())) {
+                let to = &mut self.cells[gi * gc + run.start..gi * gc + run.end];
+                for (to, &(cell, correlated)) in to.iter_mut().zip(row) {
+                    *to = cell;
+                    self.correlated += usize::from(correlated);
+                }
+            }
         }
     }
 
@@ -708,12 +737,26 @@ impl Stereo {
         band.get(start + cols.start as usize..start + cols.end as usize)
     }
 
-    /// The cells `run` of grid row `gi`, and whether each had the contrast to be matched.
-    fn correlate_run(&self, gi: usize, run: Range<usize>) -> Vec<(Cell, bool)> {
+    /// The cells `run` of the grid rows `block`, row by row, and whether each had the contrast
+    /// to be matched.
+    fn correlate_run(&self, block: Range<usize>, run: Range<usize>) -> Vec<(Cell, bool)> {
         let p = &self.p;
-        let (rc, mid) = centre(p, gi, (run.start + run.end - 1) / 2);
-        let mut cells: Vec<(Cell, Option<Ready>)> = run.map(|gj| self.prepare(gi, gj)).collect();
-        let e = self.views.at(rc as f64, mid as f64).epipolar();
+        let (rc, _) = centre(p, block.start, 0);
+        let (rm, mid) = centre(
+            p,
+            (block.start + block.end - 1) / 2,
+            (run.start + run.end - 1) / 2,
+        );
+        let mut cells: Vec<(Cell, Option<Ready>)> = block
+            .clone()
+            .flat_map(|gi| run.clone().map(move |gj| (gi, gj)))
+            .map(|(gi, gj)| {
+                let (cell, ready) = self.prepare(gi, gj);
+                let row = gi - block.start;
+                (cell, ready.map(|r| Ready { row, ..r }))
+            })
+            .collect();
+        let e = self.views.at(rm as f64, mid as f64).epipolar();
         let norm = e.0.hypot(e.1);
         let mut lo = 0;
         if norm > 0.0 {
@@ -794,6 +837,7 @@ impl Stereo {
         }
         let sa = a.iter().sum();
         let ready = Ready {
+            row: 0,
             first_col: cc - hc,
             a,
             sa,
@@ -804,9 +848,10 @@ impl Stereo {
     }
 
     /// Zero-mean normalised correlation of each cell's reference window (in `ready`, a run's
-    /// cells of the grid row whose windows are centred on line `rc`, in column order) with the
-    /// secondary band shifted by s·`u` pixels (`u`: columns, lines), s in `shifts`; -1 where
-    /// the shifted window leaves the rows held, meets a no-data sample or has no contrast.
+    /// cells over a block of grid rows, row by row and in column order; the first grid row's
+    /// windows centred on line `rc`, the next ones a grid step lower each) with the secondary
+    /// band shifted by s·`u` pixels (`u`: columns, lines), s in `shifts`; -1 where the shifted
+    /// window leaves the rows held, meets a no-data sample or has no contrast.
     fn score(
         &self,
         rc: isize,
@@ -818,12 +863,14 @@ impl Stereo {
         let rows = &self.rows;
         let (hl, hc) = (p.half_window.0 as isize, p.half_window.1 as isize);
         let (height, width) = ((2 * hl + 1) as usize, (2 * hc + 1) as usize);
+        let step = p.step.0 as isize;
         let n = (height * width) as f64;
         let mut shifted = Shifted::default();
         let mut acc = vec![0.0; width];
         // a score per shift: grown one by one, each cell's vector was copied five times
         let count = shifts.clone().count();
         ready.iter_mut().for_each(|r| r.scores.reserve_exact(count));
+        let block_rows = ready.last().map_or(0, |r| r.row + 1) as isize;
         for s in shifts {
             let (dr, dc) = (s as f64 * u.1, s as f64 * u.0);
             let (r0, c0) = (dr.floor(), dc.floor());
@@ -837,11 +884,16 @@ impl Stereo {
                 Spline::Cubic => (4, -1, -1),
             };
             // the secondary samples a window reads: rows and columns held, else no score
-            let first_row = rc - hl + r0 + row_offset;
-            let last_row = first_row + 2 * hl + taps - 1;
+            let first_row = |row: isize| rc + row * step - hl + r0 + row_offset;
+            let held = |row: isize| {
+                first_row(row) >= rows.row0 as isize
+                    && first_row(row) + 2 * hl + taps - 1 < (rows.row0 + rows.held()) as isize
+            };
             let first_col = |r: &Ready| r.first_col + c0 + col_offset;
             let inside = |r: &Ready| {
-                first_col(r) >= 0 && first_col(r) + 2 * hc + taps - 1 < rows.cols as isize
+                held(r.row as isize)
+                    && first_col(r) >= 0
+                    && first_col(r) + 2 * hc + taps - 1 < rows.cols as isize
             };
             let (Some(first), Some(last)) = (
                 ready.iter().find(|r| inside(r)),
@@ -850,14 +902,20 @@ impl Stereo {
                 ready.iter_mut().for_each(|r| r.scores.push(-1.0));
                 continue;
             };
-            if first_row < rows.row0 as isize || last_row >= (rows.row0 + rows.held()) as isize {
-                ready.iter_mut().for_each(|r| r.scores.push(-1.0));
-                continue;
-            }
-            let (x0, x1) = (first_col(first), first_col(last) + width as isize);
-            let secondary = &rows.secondary[(first_row as usize - rows.row0) * rows.cols..];
+            // the grid rows held, from the first's windows' rows to the last's
+            let (top, bottom) = (first.row as isize, last.row as isize);
+            debug_assert!((0..block_rows).contains(&bottom));
+            let cols = ready.iter().filter(|r| inside(r)).map(|r| first_col(r));
+            let (x0, x1) = cols.fold((isize::MAX, isize::MIN), |(lo, hi), c| {
+                (lo.min(c), hi.max(c))
+            });
+            let x1 = x1 + width as isize;
+            let secondary = &rows.secondary[(first_row(top) as usize - rows.row0) * rows.cols..];
             let at = (rows.cols, x0 as usize);
-            let shape = (height, (x1 - x0) as usize);
+            let shape = (
+                ((bottom - top) * step) as usize + height,
+                (x1 - x0) as usize,
+            );
             match p.spline {
                 Spline::Nearest => shifted.fill(secondary, at, shape, [1.0], [1.0]),
                 Spline::Linear => {
@@ -867,14 +925,26 @@ impl Stereo {
                     shifted.fill(secondary, at, shape, resample::keys(fr), resample::keys(fc))
                 }
             }
-            for r in ready.iter_mut() {
-                let score = if inside(r) {
-                    let (sb, sbb, sab) = shifted.sums((first_col(r) - x0) as usize, &r.a, &mut acc);
-                    zncc(n, (r.sa, r.saa), (sb, sbb, sab))
-                } else {
-                    -1.0
-                };
-                r.scores.push(score);
+            for cells in ready.chunk_by_mut(|a, b| a.row == b.row) {
+                // a grid row with a window inside lies within top..=bottom, and its rows among
+                // those interpolated (one held may have none, and lie beyond them)
+                let row = cells[0].row as isize;
+                let y0 = (top..=bottom).contains(&row).then(|| {
+                    let y0 = ((row - top) * step) as usize;
+                    shifted.column_sums(y0..y0 + height);
+                    y0
+                });
+                for r in cells.iter_mut() {
+                    let score = match y0 {
+                        Some(y0) if inside(r) => {
+                            let x = (first_col(r) - x0) as usize;
+                            let (sb, sbb, sab) = shifted.sums((y0, x), &r.a, &mut acc);
+                            zncc(n, (r.sa, r.saa), (sb, sbb, sab))
+                        }
+                        _ => -1.0,
+                    };
+                    r.scores.push(score);
+                }
             }
         }
     }
@@ -887,9 +957,9 @@ impl Stereo {
             self.next_grid_row = self.shape.0;
         }
         while self.next_grid_row < self.shape.0 {
-            let gi = self.next_grid_row;
-            self.correlate_row(gi);
-            self.next_grid_row += 1;
+            let block = self.next_block();
+            self.correlate_block(block.clone());
+            self.next_grid_row = block.end;
         }
         classify(self, dem)
     }
@@ -1545,10 +1615,11 @@ mod tests {
         assert_eq!(m[10 * cols + 10], CLD_GROUND);
     }
 
-    /// The scores of a run's cells, taken together from shared interpolated rows, are those of
-    /// each window correlated on its own by the definition (each sample interpolated on its
-    /// own, then ZNCC), for every spline, along a slanted epipolar direction and at the image's
-    /// edges, where shifted windows leave it.
+    /// The scores of a run's cells over a block of grid rows, taken together from shared
+    /// interpolated rows, are those of each window correlated on its own by the definition
+    /// (each sample interpolated on its own, then ZNCC), for every spline, along a slanted
+    /// epipolar direction and at the image's edges, where shifted windows leave its rows or
+    /// columns.
     #[test]
     fn a_runs_shared_scores_are_each_windows_own() {
         let (lines, cols) = (60usize, 90usize);
@@ -1572,17 +1643,26 @@ mod tests {
             st.rows.secondary = (0..lines * cols).map(|k| tex(k, 1.3)).collect();
             st.rows.reflectance = vec![0.3; lines * cols];
             st.received = lines;
-            let gi = 7;
-            let (rc, _) = centre(&p, gi, 0);
+            let block = 1..9;
+            let (rc, _) = centre(&p, block.start, 0);
             let shifts = -5..=12;
-            let mut cells: Vec<(usize, Ready)> = (0..st.shape.1)
-                .filter_map(|gj| Some((gj, st.prepare(gi, gj).1?)))
+            let mut cells: Vec<(usize, usize, Ready)> = block
+                .clone()
+                .flat_map(|gi| (0..st.shape.1).map(move |gj| (gi, gj)))
+                // the last grid row keeps only its last cells, whose windows leave the columns
+                // at the larger shifts: that row is then held without a window inside
+                .filter(|&(gi, gj)| gi + 1 < block.end || gj + 2 >= st.shape.1)
+                .filter_map(|(gi, gj)| {
+                    let r = st.prepare(gi, gj).1?;
+                    let row = gi - block.start;
+                    Some((gi, gj, Ready { row, ..r }))
+                })
                 .collect();
-            let mut ready: Vec<&mut Ready> = cells.iter_mut().map(|(_, r)| r).collect();
+            let mut ready: Vec<&mut Ready> = cells.iter_mut().map(|(_, _, r)| r).collect();
             st.score(rc as isize, shifts.clone(), u, &mut ready);
             let b = &st.rows.secondary;
             // the secondary at (y, x) from the samples the spline weighs, None when one is
-            // beyond the image's columns
+            // beyond the image's rows or columns
             let sample = |y: f64, x: f64| -> Option<f64> {
                 let (r0, c0) = (y.floor(), x.floor());
                 let (fy, fx) = (y - r0, x - c0);
@@ -1591,8 +1671,7 @@ mod tests {
                     Spline::Nearest => {
                         let (dy, dx) = (isize::from(fy >= 0.5), isize::from(fx >= 0.5));
                         let s = |r: isize, c: isize| {
-                            (0..cols as isize)
-                                .contains(&c)
+                            ((0..lines as isize).contains(&r) && (0..cols as isize).contains(&c))
                                 .then(|| b[r as usize * cols + c as usize])
                         };
                         return s(r0 + dy, c0 + dx);
@@ -1601,7 +1680,8 @@ mod tests {
                     Spline::Cubic => (-1, resample::keys(fy).to_vec(), resample::keys(fx).to_vec()),
                 };
                 let n = wx.len() as isize;
-                if c0 + first < 0 || c0 + first + n > cols as isize {
+                let (y0, x0) = (r0 + first, c0 + first);
+                if y0 < 0 || x0 < 0 || y0 + n > lines as isize || x0 + n > cols as isize {
                     return None;
                 }
                 let mut v = 0.0;
@@ -1613,9 +1693,9 @@ mod tests {
                 }
                 Some(v)
             };
-            let (mut scored, mut edge) = (0, 0);
-            for (gj, r) in &cells {
-                let (_, cc) = centre(&p, gi, *gj);
+            let (mut scored, mut edge, mut edge_rows) = (0, 0, 0);
+            for (gi, gj, r) in &cells {
+                let (rc, cc) = centre(&p, *gi, *gj);
                 for (k, s) in shifts.clone().enumerate() {
                     let (dr, dc) = (s as f64 * u.1, s as f64 * u.0);
                     let mut pairs = vec![];
@@ -1639,6 +1719,7 @@ mod tests {
                         ab / (aa * bb).sqrt()
                     } else {
                         edge += 1;
+                        edge_rows += usize::from(rc as f64 - 5.0 + dr < 0.0);
                         -1.0
                     };
                     let got = r.scores[k];
@@ -1649,8 +1730,8 @@ mod tests {
                 }
             }
             assert!(
-                scored > 100 && edge > 5,
-                "{spline:?}: {scored} scored, {edge} at the edge"
+                scored > 100 && edge > 5 && edge_rows > 5,
+                "{spline:?}: {scored} scored, {edge} at the edge, {edge_rows} of them by rows"
             );
         }
     }
