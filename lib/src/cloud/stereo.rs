@@ -445,8 +445,8 @@ const BLOCK_ROWS: usize = 8;
 
 /// A cell whose reference window has the contrast to be matched.
 struct Ready {
-    /// Its grid row's place in the block.
-    row: usize,
+    /// Its grid row.
+    grid_row: usize,
     /// First column of its window.
     first_col: isize,
     /// The reference window, centred, row by row; its sum and sum of squares.
@@ -741,7 +741,6 @@ impl Stereo {
     /// to be matched.
     fn correlate_run(&self, block: Range<usize>, run: Range<usize>) -> Vec<(Cell, bool)> {
         let p = &self.p;
-        let (rc, _) = centre(p, block.start, 0);
         let (rm, mid) = centre(
             p,
             (block.start + block.end - 1) / 2,
@@ -750,11 +749,7 @@ impl Stereo {
         let mut cells: Vec<(Cell, Option<Ready>)> = block
             .clone()
             .flat_map(|gi| run.clone().map(move |gj| (gi, gj)))
-            .map(|(gi, gj)| {
-                let (cell, ready) = self.prepare(gi, gj);
-                let row = gi - block.start;
-                (cell, ready.map(|r| Ready { row, ..r }))
-            })
+            .map(|(gi, gj)| self.prepare(gi, gj))
             .collect();
         let e = self.views.at(rm as f64, mid as f64).epipolar();
         let norm = e.0.hypot(e.1);
@@ -773,7 +768,7 @@ impl Stereo {
             let mut ready: Vec<&mut Ready> =
                 cells.iter_mut().filter_map(|(_, r)| r.as_mut()).collect();
             if hi - lo >= 3 && !ready.is_empty() {
-                self.score(rc as isize, lo..=hi, u, &mut ready);
+                self.score(lo..=hi, u, &mut ready);
             }
         }
         cells
@@ -837,7 +832,7 @@ impl Stereo {
         }
         let sa = a.iter().sum();
         let ready = Ready {
-            row: 0,
+            grid_row: gi,
             first_col: cc - hc,
             a,
             sa,
@@ -848,13 +843,11 @@ impl Stereo {
     }
 
     /// Zero-mean normalised correlation of each cell's reference window (in `ready`, a run's
-    /// cells over a block of grid rows, row by row and in column order; the first grid row's
-    /// windows centred on line `rc`, the next ones a grid step lower each) with the secondary
+    /// cells over a block of grid rows, row by row and in column order) with the secondary
     /// band shifted by s·`u` pixels (`u`: columns, lines), s in `shifts`; -1 where the shifted
     /// window leaves the rows held, meets a no-data sample or has no contrast.
     fn score(
         &self,
-        rc: isize,
         shifts: std::ops::RangeInclusive<i64>,
         u: (f64, f64),
         ready: &mut [&mut Ready],
@@ -863,14 +856,13 @@ impl Stereo {
         let rows = &self.rows;
         let (hl, hc) = (p.half_window.0 as isize, p.half_window.1 as isize);
         let (height, width) = ((2 * hl + 1) as usize, (2 * hc + 1) as usize);
-        let step = p.step.0 as isize;
+        let step = p.step.0;
         let n = (height * width) as f64;
         let mut shifted = Shifted::default();
         let mut acc = vec![0.0; width];
         // a score per shift: grown one by one, each cell's vector was copied five times
         let count = shifts.clone().count();
         ready.iter_mut().for_each(|r| r.scores.reserve_exact(count));
-        let block_rows = ready.last().map_or(0, |r| r.row + 1) as isize;
         for s in shifts {
             let (dr, dc) = (s as f64 * u.1, s as f64 * u.0);
             let (r0, c0) = (dr.floor(), dc.floor());
@@ -884,14 +876,14 @@ impl Stereo {
                 Spline::Cubic => (4, -1, -1),
             };
             // the secondary samples a window reads: rows and columns held, else no score
-            let first_row = |row: isize| rc + row * step - hl + r0 + row_offset;
-            let held = |row: isize| {
-                first_row(row) >= rows.row0 as isize
-                    && first_row(row) + 2 * hl + taps - 1 < (rows.row0 + rows.held()) as isize
+            let first_row = |gi: usize| centre(p, gi, 0).0 as isize - hl + r0 + row_offset;
+            let held = |gi: usize| {
+                first_row(gi) >= rows.row0 as isize
+                    && first_row(gi) + 2 * hl + taps - 1 < (rows.row0 + rows.held()) as isize
             };
             let first_col = |r: &Ready| r.first_col + c0 + col_offset;
             let inside = |r: &Ready| {
-                held(r.row as isize)
+                held(r.grid_row)
                     && first_col(r) >= 0
                     && first_col(r) + 2 * hc + taps - 1 < rows.cols as isize
             };
@@ -903,8 +895,7 @@ impl Stereo {
                 continue;
             };
             // the grid rows held, from the first's windows' rows to the last's
-            let (top, bottom) = (first.row as isize, last.row as isize);
-            debug_assert!((0..block_rows).contains(&bottom));
+            let (top, bottom) = (first.grid_row, last.grid_row);
             let cols = ready.iter().filter(|r| inside(r)).map(|r| first_col(r));
             let (x0, x1) = cols.fold((isize::MAX, isize::MIN), |(lo, hi), c| {
                 (lo.min(c), hi.max(c))
@@ -912,10 +903,7 @@ impl Stereo {
             let x1 = x1 + width as isize;
             let secondary = &rows.secondary[(first_row(top) as usize - rows.row0) * rows.cols..];
             let at = (rows.cols, x0 as usize);
-            let shape = (
-                ((bottom - top) * step) as usize + height,
-                (x1 - x0) as usize,
-            );
+            let shape = ((bottom - top) * step + height, (x1 - x0) as usize);
             match p.spline {
                 Spline::Nearest => shifted.fill(secondary, at, shape, [1.0], [1.0]),
                 Spline::Linear => {
@@ -925,12 +913,12 @@ impl Stereo {
                     shifted.fill(secondary, at, shape, resample::keys(fr), resample::keys(fc))
                 }
             }
-            for cells in ready.chunk_by_mut(|a, b| a.row == b.row) {
+            for cells in ready.chunk_by_mut(|a, b| a.grid_row == b.grid_row) {
                 // a grid row with a window inside lies within top..=bottom, and its rows among
                 // those interpolated (one held may have none, and lie beyond them)
-                let row = cells[0].row as isize;
-                let y0 = (top..=bottom).contains(&row).then(|| {
-                    let y0 = ((row - top) * step) as usize;
+                let gi = cells[0].grid_row;
+                let y0 = (top..=bottom).contains(&gi).then(|| {
+                    let y0 = (gi - top) * step;
                     shifted.column_sums(y0..y0 + height);
                     y0
                 });
@@ -1644,22 +1632,17 @@ mod tests {
             st.rows.reflectance = vec![0.3; lines * cols];
             st.received = lines;
             let block = 1..9;
-            let (rc, _) = centre(&p, block.start, 0);
             let shifts = -5..=12;
             let mut cells: Vec<(usize, usize, Ready)> = block
                 .clone()
                 .flat_map(|gi| (0..st.shape.1).map(move |gj| (gi, gj)))
                 // the last grid row keeps only its last cells, whose windows leave the columns
                 // at the larger shifts: that row is then held without a window inside
-                .filter(|&(gi, gj)| gi + 1 < block.end || gj + 2 >= st.shape.1)
-                .filter_map(|(gi, gj)| {
-                    let r = st.prepare(gi, gj).1?;
-                    let row = gi - block.start;
-                    Some((gi, gj, Ready { row, ..r }))
-                })
+                .filter(|&(gi, gj)| gi + 1 < block.end || gj + 4 >= st.shape.1)
+                .filter_map(|(gi, gj)| Some((gi, gj, st.prepare(gi, gj).1?)))
                 .collect();
             let mut ready: Vec<&mut Ready> = cells.iter_mut().map(|(_, _, r)| r).collect();
-            st.score(rc as isize, shifts.clone(), u, &mut ready);
+            st.score(shifts.clone(), u, &mut ready);
             let b = &st.rows.secondary;
             // the secondary at (y, x) from the samples the spline weighs, None when one is
             // beyond the image's rows or columns
