@@ -644,16 +644,14 @@ impl Stereo {
         }
     }
 
-    /// Bytes held for the whole scene (the grid's cells and viewing geometry), whatever the
-    /// strips (for memory budgets).
+    /// Bytes held whatever the strips (for memory budgets): for the whole scene, the grid's
+    /// cells and viewing geometry; beyond a strip, the rows of the three bands a block of grid
+    /// rows reads above and below it (reference and reflectance in f32, secondary in f64).
     pub fn held_bytes(&self) -> u64 {
+        let margin_rows = 2 * (self.margin + self.p.half_window.0) + BLOCK_ROWS * self.p.step.0;
         (self.cells.len() * std::mem::size_of::<Cell>()
-            + self.views.nodes.len() * std::mem::size_of::<Views>()) as u64
-    }
-
-    /// Image rows the correlation holds at most at once beyond a strip (for memory budgets).
-    pub fn margin_rows(&self) -> usize {
-        2 * (self.margin + self.p.half_window.0) + BLOCK_ROWS * self.p.step.0
+            + self.views.nodes.len() * std::mem::size_of::<Views>()
+            + margin_rows * self.cols * (4 + 8 + 4)) as u64
     }
 
     /// The parameters.

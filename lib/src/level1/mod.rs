@@ -183,10 +183,10 @@ fn write_rpcs(inp: &Inputs, models: &[BandModel], heights: (f64, f64), dir: &Pat
             crate::geometry::rpc::fit_band_rpc(model, band.lines, band.cols, &to_lonlat, heights)
         })
         .collect::<Result<Vec<_>>>()?;
-    for (b, (rpc, stats)) in fits.iter().enumerate() {
+    for (b, ((rpc, stats), band)) in fits.iter().zip(&inp.product.bands).enumerate() {
         log::debug!(
             "{} RPC: {} samples, check RMS {:.2e} px, max {:.2e} px",
-            inp.product.bands[b].code,
+            band.code,
             stats.samples,
             stats.check_rms,
             stats.check_max
